@@ -1,0 +1,129 @@
+"""Mesa agents: thin views over the rows of :class:`sim.model.OutreachModel`'s arrays.
+
+The model's arrays are the only state; an agent reads and names a row, so the visualisation and
+an analyst can inspect peers, professionals and clients as objects while the weekly dynamics run
+over arrays.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from sim import engine as E
+
+__all__ = ["Client", "ClosePeer", "DistantPeer", "Peer", "Professional", "STATE_NAMES"]
+
+STATE_NAMES = ("hidden", "contacted", "engaged", "linked", "retained")
+_STATUS_NAMES = ("working", "resting", "withdrawn")
+
+
+class Peer(mesa.Agent):
+    """A peer worker: a member of the hidden population employed by the programme.
+
+    Args:
+        model: the outreach model.
+        row: the peer's row in the model's peer arrays.
+    """
+
+    kind_name = "peer"
+
+    def __init__(self, model, row: int):
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def node(self) -> int:
+        """The peer's position in the social graph."""
+        return int(self.model.p_node[self.row])
+
+    @property
+    def energy(self) -> float:
+        """Energy from 0 (exhausted) to 1."""
+        return float(self.model.p_energy[self.row])
+
+    @property
+    def status(self) -> str:
+        """'working', 'resting' or 'withdrawn'."""
+        return _STATUS_NAMES[self.model.p_status[self.row]]
+
+    @property
+    def caseload(self) -> int:
+        """Engaged clients this peer supports now."""
+        return int(self.model.p_caseload[self.row])
+
+    @property
+    def ever_exhausted(self) -> bool:
+        """Whether the peer has been exhausted at least once."""
+        return bool(self.model.p_ever_exhausted[self.row])
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(row={self.row}, node={self.node}, status={self.status}, "
+                f"energy={self.energy:.2f}, caseload={self.caseload})")
+
+
+class ClosePeer(Peer):
+    """A close (connected) peer: long-term, at a fixed site, strong at linkage."""
+
+    kind_name = "close"
+    kind = E.CLOSE
+
+
+class DistantPeer(Peer):
+    """A distant (remote) peer: inside the subculture, strong at finding and first contact."""
+
+    kind_name = "distant"
+    kind = E.DISTANT
+
+
+class Professional(mesa.Agent):
+    """A professional: holds appointments and supervises peers, within weekly capacity.
+
+    Args:
+        model: the outreach model.
+        index: the professional's number in the team.
+    """
+
+    def __init__(self, model, index: int):
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def appointments_per_week(self) -> float:
+        """Appointment slots this professional offers a week."""
+        return self.model.scenario.services.appointments_per_professional_week
+
+    @property
+    def supervisions_per_week(self) -> float:
+        """Peer supervision sessions this professional can hold a week."""
+        return self.model.scenario.services.supervision_per_professional_week
+
+
+class Client(mesa.Agent):
+    """A view of one member of the hidden population as a client.
+
+    Made on demand by :meth:`sim.model.OutreachModel.client`; never part of a run's hot path.
+    """
+
+    def __init__(self, model, node: int):
+        super().__init__(model)
+        self.node = node
+
+    @property
+    def state(self) -> str:
+        """'hidden', 'contacted', 'engaged', 'linked' or 'retained'."""
+        return STATE_NAMES[self.model.cstate[self.node]]
+
+    @property
+    def peer(self) -> Peer | None:
+        """The peer who contacted or supports this client, if any."""
+        row = int(self.model.peer_of[self.node])
+        return self.model.peer_agents[row] if row >= 0 else None
+
+    @property
+    def degree(self) -> int:
+        """Number of ties in the social graph."""
+        g = self.model.world.graph
+        return int(g.indptr[self.node + 1] - g.indptr[self.node])
+
+    def __repr__(self) -> str:
+        return f"Client(node={self.node}, state={self.state})"

@@ -1,0 +1,336 @@
+"""The outreach model: one Mesa model per replicate, its state held as arrays.
+
+:class:`OutreachModel` owns one row per person (client state, who supports them, trust) and one
+row per peer (kind, status, energy, caseload). Peers and professionals are Mesa agents that are
+views over those rows; client agents are made only where someone looks (:meth:`client`). One
+:meth:`OutreachModel.step` is one week: recruitment and replacement of peers in Python (rare
+events), then the weekly dynamics in the numba kernel :func:`sim.engine.week`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim import engine as E
+from sim.agents import Client, ClosePeer, DistantPeer, Professional
+from sim.rng import stream, uint64_seeds
+from sim.scenario import PeerKind, Scenario
+from sim.world import World, build_world
+
+__all__ = ["OutreachModel", "WEEKLY_SERIES", "kernel_params"]
+
+#: Names of the weekly time series, in record order.
+WEEKLY_SERIES = (
+    "contacted", "engaged", "linked", "retained",           # unique clients so far
+    "engaged_now", "linked_now",                            # clients in that state this week
+    "peers_active", "peers_resting", "peers_withdrawn", "peers_exhausted_ever",
+    "appointments", "supervisions", "cost",                 # cumulative
+)
+
+_KINDS = {E.CLOSE: "close_peers", E.DISTANT: "distant_peers"}
+
+
+def kernel_params(s: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scenario's dynamics as the kernel's float, integer and per-kind parameter arrays."""
+    o, sv, w = s.outreach, s.services, s.wellbeing
+    f = np.zeros(E.N_FLOAT)
+    f[E.F_P_ENGAGE] = o.p_engage_per_week
+    f[E.F_HOP_TRUST] = o.hop_trust
+    f[E.F_SUBGROUP_TRUST] = o.subgroup_trust
+    f[E.F_STIGMA_EFFECT] = o.stigma_effect
+    f[E.F_P_REFERRER] = o.p_referrer
+    f[E.F_P_REFER] = o.p_refer_per_tie_week
+    f[E.F_ONLINE_RATE] = o.online_contacts_per_peer_week
+    f[E.F_ONLINE_TRUST] = o.online_trust
+    f[E.F_P_LOSE] = o.p_lose_contact_per_week
+    f[E.F_APPOINTMENTS] = sv.professionals * sv.appointments_per_professional_week
+    f[E.F_SUPERVISIONS] = sv.professionals * sv.supervision_per_professional_week
+    f[E.F_P_SEEK] = sv.p_seek_appointment_per_week
+    f[E.F_P_ATTEND] = sv.p_attend
+    f[E.F_P_DROP_ENGAGED] = sv.p_dropout_engaged_per_week
+    f[E.F_P_DROP_LINKED] = sv.p_dropout_linked_per_week
+    f[E.F_DEMAND] = w.demand_per_client_week
+    f[E.F_P_CRISIS] = w.p_crisis_per_client_week
+    f[E.F_CRISIS_COST] = w.crisis_cost
+    f[E.F_P_STIGMA] = w.p_stigma_event_per_week
+    f[E.F_STIGMA_COST] = w.stigma_event_cost
+    f[E.F_RECOVERY] = w.recovery_per_week
+    f[E.F_SUP_GAIN] = w.supervision_gain
+    f[E.F_TEAM_GAIN] = w.team_meeting_gain
+    f[E.F_PEER_SUPPORT_GAIN] = w.peer_support_gain
+    f[E.F_COMP_GAIN] = w.compensation_gain
+    f[E.F_INDIRECT] = w.indirect_work_share
+    f[E.F_MEANING_GAIN] = w.meaning_gain
+    f[E.F_EXHAUSTION] = w.exhaustion_threshold
+    f[E.F_RETURN] = w.return_threshold
+    f[E.F_REST_RECOVERY] = w.rest_recovery_per_week
+    f[E.F_P_WITHDRAW] = w.p_withdraw_per_rest_week
+    f[E.F_LABEL_FACTOR] = 0.5
+    i = np.zeros(E.N_INT, dtype=np.int64)
+    i[E.I_COUPONS] = o.referral_coupons
+    i[E.I_WEEKS_RETAINED] = sv.weeks_to_retained
+    i[E.I_SUP_EVERY] = w.supervision_every_weeks
+    i[E.I_TEAM_EVERY] = w.team_meeting_every_weeks
+    i[E.I_LABEL_WEEKS] = w.stigma_trust_weeks
+    i[E.I_PROFESSIONALS] = sv.professionals
+    k = np.zeros((3, E.N_KIND))
+    for kind, name in _KINDS.items():
+        pk: PeerKind = getattr(s, name)
+        k[kind] = (pk.p_contact_per_tie_week, pk.reach_hops, pk.trust, pk.attendance_boost,
+                   pk.caseload_cap, pk.compensation_per_week)
+    return f, i, k
+
+
+@dataclass
+class _Vacancy:
+    kind: int
+    due_week: int
+
+
+class OutreachModel(mesa.Model):
+    """Peer outreach to a hidden population, one replicate, one week per step.
+
+    Args:
+        scenario: the validated scenario.
+        replicate: replicate index; with ``scenario.run.seed`` it fixes every random stream.
+        world: a prebuilt world (graph and attributes); built from the scenario if None.
+
+    Attributes:
+        week: weeks simulated so far.
+        cstate: client state of each person (``sim.engine.HIDDEN`` .. ``RETAINED``).
+        role: 0 for a client, ``sim.engine.CLOSE`` or ``DISTANT`` for a peer.
+        weekly: recorded time series, one list per name in :data:`WEEKLY_SERIES`.
+    """
+
+    def __init__(self, scenario: Scenario, replicate: int = 0, world: World | None = None):
+        seed = scenario.run.seed
+        super().__init__(rng=stream(seed, replicate, "mesa"))
+        self.scenario = scenario
+        self.replicate = replicate
+        self.world = world if world is not None else build_world(scenario, replicate)
+        n = self.world.n
+        self.week = 0
+        self.role = np.zeros(n, np.int8)
+        self.cstate = np.zeros(n, np.int8)
+        self.ever = np.zeros(n, np.int8)
+        self.peer_of = np.full(n, -1, np.int32)
+        self.trust = np.zeros(n, np.float64)
+        self.since = np.zeros(n, np.int32)
+        self.coupons = np.zeros(n, np.int32)
+        self.ekind = np.zeros(n, np.int8)
+        self._stamp, self._queue, self._hop = E.empty_work_arrays(n)
+        self._peers_n = 0
+        cap = max(8, scenario.close_peers.count + scenario.distant_peers.count)
+        self.p_node = np.zeros(cap, np.int32)
+        self.p_kind = np.zeros(cap, np.int8)
+        self.p_status = np.zeros(cap, np.int8)
+        self.p_energy = np.zeros(cap, np.float64)
+        self.p_caseload = np.zeros(cap, np.int32)
+        self.p_ever_exhausted = np.zeros(cap, np.bool_)
+        self.p_label_until = np.zeros(cap, np.int32)
+        self.p_joined = np.zeros(cap, np.int32)
+        self.p_replaced = np.zeros(cap, np.bool_)
+        keys = uint64_seeds(stream(seed, replicate, "kernel-keys"), E.N_KEYS)
+        self._keys = keys
+        self._recruit_rng = stream(seed, replicate, "recruitment")
+        self._counters = np.zeros(E.N_COUNTERS, np.int64)
+        self._counts_now = np.zeros(5, np.int64)
+        self._counts_ever = np.zeros(4, np.int64)
+        self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
+                       "compensation": 0.0, "referrals": 0, "online_contacts": 0}
+        self.policy_changes: list[tuple[int, str, Any]] = []
+        self._set_params()
+        self.vacancies: list[_Vacancy] = []
+        for kind, name in _KINDS.items():
+            self.vacancies += [_Vacancy(kind, 0)] * getattr(scenario, name).count
+        self.peer_agents: list[ClosePeer | DistantPeer] = []
+        self.professionals = [Professional(self, j) for j in range(scenario.services.professionals)]
+        self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
+        self._fill_vacancies()
+        self._record()
+
+    # ------------------------------------------------------------------ parameters
+
+    def _set_params(self) -> None:
+        self._fpar, self._ipar, self._kpar = kernel_params(self.scenario)
+
+    def set_policy(self, overrides: dict[str, Any]) -> None:
+        """Change policies mid-run (dotted keys, as ``--set``), from the next week on.
+
+        Peer counts take effect by opening vacancies (more peers) or letting the newest peers
+        withdraw (fewer). The change is recorded in :attr:`policy_changes`.
+        """
+        old = self.scenario
+        self.scenario = old.replace(overrides)
+        self._set_params()
+        for kind, name in _KINDS.items():
+            diff = getattr(self.scenario, name).count - getattr(old, name).count
+            if diff > 0:
+                self.vacancies += [_Vacancy(kind, self.week)] * diff
+            elif diff < 0:
+                open_ = [v for v in self.vacancies if v.kind == kind]
+                for v in open_[: -diff]:
+                    self.vacancies.remove(v)
+                    diff += 1
+                mine = [i for i in range(self._peers_n - 1, -1, -1)
+                        if self.p_kind[i] == kind and self.p_status[i] != E.WITHDRAWN]
+                for i in mine[: -diff]:
+                    self.p_status[i] = E.WITHDRAWN
+                    self.p_replaced[i] = True
+        for key, value in overrides.items():
+            self.policy_changes.append((self.week, key, value))
+
+    # ------------------------------------------------------------------ peers
+
+    @property
+    def n_peers(self) -> int:
+        """Peers ever recruited (withdrawn ones included)."""
+        return self._peers_n
+
+    def _grow_peers(self) -> None:
+        for name in ("p_node", "p_kind", "p_status", "p_energy", "p_caseload",
+                     "p_ever_exhausted", "p_label_until", "p_joined", "p_replaced"):
+            arr = getattr(self, name)
+            bigger = np.zeros(arr.shape[0] * 2, arr.dtype)
+            bigger[: arr.shape[0]] = arr
+            setattr(self, name, bigger)
+
+    def _add_peer(self, node: int, kind: int) -> None:
+        if self._peers_n == self.p_node.shape[0]:
+            self._grow_peers()
+        i = self._peers_n
+        w = self.scenario.wellbeing
+        self.p_node[i] = node
+        self.p_kind[i] = kind
+        self.p_status[i] = E.ACTIVE
+        self.p_energy[i] = min(1.0, max(0.0, w.energy_start + self._recruit_rng.uniform(-0.1, 0.1)))
+        self.p_joined[i] = self.week
+        self._peers_n += 1
+        # A client who becomes a peer leaves their own peer's caseload.
+        j = self.peer_of[node]
+        if j >= 0 and self.cstate[node] == E.ENGAGED:
+            self.p_caseload[j] -= 1
+        self.role[node] = kind
+        self.coupons[node] = 0
+        agent_cls = ClosePeer if kind == E.CLOSE else DistantPeer
+        self.peer_agents.append(agent_cls(self, i))
+
+    def _fill_vacancies(self) -> None:
+        """Recruit for every vacancy that is due, by the kind's recruitment policy."""
+        due = [v for v in self.vacancies if v.due_week <= self.week]
+        if not due:
+            return
+        from sim.recruitment import recruit
+
+        for kind, name in _KINDS.items():
+            wanted = [v for v in due if v.kind == kind]
+            if not wanted:
+                continue
+            pk: PeerKind = getattr(self.scenario, name)
+            nodes = recruit(self, pk, len(wanted), self._recruit_rng)
+            for node, vacancy in zip(nodes, wanted, strict=False):
+                self._add_peer(int(node), kind)
+                self.vacancies.remove(vacancy)
+
+    def _replace_withdrawn(self) -> None:
+        policy = self.scenario.policy
+        n = self._peers_n
+        gone = np.flatnonzero((self.p_status[:n] == E.WITHDRAWN) & ~self.p_replaced[:n])
+        for i in gone:
+            self.p_replaced[i] = True
+            if policy.replace_withdrawn:
+                due = self.week + policy.replacement_delay_weeks
+                self.vacancies.append(_Vacancy(int(self.p_kind[i]), due))
+
+    # ------------------------------------------------------------------ stepping
+
+    def step(self) -> None:
+        """Advance one week: recruitment, then the weekly dynamics, then the record."""
+        self._fill_vacancies()
+        n = self._peers_n
+        w = self.world
+        c = self._counters
+        E.week(
+            self.week, w.graph.indptr, w.graph.indices, w.locality, w.gender, w.age_band,
+            w.loc_stigma, w.loc_online, self.role, self.cstate, self.ever, self.peer_of,
+            self.trust, self.since, self.coupons, self.ekind,
+            self.p_node[:n], self.p_kind[:n], self.p_status[:n], self.p_energy[:n],
+            self.p_caseload[:n], self.p_ever_exhausted[:n], self.p_label_until[:n],
+            self._fpar, self._ipar, self._kpar, self._keys, self._stamp, self._queue, self._hop, c,
+        )
+        t = self.totals
+        t["appointments"] += int(c[E.C_APPOINTMENTS])
+        t["supervisions"] += int(c[E.C_SUPERVISIONS])
+        t["team_meetings"] += int(c[E.C_TEAM_MEETINGS])
+        t["compensation"] += c[E.C_COMPENSATION] / 100.0
+        t["referrals"] += int(c[E.C_REFERRALS])
+        t["online_contacts"] += int(c[E.C_ONLINE_CONTACTS])
+        self.week += 1
+        self._replace_withdrawn()
+        self._record()
+
+    def run(self, weeks: int | None = None) -> None:
+        """Run ``weeks`` weeks (default: the scenario's ``run.weeks``)."""
+        for _ in range(self.scenario.run.weeks if weeks is None else weeks):
+            self.step()
+
+    # ------------------------------------------------------------------ measures
+
+    def cost(self) -> float:
+        """Money spent so far: peer compensation and professional hours."""
+        c, t = self.scenario.costs, self.totals
+        hours = (t["appointments"] * c.hours_per_appointment
+                 + t["supervisions"] * c.hours_per_supervision
+                 + t["team_meetings"] * c.hours_per_team_meeting)
+        return t["compensation"] + hours * c.professional_hour
+
+    def _record(self) -> None:
+        E.state_counts(self.role, self.cstate, self.ever, self._counts_now, self._counts_ever)
+        n = self._peers_n
+        status = self.p_status[:n]
+        rec = self.weekly
+        for name, value in zip(("contacted", "engaged", "linked", "retained"), self._ever_all(),
+                               strict=True):
+            rec[name].append(value)
+        rec["engaged_now"].append(int(self._counts_now[E.ENGAGED]))
+        rec["linked_now"].append(int(self._counts_now[E.LINKED] + self._counts_now[E.RETAINED]))
+        rec["peers_active"].append(int(np.sum(status == E.ACTIVE)))
+        rec["peers_resting"].append(int(np.sum(status == E.RESTING)))
+        rec["peers_withdrawn"].append(int(np.sum(status == E.WITHDRAWN)))
+        rec["peers_exhausted_ever"].append(int(np.sum(self.p_ever_exhausted[:n])))
+        rec["appointments"].append(self.totals["appointments"])
+        rec["supervisions"].append(self.totals["supervisions"])
+        rec["cost"].append(self.cost())
+
+    def _ever_all(self) -> list[int]:
+        """Unique persons ever contacted, engaged, linked, retained (peers promoted included)."""
+        e = self.ever
+        return [int(np.count_nonzero(e & flag)) for flag in
+                (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED)]
+
+    def metrics(self) -> dict[str, float]:
+        """The run's outcome measures (see ``sim.metrics.METRICS`` for their meaning)."""
+        from sim.metrics import run_metrics
+
+        return run_metrics(self)
+
+    # ------------------------------------------------------------------ inspection
+
+    def client(self, node: int) -> Client:
+        """A Mesa agent viewing one person's client state, made on demand."""
+        return Client(self, int(node))
+
+    def peer_rows(self) -> slice:
+        """The rows of the peer arrays in use."""
+        return slice(0, self._peers_n)
+
+    def summary_line(self) -> str:
+        """One line on where the run stands, for logs and the visualisation."""
+        rec = self.weekly
+        return (f"week {self.week}: contacted {rec['contacted'][-1]}, engaged "
+                f"{rec['engaged'][-1]}, linked {rec['linked'][-1]}, peers working "
+                f"{rec['peers_active'][-1]}, exhausted so far {rec['peers_exhausted_ever'][-1]}")

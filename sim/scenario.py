@@ -1,0 +1,596 @@
+"""Scenario files: everything a planner or researcher sets, validated into a frozen object.
+
+A scenario is a TOML file whose tables mirror the sections below. Every parameter is declared
+once, here, with its default, its allowed range and a one-line description; units are in the
+names (``..._per_week``, ``weeks``). Loading checks every key and value and reports each problem
+as one line naming the file, the dotted key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.errors import UserInputError
+
+__all__ = [
+    "RECRUITMENT_POLICIES",
+    "NETWORK_GENERATORS",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_overrides",
+    "scenario_from_dict",
+    "scenario_problems",
+    "scenario_to_dict",
+]
+
+RECRUITMENT_POLICIES = ("random", "degree", "nomination", "from_engaged", "cover_subgroups")
+NETWORK_GENERATORS = ("community", "configuration", "small_world", "file")
+
+
+class ScenarioError(UserInputError):
+    """A scenario file or override that does not validate; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
+
+
+def param(default: Any, lo: float | None = None, hi: float | None = None, *, doc: str,
+          choices: tuple[str, ...] | None = None, integer: bool = False,
+          lo_open: bool = False) -> Any:
+    """Declare a scenario parameter with its default, range and description."""
+    meta = {"lo": lo, "hi": hi, "doc": doc, "choices": choices, "integer": integer,
+            "lo_open": lo_open}
+    if isinstance(default, (list, tuple, dict)):
+        return field(default_factory=lambda: default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def section(cls: type) -> Any:
+    """Declare a nested section with all its defaults."""
+    return field(default_factory=cls, metadata={"section": True})
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How long and how often to run."""
+
+    weeks: int = param(52, 1, 520, integer=True, doc="weeks simulated per run")
+    replicates: int = param(20, 1, 100_000, integer=True, doc="independent runs summarised")
+    seed: int = param(1, 0, 2**63 - 1, integer=True, doc="root seed of every random stream")
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """One subgroup attribute of the population (for example gender)."""
+
+    names: tuple[str, ...] = param((), doc="labels of the categories")
+    shares: tuple[float, ...] = param((), 0.0, 1.0, doc="population share of each category")
+
+
+@dataclass(frozen=True)
+class Locality:
+    """A town or city district with its own size, stigma and online access."""
+
+    name: str = param("city", doc="label")
+    share: float = param(1.0, 0.0, 1.0, lo_open=True, doc="share of the population living here")
+    stigma: float = param(0.2, 0.0, 1.0, doc="stigma of drug use here (0 none, 1 heavy)")
+    online_access: float = param(0.5, 0.0, 1.0, doc="share of clients here reachable online")
+
+
+def _default_subgroups() -> dict[str, Subgroup]:
+    return {
+        "gender": Subgroup(("man", "woman"), (0.7, 0.3)),
+        "age_band": Subgroup(("under 30", "30-44", "45 and over"), (0.3, 0.45, 0.25)),
+    }
+
+
+@dataclass(frozen=True)
+class Population:
+    """The hidden population: size, subgroups and localities."""
+
+    size: int = param(5000, 10, 10_000_000, integer=True, doc="people in the hidden population")
+    subgroups: Mapping[str, Subgroup] = field(
+        default_factory=_default_subgroups,
+        metadata={"doc": "subgroup attributes: gender and age_band, each with names and shares"},
+    )
+    localities: tuple[Locality, ...] = field(
+        default_factory=lambda: (Locality(),),
+        metadata={"doc": "localities, each with name, share, stigma and online_access"},
+    )
+
+
+@dataclass(frozen=True)
+class Network:
+    """The social graph of the hidden population."""
+
+    generator: str = param("community", choices=NETWORK_GENERATORS,
+                           doc="how the graph is made, or 'file' to load one")
+    mean_degree: float = param(10.0, 1.0, 200.0, doc="mean number of ties per person")
+    degree_sigma: float = param(0.8, 0.0, 3.0, doc="spread of log-normal degrees (community)")
+    community_size: int = param(50, 2, 100_000, integer=True, doc="people per community")
+    homophily: float = param(0.5, 0.0, 1.0, doc="preference for ties within one's subgroups")
+    p_cross_community: float = param(0.1, 0.0, 1.0, doc="share of ties to other communities")
+    p_cross_locality: float = param(0.02, 0.0, 1.0, doc="share of ties to other localities")
+    rewire: float = param(0.1, 0.0, 1.0, doc="rewiring probability (small_world)")
+    file: str = param("", doc="edge-list CSV or GraphML (generator = 'file')")
+    nodes_file: str = param("", doc="optional node-attribute CSV (generator = 'file')")
+
+
+@dataclass(frozen=True)
+class PeerKind:
+    """One kind of peer: how many, how recruited, and how they work."""
+
+    count: int = param(10, 0, 100_000, integer=True, doc="peers of this kind at the start")
+    recruitment: str = param("random", choices=RECRUITMENT_POLICIES,
+                             doc="how peers are chosen from the population")
+    age_band_shares: tuple[float, ...] = param(
+        (), 0.0, 1.0, doc="age-band mix of recruits (empty: as in the population)")
+    caseload_cap: int = param(0, 0, 10_000, integer=True,
+                              doc="most clients a peer supports at once (0: no cap)")
+    p_contact_per_tie_week: float = param(0.1, 0.0, 1.0,
+                                          doc="chance a peer contacts a hidden friend in a week")
+    reach_hops: int = param(1, 1, 3, integer=True,
+                            doc="how far in the network a peer reaches (1: own ties)")
+    trust: float = param(0.6, 0.0, 1.0, doc="how far clients trust this kind of peer")
+    attendance_boost: float = param(0.0, 0.0, 1.0,
+                                    doc="added chance an engaged client attends (accompaniment, "
+                                        "reminders)")
+    compensation_per_week: float = param(100.0, 0.0, 1e6, doc="pay per working week (currency)")
+    promote_after_weeks: int = param(8, 1, 520, integer=True,
+                                     doc="weeks engaged before a client can become a peer "
+                                         "(recruitment = 'from_engaged')")
+
+
+def _close_default() -> PeerKind:
+    return PeerKind(count=10, p_contact_per_tie_week=0.08, reach_hops=1, trust=0.45,
+                    attendance_boost=0.35)
+
+
+def _distant_default() -> PeerKind:
+    return PeerKind(count=10, p_contact_per_tie_week=0.12, reach_hops=2, trust=0.7,
+                    attendance_boost=0.05, compensation_per_week=60.0)
+
+
+@dataclass(frozen=True)
+class Outreach:
+    """How contact, engagement and referral work."""
+
+    p_engage_per_week: float = param(0.2, 0.0, 1.0,
+                                     doc="chance a contacted client engages in a week, at full "
+                                         "trust")
+    hop_trust: float = param(0.5, 0.0, 1.0,
+                             doc="trust kept per extra step of social distance")
+    subgroup_trust: float = param(0.6, 0.0, 1.0,
+                                  doc="trust kept for each subgroup in which peer and client "
+                                      "differ")
+    stigma_effect: float = param(0.6, 0.0, 1.0,
+                                 doc="how much local stigma lowers contact and engagement")
+    referral_coupons: int = param(3, 0, 100, integer=True,
+                                  doc="referrals an engaged client can make")
+    p_referrer: float = param(0.1, 0.0, 1.0,
+                              doc="share of engaged clients who refer anyone at all")
+    p_refer_per_tie_week: float = param(0.15, 0.0, 1.0,
+                                        doc="chance a referrer refers a hidden friend in a week")
+    online_contacts_per_peer_week: float = param(0.0, 0.0, 1000.0,
+                                                 doc="online contacts a working peer makes a week "
+                                                     "(0: no online activity)")
+    online_trust: float = param(0.4, 0.0, 1.0, doc="trust in a contact made online")
+    p_lose_contact_per_week: float = param(0.05, 0.0, 1.0,
+                                           doc="chance a contacted, unengaged client is lost")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Professionals, appointments and the client path after engagement."""
+
+    professionals: int = param(3, 0, 10_000, integer=True, doc="professionals in the team")
+    appointments_per_professional_week: float = param(8.0, 0.0, 1000.0,
+                                                      doc="appointment slots per professional")
+    supervision_per_professional_week: float = param(5.0, 0.0, 1000.0,
+                                                     doc="peer supervision sessions a "
+                                                         "professional can hold in a week")
+    p_seek_appointment_per_week: float = param(0.25, 0.0, 1.0,
+                                               doc="chance an engaged client asks for an "
+                                                   "appointment in a week")
+    p_attend: float = param(0.4, 0.0, 1.0, doc="chance a booked client attends, unaccompanied")
+    weeks_to_retained: int = param(12, 1, 520, integer=True,
+                                   doc="weeks in contact with services that count as retained")
+    p_dropout_engaged_per_week: float = param(0.03, 0.0, 1.0,
+                                              doc="chance an engaged client loses contact")
+    p_dropout_linked_per_week: float = param(0.03, 0.0, 1.0,
+                                             doc="chance a linked client loses contact")
+
+
+@dataclass(frozen=True)
+class Wellbeing:
+    """Peer energy as a job demands-resources balance (Bakker & Demerouti 2007)."""
+
+    energy_start: float = param(0.8, 0.0, 1.0, doc="mean energy of a new peer (0 to 1)")
+    demand_per_client_week: float = param(0.012, 0.0, 1.0,
+                                          doc="energy a client in the caseload costs a week")
+    p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
+                                            doc="chance a client in the caseload has a crisis")
+    crisis_cost: float = param(0.1, 0.0, 1.0, doc="energy a crisis costs")
+    p_stigma_event_per_week: float = param(0.03, 0.0, 1.0,
+                                           doc="chance a peer is labelled a snitch in a week, "
+                                               "at full stigma")
+    stigma_event_cost: float = param(0.15, 0.0, 1.0, doc="energy a stigma event costs")
+    stigma_trust_weeks: int = param(8, 0, 520, integer=True,
+                                    doc="weeks a labelled peer's contacts are trusted less")
+    recovery_per_week: float = param(0.02, 0.0, 1.0,
+                                     doc="energy restored a working week by rest outside work")
+    supervision_every_weeks: int = param(4, 0, 52, integer=True,
+                                         doc="weeks between supervisions (0: none)")
+    supervision_gain: float = param(0.1, 0.0, 1.0, doc="energy a supervision restores")
+    team_meeting_every_weeks: int = param(2, 0, 52, integer=True,
+                                          doc="weeks between team meetings (0: none)")
+    team_meeting_gain: float = param(0.03, 0.0, 1.0, doc="energy a team meeting restores")
+    peer_support_gain: float = param(0.01, 0.0, 1.0,
+                                     doc="energy restored a week by peer support, with company")
+    compensation_gain: float = param(0.01, 0.0, 1.0,
+                                     doc="energy a paid week restores (financial security)")
+    indirect_work_share: float = param(0.1, 0.0, 1.0,
+                                       doc="share of time on indirect work (advocacy, training)")
+    meaning_gain: float = param(0.05, 0.0, 1.0,
+                                doc="energy a week of full-time indirect work restores")
+    exhaustion_threshold: float = param(0.2, 0.0, 1.0,
+                                        doc="energy below which a peer is exhausted and stops")
+    return_threshold: float = param(0.7, 0.0, 1.0, doc="energy at which a resting peer returns")
+    rest_recovery_per_week: float = param(0.06, 0.0, 1.0, doc="energy restored a resting week")
+    p_withdraw_per_rest_week: float = param(0.04, 0.0, 1.0,
+                                            doc="chance a resting peer withdraws in a week")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Programme policies beyond the peer teams."""
+
+    replace_withdrawn: bool = param(True, doc="recruit a new peer when one withdraws")
+    replacement_delay_weeks: int = param(4, 0, 520, integer=True,
+                                         doc="weeks until a withdrawn peer is replaced")
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Prices for the cost per linked client."""
+
+    professional_hour: float = param(45.0, 0.0, 1e6, doc="cost of a professional hour")
+    hours_per_appointment: float = param(1.5, 0.0, 100.0, doc="professional hours an "
+                                                                "appointment takes")
+    hours_per_supervision: float = param(1.0, 0.0, 100.0, doc="hours a supervision takes")
+    hours_per_team_meeting: float = param(1.5, 0.0, 100.0, doc="hours a team meeting takes")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole scenario: the validated, frozen content of a scenario file."""
+
+    name: str = param("scenario", doc="short name used in tables and plots")
+    description: str = param("", doc="one line on what the scenario is")
+    run: RunSettings = section(RunSettings)
+    population: Population = section(Population)
+    network: Network = section(Network)
+    close_peers: PeerKind = field(default_factory=_close_default, metadata={"section": True})
+    distant_peers: PeerKind = field(default_factory=_distant_default, metadata={"section": True})
+    outreach: Outreach = section(Outreach)
+    services: Services = section(Services)
+    wellbeing: Wellbeing = section(Wellbeing)
+    policy: Policy = section(Policy)
+    costs: Costs = section(Costs)
+    source: str = field(default="", compare=False, metadata={"internal": True})
+
+    def replace(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A copy with dotted-key overrides applied and validated again."""
+        data = scenario_to_dict(self)
+        for key, value in overrides.items():
+            _set_dotted(data, key, value, self.source or "<scenario>")
+        return scenario_from_dict(data, self.source or "<scenario>")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _allowed(meta: Mapping[str, Any]) -> str:
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo, hi = meta.get("lo"), meta.get("hi")
+    kind = "an integer" if meta.get("integer") else "a number"
+    if lo is not None and hi is not None:
+        left = "(" if meta.get("lo_open") else "["
+        return f"{kind} in {left}{lo:g}, {hi:g}]"
+    return kind
+
+
+def _check_number(value: Any, meta: Mapping[str, Any], where: str, problems: list[str]) -> Any:
+    integer = meta.get("integer")
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or (isinstance(value, float) and math.isnan(value)):
+        problems.append(f"{where} = {value!r}: must be {_allowed(meta)}")
+        return None
+    lo, hi = meta.get("lo"), meta.get("hi")
+    below = lo is not None and (value <= lo if meta.get("lo_open") else value < lo)
+    if below or (hi is not None and value > hi):
+        problems.append(f"{where} = {value!r}: must be {_allowed(meta)}")
+        return None
+    return int(value) if integer else float(value)
+
+
+def _check_value(value: Any, ftype: Any, meta: Mapping[str, Any], where: str,
+                 problems: list[str]) -> Any:
+    origin = typing.get_origin(ftype)
+    if ftype is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{where} = {value!r}: must be true or false")
+            return None
+        return value
+    if ftype is str:
+        if not isinstance(value, str):
+            problems.append(f"{where} = {value!r}: must be a string")
+            return None
+        if meta.get("choices") and value not in meta["choices"]:
+            problems.append(f"{where} = {value!r}: must be {_allowed(meta)}")
+            return None
+        return value
+    if ftype in (int, float):
+        return _check_number(value, meta, where, problems)
+    if origin is tuple:
+        (item_type, _) = typing.get_args(ftype)
+        if not isinstance(value, (list, tuple)):
+            problems.append(f"{where} = {value!r}: must be a list")
+            return None
+        items = []
+        for i, item in enumerate(value):
+            if dataclasses.is_dataclass(item_type):
+                items.append(_build(item_type, item, f"{where}[{i}]", problems))
+            else:
+                items.append(_check_value(item, item_type, meta, f"{where}[{i}]", problems))
+        return tuple(items)
+    raise TypeError(f"unsupported parameter type {ftype!r} at {where}")  # a schema bug
+
+
+def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
+    """Validate ``data`` (a TOML table) into a ``cls`` instance, collecting problems."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, Mapping):
+        problems.append(f"{where} = {data!r}: must be a table of keys")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    prefix = f"{where}." if where else ""
+    for key in data:
+        if key not in fields:
+            problems.append(
+                f"{prefix}{key}: unknown key; allowed here: " + ", ".join(sorted(fields))
+            )
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in data:
+            continue
+        value, ftype, key = data[name], hints[name], f"{prefix}{name}"
+        if f.metadata.get("section"):
+            kwargs[name] = _build(ftype, value, key, problems)
+        elif name == "subgroups":
+            kwargs[name] = _build_subgroups(value, key, problems)
+        else:
+            checked = _check_value(value, ftype, f.metadata, key, problems)
+            if checked is not None:
+                kwargs[name] = checked
+    return cls(**kwargs)
+
+
+def _build_subgroups(data: Any, where: str, problems: list[str]) -> dict[str, Subgroup]:
+    if not isinstance(data, Mapping):
+        problems.append(f"{where} = {data!r}: must be a table of subgroups")
+        return _default_subgroups()
+    out = dict(_default_subgroups())
+    for name, value in data.items():
+        if name not in ("gender", "age_band"):
+            problems.append(f"{where}.{name}: unknown subgroup; allowed here: age_band, gender")
+            continue
+        out[name] = _build(Subgroup, value, f"{where}.{name}", problems)
+    return out
+
+
+def _shares_problem(shares: Iterable[float], where: str) -> str | None:
+    shares = list(shares)
+    if shares and abs(sum(shares) - 1.0) > 1e-6:
+        return f"{where} = {shares}: shares must add up to 1 (they add up to {sum(shares):g})"
+    return None
+
+
+def _consistency(s: Scenario) -> list[str]:
+    """Problems that involve more than one key."""
+    problems = []
+    for name, sub in s.population.subgroups.items():
+        where = f"population.subgroups.{name}"
+        if not sub.names or len(sub.names) != len(sub.shares):
+            problems.append(f"{where}: names and shares must be non-empty lists of equal length "
+                            f"(got {len(sub.names)} names, {len(sub.shares)} shares)")
+        elif (p := _shares_problem(sub.shares, f"{where}.shares")) is not None:
+            problems.append(p)
+    locs = s.population.localities
+    if not locs:
+        problems.append("population.localities: must list at least one locality")
+    elif (p := _shares_problem([loc.share for loc in locs], "population.localities.share")):
+        problems.append(p)
+    n_bands = len(s.population.subgroups["age_band"].shares)
+    for kind in ("close_peers", "distant_peers"):
+        pk: PeerKind = getattr(s, kind)
+        shares = pk.age_band_shares
+        if shares and len(shares) != n_bands:
+            problems.append(f"{kind}.age_band_shares = {list(shares)}: must have one share per "
+                            f"age band ({n_bands}) or be empty")
+        elif (p := _shares_problem(shares, f"{kind}.age_band_shares")) is not None:
+            problems.append(p)
+    total_peers = s.close_peers.count + s.distant_peers.count
+    if total_peers > s.population.size // 2:
+        problems.append(f"close_peers.count + distant_peers.count = {total_peers}: must be at "
+                        f"most half of population.size ({s.population.size // 2})")
+    w = s.wellbeing
+    if w.return_threshold <= w.exhaustion_threshold:
+        problems.append(f"wellbeing.return_threshold = {w.return_threshold:g}: must be above "
+                        f"wellbeing.exhaustion_threshold ({w.exhaustion_threshold:g})")
+    if s.network.generator == "file" and not s.network.file:
+        problems.append("network.file: must name an edge-list CSV or GraphML file when "
+                        "network.generator = 'file'")
+    return problems
+
+
+def scenario_problems(data: Mapping[str, Any], source: str = "<scenario>") -> list[str]:
+    """Every problem of a scenario table, each as ``"SOURCE: key = value: what is allowed"``."""
+    problems: list[str] = []
+    scenario = _build(Scenario, data, "", problems)
+    if not problems:
+        problems = _consistency(scenario)
+    return [f"{source}: {p}" for p in problems]
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a scenario table into a :class:`Scenario`.
+
+    Raises:
+        ScenarioError: listing every problem, the first in the message.
+    """
+    problems = scenario_problems(data, source)
+    if problems:
+        raise ScenarioError(problems)
+    problems_unused: list[str] = []
+    scenario = _build(Scenario, data, "", problems_unused)
+    return dataclasses.replace(scenario, source=source)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.metadata.get("internal")}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain tables and lists (TOML- and JSON-ready)."""
+    return _plain(scenario)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise UserInputError(f"{path}: no such scenario file")
+    if path.is_dir():
+        raise UserInputError(f"{path}: is a folder, not a scenario file")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise UserInputError(f"{path}: not valid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserInputError(f"{path}: cannot be read: {err}") from None
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """Parse ``--set`` arguments ``dotted.key=value``; values are TOML literals or bare text.
+
+    Raises:
+        UserInputError: a pair without ``=`` or with an empty key.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserInputError(f"--set {pair!r}: must be dotted.key=value, for example "
+                                 "close_peers.count=12")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        out[key] = value
+    return out
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise UserInputError(f"--set {key}: {where} must be an index below {len(node)}")
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if part not in node:
+                node[part] = {}
+            elif not isinstance(node[part], (dict, list)):
+                raise UserInputError(f"--set {key}: {where} is a value, not a table")
+            node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise UserInputError(f"--set {key}: last part must be an index below {len(node)}")
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Args:
+        path: the TOML file.
+        overrides: dotted keys and values that replace the file's (``--set``).
+
+    Returns:
+        The validated scenario; ``source`` records the path.
+
+    Raises:
+        UserInputError: a missing or unreadable file, bad TOML, or any invalid key or value
+            (a :class:`ScenarioError` listing them all).
+    """
+    path = Path(path)
+    data = _read_toml(path)
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value, str(path))
+    scenario = scenario_from_dict(data, str(path))
+    if scenario.network.generator == "file":
+        base = path.parent
+        net = scenario.network
+        resolved = {
+            "file": str((base / net.file).resolve()) if net.file else "",
+            "nodes_file": str((base / net.nodes_file).resolve()) if net.nodes_file else "",
+        }
+        scenario = dataclasses.replace(scenario, network=dataclasses.replace(net, **resolved))
+    return scenario
+
+
+def describe_parameters() -> list[tuple[str, str, str, str]]:
+    """Every parameter as ``(dotted key, default, allowed, description)``, for docs and help."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        for f in dataclasses.fields(obj):
+            if f.metadata.get("internal"):
+                continue
+            value = getattr(obj, f.name)
+            key = f"{prefix}{f.name}"
+            if f.metadata.get("section"):
+                walk(value, key + ".")
+            else:
+                rows.append((key, repr(_plain(value)), _allowed(f.metadata) if (
+                    f.metadata.get("lo") is not None or f.metadata.get("choices")) else "",
+                    f.metadata.get("doc", "")))
+
+    walk(Scenario(), "")
+    return rows

@@ -1,0 +1,131 @@
+"""The world a replicate runs in: the social graph and who lives where.
+
+Built once per (scenario network and population settings, root seed, replicate) and cached in
+the process, so scenarios compared on the same seed share the very same graph (common random
+numbers) and a graph file is read once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.errors import UserInputError
+from sim.graph import CSRGraph
+from sim.rng import stream
+from sim.scenario import Scenario, scenario_to_dict
+
+__all__ = ["World", "build_world"]
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """The social graph of the hidden population with each person's attributes.
+
+    Attributes:
+        graph: the CSR graph; nodes are persons ``0 .. n - 1``.
+        locality: locality index of each person (``int32``).
+        gender: gender category of each person (``int8``).
+        age_band: age-band category of each person (``int8``).
+        loc_stigma: stigma of each locality (``float64``).
+        loc_online: online access of each locality (``float64``).
+        ids: original identifiers when the graph came from a file, else None.
+    """
+
+    graph: CSRGraph
+    locality: np.ndarray
+    gender: np.ndarray
+    age_band: np.ndarray
+    loc_stigma: np.ndarray
+    loc_online: np.ndarray
+    ids: tuple[str, ...] | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of persons."""
+        return self.graph.n_nodes
+
+
+def _draw_categories(rng: np.random.Generator, n: int, shares) -> np.ndarray:
+    return rng.choice(len(shares), size=n, p=np.asarray(shares) / np.sum(shares)).astype(np.int8)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_file_graph(path: str, nodes_path: str):
+    from sim.networks import load_graph
+
+    return load_graph(path, nodes_path or None)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_world(key: str, replicate: int) -> World:
+    settings = json.loads(key)
+    pop, net, seed = settings["population"], settings["network"], settings["seed"]
+    n = pop["size"]
+    rng = stream(seed, replicate, "network")
+    loc_shares = [loc["share"] for loc in pop["localities"]]
+    subgroup_shares = {k: v["shares"] for k, v in pop["subgroups"].items()}
+    ids = None
+    from sim import networks
+
+    if net["generator"] == "community":
+        graph = networks.community_graph(
+            n, rng, mean_degree=net["mean_degree"], degree_sigma=net["degree_sigma"],
+            community_size=net["community_size"], locality_shares=loc_shares,
+            subgroup_shares=subgroup_shares, homophily=net["homophily"],
+            p_cross_community=net["p_cross_community"], p_cross_locality=net["p_cross_locality"])
+    elif net["generator"] == "configuration":
+        mu = np.log(net["mean_degree"]) - net["degree_sigma"] ** 2 / 2
+        degrees = np.maximum(1, np.round(rng.lognormal(mu, net["degree_sigma"], n))).astype(int)
+        if degrees.sum() % 2:
+            degrees[0] += 1
+        graph = networks.configuration_graph(degrees, rng)
+    elif net["generator"] == "small_world":
+        k = max(2, int(round(net["mean_degree"] / 2)) * 2)
+        graph = networks.small_world_graph(n, k, net["rewire"], rng)
+    else:
+        graph, id_list = _load_file_graph(net["file"], net["nodes_file"])
+        ids = tuple(id_list)
+        n = graph.n_nodes
+    attrs = dict(graph.node_attrs)
+    arng = stream(seed, replicate, "attributes")
+    n_loc = len(loc_shares)
+    if "locality" in attrs:
+        locality = np.asarray(attrs["locality"], dtype=np.int32)
+        if locality.size and (locality.min() < 0 or locality.max() >= n_loc):
+            raise UserInputError(
+                f"{net['nodes_file'] or net['file']}: column 'locality' has codes up to "
+                f"{int(locality.max())}; the scenario lists {n_loc} localities "
+                "(population.localities)")
+    else:
+        locality = _draw_categories(arng, n, loc_shares).astype(np.int32)
+    gender = (np.asarray(attrs["gender"], dtype=np.int8) if "gender" in attrs
+              else _draw_categories(arng, n, subgroup_shares["gender"]))
+    age_band = (np.asarray(attrs["age_band"], dtype=np.int8) if "age_band" in attrs
+                else _draw_categories(arng, n, subgroup_shares["age_band"]))
+    return World(
+        graph=graph,
+        locality=np.ascontiguousarray(locality),
+        gender=np.ascontiguousarray(gender),
+        age_band=np.ascontiguousarray(age_band),
+        loc_stigma=np.array([loc["stigma"] for loc in pop["localities"]], dtype=np.float64),
+        loc_online=np.array([loc["online_access"] for loc in pop["localities"]],
+                            dtype=np.float64),
+        ids=ids,
+    )
+
+
+def build_world(scenario: Scenario, replicate: int) -> World:
+    """The world of one replicate: graph from the generator or file, and attributes.
+
+    Its random numbers come from the ``network`` and ``attributes`` streams of
+    ``(scenario.run.seed, replicate)``, so any two scenarios that agree on the population and
+    network settings and the seed get the identical world.
+    """
+    data = scenario_to_dict(scenario)
+    key = json.dumps({"population": data["population"], "network": data["network"],
+                      "seed": scenario.run.seed}, sort_keys=True)
+    return _cached_world(key, int(replicate))
