@@ -28,8 +28,107 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    run = sub.add_parser(
+        "run", help="run a scenario's replicates and print a summary",
+        description="Run the replicates of a scenario (in parallel) and print each metric's "
+                    "mean and 95%% interval over replicates.")
+    run.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
+    _add_run_options(run)
+    run.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    run.set_defaults(func=_cmd_run)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in [0, 2**63 - 1]")
+    return value
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replicates", type=_positive_int, metavar="N",
+                   help="replicates to run (default: the scenario's run.replicates)")
+    p.add_argument("--seed", type=_seed, metavar="S",
+                   help="root seed (default: the scenario's run.seed)")
+    p.add_argument("--weeks", type=_positive_int, metavar="W",
+                   help="weeks to simulate (default: the scenario's run.weeks)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a scenario value by dotted key, e.g. close_peers.count=12 "
+                        "(repeatable)")
+    p.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="parallel workers (default: all cores); results do not depend on it")
+
+
+def _load(path: str, args: argparse.Namespace):
+    from sim.scenario import load_scenario, parse_overrides
+
+    overrides = parse_overrides(args.overrides)
+    for key, value in (("run.replicates", args.replicates), ("run.seed", args.seed),
+                       ("run.weeks", args.weeks)):
+        if value is not None:
+            overrides[key] = value
+    return load_scenario(path, overrides)
+
+
+def _progress(label: str):
+    """A progress callback drawing a bar on standard error when it is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    width = 30
+
+    def show(done: int, total: int) -> None:
+        filled = width * done // total
+        bar = "#" * filled + "." * (width - filled)
+        end = "\n" if done == total else ""
+        print(f"\r{label} [{bar}] {done}/{total} runs", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.report import check_writable, dump_json, metrics_table, write_text_atomic
+    from sim.run import run_ensemble
+    from sim.scenario import scenario_to_dict
+
+    scenario = _load(args.scenario, args)
+    if args.json:  # check the destination before hours of work, not after
+        check_writable(args.json, "--json")
+    result = run_ensemble(scenario, workers=args.workers, progress=_progress(scenario.name))
+    summary = result.metrics()
+    print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
+          f"seed {scenario.run.seed}, {scenario.population.size:,} people")
+    print(metrics_table(summary))
+    if args.json:
+        document = {
+            "scenario": scenario.name,
+            "file": args.scenario,
+            "seed": scenario.run.seed,
+            "replicates": scenario.run.replicates,
+            "weeks": scenario.run.weeks,
+            "settings": scenario_to_dict(scenario),
+            "metrics": {k: {m: v[m] for m in ("mean", "ci_low", "ci_high")}
+                        for k, v in summary.items()},
+            "groups": result.groups(),
+            "weekly": result.weekly(),
+        }
+        write_text_atomic(args.json, dump_json(document), "--json")
+        print(f"results written to {args.json}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
