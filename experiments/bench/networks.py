@@ -1,0 +1,121 @@
+"""Benchmark of the network generators and the CSV loader: seconds and peak RSS per case.
+
+Each case runs in a fresh Python process, so its peak resident memory is its own (imports
+included). Prints one JSON document on stdout.
+
+Usage:
+    python experiments/bench/networks.py            # every case
+    python experiments/bench/networks.py --case community_1m
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CASES = {
+    "community_100k": "community graph, 100k nodes, mean degree 10 (defaults)",
+    "community_1m": "community graph, 1M nodes, mean degree 10 (defaults), ~5M ties",
+    "community_1m_localities": "community graph, 1M nodes, 5 localities, homophily 0.9",
+    "configuration_100k": "erased configuration model, power law 2.5, k 4..1000, 100k nodes",
+    "small_world_100k": "Watts-Strogatz, 100k nodes, k=10, p_rewire=0.1",
+    "load_csv_500k": "load_graph on a 500k-tie edge-list CSV with string ids",
+}
+
+
+def _run_case(case: str) -> dict:
+    import numpy as np
+
+    from sim.networks import (
+        community_graph,
+        configuration_graph,
+        load_graph,
+        power_law_degrees,
+        small_world_graph,
+    )
+
+    extra: dict = {}
+    if case == "load_csv_500k":
+        g = community_graph(100_000, 1)
+        tails = np.repeat(np.arange(g.n_nodes), g.degree())
+        mask = tails < g.indices
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "edges.csv"
+            with path.open("w") as f:
+                f.write("source,target\n")
+                for u, v in zip(tails[mask].tolist(), g.indices[mask].tolist(), strict=True):
+                    f.write(f"p{u},p{v}\n")
+            start = time.perf_counter()
+            graph, _ = load_graph(path)
+            seconds = time.perf_counter() - start
+    else:
+        start = time.perf_counter()
+        if case == "community_100k":
+            graph = community_graph(100_000, 1)
+        elif case == "community_1m":
+            graph = community_graph(1_000_000, 1)
+        elif case == "community_1m_localities":
+            graph = community_graph(
+                1_000_000, 1, locality_shares=(0.35, 0.25, 0.2, 0.1, 0.1), homophily=0.9
+            )
+        elif case == "configuration_100k":
+            degrees = power_law_degrees(100_000, 2.5, 4, 1000, 1)
+            graph = configuration_graph(degrees, 1)
+            extra["input_mean_degree"] = float(degrees.mean())
+        elif case == "small_world_100k":
+            graph = small_world_graph(100_000, 10, 0.1, 1)
+        else:
+            raise SystemExit(f"--case: unknown case {case!r}; choose from {sorted(CASES)}")
+        seconds = time.perf_counter() - start
+    return {
+        "case": case,
+        "what": CASES[case],
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "n_nodes": graph.n_nodes,
+        "n_edges": graph.n_edges,
+        "mean_degree": round(float(graph.degree().mean()), 3),
+        "max_degree": int(graph.degree().max()),
+        **extra,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=sorted(CASES))
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(_run_case(args.case)))
+        return
+    root = Path(__file__).resolve().parents[2]
+    results = []
+    for case in CASES:
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", case],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        results.append(json.loads(out.stdout))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    report = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "note": "peak_rss_mb is the whole process's peak (imports and inputs included)",
+        "results": results,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
