@@ -112,14 +112,15 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
                 tail += 1
                 if role[v] != CLIENT or cstate[v] != HIDDEN:
                     continue
-                p = base * distance_trust * label * (1.0 - stigma_effect * loc_stigma[locality[v]])
+                similar = _subgroup_trust(gender, age, src, v, fpar[F_SUBGROUP_TRUST])
+                p = (base * distance_trust * label * similar
+                     * (1.0 - stigma_effect * loc_stigma[locality[v]]))
                 if uniform(kpeer, v) < p:
                     cstate[v] = CONTACTED
                     ever[v] |= EVER_CONTACTED
                     since[v] = w
                     peer_of[v] = i
-                    trust[v] = (kpar[kind, K_TRUST] * distance_trust * label
-                                * _subgroup_trust(gender, age, src, v, fpar[F_SUBGROUP_TRUST]))
+                    trust[v] = kpar[kind, K_TRUST] * distance_trust * label * similar
                     counters[C_NEW_CONTACTS] += 1
 
     # 2. Chain referral: engaged clients with coupons refer hidden friends to their peer.

@@ -25,6 +25,8 @@ METRICS: dict[str, str] = {
     "cost_per_linked_client": "cost_total / clients_linked",
     "least_connected_contacted": "share of the least-connected quarter of clients contacted",
     "min_subgroup_reach": "share contacted of the worst-reached gender x age-band subgroup",
+    "age_band_evenness": "engaged share of the least-reached age band relative to the "
+                         "engaged share of all clients (1: every age band reached alike)",
     "linked_share_close": "share of clients engaged by close peers who were linked",
     "linked_share_distant": "share of clients engaged by distant peers who were linked",
 }
@@ -83,6 +85,10 @@ def run_metrics(model) -> dict[str, float]:
     cell_hit = np.bincount(cell[population], weights=(ever[population] & E.EVER_CONTACTED) > 0,
                            minlength=cell_size.size)
     present = cell_size > 0
+    engaged_pop = (ever[population] & E.EVER_ENGAGED) > 0
+    band_size = np.bincount(w.age_band[population])
+    band_eng = np.bincount(w.age_band[population], weights=engaged_pop, minlength=band_size.size)
+    bands = band_size > 0
     cost = model.cost()
     eng = (ever & E.EVER_ENGAGED) > 0
     lnk = (ever & E.EVER_LINKED) > 0
@@ -100,6 +106,8 @@ def run_metrics(model) -> dict[str, float]:
         "least_connected_contacted": _share(
             float(np.sum((ever[low] & E.EVER_CONTACTED) > 0)), float(np.sum(low))),
         "min_subgroup_reach": float(np.min(cell_hit[present] / cell_size[present])),
+        "age_band_evenness": _share(float(np.min(band_eng[bands] / band_size[bands])),
+                                    _share(float(engaged_pop.sum()), float(engaged_pop.size))),
         "linked_share_close": _share(float(np.sum(close & lnk)), float(np.sum(close))),
         "linked_share_distant": _share(float(np.sum(distant & lnk)), float(np.sum(distant))),
     }

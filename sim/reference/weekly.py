@@ -198,12 +198,11 @@ class ReferenceModel:
                         next_frontier.append(v)
                         if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                             continue
+                        similar = self._subgroup_trust(peer["node"], v)
                         p = (kind.p_contact_per_tie_week * effort * distance_trust * label
-                             * self._stigma_factor(v))
+                             * similar * self._stigma_factor(v))
                         if self.random.random() < p:
-                            trust = (kind.trust * distance_trust * label
-                                     * self._subgroup_trust(peer["node"], v))
-                            self._contact(v, i, trust)
+                            self._contact(v, i, kind.trust * distance_trust * label * similar)
                 frontier = next_frontier
 
     def _referral(self) -> None:
