@@ -70,8 +70,9 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
     """Advance one replicate by week ``w``; see :mod:`sim.reference.weekly` for the rules.
 
     Arrays over persons: ``locality``, ``gender``, ``age``, ``role``, ``cstate``, ``ever``,
-    ``peer_of``, ``trust``, ``since``, ``coupons``, ``ekind`` (kind of the engaging peer) and the work arrays ``stamp``, ``queue`` and
-    ``hop``. Arrays over peers: ``p_*``. ``counters`` receives this week's event counts.
+    ``peer_of``, ``trust``, ``since``, ``coupons``, ``ekind`` (kind of the engaging peer)
+    and the work arrays ``stamp``, ``queue`` and ``hop``. Arrays over peers: ``p_*``.
+    ``counters`` receives this week's event counts.
     """
     n = role.shape[0]
     n_peers = p_node.shape[0]
@@ -209,7 +210,8 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
 
     # 5. Linkage: engaged clients book appointments while slots last; retention after that.
     kl = subkey(keys[KEY_LINK], w)
-    kl_seek, kl_attend, kl_drop, kl_slots = subkey(kl, 1), subkey(kl, 2), subkey(kl, 3), subkey(kl, 4)
+    kl_seek, kl_attend = subkey(kl, 1), subkey(kl, 2)
+    kl_drop, kl_slots = subkey(kl, 3), subkey(kl, 4)
     slots = int(fpar[F_APPOINTMENTS] + uniform(kl_slots, 0))
     start = int(uniform(kl_slots, 1) * n)  # a random first client, so no one always books first
     for step in range(n):

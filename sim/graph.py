@@ -174,10 +174,11 @@ class CSRGraph:
         heads = np.repeat(np.arange(self.n_nodes), self.degree())
         mask = heads < self.indices
         if self.weights is None:
-            g.add_edges_from(zip(heads[mask].tolist(), self.indices[mask].tolist()))
+            g.add_edges_from(zip(heads[mask].tolist(), self.indices[mask].tolist(), strict=True))
         else:
             g.add_weighted_edges_from(
-                zip(heads[mask].tolist(), self.indices[mask].tolist(), self.weights[mask].tolist())
+                zip(heads[mask].tolist(), self.indices[mask].tolist(), self.weights[mask].tolist(),
+                    strict=True)
             )
         for name, values in self.node_attrs.items():
             for i, v in enumerate(values.tolist()):

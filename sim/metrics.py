@@ -79,7 +79,9 @@ def run_metrics(model) -> dict[str, float]:
     clients = model.role == E.CLIENT
     population = clients | (ever > 0)  # peers promoted from clients still count as reached
     deg = w.graph.degree()
-    low = population & (deg <= np.quantile(deg[population], 0.25)) if population.any() else population
+    low = population.copy()
+    if population.any():
+        low &= deg <= np.quantile(deg[population], 0.25)
     cell = w.gender.astype(np.int64) * (int(w.age_band.max()) + 1) + w.age_band
     cell_size = np.bincount(cell[population])
     cell_hit = np.bincount(cell[population], weights=(ever[population] & E.EVER_CONTACTED) > 0,

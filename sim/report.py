@@ -13,7 +13,8 @@ from typing import Any
 from sim.errors import UserInputError
 from sim.metrics import METRICS
 
-__all__ = ["check_writable", "dump_json", "format_number", "json_ready", "metrics_table", "write_text_atomic"]
+__all__ = ["check_writable", "dump_json", "format_number", "json_ready", "metrics_table",
+           "write_text_atomic"]
 
 
 def format_number(x: float) -> str:

@@ -52,7 +52,7 @@ import numpy as np
 
 from sim import engine as E
 from sim.metrics import run_metrics
-from sim.model import WEEKLY_SERIES, _KINDS, _Vacancy
+from sim.model import _KINDS, WEEKLY_SERIES, _Vacancy
 from sim.recruitment import recruit
 from sim.rng import stream
 from sim.scenario import Scenario
