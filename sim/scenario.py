@@ -15,6 +15,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from sim.errors import UserInputError
@@ -87,11 +88,12 @@ class Locality:
     online_access: float = param(0.5, 0.0, 1.0, doc="share of clients here reachable online")
 
 
-def _default_subgroups() -> dict[str, Subgroup]:
-    return {
+def _default_subgroups() -> Mapping[str, Subgroup]:
+    # Read-only, so a frozen scenario cannot be changed through it.
+    return MappingProxyType({
         "gender": Subgroup(("man", "woman"), (0.7, 0.3)),
         "age_band": Subgroup(("under 30", "30-44", "45 and over"), (0.3, 0.45, 0.25)),
-    }
+    })
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,11 @@ class Scenario:
 # --------------------------------------------------------------------------- validation
 
 
+def _num(x: float) -> str:
+    """A bound as written in a scenario file: whole numbers in full, others short."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 def _allowed(meta: Mapping[str, Any]) -> str:
     if meta.get("choices"):
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
@@ -307,7 +314,7 @@ def _allowed(meta: Mapping[str, Any]) -> str:
     kind = "an integer" if meta.get("integer") else "a number"
     if lo is not None and hi is not None:
         left = "(" if meta.get("lo_open") else "["
-        return f"{kind} in {left}{lo:g}, {hi:g}]"
+        return f"{kind} in {left}{_num(lo)}, {_num(hi)}]"
     return kind
 
 
@@ -389,7 +396,7 @@ def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
     return cls(**kwargs)
 
 
-def _build_subgroups(data: Any, where: str, problems: list[str]) -> dict[str, Subgroup]:
+def _build_subgroups(data: Any, where: str, problems: list[str]) -> Mapping[str, Subgroup]:
     if not isinstance(data, Mapping):
         problems.append(f"{where} = {data!r}: must be a table of subgroups")
         return _default_subgroups()
@@ -399,7 +406,7 @@ def _build_subgroups(data: Any, where: str, problems: list[str]) -> dict[str, Su
             problems.append(f"{where}.{name}: unknown subgroup; allowed here: age_band, gender")
             continue
         out[name] = _build(Subgroup, value, f"{where}.{name}", problems)
-    return out
+    return MappingProxyType(out)
 
 
 def _shares_problem(shares: Iterable[float], where: str) -> str | None:
@@ -522,27 +529,28 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    """Set ``data[key]`` for a dotted key; list items are addressed by index (``a.0.b``)."""
     parts = key.split(".")
     node: Any = data
-    for i, part in enumerate(parts[:-1]):
+    for i, part in enumerate(parts):
         where = ".".join(parts[: i + 1])
+        last = i == len(parts) - 1
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise UserInputError(f"--set {key}: {where} must be an index below {len(node)}")
+                raise UserInputError(f"{source}: --set {key}: {where} must be an index below "
+                                     f"{len(node)}")
+            if last:
+                node[int(part)] = value
+                return
             node = node[int(part)]
         elif isinstance(node, dict):
-            if part not in node:
-                node[part] = {}
-            elif not isinstance(node[part], (dict, list)):
-                raise UserInputError(f"--set {key}: {where} is a value, not a table")
-            node = node[part]
-    last = parts[-1]
-    if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
-            raise UserInputError(f"--set {key}: last part must be an index below {len(node)}")
-        node[int(last)] = value
-    else:
-        node[last] = value
+            if last:
+                node[part] = value
+                return
+            node = node.setdefault(part, {})
+        else:
+            parent = ".".join(parts[:i])
+            raise UserInputError(f"{source}: --set {key}: {parent} is a value, not a table")
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:

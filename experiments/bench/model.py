@@ -1,0 +1,212 @@
+"""Benchmark of the weekly engine: seconds per 52-week run, speed-up over the reference, memory.
+
+Three parts, printed as one JSON document on stdout:
+
+* ``engine_100k``: a 100k-client community graph (mean degree 10, about 500k ties) and 300
+  peers (150 close, 150 distant). The world is built once (timed separately); after one run
+  that compiles the kernels, five runs of ``OutreachModel(scenario, r, world)`` are timed, each
+  from construction (peer recruitment) to the end of week 52. Target: median below 0.5 s.
+* ``engine_vs_reference_10k``: the same at 10k clients, the engine and the plain-Python
+  :class:`sim.reference.weekly.ReferenceModel` on the same world, median of three runs each, in
+  this process. Target: the engine at least 50 times faster.
+* ``memory_1m``: building and running 52 weeks of a 1M-client (about 5M ties) scenario with 300
+  peers, in a fresh Python process so its peak resident memory (``ru_maxrss``, imports
+  included) is its own. Target: below 4 GB.
+
+The whole benchmark takes about 15 seconds on two laptop cores (most of it building the
+1M-client graph).
+
+Usage:
+    python experiments/bench/model.py                # every part
+    python experiments/bench/model.py --case memory_1m
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+TARGETS = {
+    "engine_100k_seconds_per_run": 0.5,
+    "speedup_over_reference_10k": 50.0,
+    "memory_1m_peak_rss_gb": 4.0,
+}
+
+
+def _scenario(size: int, weeks: int = 52):
+    from sim.scenario import Scenario
+
+    return Scenario().replace({
+        "name": f"bench_{size}",
+        "population.size": size,
+        "network.generator": "community",
+        "network.mean_degree": 10.0,
+        "close_peers.count": 150,
+        "distant_peers.count": 150,
+        "run.weeks": weeks,
+        "run.seed": 20260101,
+    })
+
+
+def _timed_build(scenario):
+    from sim.world import build_world
+
+    start = time.perf_counter()
+    world = build_world(scenario, 0)
+    return world, time.perf_counter() - start
+
+
+def _time_runs(model_cls, scenario, world, replicates) -> tuple[list[float], list[float]]:
+    """Seconds of construction + run, and of the run alone, for each replicate."""
+    totals, runs = [], []
+    for r in replicates:
+        start = time.perf_counter()
+        model = model_cls(scenario, r, world)
+        built = time.perf_counter()
+        model.run()
+        end = time.perf_counter()
+        totals.append(end - start)
+        runs.append(end - built)
+    return totals, runs
+
+
+def _graph_facts(world) -> dict:
+    return {"clients": int(world.n), "ties": int(world.graph.n_edges),
+            "mean_degree": round(2 * world.graph.n_edges / world.n, 3)}
+
+
+def engine_100k() -> dict:
+    from sim.model import OutreachModel
+
+    scenario = _scenario(100_000)
+    world, build_s = _timed_build(scenario)
+    start = time.perf_counter()
+    OutreachModel(scenario, 0, world).run()  # compiles (or loads) the kernels
+    warmup_s = time.perf_counter() - start
+    totals, runs = _time_runs(OutreachModel, scenario, world, range(1, 6))
+    median = statistics.median(totals)
+    return {
+        **_graph_facts(world),
+        "peers": 300,
+        "weeks": 52,
+        "world_build_seconds": round(build_s, 3),
+        "warmup_run_seconds": round(warmup_s, 3),
+        "seconds_per_run_median": round(median, 4),
+        "seconds_per_run_all": [round(t, 4) for t in totals],
+        "seconds_run_only_median": round(statistics.median(runs), 4),
+        "target_seconds": TARGETS["engine_100k_seconds_per_run"],
+        "meets_target": median < TARGETS["engine_100k_seconds_per_run"],
+    }
+
+
+def engine_vs_reference_10k() -> dict:
+    from sim.model import OutreachModel
+    from sim.reference.weekly import ReferenceModel
+
+    scenario = _scenario(10_000)
+    world, build_s = _timed_build(scenario)
+    OutreachModel(scenario, 0, world).run()  # warm-up: compile before timing
+    engine, _ = _time_runs(OutreachModel, scenario, world, range(1, 4))
+    reference, _ = _time_runs(ReferenceModel, scenario, world, range(1, 4))
+    e, r = statistics.median(engine), statistics.median(reference)
+    return {
+        **_graph_facts(world),
+        "peers": 300,
+        "weeks": 52,
+        "world_build_seconds": round(build_s, 3),
+        "engine_seconds_per_run_median": round(e, 4),
+        "reference_seconds_per_run_median": round(r, 4),
+        "engine_seconds_all": [round(t, 4) for t in engine],
+        "reference_seconds_all": [round(t, 4) for t in reference],
+        "speedup": round(r / e, 1),
+        "target_speedup": TARGETS["speedup_over_reference_10k"],
+        "meets_target": r / e >= TARGETS["speedup_over_reference_10k"],
+    }
+
+
+def memory_1m() -> dict:
+    """Build and run the 1M-client scenario; meant to run alone in a fresh process."""
+    from sim.model import OutreachModel
+
+    scenario = _scenario(1_000_000)
+    world, build_s = _timed_build(scenario)
+    start = time.perf_counter()
+    model = OutreachModel(scenario, 0, world)
+    model.run()
+    run_s = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    peak_gb = peak_kb / 1024**2
+    return {
+        **_graph_facts(world),
+        "peers": 300,
+        "weeks": 52,
+        "world_build_seconds": round(build_s, 2),
+        "run_seconds_including_compile": round(run_s, 2),
+        "clients_contacted": int(model.weekly["contacted"][-1]),
+        "peak_rss_gb": round(peak_gb, 3),
+        "target_gb": TARGETS["memory_1m_peak_rss_gb"],
+        "meets_target": peak_gb < TARGETS["memory_1m_peak_rss_gb"],
+    }
+
+
+CASES = {
+    "engine_100k": engine_100k,
+    "engine_vs_reference_10k": engine_vs_reference_10k,
+    "memory_1m": memory_1m,
+}
+#: Cases that must run in their own process (their peak memory is the measure).
+ISOLATED = ("memory_1m",)
+
+
+def _in_subprocess(case: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--case", case, "--here"],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1:] or ["exit status "
+                                                                   f"{proc.returncode}"]}
+    return json.loads(proc.stdout)[case]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=sorted(CASES), action="append",
+                        help="run only this part (repeatable)")
+    parser.add_argument("--here", action="store_true",
+                        help="run isolated cases in this process (used by the subprocess)")
+    args = parser.parse_args(argv)
+    cases = args.case or list(CASES)
+    results: dict = {}
+    start = time.perf_counter()
+    for case in cases:
+        if case in ISOLATED and not args.here:
+            results[case] = _in_subprocess(case)
+        else:
+            results[case] = CASES[case]()
+    if not args.here:
+        import numba
+        import numpy
+
+        results["environment"] = {
+            "python": platform.python_version(),
+            "numpy": numpy.__version__,
+            "numba": numba.__version__,
+            "machine": platform.machine(),
+            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
+            "numba_threads": numba.get_num_threads(),
+            "total_seconds": round(time.perf_counter() - start, 1),
+        }
+    json.dump(results, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
