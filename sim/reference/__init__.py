@@ -1,0 +1,1 @@
+"""Plain-Python reference implementations: small, readable yardsticks for the numba engine."""
