@@ -70,7 +70,7 @@ def interleaved_seconds(engines: dict, repeats: int, every: dict) -> tuple[dict,
     """
     times: dict = {name: [] for name in engines}
     sizes: dict = {name: [] for name in engines}
-    for name, run in engines.items():
+    for run in engines.values():
         run(repeats)
     for i in range(repeats):
         for name, run in engines.items():
