@@ -32,6 +32,20 @@ METRICS: dict[str, str] = {
 }
 
 
+def programme_cost(costs, totals) -> float:
+    """Money spent: peer compensation plus professional hours at the hourly price.
+
+    Args:
+        costs: the scenario's ``[costs]`` section.
+        totals: counts so far of ``appointments``, ``supervisions`` and ``team_meetings``, and
+            the ``compensation`` paid.
+    """
+    hours = (totals["appointments"] * costs.hours_per_appointment
+             + totals["supervisions"] * costs.hours_per_supervision
+             + totals["team_meetings"] * costs.hours_per_team_meeting)
+    return totals["compensation"] + hours * costs.professional_hour
+
+
 def _share(num: float, den: float) -> float:
     return num / den if den > 0 else float("nan")
 

@@ -282,11 +282,9 @@ class OutreachModel(mesa.Model):
 
     def cost(self) -> float:
         """Money spent so far: peer compensation and professional hours."""
-        c, t = self.scenario.costs, self.totals
-        hours = (t["appointments"] * c.hours_per_appointment
-                 + t["supervisions"] * c.hours_per_supervision
-                 + t["team_meetings"] * c.hours_per_team_meeting)
-        return t["compensation"] + hours * c.professional_hour
+        from sim.metrics import programme_cost
+
+        return programme_cost(self.scenario.costs, self.totals)
 
     def _record(self) -> None:
         E.state_counts(self.role, self.cstate, self.ever, self._counts_now, self._counts_ever)

@@ -51,7 +51,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from sim import engine as E
-from sim.metrics import run_metrics
+from sim.metrics import programme_cost, run_metrics
 from sim.model import _KINDS, WEEKLY_SERIES, _Vacancy
 from sim.recruitment import recruit
 from sim.rng import stream
@@ -357,11 +357,7 @@ class ReferenceModel:
 
     def cost(self) -> float:
         """Money spent so far, as :meth:`sim.model.OutreachModel.cost`."""
-        c, t = self.scenario.costs, self.totals
-        hours = (t["appointments"] * c.hours_per_appointment
-                 + t["supervisions"] * c.hours_per_supervision
-                 + t["team_meetings"] * c.hours_per_team_meeting)
-        return t["compensation"] + hours * c.professional_hour
+        return programme_cost(self.scenario.costs, self.totals)
 
     def _ever_all(self) -> list[int]:
         return [sum(1 for e in self.ever if e & flag) for flag in
