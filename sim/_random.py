@@ -1,8 +1,8 @@
 """Counter-based random numbers for numba kernels.
 
 A kernel is handed 64-bit keys (one per replicate or per process) and derives every uniform
-number it needs by hashing ``(key, counter)`` with SplitMix64 (Steele, Lea & Flood 2014,
-"Fast splittable pseudorandom number generators"). The number drawn for an event depends only on
+number it needs as output number ``counter`` of the SplitMix64 stream seeded with the key
+(Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators"). The number drawn for an event depends only on
 the key and the event's counter (an arc index, a node index, a week), never on which thread ran
 it or in what order, so parallel kernels give the same results for any thread count.
 """
@@ -33,8 +33,12 @@ def splitmix64(x):
 
 @njit(cache=True, inline="always")
 def mix(key, counter):
-    """A 64-bit hash of ``(key, counter)``; ``counter`` may be any non-negative integer."""
-    return splitmix64(uint64(key) ^ splitmix64(uint64(counter)))
+    """A 64-bit hash of ``(key, counter)``.
+
+    It is output number ``counter`` of the SplitMix64 stream seeded with ``key``; ``counter``
+    may be any non-negative integer.
+    """
+    return splitmix64(uint64(key) + uint64(counter) * _GOLDEN)
 
 
 @njit(cache=True, inline="always")

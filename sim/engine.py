@@ -47,8 +47,12 @@ N_KEYS = 6
 # Weekly counters written by the kernel.
 (C_NEW_CONTACTS, C_NEW_ENGAGED, C_NEW_LINKED, C_APPOINTMENTS, C_SUPERVISIONS, C_TEAM_MEETINGS,
  C_NEW_EXHAUSTED, C_WITHDRAWN, C_PEER_WEEKS_PAID, C_REFERRALS, C_ONLINE_CONTACTS,
- C_COMPENSATION) = range(12)
-N_COUNTERS = 12
+ C_COMPENSATION, C_NOW_ENGAGED, C_NOW_LINKED, C_ACTIVE, C_RESTING) = range(16)
+N_COUNTERS = 16
+# The running book of a replicate, kept across weeks: how many clients are in contact (listed
+# in ``reached``) and how many persons were ever contacted, engaged, linked, retained.
+B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED = range(5)
+N_BOOK = 5
 
 
 @njit(cache=True, inline="always")
@@ -62,16 +66,53 @@ def _subgroup_trust(gender, age, a, b, factor):
     return t
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, inline="always")
+def _mark(ever, v, flag, book, slot):
+    """Record that ``v`` reached a step of the path, counting each person once."""
+    if ever[v] & flag == 0:
+        ever[v] |= flag
+        book[slot] += 1
+
+
+@njit(cache=True, inline="always")
+def _leave(v, reached, reached_pos, book):
+    """Take ``v`` off the list of clients in contact (the last one takes its place)."""
+    k = reached_pos[v]
+    last = book[B_LEN] - 1
+    u = reached[last]
+    reached[k] = u
+    reached_pos[u] = k
+    reached_pos[v] = -1
+    book[B_LEN] = last
+
+
+@njit(cache=True, inline="always")
+def _contact(v, w, i, t, cstate, ever, since, peer_of, trust, reached, reached_pos, book):
+    """Hidden client ``v`` is contacted in week ``w`` on behalf of peer ``i``, with trust ``t``."""
+    cstate[v] = CONTACTED
+    _mark(ever, v, EVER_CONTACTED, book, B_CONTACTED)
+    since[v] = w
+    peer_of[v] = i
+    trust[v] = t
+    k = book[B_LEN]
+    reached[k] = v
+    reached_pos[v] = k
+    book[B_LEN] = k + 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
-         role, cstate, ever, peer_of, trust, since, coupons, ekind,
+         role, cstate, ever, peer_of, trust, since, coupons, ekind, reached, reached_pos, book,
          p_node, p_kind, p_status, p_energy, p_caseload, p_ever_exhausted, p_label_until,
-         fpar, ipar, kpar, keys, stamp, queue, hop, counters):
+         ego_ptr, ego_nodes, ego_w, fpar, ipar, kpar, keys, counters):
     """Advance one replicate by week ``w``; see :mod:`sim.reference.weekly` for the rules.
 
     Arrays over persons: ``locality``, ``gender``, ``age``, ``role``, ``cstate``, ``ever``,
-    ``peer_of``, ``trust``, ``since``, ``coupons``, ``ekind`` (kind of the engaging peer)
-    and the work arrays ``stamp``, ``queue`` and ``hop``. Arrays over peers: ``p_*``.
+    ``peer_of``, ``trust``, ``since``, ``coupons``, ``ekind`` (kind of the engaging peer),
+    and ``reached_pos`` (place in ``reached``, the list of clients in contact, or -1); ``book``
+    holds the list's length and the running tallies of who was ever reached.
+    Arrays over peers: ``p_*``, and their ego networks in CSR form (``ego_ptr`` over peers,
+    ``ego_nodes`` and their weights ``ego_w``, in decreasing order, over entries).
     ``counters`` receives this week's event counts.
     """
     n = role.shape[0]
@@ -80,53 +121,58 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
     effort = 1.0 - fpar[F_INDIRECT]
     stigma_effect = fpar[F_STIGMA_EFFECT]
 
-    # 1. Outreach through ties: a breadth-first walk from each working peer, up to its reach.
+    # 1. Outreach through ties: each working peer tries the hidden clients of its ego network
+    # (everyone within reach, listed once per peer by ``ego_network``, sorted by the static
+    # part of the contact chance, its weight). Within each run of equal weight, attempts are
+    # drawn by geometric skipping (the gaps between successes of Bernoulli trials), and a drawn
+    # client is contacted with the chance that local stigma leaves; this draws the same trials
+    # as trying every entry, at a cost proportional to the contacts made.
     kc = subkey(keys[KEY_CONTACT], w)
     for i in range(n_peers):
         if p_status[i] != ACTIVE:
             continue
         kind = p_kind[i]
-        src = p_node[i]
-        hops = int(kpar[kind, K_HOPS])
-        base = kpar[kind, K_P_CONTACT] * effort
         label = fpar[F_LABEL_FACTOR] if p_label_until[i] > w else 1.0
-        kpeer = subkey(kc, i)
-        visit = w * n_peers + i + 1
-        stamp[src] = visit
-        queue[0] = src
-        hop[src] = 0
-        head, tail = 0, 1
-        while head < tail:
-            u = queue[head]
-            head += 1
-            h = hop[u] + 1
-            if h > hops:
-                continue
-            distance_trust = fpar[F_HOP_TRUST] ** (h - 1)
-            for a in range(indptr[u], indptr[u + 1]):
-                v = indices[a]
-                if stamp[v] == visit:
-                    continue
-                stamp[v] = visit
-                hop[v] = h
-                queue[tail] = v
-                tail += 1
+        base = kpar[kind, K_P_CONTACT] * effort * label
+        kgap = subkey(kc, i)
+        kaccept = subkey(kgap, 1)
+        j = 0
+        a = ego_ptr[i]
+        end = ego_ptr[i + 1]
+        while a < end:
+            weight = ego_w[a]
+            p = min(1.0, base * weight)
+            if p <= 0.0:
+                break  # weights are sorted: none further can be contacted
+            lo, hi = a + 1, end  # the run of this weight ends at the first smaller one
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if ego_w[mid] < weight:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            run_end = lo
+            log_q = math.log1p(-p) if p < 1.0 else -math.inf
+            pos = a - 1
+            while True:
+                gap = math.log1p(-uniform(kgap, j)) / log_q  # failures before the next success
+                j += 1
+                if gap >= run_end - pos - 1:
+                    break
+                pos += 1 + int(gap)
+                v = ego_nodes[pos]
                 if role[v] != CLIENT or cstate[v] != HIDDEN:
                     continue
-                similar = _subgroup_trust(gender, age, src, v, fpar[F_SUBGROUP_TRUST])
-                p = (base * distance_trust * label * similar
-                     * (1.0 - stigma_effect * loc_stigma[locality[v]]))
-                if uniform(kpeer, v) < p:
-                    cstate[v] = CONTACTED
-                    ever[v] |= EVER_CONTACTED
-                    since[v] = w
-                    peer_of[v] = i
-                    trust[v] = kpar[kind, K_TRUST] * distance_trust * label * similar
+                if uniform(kaccept, pos) < 1.0 - stigma_effect * loc_stigma[locality[v]]:
+                    _contact(v, w, i, kpar[kind, K_TRUST] * label * weight,
+                             cstate, ever, since, peer_of, trust, reached, reached_pos, book)
                     counters[C_NEW_CONTACTS] += 1
+            a = run_end
 
     # 2. Chain referral: engaged clients with coupons refer hidden friends to their peer.
     kr = subkey(keys[KEY_REFER], w)
-    for v in range(n):
+    for k in range(book[B_LEN]):  # those added now are only contacted, so they refer no one
+        v = reached[k]
         if coupons[v] <= 0 or cstate[v] < ENGAGED or role[v] != CLIENT:
             continue
         i = peer_of[v]
@@ -142,12 +188,9 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
                 continue
             if uniform(kv, u) < fpar[F_P_REFER]:
                 coupons[v] -= 1
-                cstate[u] = CONTACTED
-                ever[u] |= EVER_CONTACTED
-                since[u] = w
-                peer_of[u] = i
-                trust[u] = (kpar[kind, K_TRUST] * fpar[F_HOP_TRUST]
-                            * _subgroup_trust(gender, age, p_node[i], u, fpar[F_SUBGROUP_TRUST]))
+                _contact(u, w, i, kpar[kind, K_TRUST] * fpar[F_HOP_TRUST] * _subgroup_trust(
+                    gender, age, p_node[i], u, fpar[F_SUBGROUP_TRUST]),
+                    cstate, ever, since, peer_of, trust, reached, reached_pos, book)
                 counters[C_REFERRALS] += 1
 
     # 3. Online activity reaches clients with online access, without a tie.
@@ -172,19 +215,19 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
                 if role[v] != CLIENT or cstate[v] != HIDDEN:
                     continue
                 if uniform(kp, 2 * j + 2) < loc_online[locality[v]]:
-                    cstate[v] = CONTACTED
-                    ever[v] |= EVER_CONTACTED
-                    since[v] = w
-                    peer_of[v] = i
-                    trust[v] = fpar[F_ONLINE_TRUST] * _subgroup_trust(
-                        gender, age, p_node[i], v, fpar[F_SUBGROUP_TRUST])
+                    _contact(v, w, i, fpar[F_ONLINE_TRUST] * _subgroup_trust(
+                        gender, age, p_node[i], v, fpar[F_SUBGROUP_TRUST]),
+                        cstate, ever, since, peer_of, trust, reached, reached_pos, book)
                     counters[C_ONLINE_CONTACTS] += 1
                     counters[C_NEW_CONTACTS] += 1
 
     # 4. Engagement of contacted clients, within the peer's caseload cap; or lost contact.
+    # Clients in contact are listed in ``reached``; walking it backwards lets a client leave
+    # (swapped out for the last one, already seen) without skipping anyone.
     ke = subkey(keys[KEY_ENGAGE], w)
     ke_engage, ke_lose, ke_refer = subkey(ke, 1), subkey(ke, 2), subkey(ke, 3)
-    for v in range(n):
+    for k in range(book[B_LEN] - 1, -1, -1):
+        v = reached[k]
         if cstate[v] != CONTACTED or role[v] != CLIENT:
             continue
         i = peer_of[v]
@@ -197,7 +240,7 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
                 if uniform(ke_engage, v) < p:
                     engaged = True
                     cstate[v] = ENGAGED
-                    ever[v] |= EVER_ENGAGED
+                    _mark(ever, v, EVER_ENGAGED, book, B_ENGAGED)
                     since[v] = w
                     p_caseload[i] += 1
                     ekind[v] = p_kind[i]
@@ -207,50 +250,65 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
         if not engaged and uniform(ke_lose, v) < fpar[F_P_LOSE]:
             cstate[v] = HIDDEN
             peer_of[v] = -1
+            _leave(v, reached, reached_pos, book)
 
-    # 5. Linkage: engaged clients book appointments while slots last; retention after that.
+    # 5. Drop-out and retention, then linkage: the engaged who ask for an appointment get the
+    # week's slots in a rotation from a random first one, so no one always books first.
     kl = subkey(keys[KEY_LINK], w)
     kl_seek, kl_attend = subkey(kl, 1), subkey(kl, 2)
     kl_drop, kl_slots = subkey(kl, 3), subkey(kl, 4)
     slots = int(fpar[F_APPOINTMENTS] + uniform(kl_slots, 0))
-    start = int(uniform(kl_slots, 1) * n)  # a random first client, so no one always books first
-    for step in range(n):
-        v = start + step
-        if v >= n:
-            v -= n
+    seekers = np.empty(book[B_LEN], np.int32)
+    n_seekers = 0
+    now_engaged = now_linked = 0
+    for k in range(book[B_LEN] - 1, -1, -1):
+        v = reached[k]
         if role[v] != CLIENT:
             continue
         s = cstate[v]
         if s == ENGAGED:
-            i = peer_of[v]
             if uniform(kl_drop, v) < fpar[F_P_DROP_ENGAGED]:
                 cstate[v] = HIDDEN
                 coupons[v] = 0
-                if i >= 0:
-                    p_caseload[i] -= 1
+                if peer_of[v] >= 0:
+                    p_caseload[peer_of[v]] -= 1
                 peer_of[v] = -1
+                _leave(v, reached, reached_pos, book)
                 continue
+            now_engaged += 1
             if slots > 0 and uniform(kl_seek, v) < fpar[F_P_SEEK]:
-                slots -= 1
-                counters[C_APPOINTMENTS] += 1
-                p = fpar[F_P_ATTEND]
-                if i >= 0 and p_status[i] == ACTIVE:
-                    p += kpar[p_kind[i], K_BOOST]
-                if uniform(kl_attend, v) < p:
-                    cstate[v] = LINKED
-                    ever[v] |= EVER_LINKED
-                    since[v] = w
-                    if i >= 0:
-                        p_caseload[i] -= 1
-                    counters[C_NEW_LINKED] += 1
+                seekers[n_seekers] = v
+                n_seekers += 1
         elif s == LINKED or s == RETAINED:
             if uniform(kl_drop, v) < fpar[F_P_DROP_LINKED]:
                 cstate[v] = HIDDEN
                 coupons[v] = 0
                 peer_of[v] = -1
-            elif s == LINKED and w - since[v] >= ipar[I_WEEKS_RETAINED]:
+                _leave(v, reached, reached_pos, book)
+                continue
+            now_linked += 1
+            if s == LINKED and w - since[v] >= ipar[I_WEEKS_RETAINED]:
                 cstate[v] = RETAINED
-                ever[v] |= EVER_RETAINED
+                _mark(ever, v, EVER_RETAINED, book, B_RETAINED)
+    start = int(uniform(kl_slots, 1) * n_seekers)
+    for step in range(min(slots, n_seekers)):
+        v = seekers[(start + step) % n_seekers]
+        i = peer_of[v]
+        counters[C_APPOINTMENTS] += 1
+        p = fpar[F_P_ATTEND]
+        if i >= 0 and p_status[i] == ACTIVE:
+            p += kpar[p_kind[i], K_BOOST]
+        if uniform(kl_attend, v) < p:
+            cstate[v] = LINKED
+            _mark(ever, v, EVER_LINKED, book, B_LINKED)
+            since[v] = w
+            if i >= 0:
+                p_caseload[i] -= 1
+            counters[C_NEW_LINKED] += 1
+            now_engaged -= 1
+            now_linked += 1
+    counters[C_NOW_ENGAGED] = now_engaged
+    counters[C_NOW_LINKED] = now_linked
 
     # 6. Peer well-being: job demands drain energy, resources restore it (saturating).
     kw = subkey(keys[KEY_WELLBEING], w)
@@ -304,23 +362,81 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
             elif uniform(kp, 1) < fpar[F_P_WITHDRAW]:
                 p_status[i] = WITHDRAWN
                 counters[C_WITHDRAWN] += 1
+        if p_status[i] == ACTIVE:
+            counters[C_ACTIVE] += 1
+        elif p_status[i] == RESTING:
+            counters[C_RESTING] += 1
 
 
 @njit(cache=True, nogil=True)
-def state_counts(role, cstate, ever, out_now, out_ever):
-    """Count clients by current state and by what ever happened to them (one pass)."""
-    out_now[:] = 0
-    out_ever[:] = 0
-    for v in range(role.shape[0]):
-        if role[v] != CLIENT:
+def ego_network(indptr, indices, src, hops, gender, age, hop_trust, subgroup_trust,
+                stamp, queue, hop, visit):
+    """Everyone within ``hops`` steps of ``src`` (not ``src``), with their contact weight.
+
+    The weight is the trust kept over the distance (``hop_trust`` per extra step) times
+    ``subgroup_trust`` for each subgroup in which the person and ``src`` differ: the part of a
+    contact's chance and trust that does not change from week to week. ``stamp``, ``queue``
+    and ``hop`` are work arrays over persons; ``visit`` must differ from every value already in
+    ``stamp``. Cost: the ties of everyone within ``hops - 1`` steps.
+
+    Returns:
+        ``(nodes, weights)``, by decreasing weight (breadth-first among equals).
+    """
+    stamp[src] = visit
+    queue[0] = src
+    hop[src] = 0
+    head, tail = 0, 1
+    while head < tail:
+        u = queue[head]
+        head += 1
+        h = hop[u] + 1
+        if h > hops:
             continue
-        out_now[cstate[v]] += 1
-        e = ever[v]
-        for b in range(4):
-            if e & (1 << b):
-                out_ever[b] += 1
+        for a in range(indptr[u], indptr[u + 1]):
+            v = indices[a]
+            if stamp[v] != visit:
+                stamp[v] = visit
+                hop[v] = h
+                queue[tail] = v
+                tail += 1
+    nodes = queue[1:tail].copy()
+    weights = np.empty(tail - 1)
+    for j in range(tail - 1):
+        v = nodes[j]
+        weights[j] = hop_trust ** (hop[v] - 1) * _subgroup_trust(gender, age, src, v,
+                                                                 subgroup_trust)
+    order = np.argsort(-weights, kind="mergesort")
+    return nodes[order], weights[order]
+
+
+@njit(cache=True, nogil=True)
+def ego_networks(indptr, indices, srcs, hops, gender, age, hop_trust, subgroup_trust,
+                 stamp, queue, hop, first_visit):
+    """:func:`ego_network` of each of ``srcs`` (visits numbered from ``first_visit``).
+
+    Returns:
+        ``(sizes, nodes, weights)``: the size of each ego network and their entries, one
+        after the other.
+    """
+    k = srcs.shape[0]
+    sizes = np.zeros(k, np.int64)
+    nodes = np.zeros(1024, np.int32)
+    weights = np.zeros(1024)
+    used = 0
+    for j in range(k):
+        ego, w = ego_network(indptr, indices, srcs[j], hops, gender, age, hop_trust,
+                             subgroup_trust, stamp, queue, hop, first_visit + j)
+        m = ego.shape[0]
+        while used + m > nodes.shape[0]:
+            nodes = np.concatenate((nodes, np.zeros(nodes.shape[0], np.int32)))
+            weights = np.concatenate((weights, np.zeros(weights.shape[0])))
+        nodes[used:used + m] = ego
+        weights[used:used + m] = w
+        sizes[j] = m
+        used += m
+    return sizes, nodes[:used], weights[:used]
 
 
 def empty_work_arrays(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The per-person work arrays of :func:`week` (stamp, queue, hop)."""
+    """The per-person work arrays of :func:`ego_network` (stamp, queue, hop)."""
     return np.zeros(n, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int32)

@@ -91,6 +91,61 @@ class _Vacancy:
     due_week: int
 
 
+class _EgoNetworks:
+    """Every peer's ego network (everyone within reach) in growing CSR buffers.
+
+    The graph is fixed, so a peer's reach is listed once when they join, with the part of each
+    contact's chance that does not change week to week; the weekly kernel then scans those
+    lists instead of walking the graph. Buffers grow by doubling, so adding a peer costs its
+    own ego network only.
+    """
+
+    def __init__(self, n_persons: int):
+        self.work = E.empty_work_arrays(n_persons)
+        self.visits = 0
+        self.count = 0  # peers listed
+        self.ptr = np.zeros(17, np.int64)
+        self.nodes = np.zeros(1024, np.int32)
+        self.weights = np.zeros(1024)
+
+    def add(self, model: OutreachModel, nodes: np.ndarray, kind: int) -> None:
+        """List the ego networks of new peers of one kind (the next rows), in one call."""
+        s = model.scenario
+        g, w = model.world.graph, model.world
+        sizes, ego, weights = E.ego_networks(
+            g.indptr, g.indices, np.asarray(nodes, np.int32), getattr(s, _KINDS[kind]).reach_hops,
+            w.gender, w.age_band, s.outreach.hop_trust, s.outreach.subgroup_trust, *self.work,
+            self.visits + 1)
+        self.visits += int(sizes.size)
+        k, start = self.count, int(self.ptr[self.count])
+        end = start + ego.size
+        while k + sizes.size + 1 > self.ptr.size:
+            self.ptr = np.concatenate([self.ptr, np.zeros(self.ptr.size, np.int64)])
+        while end > self.nodes.size:
+            self.nodes = np.concatenate([self.nodes, np.zeros(self.nodes.size, np.int32)])
+            self.weights = np.concatenate([self.weights, np.zeros(self.weights.size)])
+        self.nodes[start:end] = ego
+        self.weights[start:end] = weights
+        self.ptr[k + 1:k + 1 + sizes.size] = start + np.cumsum(sizes)
+        self.count += sizes.size
+
+    def rebuild(self, model: OutreachModel) -> None:
+        """List every peer's ego network again (after a change of reach or trust settings)."""
+        self.count = 0
+        n = model.n_peers
+        kinds = model.p_kind[:n]
+        # Peers join in runs of one kind; list each run with one call.
+        starts = np.flatnonzero(np.diff(kinds, prepend=-1)) if n else np.zeros(0, int)
+        for a, b in zip(starts, [*starts[1:], n], strict=True):
+            self.add(model, model.p_node[a:b], int(kinds[a]))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ptr, nodes, weights)`` views for the kernel."""
+        k = self.count
+        end = int(self.ptr[k])
+        return self.ptr[: k + 1], self.nodes[:end], self.weights[:end]
+
+
 class OutreachModel(mesa.Model):
     """Peer outreach to a hidden population, one replicate, one week per step.
 
@@ -122,7 +177,10 @@ class OutreachModel(mesa.Model):
         self.since = np.zeros(n, np.int32)
         self.coupons = np.zeros(n, np.int32)
         self.ekind = np.zeros(n, np.int8)
-        self._stamp, self._queue, self._hop = E.empty_work_arrays(n)
+        self.reached = np.zeros(n, np.int32)  # clients in contact (any state but hidden)
+        self.reached_pos = np.full(n, -1, np.int32)
+        self.book = np.zeros(E.N_BOOK, np.int64)
+        self._egos = _EgoNetworks(n)
         self._peers_n = 0
         cap = max(8, scenario.close_peers.count + scenario.distant_peers.count)
         self.p_node = np.zeros(cap, np.int32)
@@ -138,16 +196,15 @@ class OutreachModel(mesa.Model):
         self._keys = keys
         self._recruit_rng = stream(seed, replicate, "recruitment")
         self._counters = np.zeros(E.N_COUNTERS, np.int64)
-        self._counts_now = np.zeros(5, np.int64)
-        self._counts_ever = np.zeros(4, np.int64)
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
-                       "compensation": 0.0, "referrals": 0, "online_contacts": 0}
+                       "compensation": 0.0, "referrals": 0, "online_contacts": 0,
+                       "exhausted_ever": 0}
         self.policy_changes: list[tuple[int, str, Any]] = []
         self._set_params()
         self.vacancies: list[_Vacancy] = []
         for kind, name in _KINDS.items():
             self.vacancies += [_Vacancy(kind, 0)] * getattr(scenario, name).count
-        self.peer_agents: list[ClosePeer | DistantPeer] = []
+        self._peer_agents: list[ClosePeer | DistantPeer] = []
         self.professionals = [Professional(self, j) for j in range(scenario.services.professionals)]
         self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
         self._fill_vacancies()
@@ -167,6 +224,7 @@ class OutreachModel(mesa.Model):
         old = self.scenario
         self.scenario = old.replace(overrides)
         self._set_params()
+        self._egos.rebuild(self)  # reach and trust settings may have changed
         for kind, name in _KINDS.items():
             diff = getattr(self.scenario, name).count - getattr(old, name).count
             if diff > 0:
@@ -187,6 +245,24 @@ class OutreachModel(mesa.Model):
     # ------------------------------------------------------------------ peers
 
     @property
+    def peer_agents(self) -> list[ClosePeer | DistantPeer]:
+        """Mesa agents viewing the peers' rows, made when first asked for.
+
+        A run needs no agent objects; the visualisation and inspection do.
+        """
+        while len(self._peer_agents) < self._peers_n:
+            row = len(self._peer_agents)
+            cls = ClosePeer if self.p_kind[row] == E.CLOSE else DistantPeer
+            self._peer_agents.append(cls(self, row))
+        return self._peer_agents
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """All Mesa agents, the peers' views included."""
+        _ = self.peer_agents
+        return super().agents
+
+    @property
     def n_peers(self) -> int:
         """Peers ever recruited (withdrawn ones included)."""
         return self._peers_n
@@ -199,25 +275,35 @@ class OutreachModel(mesa.Model):
             bigger[: arr.shape[0]] = arr
             setattr(self, name, bigger)
 
-    def _add_peer(self, node: int, kind: int) -> None:
-        if self._peers_n == self.p_node.shape[0]:
+    def _add_peers(self, nodes: np.ndarray, kind: int) -> None:
+        """Make distinct persons ``nodes`` peers of one kind (the next peer rows)."""
+        k = nodes.size
+        while self._peers_n + k > self.p_node.shape[0]:
             self._grow_peers()
-        i = self._peers_n
+        rows = slice(self._peers_n, self._peers_n + k)
         w = self.scenario.wellbeing
-        self.p_node[i] = node
-        self.p_kind[i] = kind
-        self.p_status[i] = E.ACTIVE
-        self.p_energy[i] = min(1.0, max(0.0, w.energy_start + self._recruit_rng.uniform(-0.1, 0.1)))
-        self.p_joined[i] = self.week
-        self._peers_n += 1
-        # A client who becomes a peer leaves their own peer's caseload.
-        j = self.peer_of[node]
-        if j >= 0 and self.cstate[node] == E.ENGAGED:
-            self.p_caseload[j] -= 1
-        self.role[node] = kind
-        self.coupons[node] = 0
-        agent_cls = ClosePeer if kind == E.CLOSE else DistantPeer
-        self.peer_agents.append(agent_cls(self, i))
+        self.p_node[rows] = nodes
+        self.p_kind[rows] = kind
+        self.p_status[rows] = E.ACTIVE
+        self.p_energy[rows] = np.clip(
+            w.energy_start + self._recruit_rng.uniform(-0.1, 0.1, size=k), 0.0, 1.0)
+        self.p_joined[rows] = self.week
+        # A client who becomes a peer leaves their own peer's caseload and the clients in contact.
+        for node in nodes[self.reached_pos[nodes] >= 0].tolist():
+            j = self.peer_of[node]
+            if j >= 0 and self.cstate[node] == E.ENGAGED:
+                self.p_caseload[j] -= 1
+            k_pos = self.reached_pos[node]
+            last = self.book[E.B_LEN] - 1
+            moved = self.reached[last]
+            self.reached[k_pos] = moved
+            self.reached_pos[moved] = k_pos
+            self.reached_pos[node] = -1
+            self.book[E.B_LEN] = last
+        self.role[nodes] = kind
+        self.coupons[nodes] = 0
+        self._egos.add(self, nodes, kind)
+        self._peers_n += k
 
     def _fill_vacancies(self) -> None:
         """Recruit for every vacancy that is due, by the kind's recruitment policy."""
@@ -232,8 +318,8 @@ class OutreachModel(mesa.Model):
                 continue
             pk: PeerKind = getattr(self.scenario, name)
             nodes = recruit(self, pk, len(wanted), self._recruit_rng)
-            for node, vacancy in zip(nodes, wanted, strict=False):
-                self._add_peer(int(node), kind)
+            self._add_peers(nodes, kind)
+            for vacancy in wanted[: nodes.size]:
                 self.vacancies.remove(vacancy)
 
     def _replace_withdrawn(self) -> None:
@@ -257,21 +343,25 @@ class OutreachModel(mesa.Model):
         E.week(
             self.week, w.graph.indptr, w.graph.indices, w.locality, w.gender, w.age_band,
             w.loc_stigma, w.loc_online, self.role, self.cstate, self.ever, self.peer_of,
-            self.trust, self.since, self.coupons, self.ekind,
+            self.trust, self.since, self.coupons, self.ekind, self.reached, self.reached_pos,
+            self.book,
             self.p_node[:n], self.p_kind[:n], self.p_status[:n], self.p_energy[:n],
             self.p_caseload[:n], self.p_ever_exhausted[:n], self.p_label_until[:n],
-            self._fpar, self._ipar, self._kpar, self._keys, self._stamp, self._queue, self._hop, c,
+            *self._egos.arrays(), self._fpar, self._ipar, self._kpar, self._keys, c,
         )
+        week = c.tolist()  # one conversion, then plain Python numbers
         t = self.totals
-        t["appointments"] += int(c[E.C_APPOINTMENTS])
-        t["supervisions"] += int(c[E.C_SUPERVISIONS])
-        t["team_meetings"] += int(c[E.C_TEAM_MEETINGS])
-        t["compensation"] += c[E.C_COMPENSATION] / 100.0
-        t["referrals"] += int(c[E.C_REFERRALS])
-        t["online_contacts"] += int(c[E.C_ONLINE_CONTACTS])
+        t["appointments"] += week[E.C_APPOINTMENTS]
+        t["supervisions"] += week[E.C_SUPERVISIONS]
+        t["team_meetings"] += week[E.C_TEAM_MEETINGS]
+        t["compensation"] += week[E.C_COMPENSATION] / 100.0
+        t["referrals"] += week[E.C_REFERRALS]
+        t["online_contacts"] += week[E.C_ONLINE_CONTACTS]
+        t["exhausted_ever"] += week[E.C_NEW_EXHAUSTED]
         self.week += 1
-        self._replace_withdrawn()
-        self._record()
+        if week[E.C_WITHDRAWN]:
+            self._replace_withdrawn()
+        self._record(week)
 
     def run(self, weeks: int | None = None) -> None:
         """Run ``weeks`` weeks (default: the scenario's ``run.weeks``)."""
@@ -286,23 +376,25 @@ class OutreachModel(mesa.Model):
 
         return programme_cost(self.scenario.costs, self.totals)
 
-    def _record(self) -> None:
-        E.state_counts(self.role, self.cstate, self.ever, self._counts_now, self._counts_ever)
+    def _record(self, week: list[int] | None = None) -> None:
+        """Append this week to the weekly series, from the kernel's tallies.
+
+        ``week`` is the kernel's counters, None before the first week; no pass over persons.
+        """
         n = self._peers_n
-        status = self.p_status[:n]
-        rec = self.weekly
-        for name, value in zip(("contacted", "engaged", "linked", "retained"), self._ever_all(),
-                               strict=True):
-            rec[name].append(value)
-        rec["engaged_now"].append(int(self._counts_now[E.ENGAGED]))
-        rec["linked_now"].append(int(self._counts_now[E.LINKED] + self._counts_now[E.RETAINED]))
-        rec["peers_active"].append(int(np.sum(status == E.ACTIVE)))
-        rec["peers_resting"].append(int(np.sum(status == E.RESTING)))
-        rec["peers_withdrawn"].append(int(np.sum(status == E.WITHDRAWN)))
-        rec["peers_exhausted_ever"].append(int(np.sum(self.p_ever_exhausted[:n])))
-        rec["appointments"].append(self.totals["appointments"])
-        rec["supervisions"].append(self.totals["supervisions"])
-        rec["cost"].append(self.cost())
+        if week is None:
+            week = [0] * E.N_COUNTERS
+            week[E.C_ACTIVE] = n
+        b = self.book.tolist()
+        t = self.totals
+        active, resting = week[E.C_ACTIVE], week[E.C_RESTING]
+        values = (
+            b[E.B_CONTACTED], b[E.B_ENGAGED], b[E.B_LINKED], b[E.B_RETAINED],
+            week[E.C_NOW_ENGAGED], week[E.C_NOW_LINKED], active, resting, n - active - resting,
+            t["exhausted_ever"], t["appointments"], t["supervisions"], self.cost(),
+        )
+        for name, value in zip(WEEKLY_SERIES, values, strict=True):
+            self.weekly[name].append(value)
 
     def _ever_all(self) -> list[int]:
         """Unique persons ever contacted, engaged, linked, retained (peers promoted included)."""
