@@ -4,7 +4,8 @@ A kernel is handed 64-bit keys (one per replicate or per process) and derives ev
 number it needs as output number ``counter`` of the SplitMix64 stream seeded with the key
 (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators"). The number drawn
 for an event depends only on the key and the event's counter (an arc index, a node index, a
-week), never on which thread ran it or in what order, so parallel kernels give the same results for any thread count.
+week), never on which thread ran it or in what order, so parallel kernels give the same
+results for any thread count.
 """
 
 from __future__ import annotations
