@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from sim import __version__
 from sim.errors import UserInputError
 
-__all__ = ["main"]
+__all__ = ["COMMAND_MODULES", "add_run_options", "load_scenario_args", "main", "progress_bar"]
+
+#: Modules that add commands; each has ``register(subparsers)``, which adds its subparsers and
+#: imports nothing heavy (numba, matplotlib, dask) until its command runs.
+COMMAND_MODULES: tuple[str, ...] = (
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,13 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the replicates of a scenario (in parallel) and print each metric's "
                     "mean and 95%% interval over replicates.")
     run.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
-    _add_run_options(run)
+    add_run_options(run)
     run.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     run.set_defaults(func=_cmd_run)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -60,21 +68,23 @@ def _seed(text: str) -> int:
     return value
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replicates", type=_positive_int, metavar="N",
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Add the options every simulating command shares: replicates, seed, weeks, --set, workers."""
+    p.add_argument("--replicates", type=positive_int, metavar="N",
                    help="replicates to run (default: the scenario's run.replicates)")
     p.add_argument("--seed", type=_seed, metavar="S",
                    help="root seed (default: the scenario's run.seed)")
-    p.add_argument("--weeks", type=_positive_int, metavar="W",
+    p.add_argument("--weeks", type=positive_int, metavar="W",
                    help="weeks to simulate (default: the scenario's run.weeks)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a scenario value by dotted key, e.g. close_peers.count=12 "
                         "(repeatable)")
-    p.add_argument("--workers", type=_positive_int, metavar="N",
+    p.add_argument("--workers", type=positive_int, metavar="N",
                    help="parallel workers (default: all cores); results do not depend on it")
 
 
-def _load(path: str, args: argparse.Namespace):
+def load_scenario_args(path: str, args: argparse.Namespace):
+    """Load a scenario file with the command line's --set, --replicates, --seed and --weeks."""
     from sim.scenario import load_scenario, parse_overrides
 
     overrides = parse_overrides(args.overrides)
@@ -85,7 +95,7 @@ def _load(path: str, args: argparse.Namespace):
     return load_scenario(path, overrides)
 
 
-def _progress(label: str):
+def progress_bar(label: str):
     """A progress callback drawing a bar on standard error when it is a terminal."""
     if not sys.stderr.isatty():
         return None
@@ -105,10 +115,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.run import run_ensemble
     from sim.scenario import scenario_to_dict
 
-    scenario = _load(args.scenario, args)
+    scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after
         check_writable(args.json, "--json")
-    result = run_ensemble(scenario, workers=args.workers, progress=_progress(scenario.name))
+    result = run_ensemble(scenario, workers=args.workers, progress=progress_bar(scenario.name))
     summary = result.metrics()
     print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
           f"seed {scenario.run.seed}, {scenario.population.size:,} people")

@@ -10,7 +10,8 @@ from scipy import stats
 
 from sim import engine as E
 
-__all__ = ["METRICS", "group_reach", "run_metrics", "summarise"]
+__all__ = ["METRICS", "SHARE_METRICS", "group_reach", "interval", "programme_cost", "run_metrics",
+           "summarise"]
 
 #: Every metric of a run, with its meaning.
 METRICS: dict[str, str] = {
@@ -150,6 +151,24 @@ def interval(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
             "n": int(x.size)}
 
 
+#: Metrics that are shares, so their intervals are kept within [0, 1].
+SHARE_METRICS = frozenset({
+    "peers_exhausted_fraction", "least_connected_contacted", "min_subgroup_reach",
+    "linked_share_close", "linked_share_distant",
+})
+
+
 def summarise(runs: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and 95% interval of every metric over replicate runs."""
-    return {name: interval([r[name] for r in runs]) for name in runs[0]} if runs else {}
+    """Mean and 95% interval of every metric over replicate runs.
+
+    Every metric is a count, a cost or a share, so no interval reaches below 0, and those of
+    shares (:data:`SHARE_METRICS`) not above 1.
+    """
+    out = {}
+    for name in runs[0] if runs else ():
+        s = interval([r[name] for r in runs])
+        s["ci_low"] = max(0.0, s["ci_low"]) if math.isfinite(s["ci_low"]) else s["ci_low"]
+        if name in SHARE_METRICS and math.isfinite(s["ci_high"]):
+            s["ci_high"] = min(1.0, s["ci_high"])
+        out[name] = s
+    return out
