@@ -373,11 +373,11 @@ def ego_network(indptr, indices, src, hops, gender, age, hop_trust, subgroup_tru
                 stamp, queue, hop, visit):
     """Everyone within ``hops`` steps of ``src`` (not ``src``), with their contact weight.
 
-    The weight is the trust kept over the distance (``hop_trust`` per extra step) times
-    ``subgroup_trust`` for each subgroup in which the person and ``src`` differ: the part of a
-    contact's chance and trust that does not change from week to week. ``stamp``, ``queue``
-    and ``hop`` are work arrays over persons; ``visit`` must differ from every value already in
-    ``stamp``. Cost: the ties of everyone within ``hops - 1`` steps.
+    The weight is the trust kept over the distance (``hop_trust`` per extra step, at most 3
+    steps) times ``subgroup_trust`` for each subgroup in which the person and ``src`` differ:
+    the part of a contact's chance and trust that does not change from week to week.
+    ``stamp``, ``queue`` and ``hop`` are work arrays over persons; ``visit`` must differ from
+    every value already in ``stamp``. Cost: the ties of everyone within ``hops - 1`` steps.
 
     Returns:
         ``(nodes, weights)``, by decreasing weight (breadth-first among equals).
@@ -399,14 +399,34 @@ def ego_network(indptr, indices, src, hops, gender, age, hop_trust, subgroup_tru
                 hop[v] = h
                 queue[tail] = v
                 tail += 1
-    nodes = queue[1:tail].copy()
-    weights = np.empty(tail - 1)
-    for j in range(tail - 1):
-        v = nodes[j]
-        weights[j] = hop_trust ** (hop[v] - 1) * _subgroup_trust(gender, age, src, v,
-                                                                 subgroup_trust)
-    order = np.argsort(-weights, kind="mergesort")
-    return nodes[order], weights[order]
+    # The weight takes one of at most 9 values (steps 1-3 x 0-2 differing subgroups), so the
+    # entries are sorted by a counting sort over those classes, in O(entries).
+    m = tail - 1
+    cls = np.empty(m, np.int64)
+    class_weight = np.empty(9)
+    for h in range(3):
+        for mm in range(3):
+            class_weight[3 * h + mm] = hop_trust ** h * subgroup_trust ** mm
+    counts = np.zeros(9, np.int64)
+    for j in range(m):
+        v = queue[j + 1]
+        mm = (gender[v] != gender[src]) + (age[v] != age[src])
+        cls[j] = 3 * (hop[v] - 1) + mm
+        counts[cls[j]] += 1
+    rank = np.argsort(-class_weight, kind="mergesort")  # heaviest class first
+    start = np.zeros(9, np.int64)
+    acc = 0
+    for r in range(9):
+        start[rank[r]] = acc
+        acc += counts[rank[r]]
+    nodes = np.empty(m, np.int32)
+    weights = np.empty(m)
+    for j in range(m):
+        c = cls[j]
+        nodes[start[c]] = queue[j + 1]
+        weights[start[c]] = class_weight[c]
+        start[c] += 1
+    return nodes, weights
 
 
 @njit(cache=True, nogil=True)
