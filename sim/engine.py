@@ -53,6 +53,9 @@ N_COUNTERS = 16
 # in ``reached``) and how many persons were ever contacted, engaged, linked, retained.
 B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED = range(5)
 N_BOOK = 5
+# Classes of ego-network entries: 3 x (steps away - 1) + subgroups in which peer and client
+# differ (0-2); entries of one class share their contact weight.
+N_EGO_CLASSES = 9
 
 
 @njit(cache=True, inline="always")
@@ -104,15 +107,15 @@ def _contact(v, w, i, t, cstate, ever, since, peer_of, trust, reached, reached_p
 def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
          role, cstate, ever, peer_of, trust, since, coupons, ekind, reached, reached_pos, book,
          p_node, p_kind, p_status, p_energy, p_caseload, p_ever_exhausted, p_label_until,
-         ego_ptr, ego_nodes, ego_w, fpar, ipar, kpar, keys, counters):
+         ego_class_ptr, ego_nodes, fpar, ipar, kpar, keys, counters):
     """Advance one replicate by week ``w``; see :mod:`sim.reference.weekly` for the rules.
 
     Arrays over persons: ``locality``, ``gender``, ``age``, ``role``, ``cstate``, ``ever``,
     ``peer_of``, ``trust``, ``since``, ``coupons``, ``ekind`` (kind of the engaging peer),
     and ``reached_pos`` (place in ``reached``, the list of clients in contact, or -1); ``book``
     holds the list's length and the running tallies of who was ever reached.
-    Arrays over peers: ``p_*``, and their ego networks in CSR form (``ego_ptr`` over peers,
-    ``ego_nodes`` and their weights ``ego_w``, in decreasing order, over entries).
+    Arrays over peers: ``p_*``, and their ego networks in CSR form over (peer, class):
+    entries ``ego_class_ptr[i * N_EGO_CLASSES + c]`` up to the next one of ``ego_nodes``.
     ``counters`` receives this week's event counts.
     """
     n = role.shape[0]
@@ -122,52 +125,56 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
     stigma_effect = fpar[F_STIGMA_EFFECT]
 
     # 1. Outreach through ties: each working peer tries the hidden clients of its ego network
-    # (everyone within reach, listed once per peer by ``ego_network``, sorted by the static
-    # part of the contact chance, its weight). Within each run of equal weight, attempts are
-    # drawn by geometric skipping (the gaps between successes of Bernoulli trials), and a drawn
-    # client is contacted with the chance that local stigma leaves; this draws the same trials
-    # as trying every entry, at a cost proportional to the contacts made.
+    # (everyone within reach, listed once per peer by ``ego_network`` and grouped by class:
+    # steps away x subgroups in which peer and client differ). Within a class every entry has
+    # the same chance p, so the entries tried successfully are found by an exponential clock:
+    # with hazard h = -log(1 - p) per entry, an Exp(1) draw E passes floor(E / h) failures,
+    # and what is left of E carries over to the next class (memorylessness). This draws the
+    # same Bernoulli trials as trying every entry, at a cost proportional to the successes.
     kc = subkey(keys[KEY_CONTACT], w)
+    class_weight = np.empty(N_EGO_CLASSES)
+    for c in range(N_EGO_CLASSES):
+        class_weight[c] = fpar[F_HOP_TRUST] ** (c // 3) * fpar[F_SUBGROUP_TRUST] ** (c % 3)
+    # Hazards by kind, label (0: not labelled, 1: labelled a snitch) and class.
+    hazard = np.zeros((3, 2, N_EGO_CLASSES))
+    for kind in (CLOSE, DISTANT):
+        for lab in range(2):
+            base = kpar[kind, K_P_CONTACT] * effort * (fpar[F_LABEL_FACTOR] if lab else 1.0)
+            for c in range(N_EGO_CLASSES):
+                p = base * class_weight[c]
+                hazard[kind, lab, c] = -math.log1p(-p) if p < 1.0 else math.inf
     for i in range(n_peers):
         if p_status[i] != ACTIVE:
             continue
         kind = p_kind[i]
-        label = fpar[F_LABEL_FACTOR] if p_label_until[i] > w else 1.0
-        base = kpar[kind, K_P_CONTACT] * effort * label
+        lab = 1 if p_label_until[i] > w else 0
+        label = fpar[F_LABEL_FACTOR] if lab else 1.0
         kgap = subkey(kc, i)
         kaccept = subkey(kgap, 1)
-        j = 0
-        a = ego_ptr[i]
-        end = ego_ptr[i + 1]
-        while a < end:
-            weight = ego_w[a]
-            p = min(1.0, base * weight)
-            if p <= 0.0:
-                break  # weights are sorted: none further can be contacted
-            lo, hi = a + 1, end  # the run of this weight ends at the first smaller one
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if ego_w[mid] < weight:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            run_end = lo
-            log_q = math.log1p(-p) if p < 1.0 else -math.inf
-            pos = a - 1
+        clock = -math.log1p(-uniform(kgap, 0))
+        j = 1
+        for c in range(N_EGO_CLASSES):
+            lo = ego_class_ptr[i * N_EGO_CLASSES + c]
+            hi = ego_class_ptr[i * N_EGO_CLASSES + c + 1]
+            h = hazard[kind, lab, c]
+            if lo == hi or h == 0.0:
+                continue
+            pos = lo
             while True:
-                gap = math.log1p(-uniform(kgap, j)) / log_q  # failures before the next success
-                j += 1
-                if gap >= run_end - pos - 1:
+                skip = clock / h if h < math.inf else 0.0
+                if skip >= hi - pos:
+                    clock -= (hi - pos) * h
                     break
-                pos += 1 + int(gap)
+                pos += int(skip)
                 v = ego_nodes[pos]
-                if role[v] != CLIENT or cstate[v] != HIDDEN:
-                    continue
-                if uniform(kaccept, pos) < 1.0 - stigma_effect * loc_stigma[locality[v]]:
-                    _contact(v, w, i, kpar[kind, K_TRUST] * label * weight,
+                if role[v] == CLIENT and cstate[v] == HIDDEN and (
+                        uniform(kaccept, pos) < 1.0 - stigma_effect * loc_stigma[locality[v]]):
+                    _contact(v, w, i, kpar[kind, K_TRUST] * label * class_weight[c],
                              cstate, ever, since, peer_of, trust, reached, reached_pos, book)
                     counters[C_NEW_CONTACTS] += 1
-            a = run_end
+                pos += 1
+                clock = -math.log1p(-uniform(kgap, j))
+                j += 1
 
     # 2. Chain referral: engaged clients with coupons refer hidden friends to their peer.
     kr = subkey(keys[KEY_REFER], w)
@@ -369,18 +376,18 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
 
 
 @njit(cache=True, nogil=True)
-def ego_network(indptr, indices, src, hops, gender, age, hop_trust, subgroup_trust,
-                stamp, queue, hop, visit):
-    """Everyone within ``hops`` steps of ``src`` (not ``src``), with their contact weight.
+def ego_network(indptr, indices, src, hops, gender, age, stamp, queue, hop, visit):
+    """Everyone within ``hops`` (at most 3) steps of ``src``, not ``src``, grouped by class.
 
-    The weight is the trust kept over the distance (``hop_trust`` per extra step, at most 3
-    steps) times ``subgroup_trust`` for each subgroup in which the person and ``src`` differ:
-    the part of a contact's chance and trust that does not change from week to week.
-    ``stamp``, ``queue`` and ``hop`` are work arrays over persons; ``visit`` must differ from
-    every value already in ``stamp``. Cost: the ties of everyone within ``hops - 1`` steps.
+    An entry's class is ``3 x (steps - 1) + the number of subgroups (gender, age band) in
+    which the person and src differ``: entries of one class share the part of a contact's
+    chance and trust that does not change from week to week. ``stamp``, ``queue`` and ``hop``
+    are work arrays over persons; ``visit`` must differ from every value already in ``stamp``.
+    Cost: the ties of everyone within ``hops - 1`` steps, plus a counting sort.
 
     Returns:
-        ``(nodes, weights)``, by decreasing weight (breadth-first among equals).
+        ``(nodes, counts)``: the persons by class (breadth-first within one), and the number
+        in each class.
     """
     stamp[src] = visit
     queue[0] = src
@@ -399,62 +406,45 @@ def ego_network(indptr, indices, src, hops, gender, age, hop_trust, subgroup_tru
                 hop[v] = h
                 queue[tail] = v
                 tail += 1
-    # The weight takes one of at most 9 values (steps 1-3 x 0-2 differing subgroups), so the
-    # entries are sorted by a counting sort over those classes, in O(entries).
     m = tail - 1
     cls = np.empty(m, np.int64)
-    class_weight = np.empty(9)
-    for h in range(3):
-        for mm in range(3):
-            class_weight[3 * h + mm] = hop_trust ** h * subgroup_trust ** mm
-    counts = np.zeros(9, np.int64)
+    counts = np.zeros(N_EGO_CLASSES, np.int64)
     for j in range(m):
         v = queue[j + 1]
-        mm = (gender[v] != gender[src]) + (age[v] != age[src])
-        cls[j] = 3 * (hop[v] - 1) + mm
+        cls[j] = 3 * (hop[v] - 1) + (gender[v] != gender[src]) + (age[v] != age[src])
         counts[cls[j]] += 1
-    rank = np.argsort(-class_weight, kind="mergesort")  # heaviest class first
-    start = np.zeros(9, np.int64)
-    acc = 0
-    for r in range(9):
-        start[rank[r]] = acc
-        acc += counts[rank[r]]
+    start = np.zeros(N_EGO_CLASSES, np.int64)
+    for c in range(1, N_EGO_CLASSES):
+        start[c] = start[c - 1] + counts[c - 1]
     nodes = np.empty(m, np.int32)
-    weights = np.empty(m)
     for j in range(m):
-        c = cls[j]
-        nodes[start[c]] = queue[j + 1]
-        weights[start[c]] = class_weight[c]
-        start[c] += 1
-    return nodes, weights
+        nodes[start[cls[j]]] = queue[j + 1]
+        start[cls[j]] += 1
+    return nodes, counts
 
 
 @njit(cache=True, nogil=True)
-def ego_networks(indptr, indices, srcs, hops, gender, age, hop_trust, subgroup_trust,
-                 stamp, queue, hop, first_visit):
+def ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop, first_visit):
     """:func:`ego_network` of each of ``srcs`` (visits numbered from ``first_visit``).
 
     Returns:
-        ``(sizes, nodes, weights)``: the size of each ego network and their entries, one
-        after the other.
+        ``(counts, nodes)``: class counts, shape ``(len(srcs), N_EGO_CLASSES)``, and all
+        entries one peer after the other.
     """
     k = srcs.shape[0]
-    sizes = np.zeros(k, np.int64)
+    counts = np.zeros((k, N_EGO_CLASSES), np.int64)
     nodes = np.zeros(1024, np.int32)
-    weights = np.zeros(1024)
     used = 0
     for j in range(k):
-        ego, w = ego_network(indptr, indices, srcs[j], hops, gender, age, hop_trust,
-                             subgroup_trust, stamp, queue, hop, first_visit + j)
+        ego, cnt = ego_network(indptr, indices, srcs[j], hops, gender, age, stamp, queue, hop,
+                               first_visit + j)
         m = ego.shape[0]
         while used + m > nodes.shape[0]:
             nodes = np.concatenate((nodes, np.zeros(nodes.shape[0], np.int32)))
-            weights = np.concatenate((weights, np.zeros(weights.shape[0])))
         nodes[used:used + m] = ego
-        weights[used:used + m] = w
-        sizes[j] = m
+        counts[j] = cnt
         used += m
-    return sizes, nodes[:used], weights[:used]
+    return counts, nodes[:used]
 
 
 def empty_work_arrays(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -94,43 +94,39 @@ class _Vacancy:
 class _EgoNetworks:
     """Every peer's ego network (everyone within reach) in growing CSR buffers.
 
-    The graph is fixed, so a peer's reach is listed once when they join, with the part of each
-    contact's chance that does not change week to week; the weekly kernel then scans those
-    lists instead of walking the graph. Buffers grow by doubling, so adding a peer costs its
-    own ego network only.
+    The graph is fixed, so a peer's reach is listed once when they join, grouped by the class
+    of the entries (see :func:`sim.engine.ego_network`); the weekly kernel then draws contacts
+    from those lists instead of walking the graph. Buffers grow by doubling, so adding a peer
+    costs its own ego network only.
     """
 
     def __init__(self, n_persons: int):
         self.work = E.empty_work_arrays(n_persons)
         self.visits = 0
         self.count = 0  # peers listed
-        self.ptr = np.zeros(17, np.int64)
+        self.class_ptr = np.zeros(16 * E.N_EGO_CLASSES + 1, np.int64)
         self.nodes = np.zeros(1024, np.int32)
-        self.weights = np.zeros(1024)
 
     def add(self, model: OutreachModel, nodes: np.ndarray, kind: int) -> None:
         """List the ego networks of new peers of one kind (the next rows), in one call."""
-        s = model.scenario
         g, w = model.world.graph, model.world
-        sizes, ego, weights = E.ego_networks(
-            g.indptr, g.indices, np.asarray(nodes, np.int32), getattr(s, _KINDS[kind]).reach_hops,
-            w.gender, w.age_band, s.outreach.hop_trust, s.outreach.subgroup_trust, *self.work,
-            self.visits + 1)
-        self.visits += int(sizes.size)
-        k, start = self.count, int(self.ptr[self.count])
+        hops = getattr(model.scenario, _KINDS[kind]).reach_hops
+        counts, ego = E.ego_networks(g.indptr, g.indices, np.asarray(nodes, np.int32), hops,
+                                     w.gender, w.age_band, *self.work, self.visits + 1)
+        self.visits += len(nodes)
+        first = self.count * E.N_EGO_CLASSES  # index in class_ptr of the first new class
+        start = int(self.class_ptr[first])
         end = start + ego.size
-        while k + sizes.size + 1 > self.ptr.size:
-            self.ptr = np.concatenate([self.ptr, np.zeros(self.ptr.size, np.int64)])
+        while first + counts.size + 1 > self.class_ptr.size:
+            self.class_ptr = np.concatenate([self.class_ptr, np.zeros_like(self.class_ptr)])
         while end > self.nodes.size:
-            self.nodes = np.concatenate([self.nodes, np.zeros(self.nodes.size, np.int32)])
-            self.weights = np.concatenate([self.weights, np.zeros(self.weights.size)])
+            self.nodes = np.concatenate([self.nodes, np.zeros_like(self.nodes)])
         self.nodes[start:end] = ego
-        self.weights[start:end] = weights
-        self.ptr[k + 1:k + 1 + sizes.size] = start + np.cumsum(sizes)
-        self.count += sizes.size
+        self.class_ptr[first + 1:first + 1 + counts.size] = start + np.cumsum(counts.ravel())
+        self.count += len(nodes)
 
     def rebuild(self, model: OutreachModel) -> None:
-        """List every peer's ego network again (after a change of reach or trust settings)."""
+        """List every peer's ego network again (after a change of reach)."""
         self.count = 0
         n = model.n_peers
         kinds = model.p_kind[:n]
@@ -139,11 +135,10 @@ class _EgoNetworks:
         for a, b in zip(starts, [*starts[1:], n], strict=True):
             self.add(model, model.p_node[a:b], int(kinds[a]))
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(ptr, nodes, weights)`` views for the kernel."""
-        k = self.count
-        end = int(self.ptr[k])
-        return self.ptr[: k + 1], self.nodes[:end], self.weights[:end]
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(class_ptr, nodes)`` views for the kernel."""
+        k = self.count * E.N_EGO_CLASSES
+        return self.class_ptr[: k + 1], self.nodes[: int(self.class_ptr[k])]
 
 
 class OutreachModel(mesa.Model):
@@ -224,7 +219,7 @@ class OutreachModel(mesa.Model):
         old = self.scenario
         self.scenario = old.replace(overrides)
         self._set_params()
-        self._egos.rebuild(self)  # reach and trust settings may have changed
+        self._egos.rebuild(self)  # how far peers reach may have changed
         for kind, name in _KINDS.items():
             diff = getattr(self.scenario, name).count - getattr(old, name).count
             if diff > 0:
