@@ -48,24 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+def int_in(lo: int, hi: int | None = None):
+    """An argparse type: a whole number in ``[lo, hi]`` (no upper bound if ``hi`` is None)."""
+    allowed = f"must be {lo} or more" if hi is None else f"must be in [{lo}, {hi}]"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"{text!r} {allowed}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{text!r} must be in [0, 2**63 - 1]")
-    return value
+positive_int = int_in(1)
+_seed = int_in(0, 2**63 - 1)
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
