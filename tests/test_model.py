@@ -242,3 +242,36 @@ def test_baseline_exhaustion_matches_mipa():
     res = run_ensemble(s)
     frac = res.metrics()["peers_exhausted_fraction"]
     assert 0.25 <= frac["mean"] <= 0.42
+
+
+def test_policy_change_mid_run_takes_effect_from_next_week():
+    s = small(**{"population.size": 1500, "close_peers.count": 4, "distant_peers.count": 4})
+    m = OutreachModel(s, 0)
+    m.run(10)
+    before = m.n_peers
+    m.set_policy({"close_peers.count": 10, "distant_peers.reach_hops": 1,
+                  "close_peers.caseload_cap": 2})
+    assert m.policy_changes[0][:2] == (10, "close_peers.count")
+    assert m.scenario.close_peers.caseload_cap == 2
+    m.step()
+    assert m.n_peers >= before + 6  # six vacancies filled at once
+    close = (m.p_kind[: m.n_peers] == E.CLOSE) & (m.p_status[: m.n_peers] != E.WITHDRAWN)
+    assert close.sum() >= 10
+    # Distant peers now reach only their own ties: their listed reach is one step.
+    ptr, nodes = m._egos.arrays()
+    g = m.world.graph
+    for row in np.flatnonzero(m.p_kind[: m.n_peers] == E.DISTANT):
+        lo, hi = ptr[row * E.N_EGO_CLASSES], ptr[(row + 1) * E.N_EGO_CLASSES]
+        assert set(nodes[lo:hi].tolist()) == set(g.neighbours(m.p_node[row]).tolist())
+    # A peer at or over the new cap takes no one new: caseloads never rise above it.
+    at_change = m.p_caseload[: m.n_peers].copy()
+    m.run(10)
+    close_rows = np.flatnonzero(m.p_kind[: m.n_peers] == E.CLOSE)
+    ceiling = np.maximum(np.append(at_change, np.zeros(m.n_peers - at_change.size)), 2)
+    assert np.all(m.p_caseload[close_rows] <= ceiling[close_rows])
+    fewer = OutreachModel(s, 0)
+    fewer.run(5)
+    fewer.set_policy({"distant_peers.count": 1})
+    working = (fewer.p_kind[: fewer.n_peers] == E.DISTANT) & (
+        fewer.p_status[: fewer.n_peers] != E.WITHDRAWN)
+    assert working.sum() == 1
