@@ -275,3 +275,35 @@ def test_policy_change_mid_run_takes_effect_from_next_week():
     working = (fewer.p_kind[: fewer.n_peers] == E.DISTANT) & (
         fewer.p_status[: fewer.n_peers] != E.WITHDRAWN)
     assert working.sum() == 1
+
+
+def test_model_runs_on_a_users_graph_file(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 400
+    src = rng.integers(0, n, 2000)
+    dst = rng.integers(0, n, 2000)
+    keep = src != dst
+    edges = tmp_path / "ties.csv"
+    edges.write_text("source,target\n" + "".join(
+        f"p{a},p{b}\n" for a, b in zip(src[keep], dst[keep], strict=True)))
+    nodes = tmp_path / "people.csv"
+    nodes.write_text("id,locality\n" + "".join(f"p{i},{int(i >= 300)}\n" for i in range(n)))
+    scenario_file = tmp_path / "file.toml"
+    scenario_file.write_text(BASELINE.read_text().replace(
+        'generator = "community"', 'generator = "file"\nfile = "ties.csv"\n'
+        'nodes_file = "people.csv"'))
+    s = load_scenario(scenario_file, {"close_peers.count": 3, "distant_peers.count": 3,
+                                      "run.weeks": 20})
+    m = OutreachModel(s, 0)
+    m.run()
+    # Identifiers map to positions; each person keeps the locality the file gave them.
+    assert m.world.n == n and sorted(m.world.ids) == sorted(f"p{i}" for i in range(n))
+    expected = np.array([int(int(name[1:]) >= 300) for name in m.world.ids])
+    assert np.array_equal(m.world.locality, expected)
+    assert m.metrics()["clients_contacted"] > 0
+    (tmp_path / "ties.csv").unlink()
+    from sim.errors import UserInputError
+    from sim.world import build_world
+
+    with pytest.raises(UserInputError, match="ties.csv"):
+        build_world(load_scenario(scenario_file, {"run.seed": 99}), 0)
