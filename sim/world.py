@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +54,23 @@ def _draw_categories(rng: np.random.Generator, n: int, shares) -> np.ndarray:
     return rng.choice(len(shares), size=n, p=np.asarray(shares) / np.sum(shares)).astype(np.int8)
 
 
-@functools.lru_cache(maxsize=4)
+def _file_stamp(path: str) -> tuple[int, int] | None:
+    """Modification time and size of a file, None if it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def _load_file_graph(path: str, nodes_path: str):
+    # The stamps make the cache forget a file that changed or went away since it was read.
+    stamps = (_file_stamp(path), _file_stamp(nodes_path) if nodes_path else None)
+    return _load_file_graph_cached(path, nodes_path, stamps)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_file_graph_cached(path: str, nodes_path: str, stamps):
     from sim.networks import load_graph
 
     return load_graph(path, nodes_path or None)
@@ -126,6 +142,9 @@ def build_world(scenario: Scenario, replicate: int) -> World:
     network settings and the seed get the identical world.
     """
     data = scenario_to_dict(scenario)
+    net = scenario.network
+    files = ([_file_stamp(net.file), _file_stamp(net.nodes_file) if net.nodes_file else None]
+             if net.generator == "file" else None)
     key = json.dumps({"population": data["population"], "network": data["network"],
-                      "seed": scenario.run.seed}, sort_keys=True)
+                      "seed": scenario.run.seed, "files": files}, sort_keys=True)
     return _cached_world(key, int(replicate))

@@ -306,4 +306,4 @@ def test_model_runs_on_a_users_graph_file(tmp_path):
     from sim.world import build_world
 
     with pytest.raises(UserInputError, match="ties.csv"):
-        build_world(load_scenario(scenario_file, {"run.seed": 99}), 0)
+        build_world(load_scenario(scenario_file), 0)
