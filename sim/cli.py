@@ -14,6 +14,8 @@ __all__ = ["COMMAND_MODULES", "add_run_options", "load_scenario_args", "main", "
 #: Modules that add commands; each has ``register(subparsers)``, which adds its subparsers and
 #: imports nothing heavy (numba, matplotlib, dask) until its command runs.
 COMMAND_MODULES: tuple[str, ...] = (
+    "sim.sweep.commands",
+    "sim.commands_plan",
 )
 
 

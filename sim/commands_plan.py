@@ -1,0 +1,388 @@
+"""Planner commands: ``compare``, ``report``, ``validate``, ``scenarios`` and ``new``.
+
+:func:`register` only adds argument parsers; numpy, numba and matplotlib are imported inside
+the commands, so ``outreach --help`` and ``outreach validate`` start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+import tomllib
+from pathlib import Path
+
+from sim.errors import UserInputError
+
+__all__ = ["register", "shipped_scenarios", "scenarios_folder"]
+
+_EPILOG_COMPARE = """\
+how to read it:
+  Every scenario runs replicates 0..N-1 on the same random streams (common random numbers),
+  so replicate r of each sees the same luck and differences come from the settings. For each
+  metric the table gives each scenario's mean and 95% interval, and the difference to the
+  first scenario, replicate by replicate, with its own 95% interval: "yes" when that interval
+  excludes 0 (a real difference in the model), "no" when these runs cannot tell them apart.
+
+examples:
+  outreach compare scenarios/close_peers_only.toml scenarios/distant_peers_only.toml \\
+      scenarios/mixed_team.toml --plot team.png
+  outreach compare scenarios/supervision_monthly.toml scenarios/supervision_weekly.toml \\
+      --replicates 100 --json supervision.json --csv supervision.csv
+"""
+
+
+def scenarios_folder() -> Path:
+    """The shipped scenario library: ``scenarios/`` next to the package in a checkout.
+
+    Raises:
+        UserInputError: the folder is missing (for example in an installed wheel).
+    """
+    import sim
+
+    folder = Path(sim.__file__).resolve().parents[1] / "scenarios"
+    if not folder.is_dir():
+        raise UserInputError(f"scenario library not found: {folder} does not exist (it ships "
+                             "with a checkout of the repository; `pip install -e .` from it)")
+    return folder
+
+
+def shipped_scenarios() -> list[tuple[Path, str, str]]:
+    """Each shipped scenario as ``(path, name, description)``, sorted by file name."""
+    out = []
+    for path in sorted(scenarios_folder().glob("*.toml")):
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            out.append((path, path.stem, "(cannot be read: run outreach validate on it)"))
+            continue
+        out.append((path, str(data.get("name", path.stem)), str(data.get("description", ""))))
+    return out
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in [0, 2**63 - 1]")
+    return value
+
+
+def _add_comparison_options(p: argparse.ArgumentParser) -> None:
+    from sim.cli import positive_int
+
+    p.add_argument("--replicates", type=positive_int, metavar="N",
+                   help="replicates of every scenario (default: the first scenario's "
+                        "run.replicates)")
+    p.add_argument("--seed", type=_seed, metavar="S",
+                   help="root seed shared by every scenario (default: the first scenario's "
+                        "run.seed)")
+    p.add_argument("--weeks", type=positive_int, metavar="W",
+                   help="weeks to simulate (default: the first scenario's run.weeks)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a value in every scenario by dotted key, e.g. "
+                        "services.professionals=4 (repeatable)")
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="parallel workers (default: all cores); results do not depend on it")
+
+
+def register(subparsers) -> None:
+    """Add the planner commands to the ``outreach`` parser."""
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    p = subparsers.add_parser(
+        "compare", help="compare scenarios on common random numbers",
+        formatter_class=fmt, epilog=_EPILOG_COMPARE,
+        description="Run every scenario on the same random streams and print each metric per "
+                    "scenario with its 95%% interval, and the paired difference of each "
+                    "scenario to the first with its 95%% interval and whether it is "
+                    "distinguishable from zero.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="two or more scenario files (TOML); the first is the reference")
+    _add_comparison_options(p)
+    p.add_argument("--plot", metavar="FILE",
+                   help="draw reach over time (95%% bands) and the key metrics side by side "
+                        "to FILE (.png, .svg or .pdf)")
+    p.add_argument("--json", metavar="PATH", help="write every number as JSON to PATH")
+    p.add_argument("--csv", metavar="PATH",
+                   help="write one row per scenario and metric (mean, interval, difference) "
+                        "as CSV to PATH")
+    p.set_defaults(func=_cmd_compare)
+
+    p = subparsers.add_parser(
+        "report", help="write an HTML or Markdown report of scenarios to send on",
+        formatter_class=fmt,
+        description="Run scenarios on common random numbers and write a report a planner can "
+                    "send on: the question, the settings that differ, tables with 95%% "
+                    "intervals, plots and the model's assumptions in plain words. HTML is one "
+                    "self-contained file (report.html); Markdown is report.md with PNG images. "
+                    "results.csv holds the numbers.",
+        epilog="example:\n  outreach report scenarios/small_town_stigma.toml "
+               "scenarios/small_town_online.toml --out online_report")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="one or more scenario files (TOML); the first is the reference")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder to write the report into (made if missing; its parent must "
+                        "exist)")
+    p.add_argument("--format", choices=("html", "markdown"), default="html",
+                   help="html (one self-contained file, default) or markdown (with PNG files)")
+    p.add_argument("--question", metavar="TEXT",
+                   help="the question the report answers (default: which programme reaches "
+                        "more people, and at what cost to the peers)")
+    _add_comparison_options(p)
+    p.set_defaults(func=_cmd_report)
+
+    p = subparsers.add_parser(
+        "validate", help="check scenario files and list every problem",
+        description="Check scenario files and print every problem of every file, each with "
+                    "the dotted key, the bad value and what is allowed. Exit status 0 when "
+                    "every file is valid, 2 otherwise.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario files (TOML)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = subparsers.add_parser(
+        "scenarios", help="list the shipped scenario library",
+        description="List the scenarios shipped in the scenarios/ folder, each with a one-line "
+                    "description. Compare any of them with `outreach compare`, or copy one "
+                    "with `outreach new NAME --from FILE`.")
+    p.set_defaults(func=_cmd_scenarios)
+
+    p = subparsers.add_parser(
+        "new", help="write a commented scenario file to edit",
+        description="Write NAME.toml (or the path given), a commented copy of the baseline "
+                    "scenario (or of --from) with its name set, ready to edit. An existing "
+                    "file is not overwritten unless --force is given.")
+    p.add_argument("name", metavar="NAME", help="scenario name, or a path ending in .toml")
+    p.add_argument("--from", dest="template", metavar="SCENARIO", default="baseline",
+                   help="a shipped scenario's name or any scenario file to copy "
+                        "(default: baseline)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=_cmd_new)
+
+
+# --------------------------------------------------------------------------- compare, report
+
+
+def _prepare(args: argparse.Namespace, at_least: int):
+    """Load and align the scenarios of a compare or report command."""
+    from sim.compare import align_run_settings
+    from sim.scenario import ScenarioError, load_scenario, parse_overrides
+
+    if len(args.scenarios) < at_least:
+        raise UserInputError(f"{args.command}: give at least {at_least} scenario files (the "
+                             "first is the reference)")
+    overrides = parse_overrides(args.overrides)
+    scenarios = []
+    for path in args.scenarios:
+        try:
+            scenarios.append(load_scenario(path, overrides))
+        except ScenarioError as err:
+            if len(err.problems) == 1:
+                raise
+            raise UserInputError(f"{err}; `outreach validate {path}` lists them all") from None
+    aligned, notes = align_run_settings(scenarios, seed=args.seed, replicates=args.replicates,
+                                        weeks=args.weeks)
+    seed_from = ("--seed" if args.seed is not None
+                 else "the first scenario's run.seed, used for all")
+    return aligned, notes, seed_from
+
+
+def _progress(label: str):
+    from sim.cli import progress_bar
+
+    return progress_bar(label)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.report import check_writable
+
+    scenarios, notes, seed_from = _prepare(args, 2)
+    if args.plot:
+        from sim.plots import PLOT_SUFFIXES
+
+        if Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+            raise UserInputError(f"--plot {args.plot}: must end in " + ", ".join(PLOT_SUFFIXES))
+    outputs = [(opt, path) for opt, path in (("--json", args.json), ("--csv", args.csv),
+                                             ("--plot", args.plot)) if path]
+    for opt, path in outputs:  # before minutes of work, not after
+        check_writable(path, opt)
+    if len({Path(p).resolve() for _, p in outputs}) < len(outputs):
+        raise UserInputError("--json, --csv and --plot must be different files")
+
+    from sim.compare import (
+        comparison_csv,
+        comparison_document,
+        comparison_header,
+        comparison_table,
+        run_comparison,
+    )
+    from sim.report import dump_json, write_text_atomic
+
+    comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
+                                progress=_progress("compare"))
+    print(comparison_header(comparison, seed_from))
+    print()
+    print(comparison_table(comparison))
+    # Draw the plot before writing anything, so a plotting failure leaves no partial outputs.
+    figure = None
+    if args.plot:
+        from sim.plots import comparison_figure
+
+        figure = comparison_figure(comparison)
+    if args.json:
+        write_text_atomic(args.json, dump_json(comparison_document(comparison, seed_from)),
+                          "--json")
+        print(f"numbers written to {args.json}")
+    if args.csv:
+        write_text_atomic(args.csv, comparison_csv(comparison), "--csv")
+        print(f"table written to {args.csv}")
+    if figure is not None:
+        from sim.plots import save_figure
+
+        save_figure(figure, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.report_html import DEFAULT_QUESTION, check_out_dir, write_report
+
+    scenarios, notes, seed_from = _prepare(args, 1)
+    check_out_dir(args.out)
+    from sim.compare import comparison_header, run_comparison
+
+    comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
+                                progress=_progress("report"))
+    print(comparison_header(comparison, seed_from))
+    command = "outreach " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
+    files = write_report(comparison, args.out, args.format, args.question or DEFAULT_QUESTION,
+                         command)
+    print(f"report written to {args.out}: " + ", ".join(f.name for f in files))
+    return 0
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def file_problems(path: str) -> list[str]:
+    """Every problem of one scenario file, each one line; empty when the file is valid."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as err:
+        return list(err.problems)
+    except UserInputError as err:
+        return [str(err)]
+    net = scenario.network
+    problems = []
+    if net.generator == "file":  # checked here, not only when a run builds the graph
+        for key in ("file", "nodes_file"):
+            name = getattr(net, key)
+            if name and not Path(name).is_file():
+                problems.append(f"{path}: network.{key} = {name!r}: no such file")
+    return problems
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for path in args.files:
+        problems = file_problems(path)
+        if problems:
+            bad += 1
+            for p in problems:
+                print(p, file=sys.stderr)
+        else:
+            print(f"{path}: ok")
+    if bad:
+        print(f"outreach: {bad} of {len(args.files)} files have problems", file=sys.stderr)
+        return 2
+    return 0
+
+
+# --------------------------------------------------------------------------- library, new
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    rows = shipped_scenarios()
+    folder = scenarios_folder()
+    print(f"scenarios in {folder}:")
+    width = max((len(p.name) for p, _, _ in rows), default=0)
+    for path, _, description in rows:
+        print(f"  {path.name:<{width}}  {description}")
+    print("compare two: outreach compare scenarios/A.toml scenarios/B.toml; "
+          "copy one: outreach new NAME --from A")
+    return 0
+
+
+def _template(name: str) -> Path:
+    path = Path(name)
+    if path.suffix == ".toml" or path.parent != Path("."):
+        if not path.is_file():
+            raise UserInputError(f"--from {name}: no such scenario file")
+        return path
+    shipped = scenarios_folder() / f"{name}.toml"
+    if not shipped.is_file():
+        names = ", ".join(p.stem for p, _, _ in shipped_scenarios())
+        raise UserInputError(f"--from {name}: no shipped scenario of that name; shipped: {names}")
+    return shipped
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from sim.report import check_writable, write_text_atomic
+    from sim.scenario import ScenarioError
+
+    target = Path(args.name if args.name.endswith(".toml") else f"{args.name}.toml")
+    name = target.stem
+    if not name or not re.fullmatch(r"[\w.-]+", name):
+        raise UserInputError(f"new {args.name!r}: a name uses letters, digits, '_', '-' or '.'")
+    if target.exists() and not args.force:
+        raise UserInputError(f"new: {target} already exists (give --force to overwrite it)")
+    check_writable(target, "new")
+    template = _template(args.template)
+    text = template.read_text(encoding="utf-8")
+    header = (f"# {name}: made with `outreach new` from {template.name}; edit the values below.\n"
+              "# Check it with `outreach validate FILE` and compare it with the scenario it "
+              "came from:\n"
+              f"# outreach compare {_shown(template)} {target}\n#\n")
+    text, count = re.subn(r'(?m)^name\s*=.*$', f"name = {_toml_str(name)}", text, count=1)
+    if not count:  # a template without a name line
+        text = f"name = {_toml_str(name)}\n" + text
+    try:
+        load_scenario_text(text, str(target))
+    except ScenarioError as err:
+        raise UserInputError(f"new: the copy of {template} does not validate: {err}") from None
+    write_text_atomic(target, header + text, "new")
+    print(f"wrote {target}: edit it, then run `outreach validate {target}`")
+    return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from here."""
+    import os
+
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+def _toml_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def load_scenario_text(text: str, source: str):
+    """Validate scenario TOML text without a file.
+
+    Raises:
+        UserInputError: invalid TOML or any invalid key or value.
+    """
+    from sim.scenario import scenario_from_dict
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise UserInputError(f"{source}: not valid TOML: {err}") from None
+    return scenario_from_dict(data, source)

@@ -1,0 +1,372 @@
+"""Comparing scenarios on common random numbers: paired differences, tables, JSON and CSV.
+
+Every scenario of a comparison runs with one root seed and the same replicate indices, so
+replicate ``r`` of each scenario draws from the streams of ``(seed, r)``. Where two scenarios'
+policies agree they see the same graph and the same random numbers, so the replicate-by-replicate
+difference ``d_r = metric(B, r) - metric(A, r)`` removes most of the luck, and its interval is
+much narrower than the intervals of the two scenarios alone (common random numbers; Law &
+Kelton, *Simulation Modeling and Analysis*, ch. 11).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.errors import UserInputError
+from sim.metrics import METRICS, interval
+from sim.report import format_number
+from sim.scenario import Scenario, scenario_to_dict
+
+__all__ = [
+    "KEY_METRICS",
+    "WORLD_SECTIONS",
+    "Comparison",
+    "align_run_settings",
+    "comparison_csv",
+    "comparison_document",
+    "comparison_table",
+    "differing_settings",
+    "paired_difference",
+    "run_comparison",
+]
+
+#: Metrics a planner asks about first: reach, engagement, linkage, peer exhaustion and cost.
+KEY_METRICS = ("clients_contacted", "clients_engaged", "clients_linked",
+               "peers_exhausted_fraction", "cost_per_linked_client")
+
+#: Sections whose settings shape the world (the graph and who lives where) rather than policy.
+WORLD_SECTIONS = ("population", "network")
+
+#: Keys that label a scenario or set how it is run; never a difference between programmes.
+_NOT_SETTINGS = ("name", "description", "run.seed", "run.replicates", "run.weeks")
+
+
+def paired_difference(first: Sequence[float], other: Sequence[float]) -> dict[str, Any]:
+    """Mean and 95% Student-t interval of the replicate-by-replicate difference ``other - first``.
+
+    Replicates where either value is not finite (for example a cost per linked client with no
+    client linked) are left out of both.
+
+    Args:
+        first: the first scenario's metric, one value per replicate, in replicate order.
+        other: the other scenario's metric for the same replicates.
+
+    Returns:
+        ``mean``, ``ci_low``, ``ci_high``, ``sd``, ``n`` and ``distinguishable`` (the interval
+        excludes 0; False when it cannot be computed).
+    """
+    a = np.asarray(first, dtype=float)
+    b = np.asarray(other, dtype=float)
+    both = np.isfinite(a) & np.isfinite(b)
+    d = interval(b[both] - a[both])
+    lo, hi = d["ci_low"], d["ci_high"]
+    d["distinguishable"] = bool(math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0))
+    return d
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of nested tables; lists of tables are addressed by index (``a.0.b``)."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+    elif isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
+        for i, value in enumerate(data):
+            out.update(_flatten(value, f"{prefix}{i}."))
+    else:
+        out[prefix[:-1]] = data
+    return out
+
+
+def differing_settings(scenarios: Sequence[Scenario]) -> dict[str, list[Any]]:
+    """Settings whose values are not the same in every scenario, each with its values in order.
+
+    A key missing from a scenario (a locality another scenario does not have) shows as None.
+    """
+    flat = [_flatten(scenario_to_dict(s)) for s in scenarios]
+    keys: list[str] = []
+    for f in flat:
+        keys += [k for k in f if k not in keys]
+    out = {}
+    for key in keys:
+        if key in _NOT_SETTINGS:
+            continue
+        values = [f.get(key) for f in flat]
+        if any(v != values[0] for v in values[1:]):
+            out[key] = values
+    return out
+
+
+def _world_keys(differing: dict[str, list[Any]]) -> list[str]:
+    return [k for k in differing if k.split(".")[0] in WORLD_SECTIONS]
+
+
+def align_run_settings(scenarios: Sequence[Scenario], *, seed: int | None = None,
+                       replicates: int | None = None,
+                       weeks: int | None = None) -> tuple[list[Scenario], list[str]]:
+    """Give every scenario one seed, one number of replicates and one number of weeks.
+
+    Each of the three comes from the command line when given, else from the first scenario.
+
+    Returns:
+        The aligned scenarios and a note for each setting that a scenario had different, so
+        the output can say where the numbers came from.
+    """
+    first = scenarios[0].run
+    chosen = {"seed": (seed, first.seed), "replicates": (replicates, first.replicates),
+              "weeks": (weeks, first.weeks)}
+    notes = []
+    for key, (given, own) in chosen.items():
+        value = own if given is None else given
+        if given is None and any(getattr(s.run, key) != value for s in scenarios[1:]):
+            notes.append(f"run.{key} = {value} for every scenario, from the first scenario "
+                         f"(give --{key} to choose)")
+    values = {f"run.{k}": own if given is None else given for k, (given, own) in chosen.items()}
+    aligned = []
+    for s in scenarios:
+        if any(getattr(s.run, k.split(".")[1]) != v for k, v in values.items()):
+            s = s.replace(values)
+        aligned.append(s)
+    return aligned, notes
+
+
+def _labels(scenarios: Sequence[Scenario]) -> list[str]:
+    """Scenario names, made unique by a number where two share one."""
+    labels: list[str] = []
+    for s in scenarios:
+        label, k = s.name, 2
+        while label in labels:
+            label, k = f"{s.name} ({k})", k + 1
+        labels.append(label)
+    return labels
+
+
+@dataclass
+class Comparison:
+    """The ensembles of several scenarios run on common random numbers.
+
+    Attributes:
+        results: one :class:`sim.run.EnsembleResult` per scenario, in the order given; the
+            first is the reference every difference is taken to.
+        labels: unique scenario labels for tables and plots.
+        notes: where shared run settings came from, and whether the worlds differ.
+    """
+
+    results: list[Any]
+    labels: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The scenarios as run (aligned run settings)."""
+        return [r.scenario for r in self.results]
+
+    @property
+    def run(self):
+        """The shared run settings (seed, replicates, weeks)."""
+        return self.scenarios[0].run
+
+    def summaries(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Mean and 95% interval of each metric, per scenario label."""
+        return {label: r.metrics() for label, r in zip(self.labels, self.results, strict=True)}
+
+    def differences(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Paired difference to the first scenario of each metric, per other scenario label."""
+        first = self.results[0]
+        return {
+            label: {m: paired_difference(first.metric_values(m), r.metric_values(m))
+                    for m in METRICS}
+            for label, r in zip(self.labels[1:], self.results[1:], strict=True)
+        }
+
+    def settings_that_differ(self) -> dict[str, list[Any]]:
+        """Settings (not labels or run settings) that differ between scenarios."""
+        return differing_settings(self.scenarios)
+
+    def world_keys(self) -> list[str]:
+        """Differing settings that shape the world: differences then include the world's."""
+        return _world_keys(self.settings_that_differ())
+
+
+def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
+                   progress: Callable[[int, int], None] | None = None,
+                   notes: Sequence[str] = ()) -> Comparison:
+    """Run every scenario's replicates ``0 .. R-1`` on the streams of its (shared) seed.
+
+    Args:
+        scenarios: at least one scenario, run settings already aligned
+            (:func:`align_run_settings`).
+        workers: threads per ensemble (default all cores); results do not depend on it.
+        progress: called with (runs done, runs in all) over every scenario's runs.
+        notes: notes to carry into the output (from :func:`align_run_settings`).
+
+    Raises:
+        UserInputError: no scenario, or run settings that are not shared.
+    """
+    from sim.run import run_ensemble  # numba: only when something runs
+
+    if not scenarios:
+        raise UserInputError("compare: give at least one scenario")
+    runs = {(s.run.seed, s.run.replicates, s.run.weeks) for s in scenarios}
+    if len(runs) > 1:
+        raise UserInputError("compare: scenarios must share run.seed, run.replicates and "
+                             "run.weeks (use align_run_settings)")
+    reps = scenarios[0].run.replicates
+    total = reps * len(scenarios)
+    results = []
+    for i, s in enumerate(scenarios):
+        step = None
+        if progress is not None:
+            def step(done: int, _n: int, offset: int = i * reps) -> None:
+                progress(offset + done, total)
+        results.append(run_ensemble(s, workers=workers, progress=step))
+    comparison = Comparison(results, _labels(scenarios), list(notes))
+    world = comparison.world_keys()
+    if world:
+        shown = ", ".join(world[:4]) + (f" and {len(world) - 4} more" if len(world) > 4 else "")
+        comparison.notes.append(
+            f"the scenarios' populations or networks differ ({shown}): each difference includes "
+            "the effect of a different world, not only of a different policy")
+    return comparison
+
+
+# --------------------------------------------------------------------------- text table
+
+
+def _signed(x: float) -> str:
+    if x == 0:
+        return "0"
+    text = format_number(x)
+    return "+" + text if isinstance(x, float) and math.isfinite(x) and x > 0 else text
+
+
+def _ci(s: dict[str, float], signed: bool = False) -> str:
+    fmt = _signed if signed else format_number
+    if not (math.isfinite(s["ci_low"]) and math.isfinite(s["ci_high"])):
+        return "-"
+    return f"{fmt(s['ci_low'])} to {fmt(s['ci_high'])}"
+
+
+def _verdict(d: dict[str, Any]) -> str:
+    if not (math.isfinite(d["ci_low"]) and math.isfinite(d["ci_high"])):
+        return "-"
+    if d["ci_low"] == d["ci_high"] == d["mean"] == 0.0:
+        return "no (identical)"
+    return "yes" if d["distinguishable"] else "no"
+
+
+def comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
+    """Table rows: metric, scenario, mean, interval, difference, its interval, distinguishable."""
+    summaries = comparison.summaries()
+    diffs = comparison.differences()
+    rows = []
+    for m in METRICS:
+        for i, label in enumerate(comparison.labels):
+            s = summaries[label][m]
+            row = [m if i == 0 else "", label, format_number(s["mean"]), _ci(s)]
+            if i == 0:
+                row += ["(reference)", "", ""]
+            else:
+                d = diffs[label][m]
+                row += [_signed(d["mean"]), _ci(d, signed=True), _verdict(d)]
+            rows.append(tuple(row))
+    return rows
+
+
+def comparison_table(comparison: Comparison) -> str:
+    """The comparison as a plain-text table, one block of rows per metric."""
+    first = comparison.labels[0]
+    header = ("metric", "scenario", "mean", "95% interval", f"diff. to {first}",
+              "95% interval", "distinguishable")
+    rows = [header, *comparison_rows(comparison)]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
+    align = "<<>>>>^"
+
+    def line(r: Sequence[str]) -> str:
+        cells = [f"{r[c]:{align[c]}{widths[c]}}" for c in range(len(r))]
+        return "  ".join(cells).rstrip()
+
+    out = [line(header), "-" * len(line(header))]
+    for r in rows[1:]:
+        if r[0] and len(out) > 2:
+            out.append("")
+        out.append(line(r))
+    return "\n".join(out)
+
+
+def comparison_header(comparison: Comparison, seed_from: str) -> str:
+    """Lines saying what ran: scenarios, replicates, weeks, the shared seed and any notes."""
+    run = comparison.run
+    lines = [f"compared {len(comparison.labels)} scenarios on common random numbers: "
+             f"{run.replicates} replicates of {run.weeks} weeks each, seed {run.seed} "
+             f"({seed_from})"]
+    for label, s in zip(comparison.labels, comparison.scenarios, strict=True):
+        lines.append(f"  {label}: {s.source or '-'}, {s.population.size:,} people"
+                     + (f" - {s.description}" if s.description else ""))
+    lines += [f"note: {n}" for n in comparison.notes]
+    lines.append("distinguishable: the 95% interval of the paired difference (same replicate, "
+                 "same random numbers) excludes 0")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str, Any]:
+    """Every number of the comparison as a JSON-ready document (NaN becomes null on dumping)."""
+    run = comparison.run
+    keep = ("mean", "ci_low", "ci_high", "sd", "n")
+    return {
+        "seed": run.seed,
+        "seed_from": seed_from,
+        "replicates": run.replicates,
+        "weeks": run.weeks,
+        "reference": comparison.labels[0],
+        "notes": comparison.notes,
+        "scenarios": [
+            {"label": label, "name": s.name, "file": s.source, "description": s.description,
+             "settings": scenario_to_dict(s)}
+            for label, s in zip(comparison.labels, comparison.scenarios, strict=True)
+        ],
+        "settings_that_differ": comparison.settings_that_differ(),
+        "world_differs": bool(comparison.world_keys()),
+        "metric_meanings": dict(METRICS),
+        "metrics": {label: {m: {k: v[k] for k in keep} for m, v in summary.items()}
+                    for label, summary in comparison.summaries().items()},
+        "differences": comparison.differences(),
+        "weekly": {label: r.weekly()
+                   for label, r in zip(comparison.labels, comparison.results, strict=True)},
+    }
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    """One row per scenario and metric: the summary and the paired difference to the first."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["scenario", "metric", "mean", "ci_low", "ci_high", "n", "difference",
+                     "difference_ci_low", "difference_ci_high", "distinguishable"])
+    summaries = comparison.summaries()
+    diffs = comparison.differences()
+
+    def num(x: Any) -> str:
+        return "" if x is None or (isinstance(x, float) and not math.isfinite(x)) else repr(x)
+
+    for label in comparison.labels:
+        for m in METRICS:
+            s = summaries[label][m]
+            row = [label, m, num(s["mean"]), num(s["ci_low"]), num(s["ci_high"]), s["n"]]
+            if label in diffs:
+                d = diffs[label][m]
+                row += [num(d["mean"]), num(d["ci_low"]), num(d["ci_high"]),
+                        "yes" if d["distinguishable"] else "no"]
+            else:
+                row += ["", "", "", ""]
+            writer.writerow(row)
+    return buf.getvalue()

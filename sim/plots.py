@@ -1,0 +1,182 @@
+"""Plots of a comparison: reach over time with 95% bands and the key metrics side by side.
+
+matplotlib is imported inside the functions, with the Agg backend (files only, no display), so
+importing this module costs nothing and works on a machine without a screen.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sim.compare import KEY_METRICS, Comparison
+from sim.errors import UserInputError
+
+__all__ = ["PLOT_SUFFIXES", "comparison_figure", "figure_bytes", "metrics_figure",
+           "reach_figure", "save_figure"]
+
+#: File types ``--plot`` can write.
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+#: Weekly series drawn as reach over time, with the title of each panel.
+_REACH = (("contacted", "Clients contacted so far"), ("engaged", "Clients engaged so far"),
+          ("linked", "Clients linked to services so far"))
+
+_TITLES = {
+    "clients_contacted": "Clients contacted",
+    "clients_engaged": "Clients engaged",
+    "clients_linked": "Clients linked to services",
+    "peers_exhausted_fraction": "Share of peers exhausted",
+    "cost_per_linked_client": "Cost per linked client",
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colours(n: int) -> list[Any]:
+    plt = _pyplot()
+    cmap = plt.get_cmap("tab10")
+    return [cmap(i % 10) for i in range(n)]
+
+
+def _draw_reach(axes, comparison: Comparison) -> None:
+    colours = _colours(len(comparison.labels))
+    weekly = [r.weekly() for r in comparison.results]
+    for ax, (series, title) in zip(axes, _REACH, strict=True):
+        for label, w, colour in zip(comparison.labels, weekly, colours, strict=True):
+            s = w[series]
+            weeks = range(len(s["mean"]))
+            low = [x if math.isfinite(x) else m for x, m in zip(s["ci_low"], s["mean"],
+                                                                   strict=True)]
+            high = [x if math.isfinite(x) else m for x, m in zip(s["ci_high"], s["mean"],
+                                                                    strict=True)]
+            ax.fill_between(weeks, low, high, color=colour, alpha=0.25, linewidth=0)
+            ax.plot(weeks, s["mean"], color=colour, linewidth=2, label=label)
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("week")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("clients (mean, 95% band)")
+    axes[0].legend(loc="upper left", fontsize=9, frameon=False)
+
+
+def _draw_metrics(axes, comparison: Comparison) -> None:
+    colours = _colours(len(comparison.labels))
+    summaries = comparison.summaries()
+    diffs = comparison.differences()
+    n = len(comparison.labels)
+    for ax, metric in zip(axes, KEY_METRICS, strict=True):
+        for i, (label, colour) in enumerate(zip(comparison.labels, colours, strict=True)):
+            s = summaries[label][metric]
+            y = n - 1 - i  # the first scenario on top
+            if not math.isfinite(s["mean"]):
+                continue
+            lo = s["ci_low"] if math.isfinite(s["ci_low"]) else s["mean"]
+            hi = s["ci_high"] if math.isfinite(s["ci_high"]) else s["mean"]
+            ax.barh(y, s["mean"], color=colour, alpha=0.35, height=0.6)
+            ax.errorbar(s["mean"], y, xerr=[[s["mean"] - lo], [hi - s["mean"]]], fmt="o",
+                        color=colour, ecolor="black", capsize=4, markersize=6)
+            if label in diffs and diffs[label][metric]["distinguishable"]:
+                ax.annotate("*", (hi, y), xytext=(4, -2), textcoords="offset points",
+                            fontsize=14, fontweight="bold")
+        ax.set_yticks(range(n))
+        ax.set_yticklabels(list(reversed(comparison.labels)) if ax is axes[0] else [""] * n)
+        ax.set_ylim(-0.6, n - 0.4)
+        ax.set_xlim(left=0)
+        ax.margins(x=0.15)
+        ax.set_title(_TITLES[metric], fontsize=11)
+        ax.grid(axis="x", alpha=0.3)
+
+
+def _footnote(fig, comparison: Comparison) -> None:
+    run = comparison.run
+    fig.text(0.01, 0.005,
+             f"{run.replicates} replicates of {run.weeks} weeks, seed {run.seed}, common random "
+             f"numbers. Bars and bands: mean and 95% interval. * differs from "
+             f"{comparison.labels[0]} (paired 95% interval excludes 0).",
+             fontsize=8, color="0.3", ha="left", va="bottom")
+
+
+def reach_figure(comparison: Comparison):
+    """Contacted, engaged and linked clients week by week, one line and band per scenario."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+    _draw_reach(list(axes), comparison)
+    fig.get_layout_engine().set(h_pad=0.25)
+    _footnote(fig, comparison)
+    return fig
+
+
+def metrics_figure(comparison: Comparison):
+    """The key metrics side by side: each scenario's mean and 95% interval."""
+    plt = _pyplot()
+    height = 1.6 + 0.45 * len(comparison.labels)
+    fig, axes = plt.subplots(1, len(KEY_METRICS), figsize=(15, height), layout="constrained")
+    _draw_metrics(list(axes), comparison)
+    fig.get_layout_engine().set(h_pad=0.25)
+    _footnote(fig, comparison)
+    return fig
+
+
+def comparison_figure(comparison: Comparison):
+    """Reach over time (top row) and the key metrics side by side (bottom row) in one figure."""
+    plt = _pyplot()
+    n = len(comparison.labels)
+    fig = plt.figure(figsize=(15, 6.5 + 0.35 * n), layout="constrained")
+    grid = fig.add_gridspec(2, 15, height_ratios=[3, 1.2 + 0.3 * n])
+    top = [fig.add_subplot(grid[0, 5 * i:5 * i + 5]) for i in range(3)]
+    bottom = [fig.add_subplot(grid[1, 3 * i:3 * i + 3]) for i in range(len(KEY_METRICS))]
+    _draw_reach(top, comparison)
+    _draw_metrics(bottom, comparison)
+    names = " vs ".join(comparison.labels)
+    fig.suptitle(f"Comparison: {names}", fontsize=13, fontweight="bold")
+    fig.get_layout_engine().set(h_pad=0.25)
+    _footnote(fig, comparison)
+    return fig
+
+
+def figure_bytes(fig, fmt: str = "png") -> bytes:
+    """The figure as an image file's bytes; closes the figure."""
+    plt = _pyplot()
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=fmt, dpi=110)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def save_figure(fig, path: str | Path, what: str = "--plot") -> None:
+    """Write the figure to ``path`` through a temporary file, so no half-written image is left.
+
+    Raises:
+        UserInputError: an unsupported file type, or a folder that cannot be written.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise UserInputError(f"{what} {path}: must end in " + ", ".join(PLOT_SUFFIXES))
+    data = figure_bytes(fig, suffix[1:])
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise UserInputError(f"{what} {path}: cannot write there ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserInputError(f"{what} {path}: cannot write there ({err.strerror})") from None

@@ -1,0 +1,419 @@
+"""A report a planner can send on: one self-contained HTML file, or Markdown with PNG images.
+
+The report is built once as a list of sections of plain blocks (paragraphs, lists, tables,
+images) and then rendered to HTML (images inlined as base64, styles inline, so the one file
+opens anywhere without the internet) or to Markdown (images as PNG files beside it).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sim import __version__
+from sim.compare import KEY_METRICS, Comparison, comparison_csv, comparison_rows
+from sim.errors import UserInputError
+from sim.metrics import METRICS
+from sim.report import format_number
+from sim.scenario import Locality, describe_parameters
+
+__all__ = ["DEFAULT_QUESTION", "REPORT_FORMATS", "build_report", "check_out_dir",
+           "write_report"]
+
+DEFAULT_QUESTION = ("Which of these programmes reaches more people, and at what cost to the "
+                    "peers?")
+REPORT_FORMATS = ("html", "markdown")
+
+#: The key measures as a planner would name them.
+KEY_TITLES = {
+    "clients_contacted": "Clients contacted (unique, over the period)",
+    "clients_engaged": "Clients engaged with a peer",
+    "clients_linked": "Clients who attended a service appointment",
+    "peers_exhausted_fraction": "Share of peers exhausted at least once",
+    "cost_per_linked_client": "Cost per linked client (peer pay and professional hours)",
+}
+
+#: What the model assumes, in words a planner can check against their own programme.
+ASSUMPTIONS = (
+    "The hidden population is a social network: people know a handful to a few dozen others "
+    "(median about 10), a few know very many, and most ties are within one's own community, "
+    "gender and age group.",
+    "Close peers work from a fixed site and reach their own acquaintances; they are good at "
+    "getting engaged clients to appointments (accompaniment, phone reminders). Distant peers "
+    "live inside the drug-using scene and reach friends of friends; they find and first "
+    "contact people but are weaker at linkage.",
+    "Trust, and so contact and engagement, fall with social distance, with each way in which "
+    "peer and client differ (gender, age group), and with local stigma.",
+    "Engaged clients can refer friends with coupons, but most refer nobody; a few drive the "
+    "referral chains.",
+    "Online peer activity reaches clients with online access without a personal tie and without "
+    "being seen, which matters where stigma is heavy.",
+    "Appointments are limited by the professionals' weekly slots; clients can lose contact at "
+    "every step of the path.",
+    "Each peer has a stock of energy: clients, crises and being labelled a snitch drain it; "
+    "supervision, team meetings, peer support, pay and meaningful indirect work restore it. An "
+    "exhausted peer rests and then returns or withdraws; withdrawn peers may be replaced.",
+    "The burnout settings of the shipped scenarios are calibrated so that about one peer in "
+    "three is exhausted at least once in a year, as in the MIPA study of Finnish peer workers.",
+    "Costs count peer pay and professional hours (appointments, supervisions, team meetings) "
+    "only; premises, travel and management are not included.",
+    "Numbers are model outcomes, not forecasts: they are most useful for comparing programmes "
+    "under the same assumptions, less for their absolute size.",
+)
+
+HOW_TO_READ = (
+    "Each scenario was run many times (replicates) with different random luck. A mean is the "
+    "average over these runs; its 95% interval is where the expected outcome of that programme "
+    "lies given the runs made. More replicates give narrower intervals.",
+    "Every scenario was run on the same random numbers, replicate by replicate (common random "
+    "numbers), so luck is shared and a difference between scenarios comes from their settings. "
+    "The difference to the first scenario is computed run by run and has its own interval, "
+    "usually much narrower than the scenarios' own intervals.",
+    "A difference is distinguishable when its 95% interval excludes zero: the runs show a real "
+    "difference in the model, not chance. When it includes zero, these runs cannot tell the "
+    "programmes apart on that measure (more replicates may, or the difference is too small to "
+    "matter).",
+)
+
+
+@dataclasses.dataclass
+class Image:
+    """An image block: a file name for Markdown and a function that draws the figure."""
+
+    name: str
+    alt: str
+    draw: Callable[[], Any]
+
+
+Block = tuple  # ("p", text) | ("ul", [text]) | ("table", header, rows) | ("img", Image)
+
+
+def _docs() -> dict[str, str]:
+    docs = {key: doc for key, _, _, doc in describe_parameters()}
+    for f in dataclasses.fields(Locality):
+        docs[f"population.localities.{f.name}"] = f.metadata.get("doc", "")
+    return docs
+
+
+def _meaning(key: str, docs: dict[str, str]) -> str:
+    plain = ".".join(p for p in key.split(".") if not p.isdigit())
+    return docs.get(plain, "")
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "(none)"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v) if v else "(empty)"
+    return str(v)
+
+
+def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
+                 command: str = "") -> tuple[str, list[tuple[str, list[Block]]]]:
+    """The report's title and its sections, each a list of blocks.
+
+    Args:
+        comparison: the scenarios run on common random numbers.
+        question: the question the report answers, in the planner's words.
+        command: the command line that made it, to print at the end.
+    """
+    from sim import plots
+
+    labels = comparison.labels
+    run = comparison.run
+    title = "Peer outreach: " + " vs ".join(labels)
+    sections: list[tuple[str, list[Block]]] = []
+
+    sections.append(("The question", [("p", question)]))
+
+    blocks: list[Block] = [(
+        "p", f"Each scenario was run {run.replicates} times for {run.weeks} weeks with root seed "
+             f"{run.seed}, on the same random numbers replicate by replicate.")]
+    blocks.append(("table", ("scenario", "what it is", "people", "file"),
+                   [(label, s.description or "-", f"{s.population.size:,}",
+                     Path(s.source).name if s.source else "-")
+                    for label, s in zip(labels, comparison.scenarios, strict=True)]))
+    sections.append(("The scenarios", blocks))
+
+    if len(labels) > 1:
+        docs = _docs()
+        differing = comparison.settings_that_differ()
+        if differing:
+            rows = [(key, _meaning(key, docs), *(_value(v) for v in values))
+                    for key, values in differing.items()]
+            blocks = [("table", ("setting", "meaning", *labels), rows)]
+        else:
+            blocks = [("p", "The scenarios have the same settings: every difference below is "
+                            "zero.")]
+        if comparison.world_keys():
+            blocks.append(("p", "Note: the scenarios' populations or networks differ, so the "
+                                "differences include the effect of a different world, not only "
+                                "of a different policy."))
+        sections.append(("How the scenarios differ", blocks))
+
+    summaries = comparison.summaries()
+    diffs = comparison.differences()
+    key_rows = []
+    for m in KEY_METRICS:
+        for i, label in enumerate(labels):
+            s = summaries[label][m]
+            row = [KEY_TITLES[m] if i == 0 else "", label, format_number(s["mean"]), _ci(s)]
+            if i == 0:
+                row += ["(reference)", ""] if len(labels) > 1 else []
+            else:
+                d = diffs[label][m]
+                row += [_signed(d["mean"]) + " (" + _ci(d, True) + ")", _verdict(d)]
+            key_rows.append(tuple(row))
+    header = ("measure", "scenario", "mean", "95% interval")
+    if len(labels) > 1:
+        header += (f"difference to {labels[0]} (95% interval)", "distinguishable")
+    blocks = [("p", _summary_sentence(comparison)), ("table", header, key_rows),
+              ("img", Image("metrics.png", "Key measures of each scenario with 95% intervals",
+                            lambda: plots.metrics_figure(comparison))),
+              ("img", Image("reach.png", "Clients contacted, engaged and linked week by week",
+                            lambda: plots.reach_figure(comparison)))]
+    sections.append(("Results", blocks))
+
+    sections.append(("How to read the numbers", [("ul", list(HOW_TO_READ))]))
+
+    all_rows = comparison_rows(comparison)
+    full_header = ("metric", "scenario", "mean", "95% interval")
+    if len(labels) > 1:
+        full_header += (f"difference to {labels[0]}", "95% interval", "distinguishable")
+    else:
+        all_rows = [r[:4] for r in all_rows]
+    sections.append(("Every measure", [
+        ("table", full_header, all_rows),
+        ("table", ("metric", "meaning"), list(METRICS.items())),
+        ("p", "The same numbers are in results.csv beside this report."),
+    ]))
+
+    sections.append(("Assumptions in plain words", [("ul", list(ASSUMPTIONS))]))
+    tail = f"Made by peer-outreach {__version__}"
+    if command:
+        tail += f" with: {command}"
+    sections.append(("About this report", [("p", tail + ".")] + [
+        ("p", "Note: " + n) for n in comparison.notes]))
+    return title, sections
+
+
+def _signed(x: float) -> str:
+    if x == 0:
+        return "0"
+    text = format_number(x)
+    return "+" + text if math.isfinite(x) and x > 0 else text
+
+
+def _ci(s: dict[str, Any], signed: bool = False) -> str:
+    fmt = _signed if signed else format_number
+    if not (math.isfinite(s["ci_low"]) and math.isfinite(s["ci_high"])):
+        return "-"
+    return f"{fmt(s['ci_low'])} to {fmt(s['ci_high'])}"
+
+
+def _verdict(d: dict[str, Any]) -> str:
+    if not (math.isfinite(d["ci_low"]) and math.isfinite(d["ci_high"])):
+        return "-"
+    return "yes" if d["distinguishable"] else "no"
+
+
+def _summary_sentence(comparison: Comparison) -> str:
+    """A sentence per other scenario on reach and peer exhaustion against the first."""
+    labels = comparison.labels
+    if len(labels) == 1:
+        s = comparison.summaries()[labels[0]]
+        return (f"{labels[0]} contacted {format_number(s['clients_contacted']['mean'])} clients "
+                f"and linked {format_number(s['clients_linked']['mean'])} to services on "
+                f"average; {format_number(100 * s['peers_exhausted_fraction']['mean'])}% of its "
+                f"peers were exhausted at least once.")
+    diffs = comparison.differences()
+    parts = []
+    for label in labels[1:]:
+        said = []
+        for m, what in (("clients_contacted", "clients contacted"),
+                        ("clients_linked", "clients linked"),
+                        ("peers_exhausted_fraction", "share of peers exhausted")):
+            d = diffs[label][m]
+            if not d["distinguishable"]:
+                said.append(f"no distinguishable difference in {what}")
+                continue
+            amount = (f"{abs(100 * d['mean']):.1f} percentage points" if m.endswith("fraction")
+                      else format_number(abs(d["mean"])))
+            if m.endswith("fraction"):
+                way = "more" if d["mean"] > 0 else "fewer"
+                said.append(f"{amount} {way} of its peers exhausted at least once")
+            else:
+                said.append(f"{amount} {'more' if d['mean'] > 0 else 'fewer'} {what}")
+        parts.append(f"Compared with {labels[0]}, {label} has " + "; ".join(said) + ".")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- rendering
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px;
+       margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; border-bottom: 2px solid #1f77b4; padding-bottom: .2em; }
+h2 { font-size: 1.25em; margin-top: 1.6em; color: #1f4e79; }
+table { border-collapse: collapse; margin: .8em 0; font-size: .9em; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top; }
+th { background: #eef3f8; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.first td { border-top: 2px solid #999; }
+img { max-width: 100%; border: 1px solid #ddd; margin: .6em 0; }
+.yes { font-weight: bold; color: #1a7f37; }
+"""
+
+
+def _is_num(text: str) -> bool:
+    """A number, a signed number or an interval ``a to b``: right-aligned in tables."""
+    return bool(re.fullmatch(r"[-+]?[\d,.]+( to [-+]?[\d,.]+)?|-", text))
+
+
+def _html_table(header: tuple, rows: list) -> str:
+    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+           + "</tr>"]
+    for row in rows:
+        cls = ' class="first"' if row and row[0] else ""
+        cells = []
+        for cell in row:
+            text = str(cell)
+            css = "num" if _is_num(text) and text else ""
+            if text.startswith("yes"):
+                css = "yes"
+            attr = f' class="{css}"' if css else ""
+            cells.append(f"<td{attr}>{html.escape(text)}</td>")
+        out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def render_html(title: str, sections: list[tuple[str, list[Block]]]) -> str:
+    """The report as one HTML page with its images inlined."""
+    from sim import plots
+
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for heading, blocks in sections:
+        body.append(f"<h2>{html.escape(heading)}</h2>")
+        for block in blocks:
+            kind = block[0]
+            if kind == "p":
+                body.append(f"<p>{html.escape(block[1])}</p>")
+            elif kind == "ul":
+                body.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in block[1])
+                            + "</ul>")
+            elif kind == "table":
+                body.append(_html_table(block[1], block[2]))
+            elif kind == "img":
+                data = base64.b64encode(plots.figure_bytes(block[1].draw())).decode("ascii")
+                body.append(f'<img alt="{html.escape(block[1].alt)}" '
+                            f'src="data:image/png;base64,{data}">')
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def _md_cell(x: Any) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(title: str, sections: list[tuple[str, list[Block]]],
+                    images: dict[str, bytes]) -> str:
+    """The report as Markdown; fills ``images`` with the PNG files it refers to."""
+    from sim import plots
+
+    out = [f"# {title}", ""]
+    for heading, blocks in sections:
+        out += [f"## {heading}", ""]
+        for block in blocks:
+            kind = block[0]
+            if kind == "p":
+                out += [block[1], ""]
+            elif kind == "ul":
+                out += [f"- {x}" for x in block[1]] + [""]
+            elif kind == "table":
+                header, rows = block[1], block[2]
+                out.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+                out.append("|" + "---|" * len(header))
+                out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
+                out.append("")
+            elif kind == "img":
+                images[block[1].name] = plots.figure_bytes(block[1].draw())
+                out += [f"![{block[1].alt}]({block[1].name})", ""]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def check_out_dir(out: str | Path) -> None:
+    """Fail before any work if the report folder cannot be made or written; leaves nothing.
+
+    Raises:
+        UserInputError: the path is a file, its parent folder does not exist, or it cannot be
+            written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"--out {out}: is a file, not a folder")
+    target = out if out.is_dir() else out.parent if str(out.parent) else Path(".")
+    if not target.is_dir():
+        raise UserInputError(f"--out {out}: folder {target} does not exist")
+    try:
+        tempfile.TemporaryDirectory(dir=target).cleanup()
+    except OSError as err:
+        raise UserInputError(f"--out {out}: cannot write there ({err.strerror})") from None
+
+
+def write_report(comparison: Comparison, out: str | Path, fmt: str = "html",
+                 question: str = DEFAULT_QUESTION, command: str = "") -> list[Path]:
+    """Write the report into the folder ``out`` (made if missing); returns the files written.
+
+    Everything is written into a temporary folder beside ``out`` first and moved in at the end,
+    so a failure leaves no half-written report.
+
+    Raises:
+        UserInputError: an unknown format or a folder that cannot be written.
+    """
+    if fmt not in REPORT_FORMATS:
+        raise UserInputError(f"--format {fmt!r}: must be one of " + ", ".join(REPORT_FORMATS))
+    out = Path(out)
+    check_out_dir(out)
+    title, sections = build_report(comparison, question, command)
+    files: dict[str, bytes] = {"results.csv": comparison_csv(comparison).encode("utf-8")}
+    if fmt == "html":
+        files["report.html"] = render_html(title, sections).encode("utf-8")
+    else:
+        images: dict[str, bytes] = {}
+        files["report.md"] = render_markdown(title, sections, images).encode("utf-8")
+        files.update(images)
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=out if out.is_dir() else parent, prefix=".report."))
+        tmp.chmod(0o755)  # mkdtemp makes it private; the report folder is for sharing
+    except OSError as err:
+        raise UserInputError(f"--out {out}: cannot write there ({err.strerror})") from None
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if out.is_dir():
+            for name in files:
+                os.replace(tmp / name, out / name)
+            tmp.rmdir()
+        else:
+            os.rename(tmp, out)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserInputError(f"--out {out}: cannot write there ({err.strerror})") from None
+    return [out / name for name in files]
