@@ -15,6 +15,7 @@ __all__ = ["COMMAND_MODULES", "add_run_options", "load_scenario_args", "main", "
 #: imports nothing heavy (numba, matplotlib, dask) until its command runs.
 COMMAND_MODULES: tuple[str, ...] = (
     "sim.sweep.commands",
+    "sim.viz.commands",
     "sim.commands_plan",
 )
 
