@@ -1,0 +1,249 @@
+"""The ``outreach viz`` and ``outreach animate`` commands.
+
+Importing this module imports neither solara, matplotlib nor numba, so the CLI starts fast; the
+commands import what they need when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sim.errors import UserInputError
+
+__all__ = ["register"]
+
+DEFAULT_PORT = 8765
+#: Seconds to wait for the page server to listen (its first start compiles the numba kernels).
+START_TIMEOUT = 180.0
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in [1, 65535]")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def register(subparsers) -> None:
+    """Add the ``viz`` and ``animate`` commands to the CLI's subparsers."""
+    viz = subparsers.add_parser(
+        "viz", help="serve the live workshop page (network, plots, policy controls)",
+        description="Serve a browser page that shows outreach spreading through the network "
+                    "week by week, with controls to step, play, reset and change policies "
+                    "mid-run. Needs the viz extra: pip install -e \".[viz]\". Works offline.")
+    viz.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
+    viz.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="P",
+                     help=f"port to serve on (default {DEFAULT_PORT})")
+    viz.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only; "
+                          "0.0.0.0 lets others in the room connect)")
+    viz.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                     help="override a scenario value by dotted key (repeatable)")
+    viz.set_defaults(func=_cmd_viz)
+
+    anim = subparsers.add_parser(
+        "animate", help="render the workshop view of one run to a GIF or MP4",
+        description="Run one replicate of a scenario and render the network and time series "
+                    "week by week to an animation, for showing without Python.")
+    anim.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
+    anim.add_argument("--out", required=True, metavar="PATH",
+                      help="output file: .gif, or .mp4 (needs ffmpeg)")
+    anim.add_argument("--weeks", type=_positive, metavar="W",
+                      help="weeks to show (default: the scenario's run.weeks)")
+    anim.add_argument("--fps", type=_positive, default=4, help="weeks per second (default 4)")
+    anim.add_argument("--dpi", type=_positive, default=80,
+                      help="resolution, dots per inch (default 80: 1440x700 pixels)")
+    anim.add_argument("--change", action="append", default=[], metavar="WEEK:KEY=VALUE",
+                      help="change a policy at a week, e.g. 26:close_peers.count=20 "
+                           "(repeatable); marked on the plots as in the page")
+    anim.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                      help="override a scenario value by dotted key (repeatable)")
+    anim.set_defaults(func=_cmd_animate)
+
+
+# ---------------------------------------------------------------------------------------- viz
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line if ``host:port`` cannot be listened on (in use, or a bad address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise UserInputError(f"--host {host!r}: not an address of this machine ({err.strerror})"
+                             ) from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        # Same option as the server will use, so a port in TIME_WAIT is not reported as in use.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as err:
+            raise UserInputError(f"--port {port}: cannot listen on {host}:{port} "
+                                 f"({err.strerror}); choose another port with --port") from None
+
+
+def _wait_listening(host: str, port: int, proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait until the server accepts connections; False if it exited first."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((target, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to stop the server if this CLI process dies without cleaning up."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server: Ctrl-C first (a clean shutdown), then terminate, then kill."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGINT, 10), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            proc.send_signal(sig)
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
+
+
+def _raise_interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+def _cmd_viz(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from sim.scenario import load_scenario, parse_overrides
+
+    overrides = parse_overrides(args.overrides)
+    load_scenario(args.scenario, overrides)  # bad input stops here, with one line
+    missing = [m for m in ("solara", "mesa.visualization") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserInputError("the page needs the viz extra: pip install -e \".[viz]\" "
+                             f"(missing {', '.join(missing)})")
+    _check_port_free(args.host, args.port)
+    env = dict(os.environ)
+    env["OUTREACH_VIZ_SCENARIO"] = str(Path(args.scenario).resolve())
+    env["OUTREACH_VIZ_OVERRIDES"] = json.dumps(overrides)
+    # Offline room: no telemetry, no version check against PyPI.
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    # Mesa 3.3.1's page trips solara's hook checker with a warning a workshop cannot act on.
+    env.setdefault("SOLARA_CHECK_HOOKS", "off")
+    cmd = [sys.executable, "-m", "solara", "run", str(Path(__file__).with_name("app.py")),
+           "--host", args.host, "--port", str(args.port), "--production", "--no-open",
+           "--no-check-version", "--log-level", "warning"]
+    # Own session: a Ctrl-C reaches this process only, which then stops the server exactly once.
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    # Stop cleanly on Ctrl-C and on a polite kill, even where a shell started us with SIGINT
+    # ignored (a background job).
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT,
+                                                                      signal.SIGTERM)}
+    try:
+        if not _wait_listening(args.host, args.port, proc, START_TIMEOUT):
+            code = proc.poll()
+            _stop(proc)
+            raise UserInputError(f"the page server did not start on {args.host}:{args.port}"
+                                 + (f" (it exited with status {code})" if code is not None else
+                                    f" within {START_TIMEOUT:.0f} s"))
+        shown = "localhost" if args.host in ("127.0.0.1", "::1") else args.host
+        print(f"Workshop page: http://{shown}:{args.port}  (Ctrl-C to stop)", flush=True)
+        code = proc.wait()
+        if code != 0:
+            print(f"outreach viz: the page server stopped with status {code}", file=sys.stderr)
+            return 1
+        return 0
+    except KeyboardInterrupt:
+        _stop(proc)
+        print("outreach viz: stopped", file=sys.stderr)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# ------------------------------------------------------------------------------------ animate
+
+
+def _parse_changes(items: list[str]) -> list[tuple[int, dict]]:
+    from sim.scenario import parse_overrides
+
+    out = []
+    for item in items:
+        week_text, sep, pair = item.partition(":")
+        try:
+            week = int(week_text)
+        except ValueError:
+            week = -1
+        if not sep or week < 0:
+            raise UserInputError(f"--change {item!r}: must be WEEK:KEY=VALUE with a whole week "
+                                 "number, for example 26:close_peers.count=20")
+        out.append((week, parse_overrides([pair])))
+    return out
+
+
+def _cmd_animate(args: argparse.Namespace) -> int:
+    import shutil
+
+    from sim.report import check_writable
+    from sim.scenario import load_scenario, parse_overrides
+
+    overrides = parse_overrides(args.overrides)
+    if args.weeks is not None:
+        overrides["run.weeks"] = args.weeks
+    scenario = load_scenario(args.scenario, overrides)
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise UserInputError(f"--out {args.out!r}: must end in .gif or .mp4")
+    if suffix == ".mp4" and shutil.which("ffmpeg") is None:
+        raise UserInputError(f"--out {args.out!r}: an MP4 needs ffmpeg, which is not on PATH; "
+                             "install it (apt-get install ffmpeg) or write a .gif")
+    changes = _parse_changes(args.change)
+    for week, change in changes:  # check each change now, not after minutes of rendering
+        try:
+            scenario.replace(change)
+        except UserInputError as err:
+            raise UserInputError(f"--change at week {week}: {err}") from None
+    check_writable(args.out, "--out")
+    from sim.viz.animate import animate
+
+    frames = animate(scenario, args.out, fps=args.fps, dpi=args.dpi, changes=changes)
+    print(f"{frames} frames ({scenario.run.weeks} weeks) written to {args.out}")
+    return 0
