@@ -31,6 +31,9 @@ __all__ = [
     "align_run_settings",
     "comparison_csv",
     "comparison_document",
+    "format_interval",
+    "format_signed",
+    "format_verdict",
     "comparison_table",
     "differing_settings",
     "paired_difference",
@@ -240,21 +243,24 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
 # --------------------------------------------------------------------------- text table
 
 
-def _signed(x: float) -> str:
+def format_signed(x: float) -> str:
+    """A difference with its sign ('+1.5', '-2', '0')."""
     if x == 0:
         return "0"
     text = format_number(x)
     return "+" + text if isinstance(x, float) and math.isfinite(x) and x > 0 else text
 
 
-def _ci(s: dict[str, float], signed: bool = False) -> str:
-    fmt = _signed if signed else format_number
+def format_interval(s: dict[str, float], signed: bool = False) -> str:
+    """An interval as 'LOW to HIGH' ('-' when it cannot be computed)."""
+    fmt = format_signed if signed else format_number
     if not (math.isfinite(s["ci_low"]) and math.isfinite(s["ci_high"])):
         return "-"
     return f"{fmt(s['ci_low'])} to {fmt(s['ci_high'])}"
 
 
-def _verdict(d: dict[str, Any]) -> str:
+def format_verdict(d: dict[str, Any]) -> str:
+    """Whether a paired difference is distinguishable from zero, in words."""
     if not (math.isfinite(d["ci_low"]) and math.isfinite(d["ci_high"])):
         return "-"
     if d["ci_low"] == d["ci_high"] == d["mean"] == 0.0:
@@ -270,12 +276,13 @@ def comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
     for m in METRICS:
         for i, label in enumerate(comparison.labels):
             s = summaries[label][m]
-            row = [m if i == 0 else "", label, format_number(s["mean"]), _ci(s)]
+            row = [m if i == 0 else "", label, format_number(s["mean"]), format_interval(s)]
             if i == 0:
                 row += ["(reference)", "", ""]
             else:
                 d = diffs[label][m]
-                row += [_signed(d["mean"]), _ci(d, signed=True), _verdict(d)]
+                row += [format_signed(d["mean"]), format_interval(d, signed=True),
+                        format_verdict(d)]
             rows.append(tuple(row))
     return rows
 

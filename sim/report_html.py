@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import math
 import os
 import re
 import shutil
@@ -20,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.compare import KEY_METRICS, Comparison, comparison_csv, comparison_rows
+from sim.compare import (
+    KEY_METRICS,
+    Comparison,
+    comparison_csv,
+    comparison_rows,
+    format_interval,
+    format_signed,
+    format_verdict,
+)
 from sim.errors import UserInputError
 from sim.metrics import METRICS
 from sim.report import format_number
@@ -168,12 +175,14 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
     for m in KEY_METRICS:
         for i, label in enumerate(labels):
             s = summaries[label][m]
-            row = [KEY_TITLES[m] if i == 0 else "", label, format_number(s["mean"]), _ci(s)]
+            row = [KEY_TITLES[m] if i == 0 else "", label, format_number(s["mean"]),
+                   format_interval(s)]
             if i == 0:
                 row += ["(reference)", ""] if len(labels) > 1 else []
             else:
                 d = diffs[label][m]
-                row += [_signed(d["mean"]) + " (" + _ci(d, True) + ")", _verdict(d)]
+                row += [format_signed(d["mean"]) + " (" + format_interval(d, True) + ")",
+                        format_verdict(d)]
             key_rows.append(tuple(row))
     header = ("measure", "scenario", "mean", "95% interval")
     if len(labels) > 1:
@@ -206,26 +215,6 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
     sections.append(("About this report", [("p", tail + ".")] + [
         ("p", "Note: " + n) for n in comparison.notes]))
     return title, sections
-
-
-def _signed(x: float) -> str:
-    if x == 0:
-        return "0"
-    text = format_number(x)
-    return "+" + text if math.isfinite(x) and x > 0 else text
-
-
-def _ci(s: dict[str, Any], signed: bool = False) -> str:
-    fmt = _signed if signed else format_number
-    if not (math.isfinite(s["ci_low"]) and math.isfinite(s["ci_high"])):
-        return "-"
-    return f"{fmt(s['ci_low'])} to {fmt(s['ci_high'])}"
-
-
-def _verdict(d: dict[str, Any]) -> str:
-    if not (math.isfinite(d["ci_low"]) and math.isfinite(d["ci_high"])):
-        return "-"
-    return "yes" if d["distinguishable"] else "no"
 
 
 def _summary_sentence(comparison: Comparison) -> str:

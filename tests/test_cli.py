@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import subprocess
-import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cli_helpers import TIMEOUT, outreach
 
 from sim.metrics import METRICS
 from sim.model import WEEKLY_SERIES
-
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
 
 SMALL = textwrap.dedent("""\
     name = "small"
@@ -55,12 +51,6 @@ SMALL = textwrap.dedent("""\
 """)
 
 
-def outreach(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``outreach ARGS`` in a fresh interpreter; returns the finished process."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd or ROOT,
-                          env=env)
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import outreach
 
 from sim.compare import (
     align_run_settings,
@@ -28,9 +26,6 @@ from sim.compare import (
 from sim.metrics import METRICS
 from sim.run import run_ensemble
 from sim.scenario import load_scenario
-
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
 
 A = textwrap.dedent("""\
     name = "team_a"
@@ -57,11 +52,6 @@ B = A.replace('name = "team_a"', 'name = "team_b"').replace(
 C = A.replace('name = "team_a"', 'name = "team_c"').replace("size = 500", "size = 600")
 
 
-def outreach(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd or ROOT,
-                          env=env)
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,14 @@ from __future__ import annotations
 import html
 import os
 import re
-import subprocess
-import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cli_helpers import outreach
 
 from sim.commands_plan import file_problems, scenarios_folder, shipped_scenarios
-
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
 
 SMALL = textwrap.dedent("""\
     name = "town"
@@ -50,11 +46,6 @@ LIBRARY = ("big_city", "small_town_stigma", "small_town_online", "close_peers_on
            "caseload_cap", "peers_from_clients", "budget_more_peers", "budget_more_support")
 
 
-def outreach(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd or ROOT,
-                          env=env)
 
 
 @pytest.fixture(scope="module")
