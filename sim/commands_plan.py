@@ -62,23 +62,13 @@ def shipped_scenarios() -> list[tuple[Path, str, str]]:
     return out
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{text!r} must be in [0, 2**63 - 1]")
-    return value
-
-
 def _add_comparison_options(p: argparse.ArgumentParser) -> None:
-    from sim.cli import positive_int
+    from sim.cli import int_in, positive_int
 
     p.add_argument("--replicates", type=positive_int, metavar="N",
                    help="replicates of every scenario (default: the first scenario's "
                         "run.replicates)")
-    p.add_argument("--seed", type=_seed, metavar="S",
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1), metavar="S",
                    help="root seed shared by every scenario (default: the first scenario's "
                         "run.seed)")
     p.add_argument("--weeks", type=positive_int, metavar="W",

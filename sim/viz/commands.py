@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.cli import int_in
 from sim.errors import UserInputError
 
 __all__ = ["register"]
@@ -25,24 +26,8 @@ DEFAULT_PORT = 8765
 START_TIMEOUT = 180.0
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} must be in [1, 65535]")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+_port = int_in(1, 65535)
+_positive = int_in(1)
 
 
 def register(subparsers) -> None:
