@@ -4,7 +4,8 @@ The task of DESIGN.md "Targets": a 100k-node power-law configuration graph (expo
 degrees 4..1000, mean ~10, ~500k ties), independent cascade at p = 0.1 from 10 random seeds.
 Every engine runs the same seed sets; each number is the median seconds of one cascade over
 the repeats, after a warm-up run, timing the diffusion only (graph conversion, model building
-and resets are outside the timer).
+and resets are outside the timer). Engines run in blocks of consecutive cascades, taking turns
+(see ``blocked_seconds``).
 
 Run: ``python experiments/bench/propagation.py [--repeats 30]``; prints one JSON object.
 """
@@ -57,13 +58,17 @@ def build_graph(seed: int) -> CSRGraph:
     return configuration_graph(power_law_degrees(N_NODES, 2.5, 4, 1000, rng), rng)
 
 
-def interleaved_seconds(engines: dict, repeats: int, every: dict) -> tuple[dict, dict]:
-    """Time every engine on seed set ``i`` back to back, for i in 0..repeats-1.
+def blocked_seconds(engines: dict, repeats: int, every: dict, rounds: int = 5
+                    ) -> tuple[dict, dict]:
+    """Time every engine on seed sets 0..repeats-1, in blocks.
 
-    Running the engines round-robin, rather than one after the other, exposes them to the
-    same background load (other processes on a shared machine), so their ratios stay fair.
-    Engine ``name`` runs only on every ``every[name]``-th seed set (slow baselines). One
-    warm-up round (seed set ``repeats``) is not timed.
+    The seed sets are cut into ``rounds`` blocks. In each round every engine runs the block's
+    seed sets back to back, as a user runs many cascades in a row (so its data stay in the
+    caches, which running another engine in between would flush), and the engines take turns
+    in an order that reverses from round to round, so slow changes in the background load of a
+    shared machine hit all of them alike. Engine ``name`` runs only on every
+    ``every[name]``-th seed set (slow baselines). One warm-up run (seed set ``repeats``) each
+    is not timed.
 
     Returns:
         ``(times, sizes)``: per engine, the list of seconds and of cascade sizes.
@@ -72,14 +77,17 @@ def interleaved_seconds(engines: dict, repeats: int, every: dict) -> tuple[dict,
     sizes: dict = {name: [] for name in engines}
     for run in engines.values():
         run(repeats)
-    for i in range(repeats):
-        for name, run in engines.items():
-            if i % every.get(name, 1):
-                continue
-            t0 = time.perf_counter()
-            size = run(i)
-            times[name].append(time.perf_counter() - t0)
-            sizes[name].append(size)
+    names = list(engines)
+    for r in range(rounds):
+        block = range(r * repeats // rounds, (r + 1) * repeats // rounds)
+        for name in names if r % 2 == 0 else names[::-1]:
+            for i in block:
+                if i % every.get(name, 1):
+                    continue
+                t0 = time.perf_counter()
+                size = engines[name](i)
+                times[name].append(time.perf_counter() - t0)
+                sizes[name].append(size)
     return times, sizes
 
 
@@ -238,7 +246,7 @@ def main() -> None:
 
         engines["cynetdiff"] = cynetdiff
 
-    times, sizes = interleaved_seconds(engines, args.repeats, every)
+    times, sizes = blocked_seconds(engines, args.repeats, every)
     if "cynetdiff" in engines:
         # Time the diffusion only: replace the wall times (which include set_seeds/reset).
         times["cynetdiff"] = cyn_seconds[1:]
