@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.model.scenario import load_scenario
 from sim.run import run_ensemble
-from sim.scenario import load_scenario
 
 REFERENCE = {"demand_per_client_week": 0.01, "crisis_cost": 0.1}
 

@@ -1,5 +1,17 @@
 """peer-outreach: a simulator of peer outreach networks in harm reduction.
 
+The package has one folder a question:
+
+- :mod:`sim.model`: the outreach model (scenario, world, weekly kernel, plain-Python reference,
+  recruitment, metrics);
+- :mod:`sim.graphs`: the social graph (CSR form, generators, a user's graph files);
+- :mod:`sim.cascade`: the contact-propagation core (independent cascade) and its reference;
+- :mod:`sim.run` and :mod:`sim.compare`: replicate ensembles and paired comparisons;
+- :mod:`sim.sweep`: parameter sweeps; :mod:`sim.viz`: the workshop page;
+- :mod:`sim.output`: text tables, plots, reports and every file write;
+- :mod:`sim.cli`: the ``outreach`` command, one module per command group;
+- :mod:`sim.streams`: random streams; ``sim/scenarios/``: the scenario library.
+
 The public entry points are imported lazily, so ``import sim`` (and the CLI's start) does no
 numba compilation or heavy import work.
 """
@@ -9,8 +21,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
-    "CSRGraph": "sim.graph",
-    "cascade_sizes": "sim.propagation",
+    "CSRGraph": "sim.graphs.csr",
+    "OutreachModel": "sim.model.outreach",
+    "Scenario": "sim.model.scenario",
+    "cascade_sizes": "sim.cascade.core",
+    "load_scenario": "sim.model.scenario",
+    "run_ensemble": "sim.run",
 }
 
 __all__ = ["__version__", *_LAZY]

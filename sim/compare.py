@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserInputError
-from sim.metrics import METRICS, interval
-from sim.report import format_number
-from sim.scenario import Scenario, scenario_to_dict
+from sim.model.metrics import METRICS, interval
+from sim.model.scenario import Scenario, scenario_to_dict
+from sim.output.tables import format_number
 
 __all__ = [
     "KEY_METRICS",

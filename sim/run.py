@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.metrics import group_reach, interval, summarise
-from sim.model import WEEKLY_SERIES, OutreachModel
-from sim.scenario import Scenario
+from sim.model.metrics import group_reach, interval, summarise
+from sim.model.outreach import WEEKLY_SERIES, OutreachModel
+from sim.model.scenario import Scenario
 
 __all__ = ["EnsembleResult", "RunResult", "run_ensemble", "run_replicate"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import TIMEOUT, outreach
 
-from sim.metrics import METRICS
-from sim.model import WEEKLY_SERIES
+from sim.model.metrics import METRICS
+from sim.model.outreach import WEEKLY_SERIES
 
 SMALL = textwrap.dedent("""\
     name = "small"

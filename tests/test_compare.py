@@ -23,9 +23,9 @@ from sim.compare import (
     paired_difference,
     run_comparison,
 )
-from sim.metrics import METRICS
+from sim.model.metrics import METRICS
+from sim.model.scenario import load_scenario
 from sim.run import run_ensemble
-from sim.scenario import load_scenario
 
 A = textwrap.dedent("""\
     name = "team_a"

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import engine as E
-from sim.model import OutreachModel
-from sim.reference.weekly import ReferenceModel
+from sim.model import kernel as E
+from sim.model.outreach import OutreachModel
+from sim.model.reference import ReferenceModel
+from sim.model.scenario import Scenario, load_scenario
 from sim.run import run_ensemble
-from sim.scenario import Scenario, load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 
@@ -303,7 +303,7 @@ def test_model_runs_on_a_users_graph_file(tmp_path):
     assert m.metrics()["clients_contacted"] > 0
     (tmp_path / "ties.csv").unlink()
     from sim.errors import UserInputError
-    from sim.world import build_world
+    from sim.model.world import build_world
 
     with pytest.raises(UserInputError, match="ties.csv"):
         build_world(load_scenario(scenario_file), 0)

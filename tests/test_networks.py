@@ -1,4 +1,4 @@
-"""Tests of sim.networks: generators (reproducibility, statistics against theory) and loaders."""
+"""Tests of sim.graphs: generators (reproducibility, statistics against theory) and loaders."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from sim.errors import UserInputError
-from sim.graph import CSRGraph
-from sim.networks import (
+from sim.graphs.csr import CSRGraph
+from sim.graphs.files import load_graph
+from sim.graphs.generators import (
     community_graph,
     configuration_graph,
-    load_graph,
     power_law_degrees,
     small_world_graph,
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import outreach
 
-from sim.commands_plan import file_problems, scenarios_folder, shipped_scenarios
+from sim.cli.plan import file_problems, scenarios_folder, shipped_scenarios
 
 SMALL = textwrap.dedent("""\
     name = "town"

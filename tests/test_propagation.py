@@ -1,4 +1,4 @@
-"""Tests of the independent-cascade core (sim.propagation) and its plain-Python reference."""
+"""Tests of the independent-cascade core (sim.cascade.core) and its plain-Python reference."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from scipy.optimize import brentq
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from sim import propagation
-from sim.graph import CSRGraph
-from sim.propagation import (
+from sim.cascade import core as propagation
+from sim.cascade.core import (
     P_PER_ARC,
     P_PER_NODE,
     P_UNIFORM,
@@ -25,7 +24,8 @@ from sim.propagation import (
     propagate,
     propagate_parallel,
 )
-from sim.reference.cascade import cascade_sizes_reference
+from sim.cascade.reference import cascade_sizes_reference
+from sim.graphs.csr import CSRGraph
 
 
 def _configuration_graph(degrees: np.ndarray, rng: np.random.Generator) -> CSRGraph:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim.errors import UserInputError
-from sim.scenario import (
+from sim.model.scenario import (
     RECRUITMENT_POLICIES,
     Scenario,
     ScenarioError,
@@ -294,7 +294,7 @@ def test_file_generator_resolves_paths_beside_the_scenario(tmp_path):
 
 
 def test_file_generator_with_missing_graph_file(tmp_path):
-    from sim.world import build_world
+    from sim.model.world import build_world
 
     path = write(tmp_path, '[network]\ngenerator = "file"\nfile = "missing-edges.csv"\n')
     scenario = load_scenario(path)

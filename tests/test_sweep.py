@@ -259,7 +259,7 @@ def test_cli_status_and_bad_input_exit_2_with_one_line(tmp_path):
 
 
 def test_module_import_is_light():
-    code = ("import sys, sim.sweep.commands, sim.cli; sim.cli.build_parser(); "
+    code = ("import sys, sim.cli.sweep, sim.cli; sim.cli.build_parser(); "
             "heavy = [m for m in ('numba', 'dask', 'distributed', 'pyarrow', 'matplotlib', "
             "'pandas', 'SALib') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.model.scenario import load_scenario
 
 BASELINE = "scenarios/baseline.toml"
 
@@ -22,14 +22,14 @@ def small():
 
 def test_commands_module_imports_nothing_heavy():
     heavy = "('solara', 'matplotlib', 'numba', 'mesa')"
-    code = ("import sys, sim.viz.commands, sim.cli; sim.cli.build_parser(); "
+    code = ("import sys, sim.cli.viz, sim.cli; sim.cli.build_parser(); "
             f"print(sorted(m for m in {heavy} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_layout_is_fixed_and_large_populations_show_neighbourhoods():
-    from sim.model import OutreachModel
+    from sim.model.outreach import OutreachModel
     from sim.viz.layout import MAX_NODES, network_view
 
     s = load_scenario(BASELINE, {"population.size": 2000})
@@ -51,7 +51,7 @@ def test_layout_is_fixed_and_large_populations_show_neighbourhoods():
 def test_figures_render_and_mark_policy_changes(small):
     from PIL import Image
 
-    from sim.model import OutreachModel
+    from sim.model.outreach import OutreachModel
     from sim.viz.figures import NetworkFigure, SeriesFigure
 
     model = OutreachModel(small)

@@ -7,7 +7,7 @@ Three parts, printed as one JSON document on stdout:
   that compiles the kernels, five runs of ``OutreachModel(scenario, r, world)`` are timed, each
   from construction (peer recruitment) to the end of week 52. Target: median below 0.5 s.
 * ``engine_vs_reference_10k``: the same at 10k clients, the engine and the plain-Python
-  :class:`sim.reference.weekly.ReferenceModel` on the same world, median of three runs each, in
+  :class:`sim.model.reference.ReferenceModel` on the same world, median of three runs each, in
   this process. Target: the engine at least 50 times faster.
 * ``memory_1m``: building and running 52 weeks of a 1M-client (about 5M ties) scenario with 300
   peers, in a fresh Python process so its peak resident memory (``ru_maxrss``, imports
@@ -41,7 +41,7 @@ TARGETS = {
 
 
 def _scenario(size: int, weeks: int = 52):
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
     return Scenario().replace({
         "name": f"bench_{size}",
@@ -56,7 +56,7 @@ def _scenario(size: int, weeks: int = 52):
 
 
 def _timed_build(scenario):
-    from sim.world import build_world
+    from sim.model.world import build_world
 
     start = time.perf_counter()
     world = build_world(scenario, 0)
@@ -83,7 +83,7 @@ def _graph_facts(world) -> dict:
 
 
 def engine_100k() -> dict:
-    from sim.model import OutreachModel
+    from sim.model.outreach import OutreachModel
 
     scenario = _scenario(100_000)
     world, build_s = _timed_build(scenario)
@@ -107,8 +107,8 @@ def engine_100k() -> dict:
 
 
 def engine_vs_reference_10k() -> dict:
-    from sim.model import OutreachModel
-    from sim.reference.weekly import ReferenceModel
+    from sim.model.outreach import OutreachModel
+    from sim.model.reference import ReferenceModel
 
     scenario = _scenario(10_000)
     world, build_s = _timed_build(scenario)
@@ -133,7 +133,7 @@ def engine_vs_reference_10k() -> dict:
 
 def memory_1m() -> dict:
     """Build and run the 1M-client scenario; meant to run alone in a fresh process."""
-    from sim.model import OutreachModel
+    from sim.model.outreach import OutreachModel
 
     scenario = _scenario(1_000_000)
     world, build_s = _timed_build(scenario)

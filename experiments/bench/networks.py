@@ -34,10 +34,10 @@ CASES = {
 def _run_case(case: str) -> dict:
     import numpy as np
 
-    from sim.networks import (
+    from sim.graphs.files import load_graph
+    from sim.graphs.generators import (
         community_graph,
         configuration_graph,
-        load_graph,
         power_law_degrees,
         small_world_graph,
     )

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.graph import CSRGraph  # noqa: E402  (after the sys.path line)
-from sim.propagation import P_UNIFORM, cascade_sizes, propagate, propagate_parallel  # noqa: E402
-from sim.reference.cascade import one_cascade  # noqa: E402
+from sim.cascade.core import P_UNIFORM, cascade_sizes, propagate, propagate_parallel  # noqa: E402
+from sim.cascade.reference import one_cascade  # noqa: E402
+from sim.graphs.csr import CSRGraph  # noqa: E402  (after the sys.path line)
 
 N_NODES = 100_000
 P = 0.1
@@ -44,7 +44,7 @@ N_SEEDS = 10
 
 def build_graph(seed: int) -> CSRGraph:
     try:
-        from sim.networks import configuration_graph, power_law_degrees
+        from sim.graphs.generators import configuration_graph, power_law_degrees
     except ImportError:  # pragma: no cover - networks.py not written yet
         rng = np.random.default_rng(seed)
         k = np.arange(4, 1001)
@@ -95,8 +95,8 @@ _COMPILE_PROBE = """
 import time, json
 t0 = time.perf_counter()
 import numpy as np
-from sim.graph import CSRGraph  # noqa: E402  (after the sys.path line)
-from sim.propagation import cascade_sizes, propagate
+from sim.graphs.csr import CSRGraph  # noqa: E402  (after the sys.path line)
+from sim.cascade.core import cascade_sizes, propagate
 t_import = time.perf_counter() - t0
 g = CSRGraph.from_edges(50, np.arange(50), (np.arange(50) + 1) % 50)
 t1 = time.perf_counter()
@@ -187,7 +187,7 @@ def main() -> None:
             graph.indptr, graph.indices, prob, P_UNIFORM, seed_sets[i], keys[i], -1, 4 * threads
         )[1].size
 
-    # Plain-Python reference: lists built once, the loop of sim.reference.cascade timed.
+    # Plain-Python reference: lists built once, the loop of sim.cascade.reference timed.
     indptr, indices = graph.indptr.tolist(), graph.indices.tolist()
     neighbours = [indices[indptr[u] : indptr[u + 1]] for u in range(n)]
     probabilities = [[P] * len(nb) for nb in neighbours]
@@ -289,12 +289,12 @@ def main() -> None:
         name: float(np.mean(values) / n) for name, values in sizes.items()
     } | {"numba_batched": float(batch_sizes.mean() / n)}
     result["notes"] = [
-        "numba_serial_1_thread: sim.propagation.propagate (one cascade, allocation included)",
+        "numba_serial_1_thread: sim.cascade.core.propagate (one cascade, allocation included)",
         "numba_frontier_parallel: propagate_parallel, each wave split over threads; "
         "identical output to the serial kernel",
         "numba_replicate_parallel: cascade_sizes with --batch replicates (prange over "
         "replicates), wall time divided by the batch size",
-        "reference: sim.reference.cascade.one_cascade over Python adjacency lists "
+        "reference: sim.cascade.reference.one_cascade over Python adjacency lists "
         "(the baseline of the 25x target)",
         "plain_python_over_networkx_adjacency: the same loop over networkx G.adj, as in the "
         "DESIGN.md anchor (200 ms there)",

@@ -5,7 +5,7 @@ design (:mod:`sim.sweep.design`: full grid, Latin hypercube, Sobol/Saltelli). Ea
 function of (base scenario, point, replicate) (:func:`sim.sweep.executors.run_batch`), executed
 by local worker processes or a Dask cluster (:mod:`sim.sweep.executors`), written to a Parquet
 dataset as runs finish (:mod:`sim.sweep.store`) and summarised with intervals and sensitivity
-indices (:mod:`sim.sweep.analyze`). ``outreach sweep`` is in :mod:`sim.sweep.commands`.
+indices (:mod:`sim.sweep.analyze`). ``outreach sweep`` is in :mod:`sim.cli.sweep`.
 
 Nothing heavy (numba, dask, pyarrow, matplotlib) is imported here.
 """

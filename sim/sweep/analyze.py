@@ -40,7 +40,7 @@ def point_summary(runs, keys: Sequence[str], metrics: Sequence[str]):
     """
     import pandas as pd
 
-    from sim.metrics import interval
+    from sim.model.metrics import interval
 
     rows = []
     for point, group in runs.groupby("point", sort=True):

@@ -76,8 +76,8 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
     # numba is not yet imported in this process (the local pool's initializer sets it earlier).
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     _undo_aggressive_malloc_trim()
+    from sim.model.scenario import scenario_from_dict
     from sim.run import run_replicate
-    from sim.scenario import scenario_from_dict
 
     base = _scenario_cache.get(job["identity"])
     if base is None:

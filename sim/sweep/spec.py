@@ -89,7 +89,7 @@ class SweepSpec:
         second_order: Sobol only: sample for second-order indices too.
         replicates: runs per design point.
         seed: root seed; each run's seed derives from it, the point and the replicate.
-        metrics: the metrics kept, each a key of :data:`sim.metrics.METRICS`.
+        metrics: the metrics kept, each a key of :data:`sim.model.metrics.METRICS`.
     """
 
     name: str
@@ -174,7 +174,7 @@ def _parameter(key: str, value: Any, base_data: Mapping[str, Any], design: str, 
         current = _value_at(base_data, key)
     except KeyError:
         problems.append(f"{at}: not a parameter of the base scenario (see `python -c \"from "
-                        "sim.scenario import describe_parameters\"` for the dotted keys)")
+                        "sim.model.scenario import describe_parameters\"` for the dotted keys)")
         return None
     if isinstance(current, (Mapping, list)):
         problems.append(f"{at}: is a table or list in the scenario; vary one of its values "
@@ -230,8 +230,8 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
         SpecError: every problem, one line each, the first in the message.
         UserInputError: the base scenario cannot be read or does not validate.
     """
-    from sim.metrics import METRICS
-    from sim.scenario import load_scenario, scenario_to_dict
+    from sim.model.metrics import METRICS
+    from sim.model.scenario import load_scenario, scenario_to_dict
 
     where = source
     problems: list[str] = []

@@ -103,7 +103,7 @@ class Store:
             UserInputError: the folder holds a different sweep, is a file, cannot be created,
                 or another sweep is writing there.
         """
-        from sim.report import write_text_atomic
+        from sim.output.tables import write_text_atomic
 
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
@@ -129,7 +129,7 @@ class Store:
         store._lock()
         (folder / RUNS).mkdir(exist_ok=True)
         if not resumed:
-            from sim.report import dump_json
+            from sim.output.tables import dump_json
 
             write_text_atomic(folder / MANIFEST, dump_json(manifest), "--out")
         return store, resumed
@@ -273,7 +273,7 @@ def manifest_for(spec, design) -> dict[str, Any]:
     edited description resumes the same sweep, and any change that would alter a run does not.
     """
     import sim
-    from sim.scenario import scenario_to_dict
+    from sim.model.scenario import scenario_to_dict
 
     content = {
         "base_scenario": scenario_to_dict(spec.base),

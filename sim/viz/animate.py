@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.scenario import Scenario
+from sim.model.scenario import Scenario
 
 __all__ = ["animate"]
 
@@ -36,7 +36,7 @@ def animate(scenario: Scenario, out: str | Path, fps: int = 4, dpi: int = 80,
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
     from matplotlib.figure import Figure
 
-    from sim.model import OutreachModel
+    from sim.model.outreach import OutreachModel
     from sim.viz.figures import NetworkFigure, SeriesFigure
 
     model = OutreachModel(scenario, replicate)

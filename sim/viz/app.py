@@ -22,8 +22,8 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
-from sim.model import OutreachModel
-from sim.scenario import Scenario, load_scenario
+from sim.model.outreach import OutreachModel
+from sim.model.scenario import Scenario, load_scenario
 from sim.viz.figures import NetworkFigure, SeriesFigure
 
 __all__ = ["ENV_OVERRIDES", "ENV_SCENARIO", "Page", "WorkshopModel", "policy_overrides",

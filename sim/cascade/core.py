@@ -15,7 +15,7 @@ Probabilities reach the kernels as a ``float64`` array ``prob`` and a ``kind``:
 - ``P_PER_NODE`` (``prob[u]`` for each node): every arc leaving ``u``;
 - ``P_PER_ARC`` (``prob[a]`` for each arc, CSR order).
 
-Random numbers come only from :mod:`sim._random`, keyed by counters that each cascade uses at
+Random numbers come only from :mod:`sim.streams`, keyed by counters that each cascade uses at
 most once, so an outcome never depends on the order arcs are tried nor on the thread count:
 
 - per-arc probabilities: arc ``a`` succeeds iff ``uniform(key, a) < prob[a]``;
@@ -43,9 +43,8 @@ import numbers
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from sim._random import uniform
-from sim.graph import CSRGraph
-from sim.rng import as_generator, uint64_seeds
+from sim.graphs.csr import CSRGraph
+from sim.streams import as_generator, uint64_seeds, uniform
 
 __all__ = [
     "P_PER_ARC",
@@ -404,7 +403,7 @@ def as_csr(graph) -> CSRGraph:
         if isinstance(graph, nx.Graph):
             return CSRGraph.from_networkx(graph)
     raise ValueError(
-        f"graph: must be a sim.graph.CSRGraph or a networkx graph, got {type(graph).__name__}"
+        f"graph: must be a sim.graphs.csr.CSRGraph or a networkx graph, got {type(graph).__name__}"
     )
 
 
@@ -510,7 +509,7 @@ def cascade_sizes(graph, p, seeds, replicates=1, seed=None, *, max_waves=None) -
     do), and the result is the same for any thread count.
 
     Args:
-        graph: a :class:`sim.graph.CSRGraph` or a networkx graph (nodes are positions in its
+        graph: a :class:`sim.graphs.csr.CSRGraph` or a networkx graph (nodes are positions in its
             node order).
         p: a float in [0, 1] (every arc); None (per-arc probabilities from the CSRGraph's
             ``weights``); an array of shape ``(n_nodes,)`` (``p[u]`` applies to every arc
@@ -519,7 +518,7 @@ def cascade_sizes(graph, p, seeds, replicates=1, seed=None, *, max_waves=None) -
         seeds: an int ``k``: ``k`` distinct nodes drawn uniformly at random, afresh for every
             replicate; or an array of distinct node positions used by every replicate.
         replicates: number of independent cascades (>= 1).
-        seed: None, an int or a numpy Generator (see :func:`sim.rng.as_generator`). The
+        seed: None, an int or a numpy Generator (see :func:`sim.streams.as_generator`). The
             replicates' random keys are drawn first, then (for an int ``seeds``) the seed sets.
         max_waves: last wave to form (0 = the seeds only, 1 = seeds and the neighbours they
             reach, ...); None for no limit.

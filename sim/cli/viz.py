@@ -136,7 +136,7 @@ def _raise_interrupt(signum, frame):  # noqa: ARG001
 def _cmd_viz(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from sim.scenario import load_scenario, parse_overrides
+    from sim.model.scenario import load_scenario, parse_overrides
 
     overrides = parse_overrides(args.overrides)
     load_scenario(args.scenario, overrides)  # bad input stops here, with one line
@@ -188,7 +188,7 @@ def _cmd_viz(args: argparse.Namespace) -> int:
 
 
 def _parse_changes(items: list[str]) -> list[tuple[int, dict]]:
-    from sim.scenario import parse_overrides
+    from sim.model.scenario import parse_overrides
 
     out = []
     for item in items:
@@ -207,8 +207,8 @@ def _parse_changes(items: list[str]) -> list[tuple[int, dict]]:
 def _cmd_animate(args: argparse.Namespace) -> int:
     import shutil
 
-    from sim.report import check_writable
-    from sim.scenario import load_scenario, parse_overrides
+    from sim.model.scenario import load_scenario, parse_overrides
+    from sim.output.tables import check_writable
 
     overrides = parse_overrides(args.overrides)
     if args.weeks is not None:

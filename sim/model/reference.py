@@ -1,7 +1,7 @@
 """The weekly dynamics of peer outreach in plain Python: the executable specification.
 
 :class:`ReferenceModel` follows the same rules as :class:`sim.model.OutreachModel` and its numba
-kernel :func:`sim.engine.week`, written for reading rather than speed: Python lists, one loop
+kernel :func:`sim.model.kernel.week`, written for reading rather than speed: Python lists, one loop
 per phase, Python's own random generator. Tests check that both give the same distributions of
 outcomes; benchmarks measure the engine against it. The world (graph and attributes), the
 recruitment policies and the metrics are shared with the engine, so only the weekly dynamics
@@ -50,13 +50,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from sim import engine as E
-from sim.metrics import programme_cost, run_metrics
-from sim.model import _KINDS, WEEKLY_SERIES, _Vacancy
-from sim.recruitment import recruit
-from sim.rng import stream
-from sim.scenario import Scenario
-from sim.world import World, build_world
+from sim.model import kernel as E
+from sim.model.metrics import programme_cost, run_metrics
+from sim.model.outreach import _KINDS, WEEKLY_SERIES, _Vacancy
+from sim.model.recruitment import recruit
+from sim.model.scenario import Scenario
+from sim.model.world import World, build_world
+from sim.streams import stream
 
 __all__ = ["ReferenceModel"]
 
@@ -380,14 +380,14 @@ class ReferenceModel:
         rec["cost"].append(self.cost())
 
     def metrics(self) -> dict[str, float]:
-        """The metrics of :data:`sim.metrics.METRICS`, computed as for the engine."""
+        """The metrics of :data:`sim.model.metrics.METRICS`, computed as for the engine."""
         n = len(self.peers)
         view = SimpleNamespace(
             ever=np.array(self.ever, np.int8), role=np.array(self.role, np.int8),
             ekind=np.array(self.ekind, np.int8), world=self.world, n_peers=n,
             p_ever_exhausted=np.array([p["ever_exhausted"] for p in self.peers], bool),
             p_status=np.array([p["status"] for p in self.peers], np.int8),
-            cost=self.cost, _ever_all=self._ever_all)
+            cost=self.cost)
         return run_metrics(view)
 
 

@@ -34,17 +34,17 @@ examples:
 
 
 def scenarios_folder() -> Path:
-    """The shipped scenario library: ``scenarios/`` next to the package in a checkout.
+    """The shipped scenario library, installed with the package as ``sim/scenarios/``.
 
     Raises:
-        UserInputError: the folder is missing (for example in an installed wheel).
+        UserInputError: the folder is missing (a broken installation).
     """
     import sim
 
-    folder = Path(sim.__file__).resolve().parents[1] / "scenarios"
+    folder = Path(sim.__file__).resolve().parent / "scenarios"
     if not folder.is_dir():
-        raise UserInputError(f"scenario library not found: {folder} does not exist (it ships "
-                             "with a checkout of the repository; `pip install -e .` from it)")
+        raise UserInputError(f"scenario library not found: {folder} does not exist (reinstall "
+                             "the package: pip install peer-outreach)")
     return folder
 
 
@@ -160,7 +160,7 @@ def register(subparsers) -> None:
 def _prepare(args: argparse.Namespace, at_least: int):
     """Load and align the scenarios of a compare or report command."""
     from sim.compare import align_run_settings
-    from sim.scenario import ScenarioError, load_scenario, parse_overrides
+    from sim.model.scenario import ScenarioError, load_scenario, parse_overrides
 
     if len(args.scenarios) < at_least:
         raise UserInputError(f"{args.command}: give at least {at_least} scenario files (the "
@@ -188,11 +188,11 @@ def _progress(label: str):
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.report import check_writable
+    from sim.output.tables import check_writable
 
     scenarios, notes, seed_from = _prepare(args, 2)
     if args.plot:
-        from sim.plots import PLOT_SUFFIXES
+        from sim.output.plots import PLOT_SUFFIXES
 
         if Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
             raise UserInputError(f"--plot {args.plot}: must end in " + ", ".join(PLOT_SUFFIXES))
@@ -210,7 +210,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         comparison_table,
         run_comparison,
     )
-    from sim.report import dump_json, write_text_atomic
+    from sim.output.tables import dump_json, write_text_atomic
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
                                 progress=_progress("compare"))
@@ -220,7 +220,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # Draw the plot before writing anything, so a plotting failure leaves no partial outputs.
     figure = None
     if args.plot:
-        from sim.plots import comparison_figure
+        from sim.output.plots import comparison_figure
 
         figure = comparison_figure(comparison)
     if args.json:
@@ -231,7 +231,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         write_text_atomic(args.csv, comparison_csv(comparison), "--csv")
         print(f"table written to {args.csv}")
     if figure is not None:
-        from sim.plots import save_figure
+        from sim.output.plots import save_figure
 
         save_figure(figure, args.plot)
         print(f"plot written to {args.plot}")
@@ -239,7 +239,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sim.report_html import DEFAULT_QUESTION, check_out_dir, write_report
+    from sim.output.reports import DEFAULT_QUESTION, check_out_dir, write_report
 
     scenarios, notes, seed_from = _prepare(args, 1)
     check_out_dir(args.out)
@@ -260,7 +260,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def file_problems(path: str) -> list[str]:
     """Every problem of one scenario file, each one line; empty when the file is valid."""
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.model.scenario import ScenarioError, load_scenario
 
     try:
         scenario = load_scenario(path)
@@ -323,8 +323,8 @@ def _template(name: str) -> Path:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from sim.report import check_writable, write_text_atomic
-    from sim.scenario import ScenarioError
+    from sim.model.scenario import ScenarioError
+    from sim.output.tables import check_writable, write_text_atomic
 
     target = Path(args.name if args.name.endswith(".toml") else f"{args.name}.toml")
     name = target.stem
@@ -369,7 +369,7 @@ def load_scenario_text(text: str, source: str):
     Raises:
         UserInputError: invalid TOML or any invalid key or value.
     """
-    from sim.scenario import scenario_from_dict
+    from sim.model.scenario import scenario_from_dict
 
     try:
         data = tomllib.loads(text)

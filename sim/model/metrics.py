@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
-from sim import engine as E
+from sim.model import kernel as E
 
 __all__ = ["METRICS", "SHARE_METRICS", "group_reach", "interval", "programme_cost", "run_metrics",
            "summarise"]
@@ -88,7 +88,9 @@ def group_reach(model) -> dict[str, dict[str, dict[str, float]]]:
 def run_metrics(model) -> dict[str, float]:
     """The metrics of :data:`METRICS` for one finished (or running) model."""
     ever = model.ever
-    contacted, engaged, linked, retained = model._ever_all()
+    contacted, engaged, linked, retained = (
+        int(np.count_nonzero(ever & flag)) for flag in
+        (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED))
     n = model.n_peers
     w = model.world
     clients = model.role == E.CLIENT

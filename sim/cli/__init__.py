@@ -14,9 +14,9 @@ __all__ = ["COMMAND_MODULES", "add_run_options", "load_scenario_args", "main", "
 #: Modules that add commands; each has ``register(subparsers)``, which adds its subparsers and
 #: imports nothing heavy (numba, matplotlib, dask) until its command runs.
 COMMAND_MODULES: tuple[str, ...] = (
-    "sim.sweep.commands",
-    "sim.viz.commands",
-    "sim.commands_plan",
+    "sim.cli.sweep",
+    "sim.cli.viz",
+    "sim.cli.plan",
 )
 
 
@@ -88,7 +88,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def load_scenario_args(path: str, args: argparse.Namespace):
     """Load a scenario file with the command line's --set, --replicates, --seed and --weeks."""
-    from sim.scenario import load_scenario, parse_overrides
+    from sim.model.scenario import load_scenario, parse_overrides
 
     overrides = parse_overrides(args.overrides)
     for key, value in (("run.replicates", args.replicates), ("run.seed", args.seed),
@@ -114,9 +114,9 @@ def progress_bar(label: str):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.report import check_writable, dump_json, metrics_table, write_text_atomic
+    from sim.model.scenario import scenario_to_dict
+    from sim.output.tables import check_writable, dump_json, metrics_table, write_text_atomic
     from sim.run import run_ensemble
-    from sim.scenario import scenario_to_dict
 
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after

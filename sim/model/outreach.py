@@ -4,7 +4,7 @@
 row per peer (kind, status, energy, caseload). Peers and professionals are Mesa agents that are
 views over those rows; client agents are made only where someone looks (:meth:`client`). One
 :meth:`OutreachModel.step` is one week: recruitment and replacement of peers in Python (rare
-events), then the weekly dynamics in the numba kernel :func:`sim.engine.week`.
+events), then the weekly dynamics in the numba kernel :func:`sim.model.kernel.week`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import engine as E
-from sim.agents import Client, ClosePeer, DistantPeer, Professional
-from sim.rng import stream, uint64_seeds
-from sim.scenario import PeerKind, Scenario
-from sim.world import World, build_world
+from sim.model import kernel as E
+from sim.model.agents import Client, ClosePeer, DistantPeer, Professional
+from sim.model.scenario import PeerKind, Scenario
+from sim.model.world import World, build_world
+from sim.streams import stream, uint64_seeds
 
 __all__ = ["OutreachModel", "WEEKLY_SERIES", "kernel_params"]
 
@@ -95,7 +95,7 @@ class _EgoNetworks:
     """Every peer's ego network (everyone within reach) in growing CSR buffers.
 
     The graph is fixed, so a peer's reach is listed once when they join, grouped by the class
-    of the entries (see :func:`sim.engine.ego_network`); the weekly kernel then draws contacts
+    of the entries (see :func:`sim.model.kernel.ego_network`); the weekly kernel then draws contacts
     from those lists instead of walking the graph. Buffers grow by doubling, so adding a peer
     costs its own ego network only.
     """
@@ -151,8 +151,8 @@ class OutreachModel(mesa.Model):
 
     Attributes:
         week: weeks simulated so far.
-        cstate: client state of each person (``sim.engine.HIDDEN`` .. ``RETAINED``).
-        role: 0 for a client, ``sim.engine.CLOSE`` or ``DISTANT`` for a peer.
+        cstate: client state of each person (``sim.model.kernel.HIDDEN`` .. ``RETAINED``).
+        role: 0 for a client, ``sim.model.kernel.CLOSE`` or ``DISTANT`` for a peer.
         weekly: recorded time series, one list per name in :data:`WEEKLY_SERIES`.
     """
 
@@ -305,7 +305,7 @@ class OutreachModel(mesa.Model):
         due = [v for v in self.vacancies if v.due_week <= self.week]
         if not due:
             return
-        from sim.recruitment import recruit
+        from sim.model.recruitment import recruit
 
         for kind, name in _KINDS.items():
             wanted = [v for v in due if v.kind == kind]
@@ -367,7 +367,7 @@ class OutreachModel(mesa.Model):
 
     def cost(self) -> float:
         """Money spent so far: peer compensation and professional hours."""
-        from sim.metrics import programme_cost
+        from sim.model.metrics import programme_cost
 
         return programme_cost(self.scenario.costs, self.totals)
 
@@ -391,15 +391,9 @@ class OutreachModel(mesa.Model):
         for name, value in zip(WEEKLY_SERIES, values, strict=True):
             self.weekly[name].append(value)
 
-    def _ever_all(self) -> list[int]:
-        """Unique persons ever contacted, engaged, linked, retained (peers promoted included)."""
-        e = self.ever
-        return [int(np.count_nonzero(e & flag)) for flag in
-                (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED)]
-
     def metrics(self) -> dict[str, float]:
-        """The run's outcome measures (see ``sim.metrics.METRICS`` for their meaning)."""
-        from sim.metrics import run_metrics
+        """The run's outcome measures (see ``sim.model.metrics.METRICS`` for their meaning)."""
+        from sim.model.metrics import run_metrics
 
         return run_metrics(self)
 
@@ -408,14 +402,3 @@ class OutreachModel(mesa.Model):
     def client(self, node: int) -> Client:
         """A Mesa agent viewing one person's client state, made on demand."""
         return Client(self, int(node))
-
-    def peer_rows(self) -> slice:
-        """The rows of the peer arrays in use."""
-        return slice(0, self._peers_n)
-
-    def summary_line(self) -> str:
-        """One line on where the run stands, for logs and the visualisation."""
-        rec = self.weekly
-        return (f"week {self.week}: contacted {rec['contacted'][-1]}, engaged "
-                f"{rec['engaged'][-1]}, linked {rec['linked'][-1]}, peers working "
-                f"{rec['peers_active'][-1]}, exhausted so far {rec['peers_exhausted_ever'][-1]}")

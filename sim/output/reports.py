@@ -29,9 +29,9 @@ from sim.compare import (
     format_verdict,
 )
 from sim.errors import UserInputError
-from sim.metrics import METRICS
-from sim.report import format_number
-from sim.scenario import Locality, describe_parameters
+from sim.model.metrics import METRICS
+from sim.model.scenario import Locality, describe_parameters
+from sim.output.tables import format_number
 
 __all__ = ["DEFAULT_QUESTION", "REPORT_FORMATS", "build_report", "check_out_dir",
            "write_report"]
@@ -135,7 +135,7 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
         question: the question the report answers, in the planner's words.
         command: the command line that made it, to print at the end.
     """
-    from sim import plots
+    from sim.output import plots
 
     labels = comparison.labels
     run = comparison.run
@@ -290,7 +290,7 @@ def _html_table(header: tuple, rows: list) -> str:
 
 def render_html(title: str, sections: list[tuple[str, list[Block]]]) -> str:
     """The report as one HTML page with its images inlined."""
-    from sim import plots
+    from sim.output import plots
 
     body = [f"<h1>{html.escape(title)}</h1>"]
     for heading, blocks in sections:
@@ -320,7 +320,7 @@ def _md_cell(x: Any) -> str:
 def render_markdown(title: str, sections: list[tuple[str, list[Block]]],
                     images: dict[str, bytes]) -> str:
     """The report as Markdown; fills ``images`` with the PNG files it refers to."""
-    from sim import plots
+    from sim.output import plots
 
     out = [f"# {title}", ""]
     for heading, blocks in sections:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.errors import UserInputError
-from sim.graph import CSRGraph
-from sim.rng import stream
-from sim.scenario import Scenario, scenario_to_dict
+from sim.graphs.csr import CSRGraph
+from sim.model.scenario import Scenario, scenario_to_dict
+from sim.streams import stream
 
 __all__ = ["World", "build_world"]
 
@@ -71,7 +71,7 @@ def _load_file_graph(path: str, nodes_path: str):
 
 @functools.lru_cache(maxsize=4)
 def _load_file_graph_cached(path: str, nodes_path: str, stamps):
-    from sim.networks import load_graph
+    from sim.graphs.files import load_graph
 
     return load_graph(path, nodes_path or None)
 
@@ -85,7 +85,7 @@ def _cached_world(key: str, replicate: int) -> World:
     loc_shares = [loc["share"] for loc in pop["localities"]]
     subgroup_shares = {k: v["shares"] for k, v in pop["subgroups"].items()}
     ids = None
-    from sim import networks
+    from sim.graphs import generators as networks
 
     if net["generator"] == "community":
         graph = networks.community_graph(

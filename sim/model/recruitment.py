@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import engine as E
-from sim.scenario import PeerKind
+from sim.model import kernel as E
+from sim.model.scenario import PeerKind
 
 __all__ = ["recruit"]
 

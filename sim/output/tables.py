@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import UserInputError
-from sim.metrics import METRICS
+from sim.model.metrics import METRICS
 
 __all__ = ["check_writable", "dump_json", "format_number", "json_ready", "metrics_table",
            "write_text_atomic"]

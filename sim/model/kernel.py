@@ -1,10 +1,10 @@
 """The weekly dynamics of peer outreach as numba kernels over the model's state arrays.
 
 One call of :func:`week` advances one replicate by one week through the phases of
-:mod:`sim.reference.weekly` (the plain-Python executable specification, which says in words what
+:mod:`sim.model.reference` (the plain-Python executable specification, which says in words what
 each phase does): outreach contacts through ties, chain referral, online contacts, engagement,
 linkage to services and retention, and peer well-being. Every random number comes from
-:mod:`sim._random`, hashed on (process key, week, actor, target), so a replicate's results do not
+:mod:`sim.streams`, hashed on (process key, week, actor, target), so a replicate's results do not
 depend on the thread that runs it. The kernel releases the GIL, so replicates run in parallel
 threads.
 """
@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from sim._random import subkey, uniform
+from sim.streams import subkey, uniform
 
 # Client states.
 HIDDEN, CONTACTED, ENGAGED, LINKED, RETAINED = 0, 1, 2, 3, 4
@@ -108,7 +108,7 @@ def week(w, indptr, indices, locality, gender, age, loc_stigma, loc_online,
          role, cstate, ever, peer_of, trust, since, coupons, ekind, reached, reached_pos, book,
          p_node, p_kind, p_status, p_energy, p_caseload, p_ever_exhausted, p_label_until,
          ego_class_ptr, ego_nodes, fpar, ipar, kpar, keys, counters):
-    """Advance one replicate by week ``w``; see :mod:`sim.reference.weekly` for the rules.
+    """Advance one replicate by week ``w``; see :mod:`sim.model.reference` for the rules.
 
     Arrays over persons: ``locality``, ``gender``, ``age``, ``role``, ``cstate``, ``ever``,
     ``peer_of``, ``trust``, ``since``, ``coupons``, ``ekind`` (kind of the engaging peer),

@@ -1,6 +1,6 @@
-"""Plain-Python independent cascade: the readable yardstick for :mod:`sim.propagation`.
+"""Plain-Python independent cascade: the readable yardstick for :mod:`sim.cascade.core`.
 
-The same process as :func:`sim.propagation.cascade_sizes` (Kempe, Kleinberg & Tardos 2003): the
+The same process as :func:`sim.cascade.core.cascade_sizes` (Kempe, Kleinberg & Tardos 2003): the
 seeds form wave 0; every node reached in wave ``w`` tries, in wave ``w + 1``, each of its arcs
 to a not yet reached neighbour once, succeeding with the arc's probability. The loop uses only
 Python lists, sets and a :class:`random.Random` instance seeded from the caller's numpy
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numbers
 import random
 
-from sim.propagation import (
+from sim.cascade.core import (
     P_PER_ARC,
     P_PER_NODE,
     _check_int,
@@ -21,7 +21,7 @@ from sim.propagation import (
     fixed_seed_nodes,
     probabilities,
 )
-from sim.rng import as_generator
+from sim.streams import as_generator
 
 __all__ = ["cascade_sizes_reference", "one_cascade"]
 
@@ -56,7 +56,7 @@ def one_cascade(neighbours, probabilities, seeds, draw, max_waves=None) -> set:
 
 
 def cascade_sizes_reference(graph, p, seeds, replicates=1, seed=None, *, max_waves=None):
-    """Final cascade sizes, as :func:`sim.propagation.cascade_sizes` but in plain Python.
+    """Final cascade sizes, as :func:`sim.cascade.core.cascade_sizes` but in plain Python.
 
     Arguments are validated and ``p`` is read exactly as by ``cascade_sizes`` (float, None for
     the graph's weights, per-node or per-arc arrays). Cost O(arcs leaving reached nodes) per

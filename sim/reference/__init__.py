@@ -1,1 +1,0 @@
-"""Plain-Python reference implementations: small, readable yardsticks for the numba engine."""
