@@ -1,10 +1,11 @@
 """Random numbers: named numpy streams for Python-side processes, counter-based draws for kernels.
 
-Numpy streams. One root seed gives one :class:`numpy.random.SeedSequence`; each replicate is a child of it, and
-each stochastic process of a replicate (recruitment, contact, engagement, ...) draws from its
-own stream keyed by the process name. Two scenarios run with the same root seed therefore share
-random numbers wherever their policies agree (common random numbers), and no result depends on
-the number of threads or workers. Nothing here touches numpy's or Python's global state.
+Numpy streams. One root seed gives one :class:`numpy.random.SeedSequence`; each replicate is a
+child of it, and each stochastic process of a replicate (recruitment of each peer kind, kernel
+keys, the world) draws from its own stream keyed by the process name. Two scenarios run with
+the same root seed therefore share random numbers wherever their policies agree (common random
+numbers), and no result depends on the number of threads or workers. Nothing here touches
+numpy's or Python's global state.
 
 Counter-based draws. A numba kernel is handed 64-bit keys (one per process, from
 :func:`uint64_seeds`) and derives every uniform number it needs as output number ``counter`` of

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model import kernel as E
+from sim.model import state as E
 from sim.model.outreach import OutreachModel
 from sim.model.reference import ReferenceModel
 from sim.model.scenario import Scenario, load_scenario

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mesa
 
-from sim.model import kernel as E
+from sim.model import state as E
 
 __all__ = ["Client", "ClosePeer", "DistantPeer", "Peer", "Professional", "STATE_NAMES"]
 

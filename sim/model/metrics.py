@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
-from sim.model import kernel as E
+from sim.model import state as E
 
 __all__ = ["METRICS", "SHARE_METRICS", "group_reach", "interval", "programme_cost", "run_metrics",
            "summarise"]

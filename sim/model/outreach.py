@@ -10,18 +10,21 @@ events), then the weekly dynamics in the numba kernel :func:`sim.model.kernel.we
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import mesa
 import numpy as np
 
-from sim.model import kernel as E
+from sim.model import kernel as K
+from sim.model import state as E
 from sim.model.agents import Client, ClosePeer, DistantPeer, Professional
+from sim.model.recruitment import kind_streams, recruit, start_energies
 from sim.model.scenario import PeerKind, Scenario
+from sim.model.state import KIND_SECTIONS as _KINDS
 from sim.model.world import World, build_world
 from sim.streams import stream, uint64_seeds
 
-__all__ = ["OutreachModel", "WEEKLY_SERIES", "kernel_params"]
+__all__ = ["OutreachModel", "WEEKLY_SERIES"]
 
 #: Names of the weekly time series, in record order.
 WEEKLY_SERIES = (
@@ -30,59 +33,6 @@ WEEKLY_SERIES = (
     "peers_active", "peers_resting", "peers_withdrawn", "peers_exhausted_ever",
     "appointments", "supervisions", "cost",                 # cumulative
 )
-
-_KINDS = {E.CLOSE: "close_peers", E.DISTANT: "distant_peers"}
-
-
-def kernel_params(s: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The scenario's dynamics as the kernel's float, integer and per-kind parameter arrays."""
-    o, sv, w = s.outreach, s.services, s.wellbeing
-    f = np.zeros(E.N_FLOAT)
-    f[E.F_P_ENGAGE] = o.p_engage_per_week
-    f[E.F_HOP_TRUST] = o.hop_trust
-    f[E.F_SUBGROUP_TRUST] = o.subgroup_trust
-    f[E.F_STIGMA_EFFECT] = o.stigma_effect
-    f[E.F_P_REFERRER] = o.p_referrer
-    f[E.F_P_REFER] = o.p_refer_per_tie_week
-    f[E.F_ONLINE_RATE] = o.online_contacts_per_peer_week
-    f[E.F_ONLINE_TRUST] = o.online_trust
-    f[E.F_P_LOSE] = o.p_lose_contact_per_week
-    f[E.F_APPOINTMENTS] = sv.professionals * sv.appointments_per_professional_week
-    f[E.F_SUPERVISIONS] = sv.professionals * sv.supervision_per_professional_week
-    f[E.F_P_SEEK] = sv.p_seek_appointment_per_week
-    f[E.F_P_ATTEND] = sv.p_attend
-    f[E.F_P_DROP_ENGAGED] = sv.p_dropout_engaged_per_week
-    f[E.F_P_DROP_LINKED] = sv.p_dropout_linked_per_week
-    f[E.F_DEMAND] = w.demand_per_client_week
-    f[E.F_P_CRISIS] = w.p_crisis_per_client_week
-    f[E.F_CRISIS_COST] = w.crisis_cost
-    f[E.F_P_STIGMA] = w.p_stigma_event_per_week
-    f[E.F_STIGMA_COST] = w.stigma_event_cost
-    f[E.F_RECOVERY] = w.recovery_per_week
-    f[E.F_SUP_GAIN] = w.supervision_gain
-    f[E.F_TEAM_GAIN] = w.team_meeting_gain
-    f[E.F_PEER_SUPPORT_GAIN] = w.peer_support_gain
-    f[E.F_COMP_GAIN] = w.compensation_gain
-    f[E.F_INDIRECT] = w.indirect_work_share
-    f[E.F_MEANING_GAIN] = w.meaning_gain
-    f[E.F_EXHAUSTION] = w.exhaustion_threshold
-    f[E.F_RETURN] = w.return_threshold
-    f[E.F_REST_RECOVERY] = w.rest_recovery_per_week
-    f[E.F_P_WITHDRAW] = w.p_withdraw_per_rest_week
-    f[E.F_LABEL_FACTOR] = 0.5
-    i = np.zeros(E.N_INT, dtype=np.int64)
-    i[E.I_COUPONS] = o.referral_coupons
-    i[E.I_WEEKS_RETAINED] = sv.weeks_to_retained
-    i[E.I_SUP_EVERY] = w.supervision_every_weeks
-    i[E.I_TEAM_EVERY] = w.team_meeting_every_weeks
-    i[E.I_LABEL_WEEKS] = w.stigma_trust_weeks
-    i[E.I_PROFESSIONALS] = sv.professionals
-    k = np.zeros((3, E.N_KIND))
-    for kind, name in _KINDS.items():
-        pk: PeerKind = getattr(s, name)
-        k[kind] = (pk.p_contact_per_tie_week, pk.reach_hops, pk.trust, pk.attendance_boost,
-                   pk.caseload_cap, pk.compensation_per_week)
-    return f, i, k
 
 
 @dataclass
@@ -101,7 +51,7 @@ class _EgoNetworks:
     """
 
     def __init__(self, n_persons: int):
-        self.work = E.empty_work_arrays(n_persons)
+        self.work = K.empty_work_arrays(n_persons)
         self.visits = 0
         self.count = 0  # peers listed
         self.class_ptr = np.zeros(16 * E.N_EGO_CLASSES + 1, np.int64)
@@ -111,7 +61,7 @@ class _EgoNetworks:
         """List the ego networks of new peers of one kind (the next rows), in one call."""
         g, w = model.world.graph, model.world
         hops = getattr(model.scenario, _KINDS[kind]).reach_hops
-        counts, ego = E.ego_networks(g.indptr, g.indices, np.asarray(nodes, np.int32), hops,
+        counts, ego = K.ego_networks(g.indptr, g.indices, np.asarray(nodes, np.int32), hops,
                                      w.gender, w.age_band, *self.work, self.visits + 1)
         self.visits += len(nodes)
         first = self.count * E.N_EGO_CLASSES  # index in class_ptr of the first new class
@@ -187,10 +137,18 @@ class OutreachModel(mesa.Model):
         self.p_label_until = np.zeros(cap, np.int32)
         self.p_joined = np.zeros(cap, np.int32)
         self.p_replaced = np.zeros(cap, np.bool_)
-        keys = uint64_seeds(stream(seed, replicate, "kernel-keys"), E.N_KEYS)
-        self._keys = keys
-        self._recruit_rng = stream(seed, replicate, "recruitment")
+        self._keys = E.make_keys(
+            uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields)))
+        self._recruit_streams = {kind: kind_streams(seed, replicate, kind) for kind in _KINDS}
         self._counters = np.zeros(E.N_COUNTERS, np.int64)
+        w = self.world
+        self._world_arrays = E.WorldArrays(
+            indptr=w.graph.indptr, indices=w.graph.indices, locality=w.locality,
+            gender=w.gender, age=w.age_band, loc_stigma=w.loc_stigma, loc_online=w.loc_online)
+        self._clients = E.ClientArrays(
+            role=self.role, cstate=self.cstate, ever=self.ever, peer_of=self.peer_of,
+            trust=self.trust, since=self.since, coupons=self.coupons, ekind=self.ekind,
+            reached=self.reached, reached_pos=self.reached_pos, book=self.book)
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
                        "compensation": 0.0, "referrals": 0, "online_contacts": 0,
                        "exhausted_ever": 0}
@@ -208,7 +166,7 @@ class OutreachModel(mesa.Model):
     # ------------------------------------------------------------------ parameters
 
     def _set_params(self) -> None:
-        self._fpar, self._ipar, self._kpar = kernel_params(self.scenario)
+        self._params = E.kernel_params(self.scenario)
 
     def set_policy(self, overrides: dict[str, Any]) -> None:
         """Change policies mid-run (dotted keys, as ``--set``), from the next week on.
@@ -262,6 +220,39 @@ class OutreachModel(mesa.Model):
         """Peers ever recruited (withdrawn ones included)."""
         return self._peers_n
 
+    def peer_nodes(self, kind: Literal["close", "distant"]) -> np.ndarray:
+        """The persons who are (or were) peers of one kind, in recruitment order.
+
+        Args:
+            kind: ``"close"`` or ``"distant"``.
+
+        Returns:
+            Their person ids (graph nodes), withdrawn peers included.
+        """
+        codes = {"close": E.CLOSE, "distant": E.DISTANT}
+        if kind not in codes:
+            raise ValueError(f"kind: must be 'close' or 'distant', got {kind!r}")
+        n = self._peers_n
+        return self.p_node[:n][self.p_kind[:n] == codes[kind]].copy()
+
+    def peer_arrays(self) -> E.PeerArrays:
+        """The peers' rows in use, with their ego networks, as the kernel takes them."""
+        n = self._peers_n
+        class_ptr, nodes = self._egos.arrays()
+        return E.PeerArrays(
+            node=self.p_node[:n], kind=self.p_kind[:n], status=self.p_status[:n],
+            energy=self.p_energy[:n], caseload=self.p_caseload[:n],
+            ever_exhausted=self.p_ever_exhausted[:n], label_until=self.p_label_until[:n],
+            ego_class_ptr=class_ptr, ego_nodes=nodes)
+
+    def client_arrays(self) -> E.ClientArrays:
+        """The persons' rows as the kernel takes them (views, changed in place by a week)."""
+        return self._clients
+
+    def world_arrays(self) -> E.WorldArrays:
+        """The graph and attributes as the kernel takes them."""
+        return self._world_arrays
+
     def _grow_peers(self) -> None:
         for name in ("p_node", "p_kind", "p_status", "p_energy", "p_caseload",
                      "p_ever_exhausted", "p_label_until", "p_joined", "p_replaced"):
@@ -280,8 +271,8 @@ class OutreachModel(mesa.Model):
         self.p_node[rows] = nodes
         self.p_kind[rows] = kind
         self.p_status[rows] = E.ACTIVE
-        self.p_energy[rows] = np.clip(
-            w.energy_start + self._recruit_rng.uniform(-0.1, 0.1, size=k), 0.0, 1.0)
+        self.p_energy[rows] = start_energies(self._recruit_streams[kind], nodes, w.energy_start,
+                                             w.energy_start_spread)
         self.p_joined[rows] = self.week
         # A client who becomes a peer leaves their own peer's caseload and the clients in contact.
         for node in nodes[self.reached_pos[nodes] >= 0].tolist():
@@ -305,14 +296,12 @@ class OutreachModel(mesa.Model):
         due = [v for v in self.vacancies if v.due_week <= self.week]
         if not due:
             return
-        from sim.model.recruitment import recruit
-
         for kind, name in _KINDS.items():
             wanted = [v for v in due if v.kind == kind]
             if not wanted:
                 continue
             pk: PeerKind = getattr(self.scenario, name)
-            nodes = recruit(self, pk, len(wanted), self._recruit_rng)
+            nodes = recruit(self, pk, len(wanted), self._recruit_streams[kind])
             self._add_peers(nodes, kind)
             for vacancy in wanted[: nodes.size]:
                 self.vacancies.remove(vacancy)
@@ -332,18 +321,9 @@ class OutreachModel(mesa.Model):
     def step(self) -> None:
         """Advance one week: recruitment, then the weekly dynamics, then the record."""
         self._fill_vacancies()
-        n = self._peers_n
-        w = self.world
         c = self._counters
-        E.week(
-            self.week, w.graph.indptr, w.graph.indices, w.locality, w.gender, w.age_band,
-            w.loc_stigma, w.loc_online, self.role, self.cstate, self.ever, self.peer_of,
-            self.trust, self.since, self.coupons, self.ekind, self.reached, self.reached_pos,
-            self.book,
-            self.p_node[:n], self.p_kind[:n], self.p_status[:n], self.p_energy[:n],
-            self.p_caseload[:n], self.p_ever_exhausted[:n], self.p_label_until[:n],
-            *self._egos.arrays(), self._fpar, self._ipar, self._kpar, self._keys, c,
-        )
+        K.week(self.week, self._world_arrays, self._clients, self.peer_arrays(), self._params,
+               self._keys, c)
         week = c.tolist()  # one conversion, then plain Python numbers
         t = self.totals
         t["appointments"] += week[E.C_APPOINTMENTS]

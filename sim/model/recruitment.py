@@ -13,55 +13,95 @@
 
 A kind's ``age_band_shares``, when given, first draws each recruit's age band, then applies the
 policy within that band.
+
+Common random numbers: each peer kind has its own :class:`KindStreams`. Every person holds a
+fixed random *priority* for each kind, a counter-based draw keyed by the person
+(:func:`sim.streams.uniform`), and a policy that chooses at random takes the eligible persons in
+order of priority. Who one kind recruits therefore does not depend on how many the other kind
+recruits: one more close peer leaves the distant peers as they were, unless the new close peer is
+a person the distant kind would have chosen (then the distant kind takes its next in line).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+from numba import njit
 
-from sim.model import kernel as E
+from sim.model import state as S
 from sim.model.scenario import PeerKind
+from sim.streams import stream, uint64_seeds, uniform
 
-__all__ = ["recruit"]
+__all__ = ["KindStreams", "kind_streams", "priorities", "recruit"]
 
 
-def _pick(policy: str, pool: np.ndarray, k: int, model, rng: np.random.Generator) -> np.ndarray:
+class KindStreams(NamedTuple):
+    """The random streams of one peer kind's recruitment in one replicate.
+
+    Attributes:
+        rng: draws made in sequence (age bands of recruits, nomination attempts).
+        priority_key: key of each person's priority for this kind.
+        energy_key: key of each recruit's start-energy draw.
+    """
+
+    rng: np.random.Generator
+    priority_key: np.uint64
+    energy_key: np.uint64
+
+
+def kind_streams(seed: int, replicate: int, kind: int) -> KindStreams:
+    """The recruitment streams of peer kind ``kind`` (``CLOSE`` or ``DISTANT``)."""
+    name = S.KIND_SECTIONS[kind]
+    keys = uint64_seeds(stream(seed, replicate, f"recruitment-keys/{name}"), 2)
+    return KindStreams(stream(seed, replicate, f"recruitment/{name}"), keys[0], keys[1])
+
+
+@njit(cache=True)
+def _uniforms(key, nodes):
+    out = np.empty(nodes.shape[0])
+    for j in range(nodes.shape[0]):
+        out[j] = uniform(key, nodes[j])
+    return out
+
+
+def priorities(key: np.uint64, nodes: np.ndarray) -> np.ndarray:
+    """Each person's uniform draw under ``key``: the same for a person whatever the pool."""
+    return _uniforms(np.uint64(key), np.asarray(nodes, np.int64))
+
+
+def start_energies(streams: KindStreams, nodes: np.ndarray, mean: float,
+                   spread: float) -> np.ndarray:
+    """New peers' energies: ``mean`` plus a uniform draw within ``+/- spread``, keyed by person."""
+    u = priorities(streams.energy_key, nodes)
+    return np.clip(mean + spread * (2.0 * u - 1.0), 0.0, 1.0)
+
+
+def _first(pool: np.ndarray, order_keys: tuple, k: int) -> np.ndarray:
+    """The first ``k`` of ``pool`` sorted by ``order_keys`` (last key most significant)."""
+    return pool[np.lexsort(order_keys)[:k]]
+
+
+def _pick(policy: str, pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarray:
     """Choose up to ``k`` distinct persons from ``pool`` by ``policy``."""
     k = min(k, pool.size)
     if k == 0:
         return pool[:0]
+    prio = priorities(streams.priority_key, pool)
     if policy == "random":
-        return rng.choice(pool, size=k, replace=False)
+        return _first(pool, (prio,), k)
     if policy == "degree":
         deg = model.world.graph.degree()[pool]
-        order = np.lexsort((rng.random(pool.size), -deg))
-        return pool[order[:k]]
+        return _first(pool, (prio, -deg), k)
     if policy == "nomination":
-        g = model.world.graph
-        in_pool = np.zeros(g.n_nodes, bool)
-        in_pool[pool] = True
-        chosen: list[int] = []
-        for _ in range(50 * k):
-            if len(chosen) == k:
-                break
-            asked = int(rng.integers(g.n_nodes))
-            friends = g.neighbours(asked)
-            friends = friends[in_pool[friends]]
-            if friends.size:
-                f = int(rng.choice(friends))
-                chosen.append(f)
-                in_pool[f] = False
-        if len(chosen) < k:  # isolated people everywhere: fall back to random
-            rest = pool[in_pool[pool]]
-            chosen += list(rng.choice(rest, size=k - len(chosen), replace=False))
-        return np.asarray(chosen, dtype=pool.dtype)
+        return _nominate(pool, k, model, streams)
     if policy == "cover_subgroups":
         w = model.world
         n_age = int(w.age_band.max()) + 1 if w.age_band.size else 1
         cell = w.gender[pool].astype(np.int64) * n_age + w.age_band[pool]
-        cells = [rng.permutation(pool[cell == c]) for c in np.unique(cell)]
+        cells = [_first(pool[cell == c], (prio[cell == c],), pool.size) for c in np.unique(cell)]
         cells.sort(key=len, reverse=True)
-        chosen = []
+        chosen: list[int] = []
         depth = 0
         while len(chosen) < k:
             for members in cells:
@@ -72,33 +112,58 @@ def _pick(policy: str, pool: np.ndarray, k: int, model, rng: np.random.Generator
     raise ValueError(f"recruitment: unknown policy {policy!r}")
 
 
-def recruit(model, kind: PeerKind, count: int, rng: np.random.Generator) -> np.ndarray:
+def _nominate(pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarray:
+    """Ask random persons to name a random friend; a friend in the pool is recruited.
+
+    Every attempt draws two numbers from the kind's stream whether or not it succeeds, so the
+    sequence of attempts does not depend on who else is taken.
+    """
+    g = model.world.graph
+    in_pool = np.zeros(g.n_nodes, bool)
+    in_pool[pool] = True
+    chosen: list[int] = []
+    for _ in range(50 * k):
+        if len(chosen) == k:
+            break
+        asked, pick = streams.rng.random(2)
+        friends = g.neighbours(int(asked * g.n_nodes))
+        if friends.size:
+            f = int(friends[int(pick * friends.size)])
+            if in_pool[f]:
+                chosen.append(f)
+                in_pool[f] = False
+    if len(chosen) < k:  # isolated people everywhere: the rest by priority
+        rest = pool[in_pool[pool]]
+        chosen += _first(rest, (priorities(streams.priority_key, rest),), k - len(chosen)).tolist()
+    return np.asarray(chosen, dtype=pool.dtype)
+
+
+def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarray:
     """Persons to recruit as peers of one kind.
 
     Args:
         model: the outreach model (its arrays tell who is a client and in which state).
         kind: the peer kind's settings (``recruitment``, ``age_band_shares``, ...).
         count: how many are wanted.
-        rng: the recruitment stream.
+        streams: the kind's recruitment streams.
 
     Returns:
         Up to ``count`` distinct person positions; fewer only when too few qualify.
     """
-    eligible = model.role == E.CLIENT
+    eligible = model.role == S.CLIENT
     policy = kind.recruitment
     if policy == "from_engaged":
-        eligible &= (model.cstate >= E.ENGAGED) & (
+        eligible &= (model.cstate >= S.ENGAGED) & (
             model.week - model.since >= kind.promote_after_weeks)
         pool = np.flatnonzero(eligible)
-        order = np.lexsort((rng.random(pool.size), model.since[pool]))
-        return pool[order[:count]]
+        return _first(pool, (priorities(streams.priority_key, pool), model.since[pool]), count)
     pool = np.flatnonzero(eligible)
     if not kind.age_band_shares:
-        return _pick(policy, pool, count, model, rng)
-    bands = rng.choice(len(kind.age_band_shares), size=count, p=kind.age_band_shares)
+        return _pick(policy, pool, count, model, streams)
+    bands = streams.rng.choice(len(kind.age_band_shares), size=count, p=kind.age_band_shares)
     chosen = []
     for band in range(len(kind.age_band_shares)):
         want = int(np.sum(bands == band))
         in_band = pool[model.world.age_band[pool] == band]
-        chosen.append(_pick(policy, in_band, want, model, rng))
+        chosen.append(_pick(policy, in_band, want, model, streams))
     return np.concatenate(chosen) if chosen else pool[:0]

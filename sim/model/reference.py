@@ -12,7 +12,8 @@ One week, in order:
 1. **Outreach.** Each working peer walks its network breadth-first up to ``reach_hops`` steps
    (distant peers reach friends of friends). A hidden client met at step ``h`` is contacted with
    chance ``p_contact x (1 - indirect_work_share) x hop_trust^(h-1) x label x
-   (1 - stigma_effect x stigma)``, where ``label`` is 0.5 while the peer is labelled a snitch.
+   (1 - stigma_effect x stigma)``, where ``label`` is ``label_trust_factor`` while the peer is
+   labelled a snitch.
    The contact's trust is the kind's trust, lowered by distance, by the label and by
    ``subgroup_trust`` for each of gender and age band in which peer and client differ.
 2. **Referral.** An engaged (or linked, or retained) client with coupons, whose peer is working,
@@ -36,7 +37,8 @@ One week, in order:
    the caseload, ``crisis_cost`` per crisis (each client has one with ``p_crisis``), and
    ``stigma_event_cost`` if labelled a snitch (chance ``p_stigma_event x stigma``), which also
    lowers their contacts' trust for ``stigma_trust_weeks``. Resources restore a share of the
-   missing energy: rest outside work, supervision when due and a slot is free, team meetings,
+   missing energy: rest outside work, supervision when due (every ``supervision_every_weeks``,
+   in a turn set by the person: week + person id) and a slot is free, team meetings,
    peer support when others work, compensation, and meaning from indirect work. Below
    ``exhaustion_threshold`` the peer is exhausted and rests; a resting peer recovers and returns
    at ``return_threshold``, or withdraws with ``p_withdraw_per_rest_week``.
@@ -50,11 +52,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from sim.model import kernel as E
+from sim.model import state as E
 from sim.model.metrics import programme_cost, run_metrics
-from sim.model.outreach import _KINDS, WEEKLY_SERIES, _Vacancy
-from sim.model.recruitment import recruit
+from sim.model.outreach import WEEKLY_SERIES, _Vacancy
+from sim.model.recruitment import kind_streams, recruit, start_energies
 from sim.model.scenario import Scenario
+from sim.model.state import KIND_SECTIONS as _KINDS
 from sim.model.world import World, build_world
 from sim.streams import stream
 
@@ -81,7 +84,8 @@ class ReferenceModel:
         self.age = self.world.age_band.tolist()
         self.random = random.Random(int(stream(scenario.run.seed, replicate, "reference")
                                         .integers(2**63)))
-        self._recruit_rng = stream(scenario.run.seed, replicate, "recruitment")
+        self._recruit_streams = {kind: kind_streams(scenario.run.seed, replicate, kind)
+                                 for kind in _KINDS}
         self.week = 0
         self.role = [E.CLIENT] * n
         self.cstate = [E.HIDDEN] * n
@@ -100,6 +104,35 @@ class ReferenceModel:
         self._fill_vacancies()
         self._record()
 
+    def load_state(self, week: int, clients, peers) -> None:
+        """Take over an engine's state, to run one phase of the week from it.
+
+        Args:
+            week: the week about to be simulated.
+            clients: a :class:`~sim.model.state.ClientArrays` (copied).
+            peers: a :class:`~sim.model.state.PeerArrays` (copied; rows become ``self.peers``).
+        """
+        self.week = week
+        for name in ("role", "cstate", "ever", "peer_of", "trust", "since", "coupons", "ekind"):
+            setattr(self, name, getattr(clients, name).tolist())
+        self.peers = [
+            {"node": int(node), "kind": int(kind), "status": int(status), "energy": float(energy),
+             "caseload": int(load), "ever_exhausted": bool(tired), "label_until": int(until),
+             "replaced": False}
+            for node, kind, status, energy, load, tired, until in zip(
+                peers.node, peers.kind, peers.status, peers.energy, peers.caseload,
+                peers.ever_exhausted, peers.label_until, strict=True)]
+        self.vacancies = []
+
+    #: The phases of a week in order, by the names of :data:`sim.model.kernel.PHASES`.
+    PHASES = ("outreach", "referral", "online", "engagement", "linkage", "wellbeing")
+
+    def run_phase(self, name: str) -> None:
+        """Run one phase of the week (see the module's description) on the current state."""
+        if name not in self.PHASES:
+            raise ValueError(f"phase: must be one of {', '.join(self.PHASES)}, got {name!r}")
+        getattr(self, f"_{name}")()
+
     # ------------------------------------------------------------------ peers
 
     def _fill_vacancies(self) -> None:
@@ -112,7 +145,8 @@ class ReferenceModel:
             wanted = [v for v in due if v.kind == kind]
             if not wanted:
                 continue
-            nodes = recruit(view, getattr(self.scenario, name), len(wanted), self._recruit_rng)
+            nodes = recruit(view, getattr(self.scenario, name), len(wanted),
+                            self._recruit_streams[kind])
             for node, vacancy in zip(nodes.tolist(), wanted, strict=False):
                 self._add_peer(node, kind)
                 view.role[node] = kind
@@ -120,7 +154,8 @@ class ReferenceModel:
 
     def _add_peer(self, node: int, kind: int) -> None:
         w = self.scenario.wellbeing
-        energy = min(1.0, max(0.0, w.energy_start + self._recruit_rng.uniform(-0.1, 0.1)))
+        energy = float(start_energies(self._recruit_streams[kind], np.array([node]),
+                                      w.energy_start, w.energy_start_spread)[0])
         self.peers.append({"node": node, "kind": kind, "status": E.ACTIVE, "energy": energy,
                            "caseload": 0, "ever_exhausted": False, "label_until": 0,
                            "replaced": False})
@@ -157,12 +192,8 @@ class ReferenceModel:
     def step(self) -> None:
         """One week: recruitment, the six phases, replacement and the record."""
         self._fill_vacancies()
-        self._outreach()
-        self._referral()
-        self._online()
-        self._engagement()
-        self._linkage()
-        self._wellbeing()
+        for phase in self.PHASES:
+            self.run_phase(phase)
         self.week += 1
         for p in self.peers:
             if p["status"] == E.WITHDRAWN and not p["replaced"]:
@@ -184,7 +215,8 @@ class ReferenceModel:
             if peer["status"] != E.ACTIVE:
                 continue
             kind = self._kind(peer["kind"])
-            label = 0.5 if peer["label_until"] > self.week else 1.0
+            label = (self.scenario.wellbeing.label_trust_factor
+                     if peer["label_until"] > self.week else 1.0)
             seen = {peer["node"]}
             frontier = [peer["node"]]
             for h in range(1, kind.reach_hops + 1):
@@ -318,7 +350,7 @@ class ReferenceModel:
         working = sum(p["status"] == E.ACTIVE for p in self.peers)
         if team_meeting and working > 0:
             self.totals["team_meetings"] += 1
-        for i, peer in enumerate(self.peers):
+        for peer in self.peers:
             if peer["status"] == E.ACTIVE:
                 kind = self._kind(peer["kind"])
                 crises = sum(self.random.random() < w.p_crisis_per_client_week
@@ -329,7 +361,8 @@ class ReferenceModel:
                     demand += w.stigma_event_cost
                     peer["label_until"] = self.week + w.stigma_trust_weeks
                 gain = w.recovery_per_week + w.meaning_gain * w.indirect_work_share
-                if every > 0 and (self.week + i) % every == 0 and supervisions_left > 0:
+                if (every > 0 and (self.week + peer["node"]) % every == 0
+                        and supervisions_left > 0):
                     supervisions_left -= 1
                     gain += w.supervision_gain
                     self.totals["supervisions"] += 1

@@ -218,6 +218,9 @@ class Wellbeing:
     """Peer energy as a job demands-resources balance (Bakker & Demerouti 2007)."""
 
     energy_start: float = param(0.8, 0.0, 1.0, doc="mean energy of a new peer (0 to 1)")
+    energy_start_spread: float = param(0.1, 0.0, 0.5,
+                                       doc="a new peer's energy is energy_start plus a uniform "
+                                           "draw within +/- this (assumption: peers differ)")
     demand_per_client_week: float = param(0.012, 0.0, 1.0,
                                           doc="energy a client in the caseload costs a week")
     p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
@@ -229,6 +232,9 @@ class Wellbeing:
     stigma_event_cost: float = param(0.15, 0.0, 1.0, doc="energy a stigma event costs")
     stigma_trust_weeks: int = param(8, 0, 520, integer=True,
                                     doc="weeks a labelled peer's contacts are trusted less")
+    label_trust_factor: float = param(0.5, 0.0, 1.0,
+                                      doc="share of contact chance and trust a peer keeps "
+                                          "while labelled a snitch (assumption)")
     recovery_per_week: float = param(0.02, 0.0, 1.0,
                                      doc="energy restored a working week by rest outside work")
     supervision_every_weeks: int = param(4, 0, 52, integer=True,
@@ -454,13 +460,18 @@ def _consistency(s: Scenario) -> list[str]:
     return problems
 
 
-def scenario_problems(data: Mapping[str, Any], source: str = "<scenario>") -> list[str]:
-    """Every problem of a scenario table, each as ``"SOURCE: key = value: what is allowed"``."""
+def _validate(data: Mapping[str, Any], source: str) -> tuple[Scenario, list[str]]:
+    """Build a scenario from ``data`` once, with every problem found (prefixed by ``source``)."""
     problems: list[str] = []
     scenario = _build(Scenario, data, "", problems)
     if not problems:
         problems = _consistency(scenario)
-    return [f"{source}: {p}" for p in problems]
+    return scenario, [f"{source}: {p}" for p in problems]
+
+
+def scenario_problems(data: Mapping[str, Any], source: str = "<scenario>") -> list[str]:
+    """Every problem of a scenario table, each as ``"SOURCE: key = value: what is allowed"``."""
+    return _validate(data, source)[1]
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
@@ -469,11 +480,9 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
     Raises:
         ScenarioError: listing every problem, the first in the message.
     """
-    problems = scenario_problems(data, source)
+    scenario, problems = _validate(data, source)
     if problems:
         raise ScenarioError(problems)
-    problems_unused: list[str] = []
-    scenario = _build(Scenario, data, "", problems_unused)
     return dataclasses.replace(scenario, source=source)
 
 

@@ -18,7 +18,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.model import kernel as E
+from sim.model import state as E
 from sim.viz.layout import network_view
 
 __all__ = ["NetworkFigure", "PALETTE", "SeriesFigure", "STATE_WORDS", "png"]

@@ -1,0 +1,151 @@
+"""Each phase of the numba week against the same phase of the plain-Python reference.
+
+A small model runs a few weeks to reach a state with clients in every step of the path and
+peers of both kinds, some labelled, some resting. From that one state, each phase runs TRIALS
+times in the engine (each time with fresh process keys) and TRIALS times in the reference (each
+time with a fresh Python generator); the phase's outcome, summarised by the tallies of
+:func:`tallies`, must have the same mean in both. The tolerance is derived from the sample
+size: |mean_engine - mean_reference| < 4.5 standard errors of the difference (Welch), a
+two-sided level of about 1e-5 per tally, so that with some 60 tallies in all a false alarm is
+rare while a wrong rule (a factor or a draw out of place) moves a mean by many standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.model import kernel as K
+from sim.model import state as S
+from sim.model.outreach import OutreachModel
+from sim.model.reference import ReferenceModel
+from sim.model.scenario import load_scenario
+from sim.streams import stream, uint64_seeds
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+
+TRIALS = 300
+WARM_WEEKS = 6
+
+TALLY_NAMES = ("hidden", "contacted", "engaged", "linked", "retained", "ever contacted",
+               "ever engaged", "ever linked", "ever retained", "trust of the contacted",
+               "coupons", "caseload", "energy", "peers working", "peers resting",
+               "peers withdrawn", "peers labelled", "peers ever exhausted")
+
+
+def _scenario():
+    # Every mechanism switched on and strong enough to act within one phase: online contacts,
+    # many referrers, stigma events, caseload caps, scarce appointments and supervision.
+    return load_scenario(BASELINE, {
+        "population.size": 400, "run.seed": 77,
+        "population.localities": [
+            {"name": "city", "share": 0.6, "stigma": 0.2, "online_access": 0.6},
+            {"name": "town", "share": 0.4, "stigma": 0.8, "online_access": 0.3}],
+        "close_peers.count": 6, "distant_peers.count": 6, "close_peers.caseload_cap": 4,
+        "outreach.online_contacts_per_peer_week": 3.0, "outreach.p_referrer": 0.6,
+        "services.professionals": 1, "services.appointments_per_professional_week": 3.5,
+        "services.supervision_per_professional_week": 2.0,
+        "wellbeing.p_stigma_event_per_week": 0.3, "wellbeing.demand_per_client_week": 0.05,
+        "wellbeing.exhaustion_threshold": 0.45, "wellbeing.p_withdraw_per_rest_week": 0.3,
+    })
+
+
+def tallies(c, peers, week: int) -> np.ndarray:
+    """The outcome of a phase: counts and sums over clients and peers (see TALLY_NAMES)."""
+    clients = c.role == S.CLIENT
+    st = c.cstate[clients]
+    ever = c.ever
+    return np.array([
+        np.sum(st == S.HIDDEN), np.sum(st == S.CONTACTED), np.sum(st == S.ENGAGED),
+        np.sum(st == S.LINKED), np.sum(st == S.RETAINED),
+        np.sum(ever & S.EVER_CONTACTED > 0), np.sum(ever & S.EVER_ENGAGED > 0),
+        np.sum(ever & S.EVER_LINKED > 0), np.sum(ever & S.EVER_RETAINED > 0),
+        np.sum(c.trust[clients][st == S.CONTACTED]), np.sum(c.coupons), np.sum(peers.caseload),
+        np.sum(peers.energy), np.sum(peers.status == S.ACTIVE), np.sum(peers.status == S.RESTING),
+        np.sum(peers.status == S.WITHDRAWN), np.sum(peers.label_until > week),
+        np.sum(peers.ever_exhausted),
+    ], dtype=float)
+
+
+def _copy(nt):
+    return type(nt)(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in nt))
+
+
+@pytest.fixture(scope="module")
+def start():
+    """A model a few weeks in, and copies of its state."""
+    scenario = _scenario()
+    model = OutreachModel(scenario, 0)
+    model.run(WARM_WEEKS)
+    model._fill_vacancies()  # as a week starts
+    return model, _copy(model.client_arrays()), _copy(model.peer_arrays())
+
+
+def _engine_samples(model, clients0, peers0, phase: str) -> np.ndarray:
+    out = []
+    counters = np.zeros(S.N_COUNTERS, np.int64)
+    keys_rng = stream(12345, 0, f"phase-test/{phase}")
+    for _ in range(TRIALS):
+        c, p = _copy(clients0), _copy(peers0)
+        keys = S.make_keys(uint64_seeds(keys_rng, len(S.Keys._fields)))
+        K.PHASES[phase](model.week, model.world_arrays(), c, p, model._params, keys, counters)
+        out.append(tallies(c, p, model.week))
+    return np.array(out)
+
+
+def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
+    ref = ReferenceModel(model.scenario, 0, world=model.world)
+    out = []
+    for t in range(TRIALS):
+        ref.load_state(model.week, clients0, peers0)
+        ref.random = random.Random(1000 + t)
+        ref.run_phase(phase)
+        c = S.ClientArrays(
+            role=np.array(ref.role, np.int8), cstate=np.array(ref.cstate, np.int8),
+            ever=np.array(ref.ever, np.int8), peer_of=np.array(ref.peer_of, np.int32),
+            trust=np.array(ref.trust), since=np.array(ref.since, np.int32),
+            coupons=np.array(ref.coupons, np.int32), ekind=np.array(ref.ekind, np.int8),
+            reached=clients0.reached, reached_pos=clients0.reached_pos, book=clients0.book)
+        peers = ref.peers
+        p = peers0._replace(
+            status=np.array([q["status"] for q in peers], np.int8),
+            energy=np.array([q["energy"] for q in peers]),
+            caseload=np.array([q["caseload"] for q in peers], np.int32),
+            ever_exhausted=np.array([q["ever_exhausted"] for q in peers], bool),
+            label_until=np.array([q["label_until"] for q in peers], np.int32))
+        out.append(tallies(c, p, model.week))
+    return np.array(out)
+
+
+def test_start_state_has_every_step_of_the_path(start):
+    model, c, p = start
+    t = tallies(c, p, model.week)
+    # Contacted, engaged and linked clients, working peers and peers with a caseload exist, so
+    # every phase has something to act on.
+    assert t[1] > 0 and t[2] > 0 and t[3] + t[4] > 0
+    assert t[13] > 0 and t[11] > 0
+    assert np.sum(c.coupons) > 0
+
+
+@pytest.mark.parametrize("phase", list(K.PHASES))
+def test_phase_matches_reference_in_distribution(start, phase):
+    model, clients0, peers0 = start
+    engine = _engine_samples(model, clients0, peers0, phase)
+    reference = _reference_samples(model, clients0, peers0, phase)
+    before = tallies(clients0, peers0, model.week)
+    moved = False
+    for j, name in enumerate(TALLY_NAMES):
+        a, b = engine[:, j], reference[:, j]
+        se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        if se == 0.0:
+            assert a.mean() == pytest.approx(b.mean(), abs=1e-9), f"{phase}: {name}"
+        else:
+            z = (a.mean() - b.mean()) / se
+            assert abs(z) < 4.5, (f"{phase}: {name}: engine {a.mean():.3f} vs reference "
+                                  f"{b.mean():.3f} (z = {z:.1f})")
+        moved |= abs(a.mean() - before[j]) > 1e-9
+    assert moved, f"{phase} changed nothing: the test would not see a wrong rule"
