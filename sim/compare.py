@@ -44,6 +44,14 @@ __all__ = [
 KEY_METRICS = ("clients_contacted", "clients_engaged", "clients_linked",
                "peers_exhausted_fraction", "cost_per_linked_client")
 
+#: What common random numbers share between compared scenarios, and what they cannot.
+SHARED_LUCK = (
+    "shared: the world (unless population or network settings differ), each peer kind's "
+    "recruits and start energies, and every draw keyed by person and week",
+    "not shared: what follows from the settings that differ (an extra peer's own clients, the "
+    "appointment slots and supervisions peers share, a client's path after meeting another peer)",
+)
+
 #: Sections whose settings shape the world (the graph and who lives where) rather than policy.
 WORLD_SECTIONS = ("population", "network")
 
@@ -318,6 +326,7 @@ def comparison_header(comparison: Comparison, seed_from: str) -> str:
         lines.append(f"  {label}: {s.source or '-'}, {s.population.size:,} people"
                      + (f" - {s.description}" if s.description else ""))
     lines += [f"note: {n}" for n in comparison.notes]
+    lines += SHARED_LUCK
     lines.append("distinguishable: the 95% interval of the paired difference (same replicate, "
                  "same random numbers) excludes 0")
     return "\n".join(lines)
