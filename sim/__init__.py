@@ -32,12 +32,23 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sim' has no attribute {name!r}")
-    import importlib
+def lazy_attributes(package: str, table: dict[str, str]):
+    """A module ``__getattr__`` that imports each name of ``table`` from its module on first use.
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    Args:
+        package: the package's name, for the error on an unknown name.
+        table: public name -> the module that defines it.
+    """
+
+    def __getattr__(name: str):
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
+
+    return __getattr__
+
+
+__getattr__ = lazy_attributes("sim", _LAZY)

@@ -1,2 +1,5 @@
-"""The social graph: CSR form (:mod:`~sim.graphs.csr`), generators
-(:mod:`~sim.graphs.generators`) and a user's own graph files (:mod:`~sim.graphs.files`)."""
+"""The social graph of the hidden population.
+
+:mod:`~sim.graphs.csr` holds a graph in compressed sparse rows; :mod:`~sim.graphs.generators`
+makes one (community, configuration, small world); :mod:`~sim.graphs.files` reads a user's own.
+"""

@@ -15,6 +15,8 @@ Names are imported lazily, so reading a scenario does not import numba or Mesa.
 
 from __future__ import annotations
 
+from sim import lazy_attributes
+
 _LAZY = {
     "OutreachModel": "sim.model.outreach",
     "WEEKLY_SERIES": "sim.model.outreach",
@@ -27,13 +29,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sim.model' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("sim.model", _LAZY)
