@@ -502,11 +502,25 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     return _plain(scenario)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: str | Path, what: str = "scenario file") -> dict[str, Any]:
+    """Read a TOML file: a scenario, a sweep spec, any table the package is given.
+
+    Args:
+        path: the file.
+        what: what the file is, for messages (``"sweep spec file"``).
+
+    Returns:
+        The file's top-level table.
+
+    Raises:
+        UserInputError: one line naming the file: missing, a folder, not valid TOML, or
+            unreadable.
+    """
+    path = Path(path)
     if not path.exists():
-        raise UserInputError(f"{path}: no such scenario file")
+        raise UserInputError(f"{path}: no such {what}")
     if path.is_dir():
-        raise UserInputError(f"{path}: is a folder, not a scenario file")
+        raise UserInputError(f"{path}: is a folder, not a {what}")
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -577,7 +591,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
             (a :class:`ScenarioError` listing them all).
     """
     path = Path(path)
-    data = _read_toml(path)
+    data = read_toml(path)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, str(path))
     scenario = scenario_from_dict(data, str(path))

@@ -26,7 +26,6 @@ allowed; :func:`load_spec` raises :class:`SpecError` listing them all.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -345,16 +344,6 @@ def load_spec(path: str | Path) -> SweepSpec:
     Raises:
         UserInputError: a missing or unreadable file, bad TOML, or a :class:`SpecError`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise UserInputError(f"{path}: no such sweep spec file")
-    if path.is_dir():
-        raise UserInputError(f"{path}: is a folder, not a sweep spec file")
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        raise UserInputError(f"{path}: not valid TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserInputError(f"{path}: cannot be read: {err}") from None
-    return spec_from_dict(data, str(path))
+    from sim.model.scenario import read_toml
+
+    return spec_from_dict(read_toml(path, "sweep spec file"), str(path))
