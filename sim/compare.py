@@ -25,7 +25,6 @@ from sim.model.scenario import Scenario, scenario_to_dict
 from sim.output.tables import format_number
 
 __all__ = [
-    "KEY_METRICS",
     "WORLD_SECTIONS",
     "Comparison",
     "align_run_settings",
@@ -39,10 +38,6 @@ __all__ = [
     "paired_difference",
     "run_comparison",
 ]
-
-#: Metrics a planner asks about first: reach, engagement, linkage, peer exhaustion and cost.
-KEY_METRICS = ("clients_contacted", "clients_engaged", "clients_linked",
-               "peers_exhausted_fraction", "cost_per_linked_client")
 
 #: What common random numbers share between compared scenarios, and what they cannot.
 SHARED_LUCK = (
@@ -353,7 +348,7 @@ def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str
         ],
         "settings_that_differ": comparison.settings_that_differ(),
         "world_differs": bool(comparison.world_keys()),
-        "metric_meanings": dict(METRICS),
+        "metric_meanings": {m: metric.meaning for m, metric in METRICS.items()},
         "metrics": {label: {m: {k: v[k] for k in keep} for m, v in summary.items()}
                     for label, summary in comparison.summaries().items()},
         "differences": comparison.differences(),

@@ -4,33 +4,93 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 from sim.model import state as E
 
-__all__ = ["METRICS", "SHARE_METRICS", "group_reach", "interval", "programme_cost", "run_metrics",
-           "summarise"]
+__all__ = ["KEY_METRICS", "METRICS", "SHARE_METRICS", "Metric", "group_reach", "interval",
+           "programme_cost", "run_metrics", "summarise"]
 
-#: Every metric of a run, with its meaning.
-METRICS: dict[str, str] = {
-    "clients_contacted": "unique clients a peer contacted at least once",
-    "clients_engaged": "unique clients who engaged with a peer",
-    "clients_linked": "unique clients who attended a service appointment",
-    "clients_retained": "unique clients still in contact with services after the set weeks",
-    "peers_exhausted_fraction": "share of all peers who were exhausted at least once",
-    "peers_active_end": "peers working in the last week",
-    "peers_recruited": "peers recruited in all, replacements included",
-    "cost_total": "peer compensation and professional hours (currency)",
-    "cost_per_linked_client": "cost_total / clients_linked",
-    "least_connected_contacted": "share of the least-connected quarter of clients contacted",
-    "min_subgroup_reach": "share contacted of the worst-reached gender x age-band subgroup",
-    "age_band_evenness": "engaged share of the least-reached age band relative to the "
-                         "engaged share of all clients (1: every age band reached alike)",
-    "linked_share_close": "share of clients engaged by close peers who were linked",
-    "linked_share_distant": "share of clients engaged by distant peers who were linked",
-}
+
+@dataclass(frozen=True)
+class Metric:
+    """One outcome measure of a run: its names for people and how it is bounded.
+
+    Attributes:
+        name: the key in results, tables, JSON and CSV (``clients_linked``).
+        title: a short title, for a plot's panel.
+        long_title: a title that explains itself, for a report's table.
+        unit: what it counts or measures (``clients``, ``share``, ``currency``, ...).
+        meaning: how it is computed, in one line.
+        share: a share of a whole, so it and its interval lie within [0, 1].
+        key: one of the measures a planner asks about first (:data:`KEY_METRICS`).
+    """
+
+    name: str
+    title: str
+    long_title: str
+    unit: str
+    meaning: str
+    share: bool = False
+    key: bool = False
+
+    @property
+    def axis_label(self) -> str:
+        """The title with its unit, for a plot's axis (``Clients linked (clients)``)."""
+        return f"{self.title} ({self.unit})"
+
+
+_TABLE = (
+    Metric("clients_contacted", "Clients contacted", "Clients contacted (unique, over the period)",
+           "clients", "unique clients a peer contacted at least once", key=True),
+    Metric("clients_engaged", "Clients engaged", "Clients engaged with a peer", "clients",
+           "unique clients who engaged with a peer", key=True),
+    Metric("clients_linked", "Clients linked to services",
+           "Clients who attended a service appointment", "clients",
+           "unique clients who attended a service appointment", key=True),
+    Metric("clients_retained", "Clients retained", "Clients still in contact with services",
+           "clients", "unique clients still in contact with services after the set weeks"),
+    Metric("peers_exhausted_fraction", "Share of peers exhausted",
+           "Share of peers exhausted at least once", "share",
+           "share of all peers who were exhausted at least once", share=True, key=True),
+    Metric("peers_active_end", "Peers working at the end", "Peers working in the last week",
+           "peers", "peers working in the last week"),
+    Metric("peers_recruited", "Peers recruited", "Peers recruited, replacements included",
+           "peers", "peers recruited in all, replacements included"),
+    Metric("cost_total", "Total cost", "Total cost (peer pay and professional hours)",
+           "currency", "peer compensation and professional hours (currency)"),
+    Metric("cost_per_linked_client", "Cost per linked client",
+           "Cost per linked client (peer pay and professional hours)", "currency per client",
+           "cost_total / clients_linked", key=True),
+    Metric("least_connected_contacted", "Least-connected clients contacted",
+           "Share of the least-connected quarter of clients contacted", "share",
+           "share of the least-connected quarter of clients contacted", share=True),
+    Metric("min_subgroup_reach", "Reach of the worst-reached subgroup",
+           "Share contacted of the worst-reached gender and age group", "share",
+           "share contacted of the worst-reached gender x age-band subgroup", share=True),
+    Metric("age_band_evenness", "Evenness across age bands",
+           "Engagement of the least-reached age band relative to all clients", "ratio",
+           "engaged share of the least-reached age band relative to the engaged share of all "
+           "clients (1: every age band reached alike)"),
+    Metric("linked_share_close", "Linked share, close peers",
+           "Share of clients engaged by close peers who were linked", "share",
+           "share of clients engaged by close peers who were linked", share=True),
+    Metric("linked_share_distant", "Linked share, distant peers",
+           "Share of clients engaged by distant peers who were linked", "share",
+           "share of clients engaged by distant peers who were linked", share=True),
+)
+
+#: Every metric of a run, by name, in the order tables list them.
+METRICS: dict[str, Metric] = {m.name: m for m in _TABLE}
+
+#: Metrics a planner asks about first: reach, engagement, linkage, peer exhaustion and cost.
+KEY_METRICS: tuple[str, ...] = tuple(m.name for m in _TABLE if m.key)
+
+#: Metrics that are shares, so their intervals are kept within [0, 1].
+SHARE_METRICS: frozenset[str] = frozenset(m.name for m in _TABLE if m.share)
 
 
 def programme_cost(costs, totals) -> float:
@@ -151,13 +211,6 @@ def interval(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * sd / math.sqrt(x.size)
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd,
             "n": int(x.size)}
-
-
-#: Metrics that are shares, so their intervals are kept within [0, 1].
-SHARE_METRICS = frozenset({
-    "peers_exhausted_fraction", "least_connected_contacted", "min_subgroup_reach",
-    "linked_share_close", "linked_share_distant",
-})
 
 
 def summarise(runs: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:

@@ -1,3 +1,6 @@
-"""What the package writes: text tables (:mod:`~sim.output.tables`), plots
-(:mod:`~sim.output.plots`), HTML and Markdown reports (:mod:`~sim.output.reports`), and every
-file write, atomic, in one place (:mod:`~sim.output.files`)."""
+"""What the package writes, and how.
+
+Text tables (:mod:`~sim.output.tables`), plots (:mod:`~sim.output.plots`), HTML and Markdown
+reports (:mod:`~sim.output.reports`), and every file write, atomic, in one place
+(:mod:`~sim.output.files`).
+"""

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from sim.compare import KEY_METRICS, Comparison
+from sim.compare import Comparison
 from sim.errors import UserInputError
+from sim.model.metrics import KEY_METRICS, METRICS
+from sim.output.files import write_bytes_atomic
 
-__all__ = ["PLOT_SUFFIXES", "comparison_figure", "figure_bytes", "metrics_figure",
+__all__ = ["PLOT_SUFFIXES", "comparison_figure", "figure_bytes", "metrics_figure", "pyplot",
            "reach_figure", "save_figure"]
 
 #: File types ``--plot`` can write.
@@ -26,16 +26,8 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 _REACH = (("contacted", "Clients contacted so far"), ("engaged", "Clients engaged so far"),
           ("linked", "Clients linked to services so far"))
 
-_TITLES = {
-    "clients_contacted": "Clients contacted",
-    "clients_engaged": "Clients engaged",
-    "clients_linked": "Clients linked to services",
-    "peers_exhausted_fraction": "Share of peers exhausted",
-    "cost_per_linked_client": "Cost per linked client",
-}
-
-
-def _pyplot():
+def pyplot():
+    """The pyplot module on matplotlib's Agg backend (files only, never a window)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -45,7 +37,7 @@ def _pyplot():
 
 
 def _colours(n: int) -> list[Any]:
-    plt = _pyplot()
+    plt = pyplot()
     cmap = plt.get_cmap("tab10")
     return [cmap(i % 10) for i in range(n)]
 
@@ -95,7 +87,7 @@ def _draw_metrics(axes, comparison: Comparison) -> None:
         ax.set_ylim(-0.6, n - 0.4)
         ax.set_xlim(left=0)
         ax.margins(x=0.15)
-        ax.set_title(_TITLES[metric], fontsize=11)
+        ax.set_title(METRICS[metric].title, fontsize=11)
         ax.grid(axis="x", alpha=0.3)
 
 
@@ -110,7 +102,7 @@ def _footnote(fig, comparison: Comparison) -> None:
 
 def reach_figure(comparison: Comparison):
     """Contacted, engaged and linked clients week by week, one line and band per scenario."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
     _draw_reach(list(axes), comparison)
     fig.get_layout_engine().set(h_pad=0.25)
@@ -120,7 +112,7 @@ def reach_figure(comparison: Comparison):
 
 def metrics_figure(comparison: Comparison):
     """The key metrics side by side: each scenario's mean and 95% interval."""
-    plt = _pyplot()
+    plt = pyplot()
     height = 1.6 + 0.45 * len(comparison.labels)
     fig, axes = plt.subplots(1, len(KEY_METRICS), figsize=(15, height), layout="constrained")
     _draw_metrics(list(axes), comparison)
@@ -131,7 +123,7 @@ def metrics_figure(comparison: Comparison):
 
 def comparison_figure(comparison: Comparison):
     """Reach over time (top row) and the key metrics side by side (bottom row) in one figure."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(comparison.labels)
     fig = plt.figure(figsize=(15, 6.5 + 0.35 * n), layout="constrained")
     grid = fig.add_gridspec(2, 15, height_ratios=[3, 1.2 + 0.3 * n])
@@ -146,12 +138,19 @@ def comparison_figure(comparison: Comparison):
     return fig
 
 
-def figure_bytes(fig, fmt: str = "png") -> bytes:
-    """The figure as an image file's bytes; closes the figure."""
-    plt = _pyplot()
+def figure_bytes(fig, fmt: str = "png", dpi: int = 110, tight: bool = False) -> bytes:
+    """The figure as an image file's bytes; closes the figure.
+
+    Args:
+        fig: a matplotlib figure.
+        fmt: the image format (``png``, ``svg``, ``pdf``).
+        dpi: resolution of raster formats.
+        tight: crop the figure to what is drawn (for figures without a layout engine).
+    """
+    plt = pyplot()
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format=fmt, dpi=110)
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None)
     finally:
         plt.close(fig)
     return buf.getvalue()
@@ -167,16 +166,4 @@ def save_figure(fig, path: str | Path, what: str = "--plot") -> None:
     suffix = path.suffix.lower()
     if suffix not in PLOT_SUFFIXES:
         raise UserInputError(f"{what} {path}: must end in " + ", ".join(PLOT_SUFFIXES))
-    data = figure_bytes(fig, suffix[1:])
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise UserInputError(f"{what} {path}: cannot write there ({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise UserInputError(f"{what} {path}: cannot write there ({err.strerror})") from None
+    write_bytes_atomic(path, figure_bytes(fig, suffix[1:]), what)

@@ -10,17 +10,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sim import __version__
 from sim.compare import (
-    KEY_METRICS,
     Comparison,
     comparison_csv,
     comparison_rows,
@@ -29,8 +25,10 @@ from sim.compare import (
     format_verdict,
 )
 from sim.errors import UserInputError
-from sim.model.metrics import METRICS
+from sim.model.metrics import KEY_METRICS, METRICS
 from sim.model.scenario import Locality, describe_parameters
+from sim.output.files import check_folder_writable as check_out_dir
+from sim.output.files import write_folder_atomic
 from sim.output.tables import format_number
 
 __all__ = ["DEFAULT_QUESTION", "REPORT_FORMATS", "build_report", "check_out_dir",
@@ -39,15 +37,6 @@ __all__ = ["DEFAULT_QUESTION", "REPORT_FORMATS", "build_report", "check_out_dir"
 DEFAULT_QUESTION = ("Which of these programmes reaches more people, and at what cost to the "
                     "peers?")
 REPORT_FORMATS = ("html", "markdown")
-
-#: The key measures as a planner would name them.
-KEY_TITLES = {
-    "clients_contacted": "Clients contacted (unique, over the period)",
-    "clients_engaged": "Clients engaged with a peer",
-    "clients_linked": "Clients who attended a service appointment",
-    "peers_exhausted_fraction": "Share of peers exhausted at least once",
-    "cost_per_linked_client": "Cost per linked client (peer pay and professional hours)",
-}
 
 #: What the model assumes, in words a planner can check against their own programme.
 ASSUMPTIONS = (
@@ -175,7 +164,7 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
     for m in KEY_METRICS:
         for i, label in enumerate(labels):
             s = summaries[label][m]
-            row = [KEY_TITLES[m] if i == 0 else "", label, format_number(s["mean"]),
+            row = [METRICS[m].long_title if i == 0 else "", label, format_number(s["mean"]),
                    format_interval(s)]
             if i == 0:
                 row += ["(reference)", ""] if len(labels) > 1 else []
@@ -204,7 +193,8 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
         all_rows = [r[:4] for r in all_rows]
     sections.append(("Every measure", [
         ("table", full_header, all_rows),
-        ("table", ("metric", "meaning"), list(METRICS.items())),
+        ("table", ("metric", "unit", "meaning"),
+         [(m.name, m.unit, m.meaning) for m in METRICS.values()]),
         ("p", "The same numbers are in results.csv beside this report."),
     ]))
 
@@ -346,25 +336,6 @@ def render_markdown(title: str, sections: list[tuple[str, list[Block]]],
 # --------------------------------------------------------------------------- writing
 
 
-def check_out_dir(out: str | Path) -> None:
-    """Fail before any work if the report folder cannot be made or written; leaves nothing.
-
-    Raises:
-        UserInputError: the path is a file, its parent folder does not exist, or it cannot be
-            written.
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out}: is a file, not a folder")
-    target = out if out.is_dir() else out.parent if str(out.parent) else Path(".")
-    if not target.is_dir():
-        raise UserInputError(f"--out {out}: folder {target} does not exist")
-    try:
-        tempfile.TemporaryDirectory(dir=target).cleanup()
-    except OSError as err:
-        raise UserInputError(f"--out {out}: cannot write there ({err.strerror})") from None
-
-
 def write_report(comparison: Comparison, out: str | Path, fmt: str = "html",
                  question: str = DEFAULT_QUESTION, command: str = "") -> list[Path]:
     """Write the report into the folder ``out`` (made if missing); returns the files written.
@@ -377,7 +348,6 @@ def write_report(comparison: Comparison, out: str | Path, fmt: str = "html",
     """
     if fmt not in REPORT_FORMATS:
         raise UserInputError(f"--format {fmt!r}: must be one of " + ", ".join(REPORT_FORMATS))
-    out = Path(out)
     check_out_dir(out)
     title, sections = build_report(comparison, question, command)
     files: dict[str, bytes] = {"results.csv": comparison_csv(comparison).encode("utf-8")}
@@ -387,22 +357,4 @@ def write_report(comparison: Comparison, out: str | Path, fmt: str = "html",
         images: dict[str, bytes] = {}
         files["report.md"] = render_markdown(title, sections, images).encode("utf-8")
         files.update(images)
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        tmp = Path(tempfile.mkdtemp(dir=out if out.is_dir() else parent, prefix=".report."))
-        tmp.chmod(0o755)  # mkdtemp makes it private; the report folder is for sharing
-    except OSError as err:
-        raise UserInputError(f"--out {out}: cannot write there ({err.strerror})") from None
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        if out.is_dir():
-            for name in files:
-                os.replace(tmp / name, out / name)
-            tmp.rmdir()
-        else:
-            os.rename(tmp, out)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise UserInputError(f"--out {out}: cannot write there ({err.strerror})") from None
-    return [out / name for name in files]
+    return write_folder_atomic(out, files, "--out")

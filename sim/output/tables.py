@@ -1,20 +1,15 @@
-"""Plain-text tables and JSON documents of results."""
+"""Plain-text tables and JSON documents of results (written by :mod:`sim.output.files`)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from sim.errors import UserInputError
 from sim.model.metrics import METRICS
 
-__all__ = ["check_writable", "dump_json", "format_number", "json_ready", "metrics_table",
-           "write_text_atomic"]
+__all__ = ["dump_json", "format_number", "json_ready", "metrics_table"]
 
 
 def format_number(x: float) -> str:
@@ -54,46 +49,6 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _temp_beside(path: Path, what: str) -> tuple[int, str]:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserInputError(f"{what} {path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise UserInputError(f"{what} {path}: is a folder; give a file name")
-    try:
-        return tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise UserInputError(f"{what} {path}: cannot write there ({err.strerror})") from None
-
-
-def check_writable(path: str | Path, what: str = "--json") -> None:
-    """Fail early, before any work, if ``path`` cannot be written; leaves nothing behind.
-
-    Raises:
-        UserInputError: the folder does not exist or cannot be written.
-    """
-    fd, tmp = _temp_beside(Path(path), what)
-    os.close(fd)
-    os.unlink(tmp)
-
-
-def write_text_atomic(path: str | Path, text: str, what: str = "--json") -> None:
-    """Write ``text`` to ``path`` through a temporary file, so no half-written file is left.
-
-    Raises:
-        UserInputError: the folder does not exist or cannot be written.
-    """
-    path = Path(path)
-    fd, tmp = _temp_beside(path, what)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise UserInputError(f"{what} {path}: cannot write there ({err.strerror})") from None
 
 
 def dump_json(document: Any) -> str:

@@ -95,17 +95,30 @@ def sobol_indices(design, y, *, seed: int = 0, num_resamples: int = 1000) -> dic
 
 
 def _pyplot():
-    import matplotlib
+    from sim.output.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _save(fig, path: Path, dpi: int = 120) -> None:
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    _pyplot().close(fig)
+    """Write the figure as PNG, atomically, and close it."""
+    from sim.output.files import write_bytes_atomic
+    from sim.output.plots import figure_bytes
+
+    write_bytes_atomic(path, figure_bytes(fig, "png", dpi=dpi, tight=True), "--out")
+
+
+def _label(metric: str) -> str:
+    """A metric's title and unit for an axis; its name when the table does not know it."""
+    from sim.model.metrics import METRICS
+
+    return METRICS[metric].axis_label if metric in METRICS else metric
+
+
+def _title(metric: str) -> str:
+    from sim.model.metrics import METRICS
+
+    return METRICS[metric].title if metric in METRICS else metric
 
 
 def _short(key: str) -> str:
@@ -128,7 +141,7 @@ def _sobol_figure(table, metrics: Sequence[str], keys: Sequence[str], title: str
         ax.barh(ypos + 0.2, t["ST"], height=0.38, xerr=t["ST_conf"], color="#dd8452",
                 label="total $S_T$", capsize=2)
         ax.axvline(0, color="black", lw=0.6)
-        ax.set_title(m, fontsize=10)
+        ax.set_title(_title(m), fontsize=10)
         ax.set_xlabel("share of output variance")
         ax.grid(axis="x", alpha=0.3)
     axes[0][0].set_yticks(ypos, list(keys))
@@ -164,7 +177,7 @@ def _scatter_figure(summary, keys: Sequence[str], metric: str, title: str, path:
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
     for r in range(rows):
-        axes[r][0].set_ylabel(metric, fontsize=9)
+        axes[r][0].set_ylabel(_label(metric), fontsize=9)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     _save(fig, path, dpi=90)
@@ -187,7 +200,7 @@ def _grid_figure(summary, keys: Sequence[str], metric: str, pair: Sequence[str] 
         if s[key].dtype == object:
             ax.set_xticks(x, s[key])
         ax.set_xlabel(key)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(_label(metric))
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         ax.set_title(title, fontsize=11)
@@ -215,7 +228,7 @@ def _grid_figure(summary, keys: Sequence[str], metric: str, pair: Sequence[str] 
         if np.isfinite(v):
             ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8,
                     color="black" if v > mid else "white")
-    fig.colorbar(image, ax=ax, label=metric)
+    fig.colorbar(image, ax=ax, label=_label(metric))
     others = [k for k in keys if k not in (xkey, ykey)]
     ax.set_title(title + (f"\n(mean over {', '.join(others)})" if others else ""), fontsize=10)
     _save(fig, path)
@@ -241,6 +254,7 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
     """
     import pandas as pd
 
+    from sim.output.files import write_text_atomic
     from sim.sweep.design import Design
     from sim.sweep.store import Store
 
@@ -272,7 +286,7 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
     files: list[Path] = []
     notes: list[str] = []
     summary = point_summary(runs, keys, metrics)
-    summary.to_csv(out / "summary.csv", index=False)
+    write_text_atomic(out / "summary.csv", summary.to_csv(index=False), "--out")
     files.append(out / "summary.csv")
     n_points = len(design.points)
     reps = int(store.manifest["replicates"])
@@ -300,7 +314,7 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
                                  "ST_conf": si["ST_conf"][j]})
             indices = pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST",
                                                   "ST_conf"])
-            indices.to_csv(out / "sobol_indices.csv", index=False)
+            write_text_atomic(out / "sobol_indices.csv", indices.to_csv(index=False), "--out")
             files.append(out / "sobol_indices.csv")
             done = [m for m in metrics if m in set(indices["metric"])]
             if done:
@@ -311,12 +325,13 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
         numeric = [k for k in keys if pd.api.types.is_numeric_dtype(summary[k])]
         for m in metrics:
             path = out / f"scatter_{m}.png"
-            _scatter_figure(summary, numeric, m, f"{name}: {m} (mean per point)", path)
+            _scatter_figure(summary, numeric, m, f"{name}: {_title(m)} (mean per point)",
+                            path)
             files.append(path)
     if design.kind == "grid":
         for m in metrics:
             path = out / f"heatmap_{m}.png"
-            _grid_figure(summary, keys, m, pair, f"{name}: {m}", path)
+            _grid_figure(summary, keys, m, pair, f"{name}: {_title(m)}", path)
             files.append(path)
     return {"files": files, "summary": summary, "indices": indices, "notes": notes,
             "runs_done": len(runs), "runs_total": n_points * reps}

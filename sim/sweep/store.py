@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -103,7 +102,7 @@ class Store:
             UserInputError: the folder holds a different sweep, is a file, cannot be created,
                 or another sweep is writing there.
         """
-        from sim.output.tables import write_text_atomic
+        from sim.output.files import write_text_atomic
 
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
@@ -189,7 +188,7 @@ class Store:
         return sorted(p for p in runs.iterdir() if _PART.match(p.name))
 
     def write_chunk(self, rows: list[Mapping[str, Any]]) -> Path | None:
-        """Write rows as the next chunk, atomically (temporary file, then rename).
+        """Write rows as the next chunk, atomically (see :mod:`sim.output.files`).
 
         Returns:
             The chunk's path, or None when there were no rows.
@@ -199,15 +198,15 @@ class Store:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from sim.output.files import write_bytes_atomic
+
         existing = [int(_PART.match(p.name).group(1)) for p in self.chunk_paths()]
         number = max(existing, default=-1) + 1
         path = self.folder / RUNS / f"part-{number:05d}.parquet"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         table = pa.Table.from_pylist(list(rows), schema=self.schema())
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:  # the chunk reaches the disk before it gets its name
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        buf = pa.BufferOutputStream()
+        pq.write_table(table, buf)
+        write_bytes_atomic(path, buf.getvalue().to_pybytes(), "--out")
         return path
 
     # ------------------------------------------------------------------ reading
