@@ -57,7 +57,11 @@ ASSUMPTIONS = (
     "every step of the path.",
     "Each peer has a stock of energy: clients, crises and being labelled a snitch drain it; "
     "supervision, team meetings, peer support, pay and meaningful indirect work restore it. An "
-    "exhausted peer rests and then returns or withdraws; withdrawn peers may be replaced.",
+    "exhausted peer rests and then returns or withdraws; withdrawn peers may be replaced. New "
+    "peers start with somewhat different energy (by default within 0.1 of the mean).",
+    "A peer labelled a snitch keeps, for some weeks, only part of their chance to contact "
+    "people and of the trust they inspire (by default half): an assumption, as no study "
+    "measures it.",
     "The burnout settings of the shipped scenarios are calibrated so that about one peer in "
     "three is exhausted at least once in a year, as in the MIPA study of Finnish peer workers.",
     "Costs count peer pay and professional hours (appointments, supervisions, team meetings) "
