@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import pty
 import shutil
+import socket
+import struct
 import subprocess
+import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +22,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import TIMEOUT, outreach
 
+from sim.cli.options import scenarios_folder
 from sim.model.metrics import METRICS
 from sim.model.outreach import WEEKLY_SERIES
 
@@ -100,6 +106,12 @@ def _ok(runs, name: str) -> dict:
     return document
 
 
+def test_no_progress_bar_when_stderr_is_not_a_terminal(runs):
+    for name, (proc, _) in runs.items():
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == "", (name, proc.stderr)
+
+
 # --------------------------------------------------------------------------- help
 
 
@@ -122,6 +134,33 @@ def test_run_help():
     assert proc.returncode == 0, proc.stderr
     for option in ("--replicates", "--seed", "--weeks", "--set", "--workers", "--json"):
         assert option in proc.stdout
+    assert "shipped scenario" in proc.stdout and "outreach run baseline" in proc.stdout
+
+
+HEAVY = ("numpy", "numba", "scipy", "matplotlib", "dask", "distributed", "mesa", "solara",
+         "pandas", "pyarrow", "tqdm")
+
+
+def test_help_imports_nothing_heavy():
+    # -X importtime lists every module imported, to stderr, one per line ending in its name.
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "sim.cli", "--help"],
+                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert "sim.cli.options" in imported
+    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
+    assert heavy == []
+    # importtime does not log modules loaded by importlib.import_module (the command
+    # registry), so ask the interpreter too.
+    code = ("import sys\nfrom sim.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+            "print('sim.cli.run' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=TIMEOUT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2:] == ["[]", "True"], proc.stdout
 
 
 # --------------------------------------------------------------------------- successful runs
@@ -298,3 +337,102 @@ def test_set_through_a_list_value_is_a_user_error(workdir):
                     "close_peers.age_band_shares.0.x=1")
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 2
+
+
+# --------------------------------------------------------------------------- shipped scenarios
+
+
+def test_run_a_shipped_scenario_by_name_from_any_folder(tmp_path):
+    out = tmp_path / "b.json"
+    proc = outreach("run", "baseline", "--replicates", "2", "--weeks", "3",
+                    "--set", "population.size=400", "--json", out, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("baseline: 2 replicates of 3 weeks")
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert Path(doc["file"]) == scenarios_folder() / "baseline.toml"
+    assert doc["settings"]["population"]["size"] == 400
+
+
+def test_a_file_in_the_folder_comes_before_a_shipped_name(tmp_path):
+    # A bare name that is a file here is that file, even where a shipped scenario has the name.
+    (tmp_path / "baseline").write_text(SMALL, encoding="utf-8")
+    proc = outreach("run", "baseline", "--replicates", "2", "--weeks", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("small: 2 replicates of 2 weeks")
+
+
+@pytest.mark.parametrize("arg, expected", [
+    ("basline", "basline: no such scenario file, and no shipped scenario of that name "
+                "(did you mean baseline?"),
+    ("no/such.toml", "no/such.toml: no such scenario file (or name a shipped scenario:"),
+    ("baseline.toml", "baseline.toml: no such scenario file (or name a shipped scenario:"),
+])
+def test_unknown_scenario_is_one_line_listing_the_library(tmp_path, arg, expected):
+    proc = outreach("run", arg, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert expected in lines[0], lines[0]
+    for path in scenarios_folder().glob("*.toml"):
+        assert path.stem in lines[0], path.stem
+
+
+@pytest.mark.skipif(
+    any(__import__("importlib").util.find_spec(m) is None for m in ("solara", "mesa")),
+    reason="needs the viz extra")
+def test_viz_takes_a_shipped_name(tmp_path):
+    # With the port taken, the command stops just after loading the scenario: the error is
+    # about the port, so the name was found.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = outreach("viz", "baseline", "--port", str(port), cwd=tmp_path)
+        wrong = outreach("viz", "basline", "--port", str(port), cwd=tmp_path)
+    assert proc.returncode == 2 and f"--port {port}: cannot listen" in proc.stderr, proc.stderr
+    assert wrong.returncode == 2 and "did you mean baseline?" in wrong.stderr, wrong.stderr
+
+
+# --------------------------------------------------------------------------- progress bar
+
+
+def _on_a_terminal(*args: str, cwd: Path, columns: int | None) -> tuple[int, str, str]:
+    """Run ``outreach ARGS`` with standard error on a pseudo-terminal (of ``columns`` width,
+    or of no known size); returns the exit status, stdout and what the terminal showed."""
+    import fcntl
+    import termios
+
+    leader, follower = pty.openpty()
+    if columns is not None:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    stdout = proc.stdout.read().decode()
+    proc.stdout.close()
+    return proc.wait(TIMEOUT), stdout, shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize("columns", [100, None])
+def test_progress_bar_on_a_terminal(workdir, columns):
+    code, stdout, shown = _on_a_terminal("run", "small.toml", "--replicates", "5", "--weeks",
+                                         "3", "--workers", "2", cwd=workdir, columns=columns)
+    assert code == 0, shown
+    assert stdout.startswith("small: 5 replicates")  # the table stays on stdout, clean
+    assert "\r" not in stdout
+    final = shown.strip().split("\r")[-1]
+    assert final.startswith("small: 100%|") and "5/5 [" in final, shown
+    assert "run/s]" in final, final  # tqdm's rate; its ETA sits before it, after '<'
+    widths = {len(frame) for frame in shown.strip().split("\r") if frame}
+    assert max(widths) <= (columns or 80), widths

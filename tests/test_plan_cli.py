@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import outreach
 
-from sim.cli.plan import file_problems, scenarios_folder, shipped_scenarios
+from sim.cli.options import scenarios_folder, shipped_scenarios
+from sim.cli.plan import file_problems
 
 SMALL = textwrap.dedent("""\
     name = "town"
@@ -147,12 +148,49 @@ def test_validate_all_good_exits_0(workdir):
 # --------------------------------------------------------------------------- scenarios, new
 
 
-def test_scenarios_lists_the_library():
-    proc = outreach("scenarios")
+def test_scenarios_lists_the_library_with_paths_to_copy(tmp_path):
+    proc = outreach("scenarios", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
     for stem in LIBRARY:
-        line = next(x for x in proc.stdout.splitlines() if f"{stem}.toml" in x)
-        assert len(line.split(f"{stem}.toml", 1)[1].strip()) > 10, line
+        at = next(i for i, x in enumerate(lines) if x.split() and x.split()[0] == stem)
+        assert len(lines[at].split(stem, 1)[1].strip()) > 10, lines[at]
+        path = Path(lines[at + 1].strip())
+        assert path.is_absolute() and path.name == f"{stem}.toml", lines[at + 1]
+        assert path.read_bytes() == (scenarios_folder() / f"{stem}.toml").read_bytes()
+
+
+def test_planner_commands_take_shipped_names(tmp_path):
+    checked = outreach("validate", "baseline", "mixed_team", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.splitlines() == ["baseline: ok", "mixed_team: ok"]
+    # A folder of the same name (an earlier report's --out) does not hide the shipped one.
+    (tmp_path / "baseline").mkdir()
+    proc = outreach("compare", "baseline", "mixed_team", "--replicates", "2", "--weeks", "3",
+                    "--set", "population.size=400", "--json", tmp_path / "c.json",
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+    import json
+
+    document = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
+    assert "baseline" in proc.stdout and "mixed_team" in proc.stdout
+    assert "baseline" in json.dumps(document) and "mixed_team" in json.dumps(document)
+
+
+def test_unknown_scenario_name_lists_the_library(tmp_path):
+    for args in (["validate", "mixed_tem"], ["compare", "baseline", "mixed_tem"],
+                 ["report", "mixed_tem", "--out", tmp_path / "r"]):
+        proc = outreach(*args, cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.splitlines()
+        assert "Traceback" not in proc.stderr
+        line = lines[0] if args[0] != "validate" else "\n".join(lines)
+        assert "mixed_tem: no such scenario file, and no shipped scenario" in line, args
+        assert "did you mean mixed_team?" in line
+        assert all(stem in line for stem in LIBRARY), line
+        assert args[0] == "validate" or len(lines) == 1, proc.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_new_writes_a_valid_commented_copy(tmp_path):
@@ -173,6 +211,24 @@ def test_new_writes_a_valid_commented_copy(tmp_path):
     assert forced.returncode == 0, forced.stderr
     text = (tmp_path / "sub" / "other.toml").read_text(encoding="utf-8")
     assert 'name = "other"' in text and "online_contacts_per_peer_week = 3" in text
+
+
+def test_new_from_a_shipped_scenario_writes_here(tmp_path):
+    proc = outreach("new", "prog", "--from", "big_city", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "prog.toml").read_text(encoding="utf-8")
+    shipped = (scenarios_folder() / "big_city.toml").read_text(encoding="utf-8")
+    # The header says how to compare it with its source, by the name that works anywhere.
+    assert "# outreach compare big_city prog.toml\n" in text
+    assert 'name = "prog"' in text and 'name = "big_city"' not in text
+    body = text.split("#\n", 1)[1]
+    assert body == shipped.replace('name = "big_city"', 'name = "prog"')
+    assert file_problems(str(tmp_path / "prog.toml")) == []
+    # A file of one's own is a template too, by path.
+    again = outreach("new", "prog2", "--from", "prog.toml", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "# outreach compare prog.toml prog2.toml\n" in (tmp_path / "prog2.toml").read_text(
+        encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- bad input

@@ -13,9 +13,16 @@ import sys
 import tomllib
 from pathlib import Path
 
+from sim.cli.options import (
+    add_run_options,
+    progress_bar,
+    scenario_path,
+    scenarios_folder,
+    shipped_scenarios,
+)
 from sim.errors import UserInputError
 
-__all__ = ["register", "shipped_scenarios", "scenarios_folder"]
+__all__ = ["file_problems", "load_scenario_text", "register"]
 
 _EPILOG_COMPARE = """\
 how to read it:
@@ -26,58 +33,11 @@ how to read it:
   excludes 0 (a real difference in the model), "no" when these runs cannot tell them apart.
 
 examples:
-  outreach compare scenarios/close_peers_only.toml scenarios/distant_peers_only.toml \\
-      scenarios/mixed_team.toml --plot team.png
-  outreach compare scenarios/supervision_monthly.toml scenarios/supervision_weekly.toml \\
+  outreach compare close_peers_only distant_peers_only mixed_team --plot team.png
+  outreach compare supervision_monthly supervision_weekly \\
       --replicates 100 --json supervision.json --csv supervision.csv
+  outreach compare baseline my_programme.toml
 """
-
-
-def scenarios_folder() -> Path:
-    """The shipped scenario library, installed with the package as ``sim/scenarios/``.
-
-    Raises:
-        UserInputError: the folder is missing (a broken installation).
-    """
-    import sim
-
-    folder = Path(sim.__file__).resolve().parent / "scenarios"
-    if not folder.is_dir():
-        raise UserInputError(f"scenario library not found: {folder} does not exist (reinstall "
-                             "the package: pip install peer-outreach)")
-    return folder
-
-
-def shipped_scenarios() -> list[tuple[Path, str, str]]:
-    """Each shipped scenario as ``(path, name, description)``, sorted by file name."""
-    out = []
-    for path in sorted(scenarios_folder().glob("*.toml")):
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            out.append((path, path.stem, "(cannot be read: run outreach validate on it)"))
-            continue
-        out.append((path, str(data.get("name", path.stem)), str(data.get("description", ""))))
-    return out
-
-
-def _add_comparison_options(p: argparse.ArgumentParser) -> None:
-    from sim.cli import int_in, positive_int
-
-    p.add_argument("--replicates", type=positive_int, metavar="N",
-                   help="replicates of every scenario (default: the first scenario's "
-                        "run.replicates)")
-    p.add_argument("--seed", type=int_in(0, 2**63 - 1), metavar="S",
-                   help="root seed shared by every scenario (default: the first scenario's "
-                        "run.seed)")
-    p.add_argument("--weeks", type=positive_int, metavar="W",
-                   help="weeks to simulate (default: the first scenario's run.weeks)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override a value in every scenario by dotted key, e.g. "
-                        "services.professionals=4 (repeatable)")
-    p.add_argument("--workers", type=positive_int, metavar="N",
-                   help="parallel workers (default: all cores); results do not depend on it")
 
 
 def register(subparsers) -> None:
@@ -88,12 +48,13 @@ def register(subparsers) -> None:
         "compare", help="compare scenarios on common random numbers",
         formatter_class=fmt, epilog=_EPILOG_COMPARE,
         description="Run every scenario on the same random streams and print each metric per "
-                    "scenario with its 95%% interval, and the paired difference of each "
-                    "scenario to the first with its 95%% interval and whether it is "
+                    "scenario with its 95% interval, and the paired difference of each "
+                    "scenario to the first with its 95% interval and whether it is "
                     "distinguishable from zero.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="two or more scenario files (TOML); the first is the reference")
-    _add_comparison_options(p)
+                   help="two or more scenario files (TOML) or shipped scenarios' names; the "
+                        "first is the reference")
+    add_run_options(p, scenarios=2)
     p.add_argument("--plot", metavar="FILE",
                    help="draw reach over time (95%% bands) and the key metrics side by side "
                         "to FILE (.png, .svg or .pdf)")
@@ -107,14 +68,15 @@ def register(subparsers) -> None:
         "report", help="write an HTML or Markdown report of scenarios to send on",
         formatter_class=fmt,
         description="Run scenarios on common random numbers and write a report a planner can "
-                    "send on: the question, the settings that differ, tables with 95%% "
+                    "send on: the question, the settings that differ, tables with 95% "
                     "intervals, plots and the model's assumptions in plain words. HTML is one "
                     "self-contained file (report.html); Markdown is report.md with PNG images. "
                     "results.csv holds the numbers.",
-        epilog="example:\n  outreach report scenarios/small_town_stigma.toml "
-               "scenarios/small_town_online.toml --out online_report")
+        epilog="example:\n  outreach report small_town_stigma small_town_online "
+               "--out online_report")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="one or more scenario files (TOML); the first is the reference")
+                   help="one or more scenario files (TOML) or shipped scenarios' names; the "
+                        "first is the reference")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder to write the report into (made if missing; its parent must "
                         "exist)")
@@ -123,7 +85,7 @@ def register(subparsers) -> None:
     p.add_argument("--question", metavar="TEXT",
                    help="the question the report answers (default: which programme reaches "
                         "more people, and at what cost to the peers)")
-    _add_comparison_options(p)
+    add_run_options(p, scenarios=2)
     p.set_defaults(func=_cmd_report)
 
     p = subparsers.add_parser(
@@ -131,14 +93,16 @@ def register(subparsers) -> None:
         description="Check scenario files and print every problem of every file, each with "
                     "the dotted key, the bad value and what is allowed. Exit status 0 when "
                     "every file is valid, 2 otherwise.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="scenario files (TOML)")
+    p.add_argument("files", nargs="+", metavar="SCENARIO",
+                   help="scenario files (TOML) or shipped scenarios' names")
     p.set_defaults(func=_cmd_validate)
 
     p = subparsers.add_parser(
         "scenarios", help="list the shipped scenario library",
-        description="List the scenarios shipped in the scenarios/ folder, each with a one-line "
-                    "description. Compare any of them with `outreach compare`, or copy one "
-                    "with `outreach new NAME --from FILE`.")
+        description="List the scenarios installed with the package, each with a one-line "
+                    "description and its file. Every command that takes a scenario takes "
+                    "one of these names too (outreach run baseline); copy one to edit with "
+                    "`outreach new NAME --from SCENARIO`.")
     p.set_defaults(func=_cmd_scenarios)
 
     p = subparsers.add_parser(
@@ -167,13 +131,13 @@ def _prepare(args: argparse.Namespace, at_least: int):
                              "first is the reference)")
     overrides = parse_overrides(args.overrides)
     scenarios = []
-    for path in args.scenarios:
+    for arg in args.scenarios:
         try:
-            scenarios.append(load_scenario(path, overrides))
+            scenarios.append(load_scenario(scenario_path(arg), overrides))
         except ScenarioError as err:
             if len(err.problems) == 1:
                 raise
-            raise UserInputError(f"{err}; `outreach validate {path}` lists them all") from None
+            raise UserInputError(f"{err}; `outreach validate {arg}` lists them all") from None
     aligned, notes = align_run_settings(scenarios, seed=args.seed, replicates=args.replicates,
                                         weeks=args.weeks)
     seed_from = ("--seed" if args.seed is not None
@@ -181,14 +145,8 @@ def _prepare(args: argparse.Namespace, at_least: int):
     return aligned, notes, seed_from
 
 
-def _progress(label: str):
-    from sim.cli import progress_bar
-
-    return progress_bar(label)
-
-
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.output.tables import check_writable
+    from sim.output.files import check_writable
 
     scenarios, notes, seed_from = _prepare(args, 2)
     if args.plot:
@@ -210,10 +168,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         comparison_table,
         run_comparison,
     )
-    from sim.output.tables import dump_json, write_text_atomic
+    from sim.output.files import write_text_atomic
+    from sim.output.tables import dump_json
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
-                                progress=_progress("compare"))
+                                progress=progress_bar("compare"))
     print(comparison_header(comparison, seed_from))
     print()
     print(comparison_table(comparison))
@@ -246,7 +205,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.compare import comparison_header, run_comparison
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
-                                progress=_progress("report"))
+                                progress=progress_bar("report"))
     print(comparison_header(comparison, seed_from))
     command = "outreach " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
     files = write_report(comparison, args.out, args.format, args.question or DEFAULT_QUESTION,
@@ -280,14 +239,17 @@ def file_problems(path: str) -> list[str]:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
-    for path in args.files:
-        problems = file_problems(path)
+    for arg in args.files:
+        try:
+            problems = file_problems(str(scenario_path(arg)))
+        except UserInputError as err:  # neither a file nor a shipped name: one more problem
+            problems = [str(err)]
         if problems:
             bad += 1
             for p in problems:
                 print(p, file=sys.stderr)
         else:
-            print(f"{path}: ok")
+            print(f"{arg}: ok")
     if bad:
         print(f"outreach: {bad} of {len(args.files)} files have problems", file=sys.stderr)
         return 2
@@ -299,32 +261,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     rows = shipped_scenarios()
-    folder = scenarios_folder()
-    print(f"scenarios in {folder}:")
-    width = max((len(p.name) for p, _, _ in rows), default=0)
+    print(f"{len(rows)} shipped scenarios, in {scenarios_folder()}:")
+    width = max((len(p.stem) for p, _, _ in rows), default=0)
     for path, _, description in rows:
-        print(f"  {path.name:<{width}}  {description}")
-    print("compare two: outreach compare scenarios/A.toml scenarios/B.toml; "
-          "copy one: outreach new NAME --from A")
+        print(f"  {path.stem:<{width}}  {description}")
+        # The full path on a line of its own, to copy or open in an editor.
+        print(f"  {'':<{width}}  {path}")
+    print("give a name wherever a scenario file goes: outreach run baseline; "
+          "outreach compare baseline mixed_team")
+    print("copy one to edit: outreach new NAME --from baseline")
     return 0
-
-
-def _template(name: str) -> Path:
-    path = Path(name)
-    if path.suffix == ".toml" or path.parent != Path("."):
-        if not path.is_file():
-            raise UserInputError(f"--from {name}: no such scenario file")
-        return path
-    shipped = scenarios_folder() / f"{name}.toml"
-    if not shipped.is_file():
-        names = ", ".join(p.stem for p, _, _ in shipped_scenarios())
-        raise UserInputError(f"--from {name}: no shipped scenario of that name; shipped: {names}")
-    return shipped
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
     from sim.model.scenario import ScenarioError
-    from sim.output.tables import check_writable, write_text_atomic
+    from sim.output.files import check_writable, write_text_atomic
 
     target = Path(args.name if args.name.endswith(".toml") else f"{args.name}.toml")
     name = target.stem
@@ -333,12 +284,20 @@ def _cmd_new(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise UserInputError(f"new: {target} already exists (give --force to overwrite it)")
     check_writable(target, "new")
-    template = _template(args.template)
-    text = template.read_text(encoding="utf-8")
+    template = scenario_path(args.template, "--from")
+    if template.is_dir():
+        raise UserInputError(f"--from {args.template}: is a folder, not a scenario file")
+    try:
+        text = template.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserInputError(f"--from {args.template}: cannot be read: {err}") from None
+    # A shipped scenario is named as the user can give it again, from any folder.
+    source = (template.stem if template.resolve().parent == scenarios_folder()
+              else _shown(template))
     header = (f"# {name}: made with `outreach new` from {template.name}; edit the values below.\n"
               "# Check it with `outreach validate FILE` and compare it with the scenario it "
               "came from:\n"
-              f"# outreach compare {_shown(template)} {target}\n#\n")
+              f"# outreach compare {source} {target}\n#\n")
     text, count = re.subn(r'(?m)^name\s*=.*$', f"name = {_toml_str(name)}", text, count=1)
     if not count:  # a template without a name line
         text = f"name = {_toml_str(name)}\n" + text

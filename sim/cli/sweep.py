@@ -46,7 +46,7 @@ _ANALYZE_ONLY = ("metric", "pair", "analysis_dir")
 
 def register(subparsers) -> None:
     """Add ``outreach sweep`` to the CLI."""
-    from sim.cli import positive_int
+    from sim.cli.options import positive_int
 
     p = subparsers.add_parser(
         "sweep", usage=_USAGE, help="run a parameter sweep; its status; its analysis",
@@ -115,7 +115,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from sim.cli import progress_bar
+    from sim.cli.options import progress_bar
     from sim.run import default_workers
     from sim.sweep.design import make_design
     from sim.sweep.executors import DaskExecutor, LocalExecutor, run_sweep

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli import int_in
+from sim.cli.options import int_in, scenario_path
 from sim.errors import UserInputError
 
 __all__ = ["register"]
@@ -37,7 +37,8 @@ def register(subparsers) -> None:
         description="Serve a browser page that shows outreach spreading through the network "
                     "week by week, with controls to step, play, reset and change policies "
                     "mid-run. Needs the viz extra: pip install -e \".[viz]\". Works offline.")
-    viz.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
+    viz.add_argument("scenario", metavar="SCENARIO",
+                     help="scenario file (TOML) or a shipped scenario's name")
     viz.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="P",
                      help=f"port to serve on (default {DEFAULT_PORT})")
     viz.add_argument("--host", default="127.0.0.1",
@@ -51,7 +52,8 @@ def register(subparsers) -> None:
         "animate", help="render the workshop view of one run to a GIF or MP4",
         description="Run one replicate of a scenario and render the network and time series "
                     "week by week to an animation, for showing without Python.")
-    anim.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
+    anim.add_argument("scenario", metavar="SCENARIO",
+                      help="scenario file (TOML) or a shipped scenario's name")
     anim.add_argument("--out", required=True, metavar="PATH",
                       help="output file: .gif, or .mp4 (needs ffmpeg)")
     anim.add_argument("--weeks", type=_positive, metavar="W",
@@ -139,20 +141,23 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     from sim.model.scenario import load_scenario, parse_overrides
 
     overrides = parse_overrides(args.overrides)
-    load_scenario(args.scenario, overrides)  # bad input stops here, with one line
+    path = scenario_path(args.scenario)
+    load_scenario(path, overrides)  # bad input stops here, with one line
     missing = [m for m in ("solara", "mesa.visualization") if importlib.util.find_spec(m) is None]
     if missing:
         raise UserInputError("the page needs the viz extra: pip install -e \".[viz]\" "
                              f"(missing {', '.join(missing)})")
     _check_port_free(args.host, args.port)
     env = dict(os.environ)
-    env["OUTREACH_VIZ_SCENARIO"] = str(Path(args.scenario).resolve())
+    env["OUTREACH_VIZ_SCENARIO"] = str(path.resolve())
     env["OUTREACH_VIZ_OVERRIDES"] = json.dumps(overrides)
     # Offline room: no telemetry, no version check against PyPI.
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     # Mesa 3.3.1's page trips solara's hook checker with a warning a workshop cannot act on.
     env.setdefault("SOLARA_CHECK_HOOKS", "off")
-    cmd = [sys.executable, "-m", "solara", "run", str(Path(__file__).with_name("app.py")),
+    # The page lives with the visualisation (sim/viz/app.py), not with the commands.
+    app = Path(__file__).resolve().parents[1] / "viz" / "app.py"
+    cmd = [sys.executable, "-m", "solara", "run", str(app),
            "--host", args.host, "--port", str(args.port), "--production", "--no-open",
            "--no-check-version", "--log-level", "warning"]
     # Own session: a Ctrl-C reaches this process only, which then stops the server exactly once.
@@ -208,12 +213,12 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     import shutil
 
     from sim.model.scenario import load_scenario, parse_overrides
-    from sim.output.tables import check_writable
+    from sim.output.files import check_writable
 
     overrides = parse_overrides(args.overrides)
     if args.weeks is not None:
         overrides["run.weeks"] = args.weeks
-    scenario = load_scenario(args.scenario, overrides)
+    scenario = load_scenario(scenario_path(args.scenario), overrides)
     suffix = Path(args.out).suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise UserInputError(f"--out {args.out!r}: must end in .gif or .mp4")

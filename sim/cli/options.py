@@ -1,0 +1,234 @@
+"""What the commands share: argparse types, the run options, scenario arguments, the progress bar.
+
+A scenario argument is a file or the name of a shipped scenario (``baseline``, ``big_city``):
+:func:`scenario_path` decides which, by one rule, for every command that takes one.
+
+Nothing here imports numpy, numba or tqdm at import time, so building the parser stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from sim.errors import UserInputError
+
+__all__ = [
+    "add_run_options",
+    "int_in",
+    "load_scenario_args",
+    "positive_int",
+    "progress_bar",
+    "scenario_path",
+    "scenarios_folder",
+    "seed_int",
+    "shipped_scenarios",
+]
+
+
+# --------------------------------------------------------------------------- argparse types
+
+
+def int_in(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[lo, hi]`` (no upper bound if ``hi`` is None)."""
+    allowed = f"must be {lo} or more" if hi is None else f"must be in [{lo}, {hi}]"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"{text!r} {allowed}")
+        return value
+
+    return parse
+
+
+positive_int = int_in(1)
+#: A root seed: what :class:`numpy.random.SeedSequence` accepts and a TOML integer can hold.
+seed_int = int_in(0, 2**63 - 1)
+
+
+def add_run_options(p: argparse.ArgumentParser, *, scenarios: int = 1) -> None:
+    """Add the options every simulating command shares: replicates, seed, weeks, --set, workers.
+
+    Args:
+        p: the command's parser.
+        scenarios: 1 for a command that runs one scenario; more for a command that runs
+            several on common random numbers (``compare``, ``report``), whose help then says
+            that a value applies to every scenario and defaults come from the first.
+    """
+    if scenarios == 1:
+        default = "the scenario's"
+        each, overrides = "", "override a scenario value by dotted key, e.g. close_peers.count=12"
+    else:
+        default = "the first scenario's"
+        each = " of every scenario"
+        overrides = ("override a value in every scenario by dotted key, e.g. "
+                     "services.professionals=4")
+    p.add_argument("--replicates", type=positive_int, metavar="N",
+                   help=f"replicates{each or ' to run'} (default: {default} run.replicates)")
+    p.add_argument("--seed", type=seed_int, metavar="S",
+                   help=("root seed" + (" shared by every scenario" if each else "")
+                         + f" (default: {default} run.seed)"))
+    p.add_argument("--weeks", type=positive_int, metavar="W",
+                   help=f"weeks to simulate (default: {default} run.weeks)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help=f"{overrides} (repeatable)")
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="parallel workers (default: all cores); results do not depend on it")
+
+
+# --------------------------------------------------------------------------- scenario library
+
+
+def scenarios_folder() -> Path:
+    """The shipped scenario library, installed with the package as ``sim/scenarios/``.
+
+    Raises:
+        UserInputError: the folder is missing (a broken installation).
+    """
+    # The folder beside this package, not beside the current directory or the checkout, so an
+    # installed wheel finds its own copy from any folder.
+    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    if not folder.is_dir():
+        raise UserInputError(f"scenario library not found: {folder} does not exist (reinstall "
+                             "the package: pip install peer-outreach)")
+    return folder
+
+
+def shipped_scenarios() -> list[tuple[Path, str, str]]:
+    """Each shipped scenario as ``(path, name, description)``, sorted by file name.
+
+    A file that cannot be read is listed with a description saying so, rather than hiding it.
+    """
+    from sim.model.scenario import read_toml
+
+    out = []
+    for path in sorted(scenarios_folder().glob("*.toml")):
+        try:
+            data = read_toml(path)
+        except UserInputError:
+            out.append((path, path.stem, "(cannot be read: run outreach validate on it)"))
+            continue
+        out.append((path, str(data.get("name", path.stem)), str(data.get("description", ""))))
+    return out
+
+
+def _shipped_names() -> list[str]:
+    return [p.stem for p in sorted(scenarios_folder().glob("*.toml"))]
+
+
+def scenario_path(arg: str | Path, option: str = "") -> Path:
+    """The file a scenario argument names: a file, or a shipped scenario by name.
+
+    The rule, the same for every command: an existing file is that file; otherwise a bare
+    name (no folder, no ``.toml``) of a shipped scenario is that scenario's file; otherwise an
+    existing path (a folder) is left for the loader to refuse, and anything else is an error.
+    A folder never hides a shipped scenario: ``outreach report baseline --out baseline``
+    followed by ``outreach run baseline`` still runs the shipped baseline.
+
+    Args:
+        arg: the command-line argument.
+        option: the option it was given to (``"--from"``), for the message; empty for a
+            positional argument.
+
+    Returns:
+        The path of the scenario file.
+
+    Raises:
+        UserInputError: no such file and no shipped scenario of that name; the message lists
+            the shipped names.
+    """
+    path = Path(arg)
+    if path.is_file():
+        return path
+    text = str(arg)
+    shown = f"{option} {text}" if option else text
+    bare = "/" not in text and "\\" not in text and not text.endswith(".toml")
+    if bare and text:
+        shipped = scenarios_folder() / f"{text}.toml"
+        if shipped.is_file():
+            return shipped
+    if path.exists():
+        return path
+    if bare and text:
+        import difflib
+
+        names = _shipped_names()
+        near = difflib.get_close_matches(text, names, n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        raise UserInputError(f"{shown}: no such scenario file, and no shipped scenario of that "
+                             f"name ({hint}shipped: {', '.join(names)})")
+    raise UserInputError(f"{shown}: no such scenario file (or name a shipped scenario: "
+                         f"{', '.join(_shipped_names())})")
+
+
+def load_scenario_args(arg: str, args: argparse.Namespace):
+    """Load a scenario argument with the command line's --set, --replicates, --seed and --weeks.
+
+    Args:
+        arg: a scenario file or a shipped scenario's name (see :func:`scenario_path`).
+        args: the parsed command line, with the options of :func:`add_run_options`.
+
+    Returns:
+        The validated :class:`~sim.model.scenario.Scenario`.
+
+    Raises:
+        UserInputError: an unknown scenario, a bad file or a bad override.
+    """
+    from sim.model.scenario import load_scenario, parse_overrides
+
+    overrides = parse_overrides(args.overrides)
+    for key, value in (("run.replicates", args.replicates), ("run.seed", args.seed),
+                       ("run.weeks", args.weeks)):
+        if value is not None:
+            overrides[key] = value
+    return load_scenario(scenario_path(arg), overrides)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def progress_bar(label: str, unit: str = "run") -> Callable[[int, int], None] | None:
+    """A ``progress(done, total)`` callback drawing a tqdm bar (rate, ETA) on standard error.
+
+    Returns None when standard error is not a terminal, so piped output, logs and tests get
+    no bar and no control characters.
+
+    Args:
+        label: the bar's title (a scenario or sweep name).
+        unit: what is counted.
+    """
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm  # only on a terminal: importing it costs the CLI's start 60 ms
+
+    try:
+        known = min(os.get_terminal_size(sys.stderr.fileno())) > 0
+    except OSError:
+        known = False
+    # A terminal that reports no size (a bare pseudo-terminal) would get no bar at all: tqdm
+    # hides bars below the screen's last row, and that row is 0.
+    size = {"dynamic_ncols": True} if known else {"ncols": 80, "nrows": 24}
+    bar = None
+
+    def show(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            # Work already done (a resumed sweep) starts the bar, so the rate and the ETA
+            # count only what this process does.
+            bar = tqdm(total=total, initial=done, desc=label, unit=unit, file=sys.stderr,
+                       smoothing=0.1, **size)
+            if done >= total:
+                bar.close()
+            return
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return show
