@@ -21,9 +21,9 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 #: matplotlib, dask, mesa) until its command runs.
 COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli.run",
+    "sim.cli.plan",
     "sim.cli.sweep",
     "sim.cli.viz",
-    "sim.cli.plan",
 )
 
 
