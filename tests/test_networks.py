@@ -12,7 +12,7 @@ import pytest
 
 from sim.errors import UserInputError
 from sim.graphs.csr import CSRGraph
-from sim.graphs.files import load_graph
+from sim.graphs.files import Labels, load_graph
 from sim.graphs.generators import (
     community_graph,
     configuration_graph,
@@ -334,7 +334,7 @@ def test_load_csv_round_trip_with_string_ids(tmp_path):
     ]
     edges = _write(tmp_path / "edges.csv", "\n".join(lines) + "\n")
     nodes_lines = ["id,gender,age_band,site"]
-    gender_label = ["man", "woman"]
+    gender_label = ("woman", "man")  # not in sorted order: labels must map by name
     nodes_lines += [
         f"{ids[i]},{gender_label[g.node_attrs['gender'][i]]},{g.node_attrs['age_band'][i]},s{i % 3}"
         for i in range(g.n_nodes)
@@ -342,7 +342,8 @@ def test_load_csv_round_trip_with_string_ids(tmp_path):
     ]
     nodes = _write(tmp_path / "nodes.csv", "\n".join(nodes_lines) + "\n")
 
-    loaded, loaded_ids = load_graph(edges, nodes)
+    labels = {"gender": Labels(gender_label), "age_band": Labels(("young", "middle", "old"))}
+    loaded, loaded_ids = load_graph(edges, nodes, labels=labels)
     assert loaded.n_edges == g.n_edges
     assert loaded.weights is not None
     # Map loaded positions back to the generator's positions through the identifiers.
@@ -358,7 +359,8 @@ def test_load_csv_round_trip_with_string_ids(tmp_path):
         for u, v, x in zip(lt, loaded.indices, loaded.weights, strict=True)
     }
     assert all(w[(u, v)] == pytest.approx((u + v) % 7 / 10) for u, v in orig)
-    # Category labels coded in sorted order: man = 0, woman = 1; integer columns kept.
+    # Labels coded by their position in the given names, integer columns read as codes; an
+    # extra column ('site') is coded in sorted label order.
     assert np.array_equal(loaded.node_attrs["gender"], g.node_attrs["gender"][back])
     assert np.array_equal(loaded.node_attrs["age_band"], g.node_attrs["age_band"][back])
     assert sorted(set(loaded.node_attrs["site"].tolist())) == [0, 1, 2]
@@ -382,10 +384,11 @@ def test_load_graphml(tmp_path):
     h.add_edge("y", "z", weight=0.7)
     path = tmp_path / "net.graphml"
     nx.write_graphml(h, path)
-    g, ids = load_graph(path)
+    g, ids = load_graph(path, labels={"gender": Labels(("woman", "man")),
+                                      "age_band": Labels(("a", "b", "c"))})
     assert ids == ["x", "y", "z"]
     assert g.n_edges == 2
-    assert g.node_attrs["gender"].tolist() == [1, 0, 0]
+    assert g.node_attrs["gender"].tolist() == [0, 1, 1]
     assert g.node_attrs["age_band"].tolist() == [2, 0, 1]
     assert sorted(g.weights.tolist()) == [0.3, 0.3, 0.7, 0.7]
     extra = _write(tmp_path / "n.csv", "id,site\nx,1\ny,2\nz,2\n")

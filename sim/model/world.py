@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.errors import UserInputError
 from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
 from sim.streams import stream
@@ -28,9 +27,12 @@ class World:
 
     Attributes:
         graph: the CSR graph; nodes are persons ``0 .. n - 1``.
-        locality: locality index of each person (``int32``).
-        gender: gender category of each person (``int8``).
-        age_band: age-band category of each person (``int8``).
+        locality: locality of each person, an index into ``population.localities``
+            (``int32``).
+        gender: gender of each person, an index into ``population.subgroups.gender.names``
+            (``int8``).
+        age_band: age band of each person, an index into
+            ``population.subgroups.age_band.names`` (``int8``).
         loc_stigma: stigma of each locality (``float64``).
         loc_online: online access of each locality (``float64``).
         ids: original identifiers when the graph came from a file, else None.
@@ -63,17 +65,33 @@ def _file_stamp(path: str) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
-def _load_file_graph(path: str, nodes_path: str):
+def _file_labels(pop: dict) -> tuple:
+    """The scenario's names of each category attribute a graph file may give, in code order."""
+    from sim.graphs.files import Labels
+
+    return (
+        ("gender", Labels(tuple(pop["subgroups"]["gender"]["names"]),
+                          "population.subgroups.gender.names")),
+        ("age_band", Labels(tuple(pop["subgroups"]["age_band"]["names"]),
+                            "population.subgroups.age_band.names")),
+        ("locality", Labels(tuple(loc["name"] for loc in pop["localities"]),
+                            "population.localities.name")),
+    )
+
+
+def _load_file_graph(path: str, nodes_path: str, labels: tuple):
     # The stamps make the cache forget a file that changed or went away since it was read.
     stamps = (_file_stamp(path), _file_stamp(nodes_path) if nodes_path else None)
-    return _load_file_graph_cached(path, nodes_path, stamps)
+    return _load_file_graph_cached(path, nodes_path, labels, stamps)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_file_graph_cached(path: str, nodes_path: str, stamps):
+def _load_file_graph_cached(path: str, nodes_path: str, labels: tuple, stamps):
     from sim.graphs.files import load_graph
 
-    return load_graph(path, nodes_path or None)
+    # Labels are matched to the scenario's names, so a file's "F" is the scenario's "F"
+    # whatever order the labels appear in; the loader refuses labels the scenario lacks.
+    return load_graph(path, nodes_path or None, labels=dict(labels))
 
 
 @functools.lru_cache(maxsize=8)
@@ -103,21 +121,15 @@ def _cached_world(key: str, replicate: int) -> World:
         k = max(2, int(round(net["mean_degree"] / 2)) * 2)
         graph = networks.small_world_graph(n, k, net["rewire"], rng)
     else:
-        graph, id_list = _load_file_graph(net["file"], net["nodes_file"])
+        graph, id_list = _load_file_graph(net["file"], net["nodes_file"], _file_labels(pop))
         ids = tuple(id_list)
         n = graph.n_nodes
+    # From a file, gender, age_band and locality are codes into the scenario's names (the
+    # loader checked every label and code); anything the file does not give is drawn.
     attrs = dict(graph.node_attrs)
     arng = stream(seed, replicate, "attributes")
-    n_loc = len(loc_shares)
-    if "locality" in attrs:
-        locality = np.asarray(attrs["locality"], dtype=np.int32)
-        if locality.size and (locality.min() < 0 or locality.max() >= n_loc):
-            raise UserInputError(
-                f"{net['nodes_file'] or net['file']}: column 'locality' has codes up to "
-                f"{int(locality.max())}; the scenario lists {n_loc} localities "
-                "(population.localities)")
-    else:
-        locality = _draw_categories(arng, n, loc_shares).astype(np.int32)
+    locality = (np.asarray(attrs["locality"], dtype=np.int32) if "locality" in attrs
+                else _draw_categories(arng, n, loc_shares).astype(np.int32))
     gender = (np.asarray(attrs["gender"], dtype=np.int8) if "gender" in attrs
               else _draw_categories(arng, n, subgroup_shares["gender"]))
     age_band = (np.asarray(attrs["age_band"], dtype=np.int8) if "age_band" in attrs
