@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,7 +204,8 @@ class Comparison:
 
 def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   notes: Sequence[str] = ()) -> Comparison:
+                   notes: Sequence[str] = (),
+                   stop: threading.Event | None = None) -> Comparison:
     """Run every scenario's replicates ``0 .. R-1`` on the streams of its (shared) seed.
 
     Args:
@@ -212,9 +214,12 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
         workers: threads per ensemble (default all cores); results do not depend on it.
         progress: called with (runs done, runs in all) over every scenario's runs.
         notes: notes to carry into the output (from :func:`align_run_settings`).
+        stop: when set (from another thread), the running stops within about one week of the
+            model and raises :class:`sim.run.RunCancelled`; Ctrl-C stops it as promptly.
 
     Raises:
         UserInputError: no scenario, or run settings that are not shared.
+        KeyboardInterrupt: Ctrl-C or ``stop``; no replicate is still running when it arrives.
     """
     from sim.run import run_ensemble  # numba: only when something runs
 
@@ -232,7 +237,7 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
         if progress is not None:
             def step(done: int, _n: int, offset: int = i * reps) -> None:
                 progress(offset + done, total)
-        results.append(run_ensemble(s, workers=workers, progress=step))
+        results.append(run_ensemble(s, workers=workers, progress=step, stop=stop))
     comparison = Comparison(results, _labels(scenarios), list(notes))
     world = comparison.world_keys()
     if world:

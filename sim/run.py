@@ -3,13 +3,19 @@
 Replicates run in threads: the weekly kernel releases the GIL, so two cores run two replicates
 at once without copying the graph into other processes. Each replicate's streams derive from
 ``(run.seed, replicate)`` only, so results are the same for any number of workers.
+
+Ctrl-C stops an ensemble within a week of the model: replicates check a stop flag between
+weeks, replicates not yet started are cancelled, and the worker threads are joined before the
+``KeyboardInterrupt`` goes on to the caller, so nothing keeps running behind it.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +25,19 @@ from sim.model.metrics import group_reach, interval, summarise
 from sim.model.outreach import WEEKLY_SERIES, OutreachModel
 from sim.model.scenario import Scenario
 
-__all__ = ["EnsembleResult", "RunResult", "run_ensemble", "run_replicate"]
+__all__ = ["EnsembleResult", "RunCancelled", "RunResult", "run_ensemble", "run_replicate"]
+
+#: How often, in seconds, the waiting main thread looks at its caller's stop event. Waits are
+#: in short slices so that a caller's stop is seen promptly on any platform.
+_POLL_SECONDS = 0.2
+
+
+class RunCancelled(KeyboardInterrupt):
+    """A run stopped before it finished because its stop event was set.
+
+    A ``KeyboardInterrupt``, so that code catching ``Exception`` does not swallow it and the
+    command line treats it as Ctrl-C: one line, exit status 130.
+    """
 
 
 @dataclass
@@ -69,11 +87,34 @@ class EnsembleResult:
         return out
 
 
-def run_replicate(scenario: Scenario, replicate: int) -> RunResult:
-    """Build, run and measure one replicate."""
-    model = OutreachModel(scenario, replicate)
-    model.run()
+def run_replicate(scenario: Scenario, replicate: int, *,
+                  stop: threading.Event | None = None) -> RunResult:
+    """Build, run and measure one replicate.
+
+    Args:
+        scenario: the scenario.
+        replicate: the replicate's index (its streams derive from it).
+        stop: when given and set, the replicate stops before its next week.
+
+    Raises:
+        RunCancelled: ``stop`` was set before the replicate finished.
+    """
+    if stop is None:
+        model = OutreachModel(scenario, replicate)
+        model.run()
+    else:
+        _check(stop, replicate)
+        model = OutreachModel(scenario, replicate)
+        # One week per kernel call: checking between weeks stops a replicate within one call.
+        for _ in range(scenario.run.weeks):
+            _check(stop, replicate)
+            model.step()
     return RunResult(replicate, model.metrics(), group_reach(model), model.weekly)
+
+
+def _check(stop: threading.Event, replicate: int) -> None:
+    if stop.is_set():
+        raise RunCancelled(f"replicate {replicate} stopped")
 
 
 def default_workers() -> int:
@@ -86,7 +127,8 @@ def default_workers() -> int:
 
 def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: int | None = None,
                  first_replicate: int = 0,
-                 progress: Callable[[int, int], None] | None = None) -> EnsembleResult:
+                 progress: Callable[[int, int], None] | None = None,
+                 stop: threading.Event | None = None) -> EnsembleResult:
     """Run replicates ``first_replicate ..`` of a scenario, in parallel threads.
 
     Args:
@@ -95,30 +137,72 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: 
         workers: threads (default: all cores); results do not depend on it.
         first_replicate: index of the first replicate.
         progress: called with (done, total) after each replicate finishes.
+        stop: when set (from another thread), the ensemble stops within about one week of the
+            model and raises :class:`RunCancelled`.
 
     Returns:
         The runs in replicate order.
+
+    Raises:
+        RunCancelled: ``stop`` was set before every replicate finished.
+        KeyboardInterrupt: Ctrl-C; the worker threads have stopped when it arrives.
     """
     total = scenario.run.replicates if replicates is None else replicates
     workers = default_workers() if workers is None else max(1, workers)
     indices = range(first_replicate, first_replicate + total)
     result = EnsembleResult(scenario)
+    if total <= 0:
+        return result
     if workers == 1 or total == 1:
         runs = []
         for done, r in enumerate(indices, 1):
-            runs.append(run_replicate(scenario, r))
+            runs.append(run_replicate(scenario, r, stop=stop))
             if progress:
                 progress(done, total)
-    else:
-        # Build the first replicate alone, so numba's compilation happens once, not per thread.
-        runs = [run_replicate(scenario, indices[0])]
-        if progress:
-            progress(1, total)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_replicate, scenario, r) for r in indices[1:]]
-            for done, fut in enumerate(futures, 2):
-                runs.append(fut.result())
-                if progress:
-                    progress(done, total)
+        result.runs = runs
+        return result
+    # Build the first replicate alone, so numba's compilation happens once, not per thread.
+    runs = [run_replicate(scenario, indices[0], stop=stop)]
+    if progress:
+        progress(1, total)
+    # The workers' own stop flag: set on Ctrl-C, on an error, or when the caller's stop is set.
+    halt = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate")
+    try:
+        futures = [pool.submit(run_replicate, scenario, r, stop=halt) for r in indices[1:]]
+        for done, fut in enumerate(futures, 2):
+            runs.append(_wait(fut, stop))
+            if progress:
+                progress(done, total)
+    finally:
+        _stop_workers(pool, halt)
     result.runs = runs
     return result
+
+
+def _wait(fut, stop: threading.Event | None) -> RunResult:
+    """A replicate's result, waited for in short slices so a caller's stop is seen."""
+    while True:
+        if stop is not None and stop.is_set():
+            raise RunCancelled("stopped")
+        try:
+            return fut.result(timeout=_POLL_SECONDS)
+        except FutureTimeout:
+            continue
+
+
+def _stop_workers(pool: ThreadPoolExecutor, halt: threading.Event) -> None:
+    """Cancel the replicates not started, stop the running ones, and join the threads.
+
+    Running replicates stop at their next week, so this takes about one week of the model.
+    A further Ctrl-C while waiting must not leave threads running behind the caller (the
+    interpreter would then join them at exit, with a traceback on the next Ctrl-C), so it is
+    absorbed here; the first interrupt is already on its way to the caller.
+    """
+    while True:
+        try:
+            halt.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            continue

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
+from collections.abc import Callable
 
 from sim import __version__
 from sim.errors import UserInputError
@@ -53,20 +56,101 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the process exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    """Run the CLI; returns the process exit status.
+
+    Ctrl-C (or SIGINT) prints one line, ``outreach: interrupted``, and returns 130. Commands
+    stop their work before the interrupt reaches here (see :func:`sim.run.run_ensemble`) and
+    write their outputs only at the end, so an interrupted command leaves nothing behind.
+
+    Args:
+        argv: the arguments; None reads them from ``sys.argv`` as the ``outreach`` program, and
+            then, once interrupted, further Ctrl-C is ignored while the process ends.
+    """
+    as_program = argv is None
+    interrupted = threading.Event()
+    restore = _watch_interrupts(interrupted)
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        # Long commands pass it on as their stop event (an interrupt can also be lost, below).
+        args.interrupted = interrupted
         return args.func(args)
     except UserInputError as err:
         print(f"outreach: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("outreach: interrupted", file=sys.stderr)
-        return 130
+        return _say_interrupted(as_program)
+    except Exception:
+        # An interrupt that lands inside numba's compiler (a first run, before its cache is
+        # filled) can come out as an error of the compiler's own: still the user's Ctrl-C.
+        if not interrupted.is_set():
+            raise
+        return _say_interrupted(as_program)
+    finally:
+        # A program that was interrupted keeps ignoring Ctrl-C and the compiler's noise
+        # until it has ended; a caller in this process gets its own handlers back.
+        if restore is not None and not (as_program and interrupted.is_set()):
+            restore()
+
+
+def _watch_interrupts(interrupted: threading.Event) -> Callable[[], None] | None:
+    """Note every Ctrl-C in ``interrupted`` before raising KeyboardInterrupt as usual.
+
+    The note matters where the KeyboardInterrupt itself is lost: numba's compiler calls
+    Python from C, and an exception raised there is reported as "Exception ignored" and
+    dropped. Once interrupted, such reports are not shown.
+
+    Returns:
+        A function that puts back the previous handlers, or None when they stay: outside the
+        main thread (only it may set signal handlers), or when Ctrl-C is not Python's usual
+        KeyboardInterrupt (ignored, as in a shell's background job, or a caller's own handler).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+
+    def on_interrupt(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    def on_unraisable(report) -> None:
+        if not interrupted.is_set():
+            previous_hook(report)
+
+    previous_handler = signal.signal(signal.SIGINT, on_interrupt)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = on_unraisable
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous_handler)
+        sys.unraisablehook = previous_hook
+
+    return restore
+
+
+def _say_interrupted(as_program: bool) -> int:
+    if as_program and threading.current_thread() is threading.main_thread():
+        # The process is ending: a further Ctrl-C during the interpreter's shutdown would only
+        # print a traceback after the one line.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _close_progress_bars()
+    print("outreach: interrupted", file=sys.stderr)
+    return 130
+
+
+def _close_progress_bars() -> None:
+    """Close an interrupted progress bar, so the message has a line of its own.
+
+    Left open, the bar would be redrawn when it is collected, after the message.
+    """
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        for bar in list(getattr(tqdm.tqdm, "_instances", ())):
+            bar.close()
 
 
 if __name__ == "__main__":

@@ -172,7 +172,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from sim.output.tables import dump_json
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
-                                progress=progress_bar("compare"))
+                                progress=progress_bar("compare"),
+                                stop=getattr(args, "interrupted", None))
     print(comparison_header(comparison, seed_from))
     print()
     print(comparison_table(comparison))
@@ -205,7 +206,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.compare import comparison_header, run_comparison
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
-                                progress=progress_bar("report"))
+                                progress=progress_bar("report"),
+                                stop=getattr(args, "interrupted", None))
     print(comparison_header(comparison, seed_from))
     command = "outreach " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
     files = write_report(comparison, args.out, args.format, args.question or DEFAULT_QUESTION,

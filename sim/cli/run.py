@@ -40,7 +40,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after
         check_writable(args.json, "--json")
-    result = run_ensemble(scenario, workers=args.workers, progress=progress_bar(scenario.name))
+    result = run_ensemble(scenario, workers=args.workers, progress=progress_bar(scenario.name),
+                          stop=getattr(args, "interrupted", None))
     summary = result.metrics()
     print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
           f"seed {scenario.run.seed}, {scenario.population.size:,} people")
