@@ -23,6 +23,7 @@ import numpy as np
 from sim.errors import UserInputError
 from sim.model.metrics import METRICS, interval
 from sim.model.scenario import Scenario, scenario_to_dict
+from sim.model.world import world_size
 from sim.output.tables import format_number
 
 __all__ = [
@@ -323,7 +324,7 @@ def comparison_header(comparison: Comparison, seed_from: str) -> str:
              f"{run.replicates} replicates of {run.weeks} weeks each, seed {run.seed} "
              f"({seed_from})"]
     for label, s in zip(comparison.labels, comparison.scenarios, strict=True):
-        lines.append(f"  {label}: {s.source or '-'}, {s.population.size:,} people"
+        lines.append(f"  {label}: {s.source or '-'}, {world_size(s):,} people"
                      + (f" - {s.description}" if s.description else ""))
     lines += [f"note: {n}" for n in comparison.notes]
     lines += SHARED_LUCK

@@ -229,6 +229,8 @@ def file_problems(path: str) -> list[str]:
         return list(err.problems)
     except UserInputError as err:
         return [str(err)]
+    from sim.model.world import world_problems
+
     net = scenario.network
     problems = []
     if net.generator == "file":  # checked here, not only when a run builds the graph
@@ -236,7 +238,9 @@ def file_problems(path: str) -> list[str]:
             name = getattr(net, key)
             if name and not Path(name).is_file():
                 problems.append(f"{path}: network.{key} = {name!r}: no such file")
-    return problems
+    # What a run would refuse when it builds the world: the graph files read by the loader
+    # runs use, generator settings against population.size, peers against a file's graph.
+    return problems or world_problems(scenario)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

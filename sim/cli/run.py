@@ -33,6 +33,7 @@ def register(subparsers) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.model.scenario import scenario_to_dict
+    from sim.model.world import world_size
     from sim.output.files import check_writable, write_text_atomic
     from sim.output.tables import dump_json, metrics_table
     from sim.run import run_ensemble
@@ -44,7 +45,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                           stop=getattr(args, "interrupted", None))
     summary = result.metrics()
     print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
-          f"seed {scenario.run.seed}, {scenario.population.size:,} people")
+          f"seed {scenario.run.seed}, {world_size(scenario):,} people")
     print(metrics_table(summary))
     if args.json:
         document = {

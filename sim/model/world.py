@@ -16,9 +16,8 @@ import numpy as np
 
 from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
-from sim.streams import stream
 
-__all__ = ["World", "build_world"]
+__all__ = ["World", "build_world", "world_problems", "world_size"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +95,9 @@ def _load_file_graph_cached(path: str, nodes_path: str, labels: tuple, stamps):
 
 @functools.lru_cache(maxsize=8)
 def _cached_world(key: str, replicate: int) -> World:
+    # Imported here: the streams bring numba, which `outreach validate` (world_problems) lacks.
+    from sim.streams import stream
+
     settings = json.loads(key)
     pop, net, seed = settings["population"], settings["network"], settings["seed"]
     n = pop["size"]
@@ -146,13 +148,89 @@ def _cached_world(key: str, replicate: int) -> World:
     )
 
 
+def _ring_degree(mean_degree: float) -> int:
+    """Ties per person on the small-world ring: ``mean_degree`` rounded to an even number."""
+    return max(2, int(round(mean_degree / 2)) * 2)
+
+
+def _generator_problems(scenario: Scenario) -> list[str]:
+    """Settings a generator cannot build a graph from, though each key is within its range."""
+    n, net = scenario.population.size, scenario.network
+    if net.generator == "file":
+        return []
+    # No one can have more ties than there are other people; the generators refuse it rather
+    # than silently build a sparser graph than asked for.
+    if net.mean_degree > n - 1:
+        return [f"network.mean_degree = {net.mean_degree:g}: must be at most population.size "
+                f"- 1 = {n - 1} (ties per person among {n:,} people); raise population.size "
+                "or lower network.mean_degree"]
+    if net.generator == "small_world" and _ring_degree(net.mean_degree) > n - 2:
+        return [f"network.mean_degree = {net.mean_degree:g}: the small-world ring gives each "
+                f"person {_ring_degree(net.mean_degree)} ties, at most population.size - 2 = "
+                f"{n - 2} allowed; lower network.mean_degree to {2 * ((n - 2) // 2)} or "
+                "less"]
+    return []
+
+
+def _file_graph(scenario: Scenario):
+    """The scenario's graph file read by the loader runs use (and its cache)."""
+    net = scenario.network
+    return _load_file_graph(net.file, net.nodes_file,
+                            _file_labels(scenario_to_dict(scenario)["population"]))
+
+
+def world_problems(scenario: Scenario) -> list[str]:
+    """What keeps the scenario's world from being built, one line each; empty when it can be.
+
+    :func:`build_world` and ``outreach validate`` both ask this, so they agree on what is
+    valid: a graph file and nodes file are read by the loader (and cache) runs use, a
+    generator's settings are checked against ``population.size``, and the peer teams must fit
+    in the graph a file holds (at most half of its people, as for a generated population).
+    Each line starts with the scenario's file, except a graph file's own problems, which name
+    that file.
+    """
+    where = f"{scenario.source}: " if scenario.source else ""
+    problems = [where + p for p in _generator_problems(scenario)]
+    if scenario.network.generator != "file" or problems:
+        return problems
+    from sim.errors import UserInputError
+
+    try:
+        graph, _ = _file_graph(scenario)
+    except UserInputError as err:
+        return [str(err)]
+    n = graph.n_nodes
+    peers = scenario.close_peers.count + scenario.distant_peers.count
+    if peers > n // 2:
+        problems.append(
+            f"{where}close_peers.count + distant_peers.count = {scenario.close_peers.count} + "
+            f"{scenario.distant_peers.count} = {peers}: the graph in {scenario.network.file} has "
+            f"{n:,} people, so at most {n // 2} (half of them) can be peers")
+    return problems
+
+
+def world_size(scenario: Scenario) -> int:
+    """The number of people in the scenario's world: the graph file's, else population.size."""
+    if scenario.network.generator == "file":
+        return _file_graph(scenario)[0].n_nodes
+    return scenario.population.size
+
+
 def build_world(scenario: Scenario, replicate: int) -> World:
     """The world of one replicate: graph from the generator or file, and attributes.
 
     Its random numbers come from the ``network`` and ``attributes`` streams of
     ``(scenario.run.seed, replicate)``, so any two scenarios that agree on the population and
     network settings and the seed get the identical world.
+
+    Raises:
+        UserInputError: the first of :func:`world_problems`, one line.
     """
+    problems = world_problems(scenario)
+    if problems:
+        from sim.errors import UserInputError
+
+        raise UserInputError(problems[0])
     data = scenario_to_dict(scenario)
     net = scenario.network
     files = ([_file_stamp(net.file), _file_stamp(net.nodes_file) if net.nodes_file else None]
