@@ -213,13 +213,39 @@ class Store:
 
     def _read(self, columns: list[str] | None = None):
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         schema = self.schema()
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        tables = [pq.read_table(p, columns=columns, schema=schema) for p in self.chunk_paths()]
+        tables = [self._read_chunk(p, columns, schema) for p in self.chunk_paths()]
         return pa.concat_tables(tables) if tables else schema.empty_table()
+
+    def _read_chunk(self, path: Path, columns: list[str] | None, schema):
+        """One chunk; a damaged one stops the command with one line saying what to do.
+
+        Chunks are renamed into place only when whole, so a damaged one was broken outside
+        the sweep (a full disk during a copy, a cut transfer). Its runs are not skipped
+        silently: the user moves it aside, and a resumed sweep redoes exactly those runs.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            # A column the chunk lacks would be read as nulls: runs counted that hold nothing.
+            present = set(pq.read_schema(path).names)
+            missing = [name for name in schema.names if name not in present]
+            if missing:
+                raise pa.ArrowInvalid(f"no column {missing[0]!r}, written by another sweep?")
+            return pq.read_table(path, columns=columns, schema=schema)
+        except (pa.ArrowException, OSError) as err:
+            # pyarrow's first sentence says what is wrong; the rest is advice that does not fit.
+            detail = " ".join(str(err).split()).split(". ")[0] or type(err).__name__
+            spec = self.manifest.get("spec_file") or "SPEC"
+            raise UserInputError(
+                f"{path}: damaged chunk, not readable as this sweep's Parquet ({detail}); "
+                f"move it aside (mv {path} {path}.damaged) and run `outreach sweep {spec} "
+                f"--out {self.folder}` again to redo its runs"
+            ) from None
 
     def done(self) -> set[tuple[int, int]]:
         """The (point, replicate) pairs with a stored run."""
