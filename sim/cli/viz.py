@@ -29,6 +29,25 @@ START_TIMEOUT = 180.0
 _port = int_in(1, 65535)
 _positive = int_in(1)
 
+#: The animation's frame in inches (:func:`sim.viz.animate.animate`): 1440 x 700 pixels at 80 dpi.
+FRAME_INCHES = (18.0, 8.75)
+#: Highest --dpi. A GIF writer holds every week's frame in memory until the end: at 300 dpi
+#: a frame is 5400 x 2625 pixels (beyond a 4K screen, print quality), 42 MB, and 52 weeks
+#: peak at about 3 GB; at 1067 dpi Pillow refuses a frame outright, after minutes of work.
+MAX_DPI = 300
+
+
+def _dpi(text: str) -> int:
+    """An argparse type: a resolution the animation's frames and writer can hold."""
+    value = int_in(1)(text)
+    if value > MAX_DPI:
+        w, h = (round(x * value) for x in FRAME_INCHES)
+        mw, mh = (round(x * MAX_DPI) for x in FRAME_INCHES)
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be at most {MAX_DPI} ({w} x {h}-pixel frames; {MAX_DPI} dpi gives "
+            f"{mw} x {mh}, and a GIF holds every week's frame in memory)")
+    return value
+
 
 def register(subparsers) -> None:
     """Add the ``viz`` and ``animate`` commands to the CLI's subparsers."""
@@ -59,8 +78,9 @@ def register(subparsers) -> None:
     anim.add_argument("--weeks", type=_positive, metavar="W",
                       help="weeks to show (default: the scenario's run.weeks)")
     anim.add_argument("--fps", type=_positive, default=4, help="weeks per second (default 4)")
-    anim.add_argument("--dpi", type=_positive, default=80,
-                      help="resolution, dots per inch (default 80: 1440x700 pixels)")
+    anim.add_argument("--dpi", type=_dpi, default=80,
+                      help=f"resolution, dots per inch, 1 to {MAX_DPI} (default 80: 1440x700 "
+                           "pixels)")
     anim.add_argument("--change", action="append", default=[], metavar="WEEK:KEY=VALUE",
                       help="change a policy at a week, e.g. 26:close_peers.count=20 "
                            "(repeatable); marked on the plots as in the page")
