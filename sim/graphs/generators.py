@@ -72,9 +72,12 @@ def _check_shares(name: str, shares) -> np.ndarray:
     try:
         p = np.asarray(shares, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a sequence of positive shares summing to 1") from None
-    if p.ndim != 1 or p.size == 0 or not np.all(np.isfinite(p)) or np.any(p <= 0):
-        raise ValueError(f"{name}: must be a non-empty sequence of positive shares, got {shares!r}")
+        raise ValueError(f"{name}: must be a sequence of shares summing to 1") from None
+    # A zero share is a category no one falls in (a programme for men only), as a scenario
+    # allows; it is simply never drawn.
+    if p.ndim != 1 or p.size == 0 or not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(
+            f"{name}: must be a non-empty sequence of non-negative shares, got {shares!r}")
     if abs(p.sum() - 1.0) > 1e-6:
         raise ValueError(f"{name}: shares must sum to 1, got {shares!r} (sum {p.sum():g})")
     return p / p.sum()
@@ -199,9 +202,9 @@ def community_graph(
         degree_sigma: shape (log-scale standard deviation) of the log-normal degrees, ``>= 0``;
             0 gives near-equal degrees.
         community_size: typical number of people per community, ``>= 2``.
-        locality_shares: share of people in each locality (positive, summing to 1).
+        locality_shares: share of people in each locality (non-negative, summing to 1).
         subgroup_shares: per subgroup attribute (such as ``"gender"``), the share of each of its
-            values ``0, 1, ...`` (positive, summing to 1).
+            values ``0, 1, ...`` (non-negative, summing to 1; a zero share is never drawn).
         homophily: in ``[0, 1]``; the share of stubs paired only with a person of the same
             subgroup cell (every subgroup attribute equal).
         p_cross_community: in ``[0, 1]``; the share of ties to another community of the same

@@ -164,6 +164,13 @@ def _generator_problems(scenario: Scenario) -> list[str]:
         return [f"network.mean_degree = {net.mean_degree:g}: must be at most population.size "
                 f"- 1 = {n - 1} (ties per person among {n:,} people); raise population.size "
                 "or lower network.mean_degree"]
+    p_cross = net.p_cross_community + net.p_cross_locality
+    if net.generator == "community" and p_cross > 1.0 + 1e-12:
+        # Each of a person's ties goes to their community, another community or another
+        # locality: the two shares leave the rest within the community.
+        return [f"network.p_cross_community + network.p_cross_locality = "
+                f"{net.p_cross_community:g} + {net.p_cross_locality:g} = {p_cross:g}: must be "
+                "at most 1 (shares of each person's ties)"]
     if net.generator == "small_world" and _ring_degree(net.mean_degree) > n - 2:
         return [f"network.mean_degree = {net.mean_degree:g}: the small-world ring gives each "
                 f"person {_ring_degree(net.mean_degree)} ties, at most population.size - 2 = "
