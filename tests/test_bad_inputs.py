@@ -22,6 +22,10 @@ from tests.cli_helpers import outreach
 pytestmark = pytest.mark.timeout(600)
 
 
+#: Numbers for fresh file names: the graph cache knows a file by path, time and size.
+_drawn = itertools.count()
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
@@ -229,6 +233,35 @@ def test_a_chunk_of_another_shape_is_refused_not_counted(tmp_path):
     one_line_error(outreach("sweep", "status", out), str(stray), "no column 'replicate'")
 
 
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory) -> Path:
+    """A finished 4-run sweep in one chunk, to damage copies of."""
+    from sim.cli import main
+
+    folder = tmp_path_factory.mktemp("sweep")
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+    spec = write(folder / "spec.toml", SPEC.format(base=base))
+    assert main(["sweep", str(spec), "--out", str(folder / "out"), "--workers", "1"]) == 0
+    return folder / "out"
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(keep=st.floats(0.0, 1.0, exclude_max=True))
+def test_a_chunk_cut_anywhere_is_one_line_in_status(tmp_path, capsys, finished_sweep, keep):
+    from sim.cli import main
+
+    folder = tmp_path / f"cut{next(_drawn)}"
+    shutil.copytree(finished_sweep, folder)
+    (chunk,) = (folder / "runs").glob("part-*.parquet")
+    whole = chunk.read_bytes()
+    chunk.write_bytes(whole[: int(keep * len(whole))])
+    capsys.readouterr()
+    assert main(["sweep", "status", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and str(chunk) in err and "to redo its runs" in err, err
+
+
 # ----------------------------------------------------------------- animate
 
 
@@ -298,9 +331,6 @@ recruitment = "{recruitment}"
         assert ran.err.splitlines()[0] == f"outreach: error: {checked.err.splitlines()[0]}"
     else:
         assert f", {size} people" in ran.out.splitlines()[0]
-
-
-_drawn = itertools.count()
 
 
 @settings(max_examples=20, deadline=None,
