@@ -105,3 +105,16 @@ def test_peer_nodes_names_the_kinds():
     assert np.all(model.role[model.peer_nodes("close")] == S.CLOSE)
     with pytest.raises(ValueError, match="close"):
         model.peer_nodes("remote")
+
+
+def test_recruitment_takes_the_lowest_priorities_in_order():
+    from sim.model.recruitment import _first
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 5, 100, 1000):
+        for k in (1, 2, 3, 7, n):
+            order = rng.random(n)
+            order[::5] = 0.5  # ties keep the pool's order
+            pool = np.arange(n) * 3
+            want = pool[np.argsort(order, kind="stable")[:k]]
+            assert np.array_equal(_first(pool, order, k), want)

@@ -77,9 +77,36 @@ def start_energies(streams: KindStreams, nodes: np.ndarray, mean: float,
     return np.clip(mean + spread * (2.0 * u - 1.0), 0.0, 1.0)
 
 
-def _first(pool: np.ndarray, order_keys: tuple, k: int) -> np.ndarray:
-    """The first ``k`` of ``pool`` sorted by ``order_keys`` (last key most significant)."""
-    return pool[np.lexsort(order_keys)[:k]]
+@njit(cache=True)
+def _lowest(order, k):
+    """Positions of the ``k`` lowest values of ``order``, lowest first (ties: earlier first).
+
+    One pass keeping the best ``k`` in a sorted buffer: linear in ``order`` for the few recruits
+    a vacancy asks for, where a full sort of a large population would dominate a run.
+    """
+    best = np.empty(k, np.int64)
+    m = 0
+    for j in range(order.shape[0]):
+        x = order[j]
+        if m == k and x >= order[best[m - 1]]:
+            continue
+        pos = m if m < k else k - 1
+        while pos > 0 and order[best[pos - 1]] > x:
+            if pos < k:
+                best[pos] = best[pos - 1]
+            pos -= 1
+        best[pos] = j
+        if m < k:
+            m += 1
+    return best[:m]
+
+
+def _first(pool: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` members of ``pool`` with the lowest ``order``, in that order."""
+    k = min(k, pool.size)
+    if k == 0:
+        return pool[:0]
+    return pool[_lowest(np.asarray(order, np.float64), k)]
 
 
 def _pick(policy: str, pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarray:
@@ -89,17 +116,19 @@ def _pick(policy: str, pool: np.ndarray, k: int, model, streams: KindStreams) ->
         return pool[:0]
     prio = priorities(streams.priority_key, pool)
     if policy == "random":
-        return _first(pool, (prio,), k)
+        return _first(pool, prio, k)
     if policy == "degree":
+        # Degrees are whole numbers and priorities lie in [0, 1): -degree + priority orders by
+        # degree first, ties by priority.
         deg = model.world.graph.degree()[pool]
-        return _first(pool, (prio, -deg), k)
+        return _first(pool, prio - deg, k)
     if policy == "nomination":
         return _nominate(pool, k, model, streams)
     if policy == "cover_subgroups":
         w = model.world
         n_age = int(w.age_band.max()) + 1 if w.age_band.size else 1
         cell = w.gender[pool].astype(np.int64) * n_age + w.age_band[pool]
-        cells = [_first(pool[cell == c], (prio[cell == c],), pool.size) for c in np.unique(cell)]
+        cells = [_first(pool[cell == c], prio[cell == c], k) for c in np.unique(cell)]
         cells.sort(key=len, reverse=True)
         chosen: list[int] = []
         depth = 0
@@ -134,7 +163,7 @@ def _nominate(pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarr
                 in_pool[f] = False
     if len(chosen) < k:  # isolated people everywhere: the rest by priority
         rest = pool[in_pool[pool]]
-        chosen += _first(rest, (priorities(streams.priority_key, rest),), k - len(chosen)).tolist()
+        chosen += _first(rest, priorities(streams.priority_key, rest), k - len(chosen)).tolist()
     return np.asarray(chosen, dtype=pool.dtype)
 
 
@@ -156,7 +185,8 @@ def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarr
         eligible &= (model.cstate >= S.ENGAGED) & (
             model.week - model.since >= kind.promote_after_weeks)
         pool = np.flatnonzero(eligible)
-        return _first(pool, (priorities(streams.priority_key, pool), model.since[pool]), count)
+        # Weeks are whole numbers: since + priority orders by week first, ties by priority.
+        return _first(pool, model.since[pool] + priorities(streams.priority_key, pool), count)
     pool = np.flatnonzero(eligible)
     if not kind.age_band_shares:
         return _pick(policy, pool, count, model, streams)
