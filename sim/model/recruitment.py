@@ -24,8 +24,6 @@ a person the distant kind would have chosen (then the distant kind takes its nex
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit
 
@@ -36,7 +34,7 @@ from sim.streams import stream, uint64_seeds, uniform
 __all__ = ["KindStreams", "kind_streams", "priorities", "recruit"]
 
 
-class KindStreams(NamedTuple):
+class KindStreams:
     """The random streams of one peer kind's recruitment in one replicate.
 
     Attributes:
@@ -45,9 +43,18 @@ class KindStreams(NamedTuple):
         energy_key: key of each recruit's start-energy draw.
     """
 
-    rng: np.random.Generator
-    priority_key: np.uint64
-    energy_key: np.uint64
+    def __init__(self, rng: np.random.Generator, priority_key: np.uint64,
+                 energy_key: np.uint64):
+        self.rng = rng
+        self.priority_key = priority_key
+        self.energy_key = energy_key
+        self._priority: np.ndarray | None = None
+
+    def priority(self, nodes: np.ndarray, n: int) -> np.ndarray:
+        """The priorities of ``nodes`` among ``n`` persons (all drawn once, then looked up)."""
+        if self._priority is None or self._priority.size != n:
+            self._priority = priorities(self.priority_key, np.arange(n))
+        return self._priority[nodes]
 
 
 def kind_streams(seed: int, replicate: int, kind: int) -> KindStreams:
@@ -114,7 +121,7 @@ def _pick(policy: str, pool: np.ndarray, k: int, model, streams: KindStreams) ->
     k = min(k, pool.size)
     if k == 0:
         return pool[:0]
-    prio = priorities(streams.priority_key, pool)
+    prio = streams.priority(pool, model.role.size)
     if policy == "random":
         return _first(pool, prio, k)
     if policy == "degree":
@@ -163,7 +170,8 @@ def _nominate(pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarr
                 in_pool[f] = False
     if len(chosen) < k:  # isolated people everywhere: the rest by priority
         rest = pool[in_pool[pool]]
-        chosen += _first(rest, priorities(streams.priority_key, rest), k - len(chosen)).tolist()
+        chosen += _first(rest, streams.priority(rest, model.role.size),
+                         k - len(chosen)).tolist()
     return np.asarray(chosen, dtype=pool.dtype)
 
 
@@ -186,7 +194,7 @@ def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarr
             model.week - model.since >= kind.promote_after_weeks)
         pool = np.flatnonzero(eligible)
         # Weeks are whole numbers: since + priority orders by week first, ties by priority.
-        return _first(pool, model.since[pool] + priorities(streams.priority_key, pool), count)
+        return _first(pool, model.since[pool] + streams.priority(pool, model.role.size), count)
     pool = np.flatnonzero(eligible)
     if not kind.age_band_shares:
         return _pick(policy, pool, count, model, streams)
