@@ -101,8 +101,8 @@ class OutreachModel(mesa.Model):
 
     Attributes:
         week: weeks simulated so far.
-        cstate: client state of each person (``sim.model.kernel.HIDDEN`` .. ``RETAINED``).
-        role: 0 for a client, ``sim.model.kernel.CLOSE`` or ``DISTANT`` for a peer.
+        cstate: client state of each person (``sim.model.state.HIDDEN`` .. ``RETAINED``).
+        role: 0 for a client, ``sim.model.state.CLOSE`` or ``DISTANT`` for a peer.
         weekly: recorded time series, one list per name in :data:`WEEKLY_SERIES`.
     """
 
