@@ -25,6 +25,18 @@ def _parent(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
 
 
+def _shared_mode(base: int = 0o666) -> int:
+    """``base`` less the process's umask: the mode ``open()`` would give a new file.
+
+    ``tempfile`` makes its files private (0600) and its folders 0700; a written result is for
+    sharing like any file the user makes, so it gets the mode the user's umask asks for.
+    """
+    # The umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return base & ~mask
+
+
 def _cannot_write(what: str, path: Path, err: OSError) -> UserInputError:
     return UserInputError(f"{what} {path}: cannot write there ({err.strerror})")
 
@@ -75,6 +87,8 @@ def write_bytes_atomic(path: str | Path, data: bytes, what: str = "--json") -> N
     fd, tmp = _temp_beside(path, what)
     try:
         with os.fdopen(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):  # POSIX; elsewhere there are no mode bits to fix
+                os.fchmod(fh.fileno(), _shared_mode())
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -143,12 +157,12 @@ def write_folder_atomic(out: str | Path, files: Mapping[str, bytes],
     try:
         tmp = Path(tempfile.mkdtemp(dir=out if out.is_dir() else _parent(out),
                                     prefix=f".{out.name or 'out'}."))
-        tmp.chmod(0o755)  # mkdtemp makes it private; written folders are for sharing
+        tmp.chmod(_shared_mode(0o777))  # mkdtemp makes it private; results are for sharing
     except OSError as err:
         raise _cannot_write(what, out, err) from None
     try:
         for name, data in files.items():
-            (tmp / name).write_bytes(data)
+            (tmp / name).write_bytes(data)  # open() follows the umask
         if out.is_dir():
             for name in files:
                 os.replace(tmp / name, out / name)
