@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             then, once interrupted, further Ctrl-C is ignored while the process ends.
     """
     as_program = argv is None
+    if as_program and not isinstance(sys.stdout, _QuietPipe) and sys.stdout is not None:
+        sys.stdout = _QuietPipe(sys.stdout)
     interrupted = threading.Event()
     restore = _watch_interrupts(interrupted)
     try:
@@ -94,6 +97,47 @@ def main(argv: list[str] | None = None) -> int:
         # until it has ended; a caller in this process gets its own handlers back.
         if restore is not None and not (as_program and interrupted.is_set()):
             restore()
+
+
+class _QuietPipe:
+    """Standard output that goes on quietly once its reader has gone.
+
+    After ``outreach run X | head -1`` has read its line, the rest of the output is discarded,
+    with no BrokenPipeError traceback, and the command still finishes its work (a ``--json``
+    file, a sweep's runs).
+
+    Args:
+        stream: the real standard output.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:  # noqa: D102
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def flush(self) -> None:  # noqa: D102
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self) -> None:
+        # Point the file descriptor at the null device: what is still buffered, and every
+        # later write (the interpreter's last flush included), then goes nowhere.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no descriptor: nothing more to do
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _watch_interrupts(interrupted: threading.Event) -> Callable[[], None] | None:
