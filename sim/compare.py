@@ -320,7 +320,8 @@ def comparison_table(comparison: Comparison) -> str:
 def comparison_header(comparison: Comparison, seed_from: str) -> str:
     """Lines saying what ran: scenarios, replicates, weeks, the shared seed and any notes."""
     run = comparison.run
-    lines = [f"compared {len(comparison.labels)} scenarios on common random numbers: "
+    count = len(comparison.labels)
+    lines = [f"compared {count} scenario{'s' if count != 1 else ''} on common random numbers: "
              f"{run.replicates} replicates of {run.weeks} weeks each, seed {run.seed} "
              f"({seed_from})"]
     for label, s in zip(comparison.labels, comparison.scenarios, strict=True):

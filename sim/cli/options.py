@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sim.errors import UserInputError
 
 __all__ = [
+    "PATH_KEYS",
     "add_run_options",
     "int_in",
     "load_scenario_args",
+    "load_with_sets",
+    "parse_sets",
+    "blame_set",
     "positive_int",
     "progress_bar",
     "scenario_path",
@@ -70,6 +76,8 @@ def add_run_options(p: argparse.ArgumentParser, *, scenarios: int = 1) -> None:
         each = " of every scenario"
         overrides = ("override a value in every scenario by dotted key, e.g. "
                      "services.professionals=4")
+    overrides += ("; a relative network.file or network.nodes_file is taken from the current "
+                  "folder")
     p.add_argument("--replicates", type=positive_int, metavar="N",
                    help=f"replicates{each or ' to run'} (default: {default} run.replicates)")
     p.add_argument("--seed", type=seed_int, metavar="S",
@@ -181,14 +189,95 @@ def load_scenario_args(arg: str, args: argparse.Namespace):
     Raises:
         UserInputError: an unknown scenario, a bad file or a bad override.
     """
-    from sim.model.scenario import load_scenario, parse_overrides
-
-    overrides = parse_overrides(args.overrides)
+    overrides = parse_sets(args.overrides)
     for key, value in (("run.replicates", args.replicates), ("run.seed", args.seed),
                        ("run.weeks", args.weeks)):
         if value is not None:
             overrides[key] = value
-    return load_scenario(scenario_path(arg), overrides)
+    return load_with_sets(scenario_path(arg), overrides, args.overrides)
+
+
+#: Scenario keys that name files. In a scenario file a relative path is taken from the file's
+#: folder; given with --set, from the current folder, as a shell user expects of a path typed
+#: on the command line.
+PATH_KEYS = ("network.file", "network.nodes_file")
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """Parse ``--set KEY=VALUE`` arguments; a relative path of :data:`PATH_KEYS` made absolute.
+
+    Raises:
+        UserInputError: a pair without ``=`` or with an empty key.
+    """
+    from sim.model.scenario import parse_overrides
+
+    overrides = parse_overrides(pairs)
+    for key in PATH_KEYS:
+        value = overrides.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            overrides[key] = os.path.abspath(value)
+    return overrides
+
+
+def load_with_sets(path: str | Path, overrides: dict[str, Any], pairs: list[str]):
+    """Load a scenario file with overrides; a problem with a ``--set`` value names ``--set``.
+
+    Args:
+        path: the scenario file.
+        overrides: from :func:`parse_sets` (plus any other options' values).
+        pairs: the ``--set`` arguments as given, to quote in messages.
+
+    Raises:
+        UserInputError: a bad file or a bad override (a ScenarioError listing every problem,
+            those of a --set value as ``--set KEY=VALUE: what is allowed``).
+    """
+    from sim.model.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path, overrides)
+    except ScenarioError as err:
+        problems = [blame_set(p, str(path), pairs) for p in err.problems]
+        if problems == list(err.problems):
+            raise
+        raise ScenarioError(problems) from None
+
+
+def blame_set(problem: str, source: str, pairs: list[str]) -> str:
+    """A scenario problem caused by a ``--set`` value, reworded to name that ``--set``.
+
+    A validation problem reads ``SOURCE: KEY = VALUE: what is allowed`` (or ``SOURCE: KEY:
+    ...``). When KEY is one given with --set, the value came from the command line, not from
+    the file, so the problem becomes ``--set KEY=VALUE: what is allowed (scenario SOURCE)``.
+    Any other problem is returned as it was.
+    """
+    rest = problem[len(source) + 2:] if problem.startswith(source + ": ") else problem
+    for pair in pairs:
+        key = pair.partition("=")[0].strip()
+        # Validation names list items as localities[1]; --set addresses them as localities.1.
+        shown = _bracketed(key)
+        for lead in (f"{shown} = ", f"{shown}: "):
+            if rest.startswith(lead):
+                after = rest[len(lead):]
+                detail = after.split(": ", 1)[1] if lead.endswith("= ") and ": " in after \
+                    else after
+                return f"--set {pair.strip()}: {detail} (scenario {source})"
+        # A table or list on the way to the key, made or changed by this --set.
+        parts = key.split(".")
+        if any(rest.startswith(_bracketed(".".join(parts[:i])) + " = ")
+               for i in range(1, len(parts))):
+            return f"--set {pair.strip()}: {rest} (scenario {source})"
+    # A problem of several keys (a sum, a comparison) that one --set took part in.
+    used = [pair.strip() for pair in pairs
+            if re.search(rf"(?<![\w.]){re.escape(_bracketed(pair.partition('=')[0].strip()))}"
+                         r"(?![\w\[])", rest)]
+    if used:
+        return problem + " (with " + ", ".join(f"--set {u}" for u in used) + ")"
+    return problem
+
+
+def _bracketed(key: str) -> str:
+    """A --set key as validation names it: list items as ``localities[1]``, not ``.1``."""
+    return re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
 
 
 # --------------------------------------------------------------------------- progress

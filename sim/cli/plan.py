@@ -7,6 +7,7 @@ the commands, so ``outreach --help`` and ``outreach validate`` start quickly.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 import sys
@@ -79,7 +80,9 @@ def register(subparsers) -> None:
                         "first is the reference")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder to write the report into (made if missing; its parent must "
-                        "exist)")
+                        "exist); a report already there is kept unless --force is given")
+    p.add_argument("--force", action="store_true",
+                   help="replace a report already in DIR")
     p.add_argument("--format", choices=("html", "markdown"), default="html",
                    help="html (one self-contained file, default) or markdown (with PNG files)")
     p.add_argument("--question", metavar="TEXT",
@@ -123,17 +126,18 @@ def register(subparsers) -> None:
 
 def _prepare(args: argparse.Namespace, at_least: int):
     """Load and align the scenarios of a compare or report command."""
+    from sim.cli.options import load_with_sets, parse_sets
     from sim.compare import align_run_settings
-    from sim.model.scenario import ScenarioError, load_scenario, parse_overrides
+    from sim.model.scenario import ScenarioError
 
     if len(args.scenarios) < at_least:
         raise UserInputError(f"{args.command}: give at least {at_least} scenario files (the "
                              "first is the reference)")
-    overrides = parse_overrides(args.overrides)
+    overrides = parse_sets(args.overrides)
     scenarios = []
     for arg in args.scenarios:
         try:
-            scenarios.append(load_scenario(scenario_path(arg), overrides))
+            scenarios.append(load_with_sets(scenario_path(arg), overrides, args.overrides))
         except ScenarioError as err:
             if len(err.problems) == 1:
                 raise
@@ -199,10 +203,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sim.output.reports import DEFAULT_QUESTION, check_out_dir, write_report
+    from sim.output.reports import (
+        DEFAULT_QUESTION,
+        check_out_dir,
+        existing_report,
+        write_report,
+    )
 
     scenarios, notes, seed_from = _prepare(args, 1)
     check_out_dir(args.out)
+    found = existing_report(args.out)
+    if found and not args.force:  # before minutes of work, and never over a report silently
+        raise UserInputError(f"--out {args.out}: already holds a report ({', '.join(found)}); "
+                             "give --force to replace it, or another folder")
     from sim.compare import comparison_header, run_comparison
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
@@ -283,10 +296,8 @@ def _cmd_new(args: argparse.Namespace) -> int:
     from sim.model.scenario import ScenarioError
     from sim.output.files import check_writable, write_text_atomic
 
-    target = Path(args.name if args.name.endswith(".toml") else f"{args.name}.toml")
+    target = _new_target(args.name)
     name = target.stem
-    if not name or not re.fullmatch(r"[\w.-]+", name):
-        raise UserInputError(f"new {args.name!r}: a name uses letters, digits, '_', '-' or '.'")
     if target.exists() and not args.force:
         raise UserInputError(f"new: {target} already exists (give --force to overwrite it)")
     check_writable(target, "new")
@@ -307,6 +318,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
     text, count = re.subn(r'(?m)^name\s*=.*$', f"name = {_toml_str(name)}", text, count=1)
     if not count:  # a template without a name line
         text = f"name = {_toml_str(name)}\n" + text
+    text = _move_relative_paths(text, template, target)
     try:
         load_scenario_text(text, str(target))
     except ScenarioError as err:
@@ -316,10 +328,72 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_target(arg: str) -> Path:
+    """The file ``outreach new NAME`` writes: ``NAME.toml`` here, or a path ending in .toml.
+
+    Raises:
+        UserInputError: an empty name, a name of dots only or starting with a dot (a hidden
+            file), characters other than letters, digits, '_', '-' and '.', or a folder in a
+            name that does not end in .toml.
+    """
+    rule = ("a name uses letters, digits, '_', '-' or '.' and does not start with '.' (or "
+            "give a path ending in .toml)")
+    if arg.endswith(".toml"):
+        target = Path(arg)
+    elif "/" in arg or "\\" in arg or (os.altsep and os.altsep in arg):
+        raise UserInputError(f"new {arg!r}: a name has no folder; {rule}")
+    else:
+        target = Path(f"{arg}.toml")
+    name = target.stem
+    if not name or name.startswith(".") or not re.fullmatch(r"[\w.-]+", name):
+        raise UserInputError(f"new {arg!r}: {rule}")
+    return target
+
+
+def _move_relative_paths(text: str, template: Path, target: Path) -> str:
+    """The template's text with relative graph-file paths rewritten for the new file's folder.
+
+    A scenario file's ``network.file`` and ``network.nodes_file`` are taken from the file's
+    folder; a copy written elsewhere must name the same files, so a relative path becomes the
+    path from the new file's folder (absolute where there is none, e.g. another drive).
+
+    Raises:
+        UserInputError: the paths cannot be rewritten in the text (an unusual layout, such as an
+            inline table); the message says which value to write.
+    """
+    try:
+        network = tomllib.loads(text).get("network", {})
+    except tomllib.TOMLDecodeError:
+        return text  # the validation that follows reports it
+    if not isinstance(network, dict):
+        return text
+    src_dir = template.resolve().parent
+    dst_dir = target.resolve().parent
+    for key in ("file", "nodes_file"):
+        value = network.get(key)
+        if not isinstance(value, str) or not value or Path(value).is_absolute():
+            continue
+        full = src_dir / value
+        try:
+            moved = os.path.relpath(full, dst_dir)
+        except ValueError:  # no relative path between them (Windows drives)
+            moved = str(full)
+        if Path(moved) == Path(value):
+            continue
+        moved = moved.replace(os.sep, "/")
+        pattern = rf'(?m)^(\s*(?:network\.)?{key}\s*=\s*)(["\'])' + re.escape(value) + r"\2"
+        new, count = re.subn(pattern, lambda m, s=moved: m.group(1) + _toml_str(s), text,
+                             count=1)
+        if count != 1 or tomllib.loads(new).get("network", {}).get(key) != moved:
+            raise UserInputError(f"new: {template} names network.{key} = {value!r}, relative "
+                                 f"to its folder; the copy cannot rewrite it: write "
+                                 f"network.{key} = {_toml_str(str(full))} in the copy yourself")
+        text = new
+    return text
+
+
 def _shown(path: Path) -> str:
     """A path as short as it can be said from here."""
-    import os
-
     rel = os.path.relpath(path)
     return rel if not rel.startswith("..") else str(path)
 

@@ -158,11 +158,11 @@ def _raise_interrupt(signum, frame):  # noqa: ARG001
 def _cmd_viz(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from sim.model.scenario import load_scenario, parse_overrides
+    from sim.cli.options import load_with_sets, parse_sets
 
-    overrides = parse_overrides(args.overrides)
+    overrides = parse_sets(args.overrides)
     path = scenario_path(args.scenario)
-    load_scenario(path, overrides)  # bad input stops here, with one line
+    load_with_sets(path, overrides, args.overrides)  # bad input stops here, with one line
     missing = [m for m in ("solara", "mesa.visualization") if importlib.util.find_spec(m) is None]
     if missing:
         raise UserInputError("the page needs the viz extra: pip install -e \".[viz]\" "
@@ -232,13 +232,13 @@ def _parse_changes(items: list[str]) -> list[tuple[int, dict]]:
 def _cmd_animate(args: argparse.Namespace) -> int:
     import shutil
 
-    from sim.model.scenario import load_scenario, parse_overrides
+    from sim.cli.options import load_with_sets, parse_sets
     from sim.output.files import check_writable
 
-    overrides = parse_overrides(args.overrides)
+    overrides = parse_sets(args.overrides)
     if args.weeks is not None:
         overrides["run.weeks"] = args.weeks
-    scenario = load_scenario(scenario_path(args.scenario), overrides)
+    scenario = load_with_sets(scenario_path(args.scenario), overrides, args.overrides)
     suffix = Path(args.out).suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise UserInputError(f"--out {args.out!r}: must end in .gif or .mp4")

@@ -27,12 +27,22 @@ from sim.compare import (
 from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
 from sim.model.scenario import Locality, describe_parameters
+from sim.model.world import world_size
 from sim.output.files import check_folder_writable as check_out_dir
 from sim.output.files import write_folder_atomic
 from sim.output.tables import format_number
 
-__all__ = ["DEFAULT_QUESTION", "REPORT_FORMATS", "build_report", "check_out_dir",
-           "write_report"]
+__all__ = ["DEFAULT_QUESTION", "REPORT_FILES", "REPORT_FORMATS", "build_report", "check_out_dir",
+           "existing_report", "write_report"]
+
+#: Every file a report may write into its folder, in either format.
+REPORT_FILES = ("report.html", "report.md", "results.csv", "reach.png", "metrics.png")
+
+
+def existing_report(out: str | Path) -> list[str]:
+    """The report files already in the folder ``out`` (empty if none, or no such folder)."""
+    out = Path(out)
+    return [name for name in REPORT_FILES if (out / name).exists()] if out.is_dir() else []
 
 DEFAULT_QUESTION = ("Which of these programmes reaches more people, and at what cost to the "
                     "peers?")
@@ -141,7 +151,7 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
         "p", f"Each scenario was run {run.replicates} times for {run.weeks} weeks with root seed "
              f"{run.seed}, on the same random numbers replicate by replicate.")]
     blocks.append(("table", ("scenario", "what it is", "people", "file"),
-                   [(label, s.description or "-", f"{s.population.size:,}",
+                   [(label, s.description or "-", f"{world_size(s):,}",
                      Path(s.source).name if s.source else "-")
                     for label, s in zip(labels, comparison.scenarios, strict=True)]))
     sections.append(("The scenarios", blocks))

@@ -1,0 +1,226 @@
+"""Never silently wrong (issue 16, items 5-8): what a user meets around the runs themselves.
+
+Files follow the umask, a report is not overwritten without --force, `new` keeps a copied
+scenario's graph files, a --set value's problem names --set, piped output stops quietly, a
+killed sweep leaves no worker behind, and warnings come before runs that will not fit.
+Every case goes through the real command line where the user meets it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.cli_helpers import ROOT, outreach
+
+TINY = textwrap.dedent("""\
+    name = "tiny"
+    [run]
+    weeks = 4
+    replicates = 2
+    seed = 5
+    [population]
+    size = 300
+    [close_peers]
+    count = 3
+    [distant_peers]
+    count = 3
+""")
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def one_line_error(proc, *fragments: str) -> str:
+    """The single stderr line of a refused command, after checking it says each fragment."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def ring_edges(n: int, prefix: str = "p") -> str:
+    rows = [f"{prefix}{i},{prefix}{(i + 1) % n}" for i in range(n)]
+    return "source,target\n" + "\n".join(rows) + "\n"
+
+
+# ----------------------------------------------------------------- file modes (item 7)
+
+
+def test_atomic_writes_follow_the_umask(tmp_path):
+    from sim.output.files import write_bytes_atomic, write_folder_atomic, write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.json", "{}")
+        write_bytes_atomic(tmp_path / "b.png", b"x")
+        folder = write_folder_atomic(tmp_path / "report", {"report.html": b"<p>"})[0].parent
+        os.umask(0o027)
+        write_text_atomic(tmp_path / "c.csv", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.png").stat().st_mode & 0o777 == 0o644
+    assert (folder / "report.html").stat().st_mode & 0o777 == 0o644
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "c.csv").stat().st_mode & 0o777 == 0o640
+
+
+def test_new_writes_a_file_readable_by_others(tmp_path):
+    write(tmp_path / "tiny.toml", TINY)
+    command = f"umask 022 && {sys.executable} -m sim.cli new mine --from tiny.toml"
+    proc = subprocess.run(["sh", "-c", command],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "mine.toml").stat().st_mode & 0o777 == 0o644
+
+
+# ----------------------------------------------------------------- help texts (item 7)
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "report", "validate", "scenarios", "new",
+                                     "params", "sweep", "viz", "animate"])
+def test_help_has_no_doubled_percent(command):
+    proc = outreach(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "%%" not in proc.stdout, proc.stdout
+
+
+# ----------------------------------------------------------------- report (item 7)
+
+
+def test_report_refuses_to_overwrite_a_report_without_force(tmp_path):
+    write(tmp_path / "tiny.toml", TINY)
+    out = tmp_path / "out"
+    write(out / "report.html", "<p>the planner's own report</p>")
+    proc = outreach("report", tmp_path / "tiny.toml", "--out", out)
+    one_line_error(proc, f"--out {out}", "report.html", "--force")
+    assert (out / "report.html").read_text() == "<p>the planner's own report</p>"
+
+
+def test_report_header_says_one_scenario_in_the_singular():
+    from sim.compare import comparison_header
+    from sim.model.scenario import Scenario
+
+    one = SimpleNamespace(run=SimpleNamespace(replicates=2, weeks=4, seed=1), labels=["a"],
+                          scenarios=[Scenario()], notes=[])
+    assert comparison_header(one, "--seed").startswith("compared 1 scenario on ")
+    two = SimpleNamespace(**{**vars(one), "labels": ["a", "b"], "scenarios": [Scenario()] * 2})
+    assert comparison_header(two, "--seed").startswith("compared 2 scenarios on ")
+
+
+# ----------------------------------------------------------------- new (item 6)
+
+
+@pytest.mark.parametrize("name", ["", "...", ".", ".hidden", "a/b", "sub/../x", " "])
+def test_new_refuses_a_name_that_is_no_name(tmp_path, name):
+    proc = outreach("new", name, cwd=tmp_path)
+    one_line_error(proc, "new ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_keeps_a_copied_scenarios_graph_file(tmp_path):
+    other = tmp_path / "other"
+    write(other / "net" / "edges.csv", ring_edges(20))
+    write(other / "net" / "nodes.csv", "id,gender\n" + "".join(f"p{i},man\n" for i in range(20)))
+    write(other / "net.toml", textwrap.dedent("""\
+        name = "net"
+        [run]
+        weeks = 4
+        replicates = 2
+        [network]
+        generator = "file"
+        file = "net/edges.csv"      # the ties
+        nodes_file = 'net/nodes.csv'
+        [close_peers]
+        count = 2
+        [distant_peers]
+        count = 2
+        """))
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = outreach("new", "copied", "--from", other / "net.toml", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    text = (work / "copied.toml").read_text()
+    assert 'file = "../other/net/edges.csv"      # the ties' in text
+    assert 'nodes_file = "../other/net/nodes.csv"' in text
+    proc = outreach("validate", "copied.toml", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+
+
+# ----------------------------------------------------------------- --set (items 6, 7)
+
+
+def test_set_value_problem_names_set_not_the_file(tmp_path):
+    write(tmp_path / "tiny.toml", TINY)
+    proc = outreach("run", "tiny.toml", "--set", "population.size=5", cwd=tmp_path)
+    line = one_line_error(proc, "--set population.size=5: must be an integer in [10, ")
+    assert not line.startswith("outreach: error: tiny.toml:"), line
+    proc = outreach("compare", "tiny.toml", "tiny.toml", "--set", "services.p_attend=2",
+                    cwd=tmp_path)
+    one_line_error(proc, "--set services.p_attend=2: must be")
+    proc = outreach("run", "tiny.toml", "--set", "close_peers.count=400", cwd=tmp_path)
+    one_line_error(proc, "close_peers.count + distant_peers.count",
+                   "(with --set close_peers.count=400)")
+
+
+def test_set_graph_file_is_taken_from_the_current_folder(tmp_path):
+    scenarios = tmp_path / "scenarios"
+    write(scenarios / "tiny.toml", TINY)
+    write(tmp_path / "net" / "edges.csv", ring_edges(30))
+    sets = ["--set", "network.generator=file", "--set", "network.file=net/edges.csv",
+            "--set", "close_peers.count=2", "--set", "distant_peers.count=2"]
+    # There is no scenarios/net/edges.csv: a path typed on the command line is the shell's.
+    proc = outreach("compare", "scenarios/tiny.toml", "scenarios/tiny.toml", "--replicates", "1",
+                    *sets, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "30 people" in proc.stdout
+    proc = outreach("run", "scenarios/tiny.toml", "--set", "network.generator=file",
+                    "--set", "network.file=nowhere/edges.csv", cwd=tmp_path)
+    one_line_error(proc, str(tmp_path / "nowhere" / "edges.csv"))
+
+
+# ----------------------------------------------------------------- broken pipe (also)
+
+
+@pytest.mark.parametrize("args", [("scenarios",), ("--help",), ("run", "{tiny}")])
+def test_output_to_a_closed_pipe_ends_quietly(tmp_path, args):
+    write(tmp_path / "tiny.toml", TINY)
+    json_out = tmp_path / "out.json"
+    args = [a.format(tiny=tmp_path / "tiny.toml") for a in args]
+    if args[0] == "run":
+        args += ["--json", str(json_out)]
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the reader has gone, as `| head -0` would
+    stderr = proc.stderr.read()
+    code = proc.wait(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    assert code == 0, stderr
+    if args[0] == "run":
+        assert json_out.is_file()  # the work is done even when nobody reads the summary
+
+
+def test_head_reads_the_first_line(tmp_path):
+    write(tmp_path / "tiny.toml", TINY)
+    proc = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -m sim.cli run tiny.toml | head -1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.stdout.startswith("tiny: 2 replicates"), proc.stdout
+    assert proc.stderr == "", proc.stderr
