@@ -9,7 +9,6 @@ Every case goes through the real command line where the user meets it.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -224,3 +223,98 @@ def test_head_reads_the_first_line(tmp_path):
         env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.stdout.startswith("tiny: 2 replicates"), proc.stdout
     assert proc.stderr == "", proc.stderr
+
+
+# ----------------------------------------------------------------- a killed sweep (item 5)
+
+
+def _children_of(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (Linux /proc; zombies count as gone)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
+
+
+SWEEP_BASE = textwrap.dedent("""\
+    name = "sweep_base"
+    [run]
+    weeks = 52
+    [population]
+    size = 2000
+    [close_peers]
+    count = 5
+    [distant_peers]
+    count = 5
+""")
+
+LONG_SWEEP = textwrap.dedent("""\
+    name = "long"
+    base = "base.toml"
+    design = "lhs"
+    samples = 2000
+    replicates = 4
+    seed = 3
+    metrics = ["clients_linked"]
+    [parameters]
+    "services.p_attend" = { range = [0.2, 0.6] }
+""")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_a_killed_sweep_leaves_no_worker_behind(tmp_path, signal_name):
+    import signal
+
+    pytest.importorskip("pyarrow")
+    write(tmp_path / "base.toml", SWEEP_BASE)
+    write(tmp_path / "spec.toml", LONG_SWEEP)
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", "spec.toml", "--out",
+                             "out", "--workers", "2", "--chunk-rows", "2"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        # Wait until both workers run (their runs reach the store), not only exist.
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = _children_of(proc.pid)
+            if len(workers) >= 2 and any((tmp_path / "out" / "runs").glob("part-*")):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stdout.read()
+        assert len(workers) >= 2, workers
+        os.kill(proc.pid, getattr(signal, signal_name))
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(workers), f"workers left running: {_alive(workers)}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _alive(workers):  # a failed test leaves nothing running either
+            os.kill(pid, 9)

@@ -117,12 +117,60 @@ def make_batches(manifest: dict[str, Any], done: set[tuple[int, int]], batch_siz
     return [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
 
 
-def _init_local_worker() -> None:
-    """Set up a local worker process: one numba thread; Ctrl-C is the parent's to handle."""
+def _init_local_worker(parent: int | None = None) -> None:
+    """Set up a local worker process: one numba thread; Ctrl-C is the parent's to handle.
+
+    Args:
+        parent: the sweep's main process; the worker ends when it is gone (see
+            :func:`_die_with_parent`).
+    """
     import signal
 
     os.environ["NUMBA_NUM_THREADS"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with_parent(parent)
+
+
+#: Seconds between a worker's checks that the sweep's main process is still there.
+_PARENT_POLL_SECONDS = 1.0
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker process as soon as the sweep's main process ``parent`` is gone.
+
+    A main process killed outright (SIGKILL, SIGTERM, the out-of-memory killer) cannot shut
+    its pool down, and its workers would otherwise stay, idle, holding their memory. On Linux
+    the kernel kills the worker when its parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere
+    a daemon thread also checks once a second that the parent is still this process's parent
+    (an orphan is adopted by another process) and ends the worker if not.
+    """
+    import sys
+    import threading
+
+    def orphaned() -> bool:
+        return os.getppid() != parent
+
+    if orphaned():  # the parent died before this worker got here
+        os._exit(1)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl here: the thread below still watches
+            pass
+        if orphaned():  # died between the check above and the request
+            os._exit(1)
+
+    def watch() -> None:
+        while not orphaned():
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)  # no cleanup: the rows of an orphan have nowhere to go
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 class LocalExecutor:
@@ -130,7 +178,8 @@ class LocalExecutor:
 
     Processes are started fresh rather than forked, as forking a process that has started
     numba's threads is fragile. If a worker dies, the pool is restarted and its unfinished
-    batches are submitted again (up to three times).
+    batches are submitted again (up to three times). If the main process dies, however it is
+    killed, its workers end with it.
 
     Args:
         workers: number of processes.
@@ -151,7 +200,8 @@ class LocalExecutor:
 
         return ProcessPoolExecutor(max_workers=self.workers,
                                    mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_local_worker)
+                                   initializer=_init_local_worker,
+                                   initargs=(os.getpid(),))
 
     def describe(self) -> str:
         """One line naming the executor."""
