@@ -4,12 +4,17 @@ One call of :func:`week` advances one replicate by one week through the phases o
 :mod:`sim.model.reference` (the plain-Python executable specification, which says in words what
 each phase does), each a function of its own, tested against the same phase of the reference:
 
-1. :func:`outreach`: contacts through ties, within each peer's ego network;
-2. :func:`referral`: chain referral by engaged clients with coupons;
-3. :func:`online`: online contacts without a tie;
-4. :func:`engagement`: engagement within the caseload cap, or lost contact;
-5. :func:`linkage`: drop-out, appointments and retention;
-6. :func:`wellbeing`: job demands and resources, exhaustion, rest and withdrawal.
+1. :func:`plan`: the professionals' side: supervision by need, assessed strength, and each
+   peer's hours, fixed commitments and caseload first;
+2. :func:`linkage`: drop-out and retention, then appointments and house calls, with
+   accompaniment where the peer has the hours;
+3. :func:`online`: online contacts without a tie, one meeting's hours each;
+4. :func:`outreach`: street contacts within each peer's reach, as many meetings as the hours
+   left allow, and the outreach workers' meetings;
+5. :func:`referral`: chain referral by engaged clients with coupons;
+6. :func:`engagement`: engagement within the (tailored) caseload cap, or lost contact;
+7. :func:`wellbeing`: the week worked as job demands and resources; exhaustion, rest and
+   withdrawal.
 
 Each phase takes the named structures of :mod:`sim.model.state`. Every random number comes from
 :mod:`sim.streams`, hashed on (process key, week, person): a peer's draws are keyed by the
@@ -33,9 +38,11 @@ from sim.model.state import (
     B_LEN,
     B_LINKED,
     B_RETAINED,
+    C_ACCOMPANIED,
     C_ACTIVE,
     C_APPOINTMENTS,
     C_COMPENSATION,
+    C_HOUSE_CALLS,
     C_NEW_CONTACTS,
     C_NEW_ENGAGED,
     C_NEW_EXHAUSTED,
@@ -43,6 +50,7 @@ from sim.model.state import (
     C_NOW_ENGAGED,
     C_NOW_LINKED,
     C_ONLINE_CONTACTS,
+    C_PEER_CENTIHOURS,
     C_PEER_WEEKS_PAID,
     C_REFERRALS,
     C_RESTING,
@@ -63,11 +71,13 @@ from sim.model.state import (
     N_EGO_CLASSES,
     RESTING,
     RETAINED,
+    TEAM,
     WITHDRAWN,
+    WORKER,
 )
 from sim.streams import subkey, uniform
 
-__all__ = ["engagement", "ego_network", "ego_networks", "linkage", "online", "outreach",
+__all__ = ["engagement", "ego_network", "ego_networks", "linkage", "online", "outreach", "plan",
            "referral", "week", "wellbeing"]
 
 
@@ -128,67 +138,327 @@ def _contact(c, v, w, i, t):
     c.book[B_LEN] = k + 1
 
 
-@njit(cache=True, nogil=True)
-def outreach(w, world, c, p, par, keys, counters):
-    """Phase 1: each working peer tries the hidden clients of its ego network.
+@njit(cache=True, inline="always")
+def _tailor(par, p, i):
+    """The share of its kind's hours and caseload cap a peer is given, by assessed strength."""
+    if par.professionals > 0:
+        return 1.0 - par.tailoring * (1.0 - p.strength[i])
+    return 1.0
 
-    The ego network (everyone within reach, listed once per peer by :func:`ego_network`) is
-    grouped by class: steps away x subgroups in which peer and client differ. Within a class
-    every entry has the same chance q, so the entries tried successfully are found by an
-    exponential clock: with hazard h = -log(1 - q) per entry, an Exp(1) draw E passes
-    floor(E / h) failures, and what is left of E carries over to the next class
-    (memorylessness). This draws the same Bernoulli trials as trying every entry, at a cost
-    proportional to the successes. A tried client who is hidden accepts with the share local
-    stigma leaves; the acceptance draw is keyed by the client.
-    """
-    effort = 1.0 - par.indirect_share
-    class_weight = np.empty(N_EGO_CLASSES)
+
+@njit(cache=True, inline="always")
+def _supervised(w, p, i):
+    """Whether peer row ``i`` had supervision this week (joining is not a supervision)."""
+    return p.last_supervised[i] == w and p.joined[i] < w
+
+
+@njit(cache=True, inline="always")
+def _team_meeting(w, par):
+    return par.team_meeting_every > 0 and w % par.team_meeting_every == 0 and par.professionals > 0
+
+
+@njit(cache=True)
+def _class_weights(par):
+    """Contact weight of each ego-network class: distance and subgroups in which peers differ."""
+    out = np.empty(N_EGO_CLASSES)
     for cl in range(N_EGO_CLASSES):
-        class_weight[cl] = par.hop_trust ** (cl // 3) * par.subgroup_trust ** (cl % 3)
-    # Hazards by kind, label (0: not labelled, 1: labelled a snitch) and class.
-    hazard = np.zeros((3, 2, N_EGO_CLASSES))
+        out[cl] = par.hop_trust ** (cl // 3) * par.subgroup_trust ** (cl % 3)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def plan(w, world, c, p, par, keys, counters):
+    """Phase 1: the professionals' side and each working peer's hours for the week.
+
+    Supervision slots go to the peers who are due (``supervision_every`` weeks since the last)
+    most strained first (lowest energy, then person); a supervision is also an assessment: the
+    peer's strength is their energy then. A peer's hours are their kind's, tailored to that
+    strength; supervision, a team meeting, training (new peers, shortened by educators),
+    indirect work and following up the caseload come first, and what does not fit waits.
+    """
+    n = p.node.shape[0]
+    working = 0
+    for i in range(n):
+        p.hours_left[i] = 0.0
+        p.hours_worked[i] = 0.0
+        p.successes[i] = 0
+        if p.status[i] == ACTIVE:
+            working += 1
+    if par.supervision_every > 0 and par.professionals > 0:
+        due = np.empty(n, np.int64)
+        m = 0
+        for i in range(n):
+            if p.status[i] == ACTIVE and w - p.last_supervised[i] >= par.supervision_every:
+                due[m] = i
+                m += 1
+        need = np.empty(m)
+        for j in range(m):  # energy first, the person breaks ties
+            need[j] = p.energy[due[j]] + p.node[due[j]] * 1e-12
+        order = np.argsort(need)
+        for j in range(min(m, int(par.supervision_slots))):
+            i = due[order[j]]
+            p.last_supervised[i] = w
+            p.strength[i] = p.energy[i]
+            counters[C_SUPERVISIONS] += 1
+    meeting = _team_meeting(w, par)
+    if meeting and working > 0:
+        counters[C_TEAM_MEETINGS] += 1
+    educator = 0.0  # the strongest educator effect among experienced working peers
+    for i in range(n):
+        if (p.status[i] == ACTIVE and w - p.joined[i] >= par.training_weeks
+                and par.educator[p.kind[i]] > educator):
+            educator = par.educator[p.kind[i]]
+    training = par.training_weeks * (1.0 - educator)
+    for i in range(n):
+        if p.status[i] != ACTIVE:
+            continue
+        budget = par.hours[p.kind[i]] * _tailor(par, p, i)
+        need = par.indirect_share * budget + p.caseload[i] * par.hours_per_client
+        if _supervised(w, p, i):
+            need += par.hours_per_supervision
+        if meeting:
+            need += par.hours_per_team_meeting
+        if w - p.joined[i] < training:
+            need += par.training_hours
+        used = min(budget, need)
+        p.hours_worked[i] = used
+        p.hours_left[i] = budget - used
+    if par.workers > 0:
+        team = par.workers * par.worker_hours - p.team[0] * par.hours_per_client
+        p.team[1] = max(0.0, team)
+    else:
+        p.team[1] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _accompany(p, i, hours):
+    """Peer row ``i`` spends ``hours`` if it has them; whether it did."""
+    if p.hours_left[i] >= hours:
+        p.hours_left[i] -= hours
+        p.hours_worked[i] += hours
+        return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _to_services(c, p, v, w, i, counters):
+    """Client ``v`` (supported by peer row ``i``, or the team) is linked to services."""
+    c.cstate[v] = LINKED
+    _mark(c.ever, v, EVER_LINKED, c.book, B_LINKED)
+    c.since[v] = w
+    if i >= 0:
+        p.caseload[i] -= 1
+        p.successes[i] += 1
+    elif i == TEAM:
+        p.team[0] -= 1
+    counters[C_NEW_LINKED] += 1
+
+
+@njit(cache=True, nogil=True)
+def linkage(w, world, c, p, par, keys, counters):
+    """Phase 2: drop-out and retention, then appointments and house calls.
+
+    Clients asking for an appointment are served in a rotation from a random first one, so no
+    one always books first: an office slot while they last (attended with ``p_attend``, plus
+    the peer's ``attendance_boost`` if the peer has the hours to accompany them), else a house
+    call with a professional if their peer joins house calls and has the hours. Linked clients'
+    drop-out falls with their working peer's ``retention_boost`` and, programme-wide, with the
+    ``mirror_effect`` of each kind that has a working peer.
+    """
+    kl = subkey(keys.link, w)
+    kl_seek, kl_attend = subkey(kl, 1), subkey(kl, 2)
+    kl_drop, kl_slots = subkey(kl, 3), subkey(kl, 4)
+    slots = int(par.appointment_slots + uniform(kl_slots, 0))
+    house = int(par.house_call_slots + uniform(kl_slots, 2))
+    mirror_kept = 1.0
     for kind in (CLOSE, DISTANT):
-        for lab in range(2):
-            base = par.p_contact[kind] * effort * (par.label_trust_factor if lab else 1.0)
-            for cl in range(N_EGO_CLASSES):
-                q = base * class_weight[cl]
-                hazard[kind, lab, cl] = -math.log1p(-q) if q < 1.0 else math.inf
+        for i in range(p.node.shape[0]):
+            if p.kind[i] == kind and p.status[i] == ACTIVE:
+                mirror_kept *= 1.0 - par.mirror[kind]
+                break
+    seekers = np.empty(c.book[B_LEN], np.int32)
+    n_seekers = 0
+    now_engaged = now_linked = 0
+    for k in range(c.book[B_LEN] - 1, -1, -1):
+        v = c.reached[k]
+        if c.role[v] != CLIENT:
+            continue
+        s = c.cstate[v]
+        i = c.peer_of[v]
+        works = i >= 0 and p.status[i] == ACTIVE
+        if s == ENGAGED:
+            if uniform(kl_drop, v) < par.p_drop_engaged:
+                c.cstate[v] = HIDDEN
+                c.coupons[v] = 0
+                if i >= 0:
+                    p.caseload[i] -= 1
+                elif i == TEAM:
+                    p.team[0] -= 1
+                c.peer_of[v] = -1
+                _leave(c, v)
+                continue
+            now_engaged += 1
+            q = par.p_seek + (par.interpreter_boost[p.kind[i]] if works else 0.0)
+            if slots + house > 0 and uniform(kl_seek, v) < q:
+                seekers[n_seekers] = v
+                n_seekers += 1
+        elif s == LINKED or s == RETAINED:
+            q = par.p_drop_linked * mirror_kept
+            if works:
+                q *= 1.0 - par.retention_boost[p.kind[i]]
+            if uniform(kl_drop, v) < q:
+                c.cstate[v] = HIDDEN
+                c.coupons[v] = 0
+                c.peer_of[v] = -1
+                _leave(c, v)
+                continue
+            now_linked += 1
+            if s == LINKED and w - c.since[v] >= par.weeks_to_retained:
+                c.cstate[v] = RETAINED
+                _mark(c.ever, v, EVER_RETAINED, c.book, B_RETAINED)
+    start = int(uniform(kl_slots, 1) * n_seekers)
+    for step in range(n_seekers):
+        if slots + house == 0:
+            break
+        v = seekers[(start + step) % n_seekers]
+        i = c.peer_of[v]
+        works = i >= 0 and p.status[i] == ACTIVE
+        if slots > 0:
+            slots -= 1
+            counters[C_APPOINTMENTS] += 1
+            q = par.p_attend
+            if works and _accompany(p, i, par.hours_per_accompaniment):
+                q += par.attendance_boost[p.kind[i]]
+                counters[C_ACCOMPANIED] += 1
+            elif i == TEAM and p.team[1] >= par.hours_per_accompaniment:
+                p.team[1] -= par.hours_per_accompaniment
+                q += par.worker_attendance_boost
+                counters[C_ACCOMPANIED] += 1
+            linked = uniform(kl_attend, v) < q
+        elif (house > 0 and works and par.house_calls[p.kind[i]]
+                and _accompany(p, i, par.hours_per_house_call)):
+            house -= 1
+            counters[C_HOUSE_CALLS] += 1
+            linked = uniform(kl_attend, v) < par.p_link_house_call
+        else:
+            continue
+        if linked:
+            _to_services(c, p, v, w, i, counters)
+            now_engaged -= 1
+            now_linked += 1
+    counters[C_NOW_ENGAGED] = now_engaged
+    counters[C_NOW_LINKED] = now_linked
+
+
+@njit(cache=True, nogil=True)
+def online(w, world, c, p, par, keys, counters):
+    """Phase 3: online activity reaches clients with online access, without a tie.
+
+    A working peer makes a Poisson number of attempts a week, each taking one meeting's hours
+    while the week's hours last.
+    """
+    if par.online_rate <= 0.0:
+        return
+    n = c.role.shape[0]
+    lam = par.online_rate
     for i in range(p.node.shape[0]):
         if p.status[i] != ACTIVE:
             continue
+        kp = _peer_key(keys.online, w, p.node[i], p.kind[i])
+        # Poisson number of attempts by inversion (Knuth).
+        x = uniform(kp, 0)
+        term = math.exp(-lam)
+        cdf = term
+        attempts = 0
+        while x > cdf and attempts < 10000:
+            attempts += 1
+            term *= lam / attempts
+            cdf += term
+        for j in range(attempts):
+            if not _accompany(p, i, par.hours_per_meeting):
+                break
+            v = int(uniform(kp, 2 * j + 1) * n)
+            if c.role[v] != CLIENT or c.cstate[v] != HIDDEN:
+                continue
+            if uniform(kp, 2 * j + 2) < world.loc_online[world.locality[v]]:
+                _contact(c, v, w, i, par.online_trust * _subgroup_trust(
+                    world, p.node[i], v, par.subgroup_trust))
+                counters[C_ONLINE_CONTACTS] += 1
+                counters[C_NEW_CONTACTS] += 1
+
+
+@njit(cache=True, inline="always")
+def _meetings(hours, per_meeting, u):
+    """Meetings that fit in ``hours``, rounded up or down at random so their mean is exact."""
+    return int(hours / per_meeting + u)
+
+
+@njit(cache=True, nogil=True)
+def outreach(w, world, c, p, par, keys, counters):
+    """Phase 4: street contacts, one meeting at a time, as the week's hours left allow.
+
+    A working peer with hours left meets ``hours_left / hours_per_meeting`` people (half as
+    many in pairs: each meeting takes both peers' time), rounded at random. Each meeting is
+    with someone within reach, drawn by class with the class's contact weight (closer and more
+    similar people are met more often) and uniformly within a class; a hidden client met
+    becomes a contact with chance ``p_contact_per_meeting x label x stigma kept``, drawn by
+    (client, meeting). The outreach workers then meet people of the whole population at random
+    with their team's hours left.
+    """
+    cw = _class_weights(par)
+    cum = np.empty(N_EGO_CLASSES)
+    for i in range(p.node.shape[0]):
+        if p.status[i] != ACTIVE or p.hours_left[i] <= 0.0:
+            continue
         kind = p.kind[i]
-        lab = 1 if p.label_until[i] > w else 0
-        label = par.label_trust_factor if lab else 1.0
-        kgap = _peer_key(keys.contact, w, p.node[i], kind)
-        kaccept = subkey(kgap, 1)
-        clock = -math.log1p(-uniform(kgap, 0))
-        j = 1
+        total = 0.0
         for cl in range(N_EGO_CLASSES):
             lo = p.ego_class_ptr[i * N_EGO_CLASSES + cl]
             hi = p.ego_class_ptr[i * N_EGO_CLASSES + cl + 1]
-            h = hazard[kind, lab, cl]
-            if lo == hi or h == 0.0:
-                continue
-            pos = lo
-            while True:
-                skip = clock / h if h < math.inf else 0.0
-                if skip >= hi - pos:
-                    clock -= (hi - pos) * h
-                    break
-                pos += int(skip)
-                v = p.ego_nodes[pos]
-                if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
-                        and uniform(kaccept, v) < _stigma_kept(world, par, v)):
-                    _contact(c, v, w, i, par.kind_trust[kind] * label * class_weight[cl])
-                    counters[C_NEW_CONTACTS] += 1
-                pos += 1
-                clock = -math.log1p(-uniform(kgap, j))
-                j += 1
+            total += (hi - lo) * cw[cl]
+            cum[cl] = total
+        if total <= 0.0:
+            continue  # no one within reach: the hours are not worked
+        per_meeting = par.hours_per_meeting * (2.0 if par.pairs[kind] else 1.0)
+        kgap = _peer_key(keys.contact, w, p.node[i], kind)
+        kaccept = subkey(kgap, 1)
+        tries = _meetings(p.hours_left[i], per_meeting, uniform(kgap, 0))
+        p.hours_worked[i] += p.hours_left[i]
+        p.hours_left[i] = 0.0
+        label = par.label_trust_factor if p.label_until[i] > w else 1.0
+        for j in range(tries):
+            r = uniform(kgap, 2 * j + 1) * total
+            cl = 0
+            while cum[cl] <= r and cl < N_EGO_CLASSES - 1:
+                cl += 1
+            lo = p.ego_class_ptr[i * N_EGO_CLASSES + cl]
+            hi = p.ego_class_ptr[i * N_EGO_CLASSES + cl + 1]
+            while hi == lo:  # r at the very top after rounding: the last class with entries
+                cl -= 1
+                lo = p.ego_class_ptr[i * N_EGO_CLASSES + cl]
+                hi = p.ego_class_ptr[i * N_EGO_CLASSES + cl + 1]
+            v = p.ego_nodes[lo + int(uniform(kgap, 2 * j + 2) * (hi - lo))]
+            if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
+                    and uniform(subkey(kaccept, v), j)
+                    < par.p_contact[kind] * label * _stigma_kept(world, par, v)):
+                _contact(c, v, w, i, par.kind_trust[kind] * label * cw[cl])
+                counters[C_NEW_CONTACTS] += 1
+    if par.workers > 0 and p.team[1] > 0.0:
+        n = c.role.shape[0]
+        kw = _peer_key(keys.contact, w, 0, WORKER)
+        tries = _meetings(p.team[1], par.hours_per_meeting, uniform(kw, 0))
+        p.team[1] = 0.0
+        for j in range(tries):
+            v = int(uniform(kw, 2 * j + 1) * n)
+            if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN and uniform(kw, 2 * j + 2)
+                    < par.worker_p_contact * _stigma_kept(world, par, v)):
+                _contact(c, v, w, TEAM, par.worker_trust)
+                counters[C_NEW_CONTACTS] += 1
 
 
 @njit(cache=True, nogil=True)
 def referral(w, world, c, p, par, keys, counters):
-    """Phase 2: engaged clients with coupons refer hidden friends to their working peer."""
+    """Phase 5: engaged clients with coupons refer hidden friends to their working peer."""
     kr = subkey(keys.refer, w)
     for k in range(c.book[B_LEN]):  # those added now are only contacted, so they refer no one
         v = c.reached[k]
@@ -214,42 +484,13 @@ def referral(w, world, c, p, par, keys, counters):
 
 
 @njit(cache=True, nogil=True)
-def online(w, world, c, p, par, keys, counters):
-    """Phase 3: online activity reaches clients with online access, without a tie."""
-    if par.online_rate <= 0.0:
-        return
-    n = c.role.shape[0]
-    lam = par.online_rate * (1.0 - par.indirect_share)
-    for i in range(p.node.shape[0]):
-        if p.status[i] != ACTIVE:
-            continue
-        kp = _peer_key(keys.online, w, p.node[i], p.kind[i])
-        # Poisson number of attempts by inversion (Knuth).
-        x = uniform(kp, 0)
-        term = math.exp(-lam)
-        cdf = term
-        attempts = 0
-        while x > cdf and attempts < 10000:
-            attempts += 1
-            term *= lam / attempts
-            cdf += term
-        for j in range(attempts):
-            v = int(uniform(kp, 2 * j + 1) * n)
-            if c.role[v] != CLIENT or c.cstate[v] != HIDDEN:
-                continue
-            if uniform(kp, 2 * j + 2) < world.loc_online[world.locality[v]]:
-                _contact(c, v, w, i, par.online_trust * _subgroup_trust(
-                    world, p.node[i], v, par.subgroup_trust))
-                counters[C_ONLINE_CONTACTS] += 1
-                counters[C_NEW_CONTACTS] += 1
-
-
-@njit(cache=True, nogil=True)
 def engagement(w, world, c, p, par, keys, counters):
-    """Phase 4: contacted clients engage within their peer's caseload cap, or lose contact.
+    """Phase 6: contacted clients engage within their peer's caseload cap, or lose contact.
 
-    Clients in contact are listed in ``reached``; walking it backwards lets a client leave
-    (swapped out for the last one, already seen) without skipping anyone.
+    A peer's cap is their kind's, tailored to their assessed strength (at least one client);
+    the outreach workers' team has ``workers x caseload_cap``. Clients in contact are listed in
+    ``reached``; walking it backwards lets a client leave (swapped out for the last one,
+    already seen) without skipping anyone.
     """
     ke = subkey(keys.engage, w)
     ke_engage, ke_lose, ke_refer = subkey(ke, 1), subkey(ke, 2), subkey(ke, 3)
@@ -261,131 +502,83 @@ def engagement(w, world, c, p, par, keys, counters):
         engaged = False
         if i >= 0 and p.status[i] == ACTIVE:
             cap = par.caseload_cap[p.kind[i]]
+            if cap > 0:
+                cap = max(1, int(math.ceil(cap * _tailor(par, p, i))))
             if cap == 0 or p.caseload[i] < cap:
                 if uniform(ke_engage, v) < par.p_engage * c.trust[v] * _stigma_kept(world, par, v):
                     engaged = True
-                    c.cstate[v] = ENGAGED
-                    _mark(c.ever, v, EVER_ENGAGED, c.book, B_ENGAGED)
-                    c.since[v] = w
                     p.caseload[i] += 1
+                    p.successes[i] += 1
                     c.ekind[v] = p.kind[i]
                     if uniform(ke_refer, v) < par.p_referrer:
                         c.coupons[v] = par.referral_coupons
-                    counters[C_NEW_ENGAGED] += 1
-        if not engaged and uniform(ke_lose, v) < par.p_lose:
+        elif i == TEAM and par.workers > 0:
+            cap = par.workers * par.worker_cap
+            if cap == 0 or p.team[0] < cap:
+                if uniform(ke_engage, v) < par.p_engage * c.trust[v] * _stigma_kept(world, par, v):
+                    engaged = True
+                    p.team[0] += 1
+                    c.ekind[v] = WORKER
+        if engaged:
+            c.cstate[v] = ENGAGED
+            _mark(c.ever, v, EVER_ENGAGED, c.book, B_ENGAGED)
+            c.since[v] = w
+            counters[C_NEW_ENGAGED] += 1
+            counters[C_NOW_ENGAGED] += 1
+        elif uniform(ke_lose, v) < par.p_lose:
             c.cstate[v] = HIDDEN
             c.peer_of[v] = -1
             _leave(c, v)
 
 
 @njit(cache=True, nogil=True)
-def linkage(w, world, c, p, par, keys, counters):
-    """Phase 5: drop-out and retention, then appointments.
-
-    The engaged who ask for an appointment get the week's slots in a rotation from a random
-    first one, so no one always books first.
-    """
-    kl = subkey(keys.link, w)
-    kl_seek, kl_attend = subkey(kl, 1), subkey(kl, 2)
-    kl_drop, kl_slots = subkey(kl, 3), subkey(kl, 4)
-    slots = int(par.appointment_slots + uniform(kl_slots, 0))
-    seekers = np.empty(c.book[B_LEN], np.int32)
-    n_seekers = 0
-    now_engaged = now_linked = 0
-    for k in range(c.book[B_LEN] - 1, -1, -1):
-        v = c.reached[k]
-        if c.role[v] != CLIENT:
-            continue
-        s = c.cstate[v]
-        if s == ENGAGED:
-            if uniform(kl_drop, v) < par.p_drop_engaged:
-                c.cstate[v] = HIDDEN
-                c.coupons[v] = 0
-                if c.peer_of[v] >= 0:
-                    p.caseload[c.peer_of[v]] -= 1
-                c.peer_of[v] = -1
-                _leave(c, v)
-                continue
-            now_engaged += 1
-            if slots > 0 and uniform(kl_seek, v) < par.p_seek:
-                seekers[n_seekers] = v
-                n_seekers += 1
-        elif s == LINKED or s == RETAINED:
-            if uniform(kl_drop, v) < par.p_drop_linked:
-                c.cstate[v] = HIDDEN
-                c.coupons[v] = 0
-                c.peer_of[v] = -1
-                _leave(c, v)
-                continue
-            now_linked += 1
-            if s == LINKED and w - c.since[v] >= par.weeks_to_retained:
-                c.cstate[v] = RETAINED
-                _mark(c.ever, v, EVER_RETAINED, c.book, B_RETAINED)
-    start = int(uniform(kl_slots, 1) * n_seekers)
-    for step in range(min(slots, n_seekers)):
-        v = seekers[(start + step) % n_seekers]
-        i = c.peer_of[v]
-        counters[C_APPOINTMENTS] += 1
-        q = par.p_attend
-        if i >= 0 and p.status[i] == ACTIVE:
-            q += par.attendance_boost[p.kind[i]]
-        if uniform(kl_attend, v) < q:
-            c.cstate[v] = LINKED
-            _mark(c.ever, v, EVER_LINKED, c.book, B_LINKED)
-            c.since[v] = w
-            if i >= 0:
-                p.caseload[i] -= 1
-            counters[C_NEW_LINKED] += 1
-            now_engaged -= 1
-            now_linked += 1
-    counters[C_NOW_ENGAGED] = now_engaged
-    counters[C_NOW_LINKED] = now_linked
-
-
-@njit(cache=True, nogil=True)
 def wellbeing(w, world, c, p, par, keys, counters):
-    """Phase 6: job demands drain a working peer's energy, resources restore it (saturating).
+    """Phase 7: the week worked drains a peer's energy, resources restore it (saturating).
 
-    Supervision is due for a peer every ``supervision_every`` weeks, in a turn set by the
-    person (not the row), while the week's supervision slots last.
+    Demands (job demands-resources, Bakker & Demerouti 2007): the hours worked (crises add
+    unplanned hours), the caseload, crises (fewer among an educator's clients), a stigma event
+    (chance rising with local stigma; it labels the peer a snitch for some weeks), role
+    conflict; crises and stigma events cost less in pairs. Resources restore a share of the
+    missing energy: rest, supervision, a team meeting, peer support, pay in proportion to a
+    fair wage (dose response), indirect work and each client engaged or linked this week.
     """
-    sup_every = par.supervision_every
-    sup_left = int(par.supervision_slots)
-    team_meeting = (par.team_meeting_every > 0 and w % par.team_meeting_every == 0
-                    and par.professionals > 0)
+    meeting = _team_meeting(w, par)
     n_peers = p.node.shape[0]
     working = 0
     for i in range(n_peers):
         if p.status[i] == ACTIVE:
             working += 1
-    if team_meeting and working > 0:
-        counters[C_TEAM_MEETINGS] += 1
     for i in range(n_peers):
         kind = p.kind[i]
         kp = _peer_key(keys.wellbeing, w, p.node[i], kind)
         if p.status[i] == ACTIVE:
             load = p.caseload[i]
+            p_crisis = par.p_crisis * (1.0 - par.educator[kind])
             crises = 0
             for j in range(load):
-                if uniform(kp, j + 16) < par.p_crisis:
+                if uniform(kp, j + 16) < p_crisis:
                     crises += 1
-            demand = par.demand_per_client * load + par.crisis_cost * crises
+            worked = p.hours_worked[i] + crises * par.hours_per_crisis
+            p.hours_worked[i] = worked
+            risk = par.pair_risk_factor if par.pairs[kind] else 1.0
+            demand = (par.demand_per_hour * worked + par.demand_per_client * load
+                      + par.crisis_cost * crises * risk + par.role_conflict[kind])
             if uniform(kp, 0) < par.p_stigma_event * world.loc_stigma[world.locality[p.node[i]]]:
-                demand += par.stigma_event_cost
+                demand += par.stigma_event_cost * risk
                 p.label_until[i] = w + par.label_weeks
-            gain = par.recovery + par.meaning_gain * par.indirect_share
-            if sup_every > 0 and (w + p.node[i]) % sup_every == 0 and sup_left > 0:
-                sup_left -= 1
+            gain = (par.recovery + par.meaning_gain * par.indirect_share
+                    + par.direct_meaning_gain * p.successes[i])
+            if _supervised(w, p, i):
                 gain += par.supervision_gain
-                counters[C_SUPERVISIONS] += 1
-            if team_meeting:
+            if meeting:
                 gain += par.team_meeting_gain
             if working >= 2:
                 gain += par.peer_support_gain
             if par.compensation[kind] > 0.0:
-                gain += par.compensation_gain
-                counters[C_COMPENSATION] += int(par.compensation[kind] * 100.0)
+                gain += par.compensation_gain * par.pay_ratio[kind]
+                counters[C_COMPENSATION] += int(round(par.compensation[kind] * 100.0))
             counters[C_PEER_WEEKS_PAID] += 1
+            counters[C_PEER_CENTIHOURS] += int(round(worked * 100.0))
             e = p.energy[i] + gain * (1.0 - p.energy[i]) - demand
             p.energy[i] = min(1.0, max(0.0, e))
             if p.energy[i] < par.exhaustion_threshold:
@@ -408,7 +601,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
 
 @njit(cache=True, nogil=True)
 def week(w, world, c, p, par, keys, counters):
-    """Advance one replicate by week ``w``: the six phases in order.
+    """Advance one replicate by week ``w``: the seven phases in order.
 
     Args:
         w: the week (0, 1, ...).
@@ -421,17 +614,18 @@ def week(w, world, c, p, par, keys, counters):
             :mod:`sim.model.state`).
     """
     counters[:] = 0
+    plan(w, world, c, p, par, keys, counters)
+    linkage(w, world, c, p, par, keys, counters)
+    online(w, world, c, p, par, keys, counters)
     outreach(w, world, c, p, par, keys, counters)
     referral(w, world, c, p, par, keys, counters)
-    online(w, world, c, p, par, keys, counters)
     engagement(w, world, c, p, par, keys, counters)
-    linkage(w, world, c, p, par, keys, counters)
     wellbeing(w, world, c, p, par, keys, counters)
 
 
 #: The phases in weekly order, by name (for tests and the reference).
-PHASES = {"outreach": outreach, "referral": referral, "online": online,
-          "engagement": engagement, "linkage": linkage, "wellbeing": wellbeing}
+PHASES = {"plan": plan, "linkage": linkage, "online": online, "outreach": outreach,
+          "referral": referral, "engagement": engagement, "wellbeing": wellbeing}
 
 
 @njit(cache=True, nogil=True)

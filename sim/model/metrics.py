@@ -10,9 +10,10 @@ import numpy as np
 from scipy import stats
 
 from sim.model import state as E
+from sim.model.state import salaried_hours_per_week
 
 __all__ = ["KEY_METRICS", "METRICS", "SHARE_METRICS", "Metric", "group_reach", "interval",
-           "programme_cost", "run_metrics", "summarise"]
+           "programme_cost", "run_metrics", "salaried_hours_per_week", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,24 @@ _TABLE = (
     Metric("peers_exhausted_fraction", "Share of peers exhausted",
            "Share of peers exhausted at least once", "share",
            "share of all peers who were exhausted at least once", share=True, key=True),
+    Metric("peers_exhausted_fraction_close", "Share of close peers exhausted",
+           "Share of close peers exhausted at least once", "share",
+           "share of close peers who were exhausted at least once", share=True),
+    Metric("peers_exhausted_fraction_distant", "Share of distant peers exhausted",
+           "Share of distant peers exhausted at least once", "share",
+           "share of distant peers who were exhausted at least once", share=True),
+    Metric("peer_hours_per_week", "Peer hours a working week",
+           "Hours a working peer worked in an average week", "hours",
+           "hours worked by peers (crises included) / peer weeks worked"),
     Metric("peers_active_end", "Peers working at the end", "Peers working in the last week",
            "peers", "peers working in the last week"),
     Metric("peers_recruited", "Peers recruited", "Peers recruited, replacements included",
            "peers", "peers recruited in all, replacements included"),
-    Metric("cost_total", "Total cost", "Total cost (peer pay and professional hours)",
-           "currency", "peer compensation and professional hours (currency)"),
+    Metric("cost_total", "Total cost", "Total cost (peer pay, salaries, rewards)",
+           "currency", "peer pay, professionals' and outreach workers' salaries and referral "
+           "rewards (currency)"),
     Metric("cost_per_linked_client", "Cost per linked client",
-           "Cost per linked client (peer pay and professional hours)", "currency per client",
+           "Cost per linked client (peer pay, salaries, rewards)", "currency per client",
            "cost_total / clients_linked", key=True),
     Metric("least_connected_contacted", "Least-connected clients contacted",
            "Share of the least-connected quarter of clients contacted", "share",
@@ -94,17 +105,16 @@ SHARE_METRICS: frozenset[str] = frozenset(m.name for m in _TABLE if m.share)
 
 
 def programme_cost(costs, totals) -> float:
-    """Money spent: peer compensation plus professional hours at the hourly price.
+    """Money spent: peer pay, salaried hours at the hourly price, and referral rewards.
 
     Args:
         costs: the scenario's ``[costs]`` section.
-        totals: counts so far of ``appointments``, ``supervisions`` and ``team_meetings``, and
-            the ``compensation`` paid.
+        totals: so far, the ``compensation`` paid to peers, the ``salaried_hours`` of
+            professionals and outreach workers, and the ``referrals`` made.
     """
-    hours = (totals["appointments"] * costs.hours_per_appointment
-             + totals["supervisions"] * costs.hours_per_supervision
-             + totals["team_meetings"] * costs.hours_per_team_meeting)
-    return totals["compensation"] + hours * costs.professional_hour
+    return (totals["compensation"] + totals["salaried_hours"] * costs.professional_hour
+            + totals["referrals"] * costs.reward_per_referral)
+
 
 
 def _share(num: float, den: float) -> float:
@@ -172,12 +182,20 @@ def run_metrics(model) -> dict[str, float]:
     eng = (ever & E.EVER_ENGAGED) > 0
     lnk = (ever & E.EVER_LINKED) > 0
     close, distant = eng & (model.ekind == E.CLOSE), eng & (model.ekind == E.DISTANT)
+    kinds = model.p_kind[:n]
     return {
         "clients_contacted": float(contacted),
         "clients_engaged": float(engaged),
         "clients_linked": float(linked),
         "clients_retained": float(retained),
         "peers_exhausted_fraction": _share(float(np.sum(model.p_ever_exhausted[:n])), n),
+        "peers_exhausted_fraction_close": _share(
+            float(np.sum(model.p_ever_exhausted[:n][kinds == E.CLOSE])),
+            float(np.sum(kinds == E.CLOSE))),
+        "peers_exhausted_fraction_distant": _share(
+            float(np.sum(model.p_ever_exhausted[:n][kinds == E.DISTANT])),
+            float(np.sum(kinds == E.DISTANT))),
+        "peer_hours_per_week": _share(model.totals["peer_hours"], model.totals["peer_weeks"]),
         "peers_active_end": float(np.sum(model.p_status[:n] == E.ACTIVE)),
         "peers_recruited": float(n),
         "cost_total": float(cost),

@@ -21,6 +21,7 @@ from sim.model.agents import Client, ClosePeer, DistantPeer, Professional
 from sim.model.recruitment import kind_streams, recruit, start_energies
 from sim.model.scenario import PeerKind, Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
+from sim.model.state import salaried_hours_per_week
 from sim.model.world import World, build_world
 from sim.streams import stream, uint64_seeds
 
@@ -137,6 +138,12 @@ class OutreachModel(mesa.Model):
         self.p_label_until = np.zeros(cap, np.int32)
         self.p_joined = np.zeros(cap, np.int32)
         self.p_replaced = np.zeros(cap, np.bool_)
+        self.p_strength = np.ones(cap, np.float64)
+        self.p_last_supervised = np.zeros(cap, np.int32)
+        self.p_hours_left = np.zeros(cap, np.float64)
+        self.p_hours_worked = np.zeros(cap, np.float64)
+        self.p_successes = np.zeros(cap, np.int32)
+        self.team = np.zeros(2, np.float64)  # outreach workers: caseload, hours left
         self._keys = E.make_keys(
             uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields)))
         self._recruit_streams = {kind: kind_streams(seed, replicate, kind) for kind in _KINDS}
@@ -150,8 +157,9 @@ class OutreachModel(mesa.Model):
             trust=self.trust, since=self.since, coupons=self.coupons, ekind=self.ekind,
             reached=self.reached, reached_pos=self.reached_pos, book=self.book)
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
+                       "house_calls": 0, "accompaniments": 0, "peer_hours": 0.0,
                        "compensation": 0.0, "referrals": 0, "online_contacts": 0,
-                       "exhausted_ever": 0}
+                       "exhausted_ever": 0, "peer_weeks": 0, "salaried_hours": 0.0}
         self.policy_changes: list[tuple[int, str, Any]] = []
         self._set_params()
         self.vacancies: list[_Vacancy] = []
@@ -243,7 +251,10 @@ class OutreachModel(mesa.Model):
             node=self.p_node[:n], kind=self.p_kind[:n], status=self.p_status[:n],
             energy=self.p_energy[:n], caseload=self.p_caseload[:n],
             ever_exhausted=self.p_ever_exhausted[:n], label_until=self.p_label_until[:n],
-            ego_class_ptr=class_ptr, ego_nodes=nodes)
+            joined=self.p_joined[:n], strength=self.p_strength[:n],
+            last_supervised=self.p_last_supervised[:n], hours_left=self.p_hours_left[:n],
+            hours_worked=self.p_hours_worked[:n], successes=self.p_successes[:n],
+            team=self.team, ego_class_ptr=class_ptr, ego_nodes=nodes)
 
     def client_arrays(self) -> E.ClientArrays:
         """The persons' rows as the kernel takes them (views, changed in place by a week)."""
@@ -255,7 +266,8 @@ class OutreachModel(mesa.Model):
 
     def _grow_peers(self) -> None:
         for name in ("p_node", "p_kind", "p_status", "p_energy", "p_caseload",
-                     "p_ever_exhausted", "p_label_until", "p_joined", "p_replaced"):
+                     "p_ever_exhausted", "p_label_until", "p_joined", "p_replaced", "p_strength",
+                     "p_last_supervised", "p_hours_left", "p_hours_worked", "p_successes"):
             arr = getattr(self, name)
             bigger = np.zeros(arr.shape[0] * 2, arr.dtype)
             bigger[: arr.shape[0]] = arr
@@ -274,6 +286,10 @@ class OutreachModel(mesa.Model):
         self.p_energy[rows] = start_energies(self._recruit_streams[kind], nodes, w.energy_start,
                                              w.energy_start_spread)
         self.p_joined[rows] = self.week
+        # A professional assesses a new peer's strength at induction (none without them).
+        professionals = self.scenario.services.professionals > 0
+        self.p_strength[rows] = self.p_energy[rows] if professionals else 1.0
+        self.p_last_supervised[rows] = self.week
         # A client who becomes a peer leaves their own peer's caseload and the clients in contact.
         for node in nodes[self.reached_pos[nodes] >= 0].tolist():
             j = self.peer_of[node]
@@ -329,6 +345,11 @@ class OutreachModel(mesa.Model):
         t["appointments"] += week[E.C_APPOINTMENTS]
         t["supervisions"] += week[E.C_SUPERVISIONS]
         t["team_meetings"] += week[E.C_TEAM_MEETINGS]
+        t["house_calls"] += week[E.C_HOUSE_CALLS]
+        t["accompaniments"] += week[E.C_ACCOMPANIED]
+        t["peer_hours"] += week[E.C_PEER_CENTIHOURS] / 100.0
+        t["peer_weeks"] += week[E.C_PEER_WEEKS_PAID]
+        t["salaried_hours"] += salaried_hours_per_week(self.scenario)
         t["compensation"] += week[E.C_COMPENSATION] / 100.0
         t["referrals"] += week[E.C_REFERRALS]
         t["online_contacts"] += week[E.C_ONLINE_CONTACTS]

@@ -9,37 +9,60 @@ are compared.
 
 One week, in order:
 
-1. **Outreach.** Each working peer walks its network breadth-first up to ``reach_hops`` steps
-   (distant peers reach friends of friends). A hidden client met at step ``h`` is contacted with
-   chance ``p_contact x (1 - indirect_work_share) x hop_trust^(h-1) x label x
-   (1 - stigma_effect x stigma)``, where ``label`` is ``label_trust_factor`` while the peer is
-   labelled a snitch.
-   The contact's trust is the kind's trust, lowered by distance, by the label and by
-   ``subgroup_trust`` for each of gender and age band in which peer and client differ.
-2. **Referral.** An engaged (or linked, or retained) client with coupons, whose peer is working,
+1. **Plan** (the professionals' side). Supervision slots (``professionals x
+   supervision_per_professional_week``) go to the working peers who are due (``supervision_every
+   _weeks`` since their last, or since joining), most strained first (lowest energy, then person).
+   A supervision is an assessment: the peer's strength becomes their energy. Each working peer's
+   hours are their kind's ``hours_per_week`` times ``1 - tailoring x (1 - strength)`` (1 without
+   professionals). First come supervision, a team meeting, training (a new peer's first
+   ``training_weeks``, fewer by the strongest ``educator_effect`` of an experienced working
+   peer), the ``indirect_work_share`` of the hours and ``hours_per_client_week`` per client of
+   the caseload; what does not fit waits. The outreach workers' team has ``count x
+   hours_per_week`` less the follow-up of its caseload.
+2. **Linkage and retention.** An engaged client drops out with ``p_dropout_engaged_per_week``;
+   otherwise, while office or house-call slots last, asks for an appointment with
+   ``p_seek_appointment_per_week`` plus the ``interpreter_boost`` of a working peer's kind.
+   Linked or retained clients drop out with ``p_dropout_linked_per_week``, times ``1 -
+   retention_boost`` of a working peer's kind and ``1 - mirror_effect`` of each kind with a
+   working peer; linked ones become retained after ``weeks_to_retained``. Then the askers, in a
+   rotation from a random first one: an office slot while they last, attended with ``p_attend``
+   plus the kind's ``attendance_boost`` if the peer has ``hours_per_accompaniment`` left to
+   accompany them (the outreach workers likewise from the team's hours); otherwise a house call
+   if slots last and the peer joins house calls and has ``hours_per_house_call`` left, which
+   links with ``p_link_house_call``. A linked client leaves the caseload.
+3. **Online.** Each working peer makes a Poisson number of attempts (mean
+   ``online_contacts_per_peer_week``), each taking ``hours_per_meeting`` while hours last, at
+   persons drawn uniformly; a hidden client is contacted with chance equal to the online access
+   of their locality (no stigma: nobody sees).
+4. **Outreach.** A working peer with hours left meets ``hours_left / hours_per_meeting``
+   people (half as many when working in pairs), rounded up or down at random. Each meeting is
+   with someone within ``reach_hops`` steps, chosen with weight ``hop_trust^(steps - 1) x
+   subgroup_trust^(subgroups in which they differ)``. A hidden client met becomes a contact with
+   chance ``p_contact_per_meeting x label x (1 - stigma_effect x stigma)``, where ``label`` is
+   ``label_trust_factor`` while the peer is labelled a snitch; their trust is the kind's trust
+   times the same weight and label. The outreach workers meet persons drawn uniformly with the
+   team's hours; a hidden client becomes their contact with chance ``p_contact_per_meeting x
+   (1 - stigma_effect x stigma)``, at the workers' trust.
+5. **Referral.** An engaged (or linked, or retained) client with coupons, whose peer is working,
    refers each hidden friend with chance ``p_refer_per_tie_week``, one coupon each; the friend is
    contacted on behalf of that peer, one step further from them.
-3. **Online.** Each working peer makes a Poisson number of online attempts (mean
-   ``online_contacts_per_peer_week x effort``) at persons drawn uniformly; a hidden client is
-   contacted with chance equal to the online access of their locality (no stigma: nobody sees).
-4. **Engagement.** A contacted client whose peer works and is under the caseload cap engages
-   with chance ``p_engage x trust x (1 - stigma_effect x stigma)``; a new engaged client is a
-   referrer (gets ``referral_coupons``) with chance ``p_referrer``. A client who does not engage
+6. **Engagement.** A contacted client whose peer works and is under the caseload cap (the
+   kind's, times the peer's tailoring share, at least one) engages with chance ``p_engage x
+   trust x (1 - stigma_effect x stigma)``; a new engaged client of a peer is a referrer (gets
+   ``referral_coupons``) with chance ``p_referrer``. The outreach workers' clients engage
+   likewise within ``count x caseload_cap`` and get no coupons. A client who does not engage
    loses contact with chance ``p_lose_contact_per_week`` and is hidden again.
-5. **Linkage and retention**, clients in a random rotation so none always books first. An
-   engaged client drops out with ``p_dropout_engaged_per_week``; otherwise, while appointment
-   slots last, asks for one with ``p_seek_appointment_per_week`` and attends with ``p_attend``
-   plus the ``attendance_boost`` of their peer's kind if the peer is working; attending links
-   them and takes them off the peer's caseload. Linked or retained clients drop out with
-   ``p_dropout_linked_per_week``; linked ones become retained after ``weeks_to_retained``.
-6. **Well-being** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for the
-   stock-and-flow energy model). A working peer spends ``demand_per_client_week`` per client in
-   the caseload, ``crisis_cost`` per crisis (each client has one with ``p_crisis``), and
-   ``stigma_event_cost`` if labelled a snitch (chance ``p_stigma_event x stigma``), which also
-   lowers their contacts' trust for ``stigma_trust_weeks``. Resources restore a share of the
-   missing energy: rest outside work, supervision when due (every ``supervision_every_weeks``,
-   in a turn set by the person: week + person id) and a slot is free, team meetings,
-   peer support when others work, compensation, and meaning from indirect work. Below
+7. **Well-being** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for the
+   stock-and-flow energy model). A working peer's crises: each client of the caseload has one
+   with ``p_crisis x (1 - educator_effect)``, each adding ``hours_per_crisis``. Demands:
+   ``demand_per_hour`` per hour worked, ``demand_per_client_week`` per client,
+   ``crisis_cost`` per crisis, ``stigma_event_cost`` if labelled a snitch (chance
+   ``p_stigma_event x stigma``; trust falls for ``stigma_trust_weeks``), and the kind's
+   ``role_conflict_per_week``; in pairs crises and stigma events cost ``pair_risk_factor`` of
+   that. Resources restore a share of the missing energy: rest, supervision this week, a team
+   meeting, peer support when others work, ``compensation_gain`` times pay as a share of a
+   fair wage for the kind's hours (at most 1), ``meaning_gain x indirect_work_share``, and
+   ``direct_meaning_gain`` per client engaged or linked this week. Below
    ``exhaustion_threshold`` the peer is exhausted and rests; a resting peer recovers and returns
    at ``return_threshold``, or withdraws with ``p_withdraw_per_rest_week``.
 """
@@ -58,6 +81,7 @@ from sim.model.outreach import WEEKLY_SERIES, _Vacancy
 from sim.model.recruitment import kind_streams, recruit, start_energies
 from sim.model.scenario import Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
+from sim.model.state import salaried_hours_per_week
 from sim.model.world import World, build_world
 from sim.streams import stream
 
@@ -96,8 +120,11 @@ class ReferenceModel:
         self.coupons = [0] * n
         self.ekind = [0] * n
         self.peers: list[dict] = []
+        self.team = {"caseload": 0, "hours": 0.0}  # the outreach workers
+        self._egos: dict[tuple[int, int], tuple[list[int], list[float], list[float]]] = {}
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
-                       "compensation": 0.0}
+                       "compensation": 0.0, "referrals": 0, "peer_hours": 0.0, "peer_weeks": 0,
+                       "salaried_hours": 0.0}
         self.vacancies = [_Vacancy(kind, 0) for kind, name in _KINDS.items()
                           for _ in range(getattr(scenario, name).count)]
         self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
@@ -118,14 +145,20 @@ class ReferenceModel:
         self.peers = [
             {"node": int(node), "kind": int(kind), "status": int(status), "energy": float(energy),
              "caseload": int(load), "ever_exhausted": bool(tired), "label_until": int(until),
+             "joined": int(joined), "strength": float(strength), "last_supervised": int(sup),
+             "hours_left": float(left), "hours_worked": float(worked), "successes": int(done),
              "replaced": False}
-            for node, kind, status, energy, load, tired, until in zip(
+            for (node, kind, status, energy, load, tired, until, joined, strength, sup, left,
+                 worked, done) in zip(
                 peers.node, peers.kind, peers.status, peers.energy, peers.caseload,
-                peers.ever_exhausted, peers.label_until, strict=True)]
+                peers.ever_exhausted, peers.label_until, peers.joined, peers.strength,
+                peers.last_supervised, peers.hours_left, peers.hours_worked, peers.successes,
+                strict=True)]
+        self.team = {"caseload": int(peers.team[0]), "hours": float(peers.team[1])}
         self.vacancies = []
 
     #: The phases of a week in order, by the names of :data:`sim.model.kernel.PHASES`.
-    PHASES = ("outreach", "referral", "online", "engagement", "linkage", "wellbeing")
+    PHASES = ("plan", "linkage", "online", "outreach", "referral", "engagement", "wellbeing")
 
     def run_phase(self, name: str) -> None:
         """Run one phase of the week (see the module's description) on the current state."""
@@ -156,9 +189,12 @@ class ReferenceModel:
         w = self.scenario.wellbeing
         energy = float(start_energies(self._recruit_streams[kind], np.array([node]),
                                       w.energy_start, w.energy_start_spread)[0])
+        assessed = self.scenario.services.professionals > 0  # induction by a professional
         self.peers.append({"node": node, "kind": kind, "status": E.ACTIVE, "energy": energy,
                            "caseload": 0, "ever_exhausted": False, "label_until": 0,
-                           "replaced": False})
+                           "joined": self.week, "strength": energy if assessed else 1.0,
+                           "last_supervised": self.week, "hours_left": 0.0,
+                           "hours_worked": 0.0, "successes": 0, "replaced": False})
         j = self.peer_of[node]
         if j >= 0 and self.cstate[node] == E.ENGAGED:
             self.peers[j]["caseload"] -= 1
@@ -190,10 +226,11 @@ class ReferenceModel:
     # ------------------------------------------------------------------ the week
 
     def step(self) -> None:
-        """One week: recruitment, the six phases, replacement and the record."""
+        """One week: recruitment, the seven phases, replacement and the record."""
         self._fill_vacancies()
         for phase in self.PHASES:
             self.run_phase(phase)
+        self.totals["salaried_hours"] += salaried_hours_per_week(self.scenario)
         self.week += 1
         for p in self.peers:
             if p["status"] == E.WITHDRAWN and not p["replaced"]:
@@ -208,34 +245,117 @@ class ReferenceModel:
         for _ in range(self.scenario.run.weeks if weeks is None else weeks):
             self.step()
 
-    def _outreach(self) -> None:
-        o = self.scenario.outreach
-        effort = 1.0 - self.scenario.wellbeing.indirect_work_share
-        for i, peer in enumerate(self.peers):
-            if peer["status"] != E.ACTIVE:
-                continue
-            kind = self._kind(peer["kind"])
-            label = (self.scenario.wellbeing.label_trust_factor
-                     if peer["label_until"] > self.week else 1.0)
-            seen = {peer["node"]}
-            frontier = [peer["node"]]
-            for h in range(1, kind.reach_hops + 1):
-                distance_trust = o.hop_trust ** (h - 1)
-                next_frontier = []
+    def _tailor(self, peer: dict) -> float:
+        if self.scenario.services.professionals > 0:
+            return 1.0 - self.scenario.services.tailoring * (1.0 - peer["strength"])
+        return 1.0
+
+    def _supervised(self, peer: dict) -> bool:
+        return peer["last_supervised"] == self.week and peer["joined"] < self.week
+
+    def _team_meeting(self) -> bool:
+        every = self.scenario.wellbeing.team_meeting_every_weeks
+        return every > 0 and self.week % every == 0 and self.scenario.services.professionals > 0
+
+    def _plan(self) -> None:
+        s = self.scenario
+        sv, wk = s.services, s.work
+        for peer in self.peers:
+            peer["hours_left"] = peer["hours_worked"] = 0.0
+            peer["successes"] = 0
+        working = [p for p in self.peers if p["status"] == E.ACTIVE]
+        every = s.wellbeing.supervision_every_weeks
+        if every > 0 and sv.professionals > 0:
+            due = [p for p in working if self.week - p["last_supervised"] >= every]
+            due.sort(key=lambda p: (p["energy"], p["node"]))
+            for peer in due[: int(sv.professionals * sv.supervision_per_professional_week)]:
+                peer["last_supervised"] = self.week
+                peer["strength"] = peer["energy"]
+                self.totals["supervisions"] += 1
+        meeting = self._team_meeting()
+        if meeting and working:
+            self.totals["team_meetings"] += 1
+        experienced = [self._kind(p["kind"]).educator_effect for p in working
+                       if self.week - p["joined"] >= wk.training_weeks]
+        training = wk.training_weeks * (1.0 - max(experienced, default=0.0))
+        for peer in working:
+            budget = self._kind(peer["kind"]).hours_per_week * self._tailor(peer)
+            need = (s.wellbeing.indirect_work_share * budget
+                    + peer["caseload"] * wk.hours_per_client_week)
+            if self._supervised(peer):
+                need += wk.hours_per_supervision
+            if meeting:
+                need += wk.hours_per_team_meeting
+            if self.week - peer["joined"] < training:
+                need += wk.training_hours_per_week
+            peer["hours_worked"] = min(budget, need)
+            peer["hours_left"] = budget - peer["hours_worked"]
+        ow = s.outreach_workers
+        self.team["hours"] = (max(0.0, ow.count * ow.hours_per_week
+                                  - self.team["caseload"] * wk.hours_per_client_week)
+                              if ow.count > 0 else 0.0)
+
+    def _spend(self, peer: dict, hours: float) -> bool:
+        if peer["hours_left"] >= hours:
+            peer["hours_left"] -= hours
+            peer["hours_worked"] += hours
+            return True
+        return False
+
+    def _ego(self, peer: dict) -> tuple[list[int], list[float]]:
+        """Everyone within reach of a peer, and the weight of meeting each."""
+        node, hops = peer["node"], self._kind(peer["kind"]).reach_hops
+        if (node, hops) not in self._egos:
+            o = self.scenario.outreach
+            seen, frontier, entries, weights = {node}, [node], [], []
+            for h in range(1, hops + 1):
+                nxt = []
                 for u in frontier:
                     for v in self.neighbours[u]:
-                        if v in seen:
-                            continue
-                        seen.add(v)
-                        next_frontier.append(v)
-                        if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
-                            continue
-                        similar = self._subgroup_trust(peer["node"], v)
-                        p = (kind.p_contact_per_tie_week * effort * distance_trust * label
-                             * similar * self._stigma_factor(v))
-                        if self.random.random() < p:
-                            self._contact(v, i, kind.trust * distance_trust * label * similar)
-                frontier = next_frontier
+                        if v not in seen:
+                            seen.add(v)
+                            nxt.append(v)
+                            differ = ((self.gender[v] != self.gender[node])
+                                      + (self.age[v] != self.age[node]))
+                            entries.append(v)
+                            weights.append(o.hop_trust ** (h - 1) * o.subgroup_trust ** differ)
+                frontier = nxt
+            self._egos[node, hops] = (entries, weights)
+        return self._egos[node, hops]
+
+    def _outreach(self) -> None:
+        s = self.scenario
+        wk = s.work
+        for i, peer in enumerate(self.peers):
+            if peer["status"] != E.ACTIVE or peer["hours_left"] <= 0:
+                continue
+            kind = self._kind(peer["kind"])
+            entries, weights = self._ego(peer)
+            if not entries or sum(weights) <= 0:
+                continue
+            per_meeting = wk.hours_per_meeting * (2 if kind.works_in_pairs else 1)
+            tries = int(peer["hours_left"] / per_meeting + self.random.random())
+            peer["hours_worked"] += peer["hours_left"]
+            peer["hours_left"] = 0.0
+            label = (s.wellbeing.label_trust_factor if peer["label_until"] > self.week else 1.0)
+            for _ in range(tries):
+                j = self.random.choices(range(len(entries)), weights)[0]
+                v = entries[j]
+                if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
+                    continue
+                if self.random.random() < (kind.p_contact_per_meeting * label
+                                           * self._stigma_factor(v)):
+                    self._contact(v, i, kind.trust * label * weights[j])
+        ow = s.outreach_workers
+        if ow.count > 0 and self.team["hours"] > 0:
+            tries = int(self.team["hours"] / wk.hours_per_meeting + self.random.random())
+            self.team["hours"] = 0.0
+            for _ in range(tries):
+                v = self.random.randrange(len(self.role))
+                if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
+                    continue
+                if self.random.random() < ow.p_contact_per_meeting * self._stigma_factor(v):
+                    self._contact(v, E.TEAM, ow.trust)
 
     def _referral(self) -> None:
         o = self.scenario.outreach
@@ -253,6 +373,7 @@ class ReferenceModel:
                     continue
                 if self.random.random() < o.p_refer_per_tie_week:
                     self.coupons[v] -= 1
+                    self.totals["referrals"] += 1
                     trust = (self._kind(peer["kind"]).trust * o.hop_trust
                              * self._subgroup_trust(peer["node"], u))
                     self._contact(u, i, trust)
@@ -261,12 +382,13 @@ class ReferenceModel:
         o = self.scenario.outreach
         if o.online_contacts_per_peer_week <= 0:
             return
-        mean = o.online_contacts_per_peer_week * (1.0 - self.scenario.wellbeing.indirect_work_share)
         n = len(self.role)
         for i, peer in enumerate(self.peers):
             if peer["status"] != E.ACTIVE:
                 continue
-            for _ in range(_poisson(self.random, mean)):
+            for _ in range(_poisson(self.random, o.online_contacts_per_peer_week)):
+                if not self._spend(peer, self.scenario.work.hours_per_meeting):
+                    break
                 v = self.random.randrange(n)
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
@@ -275,62 +397,86 @@ class ReferenceModel:
 
     def _engagement(self) -> None:
         o = self.scenario.outreach
+        ow = self.scenario.outreach_workers
         for v in range(len(self.role)):
             if self.cstate[v] != E.CONTACTED or self.role[v] != E.CLIENT:
                 continue
             i = self.peer_of[v]
             engaged = False
+            p = o.p_engage_per_week * self.trust[v] * self._stigma_factor(v)
             if i >= 0 and self.peers[i]["status"] == E.ACTIVE:
                 peer = self.peers[i]
                 cap = self._kind(peer["kind"]).caseload_cap
-                if cap == 0 or peer["caseload"] < cap:
-                    p = o.p_engage_per_week * self.trust[v] * self._stigma_factor(v)
-                    if self.random.random() < p:
-                        engaged = True
-                        self.cstate[v] = E.ENGAGED
-                        self.ever[v] |= E.EVER_ENGAGED
-                        self.since[v] = self.week
-                        peer["caseload"] += 1
-                        self.ekind[v] = peer["kind"]
-                        if self.random.random() < o.p_referrer:
-                            self.coupons[v] = o.referral_coupons
-            if not engaged and self.random.random() < o.p_lose_contact_per_week:
+                if cap > 0:
+                    cap = max(1, math.ceil(cap * self._tailor(peer)))
+                if (cap == 0 or peer["caseload"] < cap) and self.random.random() < p:
+                    engaged = True
+                    peer["caseload"] += 1
+                    peer["successes"] += 1
+                    self.ekind[v] = peer["kind"]
+                    if self.random.random() < o.p_referrer:
+                        self.coupons[v] = o.referral_coupons
+            elif i == E.TEAM and ow.count > 0:
+                cap = ow.count * ow.caseload_cap
+                if (cap == 0 or self.team["caseload"] < cap) and self.random.random() < p:
+                    engaged = True
+                    self.team["caseload"] += 1
+                    self.ekind[v] = E.WORKER
+            if engaged:
+                self.cstate[v] = E.ENGAGED
+                self.ever[v] |= E.EVER_ENGAGED
+                self.since[v] = self.week
+            elif self.random.random() < o.p_lose_contact_per_week:
                 self.cstate[v] = E.HIDDEN
                 self.peer_of[v] = -1
 
+    def _supporter(self, v: int) -> dict | None:
+        """The working peer who supports client ``v``, if any."""
+        i = self.peer_of[v]
+        if i >= 0 and self.peers[i]["status"] == E.ACTIVE:
+            return self.peers[i]
+        return None
+
+    def _release(self, v: int) -> None:
+        """Client ``v`` leaves their peer's (or the team's) caseload."""
+        i = self.peer_of[v]
+        if i >= 0:
+            self.peers[i]["caseload"] -= 1
+        elif i == E.TEAM:
+            self.team["caseload"] -= 1
+
     def _linkage(self) -> None:
-        sv = self.scenario.services
-        capacity = sv.professionals * sv.appointments_per_professional_week
-        slots = int(capacity + self.random.random())
-        n = len(self.role)
-        start = self.random.randrange(n)
-        for step in range(n):
-            v = (start + step) % n
+        s = self.scenario
+        sv, wk, ow = s.services, s.work, s.outreach_workers
+        slots = int(sv.professionals * sv.appointments_per_professional_week
+                    + self.random.random())
+        house = int(sv.professionals * sv.house_calls_per_professional_week
+                    + self.random.random())
+        mirror_kept = 1.0
+        for kind in _KINDS:
+            if any(p["kind"] == kind and p["status"] == E.ACTIVE for p in self.peers):
+                mirror_kept *= 1.0 - self._kind(kind).mirror_effect
+        askers = []
+        for v in range(len(self.role)):
             if self.role[v] != E.CLIENT:
                 continue
-            i = self.peer_of[v]
+            peer = self._supporter(v)
+            kind = self._kind(peer["kind"]) if peer else None
             if self.cstate[v] == E.ENGAGED:
                 if self.random.random() < sv.p_dropout_engaged_per_week:
+                    self._release(v)
                     self.cstate[v] = E.HIDDEN
                     self.coupons[v] = 0
-                    if i >= 0:
-                        self.peers[i]["caseload"] -= 1
                     self.peer_of[v] = -1
                     continue
-                if slots > 0 and self.random.random() < sv.p_seek_appointment_per_week:
-                    slots -= 1
-                    self.totals["appointments"] += 1
-                    p = sv.p_attend
-                    if i >= 0 and self.peers[i]["status"] == E.ACTIVE:
-                        p += self._kind(self.peers[i]["kind"]).attendance_boost
-                    if self.random.random() < p:
-                        self.cstate[v] = E.LINKED
-                        self.ever[v] |= E.EVER_LINKED
-                        self.since[v] = self.week
-                        if i >= 0:
-                            self.peers[i]["caseload"] -= 1
+                p = sv.p_seek_appointment_per_week + (kind.interpreter_boost if kind else 0.0)
+                if slots + house > 0 and self.random.random() < p:
+                    askers.append(v)
             elif self.cstate[v] in (E.LINKED, E.RETAINED):
-                if self.random.random() < sv.p_dropout_linked_per_week:
+                p = sv.p_dropout_linked_per_week * mirror_kept
+                if kind:
+                    p *= 1.0 - kind.retention_boost
+                if self.random.random() < p:
                     self.cstate[v] = E.HIDDEN
                     self.coupons[v] = 0
                     self.peer_of[v] = -1
@@ -338,41 +484,67 @@ class ReferenceModel:
                       and self.week - self.since[v] >= sv.weeks_to_retained):
                     self.cstate[v] = E.RETAINED
                     self.ever[v] |= E.EVER_RETAINED
+        self.random.shuffle(askers)  # no one always books first
+        for v in askers:
+            peer = self._supporter(v)
+            kind = self._kind(peer["kind"]) if peer else None
+            if slots > 0:
+                slots -= 1
+                self.totals["appointments"] += 1
+                p = sv.p_attend
+                if peer and self._spend(peer, wk.hours_per_accompaniment):
+                    p += kind.attendance_boost
+                elif self.peer_of[v] == E.TEAM and self.team["hours"] >= wk.hours_per_accompaniment:
+                    self.team["hours"] -= wk.hours_per_accompaniment
+                    p += ow.attendance_boost
+            elif (house > 0 and peer and kind.joins_house_calls
+                  and self._spend(peer, wk.hours_per_house_call)):
+                house -= 1
+                p = sv.p_link_house_call
+            else:
+                continue
+            if self.random.random() < p:
+                self.cstate[v] = E.LINKED
+                self.ever[v] |= E.EVER_LINKED
+                self.since[v] = self.week
+                self._release(v)
+                if self.peer_of[v] >= 0:
+                    self.peers[self.peer_of[v]]["successes"] += 1
 
     def _wellbeing(self) -> None:
         s = self.scenario
-        w = s.wellbeing
-        every, team_every = w.supervision_every_weeks, w.team_meeting_every_weeks
-        supervisions_left = int(s.services.professionals
-                                * s.services.supervision_per_professional_week)
-        team_meeting = (team_every > 0 and self.week % team_every == 0
-                        and s.services.professionals > 0)
+        w, wk = s.wellbeing, s.work
+        meeting = self._team_meeting()
         working = sum(p["status"] == E.ACTIVE for p in self.peers)
-        if team_meeting and working > 0:
-            self.totals["team_meetings"] += 1
         for peer in self.peers:
             if peer["status"] == E.ACTIVE:
                 kind = self._kind(peer["kind"])
-                crises = sum(self.random.random() < w.p_crisis_per_client_week
-                             for _ in range(peer["caseload"]))
-                demand = w.demand_per_client_week * peer["caseload"] + w.crisis_cost * crises
+                p_crisis = w.p_crisis_per_client_week * (1.0 - kind.educator_effect)
+                crises = sum(self.random.random() < p_crisis for _ in range(peer["caseload"]))
+                peer["hours_worked"] += crises * wk.hours_per_crisis
+                risk = w.pair_risk_factor if kind.works_in_pairs else 1.0
+                demand = (w.demand_per_hour * peer["hours_worked"]
+                          + w.demand_per_client_week * peer["caseload"]
+                          + w.crisis_cost * crises * risk + kind.role_conflict_per_week)
                 stigma = self.world.loc_stigma[self.locality[peer["node"]]]
                 if self.random.random() < w.p_stigma_event_per_week * stigma:
-                    demand += w.stigma_event_cost
+                    demand += w.stigma_event_cost * risk
                     peer["label_until"] = self.week + w.stigma_trust_weeks
-                gain = w.recovery_per_week + w.meaning_gain * w.indirect_work_share
-                if (every > 0 and (self.week + peer["node"]) % every == 0
-                        and supervisions_left > 0):
-                    supervisions_left -= 1
+                gain = (w.recovery_per_week + w.meaning_gain * w.indirect_work_share
+                        + w.direct_meaning_gain * peer["successes"])
+                if self._supervised(peer):
                     gain += w.supervision_gain
-                    self.totals["supervisions"] += 1
-                if team_meeting:
+                if meeting:
                     gain += w.team_meeting_gain
                 if working >= 2:
                     gain += w.peer_support_gain
                 if kind.compensation_per_week > 0:
-                    gain += w.compensation_gain
+                    fair = kind.hours_per_week * w.fair_wage_per_hour
+                    gain += w.compensation_gain * (min(1.0, kind.compensation_per_week / fair)
+                                                   if fair > 0 else 1.0)
                     self.totals["compensation"] += kind.compensation_per_week
+                self.totals["peer_hours"] += peer["hours_worked"]
+                self.totals["peer_weeks"] += 1
                 energy = peer["energy"] + gain * (1.0 - peer["energy"]) - demand
                 peer["energy"] = min(1.0, max(0.0, energy))
                 if peer["energy"] < w.exhaustion_threshold:
@@ -420,7 +592,8 @@ class ReferenceModel:
             ekind=np.array(self.ekind, np.int8), world=self.world, n_peers=n,
             p_ever_exhausted=np.array([p["ever_exhausted"] for p in self.peers], bool),
             p_status=np.array([p["status"] for p in self.peers], np.int8),
-            cost=self.cost)
+            p_kind=np.array([p["kind"] for p in self.peers], np.int8),
+            totals=self.totals, cost=self.cost)
         return run_metrics(view)
 
 

@@ -36,6 +36,23 @@ RECRUITMENT_POLICIES = ("random", "degree", "nomination", "from_engaged", "cover
 NETWORK_GENERATORS = ("community", "configuration", "small_world", "file")
 
 
+#: Keys of earlier versions that no longer exist, with what replaced them (section class, key).
+REMOVED_KEYS = {
+    ("PeerKind", "p_contact_per_tie_week"):
+        "removed in 0.3: contacts now follow a peer's hours; set hours_per_week and "
+        "p_contact_per_meeting",
+    ("Costs", "hours_per_appointment"):
+        "removed in 0.3: professionals are salaried (services.professional_hours_per_week "
+        "at costs.professional_hour)",
+    ("Costs", "hours_per_supervision"):
+        "removed in 0.3: professionals are salaried; a peer's supervision hours are "
+        "work.hours_per_supervision",
+    ("Costs", "hours_per_team_meeting"):
+        "removed in 0.3: professionals are salaried; a peer's meeting hours are "
+        "work.hours_per_team_meeting",
+}
+
+
 class ScenarioError(UserInputError):
     """A scenario file or override that does not validate; ``problems`` lists every one."""
 
@@ -130,23 +147,58 @@ class Network:
 
 @dataclass(frozen=True)
 class PeerKind:
-    """One kind of peer: how many, how recruited, and how they work."""
+    """One kind of peer: how many, how recruited, how long and how they work.
+
+    Each peer's week is a time budget (``hours_per_week``, tailored by the professionals to the
+    peer's strength): fixed commitments and the caseload come first, then accompaniments and
+    house calls, then online and street contacts, one meeting at a time (see ``[work]``). The
+    roles of the seed are the mechanisms below: *finder* (hours, ``p_contact_per_meeting``),
+    *bridge-builder* (``reach_hops``), *companion / enabler* (``attendance_boost``,
+    ``retention_boost``), *interpreter* (``interpreter_boost``), *bodyguard*
+    (``works_in_pairs``), *mirror* (``mirror_effect``), *educator* (``educator_effect``).
+    """
 
     count: int = param(10, 0, 100_000, integer=True, doc="peers of this kind at the start")
     recruitment: str = param("random", choices=RECRUITMENT_POLICIES,
                              doc="how peers are chosen from the population")
     age_band_shares: tuple[float, ...] = param(
         (), 0.0, 1.0, doc="age-band mix of recruits (empty: as in the population)")
+    hours_per_week: float = param(10.0, 0.0, 80.0,
+                                  doc="weekly working hours of a peer of this kind, before the "
+                                      "professionals tailor them (assumption: part-time, MIPA)")
     caseload_cap: int = param(0, 0, 10_000, integer=True,
                               doc="most clients a peer supports at once (0: no cap)")
-    p_contact_per_tie_week: float = param(0.1, 0.0, 1.0,
-                                          doc="chance a peer contacts a hidden friend in a week")
+    p_contact_per_meeting: float = param(0.5, 0.0, 1.0,
+                                         doc="chance a meeting with a hidden person in reach "
+                                             "becomes a first contact (finder)")
     reach_hops: int = param(1, 1, 3, integer=True,
-                            doc="how far in the network a peer reaches (1: own ties)")
+                            doc="how far in the network a peer reaches (1: own ties; "
+                                "bridge-builder)")
     trust: float = param(0.6, 0.0, 1.0, doc="how far clients trust this kind of peer")
     attendance_boost: float = param(0.0, 0.0, 1.0,
-                                    doc="added chance an engaged client attends (accompaniment, "
-                                        "reminders)")
+                                    doc="added chance an engaged client attends when the peer "
+                                        "has the hours to accompany them (companion)")
+    retention_boost: float = param(0.0, 0.0, 1.0,
+                                   doc="share by which a linked client's drop-out falls while "
+                                       "their peer works (companion: staying in services)")
+    interpreter_boost: float = param(0.0, 0.0, 1.0,
+                                     doc="added weekly chance an engaged client asks for an "
+                                         "appointment (interpreter with authorities, benefits)")
+    joins_house_calls: bool = param(False, doc="goes on house calls with a professional")
+    works_in_pairs: bool = param(False,
+                                 doc="works the street in pairs (bodyguard): crises and stigma "
+                                     "events cost less, each meeting takes two peers' time")
+    role_conflict_per_week: float = param(0.0, 0.0, 1.0,
+                                          doc="energy a working week costs through role conflict "
+                                              "(colleague and client; working close to drug use)")
+    mirror_effect: float = param(0.0, 0.0, 1.0,
+                                 doc="share by which linked clients' drop-out falls, programme-"
+                                     "wide, while peers of this kind work (mirror: professionals "
+                                     "tailor their work)")
+    educator_effect: float = param(0.0, 0.0, 1.0,
+                                   doc="share of new peers' training weeks saved while an "
+                                       "experienced peer of this kind works, and of their own "
+                                       "clients' crises avoided (educator)")
     compensation_per_week: float = param(100.0, 0.0, 1e6, doc="pay per working week (currency)")
     promote_after_weeks: int = param(8, 1, 520, integer=True,
                                      doc="weeks engaged before a client can become a peer "
@@ -154,13 +206,69 @@ class PeerKind:
 
 
 def _close_default() -> PeerKind:
-    return PeerKind(count=10, p_contact_per_tie_week=0.08, reach_hops=1, trust=0.45,
-                    attendance_boost=0.35)
+    return PeerKind(count=10, hours_per_week=12.0, p_contact_per_meeting=0.4, reach_hops=1,
+                    trust=0.45, attendance_boost=0.35, retention_boost=0.3,
+                    interpreter_boost=0.05, joins_house_calls=True, role_conflict_per_week=0.005,
+                    mirror_effect=0.2, educator_effect=0.3)
 
 
 def _distant_default() -> PeerKind:
-    return PeerKind(count=10, p_contact_per_tie_week=0.12, reach_hops=2, trust=0.7,
-                    attendance_boost=0.05, compensation_per_week=60.0)
+    return PeerKind(count=10, hours_per_week=8.0, p_contact_per_meeting=0.6, reach_hops=2,
+                    trust=0.7, attendance_boost=0.05, interpreter_boost=0.02,
+                    role_conflict_per_week=0.02, educator_effect=0.1,
+                    compensation_per_week=60.0)
+
+
+@dataclass(frozen=True)
+class OutreachWorkers:
+    """Salaried professional outreach workers who contact clients themselves (no peers needed).
+
+    They are not members of the hidden population: they meet people in the area at random,
+    without a tie, and are trusted less (mistrust of professionals, seed). Clients they engage
+    get no coupons (coupons are a peer programme's device).
+    """
+
+    count: int = param(0, 0, 10_000, integer=True, doc="outreach workers in the team")
+    hours_per_week: float = param(25.0, 0.0, 80.0,
+                                  doc="client-facing hours of a worker a week (the rest is "
+                                      "office work; assumption)")
+    p_contact_per_meeting: float = param(0.3, 0.0, 1.0,
+                                         doc="chance a meeting with a hidden person becomes a "
+                                             "first contact (assumption)")
+    trust: float = param(0.25, 0.0, 1.0,
+                         doc="how far clients trust a professional (assumption: mistrust of "
+                             "professionals, seed)")
+    caseload_cap: int = param(25, 0, 10_000, integer=True,
+                              doc="most clients a worker supports at once (0: no cap)")
+    attendance_boost: float = param(0.15, 0.0, 1.0,
+                                    doc="added chance an engaged client attends when a worker "
+                                        "accompanies them")
+
+
+@dataclass(frozen=True)
+class Work:
+    """How long each part of a working week takes (hours), for peers and outreach workers."""
+
+    hours_per_meeting: float = param(0.25, 0.01, 40.0,
+                                     doc="hours one street or online meeting takes (an Osis "
+                                         "street pair met about 20 people a round)")
+    hours_per_client_week: float = param(0.5, 0.0, 40.0,
+                                         doc="hours a week following up one client of the "
+                                             "caseload (calls, listening; assumption)")
+    hours_per_accompaniment: float = param(2.0, 0.0, 40.0,
+                                           doc="hours to accompany a client to an appointment "
+                                               "(escorting, Masese et al. 2022; assumption)")
+    hours_per_house_call: float = param(2.0, 0.0, 40.0,
+                                        doc="hours a house call with a professional takes")
+    hours_per_crisis: float = param(2.0, 0.0, 40.0,
+                                    doc="unplanned hours a client's crisis takes, beyond the "
+                                        "budget if need be (Masese et al. 2022)")
+    hours_per_supervision: float = param(1.0, 0.0, 40.0, doc="hours a supervision takes")
+    hours_per_team_meeting: float = param(1.5, 0.0, 40.0, doc="hours a team meeting takes")
+    training_weeks: int = param(4, 0, 104, integer=True,
+                                doc="weeks of induction for a new peer (before educators)")
+    training_hours_per_week: float = param(3.0, 0.0, 40.0,
+                                           doc="hours a week a new peer spends in training")
 
 
 @dataclass(frozen=True)
@@ -196,11 +304,23 @@ class Services:
     """Professionals, appointments and the client path after engagement."""
 
     professionals: int = param(3, 0, 10_000, integer=True, doc="professionals in the team")
+    professional_hours_per_week: float = param(37.5, 0.0, 80.0,
+                                               doc="salaried hours of a professional a week "
+                                                   "(full time in Finland)")
     appointments_per_professional_week: float = param(8.0, 0.0, 1000.0,
                                                       doc="appointment slots per professional")
     supervision_per_professional_week: float = param(5.0, 0.0, 1000.0,
                                                      doc="peer supervision sessions a "
                                                          "professional can hold in a week")
+    house_calls_per_professional_week: float = param(2.0, 0.0, 1000.0,
+                                                     doc="house calls a professional makes a "
+                                                         "week with a peer who joins them")
+    p_link_house_call: float = param(0.7, 0.0, 1.0,
+                                     doc="chance a house call links the client to services "
+                                         "(the service comes to them; assumption)")
+    tailoring: float = param(0.5, 0.0, 1.0,
+                             doc="how far professionals tailor a peer's hours and caseload cap "
+                                 "to the strength they assess (0: not at all, 1: in proportion)")
     p_seek_appointment_per_week: float = param(0.25, 0.0, 1.0,
                                                doc="chance an engaged client asks for an "
                                                    "appointment in a week")
@@ -221,6 +341,8 @@ class Wellbeing:
     energy_start_spread: float = param(0.1, 0.0, 0.5,
                                        doc="a new peer's energy is energy_start plus a uniform "
                                            "draw within +/- this (assumption: peers differ)")
+    demand_per_hour: float = param(0.003, 0.0, 1.0,
+                                   doc="energy an hour of work costs (long hours drain)")
     demand_per_client_week: float = param(0.012, 0.0, 1.0,
                                           doc="energy a client in the caseload costs a week")
     p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
@@ -245,12 +367,22 @@ class Wellbeing:
     team_meeting_gain: float = param(0.03, 0.0, 1.0, doc="energy a team meeting restores")
     peer_support_gain: float = param(0.01, 0.0, 1.0,
                                      doc="energy restored a week by peer support, with company")
-    compensation_gain: float = param(0.01, 0.0, 1.0,
-                                     doc="energy a paid week restores (financial security)")
+    compensation_gain: float = param(0.03, 0.0, 1.0,
+                                     doc="energy a week paid a fair wage restores (financial "
+                                         "security); less pay restores less, in proportion")
+    fair_wage_per_hour: float = param(15.0, 0.01, 1e4,
+                                      doc="hourly pay at which pay protects fully (currency; "
+                                          "assumption: a Finnish entry-level wage)")
     indirect_work_share: float = param(0.1, 0.0, 1.0,
                                        doc="share of time on indirect work (advocacy, training)")
     meaning_gain: float = param(0.05, 0.0, 1.0,
                                 doc="energy a week of full-time indirect work restores")
+    direct_meaning_gain: float = param(0.01, 0.0, 1.0,
+                                       doc="energy restored by each client a peer engages or "
+                                           "sees linked that week (meaningful direct work)")
+    pair_risk_factor: float = param(0.5, 0.0, 1.0,
+                                    doc="share of a crisis's and a stigma event's cost a peer "
+                                        "bears when working in pairs (assumption)")
     exhaustion_threshold: float = param(0.2, 0.0, 1.0,
                                         doc="energy below which a peer is exhausted and stops")
     return_threshold: float = param(0.7, 0.0, 1.0, doc="energy at which a resting peer returns")
@@ -270,13 +402,18 @@ class Policy:
 
 @dataclass(frozen=True)
 class Costs:
-    """Prices for the cost per linked client."""
+    """Prices for the cost per linked client.
 
-    professional_hour: float = param(45.0, 0.0, 1e6, doc="cost of a professional hour")
-    hours_per_appointment: float = param(1.5, 0.0, 100.0, doc="professional hours an "
-                                                                "appointment takes")
-    hours_per_supervision: float = param(1.0, 0.0, 100.0, doc="hours a supervision takes")
-    hours_per_team_meeting: float = param(1.5, 0.0, 100.0, doc="hours a team meeting takes")
+    Professionals and outreach workers are salaried: their hours cost the same whether their
+    slots are used or not. Peers are paid for the weeks they work.
+    """
+
+    professional_hour: float = param(45.0, 0.0, 1e6,
+                                     doc="cost of a salaried hour of a professional or outreach "
+                                         "worker, employer's costs included")
+    reward_per_referral: float = param(0.0, 0.0, 1e6,
+                                       doc="reward paid for each coupon redeemed (peer-driven "
+                                           "intervention, Broadhead et al. 1998)")
 
 
 @dataclass(frozen=True)
@@ -290,6 +427,8 @@ class Scenario:
     network: Network = section(Network)
     close_peers: PeerKind = field(default_factory=_close_default, metadata={"section": True})
     distant_peers: PeerKind = field(default_factory=_distant_default, metadata={"section": True})
+    outreach_workers: OutreachWorkers = section(OutreachWorkers)
+    work: Work = section(Work)
     outreach: Outreach = section(Outreach)
     services: Services = section(Services)
     wellbeing: Wellbeing = section(Wellbeing)
@@ -382,7 +521,9 @@ def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     prefix = f"{where}." if where else ""
     for key in data:
-        if key not in fields:
+        if (cls.__name__, key) in REMOVED_KEYS:
+            problems.append(f"{prefix}{key}: {REMOVED_KEYS[cls.__name__, key]}")
+        elif key not in fields:
             problems.append(
                 f"{prefix}{key}: unknown key; allowed here: " + ", ".join(sorted(fields))
             )

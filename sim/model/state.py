@@ -9,7 +9,8 @@ with their own types (Lam, Pitrou & Seibert 2015, "Numba: a LLVM-based Python JI
 - :class:`ClientArrays`: one row per person: client state, who supports them, trust, coupons,
   and the list of clients in contact.
 - :class:`PeerArrays`: one row per peer (recruitment order): person, kind, status, energy,
-  caseload, and the ego networks (everyone within reach) in CSR form by class.
+  caseload, the week's hours, and the ego networks (everyone within reach) in CSR form by
+  class; and the outreach workers' team (caseload and hours).
 - :class:`Params`: every parameter of the weekly dynamics, by name; per-kind ones are arrays
   indexed by :data:`CLOSE` / :data:`DISTANT`.
 - :class:`Keys`: the 64-bit key of each random process (see :mod:`sim.streams`).
@@ -25,14 +26,18 @@ import numpy as np
 
 __all__ = [
     "ClientArrays", "Keys", "Params", "PeerArrays", "WorldArrays", "kernel_params", "make_keys",
+    "salaried_hours_per_week",
 ]
 
 # Client states, in the order of the path.
 HIDDEN, CONTACTED, ENGAGED, LINKED, RETAINED = 0, 1, 2, 3, 4
 # Bit flags of what ever happened to a person.
 EVER_CONTACTED, EVER_ENGAGED, EVER_LINKED, EVER_RETAINED = 1, 2, 4, 8
-# Roles of a person; a peer's kind is its role.
-CLIENT, CLOSE, DISTANT = 0, 1, 2
+# Roles of a person; a peer's kind is its role. WORKER marks (in ``ekind``) a client engaged by
+# the professional outreach workers, who are not persons of the graph.
+CLIENT, CLOSE, DISTANT, WORKER = 0, 1, 2, 3
+#: ``peer_of`` of a client supported by the outreach workers' team (not a peer row).
+TEAM = -2
 #: The peer kinds by code, with the name of their scenario section.
 KIND_SECTIONS = {CLOSE: "close_peers", DISTANT: "distant_peers"}
 # Peer status.
@@ -40,8 +45,9 @@ ACTIVE, RESTING, WITHDRAWN = 0, 1, 2
 # Weekly counters written by the kernel (a plain int64 array: an output, read by index).
 (C_NEW_CONTACTS, C_NEW_ENGAGED, C_NEW_LINKED, C_APPOINTMENTS, C_SUPERVISIONS, C_TEAM_MEETINGS,
  C_NEW_EXHAUSTED, C_WITHDRAWN, C_PEER_WEEKS_PAID, C_REFERRALS, C_ONLINE_CONTACTS,
- C_COMPENSATION, C_NOW_ENGAGED, C_NOW_LINKED, C_ACTIVE, C_RESTING) = range(16)
-N_COUNTERS = 16
+ C_COMPENSATION, C_NOW_ENGAGED, C_NOW_LINKED, C_ACTIVE, C_RESTING, C_HOUSE_CALLS,
+ C_ACCOMPANIED, C_PEER_CENTIHOURS) = range(19)
+N_COUNTERS = 19
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``) and how many persons were ever contacted, engaged, linked, retained.
 B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED = range(5)
@@ -89,6 +95,13 @@ class PeerArrays(NamedTuple):
     caseload: np.ndarray        # int32: engaged clients supported
     ever_exhausted: np.ndarray  # bool
     label_until: np.ndarray     # int32: week a snitch label wears off
+    joined: np.ndarray          # int32: week the peer was recruited
+    strength: np.ndarray        # float64: energy when last assessed by a professional
+    last_supervised: np.ndarray  # int32: week of the last supervision (or of joining)
+    hours_left: np.ndarray      # float64: hours of this week's budget not yet used
+    hours_worked: np.ndarray    # float64: hours worked this week
+    successes: np.ndarray       # int32: clients the peer engaged or saw linked this week
+    team: np.ndarray            # float64[2]: outreach workers' caseload and hours left
     ego_class_ptr: np.ndarray   # int64: entries of (peer i, class c) start at [i * 9 + c]
     ego_nodes: np.ndarray       # int32: persons within reach, by peer and class
 
@@ -107,8 +120,28 @@ class Params(NamedTuple):
     online_rate: float
     online_trust: float
     p_lose: float
+    # outreach workers
+    workers: int
+    worker_hours: float
+    worker_p_contact: float
+    worker_trust: float
+    worker_cap: int
+    worker_attendance_boost: float
+    # work (hours)
+    hours_per_meeting: float
+    hours_per_client: float
+    hours_per_accompaniment: float
+    hours_per_house_call: float
+    hours_per_crisis: float
+    hours_per_supervision: float
+    hours_per_team_meeting: float
+    training_weeks: int
+    training_hours: float
     # services
     professionals: int
+    house_call_slots: float
+    p_link_house_call: float
+    tailoring: float
     appointment_slots: float
     supervision_slots: float
     p_seek: float
@@ -117,6 +150,7 @@ class Params(NamedTuple):
     p_drop_linked: float
     weeks_to_retained: int
     # well-being
+    demand_per_hour: float
     demand_per_client: float
     p_crisis: float
     crisis_cost: float
@@ -133,16 +167,27 @@ class Params(NamedTuple):
     compensation_gain: float
     indirect_share: float
     meaning_gain: float
+    direct_meaning_gain: float
+    pair_risk_factor: float
     exhaustion_threshold: float
     return_threshold: float
     rest_recovery: float
     p_withdraw: float
     # per peer kind, indexed by CLOSE and DISTANT (index 0 unused)
-    p_contact: np.ndarray        # float64[3]
+    hours: np.ndarray            # float64[3], weekly hours before tailoring
+    p_contact: np.ndarray        # float64[3], per meeting with a hidden person
     kind_trust: np.ndarray       # float64[3]
     attendance_boost: np.ndarray  # float64[3]
+    retention_boost: np.ndarray  # float64[3]
+    interpreter_boost: np.ndarray  # float64[3]
+    house_calls: np.ndarray      # bool[3], joins house calls
+    pairs: np.ndarray            # bool[3], works in pairs
+    role_conflict: np.ndarray    # float64[3], energy a week
+    mirror: np.ndarray           # float64[3]
+    educator: np.ndarray         # float64[3]
     caseload_cap: np.ndarray     # int64[3], 0: no cap
     compensation: np.ndarray     # float64[3], pay per working week
+    pay_ratio: np.ndarray        # float64[3], pay / fair pay for the kind's hours, at most 1
 
 
 class Keys(NamedTuple):
@@ -168,9 +213,26 @@ def _per_kind(scenario, attr: str, dtype) -> np.ndarray:
     return out
 
 
+def salaried_hours_per_week(scenario) -> float:
+    """Hours a week the programme pays its professionals and outreach workers (full time)."""
+    sv = scenario.services
+    return (sv.professionals + scenario.outreach_workers.count) * sv.professional_hours_per_week
+
+
+def _pay_ratios(s) -> np.ndarray:
+    """Each kind's pay as a share of a fair wage for its hours, at most 1 (dose response)."""
+    out = np.zeros(3)
+    for kind, section in KIND_SECTIONS.items():
+        pk = getattr(s, section)
+        fair = pk.hours_per_week * s.wellbeing.fair_wage_per_hour
+        pay = pk.compensation_per_week
+        out[kind] = min(1.0, pay / fair) if fair > 0 else float(pay > 0)
+    return out
+
+
 def kernel_params(s) -> Params:
     """The scenario's weekly dynamics as :class:`Params` (every value typed as the kernel wants)."""
-    o, sv, w = s.outreach, s.services, s.wellbeing
+    o, sv, w, wk, ow = s.outreach, s.services, s.wellbeing, s.work, s.outreach_workers
     f, i = float, int
     return Params(
         p_engage=f(o.p_engage_per_week), hop_trust=f(o.hop_trust),
@@ -178,13 +240,25 @@ def kernel_params(s) -> Params:
         p_referrer=f(o.p_referrer), p_refer=f(o.p_refer_per_tie_week),
         referral_coupons=i(o.referral_coupons), online_rate=f(o.online_contacts_per_peer_week),
         online_trust=f(o.online_trust), p_lose=f(o.p_lose_contact_per_week),
+        workers=i(ow.count), worker_hours=f(ow.hours_per_week),
+        worker_p_contact=f(ow.p_contact_per_meeting), worker_trust=f(ow.trust),
+        worker_cap=i(ow.caseload_cap), worker_attendance_boost=f(ow.attendance_boost),
+        hours_per_meeting=f(wk.hours_per_meeting), hours_per_client=f(wk.hours_per_client_week),
+        hours_per_accompaniment=f(wk.hours_per_accompaniment),
+        hours_per_house_call=f(wk.hours_per_house_call), hours_per_crisis=f(wk.hours_per_crisis),
+        hours_per_supervision=f(wk.hours_per_supervision),
+        hours_per_team_meeting=f(wk.hours_per_team_meeting), training_weeks=i(wk.training_weeks),
+        training_hours=f(wk.training_hours_per_week),
         professionals=i(sv.professionals),
+        house_call_slots=f(sv.professionals * sv.house_calls_per_professional_week),
+        p_link_house_call=f(sv.p_link_house_call), tailoring=f(sv.tailoring),
         appointment_slots=f(sv.professionals * sv.appointments_per_professional_week),
         supervision_slots=f(sv.professionals * sv.supervision_per_professional_week),
         p_seek=f(sv.p_seek_appointment_per_week), p_attend=f(sv.p_attend),
         p_drop_engaged=f(sv.p_dropout_engaged_per_week),
         p_drop_linked=f(sv.p_dropout_linked_per_week), weeks_to_retained=i(sv.weeks_to_retained),
-        demand_per_client=f(w.demand_per_client_week), p_crisis=f(w.p_crisis_per_client_week),
+        demand_per_hour=f(w.demand_per_hour), demand_per_client=f(w.demand_per_client_week),
+        p_crisis=f(w.p_crisis_per_client_week),
         crisis_cost=f(w.crisis_cost), p_stigma_event=f(w.p_stigma_event_per_week),
         stigma_event_cost=f(w.stigma_event_cost), label_weeks=i(w.stigma_trust_weeks),
         label_trust_factor=f(w.label_trust_factor), recovery=f(w.recovery_per_week),
@@ -192,12 +266,22 @@ def kernel_params(s) -> Params:
         team_meeting_every=i(w.team_meeting_every_weeks),
         team_meeting_gain=f(w.team_meeting_gain), peer_support_gain=f(w.peer_support_gain),
         compensation_gain=f(w.compensation_gain), indirect_share=f(w.indirect_work_share),
-        meaning_gain=f(w.meaning_gain), exhaustion_threshold=f(w.exhaustion_threshold),
+        meaning_gain=f(w.meaning_gain), direct_meaning_gain=f(w.direct_meaning_gain),
+        pair_risk_factor=f(w.pair_risk_factor), exhaustion_threshold=f(w.exhaustion_threshold),
         return_threshold=f(w.return_threshold), rest_recovery=f(w.rest_recovery_per_week),
         p_withdraw=f(w.p_withdraw_per_rest_week),
-        p_contact=_per_kind(s, "p_contact_per_tie_week", np.float64),
+        hours=_per_kind(s, "hours_per_week", np.float64),
+        p_contact=_per_kind(s, "p_contact_per_meeting", np.float64),
         kind_trust=_per_kind(s, "trust", np.float64),
         attendance_boost=_per_kind(s, "attendance_boost", np.float64),
+        retention_boost=_per_kind(s, "retention_boost", np.float64),
+        interpreter_boost=_per_kind(s, "interpreter_boost", np.float64),
+        house_calls=_per_kind(s, "joins_house_calls", np.bool_),
+        pairs=_per_kind(s, "works_in_pairs", np.bool_),
+        role_conflict=_per_kind(s, "role_conflict_per_week", np.float64),
+        mirror=_per_kind(s, "mirror_effect", np.float64),
+        educator=_per_kind(s, "educator_effect", np.float64),
         caseload_cap=_per_kind(s, "caseload_cap", np.int64),
         compensation=_per_kind(s, "compensation_per_week", np.float64),
+        pay_ratio=_pay_ratios(s),
     )
