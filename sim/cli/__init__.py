@@ -26,6 +26,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli.run",
     "sim.cli.plan",
+    "sim.cli.params",
     "sim.cli.sweep",
     "sim.cli.viz",
 )
