@@ -144,6 +144,9 @@ def _prepare(args: argparse.Namespace, at_least: int):
             raise UserInputError(f"{err}; `outreach validate {arg}` lists them all") from None
     aligned, notes = align_run_settings(scenarios, seed=args.seed, replicates=args.replicates,
                                         weeks=args.weeks)
+    from sim.cli.resources import warn_before_runs
+
+    warn_before_runs(aligned, args.workers)
     seed_from = ("--seed" if args.seed is not None
                  else "the first scenario's run.seed, used for all")
     return aligned, notes, seed_from

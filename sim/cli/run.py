@@ -32,6 +32,7 @@ def register(subparsers) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.cli.resources import warn_before_runs
     from sim.model.scenario import scenario_to_dict
     from sim.model.world import world_size
     from sim.output.files import check_writable, write_text_atomic
@@ -41,6 +42,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after
         check_writable(args.json, "--json")
+    warn_before_runs([scenario], args.workers)
     result = run_ensemble(scenario, workers=args.workers, progress=progress_bar(scenario.name),
                           stop=getattr(args, "interrupted", None))
     summary = result.metrics()

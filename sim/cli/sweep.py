@@ -116,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sim.cli.options import progress_bar
+    from sim.cli.resources import warn_before_sweep, warn_workers
     from sim.run import default_workers
     from sim.sweep.design import make_design
     from sim.sweep.executors import DaskExecutor, LocalExecutor, run_sweep
@@ -124,12 +125,23 @@ def _run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.first)
     out = Path(args.out)
-    if not out.parent.is_dir() and str(out.parent):
-        raise UserInputError(f"--out {out}: folder {out.parent} does not exist")
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"--out {out}: is a file; give a folder for the sweep")
     design = make_design(spec.design, spec.parameters, samples=spec.samples, seed=spec.seed,
                          second_order=spec.second_order)
     print(f"{spec.name}: {design.describe(spec.replicates)}")
-    store, resumed = Store.create_or_resume(out, manifest_for(spec, design))
+    # The folders this command makes, deepest first: removed again if the sweep cannot start.
+    made = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)  # --out runs/x makes runs/ as well
+    except OSError as err:
+        raise UserInputError(f"--out {out}: cannot create folder {out.parent} "
+                             f"({err.strerror})") from None
+    try:
+        store, resumed = Store.create_or_resume(out, manifest_for(spec, design))
+    except BaseException:
+        _remove_made(made)
+        raise
     executor = None
     try:
         done = len(store.done())
@@ -139,12 +151,23 @@ def _run(args: argparse.Namespace) -> int:
         if done >= total:
             print(f"nothing to do: all {total:,} runs are stored in {out}")
             return 0
-        if args.scheduler:
-            executor = DaskExecutor(address=args.scheduler)
-        elif args.dask_local:
-            executor = DaskExecutor(local=args.dask_local)
-        else:
-            executor = LocalExecutor(args.workers or default_workers())
+        local = None if args.scheduler or args.dask_local else (args.workers
+                                                                or default_workers())
+        warn_workers(args.workers)
+        warn_workers(args.dask_local, "--dask-local")
+        warn_before_sweep(spec, total - done, local or args.dask_local)
+        try:
+            if args.scheduler:
+                executor = DaskExecutor(address=args.scheduler)
+            elif args.dask_local:
+                executor = DaskExecutor(local=args.dask_local)
+            else:
+                executor = LocalExecutor(local)
+        except BaseException:
+            if not resumed:  # a sweep that never started leaves no folder behind
+                store.close()
+                _remove_made(made)
+            raise
         print(f"running on {executor.describe()}", flush=True)
         outcome = run_sweep(store, executor, batch_size=args.batch,
                             chunk_rows=args.chunk_rows or 1000,
@@ -166,6 +189,20 @@ def _run(args: argparse.Namespace) -> int:
           f"{stored:,} of {outcome.total:,} runs stored in {out}")
     print(f"next: outreach sweep analyze {out}")
     return 0
+
+
+def _remove_made(made) -> None:
+    """Remove the folders a sweep made before it could start (deepest first)."""
+    import shutil
+
+    for i, folder in enumerate(made):
+        if i == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something else is in it now
+                break
 
 
 def _status(args: argparse.Namespace) -> int:

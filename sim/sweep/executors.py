@@ -282,6 +282,7 @@ class DaskExecutor:
             self.client = Client(self._cluster)
             self._where = f"a local Dask cluster of {local} worker processes"
         else:
+            _check_reachable(address)
             try:
                 self.client = Client(address, timeout=20)
             except (OSError, TimeoutError, ValueError) as err:
@@ -331,6 +332,37 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail at once, not after Dask's 20 s of retries, when no one listens at a TCP address.
+
+    Raises:
+        UserInputError: the address is a ``tcp://HOST:PORT`` where nothing accepts a
+            connection (refused, no route, unknown host). Other address forms are left to Dask.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    from sim.errors import UserInputError
+
+    if not address.startswith("tcp://"):
+        return
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host:
+        return  # Dask says what is wrong with it
+    port = port or 8786  # Dask's default port
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise UserInputError(f"--scheduler {address}: cannot connect to a Dask scheduler there "
+                             f"({reason}); start one with `dask scheduler`, or check the "
+                             "address") from None
 
 
 @dataclass

@@ -172,8 +172,8 @@ def _parameter(key: str, value: Any, base_data: Mapping[str, Any], design: str, 
     try:
         current = _value_at(base_data, key)
     except KeyError:
-        problems.append(f"{at}: not a parameter of the base scenario (see `python -c \"from "
-                        "sim.model.scenario import describe_parameters\"` for the dotted keys)")
+        problems.append(f"{at}: not a parameter of the base scenario (`outreach params` "
+                        "lists the dotted keys)")
         return None
     if isinstance(current, (Mapping, list)):
         problems.append(f"{at}: is a table or list in the scenario; vary one of its values "
@@ -320,7 +320,11 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
                 base.replace({p.key: v})
             except UserInputError as err:
                 msg = getattr(err, "problems", [str(err)])[0]
-                detail = msg.split(": ", 2)[-1]  # drop the scenario's source and key
+                detail = msg.split(": ", 1)[-1]  # drop the scenario's source
+                # A problem of this key alone says what it allows; one of several keys (the
+                # peers against population.size) is kept whole, so it names them all.
+                lead = f"{p.key} = {v!r}: "
+                detail = detail[len(lead):] if detail.startswith(lead) else detail
                 problems.append(f"{where}: parameters.{p.key} = {v!r}: {detail}")
                 break
     if design == "grid" and params:
