@@ -9,6 +9,7 @@ Every case goes through the real command line where the user meets it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -318,3 +319,195 @@ def test_a_killed_sweep_leaves_no_worker_behind(tmp_path, signal_name):
             proc.wait()
         for pid in _alive(workers):  # a failed test leaves nothing running either
             os.kill(pid, 9)
+
+
+# ----------------------------------------------------------------- sweep folders (items 7, 8)
+
+
+TINY_SWEEP = textwrap.dedent("""\
+    name = "tiny_sweep"
+    base = "base.toml"
+    design = "grid"
+    replicates = 1
+    seed = 3
+    metrics = ["clients_linked"]
+    [parameters]
+    "services.p_attend" = { levels = [0.2, 0.6] }
+""")
+
+
+def test_sweep_makes_the_parent_folder_of_out(tmp_path):
+    pytest.importorskip("pyarrow")
+    write(tmp_path / "base.toml", TINY)
+    write(tmp_path / "spec.toml", TINY_SWEEP)
+    proc = outreach("sweep", "spec.toml", "--out", "runs/tiny", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "runs" / "tiny" / "manifest.json").is_file()
+    mode = (tmp_path / "runs" / "tiny" / "manifest.json").stat().st_mode & 0o777
+    assert mode == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_a_sweep_whose_scheduler_cannot_be_reached_leaves_no_folder(tmp_path):
+    import socket
+
+    pytest.importorskip("distributed")
+    write(tmp_path / "base.toml", TINY)
+    write(tmp_path / "spec.toml", TINY_SWEEP)
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    proc = outreach("sweep", "spec.toml", "--out", "runs/tiny", "--scheduler",
+                    f"tcp://127.0.0.1:{port}", cwd=tmp_path)
+    one_line_error(proc, f"--scheduler tcp://127.0.0.1:{port}: cannot connect")
+    assert time.monotonic() - started < 15  # not Dask's 20 s of retries
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.toml", "spec.toml"]
+
+
+def test_a_sweep_of_very_many_runs_is_warned_about(tmp_path):
+    pytest.importorskip("distributed")
+    write(tmp_path / "base.toml", TINY)
+    write(tmp_path / "spec.toml", TINY_SWEEP.replace("replicates = 1", "replicates = 60000"))
+    proc = outreach("sweep", "spec.toml", "--out", "runs/tiny", "--scheduler",
+                    "tcp://127.0.0.1:1", cwd=tmp_path)
+    warning, error = proc.stderr.splitlines()
+    assert warning.startswith("outreach: warning: this sweep has 120,000 runs"), warning
+    assert "cannot connect" in error
+
+
+def test_sweep_error_on_too_many_peers_names_the_peer_counts(tmp_path):
+    write(tmp_path / "base.toml", TINY)
+    write(tmp_path / "spec.toml", TINY_SWEEP.replace(
+        '"services.p_attend" = { levels = [0.2, 0.6] }',
+        '"population.size" = { levels = [10, 300] }'))
+    proc = outreach("sweep", "spec.toml", "--out", "out", cwd=tmp_path)
+    one_line_error(proc, "parameters.population.size = 10",
+                   "close_peers.count + distant_peers.count = 6")
+
+
+# ----------------------------------------------------------------- params (item 8)
+
+
+def test_params_lists_every_key_with_default_range_and_meaning():
+    from sim.model.scenario import Scenario, scenario_to_dict
+
+    proc = outreach("params")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "an integer in [10, 10000000]; people in the hidden population" in out
+    assert "'small_world'" in out
+    listed = {m.group(1).replace(".N.", ".0.")
+              for m in re.finditer(r"(?m)^(\S+) +=", out)}
+
+    def leaves(value, prefix=""):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield from leaves(v, f"{prefix}{k}.")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            yield prefix[:-1]
+            yield from leaves(value[0], f"{prefix}0.")
+        else:
+            yield prefix[:-1]
+
+    # The very keys a scenario has: none missing, none made up.
+    assert listed == set(leaves(scenario_to_dict(Scenario())))
+
+
+def test_params_of_one_section_and_an_unknown_one():
+    proc = outreach("params", "population.localities")
+    assert proc.returncode == 0, proc.stderr
+    keys = [line.split()[0] for line in proc.stdout.splitlines() if line and line[0] != " "]
+    assert keys and all(k.startswith("population.localities") for k in keys), keys
+    assert "population.localities.N.stigma" in keys
+    one_line_error(outreach("params", "netwrk"), "params netwrk", "did you mean network?")
+
+
+# ----------------------------------------------------------------- warnings (item 8)
+
+
+def test_more_workers_than_cores_is_a_warning_and_the_run_goes_on(tmp_path):
+    write(tmp_path / "tiny.toml", TINY)
+    workers = (os.cpu_count() or 1) + 3
+    proc = outreach("run", "tiny.toml", "--workers", str(workers), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"outreach: warning: --workers {workers} "
+                                                   "is more than"), proc.stderr
+    assert "tiny: 2 replicates" in proc.stdout
+
+
+def test_a_run_that_will_not_fit_in_memory_is_warned_about(monkeypatch, capsys):
+    from sim.cli import resources
+    from sim.model.scenario import Scenario
+
+    big = Scenario().replace({"population.size": 10_000_000, "run.replicates": 4})
+    monkeypatch.setattr(resources, "available_memory", lambda: 8 * 2**30)
+    resources.warn_before_runs([big], 2)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("outreach: warning: scenario needs about "), err
+    assert "10,000,000 people" in err[0] and "8.0 GB free" in err[0]
+    small = Scenario().replace({"population.size": 2000})
+    resources.warn_before_runs([small], 2)
+    assert capsys.readouterr().err == ""
+
+
+def test_available_memory_is_read_without_psutil():
+    from sim.cli.resources import available_memory
+
+    free = available_memory()
+    assert free is None or 2**20 < free < 2**50
+
+
+# ----------------------------------------------------------------- isolated people (item 8)
+
+
+def _isolated_files(folder: Path) -> Path:
+    """A ring of 30 people with ties and 10 more listed only in the nodes file."""
+    write(folder / "edges.csv", ring_edges(30))
+    rows = [f"p{i},{'man' if i % 2 else 'woman'},30-44" for i in range(40)]
+    write(folder / "nodes.csv", "id,gender,age_band\n" + "\n".join(rows) + "\n")
+    return write(folder / "iso.toml", textwrap.dedent("""\
+        name = "iso"
+        [run]
+        weeks = 4
+        replicates = 2
+        [network]
+        generator = "file"
+        file = "edges.csv"
+        nodes_file = "nodes.csv"
+        [close_peers]
+        count = 3
+        [distant_peers]
+        count = 3
+        """))
+
+
+def test_a_nodes_file_adds_people_with_no_ties(tmp_path):
+    from sim.graphs.files import Labels, load_graph
+
+    _isolated_files(tmp_path)
+    labels = {"gender": Labels(("man", "woman"))}
+    graph, ids = load_graph(tmp_path / "edges.csv", tmp_path / "nodes.csv", labels=labels)
+    assert graph.n_nodes == 40 and ids == [f"p{i}" for i in range(40)]
+    degree = graph.indptr[1:] - graph.indptr[:-1]
+    assert (degree[:30] == 2).all() and (degree[30:] == 0).all()
+    gender = graph.node_attrs["gender"]
+    assert [int(g) for g in gender[28:32]] == [1, 0, 1, 0]  # p28 woman, p29 man, ...
+
+
+def test_run_and_report_count_the_isolated_people(tmp_path):
+    _isolated_files(tmp_path)
+    proc = outreach("validate", "iso.toml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = outreach("report", "iso.toml", "--out", "rep", "--format", "markdown", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "iso.toml, 40 people" in proc.stdout
+    assert "compared 1 scenario on" in proc.stdout
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert re.search(r"\| iso \| [^|]* \| 40 \|", report), report[:2000]

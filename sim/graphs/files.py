@@ -53,9 +53,10 @@ def load_graph(path, nodes_path=None, *, weight: str | None = None,
       ``weight`` or, when ``weight`` is None, used if a column is called ``weight``. Weights
       must be finite, non-negative numbers. A tie listed twice (in either direction) is kept
       once, with its first weight. A self-loop is an error.
-    - Node-attribute CSV (``nodes_path``, optional): a column ``id`` matching the edge list's
-      identifiers, one row per node of the edge list, and one column per attribute. Empty
-      values are an error.
+    - Node-attribute CSV (``nodes_path``, optional): a column ``id`` and one column per
+      attribute, one row per person. Every node of the edge list needs a row; a row whose id
+      is not in the edge list adds a person with no ties (an isolated node), after the edge
+      list's nodes. Empty values are an error.
     - GraphML (suffix ``.graphml``), read with ``networkx.read_graphml``; directed graphs are
       read as undirected. An attribute must be given on every node. ``nodes_path`` may add or
       override attributes.
@@ -90,7 +91,8 @@ def load_graph(path, nodes_path=None, *, weight: str | None = None,
 
     Raises:
         UserInputError: a missing, empty or malformed file, missing columns, a self-loop, a bad
-            weight, node ids in ``nodes_path`` not in the graph, a label or code not allowed,
+            weight, a node of the graph without a row in ``nodes_path``, a label or code not
+            allowed,
             or an attribute name close to a known one (one line naming the file, the line or
             node and column where relevant, and what is allowed).
     """
@@ -104,7 +106,9 @@ def load_graph(path, nodes_path=None, *, weight: str | None = None,
         n, src, dst, w, ids = _read_edge_csv(path, weight)
         raw = {}
     if nodes_path is not None:
+        # May add people with no ties (ids only in the nodes file), at the end of ``ids``.
         raw.update(_read_nodes_csv(Path(nodes_path), ids, labels))
+        n = len(ids)
     if n == 0:
         raise UserInputError(f"{path}: no nodes found; expected at least one tie")
     attrs = {
@@ -357,7 +361,7 @@ def _read_nodes_csv(path: Path, ids: list[str],
             _check_attribute_names(header, labels, f"{path}: line 1: column")
             columns: dict[str, list] = {name: [None] * len(ids) for name in names}
             lines = [""] * len(ids)
-            seen = np.zeros(len(ids), dtype=bool)
+            seen = [False] * len(ids)
             for row in reader:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
@@ -367,11 +371,16 @@ def _read_nodes_csv(path: Path, ids: list[str],
                         f"{where}: expected {len(header)} fields as in the header, got {len(row)}"
                     )
                 node = row[i_id].strip()
+                if not node:
+                    raise UserInputError(f"{where}: column 'id' is empty; a node id is required")
                 if node not in pos:
-                    raise UserInputError(
-                        f"{where}: column 'id': unknown node {node!r}; ids must appear in the "
-                        "graph file"
-                    )
+                    # A person with no ties: the edge list cannot hold them, this file can.
+                    pos[node] = len(ids)
+                    ids.append(node)
+                    for values in columns.values():
+                        values.append(None)
+                    lines.append("")
+                    seen.append(False)
                 i = pos[node]
                 if seen[i]:
                     raise UserInputError(f"{where}: column 'id': node {node!r} listed twice")
@@ -389,10 +398,10 @@ def _read_nodes_csv(path: Path, ids: list[str],
             raise UserInputError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError:
             raise UserInputError(f"{path}: not a UTF-8 text file") from None
-    if not seen.all():
-        missing = ids[int(np.flatnonzero(~seen)[0])]
+    if not all(seen):
+        missing = ids[seen.index(False)]
         raise UserInputError(
-            f"{path}: column 'id': no row for node {missing!r} ({int((~seen).sum())} missing); "
+            f"{path}: column 'id': no row for node {missing!r} ({seen.count(False)} missing); "
             "every node of the graph needs a row"
         )
     return {name: _RawColumn(values, lines, str(path), "column")
