@@ -191,12 +191,14 @@ def plan(w, world, c, p, par, keys, counters):
             if p.status[i] == ACTIVE and w - p.last_supervised[i] >= par.supervision_every:
                 due[m] = i
                 m += 1
-        need = np.empty(m)
-        for j in range(m):  # energy first, the person breaks ties
-            need[j] = p.energy[due[j]] + p.node[due[j]] * 1e-12
-        order = np.argsort(need)
-        for j in range(min(m, int(par.supervision_slots))):
-            i = due[order[j]]
+        slots = int(par.supervision_slots)
+        if m > slots:  # not enough for everyone due: the most strained first
+            need = np.empty(m)
+            for j in range(m):  # energy first, the person breaks ties
+                need[j] = p.energy[due[j]] + p.node[due[j]] * 1e-12
+            due[:m] = due[:m][np.argsort(need)]
+        for j in range(min(m, slots)):
+            i = due[j]
             p.last_supervised[i] = w
             p.strength[i] = p.energy[i]
             counters[C_SUPERVISIONS] += 1
@@ -398,15 +400,18 @@ def outreach(w, world, c, p, par, keys, counters):
     """Phase 4: street contacts, one meeting at a time, as the week's hours left allow.
 
     A working peer with hours left meets ``hours_left / hours_per_meeting`` people (half as
-    many in pairs: each meeting takes both peers' time), rounded at random. Each meeting is
-    with someone within reach, drawn by class with the class's contact weight (closer and more
-    similar people are met more often) and uniformly within a class; a hidden client met
+    many in pairs: each meeting takes both peers' time), rounded at random. A ``site_share`` of
+    the meetings are at a fixed service site, with a person drawn from the whole population
+    (trusted as the kind, no tie); the others are with someone within reach, drawn by class
+    with the class's contact weight (closer and more similar people are met more often) and
+    uniformly within a class; a hidden client met
     becomes a contact with chance ``p_contact_per_meeting x label x stigma kept``, drawn by
     (client, meeting). The outreach workers then meet people of the whole population at random
     with their team's hours left.
     """
     cw = _class_weights(par)
     cum = np.empty(N_EGO_CLASSES)
+    n_persons = c.role.shape[0]
     for i in range(p.node.shape[0]):
         if p.status[i] != ACTIVE or p.hours_left[i] <= 0.0:
             continue
@@ -417,16 +422,27 @@ def outreach(w, world, c, p, par, keys, counters):
             hi = p.ego_class_ptr[i * N_EGO_CLASSES + cl + 1]
             total += (hi - lo) * cw[cl]
             cum[cl] = total
-        if total <= 0.0:
+        site = par.site_share[kind]
+        if total <= 0.0 and site <= 0.0:
             continue  # no one within reach: the hours are not worked
         per_meeting = par.hours_per_meeting * (2.0 if par.pairs[kind] else 1.0)
         kgap = _peer_key(keys.contact, w, p.node[i], kind)
         kaccept = subkey(kgap, 1)
+        ksite = subkey(kgap, 2)
         tries = _meetings(p.hours_left[i], per_meeting, uniform(kgap, 0))
         p.hours_worked[i] += p.hours_left[i]
         p.hours_left[i] = 0.0
         label = par.label_trust_factor if p.label_until[i] > w else 1.0
         for j in range(tries):
+            if total <= 0.0 or uniform(ksite, 3 * j) < site:
+                # At the site: whoever comes, at the kind's trust (no tie to lower it).
+                v = int(uniform(ksite, 3 * j + 1) * n_persons)
+                if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
+                        and uniform(ksite, 3 * j + 2)
+                        < par.p_contact[kind] * label * _stigma_kept(world, par, v)):
+                    _contact(c, v, w, i, par.kind_trust[kind] * label)
+                    counters[C_NEW_CONTACTS] += 1
+                continue
             r = uniform(kgap, 2 * j + 1) * total
             cl = 0
             while cum[cl] <= r and cl < N_EGO_CLASSES - 1:
@@ -531,6 +547,23 @@ def engagement(w, world, c, p, par, keys, counters):
             _leave(c, v)
 
 
+@njit(cache=True, inline="always")
+def _binomial(n, q, u):
+    """A Binomial(n, q) draw by inversion of one uniform ``u`` (one draw, however large n)."""
+    if n <= 0 or q <= 0.0:
+        return 0
+    if q >= 1.0:
+        return n
+    pk = (1.0 - q) ** n
+    cdf = pk
+    k = 0
+    while u > cdf and k < n:
+        pk *= (n - k) / (k + 1) * q / (1.0 - q)
+        k += 1
+        cdf += pk
+    return k
+
+
 @njit(cache=True, nogil=True)
 def wellbeing(w, world, c, p, par, keys, counters):
     """Phase 7: the week worked drains a peer's energy, resources restore it (saturating).
@@ -553,11 +586,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
         kp = _peer_key(keys.wellbeing, w, p.node[i], kind)
         if p.status[i] == ACTIVE:
             load = p.caseload[i]
-            p_crisis = par.p_crisis * (1.0 - par.educator[kind])
-            crises = 0
-            for j in range(load):
-                if uniform(kp, j + 16) < p_crisis:
-                    crises += 1
+            crises = _binomial(load, par.p_crisis * (1.0 - par.educator[kind]), uniform(kp, 16))
             worked = p.hours_worked[i] + crises * par.hours_per_crisis
             p.hours_worked[i] = worked
             risk = par.pair_risk_factor if par.pairs[kind] else 1.0

@@ -35,8 +35,10 @@ One week, in order:
    persons drawn uniformly; a hidden client is contacted with chance equal to the online access
    of their locality (no stigma: nobody sees).
 4. **Outreach.** A working peer with hours left meets ``hours_left / hours_per_meeting``
-   people (half as many when working in pairs), rounded up or down at random. Each meeting is
-   with someone within ``reach_hops`` steps, chosen with weight ``hop_trust^(steps - 1) x
+   people (half as many when working in pairs), rounded up or down at random. A ``site_share``
+   of the meetings (all, if no one is within reach) are at a fixed service site, with a person
+   drawn from the whole population, trusted as the kind; the others are with someone within
+   ``reach_hops`` steps, chosen with weight ``hop_trust^(steps - 1) x
    subgroup_trust^(subgroups in which they differ)``. A hidden client met becomes a contact with
    chance ``p_contact_per_meeting x label x (1 - stigma_effect x stigma)``, where ``label`` is
    ``label_trust_factor`` while the peer is labelled a snitch; their trust is the kind's trust
@@ -331,7 +333,8 @@ class ReferenceModel:
                 continue
             kind = self._kind(peer["kind"])
             entries, weights = self._ego(peer)
-            if not entries or sum(weights) <= 0:
+            reach = bool(entries) and sum(weights) > 0
+            if not reach and kind.site_share <= 0:
                 continue
             per_meeting = wk.hours_per_meeting * (2 if kind.works_in_pairs else 1)
             tries = int(peer["hours_left"] / per_meeting + self.random.random())
@@ -339,13 +342,16 @@ class ReferenceModel:
             peer["hours_left"] = 0.0
             label = (s.wellbeing.label_trust_factor if peer["label_until"] > self.week else 1.0)
             for _ in range(tries):
-                j = self.random.choices(range(len(entries)), weights)[0]
-                v = entries[j]
+                if not reach or self.random.random() < kind.site_share:
+                    v, weight = self.random.randrange(len(self.role)), 1.0  # at the site
+                else:
+                    j = self.random.choices(range(len(entries)), weights)[0]
+                    v, weight = entries[j], weights[j]
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
                 if self.random.random() < (kind.p_contact_per_meeting * label
                                            * self._stigma_factor(v)):
-                    self._contact(v, i, kind.trust * label * weights[j])
+                    self._contact(v, i, kind.trust * label * weight)
         ow = s.outreach_workers
         if ow.count > 0 and self.team["hours"] > 0:
             tries = int(self.team["hours"] / wk.hours_per_meeting + self.random.random())

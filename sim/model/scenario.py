@@ -171,6 +171,9 @@ class PeerKind:
     p_contact_per_meeting: float = param(0.5, 0.0, 1.0,
                                          doc="chance a meeting with a hidden person in reach "
                                              "becomes a first contact (finder)")
+    site_share: float = param(0.0, 0.0, 1.0,
+                              doc="share of meetings held at a fixed service site (a needle "
+                                  "exchange), with whoever comes, not through the peer's ties")
     reach_hops: int = param(1, 1, 3, integer=True,
                             doc="how far in the network a peer reaches (1: own ties; "
                                 "bridge-builder)")
@@ -206,7 +209,8 @@ class PeerKind:
 
 
 def _close_default() -> PeerKind:
-    return PeerKind(count=10, hours_per_week=12.0, p_contact_per_meeting=0.4, reach_hops=1,
+    return PeerKind(count=10, hours_per_week=12.0, p_contact_per_meeting=0.4, site_share=0.5,
+                    reach_hops=1,
                     trust=0.45, attendance_boost=0.35, retention_boost=0.3,
                     interpreter_boost=0.05, joins_house_calls=True, role_conflict_per_week=0.005,
                     mirror_effect=0.2, educator_effect=0.3)
@@ -341,13 +345,13 @@ class Wellbeing:
     energy_start_spread: float = param(0.1, 0.0, 0.5,
                                        doc="a new peer's energy is energy_start plus a uniform "
                                            "draw within +/- this (assumption: peers differ)")
-    demand_per_hour: float = param(0.003, 0.0, 1.0,
+    demand_per_hour: float = param(0.00423, 0.0, 1.0,
                                    doc="energy an hour of work costs (long hours drain)")
-    demand_per_client_week: float = param(0.012, 0.0, 1.0,
+    demand_per_client_week: float = param(0.00282, 0.0, 1.0,
                                           doc="energy a client in the caseload costs a week")
     p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
                                             doc="chance a client in the caseload has a crisis")
-    crisis_cost: float = param(0.1, 0.0, 1.0, doc="energy a crisis costs")
+    crisis_cost: float = param(0.05642, 0.0, 1.0, doc="energy a crisis costs")
     p_stigma_event_per_week: float = param(0.03, 0.0, 1.0,
                                            doc="chance a peer is labelled a snitch in a week, "
                                                "at full stigma")

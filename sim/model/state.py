@@ -176,6 +176,7 @@ class Params(NamedTuple):
     # per peer kind, indexed by CLOSE and DISTANT (index 0 unused)
     hours: np.ndarray            # float64[3], weekly hours before tailoring
     p_contact: np.ndarray        # float64[3], per meeting with a hidden person
+    site_share: np.ndarray       # float64[3], share of meetings at a fixed site
     kind_trust: np.ndarray       # float64[3]
     attendance_boost: np.ndarray  # float64[3]
     retention_boost: np.ndarray  # float64[3]
@@ -272,6 +273,7 @@ def kernel_params(s) -> Params:
         p_withdraw=f(w.p_withdraw_per_rest_week),
         hours=_per_kind(s, "hours_per_week", np.float64),
         p_contact=_per_kind(s, "p_contact_per_meeting", np.float64),
+        site_share=_per_kind(s, "site_share", np.float64),
         kind_trust=_per_kind(s, "trust", np.float64),
         attendance_boost=_per_kind(s, "attendance_boost", np.float64),
         retention_boost=_per_kind(s, "retention_boost", np.float64),
