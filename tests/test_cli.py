@@ -274,8 +274,10 @@ BAD = {
     "unknown_key": (UNKNOWN_KEY, [], "wellbeing.stamina: unknown key"),
     "out_of_range": (OUT_OF_RANGE, [], "population.size = 5: must be an integer in [10,"),
     "set_without_equals": (SMALL, ["--set", "noequals"], "dotted.key=value"),
-    "set_unknown_key": (SMALL, ["--set", "run.weks=3"], "run.weks: unknown key"),
-    "set_bad_value": (SMALL, ["--set", "outreach.hop_trust=2"], "outreach.hop_trust = 2"),
+    # A --set value's problem names --set, not the file (which is named after it).
+    "set_unknown_key": (SMALL, ["--set", "run.weks=3"], "--set run.weks=3: unknown key"),
+    "set_bad_value": (SMALL, ["--set", "outreach.hop_trust=2"],
+                      "--set outreach.hop_trust=2: must be"),
     "set_bad_index": (SMALL, ["--set", "population.localities.7.stigma=0.1"], "index below 2"),
     "replicates_zero": (SMALL, ["--replicates", "0"], "--replicates"),
     "replicates_abc": (SMALL, ["--replicates", "abc"], "--replicates"),

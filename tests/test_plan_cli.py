@@ -247,7 +247,7 @@ BAD = {
                          "/proc/o.json"], "cannot write there"),
     "out_of_range": (["compare", "{w}/town.toml", "{w}/town.toml", "--set",
                       "outreach.hop_trust=3", "--json", "{t}/o.json"],
-                     "outreach.hop_trust = 3: must be a number in [0, 1]"),
+                     "--set outreach.hop_trust=3: must be a number in [0, 1]"),
     "bad_set": (["compare", "{w}/town.toml", "{w}/town.toml", "--set", "noequals"],
                 "dotted.key=value"),
     "one_scenario": (["compare", "{w}/town.toml"], "at least 2 scenario files"),

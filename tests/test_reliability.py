@@ -127,7 +127,7 @@ def test_report_header_says_one_scenario_in_the_singular():
 # ----------------------------------------------------------------- new (item 6)
 
 
-@pytest.mark.parametrize("name", ["", "...", ".", ".hidden", "a/b", "sub/../x", " "])
+@pytest.mark.parametrize("name", ["", "...", ".", ".hidden", "sub/", "x/..", " ", "a b"])
 def test_new_refuses_a_name_that_is_no_name(tmp_path, name):
     proc = outreach("new", name, cwd=tmp_path)
     one_line_error(proc, "new ")
@@ -511,3 +511,32 @@ def test_run_and_report_count_the_isolated_people(tmp_path):
     assert "compared 1 scenario on" in proc.stdout
     report = (tmp_path / "rep" / "report.md").read_text()
     assert re.search(r"\| iso \| [^|]* \| 40 \|", report), report[:2000]
+
+
+# ----------------------------------------------------------------- validate in one pass (item 7)
+
+
+def test_validate_shows_problems_between_keys_with_bad_values(tmp_path):
+    write(tmp_path / "v.toml", textwrap.dedent("""\
+        name = "v"
+        [population]
+        size = 5
+        [population.subgroups.gender]
+        names = ["man", "woman"]
+        shares = [0.5, 0.6]
+        [close_peers]
+        count = -1
+        [wellbeing]
+        return_threshold = 0.1
+        exhaustion_threshold = 0.5
+        """))
+    proc = outreach("validate", "v.toml", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "v.toml: population.size = 5: must be an integer in [10, 10000000]"
+    assert lines[1].startswith("v.toml: close_peers.count = -1: must be an integer")
+    assert any("gender.shares = [0.5, 0.6]: shares must add up to 1" in x for x in lines)
+    assert any(x.startswith("v.toml: wellbeing.return_threshold = 0.1: must be above")
+               for x in lines)
+    # Not the peers against the default population.size that replaced the bad one.
+    assert not any("at most half of population.size" in x for x in lines), lines

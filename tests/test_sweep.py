@@ -249,7 +249,8 @@ def test_cli_status_and_bad_input_exit_2_with_one_line(tmp_path):
         ("sweep", "status", str(tmp_path / "nowhere")),
         ("sweep", "analyze", str(tmp_path / "c"), "--metric", "cost_total"),
         ("sweep", str(spec), "--out", str(tmp_path / "y"), "--workers", "0"),
-        ("sweep", str(spec), "--out", str(tmp_path / "no" / "such" / "dir")),
+        # (missing parent folders are made; a parent that is a file cannot be)
+        ("sweep", str(spec), "--out", str(spec / "dir")),
         ("sweep", "status", str(tmp_path / "c"), "--workers", "2"),
     ]
     for args in bad:

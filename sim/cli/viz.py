@@ -64,7 +64,8 @@ def register(subparsers) -> None:
                      help="address to listen on (default 127.0.0.1: this machine only; "
                           "0.0.0.0 lets others in the room connect)")
     viz.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                     help="override a scenario value by dotted key (repeatable)")
+                     help="override a scenario value by dotted key (repeatable); a relative "
+                          "network.file is taken from the current folder")
     viz.set_defaults(func=_cmd_viz)
 
     anim = subparsers.add_parser(
@@ -85,7 +86,8 @@ def register(subparsers) -> None:
                       help="change a policy at a week, e.g. 26:close_peers.count=20 "
                            "(repeatable); marked on the plots as in the page")
     anim.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                      help="override a scenario value by dotted key (repeatable)")
+                      help="override a scenario value by dotted key (repeatable); a relative "
+                          "network.file is taken from the current folder")
     anim.set_defaults(func=_cmd_animate)
 
 
