@@ -10,12 +10,14 @@ Method: the three demand parameters, ``wellbeing.demand_per_hour``,
 ``wellbeing.demand_per_client_week`` and ``wellbeing.crisis_cost``, are scaled together by one
 factor ``s`` from their reference values (``REFERENCE``; their ratios are kept, as the data pin
 down one number: the team's share). Each kind's share is then a result of its week (hours,
-caseload, crises, role conflict, pay), printed beside the team's, not a fitted number. The mean exhausted
-fraction over ``--replicates`` runs is a noisy, increasing function of ``s``; all evaluations
-use the same replicates (common random numbers), which makes it smooth enough for bisection on
-``s`` (Law 2015, Simulation Modeling and Analysis, ch. 11). The search stops when the bracket is
-narrower than ``--tol`` in ``s``; the script prints the result as JSON and, unless ``--dry-run``,
-rewrites the file.
+caseload, crises, role conflict, pay), printed beside the team's, not a fitted number. The
+reference ratios weigh hours most: workload is the strongest correlate of emotional exhaustion
+(Weikel & Fisher 2021) and many hours with no pay carry the highest risk (MIPA). The mean
+exhausted fraction over ``--replicates`` runs is a noisy, increasing function of ``s``; all
+evaluations use the same replicates (common random numbers), which makes it smooth enough for
+bisection on ``s`` (Law 2015, Simulation Modeling and Analysis, ch. 11). The search stops when
+the bracket is narrower than ``--tol`` in ``s``; the script prints the result as JSON and,
+unless ``--dry-run``, rewrites the file.
 
 Usage: ``python experiments/calibrate_burnout.py [scenarios/baseline.toml]``.
 """

@@ -170,11 +170,13 @@ def _class_weights(par):
 def plan(w, world, c, p, par, keys, counters):
     """Phase 1: the professionals' side and each working peer's hours for the week.
 
-    Supervision slots go to the peers who are due (``supervision_every`` weeks since the last)
-    most strained first (lowest energy, then person); a supervision is also an assessment: the
-    peer's strength is their energy then. A peer's hours are their kind's, tailored to that
-    strength; supervision, a team meeting, training (new peers, shortened by educators),
-    indirect work and following up the caseload come first, and what does not fit waits.
+    Supervision slots go to the peers who are due (``supervision_every`` weeks since the last),
+    when scarce the most strained first (lowest energy, then person), or with
+    ``supervision_order = 'turn'`` those waiting longest first; a supervision is also an
+    assessment: the peer's strength is their energy then. A peer's hours are their kind's,
+    tailored to that strength; supervision, a team meeting, training (new peers, shortened
+    by educators), indirect work and following up the caseload come first, and what does not
+    fit waits.
     """
     n = p.node.shape[0]
     working = 0
@@ -192,11 +194,13 @@ def plan(w, world, c, p, par, keys, counters):
                 due[m] = i
                 m += 1
         slots = int(par.supervision_slots)
-        if m > slots:  # not enough for everyone due: the most strained first
-            need = np.empty(m)
-            for j in range(m):  # energy first, the person breaks ties
-                need[j] = p.energy[due[j]] + p.node[due[j]] * 1e-12
-            due[:m] = due[:m][np.argsort(need)]
+        if m > slots:  # not enough for everyone due: by need or by turn
+            order = np.empty(m)
+            for j in range(m):  # the person breaks ties
+                first = (p.energy[due[j]] if par.supervision_by_need
+                         else float(p.last_supervised[due[j]]))
+                order[j] = first + p.node[due[j]] * 1e-12
+            due[:m] = due[:m][np.argsort(order)]
         for j in range(min(m, slots)):
             i = due[j]
             p.last_supervised[i] = w

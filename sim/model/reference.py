@@ -11,7 +11,8 @@ One week, in order:
 
 1. **Plan** (the professionals' side). Supervision slots (``professionals x
    supervision_per_professional_week``) go to the working peers who are due (``supervision_every
-   _weeks`` since their last, or since joining), most strained first (lowest energy, then person).
+   _weeks`` since their last, or since joining), most strained first (lowest energy, then person;
+   ``supervision_order = 'turn'``: longest waiting first).
    A supervision is an assessment: the peer's strength becomes their energy. Each working peer's
    hours are their kind's ``hours_per_week`` times ``1 - tailoring x (1 - strength)`` (1 without
    professionals). First come supervision, a team meeting, training (a new peer's first
@@ -269,7 +270,10 @@ class ReferenceModel:
         every = s.wellbeing.supervision_every_weeks
         if every > 0 and sv.professionals > 0:
             due = [p for p in working if self.week - p["last_supervised"] >= every]
-            due.sort(key=lambda p: (p["energy"], p["node"]))
+            if sv.supervision_order == "need":
+                due.sort(key=lambda p: (p["energy"], p["node"]))
+            else:
+                due.sort(key=lambda p: (p["last_supervised"], p["node"]))
             for peer in due[: int(sv.professionals * sv.supervision_per_professional_week)]:
                 peer["last_supervised"] = self.week
                 peer["strength"] = peer["energy"]

@@ -322,6 +322,10 @@ class Services:
     p_link_house_call: float = param(0.7, 0.0, 1.0,
                                      doc="chance a house call links the client to services "
                                          "(the service comes to them; assumption)")
+    supervision_order: str = param("need", choices=("need", "turn"),
+                                   doc="who gets scarce supervision slots first: the most "
+                                       "strained peers ('need') or those waiting longest "
+                                       "('turn')")
     tailoring: float = param(0.5, 0.0, 1.0,
                              doc="how far professionals tailor a peer's hours and caseload cap "
                                  "to the strength they assess (0: not at all, 1: in proportion)")

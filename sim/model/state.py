@@ -140,6 +140,7 @@ class Params(NamedTuple):
     # services
     professionals: int
     house_call_slots: float
+    supervision_by_need: bool
     p_link_house_call: float
     tailoring: float
     appointment_slots: float
@@ -253,6 +254,7 @@ def kernel_params(s) -> Params:
         professionals=i(sv.professionals),
         house_call_slots=f(sv.professionals * sv.house_calls_per_professional_week),
         p_link_house_call=f(sv.p_link_house_call), tailoring=f(sv.tailoring),
+        supervision_by_need=sv.supervision_order == "need",
         appointment_slots=f(sv.professionals * sv.appointments_per_professional_week),
         supervision_slots=f(sv.professionals * sv.supervision_per_professional_week),
         p_seek=f(sv.p_seek_appointment_per_week), p_attend=f(sv.p_attend),
