@@ -52,13 +52,24 @@ class Peer(mesa.Agent):
         return int(self.model.p_caseload[self.row])
 
     @property
+    def hours_worked(self) -> float:
+        """Hours worked in the last week (crises included)."""
+        return float(self.model.p_hours_worked[self.row])
+
+    @property
+    def strength(self) -> float:
+        """Strength as a professional last assessed it (energy then; 1 if never assessed)."""
+        return float(self.model.p_strength[self.row])
+
+    @property
     def ever_exhausted(self) -> bool:
         """Whether the peer has been exhausted at least once."""
         return bool(self.model.p_ever_exhausted[self.row])
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(row={self.row}, node={self.node}, status={self.status}, "
-                f"energy={self.energy:.2f}, caseload={self.caseload})")
+                f"energy={self.energy:.2f}, caseload={self.caseload}, "
+                f"hours={self.hours_worked:.1f})")
 
 
 class ClosePeer(Peer):
@@ -76,7 +87,7 @@ class DistantPeer(Peer):
 
 
 class Professional(mesa.Agent):
-    """A professional: holds appointments and supervises peers, within weekly capacity.
+    """A salaried professional: appointments, house calls and peer supervision, within capacity.
 
     Args:
         model: the outreach model.
@@ -91,6 +102,11 @@ class Professional(mesa.Agent):
     def appointments_per_week(self) -> float:
         """Appointment slots this professional offers a week."""
         return self.model.scenario.services.appointments_per_professional_week
+
+    @property
+    def house_calls_per_week(self) -> float:
+        """House calls with a peer this professional makes a week."""
+        return self.model.scenario.services.house_calls_per_professional_week
 
     @property
     def supervisions_per_week(self) -> float:

@@ -35,6 +35,7 @@ from sim.model.state import (
     ACTIVE,
     B_CONTACTED,
     B_ENGAGED,
+    B_FRESH,
     B_LEN,
     B_LINKED,
     B_RETAINED,
@@ -125,6 +126,18 @@ def _leave(c, v):
 
 
 @njit(cache=True, inline="always")
+def _unfresh(c, v):
+    """Take ``v`` off the list of the contacted, not yet engaged (the last takes its place)."""
+    k = c.fresh_pos[v]
+    last = c.book[B_FRESH] - 1
+    u = c.fresh[last]
+    c.fresh[k] = u
+    c.fresh_pos[u] = k
+    c.fresh_pos[v] = -1
+    c.book[B_FRESH] = last
+
+
+@njit(cache=True, inline="always")
 def _contact(c, v, w, i, t):
     """Hidden client ``v`` is contacted in week ``w`` on behalf of peer row ``i``, trust ``t``."""
     c.cstate[v] = CONTACTED
@@ -136,6 +149,10 @@ def _contact(c, v, w, i, t):
     c.reached[k] = v
     c.reached_pos[v] = k
     c.book[B_LEN] = k + 1
+    k = c.book[B_FRESH]
+    c.fresh[k] = v
+    c.fresh_pos[v] = k
+    c.book[B_FRESH] = k + 1
 
 
 @njit(cache=True, inline="always")
@@ -510,14 +527,13 @@ def engagement(w, world, c, p, par, keys, counters):
     A peer's cap is their kind's, tailored to their assessed strength (at least one client);
     the outreach workers' team has ``workers x caseload_cap``. Clients in contact are listed in
     ``reached``; walking it backwards lets a client leave (swapped out for the last one,
-    already seen) without skipping anyone.
+    already seen) without skipping anyone. Only the contacted are looked at: they are listed
+    apart, in ``fresh``, left on engaging or losing contact.
     """
     ke = subkey(keys.engage, w)
     ke_engage, ke_lose, ke_refer = subkey(ke, 1), subkey(ke, 2), subkey(ke, 3)
-    for k in range(c.book[B_LEN] - 1, -1, -1):
-        v = c.reached[k]
-        if c.cstate[v] != CONTACTED or c.role[v] != CLIENT:
-            continue
+    for k in range(c.book[B_FRESH] - 1, -1, -1):
+        v = c.fresh[k]
         i = c.peer_of[v]
         engaged = False
         if i >= 0 and p.status[i] == ACTIVE:
@@ -540,6 +556,7 @@ def engagement(w, world, c, p, par, keys, counters):
                     p.team[0] += 1
                     c.ekind[v] = WORKER
         if engaged:
+            _unfresh(c, v)
             c.cstate[v] = ENGAGED
             _mark(c.ever, v, EVER_ENGAGED, c.book, B_ENGAGED)
             c.since[v] = w
@@ -548,6 +565,7 @@ def engagement(w, world, c, p, par, keys, counters):
         elif uniform(ke_lose, v) < par.p_lose:
             c.cstate[v] = HIDDEN
             c.peer_of[v] = -1
+            _unfresh(c, v)
             _leave(c, v)
 
 

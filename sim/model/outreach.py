@@ -125,6 +125,8 @@ class OutreachModel(mesa.Model):
         self.ekind = np.zeros(n, np.int8)
         self.reached = np.zeros(n, np.int32)  # clients in contact (any state but hidden)
         self.reached_pos = np.full(n, -1, np.int32)
+        self.fresh = np.zeros(n, np.int32)  # clients contacted, not yet engaged
+        self.fresh_pos = np.full(n, -1, np.int32)
         self.book = np.zeros(E.N_BOOK, np.int64)
         self._egos = _EgoNetworks(n)
         self._peers_n = 0
@@ -155,7 +157,8 @@ class OutreachModel(mesa.Model):
         self._clients = E.ClientArrays(
             role=self.role, cstate=self.cstate, ever=self.ever, peer_of=self.peer_of,
             trust=self.trust, since=self.since, coupons=self.coupons, ekind=self.ekind,
-            reached=self.reached, reached_pos=self.reached_pos, book=self.book)
+            reached=self.reached, reached_pos=self.reached_pos, fresh=self.fresh,
+            fresh_pos=self.fresh_pos, book=self.book)
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
                        "house_calls": 0, "accompaniments": 0, "peer_hours": 0.0,
                        "compensation": 0.0, "referrals": 0, "online_contacts": 0,
@@ -200,6 +203,11 @@ class OutreachModel(mesa.Model):
                 for i in mine[: -diff]:
                     self.p_status[i] = E.WITHDRAWN
                     self.p_replaced[i] = True
+        wanted = self.scenario.services.professionals
+        while len(self.professionals) > wanted:
+            self.professionals.pop().remove()
+        while len(self.professionals) < wanted:
+            self.professionals.append(Professional(self, len(self.professionals)))
         for key, value in overrides.items():
             self.policy_changes.append((self.week, key, value))
 
@@ -302,6 +310,14 @@ class OutreachModel(mesa.Model):
             self.reached_pos[moved] = k_pos
             self.reached_pos[node] = -1
             self.book[E.B_LEN] = last
+            f_pos = self.fresh_pos[node]
+            if f_pos >= 0:
+                last = self.book[E.B_FRESH] - 1
+                moved = self.fresh[last]
+                self.fresh[f_pos] = moved
+                self.fresh_pos[moved] = f_pos
+                self.fresh_pos[node] = -1
+                self.book[E.B_FRESH] = last
         self.role[nodes] = kind
         self.coupons[nodes] = 0
         self._egos.add(self, nodes, kind)

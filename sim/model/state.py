@@ -49,9 +49,10 @@ ACTIVE, RESTING, WITHDRAWN = 0, 1, 2
  C_ACCOMPANIED, C_PEER_CENTIHOURS) = range(19)
 N_COUNTERS = 19
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
-# in ``reached``) and how many persons were ever contacted, engaged, linked, retained.
-B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED = range(5)
-N_BOOK = 5
+# in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
+# are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone).
+B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED, B_FRESH = range(6)
+N_BOOK = 6
 # Classes of ego-network entries: 3 x (steps away - 1) + subgroups in which peer and client
 # differ (0-2); entries of one class share their contact weight.
 N_EGO_CLASSES = 9
@@ -82,6 +83,8 @@ class ClientArrays(NamedTuple):
     ekind: np.ndarray        # int8: kind of the peer who engaged the client
     reached: np.ndarray      # int32: clients in contact, the first book[B_LEN] entries
     reached_pos: np.ndarray  # int32: place in ``reached``, or -1
+    fresh: np.ndarray        # int32: clients contacted, not yet engaged: first book[B_FRESH]
+    fresh_pos: np.ndarray    # int32: place in ``fresh``, or -1
     book: np.ndarray         # int64[N_BOOK]: list length and running tallies
 
 

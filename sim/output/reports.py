@@ -53,29 +53,51 @@ ASSUMPTIONS = (
     "The hidden population is a social network: people know a handful to a few dozen others "
     "(median about 10), a few know very many, and most ties are within one's own community, "
     "gender and age group.",
-    "Close peers work from a fixed site and reach their own acquaintances; they are good at "
-    "getting engaged clients to appointments (accompaniment, phone reminders). Distant peers "
-    "live inside the drug-using scene and reach friends of friends; they find and first "
-    "contact people but are weaker at linkage.",
+    "Each peer has weekly hours (set per kind, then tailored by the professionals to the "
+    "strength they assess). Supervision, team meetings, training of new peers, indirect work "
+    "and following up their clients come first; then accompanying clients to appointments "
+    "and house calls; the hours left go to meeting people, about a quarter of an hour each "
+    "(an Osis street pair met some 20 people a round). What does not fit waits, so contacts "
+    "follow the hours, not the size of a peer's network.",
+    "Close peers hold half their meetings at a fixed site such as a needle exchange, with "
+    "whoever comes, and the rest with their own acquaintances; they accompany clients, go on "
+    "house calls, help with authorities and act as a mirror for the professionals. Distant "
+    "peers live inside the drug-using scene and meet friends of friends; they find and first "
+    "contact people but are weaker at linkage and carry more role conflict.",
+    "The roles of the peers in the source documents are mechanisms: finder (meetings and "
+    "their success), bridge-builder (how far a peer reaches), companion (attendance when "
+    "accompanied, staying in services), interpreter (asking for appointments), bodyguard "
+    "(pairs: crises and stigma events cost less, each meeting takes two peers), mirror "
+    "(fewer drop-outs from services) and educator (shorter training for new peers, fewer "
+    "crises among their clients). Their sizes are assumptions unless a source is named.",
     "Trust, and so contact and engagement, fall with social distance, with each way in which "
     "peer and client differ (gender, age group), and with local stigma.",
     "Engaged clients can refer friends with coupons, but most refer nobody; a few drive the "
     "referral chains.",
     "Online peer activity reaches clients with online access without a personal tie and without "
     "being seen, which matters where stigma is heavy.",
-    "Appointments are limited by the professionals' weekly slots; clients can lose contact at "
-    "every step of the path.",
-    "Each peer has a stock of energy: clients, crises and being labelled a snitch drain it; "
-    "supervision, team meetings, peer support, pay and meaningful indirect work restore it. An "
-    "exhausted peer rests and then returns or withdraws; withdrawn peers may be replaced. New "
-    "peers start with somewhat different energy (by default within 0.1 of the mean).",
+    "Professionals are salaried and their weekly appointment, house-call and supervision "
+    "slots bind: when supervision is scarce the most strained peers get it first. Salaried "
+    "outreach workers, where a scenario has them, meet people at random in the area, are "
+    "trusted less than peers and give no coupons. Clients can lose contact at every step of "
+    "the path.",
+    "Each peer has a stock of energy: the hours worked (crises add hours), clients, crises, "
+    "being labelled a snitch (more often where stigma is heavy) and role conflict drain it; "
+    "supervision, team meetings, peer support, pay, meaningful indirect work and each client "
+    "engaged or linked restore it. Pay protects in proportion to a fair wage for the hours, "
+    "up to a fair wage: many hours with no pay carry the highest risk (MIPA). An exhausted "
+    "peer rests and then returns or withdraws; withdrawn peers may be replaced. New peers "
+    "start with somewhat different energy (by default within 0.1 of the mean).",
     "A peer labelled a snitch keeps, for some weeks, only part of their chance to contact "
     "people and of the trust they inspire (by default half): an assumption, as no study "
     "measures it.",
     "The burnout settings of the shipped scenarios are calibrated so that about one peer in "
-    "three is exhausted at least once in a year, as in the MIPA study of Finnish peer workers.",
-    "Costs count peer pay and professional hours (appointments, supervisions, team meetings) "
-    "only; premises, travel and management are not included.",
+    "three is exhausted at least once in a year, as in the MIPA study of Finnish peer workers; "
+    "how that share splits between close and distant peers follows from their weeks, and is "
+    "reported, not fitted.",
+    "Costs count peer pay, the salaries of professionals and outreach workers (full time, "
+    "whether their slots are used or not) and referral rewards; premises, travel and "
+    "management are not included.",
     "Numbers are model outcomes, not forecasts: they are most useful for comparing programmes "
     "under the same assumptions, less for their absolute size.",
 )

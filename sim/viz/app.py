@@ -51,6 +51,16 @@ POLICIES: dict[str, tuple[tuple[str, ...], str, dict[str, Any]]] = {
     "recruitment": (("close_peers.recruitment", "distant_peers.recruitment"),
                     "How new peers are recruited",
                     {"type": "Select", "values": list(RECRUITMENT_WORDS)}),
+    "hours_per_week": (("close_peers.hours_per_week", "distant_peers.hours_per_week"),
+                       "Peer hours a week",
+                       {"type": "SliderFloat", "min": 0.0, "max": 40.0, "step": 1.0}),
+    "pay_per_week": (("close_peers.compensation_per_week", "distant_peers.compensation_per_week"),
+                     "Peer pay a week",
+                     {"type": "SliderFloat", "min": 0.0, "max": 600.0, "step": 10.0}),
+    "professionals": (("services.professionals",), "Professionals",
+                      {"type": "SliderInt", "min": 0, "max": 20, "step": 1}),
+    "outreach_workers": (("outreach_workers.count",), "Salaried outreach workers",
+                         {"type": "SliderInt", "min": 0, "max": 20, "step": 1}),
     "supervision_every_weeks": (("wellbeing.supervision_every_weeks",),
                                 "Supervision every ... weeks (0: none)",
                                 {"type": "SliderInt", "min": 0, "max": 12, "step": 1}),
@@ -81,6 +91,10 @@ def policy_values(s: Scenario) -> dict[str, Any]:
         "close_peers": s.close_peers.count,
         "distant_peers": s.distant_peers.count,
         "recruitment": _RECRUITMENT_NAMES[s.close_peers.recruitment],
+        "hours_per_week": float(s.close_peers.hours_per_week),
+        "pay_per_week": float(s.close_peers.compensation_per_week),
+        "professionals": s.services.professionals,
+        "outreach_workers": s.outreach_workers.count,
         "supervision_every_weeks": s.wellbeing.supervision_every_weeks,
         "caseload_cap": s.close_peers.caseload_cap,
         "online_contacts": float(s.outreach.online_contacts_per_peer_week),
@@ -112,17 +126,27 @@ class WorkshopModel(OutreachModel):
         close_peers: close peers at the start.
         distant_peers: distant peers at the start.
         recruitment: how peers are recruited, in workshop words or the scenario's names.
+        hours_per_week: every peer's weekly hours, for both kinds.
+        pay_per_week: every peer's weekly pay, for both kinds.
+        professionals: professionals in the team.
+        outreach_workers: salaried outreach workers.
         supervision_every_weeks: weeks between supervisions (0: none).
         caseload_cap: most clients per peer (0: no limit), for both kinds.
         online_contacts: online contacts per working peer a week.
     """
 
     def __init__(self, close_peers: int | None = None, distant_peers: int | None = None,
-                 recruitment: str | None = None, supervision_every_weeks: int | None = None,
-                 caseload_cap: int | None = None, online_contacts: float | None = None):
+                 recruitment: str | None = None, hours_per_week: float | None = None,
+                 pay_per_week: float | None = None, professionals: int | None = None,
+                 outreach_workers: int | None = None,
+                 supervision_every_weeks: int | None = None, caseload_cap: int | None = None,
+                 online_contacts: float | None = None):
         base = base_scenario()
         values = {"close_peers": close_peers, "distant_peers": distant_peers,
-                  "recruitment": recruitment, "supervision_every_weeks": supervision_every_weeks,
+                  "recruitment": recruitment, "hours_per_week": hours_per_week,
+                  "pay_per_week": pay_per_week, "professionals": professionals,
+                  "outreach_workers": outreach_workers,
+                  "supervision_every_weeks": supervision_every_weeks,
                   "caseload_cap": caseload_cap, "online_contacts": online_contacts}
         super().__init__(base.replace(policy_overrides(base, values)))
 
