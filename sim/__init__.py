@@ -18,7 +18,7 @@ numba compilation or heavy import work.
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "CSRGraph": "sim.graphs.csr",
