@@ -242,7 +242,7 @@ def file_problems(path: str) -> list[str]:
     try:
         scenario = load_scenario(path)
     except ScenarioError as err:
-        return list(err.problems) + _cross_field_problems(path, err.problems)
+        return list(err.problems)
     except UserInputError as err:
         return [str(err)]
     from sim.model.world import world_problems
@@ -257,32 +257,6 @@ def file_problems(path: str) -> list[str]:
     # What a run would refuse when it builds the world: the graph files read by the loader
     # runs use, generator settings against population.size, peers against a file's graph.
     return problems or world_problems(scenario)
-
-
-def _cross_field_problems(path: str, field_problems: list[str]) -> list[str]:
-    """Problems between keys of a file that also has bad values, for validate's one pass.
-
-    Shares that do not add up to 1 or too many peers are shown with the bad values. The
-    scenario's own check looks at such problems only once every value is valid. Here the
-    file is built again with its bad values left at their defaults, and only the problems that
-    do not involve a bad key are kept (one computed from a default would mislead).
-    """
-    try:
-        from sim.model.scenario import Scenario, _build, _consistency, read_toml
-    except ImportError:  # the scenario module changed: the values' problems still stand
-        return []
-    try:
-        scratch: list[str] = []
-        cross = _consistency(_build(Scenario, read_toml(path), "", scratch))
-    except Exception:  # noqa: BLE001 (a best effort on top of the problems already found)
-        return []
-    bad = set()
-    for problem in field_problems:
-        rest = problem[len(path) + 2:] if problem.startswith(f"{path}: ") else problem
-        key = re.split(r" = |: ", rest, maxsplit=1)[0]
-        bad |= {re.sub(r"\[\d+\]", "", key), key.split("[")[0]}
-    return [f"{path}: {p}" for p in cross
-            if p not in field_problems and not any(k and k in p for k in bad)]
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

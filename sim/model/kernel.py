@@ -455,7 +455,7 @@ def outreach(w, world, c, p, par, keys, counters):
         p.hours_left[i] = 0.0
         label = par.label_trust_factor if p.label_until[i] > w else 1.0
         for j in range(tries):
-            if total <= 0.0 or uniform(ksite, 3 * j) < site:
+            if total <= 0.0 or (site > 0.0 and uniform(ksite, 3 * j) < site):
                 # At the site: whoever comes, at the kind's trust (no tie to lower it).
                 v = int(uniform(ksite, 3 * j + 1) * n_persons)
                 if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN

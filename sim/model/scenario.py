@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 import typing
 from collections.abc import Iterable, Mapping
@@ -566,6 +567,8 @@ def _build_subgroups(data: Any, where: str, problems: list[str]) -> Mapping[str,
 
 def _shares_problem(shares: Iterable[float], where: str) -> str | None:
     shares = list(shares)
+    if any(x is None for x in shares):  # a bad share, reported as such
+        return None
     if shares and abs(sum(shares) - 1.0) > 1e-6:
         return f"{where} = {shares}: shares must add up to 1 (they add up to {sum(shares):g})"
     return None
@@ -610,12 +613,22 @@ def _consistency(s: Scenario) -> list[str]:
 
 
 def _validate(data: Mapping[str, Any], source: str) -> tuple[Scenario, list[str]]:
-    """Build a scenario from ``data`` once, with every problem found (prefixed by ``source``)."""
+    """Build a scenario from ``data`` once, with every problem found (prefixed by ``source``).
+
+    Problems between keys (shares, thresholds, peers against the population) are listed with
+    the bad values in one pass. A bad value was left at its default to build the scenario, so
+    a problem between keys that involves a bad key is dropped: it would be about the default.
+    """
     problems: list[str] = []
     scenario = _build(Scenario, data, "", problems)
-    if not problems:
-        problems = _consistency(scenario)
-    return scenario, [f"{source}: {p}" for p in problems]
+    cross = _consistency(scenario)
+    if problems:
+        bad = set()
+        for problem in problems:
+            key = re.split(r" = |: ", problem, maxsplit=1)[0]
+            bad |= {re.sub(r"\[\d+\]", "", key), key.split("[")[0]}
+        cross = [c for c in cross if c not in problems and not any(k and k in c for k in bad)]
+    return scenario, [f"{source}: {p}" for p in problems + cross]
 
 
 def scenario_problems(data: Mapping[str, Any], source: str = "<scenario>") -> list[str]:
