@@ -120,3 +120,34 @@ def test_recruitment_takes_the_lowest_priorities_in_order():
             pool = np.arange(n) * 3
             want = pool[np.argsort(order, kind="stable")[:k]]
             assert np.array_equal(_first(pool, order, k), want)
+
+
+@pytest.mark.parametrize("policy", ["random", "degree"])
+def test_recruitment_queues_take_what_a_full_search_would(policy):
+    # The random and degree policies walk a per-kind queue sorted once (KindStreams.queue);
+    # vacancy after vacancy, with persons turned into peers of another kind in between, each
+    # pick must be the one a search of all eligible persons gives.
+    from types import SimpleNamespace
+
+    from sim.model.recruitment import _first, _take, kind_streams
+
+    model = OutreachModel(_pair()[0], 0)
+    world = model.world
+    view = SimpleNamespace(role=np.zeros(world.n, np.int8), world=world)
+    fresh = kind_streams(7, 0, S.CLOSE)
+    queued = kind_streams(7, 0, S.CLOSE)
+    rng = np.random.default_rng(3)
+    n = world.n
+    for _ in range(30):
+        view.role[rng.choice(n, 5, replace=False)] = S.DISTANT  # the other kind recruits
+        band = int(rng.integers(-1, 3))
+        pool = np.flatnonzero(view.role == S.CLIENT)
+        if band >= 0:
+            pool = pool[world.age_band[pool] == band]
+        prio = fresh.priority(pool, n)
+        key = prio - world.graph.degree()[pool] if policy == "degree" else prio
+        want = int(rng.integers(1, 4))
+        expected = _first(pool, key, want)
+        got = _take(queued, policy, band, want, view)
+        assert np.array_equal(got, expected)
+        view.role[got] = S.CLOSE

@@ -22,6 +22,11 @@ person who is the peer (and their kind), a client's by the client, never by a ro
 a list, so one more peer of one kind leaves the draws of every other peer unchanged (common
 random numbers) and no result depends on the thread that runs it. The kernel releases the GIL,
 so replicates run in parallel threads.
+
+The small helpers the phases call for every client, meeting or peer are compiled without
+numba's reference counting (``_nrt=False``: they index arrays but never allocate); with it,
+each call that is handed an array or a named tuple pays atomic reference-count updates that
+cost many times the helper's own work, and LLVM then inlines them as plain code.
 """
 
 from __future__ import annotations
@@ -82,13 +87,13 @@ __all__ = ["engagement", "ego_network", "ego_networks", "linkage", "online", "ou
            "referral", "week", "wellbeing"]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _peer_key(key, w, peer, kind):
     """The key of one peer's draws in week ``w``: by (process, week, peer kind, person)."""
     return subkey(subkey(subkey(key, w), kind), peer)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _subgroup_trust(world, a, b, factor):
     """Trust kept between persons a and b: ``factor`` per subgroup in which they differ."""
     t = 1.0
@@ -99,13 +104,13 @@ def _subgroup_trust(world, a, b, factor):
     return t
 
 
-@njit(cache=True, inline="always")
-def _stigma_kept(world, par, v):
-    """The share of contact and engagement that local stigma leaves for client ``v``."""
-    return 1.0 - par.stigma_effect * world.loc_stigma[world.locality[v]]
+@njit(cache=True, _nrt=False)
+def _stigma_kept(effect, stigma):
+    """The share of contact and engagement that local ``stigma`` leaves."""
+    return 1.0 - effect * stigma
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _mark(ever, v, flag, book, slot):
     """Record that ``v`` reached a step of the path, counting each person once."""
     if ever[v] & flag == 0:
@@ -113,7 +118,7 @@ def _mark(ever, v, flag, book, slot):
         book[slot] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _leave(c, v):
     """Take ``v`` off the list of clients in contact (the last one takes its place)."""
     k = c.reached_pos[v]
@@ -125,7 +130,7 @@ def _leave(c, v):
     c.book[B_LEN] = last
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _unfresh(c, v):
     """Take ``v`` off the list of the contacted, not yet engaged (the last takes its place)."""
     k = c.fresh_pos[v]
@@ -137,7 +142,7 @@ def _unfresh(c, v):
     c.book[B_FRESH] = last
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _contact(c, v, w, i, t):
     """Hidden client ``v`` is contacted in week ``w`` on behalf of peer row ``i``, trust ``t``."""
     c.cstate[v] = CONTACTED
@@ -155,32 +160,25 @@ def _contact(c, v, w, i, t):
     c.book[B_FRESH] = k + 1
 
 
-@njit(cache=True, inline="always")
-def _tailor(par, p, i):
-    """The share of its kind's hours and caseload cap a peer is given, by assessed strength."""
-    if par.professionals > 0:
-        return 1.0 - par.tailoring * (1.0 - p.strength[i])
+@njit(cache=True, _nrt=False)
+def _tailor(professionals, tailoring, strength):
+    """The share of its kind's hours and caseload cap a peer of assessed ``strength`` is given."""
+    if professionals > 0:
+        return 1.0 - tailoring * (1.0 - strength)
     return 1.0
 
 
-@njit(cache=True, inline="always")
-def _supervised(w, p, i):
-    """Whether peer row ``i`` had supervision this week (joining is not a supervision)."""
-    return p.last_supervised[i] == w and p.joined[i] < w
+@njit(cache=True, _nrt=False)
+def _supervised(w, last_supervised, joined):
+    """Whether a peer had supervision in week ``w`` (joining is not a supervision)."""
+    if last_supervised != w:
+        return False
+    return joined < w
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _team_meeting(w, par):
     return par.team_meeting_every > 0 and w % par.team_meeting_every == 0 and par.professionals > 0
-
-
-@njit(cache=True)
-def _class_weights(par):
-    """Contact weight of each ego-network class: distance and subgroups in which peers differ."""
-    out = np.empty(N_EGO_CLASSES)
-    for cl in range(N_EGO_CLASSES):
-        out[cl] = par.hop_trust ** (cl // 3) * par.subgroup_trust ** (cl % 3)
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -235,9 +233,9 @@ def plan(w, world, c, p, par, keys, counters):
     for i in range(n):
         if p.status[i] != ACTIVE:
             continue
-        budget = par.hours[p.kind[i]] * _tailor(par, p, i)
+        budget = par.hours[p.kind[i]] * _tailor(par.professionals, par.tailoring, p.strength[i])
         need = par.indirect_share * budget + p.caseload[i] * par.hours_per_client
-        if _supervised(w, p, i):
+        if _supervised(w, p.last_supervised[i], p.joined[i]):
             need += par.hours_per_supervision
         if meeting:
             need += par.hours_per_team_meeting
@@ -253,7 +251,7 @@ def plan(w, world, c, p, par, keys, counters):
         p.team[1] = 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _accompany(p, i, hours):
     """Peer row ``i`` spends ``hours`` if it has them; whether it did."""
     if p.hours_left[i] >= hours:
@@ -263,7 +261,7 @@ def _accompany(p, i, hours):
     return False
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _to_services(c, p, v, w, i, counters):
     """Client ``v`` (supported by peer row ``i``, or the team) is linked to services."""
     c.cstate[v] = LINKED
@@ -277,7 +275,7 @@ def _to_services(c, p, v, w, i, counters):
     counters[C_NEW_LINKED] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def linkage(w, world, c, p, par, keys, counters):
     """Phase 2: drop-out and retention, then appointments and house calls.
 
@@ -299,7 +297,7 @@ def linkage(w, world, c, p, par, keys, counters):
             if p.kind[i] == kind and p.status[i] == ACTIVE:
                 mirror_kept *= 1.0 - par.mirror[kind]
                 break
-    seekers = np.empty(c.book[B_LEN], np.int32)
+    seekers = c.scratch  # the askers, in its first n_seekers places
     n_seekers = 0
     now_engaged = now_linked = 0
     for k in range(c.book[B_LEN] - 1, -1, -1):
@@ -373,7 +371,7 @@ def linkage(w, world, c, p, par, keys, counters):
     counters[C_NOW_LINKED] = now_linked
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def online(w, world, c, p, par, keys, counters):
     """Phase 3: online activity reaches clients with online access, without a tie.
 
@@ -410,13 +408,13 @@ def online(w, world, c, p, par, keys, counters):
                 counters[C_NEW_CONTACTS] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _meetings(hours, per_meeting, u):
     """Meetings that fit in ``hours``, rounded up or down at random so their mean is exact."""
     return int(hours / per_meeting + u)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def outreach(w, world, c, p, par, keys, counters):
     """Phase 4: street contacts, one meeting at a time, as the week's hours left allow.
 
@@ -430,19 +428,17 @@ def outreach(w, world, c, p, par, keys, counters):
     (client, meeting). The outreach workers then meet people of the whole population at random
     with their team's hours left.
     """
-    cw = _class_weights(par)
-    cum = np.empty(N_EGO_CLASSES)
+    cw = par.class_weight
     n_persons = c.role.shape[0]
+    effect, loc_stigma, locality = par.stigma_effect, world.loc_stigma, world.locality
     for i in range(p.node.shape[0]):
         if p.status[i] != ACTIVE or p.hours_left[i] <= 0.0:
             continue
         kind = p.kind[i]
+        first = i * N_EGO_CLASSES  # this peer's classes start at ego_class_ptr[first]
         total = 0.0
         for cl in range(N_EGO_CLASSES):
-            lo = p.ego_class_ptr[i * N_EGO_CLASSES + cl]
-            hi = p.ego_class_ptr[i * N_EGO_CLASSES + cl + 1]
-            total += (hi - lo) * cw[cl]
-            cum[cl] = total
+            total += (p.ego_class_ptr[first + cl + 1] - p.ego_class_ptr[first + cl]) * cw[cl]
         site = par.site_share[kind]
         if total <= 0.0 and site <= 0.0:
             continue  # no one within reach: the hours are not worked
@@ -459,25 +455,27 @@ def outreach(w, world, c, p, par, keys, counters):
                 # At the site: whoever comes, at the kind's trust (no tie to lower it).
                 v = int(uniform(ksite, 3 * j + 1) * n_persons)
                 if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
-                        and uniform(ksite, 3 * j + 2)
-                        < par.p_contact[kind] * label * _stigma_kept(world, par, v)):
+                        and uniform(ksite, 3 * j + 2) < par.p_contact[kind] * label
+                        * _stigma_kept(effect, loc_stigma[locality[v]])):
                     _contact(c, v, w, i, par.kind_trust[kind] * label)
                     counters[C_NEW_CONTACTS] += 1
                 continue
             r = uniform(kgap, 2 * j + 1) * total
             cl = 0
-            while cum[cl] <= r and cl < N_EGO_CLASSES - 1:
+            lo = p.ego_class_ptr[first]
+            hi = p.ego_class_ptr[first + 1]
+            while cl < N_EGO_CLASSES - 1 and r >= (hi - lo) * cw[cl]:
+                r -= (hi - lo) * cw[cl]
                 cl += 1
-            lo = p.ego_class_ptr[i * N_EGO_CLASSES + cl]
-            hi = p.ego_class_ptr[i * N_EGO_CLASSES + cl + 1]
+                lo, hi = hi, p.ego_class_ptr[first + cl + 1]
             while hi == lo:  # r at the very top after rounding: the last class with entries
                 cl -= 1
-                lo = p.ego_class_ptr[i * N_EGO_CLASSES + cl]
-                hi = p.ego_class_ptr[i * N_EGO_CLASSES + cl + 1]
+                lo = p.ego_class_ptr[first + cl]
+                hi = p.ego_class_ptr[first + cl + 1]
             v = p.ego_nodes[lo + int(uniform(kgap, 2 * j + 2) * (hi - lo))]
             if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
                     and uniform(subkey(kaccept, v), j)
-                    < par.p_contact[kind] * label * _stigma_kept(world, par, v)):
+                    < par.p_contact[kind] * label * _stigma_kept(effect, loc_stigma[locality[v]])):
                 _contact(c, v, w, i, par.kind_trust[kind] * label * cw[cl])
                 counters[C_NEW_CONTACTS] += 1
     if par.workers > 0 and p.team[1] > 0.0:
@@ -488,12 +486,12 @@ def outreach(w, world, c, p, par, keys, counters):
         for j in range(tries):
             v = int(uniform(kw, 2 * j + 1) * n)
             if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN and uniform(kw, 2 * j + 2)
-                    < par.worker_p_contact * _stigma_kept(world, par, v)):
+                    < par.worker_p_contact * _stigma_kept(effect, loc_stigma[locality[v]])):
                 _contact(c, v, w, TEAM, par.worker_trust)
                 counters[C_NEW_CONTACTS] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def referral(w, world, c, p, par, keys, counters):
     """Phase 5: engaged clients with coupons refer hidden friends to their working peer."""
     kr = subkey(keys.refer, w)
@@ -520,7 +518,7 @@ def referral(w, world, c, p, par, keys, counters):
                 counters[C_REFERRALS] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def engagement(w, world, c, p, par, keys, counters):
     """Phase 6: contacted clients engage within their peer's caseload cap, or lose contact.
 
@@ -532,16 +530,19 @@ def engagement(w, world, c, p, par, keys, counters):
     """
     ke = subkey(keys.engage, w)
     ke_engage, ke_lose, ke_refer = subkey(ke, 1), subkey(ke, 2), subkey(ke, 3)
+    effect, loc_stigma, locality = par.stigma_effect, world.loc_stigma, world.locality
     for k in range(c.book[B_FRESH] - 1, -1, -1):
         v = c.fresh[k]
         i = c.peer_of[v]
         engaged = False
+        q = par.p_engage * c.trust[v] * _stigma_kept(effect, loc_stigma[locality[v]])
         if i >= 0 and p.status[i] == ACTIVE:
             cap = par.caseload_cap[p.kind[i]]
             if cap > 0:
-                cap = max(1, int(math.ceil(cap * _tailor(par, p, i))))
+                share = _tailor(par.professionals, par.tailoring, p.strength[i])
+                cap = max(1, int(math.ceil(cap * share)))
             if cap == 0 or p.caseload[i] < cap:
-                if uniform(ke_engage, v) < par.p_engage * c.trust[v] * _stigma_kept(world, par, v):
+                if uniform(ke_engage, v) < q:
                     engaged = True
                     p.caseload[i] += 1
                     p.successes[i] += 1
@@ -551,7 +552,7 @@ def engagement(w, world, c, p, par, keys, counters):
         elif i == TEAM and par.workers > 0:
             cap = par.workers * par.worker_cap
             if cap == 0 or p.team[0] < cap:
-                if uniform(ke_engage, v) < par.p_engage * c.trust[v] * _stigma_kept(world, par, v):
+                if uniform(ke_engage, v) < q:
                     engaged = True
                     p.team[0] += 1
                     c.ekind[v] = WORKER
@@ -569,7 +570,7 @@ def engagement(w, world, c, p, par, keys, counters):
             _leave(c, v)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _binomial(n, q, u):
     """A Binomial(n, q) draw by inversion of one uniform ``u`` (one draw, however large n)."""
     if n <= 0 or q <= 0.0:
@@ -586,7 +587,7 @@ def _binomial(n, q, u):
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def wellbeing(w, world, c, p, par, keys, counters):
     """Phase 7: the week worked drains a peer's energy, resources restore it (saturating).
 
@@ -619,7 +620,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
                 p.label_until[i] = w + par.label_weeks
             gain = (par.recovery + par.meaning_gain * par.indirect_share
                     + par.direct_meaning_gain * p.successes[i])
-            if _supervised(w, p, i):
+            if _supervised(w, p.last_supervised[i], p.joined[i]):
                 gain += par.supervision_gain
             if meeting:
                 gain += par.team_meeting_gain

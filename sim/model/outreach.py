@@ -127,8 +127,11 @@ class OutreachModel(mesa.Model):
         self.reached_pos = np.full(n, -1, np.int32)
         self.fresh = np.zeros(n, np.int32)  # clients contacted, not yet engaged
         self.fresh_pos = np.full(n, -1, np.int32)
+        self.scratch = np.zeros(n, np.int32)
         self.book = np.zeros(E.N_BOOK, np.int64)
         self._egos = _EgoNetworks(n)
+        self._peer_view: E.PeerArrays | None = None
+        self._peer_view_n = -1
         self._peers_n = 0
         cap = max(8, scenario.close_peers.count + scenario.distant_peers.count)
         self.p_node = np.zeros(cap, np.int32)
@@ -158,7 +161,7 @@ class OutreachModel(mesa.Model):
             role=self.role, cstate=self.cstate, ever=self.ever, peer_of=self.peer_of,
             trust=self.trust, since=self.since, coupons=self.coupons, ekind=self.ekind,
             reached=self.reached, reached_pos=self.reached_pos, fresh=self.fresh,
-            fresh_pos=self.fresh_pos, book=self.book)
+            fresh_pos=self.fresh_pos, scratch=self.scratch, book=self.book)
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
                        "house_calls": 0, "accompaniments": 0, "peer_hours": 0.0,
                        "compensation": 0.0, "referrals": 0, "online_contacts": 0,
@@ -189,6 +192,7 @@ class OutreachModel(mesa.Model):
         self.scenario = old.replace(overrides)
         self._set_params()
         self._egos.rebuild(self)  # how far peers reach may have changed
+        self._peer_view = None
         for kind, name in _KINDS.items():
             diff = getattr(self.scenario, name).count - getattr(old, name).count
             if diff > 0:
@@ -252,10 +256,15 @@ class OutreachModel(mesa.Model):
         return self.p_node[:n][self.p_kind[:n] == codes[kind]].copy()
 
     def peer_arrays(self) -> E.PeerArrays:
-        """The peers' rows in use, with their ego networks, as the kernel takes them."""
+        """The peers' rows in use, with their ego networks, as the kernel takes them.
+
+        Views, made again only when peers join (the kernel changes their contents in place).
+        """
+        if self._peer_view is not None and self._peer_view_n == self._peers_n:
+            return self._peer_view
         n = self._peers_n
         class_ptr, nodes = self._egos.arrays()
-        return E.PeerArrays(
+        view = E.PeerArrays(
             node=self.p_node[:n], kind=self.p_kind[:n], status=self.p_status[:n],
             energy=self.p_energy[:n], caseload=self.p_caseload[:n],
             ever_exhausted=self.p_ever_exhausted[:n], label_until=self.p_label_until[:n],
@@ -263,6 +272,8 @@ class OutreachModel(mesa.Model):
             last_supervised=self.p_last_supervised[:n], hours_left=self.p_hours_left[:n],
             hours_worked=self.p_hours_worked[:n], successes=self.p_successes[:n],
             team=self.team, ego_class_ptr=class_ptr, ego_nodes=nodes)
+        self._peer_view, self._peer_view_n = view, n
+        return view
 
     def client_arrays(self) -> E.ClientArrays:
         """The persons' rows as the kernel takes them (views, changed in place by a week)."""
@@ -280,6 +291,7 @@ class OutreachModel(mesa.Model):
             bigger = np.zeros(arr.shape[0] * 2, arr.dtype)
             bigger[: arr.shape[0]] = arr
             setattr(self, name, bigger)
+        self._peer_view = None
 
     def _add_peers(self, nodes: np.ndarray, kind: int) -> None:
         """Make distinct persons ``nodes`` peers of one kind (the next peer rows)."""
@@ -335,8 +347,13 @@ class OutreachModel(mesa.Model):
             pk: PeerKind = getattr(self.scenario, name)
             nodes = recruit(self, pk, len(wanted), self._recruit_streams[kind])
             self._add_peers(nodes, kind)
-            for vacancy in wanted[: nodes.size]:
-                self.vacancies.remove(vacancy)
+            filled, left = nodes.size, []
+            for vacancy in self.vacancies:  # the first due ones of this kind are filled
+                if filled and vacancy.kind == kind and vacancy.due_week <= self.week:
+                    filled -= 1
+                else:
+                    left.append(vacancy)
+            self.vacancies = left
 
     def _replace_withdrawn(self) -> None:
         policy = self.scenario.policy

@@ -49,12 +49,58 @@ class KindStreams:
         self.priority_key = priority_key
         self.energy_key = energy_key
         self._priority: np.ndarray | None = None
+        self._queues: dict[tuple[str, int], list] = {}
 
     def priority(self, nodes: np.ndarray, n: int) -> np.ndarray:
         """The priorities of ``nodes`` among ``n`` persons (all drawn once, then looked up)."""
         if self._priority is None or self._priority.size != n:
             self._priority = priorities(self.priority_key, np.arange(n))
         return self._priority[nodes]
+
+
+    def queue(self, policy: str, band: int, model) -> list:
+        """A fixed-order policy's queue for one age band (-1: everyone): ``[persons, cursor]``.
+
+        ``persons`` are in the order the policy takes them, and the cursor says how far down
+        the taken or ineligible persons reach. ``random`` takes the lowest priority first and
+        ``degree`` the best-connected (ties by priority): orders fixed for a replicate, so
+        they are sorted once and a vacancy walks on from the cursor. A person stops being
+        eligible only by becoming a peer, for good, so no one before the cursor is ever
+        eligible again.
+        """
+        key = (policy, band)
+        if key not in self._queues:
+            n = model.role.size
+            prio = self.priority(np.arange(n), n)
+            order = prio - model.world.graph.degree() if policy == "degree" else prio
+            # Priorities are 53-bit uniform draws: ties (which _first breaks by position) have
+            # a chance of about n^2 / 2^54, so the faster unstable sort gives the same order.
+            persons = np.argsort(order)
+            if band >= 0:
+                persons = persons[model.world.age_band[persons] == band]
+            self._queues[key] = [persons, 0]
+        return self._queues[key]
+
+
+@njit(cache=True)
+def _walk(persons, cursor, role, want):
+    """Up to ``want`` clients from ``persons[cursor:]`` in order, and the cursor after them."""
+    out = np.empty(want, np.int64)
+    m = 0
+    j = cursor
+    while j < persons.shape[0] and m < want:
+        if role[persons[j]] == S.CLIENT:
+            out[m] = persons[j]
+            m += 1
+        j += 1
+    return out[:m], j
+
+
+def _take(streams: KindStreams, policy: str, band: int, want: int, model) -> np.ndarray:
+    """The next ``want`` eligible persons of a fixed-order policy's queue (see ``queue``)."""
+    entry = streams.queue(policy, band, model)
+    chosen, entry[1] = _walk(entry[0], entry[1], model.role, want)
+    return chosen.astype(np.intp)
 
 
 def kind_streams(seed: int, replicate: int, kind: int) -> KindStreams:
@@ -187,21 +233,26 @@ def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarr
     Returns:
         Up to ``count`` distinct person positions; fewer only when too few qualify.
     """
-    eligible = model.role == S.CLIENT
     policy = kind.recruitment
     if policy == "from_engaged":
-        eligible &= (model.cstate >= S.ENGAGED) & (
+        eligible = (model.role == S.CLIENT) & (model.cstate >= S.ENGAGED) & (
             model.week - model.since >= kind.promote_after_weeks)
         pool = np.flatnonzero(eligible)
         # Weeks are whole numbers: since + priority orders by week first, ties by priority.
         return _first(pool, model.since[pool] + streams.priority(pool, model.role.size), count)
-    pool = np.flatnonzero(eligible)
+    fixed = policy in ("random", "degree")  # a queue per band, walked on (KindStreams.queue)
+    pool = None if fixed else np.flatnonzero(model.role == S.CLIENT)
     if not kind.age_band_shares:
+        if fixed:
+            return _take(streams, policy, -1, count, model)
         return _pick(policy, pool, count, model, streams)
     bands = streams.rng.choice(len(kind.age_band_shares), size=count, p=kind.age_band_shares)
     chosen = []
     for band in range(len(kind.age_band_shares)):
         want = int(np.sum(bands == band))
-        in_band = pool[model.world.age_band[pool] == band]
-        chosen.append(_pick(policy, in_band, want, model, streams))
-    return np.concatenate(chosen) if chosen else pool[:0]
+        if fixed:
+            chosen.append(_take(streams, policy, band, want, model))
+        else:
+            in_band = pool[model.world.age_band[pool] == band]
+            chosen.append(_pick(policy, in_band, want, model, streams))
+    return np.concatenate(chosen) if chosen else np.zeros(0, np.intp)

@@ -85,6 +85,7 @@ class ClientArrays(NamedTuple):
     reached_pos: np.ndarray  # int32: place in ``reached``, or -1
     fresh: np.ndarray        # int32: clients contacted, not yet engaged: first book[B_FRESH]
     fresh_pos: np.ndarray    # int32: place in ``fresh``, or -1
+    scratch: np.ndarray      # int32: work space of a phase (holds nothing between phases)
     book: np.ndarray         # int64[N_BOOK]: list length and running tallies
 
 
@@ -116,6 +117,7 @@ class Params(NamedTuple):
     p_engage: float
     hop_trust: float
     subgroup_trust: float
+    class_weight: np.ndarray  # float64[N_EGO_CLASSES]: hop_trust^steps x subgroup_trust^differ
     stigma_effect: float
     p_referrer: float
     p_refer: float
@@ -241,7 +243,9 @@ def kernel_params(s) -> Params:
     f, i = float, int
     return Params(
         p_engage=f(o.p_engage_per_week), hop_trust=f(o.hop_trust),
-        subgroup_trust=f(o.subgroup_trust), stigma_effect=f(o.stigma_effect),
+        subgroup_trust=f(o.subgroup_trust),
+        class_weight=np.array([o.hop_trust ** (cl // 3) * o.subgroup_trust ** (cl % 3)
+                               for cl in range(N_EGO_CLASSES)]), stigma_effect=f(o.stigma_effect),
         p_referrer=f(o.p_referrer), p_refer=f(o.p_refer_per_tie_week),
         referral_coupons=i(o.referral_coupons), online_rate=f(o.online_contacts_per_peer_week),
         online_trust=f(o.online_trust), p_lose=f(o.p_lose_contact_per_week),
