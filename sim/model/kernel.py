@@ -41,6 +41,7 @@ from sim.model.state import (
     B_CONTACTED,
     B_ENGAGED,
     B_FRESH,
+    B_HOLDERS,
     B_LEN,
     B_LINKED,
     B_RETAINED,
@@ -140,6 +141,31 @@ def _unfresh(c, v):
     c.fresh_pos[u] = k
     c.fresh_pos[v] = -1
     c.book[B_FRESH] = last
+
+
+@njit(cache=True, _nrt=False)
+def _hold(c, v, coupons):
+    """Client ``v`` gets ``coupons`` and joins the list of holders (if any were given)."""
+    c.coupons[v] = coupons
+    if coupons > 0 and c.holders_pos[v] < 0:
+        k = c.book[B_HOLDERS]
+        c.holders[k] = v
+        c.holders_pos[v] = k
+        c.book[B_HOLDERS] = k + 1
+
+
+@njit(cache=True, _nrt=False)
+def _unhold(c, v):
+    """Client ``v`` has no coupons left and leaves the list of holders (the last moves in)."""
+    c.coupons[v] = 0
+    k = c.holders_pos[v]
+    if k >= 0:
+        last = c.book[B_HOLDERS] - 1
+        u = c.holders[last]
+        c.holders[k] = u
+        c.holders_pos[u] = k
+        c.holders_pos[v] = -1
+        c.book[B_HOLDERS] = last
 
 
 @njit(cache=True, _nrt=False)
@@ -310,7 +336,7 @@ def linkage(w, world, c, p, par, keys, counters):
         if s == ENGAGED:
             if uniform(kl_drop, v) < par.p_drop_engaged:
                 c.cstate[v] = HIDDEN
-                c.coupons[v] = 0
+                _unhold(c, v)
                 if i >= 0:
                     p.caseload[i] -= 1
                 elif i == TEAM:
@@ -329,7 +355,7 @@ def linkage(w, world, c, p, par, keys, counters):
                 q *= 1.0 - par.retention_boost[p.kind[i]]
             if uniform(kl_drop, v) < q:
                 c.cstate[v] = HIDDEN
-                c.coupons[v] = 0
+                _unhold(c, v)
                 c.peer_of[v] = -1
                 _leave(c, v)
                 continue
@@ -493,10 +519,14 @@ def outreach(w, world, c, p, par, keys, counters):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def referral(w, world, c, p, par, keys, counters):
-    """Phase 5: engaged clients with coupons refer hidden friends to their working peer."""
+    """Phase 5: engaged clients with coupons refer hidden friends to their working peer.
+
+    Only the holders of coupons are looked at (listed apart); walking the list backwards lets
+    a holder whose last coupon goes leave it without skipping anyone.
+    """
     kr = subkey(keys.refer, w)
-    for k in range(c.book[B_LEN]):  # those added now are only contacted, so they refer no one
-        v = c.reached[k]
+    for k in range(c.book[B_HOLDERS] - 1, -1, -1):
+        v = c.holders[k]
         if c.coupons[v] <= 0 or c.cstate[v] < ENGAGED or c.role[v] != CLIENT:
             continue
         i = c.peer_of[v]
@@ -516,6 +546,8 @@ def referral(w, world, c, p, par, keys, counters):
                     world, p.node[i], u, par.subgroup_trust)
                 _contact(c, u, w, i, t)
                 counters[C_REFERRALS] += 1
+        if c.coupons[v] <= 0:
+            _unhold(c, v)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -548,7 +580,7 @@ def engagement(w, world, c, p, par, keys, counters):
                     p.successes[i] += 1
                     c.ekind[v] = p.kind[i]
                     if uniform(ke_refer, v) < par.p_referrer:
-                        c.coupons[v] = par.referral_coupons
+                        _hold(c, v, par.referral_coupons)
         elif i == TEAM and par.workers > 0:
             cap = par.workers * par.worker_cap
             if cap == 0 or p.team[0] < cap:

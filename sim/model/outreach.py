@@ -127,6 +127,8 @@ class OutreachModel(mesa.Model):
         self.reached_pos = np.full(n, -1, np.int32)
         self.fresh = np.zeros(n, np.int32)  # clients contacted, not yet engaged
         self.fresh_pos = np.full(n, -1, np.int32)
+        self.holders = np.zeros(n, np.int32)  # clients holding coupons
+        self.holders_pos = np.full(n, -1, np.int32)
         self.scratch = np.zeros(n, np.int32)
         self.book = np.zeros(E.N_BOOK, np.int64)
         self._egos = _EgoNetworks(n)
@@ -161,7 +163,8 @@ class OutreachModel(mesa.Model):
             role=self.role, cstate=self.cstate, ever=self.ever, peer_of=self.peer_of,
             trust=self.trust, since=self.since, coupons=self.coupons, ekind=self.ekind,
             reached=self.reached, reached_pos=self.reached_pos, fresh=self.fresh,
-            fresh_pos=self.fresh_pos, scratch=self.scratch, book=self.book)
+            fresh_pos=self.fresh_pos, holders=self.holders, holders_pos=self.holders_pos,
+            scratch=self.scratch, book=self.book)
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
                        "house_calls": 0, "accompaniments": 0, "peer_hours": 0.0,
                        "compensation": 0.0, "referrals": 0, "online_contacts": 0,
@@ -181,6 +184,7 @@ class OutreachModel(mesa.Model):
 
     def _set_params(self) -> None:
         self._params = E.kernel_params(self.scenario)
+        self._salaried_hours = salaried_hours_per_week(self.scenario)
 
     def set_policy(self, overrides: dict[str, Any]) -> None:
         """Change policies mid-run (dotted keys, as ``--set``), from the next week on.
@@ -331,6 +335,14 @@ class OutreachModel(mesa.Model):
                 self.fresh_pos[node] = -1
                 self.book[E.B_FRESH] = last
         self.role[nodes] = kind
+        for node in nodes[self.holders_pos[nodes] >= 0].tolist():
+            k_pos = self.holders_pos[node]
+            last = self.book[E.B_HOLDERS] - 1
+            moved = self.holders[last]
+            self.holders[k_pos] = moved
+            self.holders_pos[moved] = k_pos
+            self.holders_pos[node] = -1
+            self.book[E.B_HOLDERS] = last
         self.coupons[nodes] = 0
         self._egos.add(self, nodes, kind)
         self._peers_n += k
@@ -382,7 +394,7 @@ class OutreachModel(mesa.Model):
         t["accompaniments"] += week[E.C_ACCOMPANIED]
         t["peer_hours"] += week[E.C_PEER_CENTIHOURS] / 100.0
         t["peer_weeks"] += week[E.C_PEER_WEEKS_PAID]
-        t["salaried_hours"] += salaried_hours_per_week(self.scenario)
+        t["salaried_hours"] += self._salaried_hours
         t["compensation"] += week[E.C_COMPENSATION] / 100.0
         t["referrals"] += week[E.C_REFERRALS]
         t["online_contacts"] += week[E.C_ONLINE_CONTACTS]

@@ -70,15 +70,16 @@ class KindStreams:
         """
         key = (policy, band)
         if key not in self._queues:
-            n = model.role.size
-            prio = self.priority(np.arange(n), n)
-            order = prio - model.world.graph.degree() if policy == "degree" else prio
-            # Priorities are 53-bit uniform draws: ties (which _first breaks by position) have
-            # a chance of about n^2 / 2^54, so the faster unstable sort gives the same order.
-            persons = np.argsort(order)
+            if (policy, -1) not in self._queues:
+                n = model.role.size
+                prio = self.priority(np.arange(n), n)
+                order = prio - model.world.graph.degree() if policy == "degree" else prio
+                # Priorities are 53-bit uniform draws: ties (which _first breaks by position)
+                # have a chance of about n^2 / 2^54, so an unstable sort gives the same order.
+                self._queues[policy, -1] = [np.argsort(order), 0]
+            persons = self._queues[policy, -1][0]
             if band >= 0:
-                persons = persons[model.world.age_band[persons] == band]
-            self._queues[key] = [persons, 0]
+                self._queues[key] = [persons[model.world.age_band[persons] == band], 0]
         return self._queues[key]
 
 

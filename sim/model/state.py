@@ -50,9 +50,10 @@ ACTIVE, RESTING, WITHDRAWN = 0, 1, 2
 N_COUNTERS = 19
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
-# are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone).
-B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED, B_FRESH = range(6)
-N_BOOK = 6
+# are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone)
+# and how many hold coupons (listed in ``holders``, so referral looks at them alone).
+B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED, B_FRESH, B_HOLDERS = range(7)
+N_BOOK = 7
 # Classes of ego-network entries: 3 x (steps away - 1) + subgroups in which peer and client
 # differ (0-2); entries of one class share their contact weight.
 N_EGO_CLASSES = 9
@@ -85,6 +86,8 @@ class ClientArrays(NamedTuple):
     reached_pos: np.ndarray  # int32: place in ``reached``, or -1
     fresh: np.ndarray        # int32: clients contacted, not yet engaged: first book[B_FRESH]
     fresh_pos: np.ndarray    # int32: place in ``fresh``, or -1
+    holders: np.ndarray      # int32: clients holding coupons, the first book[B_HOLDERS]
+    holders_pos: np.ndarray  # int32: place in ``holders``, or -1
     scratch: np.ndarray      # int32: work space of a phase (holds nothing between phases)
     book: np.ndarray         # int64[N_BOOK]: list length and running tallies
 
