@@ -8,7 +8,8 @@ Three parts, printed as one JSON document on stdout:
   from construction (peer recruitment) to the end of week 52. Target: median below 0.5 s.
 * ``engine_vs_reference_10k``: the same at 10k clients, the engine and the plain-Python
   :class:`sim.model.reference.ReferenceModel` on the same world and the same three replicates
-  (each engine run timed five times, its median kept), medians compared, in this process. Target: the engine at least 50 times faster.
+  (each engine run timed five times, its median kept), medians compared, in this process.
+  Target: the engine at least 50 times faster.
 * ``memory_1m``: building and running 52 weeks of a 1M-client (about 5M ties) scenario with 300
   peers, in a fresh Python process so its peak resident memory (``ru_maxrss``, imports
   included) is its own. Target: below 4 GB.
