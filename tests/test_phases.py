@@ -140,7 +140,8 @@ def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
             trust=np.array(ref.trust), since=np.array(ref.since, np.int32),
             coupons=np.array(ref.coupons, np.int32), ekind=np.array(ref.ekind, np.int8),
             reached=clients0.reached, reached_pos=clients0.reached_pos, fresh=clients0.fresh,
-            fresh_pos=clients0.fresh_pos, scratch=clients0.scratch, book=clients0.book)
+            fresh_pos=clients0.fresh_pos, holders=clients0.holders,
+            holders_pos=clients0.holders_pos, scratch=clients0.scratch, book=clients0.book)
         peers = ref.peers
         p = peers0._replace(
             status=np.array([q["status"] for q in peers], np.int8),
