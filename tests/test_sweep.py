@@ -58,6 +58,18 @@ def test_spec_loads_and_flattens_dotted_keys(tmp_path):
     assert spec.replicates == 3 and spec.seed == 11
 
 
+def test_spec_base_may_name_a_shipped_scenario(tmp_path):
+    # As every command takes a shipped scenario's name, so does a spec's base; a file beside
+    # the spec with that name still comes first.
+    spec = load_spec(write(tmp_path, TINY.replace(f'base = "{BASELINE}"', 'base = "big_city"')))
+    assert spec.base.name == "big_city"
+    (tmp_path / "big_city").write_text((BASELINE).read_text())
+    assert load_spec(write(tmp_path, TINY.replace(f'base = "{BASELINE}"',
+                                                  'base = "big_city"'))).base.name == "baseline"
+    with pytest.raises(SpecError, match="no shipped scenario of that name"):
+        load_spec(write(tmp_path, TINY.replace(f'base = "{BASELINE}"', 'base = "nowhere"')))
+
+
 @pytest.mark.parametrize("change, expected", [
     (("design = \"grid\"", "design = \"grid\"\ncolour = 3"), "colour: unknown key"),
     (("\"services.p_attend\"", "\"services.p_atend\""),

@@ -292,8 +292,12 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
         raise SpecError(problems)
 
     base_path = (Path(source).parent / base_rel)
+    shipped = Path(__file__).resolve().parents[1] / "scenarios" / f"{base_rel}.toml"
+    if not base_path.is_file() and Path(base_rel).name == base_rel and shipped.is_file():
+        base_path = shipped  # a bare name of a shipped scenario, as the commands take it
     if not base_path.is_file():
-        raise SpecError([f"{where}: base = {base_rel!r}: no such scenario file ({base_path})"])
+        raise SpecError([f"{where}: base = {base_rel!r}: no such scenario file ({base_path}) "
+                         "and no shipped scenario of that name"])
     fixed = _flatten(fixed_table, "", lambda _: False)
     try:
         base = load_scenario(base_path, fixed)
