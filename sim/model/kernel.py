@@ -707,6 +707,37 @@ def week(w, world, c, p, par, keys, counters):
     wellbeing(w, world, c, p, par, keys, counters)
 
 
+@njit(cache=True, nogil=True, _nrt=False)
+def admit(c, p, first, nodes, kind, week, energy_key, mean, spread, assessed):
+    """Make persons ``nodes`` peers of ``kind`` in the peer rows from ``first`` on.
+
+    ``p`` holds the model's whole peer arrays (capacity, not only the rows in use). A new
+    peer's start energy is ``mean`` plus a uniform draw within ``+/- spread`` keyed by the
+    person (``energy_key``), and a professional assesses it at induction (``assessed``). A
+    client who becomes a peer leaves their own peer's caseload and every list of clients.
+    """
+    for j in range(nodes.shape[0]):
+        v = nodes[j]
+        i = first + j
+        p.node[i] = v
+        p.kind[i] = kind
+        p.status[i] = ACTIVE
+        e = min(1.0, max(0.0, mean + spread * (2.0 * uniform(energy_key, v) - 1.0)))
+        p.energy[i] = e
+        p.joined[i] = week
+        p.strength[i] = e if assessed else 1.0
+        p.last_supervised[i] = week
+        if c.reached_pos[v] >= 0:
+            supporter = c.peer_of[v]
+            if supporter >= 0 and c.cstate[v] == ENGAGED:
+                p.caseload[supporter] -= 1
+            _leave(c, v)
+            if c.fresh_pos[v] >= 0:
+                _unfresh(c, v)
+        c.role[v] = kind
+        _unhold(c, v)
+
+
 #: The phases in weekly order, by name (for tests and the reference).
 PHASES = {"plan": plan, "linkage": linkage, "online": online, "outreach": outreach,
           "referral": referral, "engagement": engagement, "wellbeing": wellbeing}

@@ -18,7 +18,7 @@ import numpy as np
 from sim.model import kernel as K
 from sim.model import state as E
 from sim.model.agents import Client, ClosePeer, DistantPeer, Professional
-from sim.model.recruitment import kind_streams, recruit, start_energies
+from sim.model.recruitment import kind_streams, recruit
 from sim.model.scenario import PeerKind, Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
 from sim.model.state import salaried_hours_per_week
@@ -151,6 +151,7 @@ class OutreachModel(mesa.Model):
         self.p_hours_worked = np.zeros(cap, np.float64)
         self.p_successes = np.zeros(cap, np.int32)
         self.team = np.zeros(2, np.float64)  # outreach workers: caseload, hours left
+        self._peer_capacity = self._peer_rows(cap)  # every row, for admitting new peers
         self._keys = E.make_keys(
             uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields)))
         self._recruit_streams = {kind: kind_streams(seed, replicate, kind) for kind in _KINDS}
@@ -267,15 +268,7 @@ class OutreachModel(mesa.Model):
         if self._peer_view is not None and self._peer_view_n == self._peers_n:
             return self._peer_view
         n = self._peers_n
-        class_ptr, nodes = self._egos.arrays()
-        view = E.PeerArrays(
-            node=self.p_node[:n], kind=self.p_kind[:n], status=self.p_status[:n],
-            energy=self.p_energy[:n], caseload=self.p_caseload[:n],
-            ever_exhausted=self.p_ever_exhausted[:n], label_until=self.p_label_until[:n],
-            joined=self.p_joined[:n], strength=self.p_strength[:n],
-            last_supervised=self.p_last_supervised[:n], hours_left=self.p_hours_left[:n],
-            hours_worked=self.p_hours_worked[:n], successes=self.p_successes[:n],
-            team=self.team, ego_class_ptr=class_ptr, ego_nodes=nodes)
+        view = self._peer_rows(n)
         self._peer_view, self._peer_view_n = view, n
         return view
 
@@ -296,54 +289,30 @@ class OutreachModel(mesa.Model):
             bigger[: arr.shape[0]] = arr
             setattr(self, name, bigger)
         self._peer_view = None
+        self._peer_capacity = self._peer_rows(self.p_node.shape[0])
+
+    def _peer_rows(self, n: int) -> E.PeerArrays:
+        """The first ``n`` peer rows (views) with the ego networks, as the kernel takes them."""
+        class_ptr, nodes = self._egos.arrays()
+        return E.PeerArrays(
+            node=self.p_node[:n], kind=self.p_kind[:n], status=self.p_status[:n],
+            energy=self.p_energy[:n], caseload=self.p_caseload[:n],
+            ever_exhausted=self.p_ever_exhausted[:n], label_until=self.p_label_until[:n],
+            joined=self.p_joined[:n], strength=self.p_strength[:n],
+            last_supervised=self.p_last_supervised[:n], hours_left=self.p_hours_left[:n],
+            hours_worked=self.p_hours_worked[:n], successes=self.p_successes[:n],
+            team=self.team, ego_class_ptr=class_ptr, ego_nodes=nodes)
 
     def _add_peers(self, nodes: np.ndarray, kind: int) -> None:
         """Make distinct persons ``nodes`` peers of one kind (the next peer rows)."""
         k = nodes.size
         while self._peers_n + k > self.p_node.shape[0]:
             self._grow_peers()
-        rows = slice(self._peers_n, self._peers_n + k)
         w = self.scenario.wellbeing
-        self.p_node[rows] = nodes
-        self.p_kind[rows] = kind
-        self.p_status[rows] = E.ACTIVE
-        self.p_energy[rows] = start_energies(self._recruit_streams[kind], nodes, w.energy_start,
-                                             w.energy_start_spread)
-        self.p_joined[rows] = self.week
         # A professional assesses a new peer's strength at induction (none without them).
-        professionals = self.scenario.services.professionals > 0
-        self.p_strength[rows] = self.p_energy[rows] if professionals else 1.0
-        self.p_last_supervised[rows] = self.week
-        # A client who becomes a peer leaves their own peer's caseload and the clients in contact.
-        for node in nodes[self.reached_pos[nodes] >= 0].tolist():
-            j = self.peer_of[node]
-            if j >= 0 and self.cstate[node] == E.ENGAGED:
-                self.p_caseload[j] -= 1
-            k_pos = self.reached_pos[node]
-            last = self.book[E.B_LEN] - 1
-            moved = self.reached[last]
-            self.reached[k_pos] = moved
-            self.reached_pos[moved] = k_pos
-            self.reached_pos[node] = -1
-            self.book[E.B_LEN] = last
-            f_pos = self.fresh_pos[node]
-            if f_pos >= 0:
-                last = self.book[E.B_FRESH] - 1
-                moved = self.fresh[last]
-                self.fresh[f_pos] = moved
-                self.fresh_pos[moved] = f_pos
-                self.fresh_pos[node] = -1
-                self.book[E.B_FRESH] = last
-        self.role[nodes] = kind
-        for node in nodes[self.holders_pos[nodes] >= 0].tolist():
-            k_pos = self.holders_pos[node]
-            last = self.book[E.B_HOLDERS] - 1
-            moved = self.holders[last]
-            self.holders[k_pos] = moved
-            self.holders_pos[moved] = k_pos
-            self.holders_pos[node] = -1
-            self.book[E.B_HOLDERS] = last
-        self.coupons[nodes] = 0
+        K.admit(self._clients, self._peer_capacity, self._peers_n, np.asarray(nodes, np.int32),
+                kind, self.week, self._recruit_streams[kind].energy_key, w.energy_start,
+                w.energy_start_spread, self.scenario.services.professionals > 0)
         self._egos.add(self, nodes, kind)
         self._peers_n += k
 
