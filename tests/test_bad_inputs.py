@@ -17,29 +17,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.cli_helpers import outreach
+from tests.cli_helpers import one_line_error, outreach, write
 
 pytestmark = pytest.mark.timeout(600)
 
 
 #: Numbers for fresh file names: the graph cache knows a file by path, time and size.
 _drawn = itertools.count()
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def one_line_error(proc, *fragments: str) -> str:
-    """The single stderr line of a refused command, after checking it says each fragment."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def file_scenario(folder: Path, edges: str, *, close: int = 1, distant: int = 1,

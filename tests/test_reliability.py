@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.cli_helpers import ROOT, outreach
+from tests.cli_helpers import ROOT, one_line_error, outreach, write
 
 TINY = textwrap.dedent("""\
     name = "tiny"
@@ -34,23 +34,6 @@ TINY = textwrap.dedent("""\
     [distant_peers]
     count = 3
 """)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def one_line_error(proc, *fragments: str) -> str:
-    """The single stderr line of a refused command, after checking it says each fragment."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def ring_edges(n: int, prefix: str = "p") -> str:

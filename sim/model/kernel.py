@@ -120,27 +120,36 @@ def _mark(ever, v, flag, book, slot):
 
 
 @njit(cache=True, _nrt=False)
+def _push(items, pos, book, slot, v):
+    """Append ``v`` to a list of persons (``items``; ``pos``: places; ``book[slot]``: length)."""
+    k = book[slot]
+    items[k] = v
+    pos[v] = k
+    book[slot] = k + 1
+
+
+@njit(cache=True, _nrt=False)
+def _pull(items, pos, book, slot, v):
+    """Take ``v`` off a list of persons (see :func:`_push`); the last one takes its place."""
+    k = pos[v]
+    last = book[slot] - 1
+    u = items[last]
+    items[k] = u
+    pos[u] = k
+    pos[v] = -1
+    book[slot] = last
+
+
+@njit(cache=True, _nrt=False)
 def _leave(c, v):
-    """Take ``v`` off the list of clients in contact (the last one takes its place)."""
-    k = c.reached_pos[v]
-    last = c.book[B_LEN] - 1
-    u = c.reached[last]
-    c.reached[k] = u
-    c.reached_pos[u] = k
-    c.reached_pos[v] = -1
-    c.book[B_LEN] = last
+    """Take ``v`` off the list of clients in contact."""
+    _pull(c.reached, c.reached_pos, c.book, B_LEN, v)
 
 
 @njit(cache=True, _nrt=False)
 def _unfresh(c, v):
-    """Take ``v`` off the list of the contacted, not yet engaged (the last takes its place)."""
-    k = c.fresh_pos[v]
-    last = c.book[B_FRESH] - 1
-    u = c.fresh[last]
-    c.fresh[k] = u
-    c.fresh_pos[u] = k
-    c.fresh_pos[v] = -1
-    c.book[B_FRESH] = last
+    """Take ``v`` off the list of the contacted, not yet engaged."""
+    _pull(c.fresh, c.fresh_pos, c.book, B_FRESH, v)
 
 
 @njit(cache=True, _nrt=False)
@@ -148,24 +157,15 @@ def _hold(c, v, coupons):
     """Client ``v`` gets ``coupons`` and joins the list of holders (if any were given)."""
     c.coupons[v] = coupons
     if coupons > 0 and c.holders_pos[v] < 0:
-        k = c.book[B_HOLDERS]
-        c.holders[k] = v
-        c.holders_pos[v] = k
-        c.book[B_HOLDERS] = k + 1
+        _push(c.holders, c.holders_pos, c.book, B_HOLDERS, v)
 
 
 @njit(cache=True, _nrt=False)
 def _unhold(c, v):
-    """Client ``v`` has no coupons left and leaves the list of holders (the last moves in)."""
+    """Client ``v`` has no coupons left and leaves the list of holders."""
     c.coupons[v] = 0
-    k = c.holders_pos[v]
-    if k >= 0:
-        last = c.book[B_HOLDERS] - 1
-        u = c.holders[last]
-        c.holders[k] = u
-        c.holders_pos[u] = k
-        c.holders_pos[v] = -1
-        c.book[B_HOLDERS] = last
+    if c.holders_pos[v] >= 0:
+        _pull(c.holders, c.holders_pos, c.book, B_HOLDERS, v)
 
 
 @njit(cache=True, _nrt=False)
@@ -176,14 +176,8 @@ def _contact(c, v, w, i, t):
     c.since[v] = w
     c.peer_of[v] = i
     c.trust[v] = t
-    k = c.book[B_LEN]
-    c.reached[k] = v
-    c.reached_pos[v] = k
-    c.book[B_LEN] = k + 1
-    k = c.book[B_FRESH]
-    c.fresh[k] = v
-    c.fresh_pos[v] = k
-    c.book[B_FRESH] = k + 1
+    _push(c.reached, c.reached_pos, c.book, B_LEN, v)
+    _push(c.fresh, c.fresh_pos, c.book, B_FRESH, v)
 
 
 @njit(cache=True, _nrt=False)
