@@ -7,16 +7,12 @@ stores its range, choices and description), so it cannot drift from what ``valid
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shutil
 import sys
-import typing
-from collections.abc import Mapping
-from typing import Any
 
 from sim.errors import UserInputError
 
-__all__ = ["parameter_rows", "register"]
+__all__ = ["register"]
 
 
 def register(subparsers) -> None:
@@ -36,88 +32,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=_cmd_params)
 
 
-def parameter_rows() -> list[tuple[str, str, str, str]]:
-    """Every scenario key as ``(dotted key, default, allowed, description)``.
-
-    A list of tables (the localities) is listed as a whole and then by its items' keys, with
-    ``N`` for the index; a table of subgroups by each subgroup's keys.
-    """
-    from sim.model.scenario import Scenario
-
-    rows: list[tuple[str, str, str, str]] = []
-
-    def walk(obj: Any, prefix: str) -> None:
-        hints = typing.get_type_hints(type(obj))
-        for f in dataclasses.fields(obj):
-            if f.metadata.get("internal"):
-                continue
-            key, value, kind = prefix + f.name, getattr(obj, f.name), hints[f.name]
-            if f.metadata.get("section"):
-                walk(value, key + ".")
-            elif isinstance(value, Mapping):  # subgroups: a table of tables
-                for name, sub in value.items():
-                    walk(sub, f"{key}.{name}.")
-            elif _is_table_list(kind):
-                rows.append((key, _literal(value), "a list of tables",
-                             f.metadata.get("doc", "")))
-                walk(typing.get_args(kind)[0](), f"{key}.N.")
-            else:
-                rows.append((key, _literal(value), _allowed(kind, f.metadata),
-                             f.metadata.get("doc", "")))
-
-    walk(Scenario(), "")
-    return rows
-
-
-def _is_table_list(kind: Any) -> bool:
-    args = typing.get_args(kind)
-    return typing.get_origin(kind) is tuple and bool(args) and dataclasses.is_dataclass(args[0])
-
-
-def _number(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def _allowed(kind: Any, meta: Mapping[str, Any]) -> str:
-    """What a key allows, in the words of validation's messages."""
-    if typing.get_origin(kind) is tuple:
-        item = typing.get_args(kind)[0]
-        if item is str:
-            return "a list of text"
-        return f"a list, each {_allowed(item, meta)}"
-    if meta.get("choices"):
-        return "one of " + ", ".join(repr(c) for c in meta["choices"])
-    if kind is bool:
-        return "true or false"
-    if kind is str:
-        return "text"
-    noun = "an integer" if meta.get("integer") or kind is int else "a number"
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is not None and hi is not None:
-        return f"{noun} in {'(' if meta.get('lo_open') else '['}{_number(lo)}, {_number(hi)}]"
-    if lo is not None:
-        return f"{noun} of at least {_number(lo)}"
-    return noun
-
-
-def _literal(value: Any) -> str:
-    """A default as it would be written in a scenario file (TOML)."""
-    if dataclasses.is_dataclass(value):
-        return "{" + ", ".join(f"{f.name} = {_literal(getattr(value, f.name))}"
-                               for f in dataclasses.fields(value)) + "}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, float):
-        return _number(value) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
-    return str(value)
-
-
 def _cmd_params(args: argparse.Namespace) -> int:
-    rows = parameter_rows()
+    from sim.model.scenario import describe_parameters
+
+    rows = describe_parameters()
     if args.section:
         prefix = args.section.strip().strip(".")
         chosen = [r for r in rows if r[0] == prefix or r[0].startswith(prefix + ".")]

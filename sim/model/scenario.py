@@ -461,15 +461,26 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _allowed(meta: Mapping[str, Any]) -> str:
+def _allowed(meta: Mapping[str, Any], kind: Any = None) -> str:
+    """What a key allows, as messages and ``outreach params`` say it (``kind``: its type)."""
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        if item is str:
+            return "a list of text"
+        return f"a list, each {_allowed(meta, item)}"
     if meta.get("choices"):
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    if kind is bool:
+        return "true or false"
+    if kind is str:
+        return "text"
+    noun = "an integer" if meta.get("integer") or kind is int else "a number"
     lo, hi = meta.get("lo"), meta.get("hi")
-    kind = "an integer" if meta.get("integer") else "a number"
     if lo is not None and hi is not None:
-        left = "(" if meta.get("lo_open") else "["
-        return f"{kind} in {left}{_num(lo)}, {_num(hi)}]"
-    return kind
+        return f"{noun} in {'(' if meta.get('lo_open') else '['}{_num(lo)}, {_num(hi)}]"
+    if lo is not None:
+        return f"{noun} of at least {_num(lo)}"
+    return noun
 
 
 def _check_number(value: Any, meta: Mapping[str, Any], where: str, problems: list[str]) -> Any:
@@ -769,21 +780,52 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
 
 def describe_parameters() -> list[tuple[str, str, str, str]]:
-    """Every parameter as ``(dotted key, default, allowed, description)``, for docs and help."""
+    """Every scenario key as ``(dotted key, default, allowed, description)``, for docs and help.
+
+    A list of tables (the localities) is listed as a whole and then by its items' keys, with
+    ``N`` for the index; a table of subgroups by each subgroup's keys.
+    """
     rows: list[tuple[str, str, str, str]] = []
 
     def walk(obj: Any, prefix: str) -> None:
+        hints = typing.get_type_hints(type(obj))
         for f in dataclasses.fields(obj):
             if f.metadata.get("internal"):
                 continue
-            value = getattr(obj, f.name)
-            key = f"{prefix}{f.name}"
+            key, value, kind = prefix + f.name, getattr(obj, f.name), hints[f.name]
             if f.metadata.get("section"):
                 walk(value, key + ".")
+            elif isinstance(value, Mapping):  # subgroups: a table of tables
+                for name, sub in value.items():
+                    walk(sub, f"{key}.{name}.")
+            elif _is_table_list(kind):
+                rows.append((key, _literal(value), "a list of tables",
+                             f.metadata.get("doc", "")))
+                walk(typing.get_args(kind)[0](), f"{key}.N.")
             else:
-                rows.append((key, repr(_plain(value)), _allowed(f.metadata) if (
-                    f.metadata.get("lo") is not None or f.metadata.get("choices")) else "",
-                    f.metadata.get("doc", "")))
+                rows.append((key, _literal(value), _allowed(f.metadata, kind),
+                             f.metadata.get("doc", "")))
 
     walk(Scenario(), "")
     return rows
+
+
+def _is_table_list(kind: Any) -> bool:
+    args = typing.get_args(kind)
+    return typing.get_origin(kind) is tuple and bool(args) and dataclasses.is_dataclass(args[0])
+
+
+def _literal(value: Any) -> str:
+    """A default as it would be written in a scenario file (TOML)."""
+    if dataclasses.is_dataclass(value):
+        return "{" + ", ".join(f"{f.name} = {_literal(getattr(value, f.name))}"
+                               for f in dataclasses.fields(value)) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return _num(value) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return str(value)

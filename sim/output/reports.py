@@ -26,7 +26,7 @@ from sim.compare import (
 )
 from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
-from sim.model.scenario import Locality, describe_parameters
+from sim.model.scenario import describe_parameters
 from sim.model.world import world_size
 from sim.output.files import check_folder_writable as check_out_dir
 from sim.output.files import write_folder_atomic
@@ -130,10 +130,8 @@ Block = tuple  # ("p", text) | ("ul", [text]) | ("table", header, rows) | ("img"
 
 
 def _docs() -> dict[str, str]:
-    docs = {key: doc for key, _, _, doc in describe_parameters()}
-    for f in dataclasses.fields(Locality):
-        docs[f"population.localities.{f.name}"] = f.metadata.get("doc", "")
-    return docs
+    # Items of a list of tables are listed as "....N.key"; a setting names them by index.
+    return {key.replace(".N.", "."): doc for key, _, _, doc in describe_parameters()}
 
 
 def _meaning(key: str, docs: dict[str, str]) -> str:
