@@ -21,7 +21,8 @@ from matplotlib.lines import Line2D
 from sim.model import state as E
 from sim.viz.layout import network_view
 
-__all__ = ["NetworkFigure", "PALETTE", "SeriesFigure", "STATE_WORDS", "png"]
+__all__ = ["BODY_PX", "FONT", "NetworkFigure", "PAGE_DPI", "PALETTE", "SeriesFigure",
+           "STATE_WORDS", "png"]
 
 #: Okabe-Ito colours by meaning.
 PALETTE = {
@@ -51,7 +52,19 @@ _STATE_RGBA = np.array([
 ])
 _CLIENT_SIZE = np.array([22.0, 60.0, 75.0, 85.0, 85.0])  # reached clients stand out
 
-FONT = {"title": 20, "label": 16, "tick": 14, "legend": 14}
+#: Font sizes in points; the page draws at 72 dpi, so these are also pixels on screen, none
+#: below :data:`BODY_PX`, the page's body text size.
+FONT = {"title": 20, "label": 16, "tick": 16, "legend": 16}
+
+#: The page's body text in CSS pixels (sim.viz.app's stylesheet); figure text is at least this.
+BODY_PX = 16
+
+#: Dots per inch of the page's images: one point is one CSS pixel, so the image shown at its own
+#: size has text of exactly the sizes in :data:`FONT`.
+PAGE_DPI = 72
+
+#: From this column width (CSS pixels) on, the network's legend goes beside the network.
+LEGEND_BESIDE_PX = 880
 
 
 def png(fig: Figure, dpi: int = 72) -> bytes:
@@ -131,11 +144,14 @@ class NetworkFigure:
         self._close = ax.scatter([], [], marker="s", zorder=3)
         self._distant = ax.scatter([], [], marker="^", zorder=3)
         self._n_view = -1
+        self._width = 0
         self._blitter: _Blitter | None = None
+        self._legend_box = None
         self._legend()
         self.update(model)
 
-    def _legend(self) -> None:
+    def _legend(self, ncol: int = 2, loc: str = "lower center",
+                anchor: tuple[float, float] | None = None) -> None:
         def dot(color, label, marker="o", edge="none", lw=0.0, size=13):
             return Line2D([], [], ls="none", marker=marker, markersize=size, markerfacecolor=color,
                           markeredgecolor=edge, markeredgewidth=lw, label=label)
@@ -147,10 +163,56 @@ class NetworkFigure:
             dot("white", "Peer exhausted, resting", "o", PALETTE["exhausted"], 3.5, 15),
             dot("white", "Peer withdrawn", "o", PALETTE["withdrawn"], 1.5, 11),
         ]
-        self.fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False,
-                        fontsize=FONT["legend"], handletextpad=0.3, columnspacing=1.0,
-                        title="Bigger peer marker: more energy left",
-                        title_fontsize=FONT["legend"])
+        if getattr(self, "_legend_box", None) is not None:
+            self._legend_box.remove()
+        self._legend_box = self.fig.legend(
+            handles=handles, loc=loc, bbox_to_anchor=anchor, ncol=ncol, frameon=False,
+            fontsize=FONT["legend"], handletextpad=0.3, columnspacing=1.0,
+            title="Bigger peer marker: more energy left", title_fontsize=FONT["legend"])
+
+    def fit(self, width_px: int) -> bool:
+        """Lay the figure out for a page column ``width_px`` CSS pixels wide.
+
+        The figure is drawn at :data:`PAGE_DPI`, so the browser shows it at its own size and the
+        text at the sizes in :data:`FONT`. A wide column gets the legend beside the network, a
+        narrow one below it. The height follows from the width.
+
+        Returns:
+            True when the size changed (the next :meth:`png` draws everything again).
+        """
+        w = int(width_px)
+        if w == self._width:
+            return False
+        with self.lock:
+            self._width = w
+            self.fig.set_dpi(PAGE_DPI)
+            beside = w >= LEGEND_BESIDE_PX
+            if beside:
+                self._legend(ncol=1, loc="center right")
+            else:
+                self._legend(ncol=2, loc="lower center")
+            box = self._legend_box.get_window_extent(_agg_renderer(self.fig))
+            header = 68  # the week (26 px) and the caption (16 px) above the network
+            if beside:
+                graph_w = w - box.width - 32
+                h = int(np.clip(0.85 * graph_w, 420, 640))
+                rect = (8 / w, 8 / h, graph_w / w, (h - header - 16) / h)
+                anchor = (1 - 8 / w, (h - header) / 2 / h)
+            else:
+                graph_h = int(np.clip(0.6 * w, 300, 520))
+                h = int(header + graph_h + box.height + 20)
+                rect = (8 / w, (box.height + 14) / h, 1 - 16 / w, graph_h / h)
+                anchor = (0.5, 4 / h)
+            self._legend_box.set_bbox_to_anchor(anchor, transform=self.fig.transFigure)
+            self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
+            self.ax.set_position(rect)
+            self._week.set_y(1 - 8 / h)
+            self._caption.set_y(1 - 42 / h)
+            self._week.set_x(8 / w)
+            self._caption.set_x(8 / w)
+            if self._blitter is not None:
+                self._blitter.invalidate()
+        return True
 
     def update(self, model) -> None:
         """Redraw for the model's current week (colours and sizes only, unless peers joined)."""
@@ -237,8 +299,36 @@ class SeriesFigure:
         self.ax_peers.set_xlabel("Week", fontsize=FONT["label"])
         self._marks: list = []
         self._n_marked = -1
+        self._size = (0, 0)
         self._blitter: _Blitter | None = None
         self.update(model)
+
+    def fit(self, width_px: int, height_px: int) -> bool:
+        """Lay the plots out for a ``width_px`` x ``height_px`` CSS-pixel place on the page.
+
+        Drawn at :data:`PAGE_DPI` (see :meth:`NetworkFigure.fit`); the legends keep their
+        measured width to the right of the plots, the margins hold the tick labels and titles.
+
+        Returns:
+            True when the size changed.
+        """
+        w, h = int(width_px), int(height_px)
+        if (w, h) == self._size:
+            return False
+        with self.lock:
+            self._size = (w, h)
+            self.fig.set_dpi(PAGE_DPI)
+            self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
+            renderer = _agg_renderer(self.fig)
+            legend_w = max(ax.get_legend().get_window_extent(renderer).width
+                           for ax in (self.ax_reach, self.ax_peers))
+            top, bottom, gap = 34, 60, 56  # title; ticks and "Week"; the lower plot's title
+            plot_h = (h - top - bottom - gap) / 2
+            self.fig.subplots_adjust(left=72 / w, right=1 - (legend_w + 24) / w,
+                                     top=1 - top / h, bottom=bottom / h, hspace=gap / plot_h)
+            if self._blitter is not None:
+                self._blitter.invalidate()
+        return True
 
     def update(self, model) -> bool:
         """Set the lines to the model's weeks so far and mark its policy changes.
@@ -286,6 +376,14 @@ class SeriesFigure:
             if self.update(model):
                 self._blitter.invalidate()
             return self._blitter.png()
+
+
+def _agg_renderer(fig: Figure):
+    """A renderer to measure text with, at the figure's size and dpi."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    return canvas.get_renderer()
 
 
 def _round_up(x: float) -> float:
