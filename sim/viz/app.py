@@ -1,4 +1,4 @@
-"""The workshop page: Mesa's SolaraViz around an :class:`sim.model.OutreachModel`.
+"""The workshop page: Mesa's controls around an :class:`sim.model.OutreachModel`.
 
 Served by ``outreach viz SCENARIO`` (which runs ``solara run`` on this file); the scenario file
 and its ``--set`` overrides arrive in the environment variables :data:`ENV_SCENARIO` and
@@ -6,6 +6,10 @@ and its ``--set`` overrides arrive in the environment variables :data:`ENV_SCENA
 and peer time series, Mesa's controls (step, play and pause, speed, reset), the key policies as
 settings for a fresh run (reset), and the same policies as a form that changes the running model
 from next week (:meth:`sim.model.OutreachModel.set_policy`); the plots mark each change.
+
+Laid out for a projector (1024x768, 1280x720) and a 1920x1080 display: the figures are drawn at
+the width the browser reports for the main column, so their text shows at its own size, and
+every slider's label, above its track, ends with its value and unit.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import ipyvuetify as v
 import reacton.ipywidgets as rw
 import solara
-from mesa.visualization import SolaraViz
+import traitlets
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import Scenario, load_scenario
-from sim.viz.figures import NetworkFigure, SeriesFigure
+from sim.viz.figures import BODY_PX, PAGE_DPI, NetworkFigure, SeriesFigure
 
 __all__ = ["ENV_OVERRIDES", "ENV_SCENARIO", "Page", "WorkshopModel", "policy_overrides",
            "policy_values"]
@@ -43,36 +49,48 @@ RECRUITMENT_WORDS = {
 _RECRUITMENT_NAMES = {v: k for k, v in RECRUITMENT_WORDS.items()}
 
 #: The policies a workshop changes: name -> (scenario keys it sets, label, widget settings).
+#: A slider's ``unit`` follows its value on the page; ``zero`` is shown instead of a value 0.
 POLICIES: dict[str, tuple[tuple[str, ...], str, dict[str, Any]]] = {
     "close_peers": (("close_peers.count",), "Close peers (at a service site)",
-                    {"type": "SliderInt", "min": 0, "max": 40, "step": 1}),
+                    {"type": "SliderInt", "min": 0, "max": 40, "step": 1, "unit": "peers"}),
     "distant_peers": (("distant_peers.count",), "Distant peers (in own networks)",
-                      {"type": "SliderInt", "min": 0, "max": 40, "step": 1}),
+                      {"type": "SliderInt", "min": 0, "max": 40, "step": 1, "unit": "peers"}),
     "recruitment": (("close_peers.recruitment", "distant_peers.recruitment"),
                     "How new peers are recruited",
                     {"type": "Select", "values": list(RECRUITMENT_WORDS)}),
     "hours_per_week": (("close_peers.hours_per_week", "distant_peers.hours_per_week"),
                        "Peer hours a week",
-                       {"type": "SliderFloat", "min": 0.0, "max": 40.0, "step": 1.0}),
+                       {"type": "SliderFloat", "min": 0.0, "max": 40.0, "step": 1.0,
+                        "unit": "h"}),
+    # The scenario's pay has no currency of its own ("currency" in its description).
     "pay_per_week": (("close_peers.compensation_per_week", "distant_peers.compensation_per_week"),
                      "Peer pay a week",
-                     {"type": "SliderFloat", "min": 0.0, "max": 600.0, "step": 10.0}),
+                     {"type": "SliderFloat", "min": 0.0, "max": 600.0, "step": 10.0,
+                      "unit": "(currency)", "zero": "unpaid"}),
     "professionals": (("services.professionals",), "Professionals",
-                      {"type": "SliderInt", "min": 0, "max": 20, "step": 1}),
+                      {"type": "SliderInt", "min": 0, "max": 20, "step": 1, "unit": "people"}),
     "outreach_workers": (("outreach_workers.count",), "Salaried outreach workers",
-                         {"type": "SliderInt", "min": 0, "max": 20, "step": 1}),
-    "supervision_every_weeks": (("wellbeing.supervision_every_weeks",),
-                                "Supervision every ... weeks (0: none)",
-                                {"type": "SliderInt", "min": 0, "max": 12, "step": 1}),
+                         {"type": "SliderInt", "min": 0, "max": 20, "step": 1,
+                          "unit": "people"}),
+    "supervision_every_weeks": (("wellbeing.supervision_every_weeks",), "Supervision interval",
+                                {"type": "SliderInt", "min": 0, "max": 12, "step": 1,
+                                 "unit": "weeks", "zero": "no supervision"}),
     "caseload_cap": (("close_peers.caseload_cap", "distant_peers.caseload_cap"),
-                     "Most clients per peer (0: no limit)",
-                     {"type": "SliderInt", "min": 0, "max": 30, "step": 1}),
+                     "Most clients per peer",
+                     {"type": "SliderInt", "min": 0, "max": 30, "step": 1, "unit": "clients",
+                      "zero": "no limit"}),
     "online_contacts": (("outreach.online_contacts_per_peer_week",),
                         "Online contacts per peer a week",
-                        {"type": "SliderFloat", "min": 0.0, "max": 10.0, "step": 0.5}),
+                        {"type": "SliderFloat", "min": 0.0, "max": 10.0, "step": 0.5,
+                         "zero": "none"}),
 }
 
 _KEY_WORDS = {key: label for keys, label, _ in POLICIES.values() for key in keys}
+_KEY_WIDGETS = {key: widget for keys, _, widget in POLICIES.values() for key in keys}
+
+#: The sidebar's width and the strip under it for Solara's credit line, in CSS pixels.
+SIDEBAR_PX = 300
+BADGE_PX = 36
 
 
 @functools.cache
@@ -166,12 +184,25 @@ def model_params(s: Scenario) -> dict[str, dict[str, Any]]:
 # Figures are built once per model and redrawn each week (see sim.viz.figures).
 _FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+#: From this main-column width (CSS pixels) on, the network and the plots stand side by side,
+#: each still at least 40% of a 1920-pixel screen; below it they are stacked, each as wide as
+#: the column (a side-by-side pair at 1280 would make each a third of the screen).
+SIDE_BY_SIDE_PX = 1500
+
 
 def _figures(model: OutreachModel) -> tuple[NetworkFigure, SeriesFigure]:
     figs = _FIGURES.get(model)
     if figs is None:
         figs = _FIGURES[model] = (NetworkFigure(model), SeriesFigure(model))
     return figs
+
+
+def value_words(widget: dict[str, Any], value: Any) -> str:
+    """A slider's value as the page shows it: the number and its unit, or the word for 0."""
+    if not value and "zero" in widget:
+        return widget["zero"]
+    unit = widget.get("unit", "")
+    return f"{value:g} {unit}".strip() if isinstance(value, int | float) else str(value)
 
 
 def _policy_sentence(s: Scenario) -> str:
@@ -185,13 +216,69 @@ def _policy_sentence(s: Scenario) -> str:
             f"{v['recruitment']}; {sup}; {cap}; {online}")
 
 
+class WidthProbe(v.VuetifyTemplate):
+    """An empty line that reports its width in CSS pixels, so figures are drawn at that size.
+
+    A ResizeObserver in the browser sets :attr:`width` when the column's width changes by 8
+    pixels or more (a window resize, the sidebar opening or closing); no network involved.
+    """
+
+    width = traitlets.Int(0).tag(sync=True)
+    template = traitlets.Unicode("""
+<template><div class="outreach-width-probe" style="width: 100%; height: 0"></div></template>
+<script>
+module.exports = {
+  mounted() {
+    const report = () => {
+      const w = Math.floor(this.$el.clientWidth);
+      if (w > 0 && Math.abs(w - this.width) >= 8) { this.width = w; }
+    };
+    this.observer = new ResizeObserver(report);
+    this.observer.observe(this.$el);
+    report();
+  },
+  beforeDestroy() { if (this.observer) { this.observer.disconnect(); } },
+};
+</script>
+""").tag(sync=True)
+
+
+@solara.component
+def ValueSlider(label: str, value: Any, on_value, widget: dict[str, Any],
+                classes: list[str] | None = None):
+    """A slider under its label, the label ending in the current value and unit.
+
+    The label sits above the track, not beside it, so a narrow sidebar or form column keeps a
+    full-width track and never wraps words over it.
+    """
+    slider = solara.SliderFloat if widget["type"] == "SliderFloat" else solara.SliderInt
+    top = max(widget["max"], value)  # a scenario beyond the usual range still fits
+    with solara.Div(classes=["outreach-slider", *(classes or [])]):
+        solara.Text(f"{label}: {value_words(widget, value)}", classes=["outreach-slider-label"])
+        slider("", value=value, min=widget["min"], max=top, step=widget["step"],
+               on_value=on_value, thumb_label=False)
+
+
 @solara.component
 def Workshop(model: OutreachModel):
-    """The main view: week and reach in numbers, the network, the time series."""
+    """The main view: week and reach in numbers, the network, the time series, the policy form.
+
+    The figures are drawn at the width the browser reports for the main column, so their text
+    is shown at its own size: side by side on a wide screen, one above the other otherwise.
+    """
     update_counter.get()  # redraw whenever Mesa's controls step or reset the model
+    width = solara.use_reactive(0)
     network, series = _figures(model)
+    column = width.value or 640  # before the browser's first report
+    beside = column >= SIDE_BY_SIDE_PX
+    gap = 16
+    fig_w = (column - gap) // 2 if beside else column
+    network.fit(fig_w)
+    net_h = int(network.fig.get_figheight() * PAGE_DPI)
+    series.fit(fig_w, net_h if beside else int(min(max(0.6 * fig_w, 420), 560)))
     w = model.weekly
     with solara.Column(classes=["outreach-main"], gap="6px"):
+        WidthProbe.element(on_width=width.set)
         with solara.Row(classes=["outreach-figures"], gap="28px",
                         style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(f"Week {model.week}", classes=["outreach-week"])
@@ -201,13 +288,15 @@ def Workshop(model: OutreachModel):
             solara.Text(f"{w['peers_exhausted_ever'][-1]} ever exhausted",
                         classes=["outreach-exhausted"])
         solara.Text(f"Now: {_policy_sentence(model.scenario)}", classes=["outreach-policy"])
-        with solara.Columns([1, 1]):
-            with solara.Div(classes=["outreach-network"]):
-                rw.Image(value=network.png(model), format="png")
-            with solara.Column():
-                with solara.Div(classes=["outreach-series"]):
-                    rw.Image(value=series.png(model), format="png")
-                PolicyPanel(model)
+        # A grid, not a wrapping row: a scrollbar appearing must not push the plots below.
+        columns = f"{fig_w}px {fig_w}px" if beside else f"{fig_w}px"
+        with solara.Div(style={"display": "grid", "grid-template-columns": columns,
+                               "column-gap": f"{gap}px", "row-gap": "8px"}):
+            with solara.Div(classes=["outreach-network", "outreach-figure"]):
+                rw.Image(value=network.png(model, dpi=PAGE_DPI), format="png")
+            with solara.Div(classes=["outreach-series", "outreach-figure"]):
+                rw.Image(value=series.png(model, dpi=PAGE_DPI), format="png")
+        PolicyPanel(model)
 
 
 @solara.component
@@ -231,35 +320,87 @@ def _PolicyForm(model: OutreachModel):
         force_update()
 
     with solara.Card("Change policy during the run", classes=["outreach-policy-form"]):
-        for name, (_, label, widget) in POLICIES.items():
-            on_value = functools.partial(set_value, name)
-            kind = widget["type"]
-            if kind == "Select":
-                solara.Select(label, value=draft.value[name], values=widget["values"],
-                              on_value=on_value)
-            else:
-                slider = solara.SliderInt if kind == "SliderInt" else solara.SliderFloat
-                top = max(widget["max"], draft.value[name])
-                with solara.Div(classes=[f"outreach-now-{name}"]):
-                    slider(f"{label}: {draft.value[name]:g}", value=draft.value[name],
-                           min=widget["min"], max=top, step=widget["step"], on_value=on_value)
+        with solara.Div(classes=["outreach-form-grid"]):
+            for name, (_, label, widget) in POLICIES.items():
+                on_value = functools.partial(set_value, name)
+                if widget["type"] == "Select":
+                    with solara.Div(classes=[f"outreach-now-{name}"]):
+                        solara.Select(label, value=draft.value[name], values=widget["values"],
+                                      on_value=on_value)
+                else:
+                    ValueSlider(label, draft.value[name], on_value, widget,
+                                classes=[f"outreach-now-{name}"])
         solara.Button("Apply from next week", color="primary", disabled=not changed,
                       on_click=apply, classes=["outreach-apply"])
         if model.policy_changes:
-            lines = [f"- week {week}: {_KEY_WORDS.get(key, key)} set to {value}"
+            lines = [f"- week {week}: {_KEY_WORDS.get(key, key)} set to "
+                     f"{value_words(_KEY_WIDGETS.get(key, {}), value)}"
                      for week, key, value in model.policy_changes]
             solara.Markdown("**Changes so far** (dashed lines on the plots)\n\n" + "\n".join(lines))
 
 
-# Large type and controls for a projector at the back of a room.
-CSS = """
-.v-application { font-size: 18px; }
+#: Controls of the run (Mesa's), with their units.
+PLAY_INTERVAL = {"type": "SliderInt", "min": 0, "max": 500, "step": 10, "unit": "ms"}
+RENDER_INTERVAL = {"type": "SliderInt", "min": 1, "max": 100, "step": 2, "unit": "weeks"}
+
+
+@solara.component
+def Sidebar(model: solara.Reactive, scenario: Scenario):
+    """Mesa's controls (step, play and pause, speed, reset) and the settings of the next Reset.
+
+    Mesa's own sidebar (``SolaraViz``) puts each slider's label beside its track with no value;
+    this one shows every value and unit, with the same :func:`ModelController` behind it.
+    """
+    params = solara.use_reactive(policy_values(scenario))  # what Reset starts with
+    play_interval = solara.use_reactive(50)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(False)
+    specs = model_params(scenario)
+    with solara.Sidebar(), solara.Column(classes=["outreach-sidebar"]):
+        with solara.Card("Controls"):
+            ValueSlider("Play interval", play_interval.value, play_interval.set, PLAY_INTERVAL)
+            ValueSlider("Redraw every", render_interval.value, render_interval.set,
+                        RENDER_INTERVAL)
+            solara.Checkbox(label="Use threads", value=use_threads)
+            ModelController(model, model_parameters=params, play_interval=play_interval,
+                            render_interval=render_interval, use_threads=use_threads)
+        with solara.Card("Model Parameters"):
+            solara.Text("Used from the next Reset", classes=["outreach-note"])
+            for name, spec in specs.items():
+                on_value = functools.partial(lambda n, x: params.set({**params.value, n: x}),
+                                             name)
+                if spec["type"] == "Select":
+                    solara.Select(spec["label"], value=params.value[name],
+                                  values=spec["values"], on_value=on_value)
+                else:
+                    ValueSlider(spec["label"], params.value[name], on_value, spec)
+
+
+# Large type and controls for a projector at the back of a room; the sidebar is a fixed width so
+# the main column (and the figures drawn for it) gets the rest.
+CSS = f"""
+.v-application {{ font-size: {BODY_PX}px; }}
 .v-application .v-label, .v-application .v-select__selection,
-.v-application .v-card__title, .v-application .v-btn { font-size: 18px !important; }
-.outreach-week { font-size: 44px; font-weight: 700; line-height: 1.1; }
-.outreach-figures span { font-size: 24px; font-weight: 600; }
-.outreach-policy { font-size: 20px; }
-.outreach-network img, .outreach-series img { width: 100%; height: auto; }
+.v-application .v-card__title, .v-application .v-btn {{ font-size: 18px !important; }}
+.outreach-week {{ font-size: 44px; font-weight: 700; line-height: 1.1; }}
+.outreach-figures span {{ font-size: 24px; font-weight: 600; }}
+.outreach-policy {{ font-size: 20px; }}
+.outreach-figure img {{ display: block; max-width: 100%; height: auto; }}
+.outreach-slider {{ display: flex; flex-direction: column; }}
+.outreach-slider-label {{ font-size: {BODY_PX}px; line-height: 1.3; }}
+.outreach-slider .v-input {{ margin-top: 0; }}
+.outreach-sidebar .v-btn {{ padding: 0 12px !important; min-width: 0 !important; }}
+.outreach-note {{ font-size: 14px; color: #555; }}
+.outreach-form-grid {{ display: grid; column-gap: 32px; row-gap: 4px;
+  grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); align-items: end; }}
+nav.v-navigation-drawer {{ width: {SIDEBAR_PX}px !important; min-width: 0 !important;
+  max-height: calc(100% - 64px - {BADGE_PX}px) !important; }}
+.v-application:has(.v-navigation-drawer--open) main.solara-content-main {{
+  padding-left: {SIDEBAR_PX}px !important; }}
+/* Solara's "This website runs on Solara" line: a strip under the sidebar, not over the form. */
+div:has(> b > a[href="https://solara.dev"]) {{ position: fixed !important; left: 0 !important;
+  right: auto !important; bottom: 0 !important; width: {SIDEBAR_PX}px; height: {BADGE_PX}px;
+  padding: 6px 12px !important; font-size: 14px; background: white; z-index: 10; }}
 """
 
 
@@ -272,7 +413,8 @@ def Page():
     with solara.Column() as main:
         solara.Style(CSS)
         solara.Title(f"Peer outreach: {scenario.name}")
-        SolaraViz(model, components=[], model_params=model_params(scenario),
-                  name=f"Peer outreach: {scenario.name}", play_interval=50)
+        with solara.AppBar():
+            solara.AppBarTitle(f"Peer outreach: {scenario.name}")
+        Sidebar(model, scenario)
         Workshop(model.value)
     return main
