@@ -144,7 +144,7 @@ class NetworkFigure:
         self._close = ax.scatter([], [], marker="s", zorder=3)
         self._distant = ax.scatter([], [], marker="^", zorder=3)
         self._n_view = -1
-        self._width = 0
+        self._size: tuple[int, int | None] = (0, None)
         self._blitter: _Blitter | None = None
         self._legend_box = None
         self._legend()
@@ -170,21 +170,27 @@ class NetworkFigure:
             fontsize=FONT["legend"], handletextpad=0.3, columnspacing=1.0,
             title="Bigger peer marker: more energy left", title_fontsize=FONT["legend"])
 
-    def fit(self, width_px: int) -> bool:
+    def fit(self, width_px: int, height_px: int | None = None) -> bool:
         """Lay the figure out for a page column ``width_px`` CSS pixels wide.
 
         The figure is drawn at :data:`PAGE_DPI`, so the browser shows it at its own size and the
         text at the sizes in :data:`FONT`. A wide column gets the legend beside the network, a
-        narrow one below it. The height follows from the width.
+        narrow one below it.
+
+        Args:
+            width_px: the column's width in CSS pixels.
+            height_px: the figure's height (presenter mode fills the window's height); by
+                default it follows from the width.
 
         Returns:
             True when the size changed (the next :meth:`png` draws everything again).
         """
         w = int(width_px)
-        if w == self._width:
+        fixed_h = None if height_px is None else int(height_px)
+        if (w, fixed_h) == self._size:
             return False
         with self.lock:
-            self._width = w
+            self._size = (w, fixed_h)
             self.fig.set_dpi(PAGE_DPI)
             beside = w >= LEGEND_BESIDE_PX
             if beside:
@@ -195,11 +201,13 @@ class NetworkFigure:
             header = 68  # the week (26 px) and the caption (16 px) above the network
             if beside:
                 graph_w = w - box.width - 32
-                h = int(np.clip(0.85 * graph_w, 420, 640))
+                h = fixed_h or int(np.clip(0.85 * graph_w, 420, 640))
                 rect = (8 / w, 8 / h, graph_w / w, (h - header - 16) / h)
                 anchor = (1 - 8 / w, (h - header) / 2 / h)
             else:
                 graph_h = int(np.clip(0.6 * w, 300, 520))
+                if fixed_h:
+                    graph_h = max(fixed_h - header - int(box.height) - 20, 200)
                 h = int(header + graph_h + box.height + 20)
                 rect = (8 / w, (box.height + 14) / h, 1 - 16 / w, graph_h / h)
                 anchor = (0.5, 4 / h)
