@@ -78,10 +78,14 @@ MEASURE = r"""
       controls.push({kind, box, own, name: (el.innerText || el.className).trim().slice(0, 40)});
     }
   }
+  // Presenter mode shows the network alone: a figure not in the page is left out.
   const figures = ['.outreach-network img', '.outreach-series img'].map(sel => {
     const img = document.querySelector(sel);
-    return {sel, width: img.getBoundingClientRect().width, natural: img.naturalWidth};
-  });
+    if (!img) return null;
+    const r = img.getBoundingClientRect();
+    return {sel, width: r.width, height: r.height, top: r.top, bottom: r.bottom,
+            natural: img.naturalWidth};
+  }).filter(Boolean);
   const sliders = [...document.querySelectorAll('[role=slider]')].map(t => {
     const holder = t.closest('.outreach-slider');
     const label = holder && holder.querySelector('.outreach-slider-label');
@@ -97,6 +101,17 @@ def _overlap(a: dict, b: dict, tolerance: float = 1.0) -> bool:
     """Whether two boxes share more than ``tolerance`` pixels both across and down."""
     return (min(a["r"], b["r"]) - max(a["l"], b["l"]) > tolerance
             and min(a["b"], b["b"]) - max(a["t"], b["t"]) > tolerance)
+
+
+def overlaps(part: dict) -> tuple[list, list]:
+    """Text over text, and text over a control not its own, in one :data:`MEASURE` result."""
+    texts = part["texts"]
+    over_text = [(a["text"], b["text"]) for a, b in itertools.combinations(texts, 2)
+                 if any(_overlap(x, y) for x in a["boxes"] for y in b["boxes"])]
+    over_control = [(t["text"], c["kind"], c["name"]) for c in part["controls"] for t in texts
+                    if t["id"] not in c["own"]
+                    and any(_overlap(x, c["box"]) for x in t["boxes"])]
+    return over_text, over_control
 
 
 @pytest.fixture(scope="module")
@@ -152,13 +167,8 @@ def test_page_fits_the_screen(server, browser, size):
         context.close()
 
     for part in (m, below):
-        texts = part["texts"]
-        overlaps = [(a["text"], b["text"]) for a, b in itertools.combinations(texts, 2)
-                    if any(_overlap(x, y) for x in a["boxes"] for y in b["boxes"])]
-        assert overlaps == [], f"text over text at {width}x{height}: {overlaps[:5]}"
-        covered = [(t["text"], c["kind"], c["name"]) for c in part["controls"] for t in texts
-                   if t["id"] not in c["own"]
-                   and any(_overlap(x, c["box"]) for x in t["boxes"])]
+        over_text, covered = overlaps(part)
+        assert over_text == [], f"text over text at {width}x{height}: {over_text[:5]}"
         assert covered == [], f"text over a control at {width}x{height}: {covered[:5]}"
     texts = m["texts"] + below["texts"]
 

@@ -55,7 +55,9 @@ def register(subparsers) -> None:
         "viz", help="serve the live workshop page (network, plots, policy controls)",
         description="Serve a browser page that shows outreach spreading through the network "
                     "week by week, with controls to step, play, reset and change policies "
-                    "mid-run. Needs the viz extra: pip install -e \".[viz]\". Works offline.")
+                    "mid-run. Needs the viz extra: pip install -e \".[viz]\". Works offline.",
+        epilog="Keys on the page (in presenter mode too; not while typing in a field or a "
+               "select): Space play/pause, Right arrow or N step one week, R reset.")
     viz.add_argument("scenario", metavar="SCENARIO",
                      help="scenario file (TOML) or a shipped scenario's name")
     viz.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="P",
@@ -66,6 +68,10 @@ def register(subparsers) -> None:
     viz.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                      help="override a scenario value by dotted key (repeatable); a relative "
                           "network.file is taken from the current folder")
+    viz.add_argument("--present", action="store_true",
+                     help="open in presenter mode: big counters and one large network view, the "
+                          "sidebar and policy form hidden (the page's \"Show controls\" button "
+                          "brings them back)")
     viz.set_defaults(func=_cmd_viz)
 
     anim = subparsers.add_parser(
@@ -173,6 +179,7 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env["OUTREACH_VIZ_SCENARIO"] = str(path.resolve())
     env["OUTREACH_VIZ_OVERRIDES"] = json.dumps(overrides)
+    env["OUTREACH_VIZ_PRESENT"] = "1" if args.present else "0"
     # Offline room: no telemetry, no version check against PyPI.
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     # Mesa 3.3.1's page trips solara's hook checker with a warning a workshop cannot act on.

@@ -2,14 +2,19 @@
 
 Served by ``outreach viz SCENARIO`` (which runs ``solara run`` on this file); the scenario file
 and its ``--set`` overrides arrive in the environment variables :data:`ENV_SCENARIO` and
-:data:`ENV_OVERRIDES` (a JSON object of dotted keys). The page shows the network, the week, reach
-and peer time series, Mesa's controls (step, play and pause, speed, reset), the key policies as
-settings for a fresh run (reset), and the same policies as a form that changes the running model
-from next week (:meth:`sim.model.OutreachModel.set_policy`); the plots mark each change.
+:data:`ENV_OVERRIDES` (a JSON object of dotted keys), ``--present`` in :data:`ENV_PRESENT`.
+The page shows the network, the week, reach and peer time series, Mesa's controls (step,
+play and pause, speed, reset), the key policies as settings for a fresh run (reset), and the
+same policies as a form that changes the running model from next week
+(:meth:`sim.model.OutreachModel.set_policy`); the plots mark each change.
 
 Laid out for a projector (1024x768, 1280x720) and a 1920x1080 display: the figures are drawn at
 the width the browser reports for the main column, so their text shows at its own size, and
 every slider's label, above its track, ends with its value and unit.
+
+Presenter mode (a button in the bar at the top, or ``--present``) shows big counters and one
+network view filling the window, with the sidebar and the policy form hidden; the keys in
+:data:`KEYS_LINE` drive the run in either mode.
 """
 
 from __future__ import annotations
@@ -32,11 +37,16 @@ from sim.model.outreach import OutreachModel
 from sim.model.scenario import Scenario, load_scenario
 from sim.viz.figures import BODY_PX, PAGE_DPI, NetworkFigure, SeriesFigure
 
-__all__ = ["ENV_OVERRIDES", "ENV_SCENARIO", "Page", "WorkshopModel", "policy_overrides",
-           "policy_values"]
+__all__ = ["ENV_OVERRIDES", "ENV_PRESENT", "ENV_SCENARIO", "KEYS_LINE", "Page", "WorkshopModel",
+           "policy_overrides", "policy_values", "present_at_start"]
 
 ENV_SCENARIO = "OUTREACH_VIZ_SCENARIO"
 ENV_OVERRIDES = "OUTREACH_VIZ_OVERRIDES"
+#: "1" opens the page in presenter mode.
+ENV_PRESENT = "OUTREACH_VIZ_PRESENT"
+
+#: The page's keys, as the page lists them (``outreach viz --help`` says the same).
+KEYS_LINE = "Keys: Space play/pause · Right arrow or N step one week · R reset"
 
 #: Recruitment policies in workshop words, and the scenario's names for them.
 RECRUITMENT_WORDS = {
@@ -101,6 +111,11 @@ def base_scenario() -> Scenario:
         path = str(Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml")
     overrides = json.loads(os.environ.get(ENV_OVERRIDES, "{}"))
     return load_scenario(path, overrides)
+
+
+def present_at_start() -> bool:
+    """Whether the server was started with ``--present`` (the page opens in presenter mode)."""
+    return os.environ.get(ENV_PRESENT, "0") == "1"
 
 
 def policy_values(s: Scenario) -> dict[str, Any]:
@@ -220,10 +235,13 @@ class WidthProbe(v.VuetifyTemplate):
     """An empty line that reports its width in CSS pixels, so figures are drawn at that size.
 
     A ResizeObserver in the browser sets :attr:`width` when the column's width changes by 8
-    pixels or more (a window resize, the sidebar opening or closing); no network involved.
+    pixels or more (a window resize, the sidebar opening or closing), and :attr:`room`, the
+    height from the probe to the window's bottom edge, which presenter mode fills with the
+    network; no network involved.
     """
 
     width = traitlets.Int(0).tag(sync=True)
+    room = traitlets.Int(0).tag(sync=True)
     template = traitlets.Unicode("""
 <template><div class="outreach-width-probe" style="width: 100%; height: 0"></div></template>
 <script>
@@ -232,12 +250,63 @@ module.exports = {
     const report = () => {
       const w = Math.floor(this.$el.clientWidth);
       if (w > 0 && Math.abs(w - this.width) >= 8) { this.width = w; }
+      const room = Math.floor(window.innerHeight - this.$el.getBoundingClientRect().top
+                              - window.scrollY);
+      if (room > 0 && Math.abs(room - this.room) >= 8) { this.room = room; }
     };
+    this.report = report;
     this.observer = new ResizeObserver(report);
     this.observer.observe(this.$el);
+    // The counters above re-wrapping moves the probe without resizing it.
+    if (this.$el.parentElement) { this.observer.observe(this.$el.parentElement); }
+    window.addEventListener('resize', report);
     report();
   },
-  beforeDestroy() { if (this.observer) { this.observer.disconnect(); } },
+  beforeDestroy() {
+    if (this.observer) { this.observer.disconnect(); }
+    window.removeEventListener('resize', this.report);
+  },
+};
+</script>
+""").tag(sync=True)
+
+
+class PresenterKeys(v.VuetifyTemplate):
+    """Keys that press Mesa's buttons in the sidebar: Space, Right arrow or N, R.
+
+    The buttons are pressed in the browser, so Play, Step and Reset behave exactly as when
+    clicked (Step does nothing while playing); the sidebar stays in the page, hidden, in
+    presenter mode. Keys typed into a field, a select or a slider are left to it.
+    """
+
+    template = traitlets.Unicode("""
+<template><span class="outreach-keys-listener" style="display: none"></span></template>
+<script>
+module.exports = {
+  mounted() {
+    this.onKey = (e) => {
+      if (e.ctrlKey || e.altKey || e.metaKey || e.repeat) { return; }
+      const t = e.target;
+      if (t && t.closest && t.closest('input, textarea, select, [contenteditable], '
+          + '[role=slider], [role=combobox], [role=listbox], .v-select, .v-menu__content')) {
+        return;
+      }
+      const k = e.key.toLowerCase();
+      const want = k === ' ' ? ['▶', '❚❚'] : (k === 'arrowright' || k === 'n') ? ['Step']
+        : k === 'r' ? ['Reset'] : null;
+      if (!want) { return; }
+      e.preventDefault();  // no page scroll on Space
+      // A focused button would also take the Space (a second press); let go of it.
+      if (document.activeElement && document.activeElement.tagName === 'BUTTON') {
+        document.activeElement.blur();
+      }
+      const button = [...document.querySelectorAll('.outreach-sidebar button')]
+        .find(b => want.includes(b.textContent.trim()));  // innerText is upper-cased
+      if (button && !button.disabled) { button.click(); }
+    };
+    document.addEventListener('keydown', this.onKey);
+  },
+  beforeDestroy() { document.removeEventListener('keydown', this.onKey); },
 };
 </script>
 """).tag(sync=True)
@@ -259,26 +328,40 @@ def ValueSlider(label: str, value: Any, on_value, widget: dict[str, Any],
                on_value=on_value, thumb_label=False)
 
 
+#: Smallest network height in presenter mode, in CSS pixels (a very short window scrolls).
+PRESENT_MIN_PX = 360
+
+
 @solara.component
-def Workshop(model: OutreachModel):
+def Workshop(model: OutreachModel, present: bool = False):
     """The main view: week and reach in numbers, the network, the time series, the policy form.
 
     The figures are drawn at the width the browser reports for the main column, so their text
     is shown at its own size: side by side on a wide screen, one above the other otherwise.
+    In presenter mode the counters are large and the network alone fills the rest of the
+    window; the policy form stays in the page, hidden, so a draft survives the switch.
+
+    Args:
+        model: the running model.
+        present: presenter mode.
     """
     update_counter.get()  # redraw whenever Mesa's controls step or reset the model
     width = solara.use_reactive(0)
+    room = solara.use_reactive(0)
     network, series = _figures(model)
     column = width.value or 640  # before the browser's first report
-    beside = column >= SIDE_BY_SIDE_PX
+    beside = column >= SIDE_BY_SIDE_PX and not present
     gap = 16
     fig_w = (column - gap) // 2 if beside else column
-    network.fit(fig_w)
+    if present:
+        # The whole height below the probe, less a margin so no scrollbar appears.
+        network.fit(fig_w, max(room.value - 12, PRESENT_MIN_PX) if room.value else None)
+    else:
+        network.fit(fig_w)
     net_h = int(network.fig.get_figheight() * PAGE_DPI)
     series.fit(fig_w, net_h if beside else int(min(max(0.6 * fig_w, 420), 560)))
     w = model.weekly
     with solara.Column(classes=["outreach-main"], gap="6px"):
-        WidthProbe.element(on_width=width.set)
         with solara.Row(classes=["outreach-figures"], gap="28px",
                         style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(f"Week {model.week}", classes=["outreach-week"])
@@ -287,16 +370,22 @@ def Workshop(model: OutreachModel):
             solara.Text(f"{w['peers_active'][-1]} peers working", classes=["outreach-working"])
             solara.Text(f"{w['peers_exhausted_ever'][-1]} ever exhausted",
                         classes=["outreach-exhausted"])
-        solara.Text(f"Now: {_policy_sentence(model.scenario)}", classes=["outreach-policy"])
+        if not present:
+            solara.Text(f"Now: {_policy_sentence(model.scenario)}",
+                        classes=["outreach-policy"])
+        solara.Text(KEYS_LINE, classes=["outreach-keys"])
+        WidthProbe.element(on_width=width.set, on_room=room.set)
         # A grid, not a wrapping row: a scrollbar appearing must not push the plots below.
         columns = f"{fig_w}px {fig_w}px" if beside else f"{fig_w}px"
         with solara.Div(style={"display": "grid", "grid-template-columns": columns,
                                "column-gap": f"{gap}px", "row-gap": "8px"}):
             with solara.Div(classes=["outreach-network", "outreach-figure"]):
                 rw.Image(value=network.png(model, dpi=PAGE_DPI), format="png")
-            with solara.Div(classes=["outreach-series", "outreach-figure"]):
-                rw.Image(value=series.png(model, dpi=PAGE_DPI), format="png")
-        PolicyPanel(model)
+            if not present:  # one large network view; the plots cost nothing while hidden
+                with solara.Div(classes=["outreach-series", "outreach-figure"]):
+                    rw.Image(value=series.png(model, dpi=PAGE_DPI), format="png")
+        with solara.Div(classes=["outreach-form-holder"]):
+            PolicyPanel(model)
 
 
 @solara.component
@@ -401,20 +490,47 @@ nav.v-navigation-drawer {{ width: {SIDEBAR_PX}px !important; min-width: 0 !impor
 div:has(> b > a[href="https://solara.dev"]) {{ position: fixed !important; left: 0 !important;
   right: auto !important; bottom: 0 !important; width: {SIDEBAR_PX}px; height: {BADGE_PX}px;
   padding: 6px 12px !important; font-size: 14px; background: white; z-index: 10; }}
+.outreach-keys {{ font-size: 14px; color: #555; }}
+/* Presenter mode: counters readable from the back of a room, the network in the rest of the
+   window; the sidebar (Mesa's buttons, which the keys press) and the form stay in the page,
+   hidden, so the run and a draft policy carry on when the controls come back. */
+.outreach-present .outreach-figures {{ column-gap: 40px !important; row-gap: 6px !important; }}
+.outreach-present .outreach-figures span {{ font-size: 40px; font-weight: 700; line-height: 1.2; }}
+.outreach-present .outreach-figures .outreach-week {{ font-size: 48px; }}
+.outreach-present .outreach-form-holder {{ display: none; }}
+.v-application:has(.outreach-present) nav.v-navigation-drawer,
+.v-application:has(.outreach-present) .v-app-bar__nav-icon,
+.v-application:has(.outreach-present) div:has(> b > a[href="https://solara.dev"]) {{
+  display: none !important; }}
+.v-application:has(.outreach-present) main.solara-content-main {{
+  padding-left: 0 !important; }}
+.v-application:has(.outreach-present) .v-content__wrap > div {{ padding-top: 8px !important;
+  padding-bottom: 0 !important; }}
 """
 
 
 @solara.component
 def Page():
-    """The page: one model per browser session, created once and replaced by Reset."""
+    """The page: one model per browser session, created once and replaced by Reset.
+
+    Presenter mode starts as the server was told (``--present``) and is switched by the button
+    in the bar at the top, which stays in view in both modes.
+    """
     scenario = base_scenario()
     first = solara.use_memo(WorkshopModel, [])
     model = solara.use_reactive(first)  # Mesa's Reset puts the new model here
-    with solara.Column() as main:
+    present = solara.use_reactive(present_at_start())
+    with solara.Column(classes=["outreach-present"] if present.value else []) as main:
         solara.Style(CSS)
         solara.Title(f"Peer outreach: {scenario.name}")
         with solara.AppBar():
             solara.AppBarTitle(f"Peer outreach: {scenario.name}")
+            solara.Button("Show controls" if present.value else "Presenter mode",
+                          icon_name="mdi-tune" if present.value else "mdi-presentation",
+                          outlined=True, color="white",
+                          on_click=lambda: present.set(not present.value),
+                          classes=["outreach-present-toggle"])
+        PresenterKeys.element()
         Sidebar(model, scenario)
-        Workshop(model.value)
+        Workshop(model.value, present.value)
     return main
