@@ -8,6 +8,7 @@ many weeks a second the page steps. Saves a screenshot to ``test-artifacts/viz.p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -50,14 +51,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    _need_browser()
+@contextlib.contextmanager
+def running_viz(logs: Path, *args: str):
+    """``outreach viz`` of the baseline with ``args`` on a free loopback port, for a ``with``.
+
+    Waits until the page is served, yields ``{"url", "proc", "stderr"}``, and at the end stops
+    the server as Ctrl-C does. Its output goes to files in ``logs``.
+    """
     port = _free_port()
-    logs = tmp_path_factory.mktemp("viz-server")
     out, err = logs / "stdout.txt", logs / "stderr.txt"
-    cmd = [sys.executable, "-m", "sim.cli", "viz", "scenarios/baseline.toml",
-           "--set", "population.size=2000", "--port", str(port)]
+    cmd = [sys.executable, "-m", "sim.cli", "viz", "scenarios/baseline.toml", *args,
+           "--port", str(port)]
     with open(out, "w") as o, open(err, "w") as e:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=o, stderr=e, text=True)
     try:
@@ -77,6 +81,27 @@ def server(tmp_path_factory):
                 proc.wait()
 
 
+def offline(outside: list[str]):
+    """A Playwright route handler: loopback, data: and blob: go through; anything else is
+    refused and its address kept in ``outside``."""
+    def route(r):
+        url = r.request.url
+        if LOOPBACK.match(url) or url.startswith(("data:", "blob:")):
+            return r.continue_()
+        outside.append(url)
+        return r.abort()
+
+    return route
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _need_browser()
+    with running_viz(tmp_path_factory.mktemp("viz-server"), "--set",
+                     "population.size=2000") as running:
+        yield running
+
+
 @pytest.fixture(scope="module")
 def page(server, tmp_path_factory):
     from playwright.sync_api import sync_playwright
@@ -89,15 +114,7 @@ def page(server, tmp_path_factory):
             viewport={"width": 1600, "height": 1000})
         try:
             pg = browser.new_page()
-
-            def route(r):
-                url = r.request.url
-                if LOOPBACK.match(url) or url.startswith(("data:", "blob:")):
-                    return r.continue_()
-                outside.append(url)
-                return r.abort()
-
-            pg.route("**/*", route)
+            pg.route("**/*", offline(outside))
             pg.outside = outside
             yield pg
         finally:

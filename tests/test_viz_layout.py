@@ -15,7 +15,7 @@ import itertools
 
 import pytest
 import test_viz_browser as browser_test
-from test_viz_browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK, REPO, _step
+from test_viz_browser import CHROMIUM, CHROMIUM_ARGS, REPO, _step
 
 from sim.model.scenario import load_scenario
 
@@ -134,16 +134,9 @@ def test_page_fits_the_screen(server, browser, size):
     context = browser.new_context(viewport={"width": width, "height": height})
     outside: list[str] = []
 
-    def route(r):
-        url = r.request.url
-        if LOOPBACK.match(url) or url.startswith(("data:", "blob:")):
-            return r.continue_()
-        outside.append(url)
-        return r.abort()
-
     try:
         pg = context.new_page()
-        pg.route("**/*", route)
+        pg.route("**/*", browser_test.offline(outside))
         pg.goto(server["url"])
         pg.wait_for_selector(".outreach-week", timeout=60000)
         _step(pg, 2)  # numbers in the counters, lines in the plots

@@ -11,14 +11,9 @@ leaves the machine.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
-
 import pytest
 import test_viz_layout as layout_test
-from test_viz_browser import LOOPBACK, REPO, _free_port, _need_browser, _week
+from test_viz_browser import REPO, _need_browser, _week, offline, running_viz
 from test_viz_layout import MEASURE, overlaps
 
 # test_viz_layout's browser, started against this module's (presenter-mode) server.
@@ -34,45 +29,18 @@ COUNTERS = ("week", "contacted", "engaged", "linked", "working", "exhausted")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``outreach viz --present`` on a free loopback port (a small population: fast steps).
-
-    Started here, not by test_viz_browser's fixture, whose command has no ``--present``.
-    """
+    """``outreach viz --present`` on a free loopback port (a small population: fast steps)."""
     _need_browser()
-    port = _free_port()
-    logs = tmp_path_factory.mktemp("viz-present")
-    out, err = logs / "stdout.txt", logs / "stderr.txt"
-    cmd = [sys.executable, "-m", "sim.cli", "viz", "scenarios/baseline.toml", "--present",
-           "--set", "population.size=600", "--port", str(port)]
-    with open(out, "w") as o, open(err, "w") as e:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=o, stderr=e, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while "Workshop page: http://localhost:" not in out.read_text():
-            assert proc.poll() is None, f"outreach viz exited: {err.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "outreach viz did not start in 120 s"
-            time.sleep(0.2)
-        yield {"url": f"http://127.0.0.1:{port}/"}
-    finally:
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running_viz(tmp_path_factory.mktemp("viz-present"), "--present", "--set",
+                     "population.size=600") as running:
+        yield running
 
 
 @pytest.fixture
 def open_page(server, browser):
     """Open the page at a window size; yields a function that returns it, offline-checked."""
     contexts, outside = [], []
-
-    def route(r):
-        url = r.request.url
-        if LOOPBACK.match(url) or url.startswith(("data:", "blob:")):
-            return r.continue_()
-        outside.append(url)
-        return r.abort()
+    route = offline(outside)
 
     def opener(width: int, height: int):
         context = browser.new_context(viewport={"width": width, "height": height})
