@@ -36,6 +36,7 @@ import math
 import numpy as np
 from numba import njit
 
+from sim.model.recruitment import start_energy
 from sim.model.state import (
     ACTIVE,
     B_CONTACTED,
@@ -716,7 +717,7 @@ def admit(c, p, first, nodes, kind, week, energy_key, mean, spread, assessed):
         p.node[i] = v
         p.kind[i] = kind
         p.status[i] = ACTIVE
-        e = min(1.0, max(0.0, mean + spread * (2.0 * uniform(energy_key, v) - 1.0)))
+        e = start_energy(energy_key, v, mean, spread)
         p.energy[i] = e
         p.joined[i] = week
         p.strength[i] = e if assessed else 1.0

@@ -124,11 +124,28 @@ def priorities(key: np.uint64, nodes: np.ndarray) -> np.ndarray:
     return _uniforms(np.uint64(key), np.asarray(nodes, np.int64))
 
 
+@njit(cache=True, _nrt=False)
+def start_energy(key, node, mean, spread):
+    """A new peer's energy: ``mean`` plus a uniform draw within ``+/- spread``, within [0, 1].
+
+    The draw is keyed by the person (``node``) under the kind's energy ``key``.
+    """
+    return min(1.0, max(0.0, mean + spread * (2.0 * uniform(key, node) - 1.0)))
+
+
+@njit(cache=True)
+def _start_energies(key, nodes, mean, spread):
+    out = np.empty(nodes.shape[0])
+    for j in range(nodes.shape[0]):
+        out[j] = start_energy(key, nodes[j], mean, spread)
+    return out
+
+
 def start_energies(streams: KindStreams, nodes: np.ndarray, mean: float,
                    spread: float) -> np.ndarray:
-    """New peers' energies: ``mean`` plus a uniform draw within ``+/- spread``, keyed by person."""
-    u = priorities(streams.energy_key, nodes)
-    return np.clip(mean + spread * (2.0 * u - 1.0), 0.0, 1.0)
+    """New peers' energies, each by :func:`start_energy`."""
+    return _start_energies(np.uint64(streams.energy_key), np.asarray(nodes, np.int64),
+                           float(mean), float(spread))
 
 
 @njit(cache=True)
@@ -164,18 +181,14 @@ def _first(pool: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
 
 
 def _pick(policy: str, pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarray:
-    """Choose up to ``k`` distinct persons from ``pool`` by ``policy``."""
+    """Choose up to ``k`` distinct persons from ``pool`` by a policy without a fixed order.
+
+    ``random`` and ``degree`` take a fixed order and walk its queue instead (:func:`_take`).
+    """
     k = min(k, pool.size)
     if k == 0:
         return pool[:0]
     prio = streams.priority(pool, model.role.size)
-    if policy == "random":
-        return _first(pool, prio, k)
-    if policy == "degree":
-        # Degrees are whole numbers and priorities lie in [0, 1): -degree + priority orders by
-        # degree first, ties by priority.
-        deg = model.world.graph.degree()[pool]
-        return _first(pool, prio - deg, k)
     if policy == "nomination":
         return _nominate(pool, k, model, streams)
     if policy == "cover_subgroups":
