@@ -50,6 +50,27 @@ class World:
         """Number of persons."""
         return self.graph.n_nodes
 
+    def person_attributes(self, scenario: Scenario) -> dict[str, tuple[np.ndarray, tuple | None]]:
+        """Every attribute of each person, by name: ``(values, labels)``.
+
+        ``labels`` names the codes of a category attribute (``values`` indexes it) and is None
+        for a number. Besides the model's own attributes, any extra column of a graph file's
+        nodes (kept by the loader) is included under its own name; a column named like a
+        model attribute is the model's.
+
+        Args:
+            scenario: the scenario the world was built for, whose names label the codes.
+        """
+        pop = scenario.population
+        out: dict[str, tuple[np.ndarray, tuple | None]] = {
+            "gender": (self.gender, tuple(pop.subgroups["gender"].names)),
+            "age_band": (self.age_band, tuple(pop.subgroups["age_band"].names)),
+            "locality": (self.locality, tuple(loc.name for loc in pop.localities)),
+        }
+        for name, values in self.graph.node_attrs.items():
+            out.setdefault(name, (np.asarray(values), None))
+        return out
+
 
 def _draw_categories(rng: np.random.Generator, n: int, shares) -> np.ndarray:
     return rng.choice(len(shares), size=n, p=np.asarray(shares) / np.sum(shares)).astype(np.int8)
