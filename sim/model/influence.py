@@ -1,0 +1,159 @@
+"""The ``influence`` recruitment policy: peers chosen where the network carries outreach.
+
+The chooser is :func:`sim.cascade.influence.greedy_influence` (greedy with CELF lazy evaluation
+on the contact-propagation core, ``(1 - 1/e - eps)`` of the best reach; see that module). This
+module turns a scenario into its tie probabilities, says who may be chosen, and keeps each
+kind's picks as a queue.
+
+**Tie probabilities** (a declared assumption: the network's upper bound, free of hours,
+caseloads, burnout and services; :func:`tie_probabilities`):
+
+- *Contact* (a peer reaches a person, arc ``u -> v``): ``p_contact_per_meeting`` of the kind
+  times the share of contact ``v``'s local stigma leaves, ``1 - outreach.stigma_effect x
+  stigma``, as one meeting with ``v`` would give in the model's outreach phase; every person
+  within reach is assumed met (no limit of hours). A peer reaches ``reach_hops`` steps, a
+  friend's friend through the friend, each step with this chance. Meetings at a fixed site
+  (``site_share``) do not depend on who the peer is and are left out.
+- *Referral* (a reached person ``u`` passes the contact on to each tie): the chance that
+  ``u`` engages before losing contact, ``q / (q + l - q l)`` with the weekly engagement
+  ``q = p_engage_per_week x trust x stigma kept`` at the kind's ``trust`` and the weekly loss
+  ``l = p_lose_contact_per_week``; times ``p_referrer`` (``u`` refers at all); times the
+  chance a given tie is referred, ``min(1 - (1 - p_refer_per_tie_week) ^ weeks,
+  referral_coupons / degree(u))`` (tried weekly over the run, at most the coupons spread over
+  the ties). A peer's own ties also get this chance besides the contact (a small excess that
+  keeps the objective submodular).
+
+**Who may be chosen** (``influence_pool`` of the kind): ``"all"`` (every client),
+``"engaged"`` (clients engaged for ``promote_after_weeks``, as ``from_engaged``), a person
+attribute's name (persons whose value is true or non-zero, such as a service orbit) or
+``NAME=LABEL`` (persons whose attribute has that label or value).
+
+**Queues and common random numbers.** For ``all`` and attribute pools the greedy order is
+computed once per replicate and kind (per age band when the kind sets ``age_band_shares``)
+without regard to the other kind, and walked like the ``degree`` queue: a person the other
+kind took is skipped. One more peer of one kind therefore leaves the other kind's picks as
+they were, unless it takes one of them. The ``engaged`` pool changes week by week, so it is
+chosen afresh at each recruitment, counting the reach of the kind's peers already working.
+The draws come from the kind's ``influence/<kind>`` stream.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.cascade.influence import DEFAULT_SAMPLES, greedy_influence
+from sim.errors import UserInputError
+from sim.model import state as S
+from sim.model.scenario import PeerKind, Scenario
+
+__all__ = ["choose", "eligible_pool", "influence_queue", "tie_probabilities"]
+
+#: Pools every scenario has; any other ``influence_pool`` names a person attribute.
+FIXED_POOLS = ("all", "engaged")
+
+
+def tie_probabilities(scenario: Scenario, world, kind: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """The contact and referral probabilities of one peer kind (see the module's docstring).
+
+    Args:
+        scenario: the scenario.
+        world: its world (graph, localities).
+        kind: ``sim.model.state.CLOSE`` or ``DISTANT``.
+
+    Returns:
+        ``(contact, hops, refer)``: per-arc contact probabilities in CSR order, the kind's
+        ``reach_hops``, per-person referral probabilities.
+    """
+    pk: PeerKind = getattr(scenario, S.KIND_SECTIONS[kind])
+    out = scenario.outreach
+    g = world.graph
+    kept = 1.0 - out.stigma_effect * world.loc_stigma[world.locality]  # per person
+    contact = pk.p_contact_per_meeting * kept[g.indices]
+    q = out.p_engage_per_week * pk.trust * kept
+    lose = out.p_lose_contact_per_week
+    denominator = q + lose - q * lose
+    engage = np.divide(q, denominator, out=np.zeros_like(q), where=denominator > 0)
+    degree = np.maximum(g.degree(), 1)
+    per_tie = np.minimum(1.0 - (1.0 - out.p_refer_per_tie_week) ** scenario.run.weeks,
+                         out.referral_coupons / degree)
+    refer = np.clip(engage * out.p_referrer * per_tie, 0.0, 1.0)
+    return np.clip(contact, 0.0, 1.0), int(pk.reach_hops), refer
+
+
+def _attribute_pool(spec: str, model, where: str) -> np.ndarray:
+    """Persons selected by an attribute pool ``NAME`` or ``NAME=LABEL``."""
+    name, _, label = spec.partition("=")
+    name, label = name.strip(), label.strip()
+    attributes = model.world.person_attributes(model.scenario)
+    if name not in attributes:
+        allowed = ", ".join(repr(p) for p in (*FIXED_POOLS, *sorted(attributes)))
+        raise UserInputError(f"{where} = {spec!r}: no such person attribute; allowed: "
+                             f"{allowed}, or NAME=LABEL")
+    values, labels = attributes[name]
+    values = np.asarray(values)
+    if not label:
+        if values.dtype.kind in "biuf":
+            return np.flatnonzero(values != 0)
+        return np.flatnonzero(np.isin(np.char.lower(values.astype(str)), ["1", "true", "yes"]))
+    if labels is not None:
+        if label not in labels:
+            raise UserInputError(f"{where} = {spec!r}: {name} has no label {label!r}; its "
+                                 f"labels: {', '.join(labels)}")
+        return np.flatnonzero(values == labels.index(label))
+    return np.flatnonzero(values.astype(str) == label)
+
+
+def eligible_pool(model, pk: PeerKind, kind: int) -> np.ndarray | None:
+    """The persons a kind's influence policy may choose now; None for everyone.
+
+    Raises:
+        UserInputError: an attribute pool that names no person attribute, or no label of it.
+    """
+    spec = pk.influence_pool
+    if spec == "all":
+        return None
+    if spec == "engaged":
+        eligible = (model.role == S.CLIENT) & (model.cstate >= S.ENGAGED) & (
+            model.week - model.since >= pk.promote_after_weeks)
+        return np.flatnonzero(eligible)
+    return _attribute_pool(spec, model, f"{S.KIND_SECTIONS[kind]}.influence_pool")
+
+
+def choose(model, kind: int, k: int, candidates: np.ndarray | None, streams,
+           seeded: np.ndarray | None = None) -> np.ndarray:
+    """The greedy influence order of up to ``k`` persons for one kind, on its stream."""
+    cache = streams.influence_cache
+    if "probabilities" not in cache:
+        cache["probabilities"] = tie_probabilities(model.scenario, model.world, kind)
+    contact, hops, refer = cache["probabilities"]
+    picks = greedy_influence(model.world.graph, contact, hops, refer, k, candidates=candidates,
+                             seeded=seeded, samples=DEFAULT_SAMPLES,
+                             key=int(streams.influence_key))
+    return picks.nodes
+
+
+def influence_queue(model, pk: PeerKind, kind: int, band: int, want: int, streams) -> list:
+    """The kind's fixed greedy queue for one age band (-1: everyone): ``[persons, cursor, done]``.
+
+    Long enough for ``want`` more eligible persons past its cursor if the pool has them.
+    The queue is the greedy order (deterministic, so a longer run extends a shorter one's
+    order); it is lengthened, doubling, when a walk would run off its end.
+    """
+    key = ("influence", band)
+    entry = streams.queues.get(key)
+    pool = eligible_pool(model, pk, kind)
+    if band >= 0:
+        everyone = np.arange(model.role.size) if pool is None else pool
+        pool = everyone[model.world.age_band[everyone] == band]
+    size = model.role.size if pool is None else pool.size
+    if entry is None:
+        entry = [np.zeros(0, np.int64), 0, False]  # persons, cursor, complete
+        streams.queues[key] = entry
+    ahead = int(np.sum(model.role[entry[0][entry[1]:]] == S.CLIENT))
+    if ahead >= want or entry[2]:
+        return entry
+    length = max(2 * entry[0].size, entry[1] + 2 * want, 8)
+    persons = choose(model, kind, min(length, size), pool, streams)
+    entry[0] = persons
+    entry[2] = persons.size >= size
+    return entry
