@@ -616,8 +616,8 @@ def engagement(w, world, c, p, par, keys, counters):
     team has ``workers x caseload_cap``. Mistrust lowers engagement with professionals (the
     whole barrier) and with a peer by the kind's ``service_likeness``. Clients in contact
     are listed in ``reached``; walking it backwards lets a client leave (swapped out for the
-    last one, already seen) without skipping anyone. Only the contacted are looked at: they are listed
-    apart, in ``fresh``, left on engaging or losing contact.
+    last one, already seen) without skipping anyone. Only the contacted are looked at: they
+    are listed apart, in ``fresh``, left on engaging or losing contact.
     """
     ke = subkey(keys.engage, w)
     ke_engage, ke_lose, ke_refer = subkey(ke, 1), subkey(ke, 2), subkey(ke, 3)

@@ -423,13 +423,13 @@ class Wellbeing:
     energy_start_spread: float = param(0.1, 0.0, 0.5,
                                        doc="a new peer's energy is energy_start plus a uniform "
                                            "draw within +/- this (assumption: peers differ)")
-    demand_per_hour: float = param(0.00423, 0.0, 1.0,
+    demand_per_hour: float = param(0.00398, 0.0, 1.0,
                                    doc="energy an hour of work costs (long hours drain)")
-    demand_per_client_week: float = param(0.00282, 0.0, 1.0,
+    demand_per_client_week: float = param(0.00265, 0.0, 1.0,
                                           doc="energy a client in the caseload costs a week")
     p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
                                             doc="chance a client in the caseload has a crisis")
-    crisis_cost: float = param(0.05642, 0.0, 1.0, doc="energy a crisis costs")
+    crisis_cost: float = param(0.05303, 0.0, 1.0, doc="energy a crisis costs")
     p_stigma_event_per_week: float = param(0.03, 0.0, 1.0,
                                            doc="chance a peer is labelled a snitch in a week, "
                                                "at full stigma")
