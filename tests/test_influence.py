@@ -153,19 +153,27 @@ def test_the_model_recruits_the_peers_the_chooser_returns():
         assert np.array_equal(model.peer_nodes("close"), picks.nodes)
 
 
-def test_with_an_age_band_mix_each_band_takes_its_own_greedy_order():
+def test_with_an_age_band_mix_each_pick_comes_from_its_recruits_band():
+    from sim.model.influence import slot_bands
+
     s = _small(**{"close_peers.count": 8, "distant_peers.count": 0})  # bands 0.05/0.35/0.6
     model = OutreachModel(s, 0)
     streams = kind_streams(s.run.seed, 0, S.CLOSE)
+    shares = s.close_peers.age_band_shares
+    # The bands any policy would draw for the 8 recruits (the same age-band mix as random).
+    assert np.array_equal(slot_bands(streams, shares, 0, 8),
+                          kind_streams(s.run.seed, 0, S.CLOSE).rng.choice(3, size=8, p=shares))
     contact, hops, refer = tie_probabilities(s, model.world, S.CLOSE)
+    slots = slot_bands(streams, shares, 0, 16)
+    order = greedy_influence(model.world.graph, contact, hops, refer, 16,
+                             groups=model.world.age_band, slots=slots,
+                             key=int(streams.influence_key)).nodes
+    assert np.array_equal(model.world.age_band[order], slots)  # each pick in its slot's band
     peers = model.peer_nodes("close")
     band = model.world.age_band
-    for b in np.unique(band[peers]):
-        mine = peers[band[peers] == b]
-        order = greedy_influence(model.world.graph, contact, hops, refer, mine.size,
-                                 candidates=np.flatnonzero(band == b),
-                                 key=int(streams.influence_key)).nodes
-        assert np.array_equal(mine, order)
+    for b in np.unique(slots[:8]):
+        want = int(np.sum(slots[:8] == b))
+        assert np.array_equal(peers[band[peers] == b], order[band[order] == b][:want])
 
 
 def test_one_more_close_peer_leaves_the_distant_influence_picks_alone():
@@ -265,14 +273,14 @@ def test_reference_matches_the_engine_in_distribution_under_influence():
 
 
 def test_on_the_baseline_world_influence_beats_random_and_matches_degree():
-    """Paired over 6 replicates (each a world and its picks, 200 draws of the propagation).
+    """Paired over 4 replicates (each a world and its picks, 200 draws of the propagation).
 
     Influence must beat random by more than three standard errors of the paired difference
-    (a one-sided paired t-test at about the 1% level with 5 degrees of freedom), and fall
-    short of degree by less than three standard errors (at least as good, within what 6
+    (a one-sided paired t-test at about the 3% level with 3 degrees of freedom), and fall
+    short of degree by no more than three standard errors (at least as good, within what 4
     replicates can tell).
     """
-    s = load_scenario(BASELINE, {"run.replicates": 6})
+    s = load_scenario(BASELINE, {"run.replicates": 4})
     result = screen(s, ["random", "degree", "influence"])
     for other, direction in (("random", 1), ("degree", 0)):
         d = result.reach["influence"] - result.reach[other]
@@ -280,15 +288,15 @@ def test_on_the_baseline_world_influence_beats_random_and_matches_degree():
         if direction:
             assert d.mean() > 3 * se, (other, d)
         else:
-            assert d.mean() > -3 * se - 1e-9, (other, d)
+            assert d.mean() >= -3 * se, (other, d)
 
 
 def test_per_kind_influence_reaches_at_least_what_degree_reaches():
     # One kind at a time, where the chooser's objective is the one measured: 10 distant peers
-    # (two hops) on the baseline world, 1,000 fresh draws per replicate (standard error of a
-    # replicate's mean below 1% of it), over 3 worlds.
+    # (two hops) on the baseline world against its 10 best-connected, 1,000 fresh draws per
+    # world, paired; at least as good means no more than three standard errors short.
     s = load_scenario(BASELINE)
-    for r in range(3):
+    for r in range(2):
         model = OutreachModel(s.replace({"close_peers.count": 0, "distant_peers.count": 0}), r)
         g = model.world.graph
         contact, hops, refer = tie_probabilities(s, model.world, S.DISTANT)
@@ -297,7 +305,7 @@ def test_per_kind_influence_reaches_at_least_what_degree_reaches():
         ours = spread_samples(g, contact, hops, refer, picks.nodes, samples=1000, key=99)
         theirs = spread_samples(g, contact, hops, refer, top, samples=1000, key=99)
         d = ours - theirs
-        assert d.mean() > -3 * d.std(ddof=1) / math.sqrt(d.size), r
+        assert d.mean() >= -3 * d.std(ddof=1) / math.sqrt(d.size), r
 
 
 def test_reach_command_writes_table_plot_and_json(tmp_path):

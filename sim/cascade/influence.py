@@ -247,7 +247,7 @@ def spread_samples(graph: CSRGraph, contact, hops: int, refer, seeds, *, samples
 
 def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, candidates=None,
                      seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0,
-                     lazy: bool = True) -> Influence:
+                     lazy: bool = True, groups=None, slots=None) -> Influence:
     """Choose up to ``k`` persons whose two-stage propagation is expected to reach the most.
 
     Greedy hill-climbing with CELF lazy evaluation (see the module's docstring for the
@@ -255,12 +255,18 @@ def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, cand
     of every candidate over all samples, then a few re-evaluations per pick; each evaluation
     costs about the candidate's reach.
 
+    With ``groups`` and ``slots`` each pick must come from a given group (an age band): pick
+    ``i`` is the best candidate of group ``slots[i]`` given all picks before it, of any group.
+    Each group keeps its own lazy queue; a gain stays an upper bound whatever group the later
+    picks came from, so the lazy picks still equal the plain greedy's. (With such constraints
+    the ``1 - 1/e`` bound becomes 1/2, Fisher, Nemhauser & Wolsey 1978, partition matroids.)
+
     Args:
         graph: the social graph.
         contact: per-arc contact probabilities (CSR order).
         hops: waves of the contact stage.
         refer: per-node referral probabilities.
-        k: picks wanted; fewer when the candidates run out.
+        k: picks wanted; fewer when the candidates run out. With ``slots``, ``len(slots)``.
         candidates: person positions that may be chosen (None: everyone).
         seeded: persons already seeded (peers already working): gains are counted beyond
             what they reach, and they are never picked.
@@ -268,6 +274,9 @@ def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, cand
         key: the 64-bit key of the draws.
         lazy: False runs the plain greedy, re-evaluating every candidate each round (the
             benchmark's yardstick); the picks are the same.
+        groups: the group of every person (an integer array of shape ``(n_nodes,)``).
+        slots: the group each pick must come from, in order; a slot whose group has no
+            candidate left is passed over.
 
     Returns:
         An :class:`Influence`. Ties between equal gains go to the lower person position.
@@ -289,47 +298,57 @@ def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, cand
             before += _commit(*args, int(s), keys, reached, ball_wave, ball_order, seeds_buf,
                               order)
         pool = np.setdiff1d(pool, seeded)
-    k = min(int(k), pool.size)
+    if slots is None:
+        group_of = np.zeros(pool.size, np.int64)
+        slots = np.zeros(min(int(k), pool.size), np.int64)
+    else:
+        group_of = np.asarray(groups, np.int64)[pool]
+        slots = np.asarray(slots, np.int64)
     threads = get_num_threads()
-    gains = _evaluate_all(*args, pool.astype(np.int32), keys, reached,
-                          max(1, min(int(samples), threads)))
+    n_blocks = max(1, min(int(samples), threads))
+    gains = _evaluate_all(*args, pool.astype(np.int32), keys, reached, n_blocks)
     evaluations = pool.size
     chosen: list[int] = []
     chosen_gains: list[int] = []
     total = before
+    taken = np.zeros(pool.size, bool)
     if lazy:
-        # Max-heap by gain, ties to the lower position; ``fresh[j]`` is the round in which
-        # candidate j's gain was last computed.
-        heap = [(-int(g), int(v), j) for j, (g, v) in enumerate(zip(gains, pool, strict=True))]
-        heapq.heapify(heap)
+        # One max-heap per group, by gain, ties to the lower position; ``fresh[j]`` is the
+        # number of picks made when candidate j's gain was last computed.
+        heaps: dict[int, list] = {}
+        for j in range(pool.size):
+            heaps.setdefault(int(group_of[j]), []).append((-int(gains[j]), int(pool[j]), j))
+        for heap in heaps.values():
+            heapq.heapify(heap)
         fresh = np.zeros(pool.size, np.int64)
-        while len(chosen) < k and heap:
-            neg, v, j = heapq.heappop(heap)
-            if fresh[j] == len(chosen):
-                g = _commit(*args, v, keys, reached, ball_wave, ball_order, seeds_buf, order)
-                chosen.append(v)
-                chosen_gains.append(g)
-                total += g
-                continue
-            g = _evaluate(*args, v, keys, reached, ball_wave, ball_order, seeds_buf, order)
-            evaluations += 1
-            fresh[j] = len(chosen)
-            heapq.heappush(heap, (-int(g), v, j))
+        for slot in slots:
+            heap = heaps.get(int(slot), [])
+            while heap:
+                neg, v, j = heapq.heappop(heap)
+                if fresh[j] == len(chosen):
+                    g = _commit(*args, v, keys, reached, ball_wave, ball_order, seeds_buf,
+                                order)
+                    chosen.append(v)
+                    chosen_gains.append(g)
+                    total += g
+                    break
+                g = _evaluate(*args, v, keys, reached, ball_wave, ball_order, seeds_buf, order)
+                evaluations += 1
+                fresh[j] = len(chosen)
+                heapq.heappush(heap, (-int(g), v, j))
     else:
-        left = np.ones(pool.size, bool)
-        while len(chosen) < k:
-            if chosen:
-                idx = np.flatnonzero(left)
-                gains = np.full(pool.size, -1, np.int64)
+        for round_, slot in enumerate(slots):
+            idx = np.flatnonzero(~taken & (group_of == slot))
+            if idx.size == 0:
+                continue
+            if round_ and chosen:
                 gains[idx] = _evaluate_all(*args, pool[idx].astype(np.int32), keys, reached,
-                                           max(1, min(int(samples), threads)))
+                                           n_blocks)
                 evaluations += idx.size
-            else:
-                gains = np.where(left, gains, -1)
-            j = int(np.argmax(gains))  # the first maximum: the lowest position among ties
-            v = int(pool[j])
+            best = idx[np.argmax(gains[idx])]  # the first maximum: the lowest position
+            v = int(pool[best])
             g = _commit(*args, v, keys, reached, ball_wave, ball_order, seeds_buf, order)
-            left[j] = False
+            taken[best] = True
             chosen.append(v)
             chosen_gains.append(g)
             total += g

@@ -10,13 +10,16 @@ caseloads, burnout and services; :func:`tie_probabilities`):
 
 - *Contact* (a peer reaches a person, arc ``u -> v``): ``p_contact_per_meeting`` of the kind
   times the share of contact ``v``'s local stigma leaves, ``1 - outreach.stigma_effect x
-  stigma``, as one meeting with ``v`` would give in the model's outreach phase; every person
-  within reach is assumed met (no limit of hours). A peer reaches ``reach_hops`` steps, a
+  stigma``, times the share ``v``'s mistrust of professionals leaves, ``1 -
+  services.mistrust_barrier x service_likeness x mistrust``, as one meeting with ``v`` would
+  give in the model's outreach phase; every person within reach is assumed met (no limit of
+  hours). A peer reaches ``reach_hops`` steps, a
   friend's friend through the friend, each step with this chance. Meetings at a fixed site
   (``site_share``) do not depend on who the peer is and are left out.
 - *Referral* (a reached person ``u`` passes the contact on to each tie): the chance that
   ``u`` engages before losing contact, ``q / (q + l - q l)`` with the weekly engagement
-  ``q = p_engage_per_week x trust x stigma kept`` at the kind's ``trust`` and the weekly loss
+  ``q = p_engage_per_week x trust x stigma kept x mistrust kept`` at the kind's ``trust``
+  (before social distance lowers it, an upper bound) and the weekly loss
   ``l = p_lose_contact_per_week``; times ``p_referrer`` (``u`` refers at all); times the
   chance a given tie is referred, ``min(1 - (1 - p_refer_per_tie_week) ^ weeks,
   referral_coupons / degree(u))`` (tried weekly over the run, at most the coupons spread over
@@ -25,7 +28,8 @@ caseloads, burnout and services; :func:`tie_probabilities`):
 
 **Who may be chosen** (``influence_pool`` of the kind): ``"all"`` (every client),
 ``"engaged"`` (clients engaged for ``promote_after_weeks``, as ``from_engaged``), a person
-attribute's name (persons whose value is true or non-zero, such as a service orbit) or
+attribute's name (persons whose value is true or non-zero, such as ``in_orbit``, the service
+orbit) or
 ``NAME=LABEL`` (persons whose attribute has that label or value).
 
 **Queues and common random numbers.** For ``all`` and attribute pools the greedy order is
@@ -46,7 +50,7 @@ from sim.errors import UserInputError
 from sim.model import state as S
 from sim.model.scenario import PeerKind, Scenario
 
-__all__ = ["choose", "eligible_pool", "influence_queue", "tie_probabilities"]
+__all__ = ["choose", "eligible_pool", "slot_bands", "take", "tie_probabilities"]
 
 #: Pools every scenario has; any other ``influence_pool`` names a person attribute.
 FIXED_POOLS = ("all", "engaged")
@@ -68,6 +72,8 @@ def tie_probabilities(scenario: Scenario, world, kind: int) -> tuple[np.ndarray,
     out = scenario.outreach
     g = world.graph
     kept = 1.0 - out.stigma_effect * world.loc_stigma[world.locality]  # per person
+    kept = kept * (1.0 - scenario.services.mistrust_barrier * pk.service_likeness
+                   * world.mistrust)
     contact = pk.p_contact_per_meeting * kept[g.indices]
     q = out.p_engage_per_week * pk.trust * kept
     lose = out.p_lose_contact_per_week
@@ -120,40 +126,92 @@ def eligible_pool(model, pk: PeerKind, kind: int) -> np.ndarray | None:
 
 
 def choose(model, kind: int, k: int, candidates: np.ndarray | None, streams,
-           seeded: np.ndarray | None = None) -> np.ndarray:
-    """The greedy influence order of up to ``k`` persons for one kind, on its stream."""
+           seeded: np.ndarray | None = None, slots: np.ndarray | None = None) -> np.ndarray:
+    """The greedy influence order of up to ``k`` persons for one kind, on its stream.
+
+    With ``slots``, pick ``i`` comes from age band ``slots[i]`` (``k`` is then ignored).
+    """
     cache = streams.influence_cache
     if "probabilities" not in cache:
         cache["probabilities"] = tie_probabilities(model.scenario, model.world, kind)
     contact, hops, refer = cache["probabilities"]
     picks = greedy_influence(model.world.graph, contact, hops, refer, k, candidates=candidates,
                              seeded=seeded, samples=DEFAULT_SAMPLES,
-                             key=int(streams.influence_key))
+                             key=int(streams.influence_key),
+                             groups=None if slots is None else model.world.age_band,
+                             slots=slots)
     return picks.nodes
 
 
-def influence_queue(model, pk: PeerKind, kind: int, band: int, want: int, streams) -> list:
-    """The kind's fixed greedy queue for one age band (-1: everyone): ``[persons, cursor, done]``.
+def slot_bands(streams, shares, first: int, count: int) -> np.ndarray:
+    """The age bands of a kind's recruits ``first .. first + count - 1`` (the kind's slots).
 
-    Long enough for ``want`` more eligible persons past its cursor if the pool has them.
-    The queue is the greedy order (deterministic, so a longer run extends a shorter one's
-    order); it is lengthened, doubling, when a walk would run off its end.
+    The bands the kind's recruitment stream would draw for its recruits, as every policy draws
+    them (``rng.choice`` with the kind's ``age_band_shares``): read from a copy of the stream
+    as it was before the first draw, so the sequence is fixed for the replicate and its first
+    ``c`` slots are the same whatever the count, and a policy compared with ``degree`` or
+    ``random`` recruits the same age-band mix.
     """
-    key = ("influence", band)
-    entry = streams.queues.get(key)
+    import copy
+
+    cache = streams.influence_cache
+    if "band_stream" not in cache:
+        cache["band_stream"] = copy.deepcopy(streams.rng)
+    rng = copy.deepcopy(cache["band_stream"])
+    return rng.choice(len(shares), size=first + count, p=shares)[first:]
+
+
+def take(model, pk: PeerKind, kind: int, count: int, streams) -> np.ndarray:
+    """The next ``count`` recruits of a kind's fixed greedy queue (pools ``all`` or attribute).
+
+    The queue is the kind's greedy sequence, each pick conditioned on all before it; with an
+    age-band mix, pick ``i`` comes from the band of recruit ``i`` (:func:`slot_bands`), and the
+    persons of each band are walked in the sequence's order. A person the other kind took is
+    passed over (as the ``degree`` queue does), and the band's next in the sequence takes the
+    place. The sequence is computed for twice the slots in use and recomputed longer, with the
+    same beginning (greedy is deterministic), when a band's walk would run off its end.
+    """
+    from sim.model.recruitment import _walk
+
+    state = streams.influence_cache.setdefault("queue", {"slots_used": 0, "length": 0,
+                                                         "bands": {}, "done": set()})
+    shares = pk.age_band_shares
+    first = state["slots_used"]
+    bands = slot_bands(streams, shares, first, count) if shares else np.full(count, -1)
+    state["slots_used"] = first + count
     pool = eligible_pool(model, pk, kind)
-    if band >= 0:
+    chosen = []
+    for band in np.unique(bands):
+        want = int(np.sum(bands == band))
+        while True:
+            entry = state["bands"].setdefault(int(band), [np.zeros(0, np.int64), 0])
+            ahead = int(np.sum(model.role[entry[0][entry[1]:]] == S.CLIENT))
+            if ahead >= want or int(band) in state["done"]:
+                break
+            _lengthen(model, pk, kind, streams, state, pool)
+        picked, entry[1] = _walk(entry[0], entry[1], model.role, want)
+        chosen.append(picked)
+    return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+
+
+def _lengthen(model, pk: PeerKind, kind: int, streams, state: dict, pool) -> None:
+    """Recompute a kind's greedy sequence for twice as many slots; split it by band."""
+    length = max(8, 2 * state["length"], 2 * state["slots_used"])
+    shares = pk.age_band_shares
+    n_pool = model.role.size if pool is None else pool.size
+    if shares:
+        slots = slot_bands(streams, shares, 0, length)
+        persons = choose(model, kind, length, pool, streams, slots=slots)
+        band = model.world.age_band[persons]
         everyone = np.arange(model.role.size) if pool is None else pool
-        pool = everyone[model.world.age_band[everyone] == band]
-    size = model.role.size if pool is None else pool.size
-    if entry is None:
-        entry = [np.zeros(0, np.int64), 0, False]  # persons, cursor, complete
-        streams.queues[key] = entry
-    ahead = int(np.sum(model.role[entry[0][entry[1]:]] == S.CLIENT))
-    if ahead >= want or entry[2]:
-        return entry
-    length = max(2 * entry[0].size, entry[1] + 2 * want, 8)
-    persons = choose(model, kind, min(length, size), pool, streams)
-    entry[0] = persons
-    entry[2] = persons.size >= size
-    return entry
+        sizes = np.bincount(model.world.age_band[everyone], minlength=len(shares))
+        for b in range(len(shares)):
+            state["bands"][b] = [persons[band == b], state["bands"].get(b, [None, 0])[1]]
+            if np.sum(band == b) >= sizes[b]:
+                state["done"].add(b)
+    else:
+        persons = choose(model, kind, min(length, n_pool), pool, streams)
+        state["bands"][-1] = [persons, state["bands"].get(-1, [None, 0])[1]]
+        if persons.size >= n_pool:
+            state["done"].add(-1)
+    state["length"] = length

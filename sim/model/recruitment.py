@@ -256,7 +256,7 @@ def _influence(model, pk: PeerKind, count: int, streams: KindStreams) -> np.ndar
     Greedy queues, or for the ``engaged`` pool a fresh choice counting the reach of the kind's
     peers at work.
     """
-    from sim.model.influence import choose, eligible_pool, influence_queue
+    from sim.model.influence import choose, eligible_pool, take
 
     kind = streams.kind
     if pk.influence_pool == "engaged":
@@ -269,17 +269,7 @@ def _influence(model, pk: PeerKind, count: int, streams: KindStreams) -> np.ndar
                          pool[model.world.age_band[pool] == b], streams, working)
                   for b in range(len(pk.age_band_shares))]
         return np.concatenate(chosen).astype(np.intp)
-    if not pk.age_band_shares:
-        wants = [(-1, count)]
-    else:
-        bands = streams.rng.choice(len(pk.age_band_shares), size=count, p=pk.age_band_shares)
-        wants = [(b, int(np.sum(bands == b))) for b in range(len(pk.age_band_shares))]
-    chosen = []
-    for band, want in wants:
-        entry = influence_queue(model, pk, kind, band, want, streams)
-        picked, entry[1] = _walk(entry[0], entry[1], model.role, want)
-        chosen.append(picked)
-    return np.concatenate(chosen).astype(np.intp) if chosen else np.zeros(0, np.intp)
+    return take(model, pk, kind, count, streams).astype(np.intp)
 
 
 def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarray:
