@@ -132,8 +132,10 @@ def choose(model, kind: int, k: int, candidates: np.ndarray | None, streams,
     With ``slots``, pick ``i`` comes from age band ``slots[i]`` (``k`` is then ignored).
     """
     cache = streams.influence_cache
-    if "probabilities" not in cache:
+    # Computed once per scenario: a policy changed mid-run (the workshop page) recomputes.
+    if cache.get("probabilities_for") is not model.scenario:
         cache["probabilities"] = tie_probabilities(model.scenario, model.world, kind)
+        cache["probabilities_for"] = model.scenario
     contact, hops, refer = cache["probabilities"]
     picks = greedy_influence(model.world.graph, contact, hops, refer, k, candidates=candidates,
                              seeded=seeded, samples=DEFAULT_SAMPLES,

@@ -55,7 +55,7 @@ RECRUITMENT_WORDS = {
     "a friend of someone (nomination)": "nomination",
     "from engaged clients": "from_engaged",
     "to cover every group": "cover_subgroups",
-    "where the network carries them (influence)": "influence",
+    "by network reach (influence)": "influence",
 }
 _RECRUITMENT_NAMES = {v: k for k, v in RECRUITMENT_WORDS.items()}
 
