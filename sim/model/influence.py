@@ -33,9 +33,10 @@ orbit) or
 ``NAME=LABEL`` (persons whose attribute has that label or value).
 
 **Queues and common random numbers.** For ``all`` and attribute pools the greedy order is
-computed once per replicate and kind (per age band when the kind sets ``age_band_shares``)
-without regard to the other kind, and walked like the ``degree`` queue: a person the other
-kind took is skipped. One more peer of one kind therefore leaves the other kind's picks as
+computed once per replicate and kind, without regard to the other kind, each pick conditioned
+on the kind's picks before it (with an age-band mix, recruit ``i`` comes from the band any
+policy would draw for it: :func:`slot_bands`), and walked like the ``degree`` queue: a person
+the other kind took is skipped. One more peer of one kind therefore leaves the other kind's picks as
 they were, unless it takes one of them. The ``engaged`` pool changes week by week, so it is
 chosen afresh at each recruitment, counting the reach of the kind's peers already working.
 The draws come from the kind's ``influence/<kind>`` stream.
