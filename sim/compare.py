@@ -367,8 +367,11 @@ def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str
 
 
 def groups_comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
-    """Who each scenario reaches: per client type and scenario, the people and the shares
-    contacted, engaged and linked (means over replicates)."""
+    """Who each scenario reaches, one row per client type and scenario.
+
+    Each row: the people of that type and the shares contacted, engaged and linked (means
+    over replicates).
+    """
     from sim.output.tables import groups_rows
 
     per_label = {label: groups_rows(r.groups())

@@ -57,11 +57,11 @@ One week, in order:
    contacted on behalf of that peer, with the referrer's trust times ``hop_trust`` and the
    subgroup factor between the two friends, in the next referral wave, waiting to be met.
 6. **Engagement.** A referred contact waiting to be met is met if their peer works and has
-   ``hours_per_meeting`` left; until met they cannot engage. A contacted client whose peer works
-   and is under the caseload cap (the
-   kind's, times the peer's tailoring share, at least one) engages with chance ``p_engage x
-   trust x (1 - stigma_effect x stigma) x mistrust kept``; a new engaged client of a peer is a referrer (gets
-   ``referral_coupons``) with chance ``p_referrer``. The outreach workers' clients engage
+   ``hours_per_meeting`` left; until met they cannot engage. A contacted client whose peer
+   works and is under the caseload cap (the kind's, times the peer's tailoring share, at least
+   one) engages with chance ``p_engage x trust x (1 - stigma_effect x stigma) x mistrust
+   kept``; a new engaged client of a peer is a referrer (gets ``referral_coupons``) with chance
+   ``p_referrer``. The outreach workers' clients engage
    likewise within ``count x caseload_cap`` and get no coupons. A client who does not engage
    loses contact with chance ``p_lose_contact_per_week`` and is hidden again.
 7. **Well-being** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for the
