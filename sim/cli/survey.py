@@ -158,6 +158,7 @@ def _cmd_survey(args: argparse.Namespace) -> int:
     import json
 
     from sim.model.scenario import scenario_to_dict
+    from sim.model.world import world_size
     from sim.output.files import check_folder_writable, write_text_atomic
     from sim.rds import files as F
     from sim.rds.survey import SurveyDesign, check_design, run_replicates, survey_population
@@ -171,6 +172,10 @@ def _cmd_survey(args: argparse.Namespace) -> int:
     problems = design.problems()
     if problems:
         raise UserInputError(problems[0])
+    people = world_size(scenario)
+    if design.sample_size > people:
+        raise UserInputError(f"--sample-size {design.sample_size:,}: must be at most the "
+                             f"population of {scenario.name}, {people:,} people")
     out = Path(args.out)
     check_folder_writable(out)
     seed = scenario.run.seed
