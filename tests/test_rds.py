@@ -349,6 +349,9 @@ def test_bad_survey_input_is_one_line(graph_survey, tmp_path, args, fragments):
     (["--trait", "nosuch"], ["--trait nosuch", "no such attribute", "hiv"]),
     (["--trait", "gender=other"], ["gender has no label 'other'", "man"]),
     (["--trait", "community"], []),
+    (["--trait", "mistrust"], ["--trait mistrust", "too many values", "hiv"]),
+    (["--trait", "problems"], ["--trait problems=VALUE"]),
+    (["--trait", "problems=99"], ["no one in the population has problems = 99"]),
     (["--trait", "hiv", "--population-size", "50"], ["--population-size 50", "sample size"]),
 ])
 def test_bad_estimate_input_is_one_line(graph_survey, args, fragments):

@@ -80,23 +80,30 @@ def trait_of(data: SurveyData, spec: str) -> Trait:
     if not eq:
         if shares is not None and set(shares) <= {"0", "1"}:
             label = "1"
-        else:
-            known = f" (values with a known share: {', '.join(shares)})" if shares else ""
+        elif shares is not None:
             raise UserInputError(f"--trait {spec}: {name} is a number; name a value, "
-                                 f"--trait {name}=VALUE{known}")
+                                 f"--trait {name}=VALUE (values: {', '.join(shares)})")
+        else:
+            raise UserInputError(f"--trait {spec}: {name} takes too many values to estimate "
+                                 "a share of each; choose a category or a 0/1 attribute "
+                                 f"({', '.join(_share_attributes(data))})")
     key = _number_key(label)
     if key is None:
         raise UserInputError(f"--trait {spec}: {name} is a number; {label!r} is not one")
-    if shares is None or key not in shares:
-        # A value absent from the population has share 0, if the truth lists every value.
-        if shares is None:
-            raise UserInputError(f"--trait {spec}: {name} takes too many values for a true "
-                                 "share of each to be kept in truth.json; choose a category "
-                                 "or a 0/1 attribute")
-        truth = 0.0
-    else:
-        truth = shares[key]
-    return Trait(name, ["other", key], [1], {1: truth}, {1: f"{name} = {key}"})
+    if shares is None:
+        raise UserInputError(f"--trait {spec}: {name} takes too many values to estimate "
+                             "a share of one; choose a category or a 0/1 attribute "
+                             f"({', '.join(_share_attributes(data))})")
+    if key not in shares:
+        raise UserInputError(f"--trait {spec}: no one in the population has {name} = {key} "
+                             f"(values: {', '.join(shares)})")
+    return Trait(name, ["other", key], [1], {1: shares[key]}, {1: f"{name} = {key}"})
+
+
+def _share_attributes(data: SurveyData) -> list[str]:
+    """The sample's attributes whose true share is known (categories, few whole numbers)."""
+    attrs = data.truth.get("attributes", {})
+    return [n for n in data.attribute_names() if "shares" in attrs.get(n, {})]
 
 
 def _number_key(text: str) -> str | None:
