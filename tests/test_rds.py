@@ -145,6 +145,51 @@ def test_chapman_is_unbiased_for_independent_captures_and_lincoln_petersen_is_no
     assert petersen.mean() - big_n > 10 * se
 
 
+def test_differential_recruitment_biases_volz_heckathorn_towards_the_favoured():
+    # A trait held by a fifth of a 10-regular graph, independent of degree: RDS-II is near the
+    # truth when coupons go to uniform ties, and far above it when holders are favoured three
+    # to one. 40 surveys of 300 each way; the spread of the uniform surveys' estimates gives
+    # the standard error of their mean (tolerance 4 of them), and the favoured mean must sit
+    # 0.1 above the truth (a weight of 3 gives holders 0.6 / (0.6 + 0.8) = 43% of coupons
+    # among ties that are a fifth holders; measured: 0.34 against 0.20).
+    from sim.rds.survey import Population, SurveyDesign, survey
+
+    graph = configuration_graph(np.full(20_000, 10), stream(4, 0, "test-graph"))
+    trait = (stream(4, 0, "test-trait").random(20_000) < 0.2).astype(np.int64)
+    nobody = np.zeros(20_000, dtype=bool)
+    pop = Population(graph.indptr, graph.indices, {"hiv": (trait, None)},
+                     [str(i) for i in range(20_000)], nobody, nobody)
+    truth = trait.mean()
+    means = {}
+    for how in ("uniform", "hiv=1"):
+        design = SurveyDesign(n_seeds=10, coupons=3, p_redeem=0.6, sample_size=300,
+                              recruit_by=how, recruit_strength=3.0)
+        est_vh = []
+        for r in range(40):
+            s = survey(pop, design, 21, r)
+            est_vh.append(est.vh(trait[s.node], s.reported, 2)[1])
+        means[how] = (np.mean(est_vh), np.std(est_vh, ddof=1) / math.sqrt(40))
+    assert abs(means["uniform"][0] - truth) < 4 * means["uniform"][1]
+    assert means["hiv=1"][0] - truth > 0.1
+
+
+def test_seeds_come_from_the_service_when_asked(tmp_path):
+    from sim.model.scenario import load_scenario
+    from sim.rds.survey import SurveyDesign, survey, survey_population
+
+    pop = survey_population(load_scenario(_graph_scenario(tmp_path)))
+    assert pop.linked.sum() > 0 and pop.engaged.sum() >= pop.linked.sum()
+    for source, who in (("service", pop.linked), ("engaged", pop.engaged)):
+        design = SurveyDesign(n_seeds=min(3, int(who.sum())), sample_size=50,
+                              seed_from=source)
+        s = survey(pop, design, 1, 0)
+        assert who[s.node[s.recruiter < 0]].all()
+        # Same seed and replicate: the same sample; another replicate: another one.
+        again = survey(pop, design, 1, 0)
+        assert np.array_equal(s.node, again.node)
+        assert not np.array_equal(s.node, survey(pop, design, 1, 1).node)
+
+
 # ---------------------------------------------------------------------------- by hand
 
 # Eight respondents: A = 0, B = 1. Recruiter rows, degrees, categories.
