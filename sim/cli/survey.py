@@ -114,7 +114,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_ESTIMATE_EPILOG,
         description="Estimate a trait's share by the naive share, RDS-I, RDS-II and Gile's SS, "
                     "and the population size by the multiplier method and Chapman's capture-"
-                    "recapture, each with a 95%% interval, beside the truth. With several "
+                    "recapture, each with a 95% interval, beside the truth. With several "
                     "replicates: each estimator's bias, RMSE and interval coverage, and a "
                     "plot DIR/estimators-TRAIT.png.")
     e.add_argument("folder", metavar="DIR", help="a folder written by outreach survey")
