@@ -21,7 +21,7 @@ Prevalence of each category ``k`` of a trait, from respondents' categories ``y``
   probability proportional to degree) from a population of size ``N``, whose degree
   distribution is estimated in turn from those weights (:func:`ss_inclusion`). As R's
   ``gile.ss.weights``: 5 iterations of 500 simulated samples, and RDS-II weights when the
-  sample is under 4% of ``N``.
+  sample is at most 1% of ``N`` (``SS.infinity`` of R's ``control.rds.estimates``).
 
 Intervals of RDS-I, RDS-II and SS are ``estimate +/- 1.96`` bootstrap standard errors from
 Salganik's bootstrap (Salganik 2006, "Variance estimation, design effects, and sample size
@@ -62,8 +62,9 @@ BOOTSTRAP_ESTIMATORS = ("RDS-I", "RDS-II", "SS")
 #: The normal quantile of a two-sided 95% interval.
 Z95 = 1.959963984540054
 
-#: Sample under this share of the population: SS weights are RDS-II weights (R's SS.infinity).
-SS_INFINITY = 0.04
+#: A sample at most this share of the population gets RDS-II weights for SS (R's SS.infinity,
+#: whose default in ``control.rds.estimates`` is 0.01).
+SS_INFINITY = 0.01
 
 
 def naive(y: np.ndarray, k: int) -> np.ndarray:
