@@ -421,3 +421,45 @@ def test_estimate_of_a_folder_without_a_sample_is_one_line(tmp_path):
     one_line_error(outreach("estimate", tmp_path, "--trait", "gender"), "no sample.csv")
     one_line_error(outreach("estimate", tmp_path / "missing", "--trait", "gender"),
                    "no such folder")
+
+
+def test_ctrl_c_stops_a_survey_which_then_resumes(tmp_path):
+    # Started in its own session with Ctrl-C's default action (as from a terminal, even when
+    # the tests run in a background job), interrupted once its first replicates are written.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["survey", "baseline", "--out", "rds", "--sample-size", "3000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", *args, "--replicates", "2000"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "rds" / "replicates" / "0001.csv").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no replicate written"
+            time.sleep(0.05)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        seconds = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "interrupted" in err and "run the same command again to resume" in err
+    # The promise of run, compare and report (about two seconds; slack for a loaded machine).
+    assert seconds < 4.0, f"ended {seconds:.1f} s after Ctrl-C"
+    assert not (tmp_path / "rds" / "sample.csv").exists()
+    done = len(list((tmp_path / "rds" / "replicates").glob("*.csv")))
+    assert done >= 2 and not list((tmp_path / "rds" / "replicates").glob(".*"))
+    again = outreach(*args, "--replicates", str(done + 1), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming rds: {done} of {done + 1} replicates already surveyed" in again.stdout
