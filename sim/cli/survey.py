@@ -187,9 +187,13 @@ def _cmd_survey(args: argparse.Namespace) -> int:
         raise UserInputError(f"--out {out}: holds a survey with other settings (see "
                              f"{out / 'survey.json'}); give another --out, or remove it")
     stop = getattr(args, "interrupted", None)
-    print(f"{scenario.name}: running the model for {scenario.run.weeks} weeks (seed {seed}) "
-          "to know whom the programme engaged and linked", flush=True)
-    pop = survey_population(scenario, stop=stop)
+
+    def before_run(population) -> None:
+        check_design(population, design, seeds=False)
+        print(f"{scenario.name}: running the model for {scenario.run.weeks} weeks (seed "
+              f"{seed}) to know whom the programme engaged and linked", flush=True)
+
+    pop = survey_population(scenario, stop=stop, before_run=before_run)
     check_design(pop, design)
     if design.coupons * design.p_redeem <= 1:
         print(f"note: coupons x p-redeem = {design.coupons} x {design.p_redeem:g} = "

@@ -178,41 +178,64 @@ class Sample:
         return int(self.node.shape[0])
 
 
-def survey_population(scenario, *, stop: threading.Event | None = None) -> Population:
-    """The scenario's world (replicate 0) with what one run of its model did to each person.
+#: Labels of the ``role`` attribute (codes as :mod:`sim.model.state`: client, close, distant).
+ROLE_LABELS = ("client", "close peer", "distant peer")
 
-    The model runs the scenario's weeks on that world, so who was engaged and linked (the
-    service's records) come from the same people the survey samples.
 
-    Raises:
-        UserInputError: the world cannot be built (a bad graph file).
-        KeyboardInterrupt: ``stop`` was set (checked between weeks).
-    """
+def _model_attributes(model) -> dict[str, tuple[np.ndarray, tuple | None]]:
     from sim.model import state as E
-    from sim.model.outreach import OutreachModel
-    from sim.model.world import build_world
 
-    world = build_world(scenario, 0)
-    model = OutreachModel(scenario, 0, world)
-    for _ in range(scenario.run.weeks):
-        if stop is not None and stop.is_set():
-            raise KeyboardInterrupt
-        model.step()
-    attributes = dict(world.person_attributes(scenario))
     ever = model.ever
-    model_attrs = {
-        "role": (model.role.astype(np.int64), ("client", "close peer", "distant peer")),
+    return {
+        "role": (model.role.astype(np.int64), ROLE_LABELS),
         "contacted": ((ever & E.EVER_CONTACTED > 0).astype(np.int64), None),
         "engaged": ((ever & E.EVER_ENGAGED > 0).astype(np.int64), None),
         "linked": ((ever & E.EVER_LINKED > 0).astype(np.int64), None),
         "trust": (model.trust.copy(), None),
     }
-    for name, value in model_attrs.items():
-        attributes.setdefault(name, value)
+
+
+def survey_population(scenario, *, stop: threading.Event | None = None,
+                      before_run: Callable[[Population], None] | None = None) -> Population:
+    """The scenario's world (replicate 0) with what one run of its model did to each person.
+
+    The model runs the scenario's weeks on that world, so who was engaged and linked (the
+    service's records) come from the same people the survey samples.
+
+    Args:
+        scenario: the scenario.
+        stop: when set, the model run stops (checked between weeks).
+        before_run: called with the population as it is before the model runs (its model
+            attributes all zero), to refuse a survey design before the run rather than after.
+
+    Raises:
+        UserInputError: the world cannot be built (a bad graph file).
+        KeyboardInterrupt: ``stop`` was set.
+    """
+    from sim.model.outreach import OutreachModel
+    from sim.model.world import build_world
+
+    world = build_world(scenario, 0)
+    model = OutreachModel(scenario, 0, world)
     ids = list(world.ids) if world.ids is not None else [str(i) for i in range(world.n)]
-    return Population(indptr=world.graph.indptr, indices=world.graph.indices,
-                      attributes=attributes, ids=ids,
-                      engaged=(ever & E.EVER_ENGAGED) > 0, linked=(ever & E.EVER_LINKED) > 0)
+
+    def population() -> Population:
+        attributes = dict(world.person_attributes(scenario))
+        ran = _model_attributes(model)
+        for name, value in ran.items():
+            attributes.setdefault(name, value)
+        # The service's records are the model's, even if a nodes file has its own "linked".
+        return Population(indptr=world.graph.indptr, indices=world.graph.indices,
+                          attributes=attributes, ids=ids, engaged=ran["engaged"][0] > 0,
+                          linked=ran["linked"][0] > 0)
+
+    if before_run is not None:
+        before_run(population())
+    for _ in range(scenario.run.weeks):
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
+        model.step()
+    return population()
 
 
 def recruit_weights(pop: Population, design: SurveyDesign) -> tuple[np.ndarray | None, str]:
@@ -374,8 +397,14 @@ def _seed_pool(pop: Population, design: SurveyDesign) -> np.ndarray:
     return pool
 
 
-def check_design(pop: Population, design: SurveyDesign) -> None:
+def check_design(pop: Population, design: SurveyDesign, *, seeds: bool = True) -> None:
     """Refuse a design the population cannot take, in one line.
+
+    Args:
+        pop: the population.
+        design: the design.
+        seeds: also check there are enough persons to seed from (False before the model
+            has run, when no one is engaged or linked yet).
 
     Raises:
         UserInputError: the design's own problems, a sample larger than the population, too
@@ -387,7 +416,8 @@ def check_design(pop: Population, design: SurveyDesign) -> None:
     if design.sample_size > pop.n:
         raise UserInputError(f"--sample-size {design.sample_size:,}: must be at most the "
                              f"population, {pop.n:,} people")
-    _seed_pool(pop, design)
+    if seeds:
+        _seed_pool(pop, design)
     recruit_weights(pop, design)
 
 
