@@ -230,6 +230,25 @@ def test_ss_matches_its_limits_by_hand():
     assert 0.42 <= share <= 0.5
 
 
+def test_diagnostics_match_hand_computed_values():
+    from sim.rds import diagnostics as D
+
+    # Waves: 0: A; 1: B, A; 2: B, A, B; 3: A, B.
+    wave = np.array([0, 1, 1, 2, 2, 2, 3, 3])
+    assert D.wave_composition(GROUP, wave, 2).tolist() == [[1, 0], [1, 1], [1, 2], [1, 1]]
+    # The recruitment chain's equilibrium is q = (0.4, 0.6) (see the RDS-I test). Heckathorn's
+    # homophily with P = RDS-I = (58, 63) / 121: S_AA = 1/2 >= P_A, so H_A = (1/2 - 58/121) /
+    # (63/121) = 5/126; S_BB = 2/3, H_B = (2/3 - 63/121) / (58/121) = 53/174.
+    assert D.equilibrium(GROUP, RECRUITER, 2) == pytest.approx([0.4, 0.6])
+    h, s = D.homophily(GROUP, DEGREE, RECRUITER, 2)
+    assert h == pytest.approx([5 / 126, 53 / 174])
+    assert s == pytest.approx([[0.5, 0.5], [1 / 3, 2 / 3]])
+    # RDS-II of B among the first two (A of degree 2, B of degree 4): 0.25 / 0.75.
+    assert D.cumulative_vh(GROUP, DEGREE, 1)[:2] == pytest.approx([0, 1 / 3])
+    # A category absent from the sample has no place in the equilibrium.
+    assert D.equilibrium(GROUP, RECRUITER, 3) == pytest.approx([0.4, 0.6, 0.0])
+
+
 def test_successive_sampling_inclusion_matches_enumeration():
     # Units of sizes 1, 1, 2, 4 (draw probabilities 1/8, 1/8, 2/8, 4/8), two drawn without
     # replacement, each draw proportional to size: P(i in sample) = p_i + sum_j p_j p_i /

@@ -426,5 +426,5 @@ def _diagnostics(data, trait, replicate: int, stem: str) -> None:
         for j in range(k)))
     print("  recruits' category by recruiter's (rows: recruiter): " + "; ".join(
         f"{labels[i]} -> " + " ".join(f"{trans[i, j]:.2f}" for j in range(k))
-        for i in range(k)))
+        for i in range(k) if np.isfinite(trans[i]).all()))
     print("written: " + ", ".join(str(p) for p in written))

@@ -38,11 +38,23 @@ def wave_composition(y: np.ndarray, wave: np.ndarray, k: int) -> np.ndarray:
 
 
 def equilibrium(y: np.ndarray, recruiter: np.ndarray, k: int) -> np.ndarray:
-    """The sample composition recruitment tends to: the stationary distribution of its chain."""
-    t = est.transitions(y, recruiter, k)
-    rows = t.sum(axis=1, keepdims=True)
-    p = np.where(rows > 0, t / np.where(rows > 0, rows, 1.0), np.eye(k))
-    return est.stationary(p)
+    """The sample composition recruitment tends to: the stationary distribution of its chain.
+
+    The chain is over the categories in the sample (others get 0); a category whose members
+    recruited no one recruits as the sample's recruits do overall (the column totals, as R's
+    Salganik bootstrap fills such a row). Without any recruitment, the sample's composition.
+    """
+    present = np.flatnonzero(np.bincount(y, minlength=k) > 0)
+    code = np.full(k, -1)
+    code[present] = np.arange(present.size)
+    t = est.transitions(code[y], recruiter, present.size)
+    out = np.zeros(k)
+    if t.sum() == 0:
+        out[present] = np.bincount(code[y], minlength=present.size) / y.size
+        return out
+    t[t.sum(axis=1) == 0] = t.sum(axis=0)
+    out[present] = est.stationary(t / t.sum(axis=1, keepdims=True))
+    return out
 
 
 def homophily(y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray, k: int
