@@ -74,8 +74,8 @@ ASSUMPTIONS = (
     "follow the hours, not the size of a peer's network.",
     "Close peers hold half their meetings at a fixed site such as a needle exchange, with "
     "whoever of the service orbit comes, and the rest with their own acquaintances; they "
-    "accompany clients, go on house calls, help with authorities and act as a mirror for the professionals. Distant "
-    "peers live inside the drug-using scene and meet friends of friends; they find and first "
+    "accompany clients, go on house calls, help with authorities and act as a mirror for "
+    "the professionals. Distant peers live inside the drug-using scene and meet friends of friends; they find and first "
     "contact people but are weaker at linkage and carry more role conflict.",
     "The roles of the peers in the source documents are mechanisms: finder (meetings and "
     "their success), bridge-builder (how far a peer reaches), companion (attendance when "
