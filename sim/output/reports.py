@@ -75,8 +75,9 @@ ASSUMPTIONS = (
     "Close peers hold half their meetings at a fixed site such as a needle exchange, with "
     "whoever of the service orbit comes, and the rest with their own acquaintances; they "
     "accompany clients, go on house calls, help with authorities and act as a mirror for "
-    "the professionals. Distant peers live inside the drug-using scene and meet friends of friends; they find and first "
-    "contact people but are weaker at linkage and carry more role conflict.",
+    "the professionals. Distant peers live inside the drug-using scene and meet friends of "
+    "friends; they find and first contact people, also outside the service orbit, but are "
+    "weaker at linkage and carry more role conflict.",
     "The roles of the peers in the source documents are mechanisms: finder (meetings and "
     "their success), bridge-builder (how far a peer reaches), companion (attendance when "
     "accompanied, staying in services), interpreter (asking for appointments), bodyguard "
