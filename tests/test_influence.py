@@ -114,6 +114,25 @@ def test_lazy_evaluation_picks_what_plain_greedy_picks():
         assert lazy.evaluations < plain.evaluations
 
 
+def test_a_resumed_greedy_makes_the_picks_of_one_longer_run():
+    from sim.cascade.influence import GreedyInfluence
+
+    s = load_scenario(BASELINE, {"population.size": 800})
+    model = OutreachModel(s.replace({"close_peers.count": 0, "distant_peers.count": 0}), 0)
+    contact, hops, refer = tie_probabilities(s, model.world, S.DISTANT)
+    slots = np.array([2, 0, 0, 1, 0, 2, 1, 0])
+    whole = greedy_influence(model.world.graph, contact, hops, refer, 0,
+                             groups=model.world.age_band, slots=slots, key=9)
+    resumed = GreedyInfluence(model.world.graph, contact, hops, refer, key=9,
+                              groups=model.world.age_band)
+    for group in slots[:3]:
+        resumed.pick(int(group))
+    for group in slots[3:]:
+        resumed.pick(int(group))
+    assert np.array_equal(resumed.result().nodes, whole.nodes)
+    assert resumed.result().reach == whole.reach
+
+
 def test_picks_do_not_depend_on_the_thread_count():
     from numba import get_num_threads, set_num_threads
 

@@ -51,7 +51,7 @@ from sim.cascade.core import P_PER_ARC, P_PER_NODE, clear_waves, propagate_into
 from sim.graphs.csr import CSRGraph
 from sim.streams import subkey
 
-__all__ = ["DEFAULT_SAMPLES", "Influence", "greedy_influence", "spread_samples",
+__all__ = ["DEFAULT_SAMPLES", "GreedyInfluence", "Influence", "greedy_influence", "spread_samples",
            "team_spread_samples"]
 
 #: Samples of the propagation the chooser averages over by default. On the baseline world
@@ -245,6 +245,99 @@ def spread_samples(graph: CSRGraph, contact, hops: int, refer, seeds, *, samples
     return _sizes(graph.indptr, graph.indices, contact, hops, refer, seeds, keys)
 
 
+class GreedyInfluence:
+    """Greedy influence maximisation with CELF, one pick at a time, resumable.
+
+    Holds the samples' reached sets and each group's lazy queue, so more picks can be asked
+    for later (a queue of recruits that runs out) without computing the first ones again; the
+    picks are those one longer run would have made. See :func:`greedy_influence` for the
+    arguments.
+    """
+
+    def __init__(self, graph: CSRGraph, contact, hops: int, refer, *, candidates=None,
+                 seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0, lazy: bool = True,
+                 groups=None):
+        contact, hops, refer = _arrays(graph, contact, hops, refer)
+        n = graph.n_nodes
+        pool = (np.arange(n) if candidates is None
+                else np.unique(np.asarray(candidates, np.int64)))
+        self._samples = int(samples)
+        self._keys = _sample_keys(np.uint64(key), self._samples)
+        self._reached = np.full((self._samples, n), -1, np.int32)
+        self._buffers = tuple(np.full(n, -1, np.int32) if b == 0 else np.empty(n, np.int32)
+                              for b in range(4))  # ball wave, ball order, seeds, order
+        self._args = (graph.indptr, graph.indices, contact, hops, refer)
+        self.total = 0
+        if seeded is not None and len(seeded):
+            seeded = np.unique(np.asarray(seeded, np.int64))
+            for s in seeded:
+                self.total += self._commit(int(s))
+            pool = np.setdiff1d(pool, seeded)
+        self._pool = pool
+        self._group_of = (np.zeros(pool.size, np.int64) if groups is None
+                          else np.asarray(groups, np.int64)[pool])
+        self._blocks = max(1, min(self._samples, get_num_threads()))
+        self._gains = _evaluate_all(*self._args, pool.astype(np.int32), self._keys,
+                                    self._reached, self._blocks)
+        self.evaluations = int(pool.size)
+        self._lazy = lazy
+        self._taken = np.zeros(pool.size, bool)
+        self.nodes: list[int] = []
+        self.gains: list[int] = []
+        # One max-heap per group, by gain, ties to the lower position; ``_fresh[j]`` is the
+        # number of picks made when candidate j's gain was last computed.
+        self._heaps: dict[int, list] = {}
+        if lazy:
+            for j in range(pool.size):
+                self._heaps.setdefault(int(self._group_of[j]), []).append(
+                    (-int(self._gains[j]), int(pool[j]), j))
+            for heap in self._heaps.values():
+                heapq.heapify(heap)
+        self._fresh = np.zeros(pool.size, np.int64)
+
+    def _commit(self, v: int) -> int:
+        return _commit(*self._args, v, self._keys, self._reached, *self._buffers)
+
+    def _take(self, v: int, g: int) -> None:
+        self.nodes.append(v)
+        self.gains.append(g)
+        self.total += g
+
+    def pick(self, group: int = 0) -> int | None:
+        """The next pick, from ``group``; None when the group has no candidate left."""
+        if self._lazy:
+            heap = self._heaps.get(int(group), [])
+            while heap:
+                _, v, j = heapq.heappop(heap)
+                if self._fresh[j] == len(self.nodes):
+                    self._take(v, self._commit(v))
+                    return v
+                g = _evaluate(*self._args, v, self._keys, self._reached, *self._buffers)
+                self.evaluations += 1
+                self._fresh[j] = len(self.nodes)
+                heapq.heappush(heap, (-int(g), v, j))
+            return None
+        idx = np.flatnonzero(~self._taken & (self._group_of == group))
+        if idx.size == 0:
+            return None
+        if self.nodes:
+            self._gains[idx] = _evaluate_all(*self._args, self._pool[idx].astype(np.int32),
+                                             self._keys, self._reached, self._blocks)
+            self.evaluations += idx.size
+        best = idx[np.argmax(self._gains[idx])]  # the first maximum: the lowest position
+        v = int(self._pool[best])
+        self._taken[best] = True
+        self._take(v, self._commit(v))
+        return v
+
+    def result(self) -> Influence:
+        """The picks so far."""
+        scale = 1.0 / self._samples
+        return Influence(nodes=np.asarray(self.nodes, np.int64),
+                         gains=np.asarray(self.gains, np.float64) * scale,
+                         reach=self.total * scale, evaluations=self.evaluations)
+
+
 def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, candidates=None,
                      seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0,
                      lazy: bool = True, groups=None, slots=None) -> Influence:
@@ -258,15 +351,16 @@ def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, cand
     With ``groups`` and ``slots`` each pick must come from a given group (an age band): pick
     ``i`` is the best candidate of group ``slots[i]`` given all picks before it, of any group.
     Each group keeps its own lazy queue; a gain stays an upper bound whatever group the later
-    picks came from, so the lazy picks still equal the plain greedy's. (With such constraints
-    the ``1 - 1/e`` bound becomes 1/2, Fisher, Nemhauser & Wolsey 1978, partition matroids.)
+    picks came from, so the lazy picks still equal the plain greedy's. Under such a partition
+    constraint the locally greedy picks keep at least 1/2 of the best reach (Fisher, Nemhauser
+    & Wolsey 1978).
 
     Args:
         graph: the social graph.
         contact: per-arc contact probabilities (CSR order).
         hops: waves of the contact stage.
         refer: per-node referral probabilities.
-        k: picks wanted; fewer when the candidates run out. With ``slots``, ``len(slots)``.
+        k: picks wanted; fewer when the candidates run out. Ignored with ``slots``.
         candidates: person positions that may be chosen (None: everyone).
         seeded: persons already seeded (peers already working): gains are counted beyond
             what they reach, and they are never picked.
@@ -281,81 +375,17 @@ def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, cand
     Returns:
         An :class:`Influence`. Ties between equal gains go to the lower person position.
     """
-    contact, hops, refer = _arrays(graph, contact, hops, refer)
-    n = graph.n_nodes
-    pool = np.arange(n) if candidates is None else np.unique(np.asarray(candidates, np.int64))
-    keys = _sample_keys(np.uint64(key), int(samples))
-    reached = np.full((int(samples), n), -1, np.int32)
-    ball_wave = np.full(n, -1, np.int32)
-    ball_order = np.empty(n, np.int32)
-    seeds_buf = np.empty(n, np.int32)
-    order = np.empty(n, np.int32)
-    args = (graph.indptr, graph.indices, contact, hops, refer)
-    before = 0
-    if seeded is not None and len(seeded):
-        seeded = np.unique(np.asarray(seeded, np.int64))
-        for s in seeded:
-            before += _commit(*args, int(s), keys, reached, ball_wave, ball_order, seeds_buf,
-                              order)
-        pool = np.setdiff1d(pool, seeded)
+    greedy = GreedyInfluence(graph, contact, hops, refer, candidates=candidates, seeded=seeded,
+                             samples=samples, key=key, lazy=lazy,
+                             groups=None if slots is None else groups)
     if slots is None:
-        group_of = np.zeros(pool.size, np.int64)
-        slots = np.zeros(min(int(k), pool.size), np.int64)
+        for _ in range(int(k)):
+            if greedy.pick() is None:
+                break
     else:
-        group_of = np.asarray(groups, np.int64)[pool]
-        slots = np.asarray(slots, np.int64)
-    threads = get_num_threads()
-    n_blocks = max(1, min(int(samples), threads))
-    gains = _evaluate_all(*args, pool.astype(np.int32), keys, reached, n_blocks)
-    evaluations = pool.size
-    chosen: list[int] = []
-    chosen_gains: list[int] = []
-    total = before
-    taken = np.zeros(pool.size, bool)
-    if lazy:
-        # One max-heap per group, by gain, ties to the lower position; ``fresh[j]`` is the
-        # number of picks made when candidate j's gain was last computed.
-        heaps: dict[int, list] = {}
-        for j in range(pool.size):
-            heaps.setdefault(int(group_of[j]), []).append((-int(gains[j]), int(pool[j]), j))
-        for heap in heaps.values():
-            heapq.heapify(heap)
-        fresh = np.zeros(pool.size, np.int64)
-        for slot in slots:
-            heap = heaps.get(int(slot), [])
-            while heap:
-                neg, v, j = heapq.heappop(heap)
-                if fresh[j] == len(chosen):
-                    g = _commit(*args, v, keys, reached, ball_wave, ball_order, seeds_buf,
-                                order)
-                    chosen.append(v)
-                    chosen_gains.append(g)
-                    total += g
-                    break
-                g = _evaluate(*args, v, keys, reached, ball_wave, ball_order, seeds_buf, order)
-                evaluations += 1
-                fresh[j] = len(chosen)
-                heapq.heappush(heap, (-int(g), v, j))
-    else:
-        for round_, slot in enumerate(slots):
-            idx = np.flatnonzero(~taken & (group_of == slot))
-            if idx.size == 0:
-                continue
-            if round_ and chosen:
-                gains[idx] = _evaluate_all(*args, pool[idx].astype(np.int32), keys, reached,
-                                           n_blocks)
-                evaluations += idx.size
-            best = idx[np.argmax(gains[idx])]  # the first maximum: the lowest position
-            v = int(pool[best])
-            g = _commit(*args, v, keys, reached, ball_wave, ball_order, seeds_buf, order)
-            taken[best] = True
-            chosen.append(v)
-            chosen_gains.append(g)
-            total += g
-    scale = 1.0 / samples
-    return Influence(nodes=np.asarray(chosen, np.int64),
-                     gains=np.asarray(chosen_gains, np.float64) * scale,
-                     reach=total * scale, evaluations=int(evaluations))
+        for group in slots:
+            greedy.pick(int(group))
+    return greedy.result()
 
 
 def approximation_bound() -> float:

@@ -171,8 +171,8 @@ def take(model, pk: PeerKind, kind: int, count: int, streams) -> np.ndarray:
     age-band mix, pick ``i`` comes from the band of recruit ``i`` (:func:`slot_bands`), and the
     persons of each band are walked in the sequence's order. A person the other kind took is
     passed over (as the ``degree`` queue does), and the band's next in the sequence takes the
-    place. The sequence is computed for twice the slots in use and recomputed longer, with the
-    same beginning (greedy is deterministic), when a band's walk would run off its end.
+    place. The sequence runs a few slots past those in use and goes on (the greedy is kept)
+    when a band's walk would run off its end.
     """
     from sim.model.recruitment import _walk
 
@@ -198,23 +198,38 @@ def take(model, pk: PeerKind, kind: int, count: int, streams) -> np.ndarray:
 
 
 def _lengthen(model, pk: PeerKind, kind: int, streams, state: dict, pool) -> None:
-    """Recompute a kind's greedy sequence for twice as many slots; split it by band."""
-    length = max(8, 2 * state["length"], 2 * state["slots_used"])
+    """Continue a kind's greedy sequence a few slots past those in use; split it by band.
+
+    The greedy is kept between calls (:class:`~sim.cascade.influence.GreedyInfluence`), so
+    the sequence goes on where it stopped, exactly as one longer run would have made it.
+    """
+    from sim.cascade.influence import GreedyInfluence
+
     shares = pk.age_band_shares
-    n_pool = model.role.size if pool is None else pool.size
+    if "greedy" not in state:
+        contact, hops, refer = tie_probabilities(model.scenario, model.world, kind)
+        state["greedy"] = GreedyInfluence(
+            model.world.graph, contact, hops, refer, candidates=pool, samples=DEFAULT_SAMPLES,
+            key=int(streams.influence_key), groups=model.world.age_band if shares else None)
+    greedy = state["greedy"]
+    old = state["length"]
+    # A few slots past those in use: picks cost many re-evaluations where reach overlaps, and
+    # the greedy goes on cheaply when more are needed.
+    length = max(old, state["slots_used"]) + 4
+    slots = slot_bands(streams, shares, old, length - old) if shares else np.zeros(length - old)
+    for group in slots:
+        greedy.pick(int(group))
+    persons = np.asarray(greedy.nodes, np.int64)
+    everyone = np.arange(model.role.size) if pool is None else pool
     if shares:
-        slots = slot_bands(streams, shares, 0, length)
-        persons = choose(model, kind, length, pool, streams, slots=slots)
         band = model.world.age_band[persons]
-        everyone = np.arange(model.role.size) if pool is None else pool
         sizes = np.bincount(model.world.age_band[everyone], minlength=len(shares))
         for b in range(len(shares)):
             state["bands"][b] = [persons[band == b], state["bands"].get(b, [None, 0])[1]]
             if np.sum(band == b) >= sizes[b]:
                 state["done"].add(b)
     else:
-        persons = choose(model, kind, min(length, n_pool), pool, streams)
         state["bands"][-1] = [persons, state["bands"].get(-1, [None, 0])[1]]
-        if persons.size >= n_pool:
+        if persons.size >= everyone.size:
             state["done"].add(-1)
     state["length"] = length
