@@ -27,7 +27,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
         description="For each recruitment policy: the peers it picks and how many clients "
                     "their outreach and referral chains are expected to reach through the "
-                    "network (mean and 95%% interval over replicates, on common random "
+                    "network (mean and 95% interval over replicates, on common random "
                     "numbers). This is the network's upper bound, without hours, caseloads, "
                     "burnout or services; --full runs the full model beside it.")
     p.add_argument("scenario", metavar="SCENARIO",
