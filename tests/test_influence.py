@@ -241,6 +241,15 @@ def test_influence_pool_limits_whom_it_may_choose():
     assert np.all(model.since[distant] <= 12 - 2)
 
 
+@pytest.mark.parametrize("pool", ["in_orbit", "in_orbit=in orbit"])
+def test_the_service_orbit_as_the_pool(pool):
+    s = _small(**{"close_peers.count": 6, "distant_peers.count": 0,
+                  "close_peers.influence_pool": pool})
+    model = OutreachModel(s, 0)
+    assert model.peer_nodes("close").size == 6
+    assert np.all(model.world.in_orbit[model.peer_nodes("close")] == 1)
+
+
 def test_an_unknown_pool_attribute_is_one_clear_error():
     from sim.errors import UserInputError
 
