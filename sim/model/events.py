@@ -177,7 +177,7 @@ class EventRecorder:
     """
 
     def __init__(self, replicate: int = 0, path: str | Path | None = None,
-                 rows_per_group: int = 1 << 16):
+                 rows_per_group: int = 1 << 14):
         self.replicate = int(replicate)
         self.path = None if path is None else Path(path)
         self.rows_per_group = int(rows_per_group)

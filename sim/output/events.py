@@ -49,7 +49,7 @@ class EventsFile:
             :class:`~sim.model.events.EventRecorder`).
     """
 
-    def __init__(self, path: str | Path, what: str = "--events", rows_per_group: int = 1 << 16):
+    def __init__(self, path: str | Path, what: str = "--events", rows_per_group: int = 1 << 14):
         self.path = Path(path)
         self.what = what
         self.rows_per_group = rows_per_group
