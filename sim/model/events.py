@@ -182,7 +182,10 @@ class EventRecorder:
         self.path = None if path is None else Path(path)
         self.rows_per_group = int(rows_per_group)
         self.rows = 0  # rows taken so far
-        self._chunks: list[np.ndarray] = []  # taken rows (in memory), or rows not yet written
+        # The kernel's rows as taken (in memory: all; to a file: those not yet written). Peer
+        # rows become persons only when a table is made: a row's person never changes.
+        self._chunks: list[np.ndarray] = []
+        self._peer_nodes = np.zeros(0, np.int32)
         self._pending = 0
         self._writer = None
         self._closed = False
@@ -210,21 +213,9 @@ class EventRecorder:
             raise RuntimeError(f"event log overflowed: {k} events, room for {log.rows.shape[0]}")
         if self._closed:
             raise RuntimeError("event recorder already closed")
-        raw = log.rows[:k]
-        out = np.empty((k, N_LOG_COLUMNS), np.int32)
-        out[:, L_WEEK] = raw[:, L_WEEK]
-        out[:, L_EVENT] = raw[:, L_EVENT]
-        out[:, L_PERSON] = raw[:, L_PERSON]
-        rows = raw[:, L_PEER]
-        peer = np.full(k, _NULL, np.int32)
-        mine = rows >= 0
-        peer[mine] = peer_nodes[rows[mine]]
-        peer[rows == _TEAM_ROW] = TEAM_PEER
-        out[:, L_PEER] = peer
-        out[:, L_RECRUITER] = np.where(raw[:, L_RECRUITER] >= 0, raw[:, L_RECRUITER], _NULL)
-        out[:, L_WAVE] = np.where(raw[:, L_WAVE] >= 0, raw[:, L_WAVE], _NULL)
+        self._chunks.append(log.rows[:k].copy())
+        self._peer_nodes = peer_nodes
         log.count[0] = 0
-        self._chunks.append(out)
         self.rows += k
         self._pending += k
         if self._writer is not None and self._pending >= self.rows_per_group:
@@ -251,11 +242,20 @@ class EventRecorder:
     # -------------------------------------------------------------- the table
 
     def _rows(self) -> np.ndarray:
+        """The rows taken (not yet written), with persons for peers and empty cells marked."""
         if not self._chunks:
             return np.empty((0, N_LOG_COLUMNS), np.int32)
         if len(self._chunks) > 1:
             self._chunks = [np.concatenate(self._chunks)]
-        return self._chunks[0]
+        out = self._chunks[0].copy()
+        rows = out[:, L_PEER].copy()
+        mine = rows >= 0
+        out[mine, L_PEER] = self._peer_nodes[rows[mine]]
+        out[rows == _TEAM_ROW, L_PEER] = TEAM_PEER
+        out[rows == -1, L_PEER] = _NULL
+        for col in (L_RECRUITER, L_WAVE):
+            out[out[:, col] < 0, col] = _NULL
+        return out
 
     def _in_memory(self) -> np.ndarray:
         if self.path is not None:
