@@ -49,6 +49,21 @@ a week are the increase of the weekly ``contacted`` series (likewise ``engaged``
 model's referral total; ``peer_recruited`` rows are ``peers_recruited``; the peers with a
 ``peer_exhausted`` row are the peers ever exhausted.
 
+Example, in a notebook::
+
+    from sim.model.outreach import OutreachModel
+    from sim.model.scenario import load_scenario
+
+    model = OutreachModel(load_scenario("scenarios/baseline.toml"), 0, events=True)
+    model.run()
+    ev = model.events()                                    # a pandas DataFrame
+    ev[ev.event == "linked"].groupby("peer").size()        # clients linked, by peer
+    tree = ev[ev.event == "referred"][["recruiter", "person", "wave"]]  # who referred whom
+    close = model.peer_nodes("close")
+    ev[ev.peer.isin(close)].event.value_counts()           # what the close peers did
+
+and a file written by ``outreach run --events``: ``read_events(path, replicate=0)``.
+
 Nothing here imports numba; pyarrow is imported only to write or read Parquet.
 """
 
