@@ -50,15 +50,18 @@ def _scenario():
                          {"population.size": CLIENTS, "run.weeks": 52})
 
 
-def _rate(week, weeks: int, rounds: int = 3) -> tuple[float, list[float]]:
-    """Median weeks a second of ``week()`` over ``rounds`` rounds of ``weeks`` calls."""
-    rates = []
+def _rate(week, weeks: int, rounds: int = 3) -> tuple[float, list[float], float]:
+    """Weeks a second of ``week()`` over ``rounds`` rounds of ``weeks`` calls: the median
+    round's, every round's, and the median CPU milliseconds a week (this process's CPU time,
+    which other people's work on a shared machine changes less than the clock's)."""
+    rates, cpu = [], []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for _ in range(weeks):
             week()
         rates.append(weeks / (time.perf_counter() - start))
-    return statistics.median(rates), rates
+        cpu.append(1000 * (time.process_time() - start_cpu) / weeks)
+    return statistics.median(rates), rates, statistics.median(cpu)
 
 
 def render(weeks: int) -> dict:
@@ -108,9 +111,9 @@ def render(weeks: int) -> dict:
 
     for f in (single_week, side_week):
         f()  # first drawing: backgrounds, layout
-    e, e_all = _rate(engine.step, weeks)
-    s, s_all = _rate(single_week, weeks)
-    d, d_all = _rate(side_week, weeks)
+    e, e_all, e_cpu = _rate(engine.step, weeks)
+    s, s_all, s_cpu = _rate(single_week, weeks)
+    d, d_all, d_cpu = _rate(side_week, weeks)
     return {
         "clients": CLIENTS,
         "column_px": COLUMN_PX,
@@ -121,6 +124,9 @@ def render(weeks: int) -> dict:
         "single_view_rounds": [round(x, 1) for x in s_all],
         "side_view_rounds": [round(x, 1) for x in d_all],
         "engine_rounds": [round(x, 1) for x in e_all],
+        "engine_cpu_ms_per_week": round(e_cpu, 2),
+        "single_view_cpu_ms_per_week": round(s_cpu, 1),
+        "side_view_cpu_ms_per_week": round(d_cpu, 1),
         "single_view_time_over_engine": round(e / s, 1),
         "side_view_time_over_single_view": round(s / d, 2),
     }
@@ -218,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {}
     for part in args.part or ["render", "browser"]:
         results[part] = {"render": render, "browser": browser}[part](args.weeks)
-    results["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    # Other people's work on the machine slows the clock's figures; its load says how much.
+    results["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()]}
     print(json.dumps(results, indent=2))
     return 0
 

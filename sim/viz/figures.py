@@ -150,9 +150,11 @@ class _Blitter:
         for artist in self.dynamic:
             self.fig.draw_artist(artist)
         buf = io.BytesIO()
-        # Fast compression: the image crosses a loopback socket, not the internet.
+        # Fast compression: the image crosses a loopback socket, not the internet. The figures
+        # are opaque, so RGB loses nothing and leaves a quarter less to compress.
         Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(),
-                         "raw", "RGBA", 0, 1).save(buf, format="png", compress_level=1)
+                         "raw", "RGBA", 0, 1).convert("RGB").save(buf, format="png",
+                                                                 compress_level=1)
         return buf.getvalue()
 
 
