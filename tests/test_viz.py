@@ -224,44 +224,39 @@ def test_peers_bars_show_hours_and_energy(pair):
 
 
 def test_clients_outside_the_service_orbit_are_hollow():
-    """A world that knows who used services in the past year (``in_orbit``) draws the others
-    hollow, and the legends say so; a world that does not, draws everyone filled."""
+    """Clients outside the service orbit (the world's ``in_orbit`` is 0: no services in the
+    past year) are drawn hollow, ringed in their state's colour, and the legends say so; in a
+    world where everyone is in the orbit every client is filled."""
     import dataclasses
 
     from sim.model.outreach import OutreachModel
-    from sim.model.world import World, build_world
-    from sim.viz.figures import LegendFigure, NetworkFigure, legend_handles
+    from sim.model.world import build_world
+    from sim.viz.figures import LegendFigure, NetworkFigure
+    from sim.viz.layout import network_view
 
     s = load_scenario(BASELINE, {"population.size": 300, "run.weeks": 4})
-
-    @dataclasses.dataclass(frozen=True, eq=False)
-    class OrbitWorld(World):
-        in_orbit: np.ndarray | None = None
-
-    plain = build_world(s, 0)
-    orbit = np.arange(plain.n) % 3 != 0  # every third person outside the orbit
-    world = OrbitWorld(**{f.name: getattr(plain, f.name) for f in dataclasses.fields(World)},
-                       in_orbit=orbit)
+    world = build_world(s, 0)
+    orbit = np.asarray(world.in_orbit) == 1
     model = OutreachModel(s, 0, world)
     model.step()
     net = NetworkFigure(model)
     net.png(model)
-    shown = net._n_view
-    from sim.viz.layout import network_view
-
     nodes = network_view(model).nodes
-    assert nodes.size == shown
+    assert nodes.size == net._n_view
     clients = model.role[nodes] == 0
     faces = net._clients.get_facecolors()
     widths = np.asarray(net._clients.get_linewidths())
     outside = ~orbit[nodes] & clients
-    assert outside.any()
+    assert outside.any() and (orbit[nodes] & clients).any()
     assert np.all(faces[outside] == 1.0) and np.all(widths[outside] > 0)  # white, ringed
     assert np.all(widths[orbit[nodes] & clients] == 0)
     labels = [t.get_text() for t in net._legend_box.get_texts()]
     assert any("no services in the past year" in t for t in labels)
     assert LegendFigure(model).orbit
-    # Without the attribute: no hollow clients and no legend entry.
-    bare = NetworkFigure(OutreachModel(s, 0, plain))
-    assert not any("past year" in h.get_label() for h in legend_handles(False))
-    assert not np.any(bare._clients.get_linewidths())
+
+    everyone = dataclasses.replace(world, in_orbit=np.ones(world.n, np.int8),
+                                   orbit_nodes=np.arange(world.n, dtype=np.int32))
+    inside = OutreachModel(s, 0, everyone)
+    full = NetworkFigure(inside)
+    full.png(inside)
+    assert not np.any(np.asarray(full._clients.get_linewidths()))

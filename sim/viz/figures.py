@@ -78,10 +78,10 @@ def _dot(color, label, marker="o", edge="none", lw=0.0, size=13) -> Line2D:
 
 
 def in_orbit(model) -> np.ndarray | None:
-    """Whether each person used services in the past year, if the world says so (else None).
+    """Whether each person used services in the past year (the world's ``in_orbit``).
 
-    The world's ``in_orbit`` attribute (the service orbit) is optional: a world without it
-    draws every client filled, and its legend has no entry for the orbit.
+    None for a world object that does not record the service orbit: its clients are drawn
+    filled, and its legend has no entry for the orbit.
     """
     orbit = getattr(model.world, "in_orbit", None)
     return None if orbit is None else np.asarray(orbit, bool)
