@@ -251,7 +251,7 @@ def test_clients_outside_the_service_orbit_are_hollow():
     assert np.all(faces[outside] == 1.0) and np.all(widths[outside] > 0)  # white, ringed
     assert np.all(widths[orbit[nodes] & clients] == 0)
     labels = [t.get_text() for t in net._legend_box.get_texts()]
-    assert any("no services in the past year" in t for t in labels)
+    assert any("no service in a year" in t for t in labels)
     assert LegendFigure(model).orbit
 
     everyone = dataclasses.replace(world, in_orbit=np.ones(world.n, np.int8),

@@ -96,7 +96,7 @@ def legend_handles(orbit: bool = False) -> list[Line2D]:
     """
     handles = [_dot(PALETTE[k], w) for k, w in zip(_STATE_KEYS, STATE_WORDS, strict=True)]
     if orbit:
-        handles.append(_dot("white", "Hollow: no services in the past year", "o",
+        handles.append(_dot("white", "Hollow: no service in a year", "o",
                             PALETTE["contacted"], 2.0, 13))
     handles += [
         _dot(PALETTE["close"], "Close peer (at a service site)", "s", "black", 1.0, 15),
