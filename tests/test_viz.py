@@ -245,11 +245,13 @@ def test_clients_outside_the_service_orbit_are_hollow():
     assert nodes.size == net._n_view
     clients = model.role[nodes] == 0
     faces = net._clients.get_facecolors()
-    widths = np.asarray(net._clients.get_linewidths())
     outside = ~orbit[nodes] & clients
     assert outside.any() and (orbit[nodes] & clients).any()
-    assert np.all(faces[outside] == 1.0) and np.all(widths[outside] > 0)  # white, ringed
-    assert np.all(widths[orbit[nodes] & clients] == 0)
+    # Drawn hollow (white, ringed) where they are, not filled.
+    assert np.array_equal(net._hollow.get_offsets(), network_view(model).pos[outside])
+    assert np.all(net._hollow.get_facecolors() == 1.0)
+    assert np.all(np.asarray(net._hollow.get_linewidths()) > 0)
+    assert np.all(faces[outside, 3] == 0) and np.all(faces[orbit[nodes] & clients, 3] == 1)
     labels = [t.get_text() for t in net._legend_box.get_texts()]
     assert any("no service in a year" in t for t in labels)
     assert LegendFigure(model).orbit
@@ -259,4 +261,4 @@ def test_clients_outside_the_service_orbit_are_hollow():
     inside = OutreachModel(s, 0, everyone)
     full = NetworkFigure(inside)
     full.png(inside)
-    assert not np.any(np.asarray(full._clients.get_linewidths()))
+    assert len(full._hollow.get_offsets()) == 0

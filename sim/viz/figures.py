@@ -188,6 +188,9 @@ class NetworkFigure:
         self._edges = LineCollection([], colors="#B0B0B0", linewidths=0.6, alpha=0.6, zorder=1)
         ax.add_collection(self._edges)
         self._clients = ax.scatter([], [], s=[], linewidths=0, zorder=2)
+        # Clients outside the service orbit, apart: markers with edges draw several times
+        # slower, so only these have them.
+        self._hollow = ax.scatter([], [], s=[], facecolors="white", linewidths=2.0, zorder=2)
         self._close = ax.scatter([], [], marker="s", zorder=3)
         self._distant = ax.scatter([], [], marker="^", zorder=3)
         self._n_view = -1
@@ -292,9 +295,10 @@ class NetworkFigure:
         if self._orbit is not None:
             # Outside the service orbit: hollow, the ring in the state's colour.
             outside = ~self._orbit[view.nodes] & ~is_peer
-            self._clients.set_edgecolors(rgba.copy())
-            self._clients.set_linewidths(np.where(outside, 2.0, 0.0))
-            rgba[outside] = (1.0, 1.0, 1.0, 1.0)
+            self._hollow.set_offsets(view.pos[outside].reshape(-1, 2))
+            self._hollow.set_edgecolors(rgba[outside])
+            self._hollow.set_sizes(_CLIENT_SIZE[state[outside]])
+            rgba[outside, 3] = 0.0
         self._clients.set_facecolors(rgba)
         self._clients.set_sizes(_CLIENT_SIZE[state])
         n = model.n_peers
@@ -316,14 +320,20 @@ class NetworkFigure:
             scatter.set_linewidths(np.where(status == E.RESTING, 4.0, 1.2))
         self._week.set_text(f"Week {model.week}")
         caption = f"Showing {view.caption}"
-        self._caption.set_text(caption.replace(": ", ":\n") if self._narrow else caption)
+        caption = caption.replace(": ", ":\n") if self._narrow else caption
+        # The caption changes only when the view grows; it is drawn with the static part
+        # (a text's layout costs more than the 400 dots).
+        if caption != self._caption.get_text():
+            self._caption.set_text(caption)
+            if self._blitter is not None:
+                self._blitter.invalidate()
 
     def png(self, model, dpi: int = 72) -> bytes:
         """Update for ``model`` and render to PNG bytes (the page's fast path)."""
         with self.lock:
             if self._blitter is None:
-                self._blitter = _Blitter(self.fig, [self._clients, self._close, self._distant,
-                                                    self._week, self._caption], dpi)
+                self._blitter = _Blitter(self.fig, [self._clients, self._hollow, self._close,
+                                                    self._distant, self._week], dpi)
             self.update(model)
             return self._blitter.png()
 
