@@ -194,6 +194,8 @@ class WorkshopModel(OutreachModel):
     Attributes:
         start_values: the keyword arguments it was made with (a twin is made with them).
         applied: every policy change, as ``(week, overrides)`` in the order made.
+        inherited: how many of ``applied`` a twin copied from its original (the rest are its
+            own, :meth:`own_changes`).
         partner: a run stepped with this one, to the same week, after each of its steps (the
             right side of two policies side by side), or None.
     """
