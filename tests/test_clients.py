@@ -191,8 +191,8 @@ def test_accompaniment_raises_linkage_most_where_mistrust_is_high():
     # accompaniment is switched off by making it take more hours than a week has.
     team = {"close_peers.count": 16, "distant_peers.count": 0}
     on, off = _base(**team), _base(**team, **{"work.hours_per_accompaniment": 40.0})
-    gain = {g: _values(on, f"linked_share_{g}_mistrust") - _values(off, f"linked_share_{g}_mistrust")
-            for g in ("high", "low")}
+    gain = {g: (_values(on, f"linked_share_{g}_mistrust")
+                - _values(off, f"linked_share_{g}_mistrust")) for g in ("high", "low")}
     assert _z(gain["low"]) > Z
     assert _z(gain["high"] - gain["low"]) > Z
 

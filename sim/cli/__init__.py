@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli.params",
     "sim.cli.sweep",
     "sim.cli.viz",
+    "sim.cli.survey",
 )
 
 

@@ -36,7 +36,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.model.scenario import scenario_to_dict
     from sim.model.world import world_size
     from sim.output.files import check_writable, write_text_atomic
-    from sim.output.tables import dump_json, metrics_table
+    from sim.output.tables import dump_json, groups_table, metrics_table
     from sim.run import run_ensemble
 
     scenario = load_scenario_args(args.scenario, args)
@@ -49,6 +49,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
           f"seed {scenario.run.seed}, {world_size(scenario):,} people")
     print(metrics_table(summary))
+    groups = result.groups()
+    print("\nWho is reached (share of each client type, means over replicates):")
+    print(groups_table(groups))
     if args.json:
         document = {
             "scenario": scenario.name,
@@ -59,7 +62,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "settings": scenario_to_dict(scenario),
             "metrics": {k: {m: v[m] for m in ("mean", "ci_low", "ci_high")}
                         for k, v in summary.items()},
-            "groups": result.groups(),
+            "groups": groups,
             "weekly": result.weekly(),
         }
         write_text_atomic(args.json, dump_json(document), "--json")
