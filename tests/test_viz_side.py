@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import test_viz_layout as layout_test
-from test_viz_browser import REPO, _need_browser, _step, _week, offline, running_viz
+from test_viz_browser import REPO, _need_browser, _week, offline, running_viz
 from test_viz_layout import MEASURE, MIN_FIGURE_SHARE, overlaps
 
 from sim.model.scenario import load_scenario
@@ -134,10 +134,23 @@ def _policy(pg, side: str) -> str:
     return pg.inner_text(f".outreach-side-{side} .outreach-side-policy")
 
 
+#: Milliseconds to wait for the page to show a week: a week draws two runs, and the machine
+#: running the tests may be shared.
+WAIT_MS = 45000
+
+
 def _wait_week(pg, weeks: int) -> None:
     pg.wait_for_function(
         f"document.querySelector('.outreach-week').innerText.trim() == 'Week {weeks}'",
-        timeout=15000)
+        timeout=WAIT_MS)
+
+
+def _step(pg, times: int) -> None:
+    """Press Step ``times`` times, each time waiting for the page to show the next week."""
+    for _ in range(times):
+        week = _week(pg)
+        pg.get_by_role("button", name="Step", exact=True).click()
+        _wait_week(pg, week + 1)
 
 
 def _apply(pg, side: str, name: str, presses: int) -> None:
@@ -150,13 +163,13 @@ def _apply(pg, side: str, name: str, presses: int) -> None:
         thumb.press("ArrowRight")
     pg.wait_for_function(
         f"document.querySelector('.outreach-side-{side}-form .outreach-now-{name} "
-        f"[role=slider]').getAttribute('aria-valuenow') == '{start + presses}'", timeout=10000)
+        f"[role=slider]').getAttribute('aria-valuenow') == '{start + presses}'", timeout=WAIT_MS)
     button = form.get_by_role("button", name="Apply from next week")
     pg.wait_for_function(
         f"!document.querySelector('.outreach-side-{side}-form .outreach-apply').disabled",
-        timeout=10000)
+        timeout=WAIT_MS)
     button.click()
-    form.locator("text=Changes so far").wait_for(timeout=15000)
+    form.locator("text=Changes so far").wait_for(timeout=WAIT_MS)
 
 
 def test_both_runs_step_together_and_differ_after_a_change(open_page):
@@ -193,7 +206,7 @@ def test_both_runs_step_together_and_differ_after_a_change(open_page):
     _wait_week(pg, 0)
     pg.wait_for_function(
         "document.querySelector('.outreach-side-right .outreach-side-policy').innerText"
-        f".includes('{10 + ADDED} distant peers')", timeout=15000)
+        f".includes('{10 + ADDED} distant peers')", timeout=WAIT_MS)
     assert "10 distant peers" in _policy(pg, "left")
     _step(pg, 2)
     after_reset = _numbers(pg)
