@@ -115,7 +115,9 @@ def shoot(out: Path) -> list[Path]:
                     thumb.focus()
                     for _ in range(8):
                         thumb.press("ArrowRight")
-                    pg.wait_for_timeout(500)
+                    # The label, drawn by the server, shows the value Apply will apply.
+                    form.locator(".outreach-now-distant_peers .outreach-slider-label",
+                                 has_text=": 18 peers").wait_for(timeout=30000)
                     form.get_by_role("button", name="Apply from next week").click()
                     form.locator("text=Changes so far").wait_for(timeout=15000)
                     pg.locator(".outreach-week").click()  # the keys' focus off the slider

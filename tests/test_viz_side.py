@@ -164,6 +164,11 @@ def _apply(pg, side: str, name: str, presses: int) -> None:
     pg.wait_for_function(
         f"document.querySelector('.outreach-side-{side}-form .outreach-now-{name} "
         f"[role=slider]').getAttribute('aria-valuenow') == '{start + presses}'", timeout=WAIT_MS)
+    # The slider's label is drawn by the server from its draft: once it shows the new value,
+    # Apply applies that value (the button is enabled as soon as the first step arrives).
+    pg.wait_for_function(
+        f"document.querySelector('.outreach-side-{side}-form .outreach-now-{name} "
+        f".outreach-slider-label').innerText.includes(': {start + presses} ')", timeout=WAIT_MS)
     button = form.get_by_role("button", name="Apply from next week")
     pg.wait_for_function(
         f"!document.querySelector('.outreach-side-{side}-form .outreach-apply').disabled",
