@@ -45,7 +45,7 @@ def _step(pg, weeks: int) -> None:
         week = int(pg.inner_text(".outreach-week").split()[1])
         pg.get_by_role("button", name="Step", exact=True).click()
         pg.wait_for_function(
-            f"document.querySelector('.outreach-week').innerText.trim() == 'Week {week + 1}'",
+            f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {week + 1}'",
             timeout=30000)
 
 

@@ -134,7 +134,7 @@ def _step(pg, times: int) -> None:
         week = _week(pg)
         pg.get_by_role("button", name="Step", exact=True).click()
         pg.wait_for_function(
-            f"document.querySelector('.outreach-week').innerText.trim() == 'Week {week + 1}'",
+            f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {week + 1}'",
             timeout=15000)
 
 
@@ -183,7 +183,7 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
     start = time.perf_counter()
     # On a loaded machine the first weeks of play may take a while to show: wait for one.
     pg.wait_for_function(
-        f"parseInt(document.querySelector('.outreach-week').innerText.split(' ')[1]) > {week}",
+        f"parseInt(document.querySelector('.outreach-week')?.innerText.split(' ')[1]) > {week}",
         timeout=30000)
     time.sleep(max(0.0, 3.0 - (time.perf_counter() - start)))
     pg.get_by_role("button", name="❚❚").click()

@@ -141,7 +141,7 @@ WAIT_MS = 45000
 
 def _wait_week(pg, weeks: int) -> None:
     pg.wait_for_function(
-        f"document.querySelector('.outreach-week').innerText.trim() == 'Week {weeks}'",
+        f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {weeks}'",
         timeout=WAIT_MS)
 
 
