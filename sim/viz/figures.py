@@ -411,9 +411,13 @@ class SeriesFigure:
         Axis limits change in steps (the run's length, then doubling; round numbers upward), so
         most weeks only the lines move. Returns True when anything but the lines changed.
         """
-        weeks = np.arange(len(model.weekly["contacted"]))
+        # Copies of the weeks every series has so far: Play steps the model in another thread
+        # while a page draws, and a line holding the model's own list would find it longer at
+        # drawing time than its weeks.
+        n = min(len(model.weekly[key]) for key in self.lines)
+        weeks = np.arange(n)
         for key, line in self.lines.items():
-            line.set_data(weeks, model.weekly[key])
+            line.set_data(weeks, np.array(model.weekly[key][:n], float))
         changed = False
         top_x = max(10, model.scenario.run.weeks)
         while top_x < len(weeks) - 1:
@@ -765,7 +769,8 @@ class DiffFigure:
 
     def update(self, left, right) -> bool:
         """Set the lines to the weeks both runs have; True when anything else changed."""
-        weeks = min(len(left.weekly["contacted"]), len(right.weekly["contacted"]))
+        # The weeks every series of both runs has (Play steps them in another thread).
+        weeks = min(len(m.weekly[key]) for m in (left, right) for key, *_ in DIFFERENCES)
         x = np.arange(weeks)
         diff = {key: np.asarray(right.weekly[key][:weeks], float)
                 - np.asarray(left.weekly[key][:weeks], float) for key, *_ in DIFFERENCES}
