@@ -212,6 +212,32 @@ def _cover(v, members, offsets, ptr, sets, covered, counts):
 
 
 @njit(cache=True)
+def _greedy_hits(members, offsets, ptr, sets, covered, counts, candidate, k):
+    """Sets newly covered by ``k`` greedy picks among ``candidate`` nodes (argmax each round).
+
+    For IMM's sampling phase, whose picks are used only for what they cover; ``covered`` and
+    ``counts`` are as :func:`_cover` leaves them, and are changed.
+    """
+    n = ptr.shape[0] - 1
+    for v in range(n):
+        if not candidate[v]:
+            counts[v] = -1  # never above the -1 a pick must beat; _cover lowers it further
+    hit = 0
+    for _ in range(k):
+        best = -1
+        top = -1
+        for v in range(n):
+            if counts[v] > top:
+                top = counts[v]
+                best = v
+        if best < 0:
+            break
+        hit += _cover(best, members, offsets, ptr, sets, covered, counts)
+        counts[best] = -1
+    return hit
+
+
+@njit(cache=True)
 def _hits(members, offsets, chosen):
     """How many sets hold at least one node flagged in ``chosen``."""
     hit = 0
@@ -247,12 +273,15 @@ class _Coverage:
         self.seeded_hits = 0
         for s in seeded:
             self.seeded_hits += self.cover(int(s))
-        group_of = np.zeros(n, np.int64) if group_of is None else group_of
+        group_of = (np.zeros(pool.size, np.int64) if group_of is None
+                    else np.asarray(group_of, np.int64)[pool])
         self.heaps: dict[int, list] = {}
-        for v in pool:
-            self.heaps.setdefault(int(group_of[v]), []).append((-int(self.counts[v]), int(v)))
-        for heap in self.heaps.values():
+        for group in np.unique(group_of):
+            members_of = pool[group_of == group]
+            heap = list(zip((-self.counts[members_of]).tolist(), members_of.tolist(),
+                            strict=True))
             heapq.heapify(heap)
+            self.heaps[int(group)] = heap
 
     def cover(self, v: int) -> int:
         return int(_cover(v, self.members, self.offsets, self.ptr, self.sets, self.covered,
@@ -357,13 +386,16 @@ class RRSets:
                 drawn = theta
             members = np.concatenate([p[0] for p in parts])
             sizes = np.concatenate([p[1] for p in parts])
-            cov = _Coverage(members, sizes, n, pool, seeded)
-            hit = 0
-            for _ in range(k):
-                got = cov.pick()
-                if got is None:
-                    break
-                hit += got[1]
+            offsets = np.zeros(sizes.size + 1, np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            ptr, sets = _index(members, offsets, n)
+            covered = np.zeros(sizes.size, bool)
+            counts = np.diff(ptr)
+            for s in seeded:
+                _cover(int(s), members, offsets, ptr, sets, covered, counts)
+            candidate = np.zeros(n, bool)
+            candidate[pool] = True
+            hit = _greedy_hits(members, offsets, ptr, sets, covered, counts, candidate, k)
             estimate = n * hit / drawn
             if estimate >= (1.0 + eps1) * x:
                 return estimate / (1.0 + eps1), drawn
