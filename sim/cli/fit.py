@@ -78,6 +78,11 @@ def register(subparsers) -> None:
     p.add_argument("--posterior", type=int, metavar="N",
                    help="prior draws for the posterior (default: the file's posterior; 0: "
                         "none)")
+    p.add_argument("--save", metavar="FILE.toml",
+                   help="also write the fitted scenario here, named after the file (e.g. "
+                        "into your scenario library)")
+    p.add_argument("--figure", metavar="FILE.png",
+                   help="also write the figure of the targets against the fit here")
     p.set_defaults(func=_cmd_calibrate)
 
     p = subparsers.add_parser(
@@ -136,6 +141,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.fit.spec import load_fit_spec
 
     _optuna()
+    for option, path, suffix in (("--save", args.save, ".toml"), ("--figure", args.figure,
+                                                                   ".png")):
+        if path is not None and not path.endswith(suffix):
+            raise UserInputError(f"{option} {path}: must end in {suffix}")
     if args.posterior is not None and args.posterior < 0:
         raise UserInputError(f"--posterior {args.posterior}: must be 0 (no posterior) or more")
     spec = _with_options(load_fit_spec(args.file, scenario_path(args.scenario)), args)
@@ -180,7 +189,33 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
                                      if result.ess < 30 else ""))
     for path in result.files:
         print(f"wrote {path}")
+    _copies(args)
     return 0
+
+
+def _copies(args: argparse.Namespace) -> None:
+    """``--save`` and ``--figure``: the fitted scenario (renamed) and the figure, elsewhere."""
+    import re
+    from pathlib import Path
+
+    from sim.output.files import write_bytes_atomic, write_text_atomic
+
+    out = Path(args.out)
+    if args.save:
+        name = Path(args.save).stem
+        text = (out / "calibrated.toml").read_text(encoding="utf-8")
+        text = re.sub(r'(?m)^name = .*$', f"name = {_quote(name)}", text, count=1)
+        write_text_atomic(args.save, text, "--save")
+        print(f"wrote {args.save}")
+    if args.figure:
+        write_bytes_atomic(args.figure, (out / "fit.png").read_bytes(), "--figure")
+        print(f"wrote {args.figure}")
+
+
+def _quote(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _cmd_optimize(args: argparse.Namespace) -> int:

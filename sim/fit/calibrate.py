@@ -63,9 +63,11 @@ class CalibrationResult:
 
 
 def _identity(spec: FitSpec) -> dict[str, Any]:
+    from sim.fit.study import model_fingerprint
     from sim.model.scenario import scenario_to_dict
 
-    return {"scenario": scenario_to_dict(spec.base), "seed": spec.seed,
+    return {"model": model_fingerprint(), "scenario": scenario_to_dict(spec.base),
+            "seed": spec.seed,
             "replicates": spec.replicates,
             "parameters": [[p.key, p.lo, p.hi, list(p.levels or ())] for p in spec.parameters],
             "targets": [[t.name, t.expression.text, t.value, t.sd] for t in spec.targets],
@@ -272,8 +274,11 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
         header.append(f"  {r['name']}: {r['observed']:.4g} ({r['sd']:.3g}) -> "
                       f"{r['fitted']:.4g} [{r['runs_low']:.4g}, {r['runs_high']:.4g}]")
     header.append("Keys marked 'fitted' below were set by the fit; the rest are the base's.")
+    data = scenario_to_dict(fitted)
+    if spec.description:
+        data["description"] = spec.description
     write_text_atomic(out / "calibrated.toml",
-                      scenario_toml(scenario_to_dict(fitted), [h for h in header if h], notes),
+                      scenario_toml(data, [h for h in header if h], notes),
                       "--out")
     result.files.insert(0, str(out / "calibrated.toml"))
     summary = {"name": spec.name, "trials": len(done), "best": result.best,

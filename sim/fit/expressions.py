@@ -136,6 +136,7 @@ def compile_expression(text: Any, where: str) -> Expression:
                 if node.slice.upper is None:
                     raise bad(node, "a slice of weeks needs its end, e.g. [1:53]")
                 hi = week_index(node.slice.upper)
+                weeks.remove(hi)  # a slice's end is not read: its last week is end - 1
                 weeks.append(max(hi - 1, 0))
                 if hi <= lo:
                     raise bad(node, "a slice of weeks must hold at least one week")

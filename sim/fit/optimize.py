@@ -70,9 +70,11 @@ class SearchResult:
 
 
 def _identity(spec: SearchSpec) -> dict[str, Any]:
+    from sim.fit.study import model_fingerprint
     from sim.model.scenario import scenario_to_dict
 
-    return {"scenario": scenario_to_dict(spec.base), "seed": spec.seed,
+    return {"model": model_fingerprint(), "scenario": scenario_to_dict(spec.base),
+            "seed": spec.seed,
             "replicates": spec.replicates, "population": spec.population,
             "parameters": [[p.key, p.lo, p.hi, list(p.levels or ())] for p in spec.parameters],
             "objectives": [[o.expression.text, o.direction] for o in spec.objectives],

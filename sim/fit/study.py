@@ -39,6 +39,23 @@ __all__ = ["FitFolder", "StudyRun", "distributions", "parameter_values", "round_
 ROUND_SIZE = 8
 
 
+def model_fingerprint() -> str:
+    """A digest of the model's code (``sim/model``, ``sim/graphs``) and the package version.
+
+    Part of a fit's identity: trials run by another version of the model must not be mixed
+    with new ones, so a folder fitted before a model change is refused, not resumed.
+    """
+    import sim
+
+    root = Path(sim.__file__).resolve().parent
+    h = hashlib.sha256(sim.__version__.encode())
+    for folder in ("model", "graphs"):
+        for path in sorted((root / folder).glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def round_seed(seed: int, round_index: int) -> int:
     """A sampler's seed for one round, derived from the fit's root seed."""
     return int(np.random.SeedSequence([seed, round_index, 0x0F17]).generate_state(1)[0])
@@ -99,7 +116,8 @@ class FitFolder:
             if old.get("kind") != kind or old.get("identity") != digest:
                 raise UserInputError(
                     f"--out {self.out}: holds a {old.get('kind', 'different')} run of other "
-                    "inputs (file, scenario or seed changed); give another folder or remove it")
+                    "inputs (file, scenario, seed or the model's code changed); give another "
+                    "folder or remove it")
         else:
             if self.out.exists() and any(self.out.iterdir()):
                 raise UserInputError(f"--out {self.out}: is a folder with other files in it; "
