@@ -184,7 +184,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             line += "   posterior " + ", ".join(f"{k}: {v:.2f}" for k, v in post.items())
         print(line)
     if result.posterior:
-        print(f"posterior: {result.posterior_done} prior draws, effective sample size "
+        print(f"posterior: {result.posterior_done} draws from the prior within the box where "
+              f"the fit came close, effective sample size "
               f"{result.ess:.1f}" + ("; few draws carry it: give more with --posterior"
                                      if result.ess < 30 else ""))
     for path in result.files:

@@ -6,7 +6,8 @@ Two studies in one folder, both on the fit's common random numbers:
    between each target's mean over replicates ``m_i`` and its observed figure ``y_i``, in
    units of the figure's stated uncertainty. The best trial becomes ``calibrated.toml``. The
    base scenario's own values are the first trial, so the fit never ends worse than the start.
-2. ``posterior`` (when ``posterior`` draws are asked for): prior draws weighted into an
+2. ``posterior-*`` (when ``posterior`` draws are asked for): draws from the prior, truncated
+   to the box where the fit's trials came close (:func:`posterior_box`), weighted into an
    approximate-Bayesian posterior (:mod:`sim.fit.abc`), with intervals for every parameter.
 
 Files: ``calibrated.toml``, ``trials.csv``, ``fit.png``, ``summary.json``; with a posterior,
@@ -15,6 +16,8 @@ Files: ``calibrated.toml``, ``trials.csv``, ``fit.png``, ``summary.json``; with 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -48,6 +51,7 @@ class CalibrationResult:
         targets: per target: name, observed, sd, fitted mean and 95% of runs, z-score.
         posterior: per parameter: weighted mean and 5%, 50%, 95% quantiles (if asked).
         ess: the posterior's effective sample size.
+        box: the ranges the posterior's draws came from (:func:`posterior_box`).
         files: files written.
     """
 
@@ -59,6 +63,7 @@ class CalibrationResult:
     targets: list[dict[str, Any]] = field(default_factory=list)
     posterior: dict[str, dict[str, float]] = field(default_factory=dict)
     ess: float = math.nan
+    box: dict[str, list[float]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
 
@@ -148,9 +153,13 @@ def calibrate(spec: FitSpec, out: str | Path, executor, *, trials: int | None = 
         return result
     draws = None
     if posterior > 0:
-        prior = folder.study("posterior", ["minimize"])
+        box = posterior_box(spec.parameters, _done(study), len(spec.targets))
+        result.box = {p.key: [p.lo, p.hi] for p in box if p.levels is None}
+        # One study per box: draws from another box (a fit since extended) are not mixed in.
+        tag = hashlib.sha256(json.dumps(result.box, sort_keys=True).encode()).hexdigest()[:8]
+        prior = folder.study(f"posterior-{tag}", ["minimize"])
         run = run_study(
-            prior, parameters=spec.parameters, trials=posterior, replicates=spec.replicates,
+            prior, parameters=box, trials=posterior, replicates=spec.replicates,
             seed=spec.seed, executor=executor, job=job, score=score,
             make_sampler=lambda s: optuna.samplers.QMCSampler(
                 qmc_type="sobol", scramble=True, seed=spec.seed,
@@ -164,6 +173,52 @@ def calibrate(spec: FitSpec, out: str | Path, executor, *, trials: int | None = 
         draws = prior
     _write(spec, folder.out, study, draws, result)
     return result
+
+
+def rounded(values: dict[str, Any], digits: int = 4) -> dict[str, Any]:
+    """Fitted values as a scenario file shows them: numbers to ``digits`` significant digits."""
+    return {k: float(f"{v:.{digits}g}") if isinstance(v, float) else v
+            for k, v in values.items()}
+
+
+def posterior_box(parameters, trials, n_targets: int) -> tuple:
+    """The part of the prior the posterior's draws come from: where the fit came close.
+
+    Drawing from the whole prior wastes nearly every draw when the targets are tight or the
+    parameters many (the weights fall on one or two draws). The fit's trials show where the
+    discrepancy is small: the box spans, for each numeric parameter, the trials whose chi2 is
+    within the 99.9% point of a chi-square with as many degrees of freedom as targets above
+    the best, widened by a quarter of its width (at least 5% of the range) on each side and
+    clipped to the range. The prior is uniform, so within the box the weights are unchanged
+    (importance sampling from the prior truncated to the box); mass the box cuts off is
+    missed, which shows as weight piled against an edge in the pair plot. Levels are kept
+    whole.
+
+    Args:
+        parameters: the ``[parameters]``.
+        trials: the fit's completed trials.
+        n_targets: targets (degrees of freedom of the bound).
+    """
+    from scipy.stats import chi2 as chi2_dist
+
+    values = [t.value for t in trials]
+    if not values:
+        return tuple(parameters)
+    bound = min(values) + chi2_dist.ppf(0.999, max(1, n_targets))
+    near = [t for t in trials if t.value <= bound]
+    out = []
+    for p in parameters:
+        if p.levels is not None:
+            out.append(p)
+            continue
+        xs = [t.params[p.key] for t in near]
+        width = max(xs) - min(xs)
+        pad = max(0.25 * width, 0.05 * (p.hi - p.lo))
+        lo, hi = max(p.lo, min(xs) - pad), min(p.hi, max(xs) + pad)
+        if p.integer:
+            lo, hi = int(math.floor(lo)), int(math.ceil(hi))
+        out.append(dataclasses.replace(p, lo=lo, hi=hi))
+    return tuple(out)
 
 
 def _done(study) -> list:
@@ -244,7 +299,7 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
         if numeric:
             x = np.array([[t.params[p.key] for p in numeric] for t in draws], dtype=float)
             fig = pairs_figure([p.key for p in numeric], x, w,
-                               f"{spec.name}: posterior ({len(draws)} prior draws, "
+                               f"{spec.name}: posterior ({len(draws)} draws, "
                                f"effective sample size {result.ess:.0f})")
             write_figure(fig, out / "posterior_pairs.png")
             result.files.append(str(out / "posterior_pairs.png"))
@@ -254,7 +309,7 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     write_figure(fig, out / "fit.png")
     result.files.append(str(out / "fit.png"))
 
-    fitted = spec.base.replace(result.best)
+    fitted = spec.base.replace(rounded(result.best))
     notes = {}
     for p in spec.parameters:
         note = f"fitted, range {[p.lo, p.hi] if p.levels is None else list(p.levels)}"
@@ -273,7 +328,8 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     for r in result.targets:
         header.append(f"  {r['name']}: {r['observed']:.4g} ({r['sd']:.3g}) -> "
                       f"{r['fitted']:.4g} [{r['runs_low']:.4g}, {r['runs_high']:.4g}]")
-    header.append("Keys marked 'fitted' below were set by the fit; the rest are the base's.")
+    header.append("Keys marked 'fitted' below were set by the fit (to 4 significant digits); "
+                  "the rest are the base's.")
     data = scenario_to_dict(fitted)
     if spec.description:
         data["description"] = spec.description
@@ -283,7 +339,8 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     result.files.insert(0, str(out / "calibrated.toml"))
     summary = {"name": spec.name, "trials": len(done), "best": result.best,
                "best_chi2": result.best_chi2, "targets": result.targets,
-               "posterior": result.posterior, "posterior_draws":
+               "posterior": result.posterior, "posterior_box": result.box,
+               "posterior_draws":
                len(_done(prior)) if prior is not None else 0, "ess": result.ess}
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=float)
                       + "\n", "--out")

@@ -151,6 +151,7 @@ def optimize(spec: SearchSpec, out: str | Path, executor, *, trials: int | None 
 def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: bool) -> None:
     from optuna.trial import TrialState
 
+    from sim.fit.calibrate import rounded
     from sim.fit.outputs import pareto_figure, scenario_toml, write_csv, write_figure
     from sim.model.scenario import scenario_to_dict
     from sim.output.files import write_text_atomic
@@ -219,7 +220,7 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
         old.unlink()
     for k, i in enumerate(front[:MAX_SCENARIOS], 1):
         r = rows[i]
-        values = {key: r[key] for key in keys}
+        values = rounded({key: r[key] for key in keys})
         scenario = spec.base.replace(values)
         data = scenario_to_dict(scenario)
         data["name"] = f"{spec.base.name}_best_{k}"
