@@ -331,6 +331,7 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     header.append("Keys marked 'fitted' below were set by the fit (to 4 significant digits); "
                   "the rest are the base's.")
     data = scenario_to_dict(fitted)
+    data["name"] = f"{spec.name}_calibrated"
     if spec.description:
         data["description"] = spec.description
     write_text_atomic(out / "calibrated.toml",

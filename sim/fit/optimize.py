@@ -224,6 +224,8 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
         scenario = spec.base.replace(values)
         data = scenario_to_dict(scenario)
         data["name"] = f"{spec.base.name}_best_{k}"
+        data["description"] = (f"Policy {k} of the front of {spec.name} (outreach optimize), "
+                               f"on {spec.base.name}'s programme")
         header = [f"Policy {k} of the Pareto front found by `outreach optimize` "
                   f"({spec.source}, trial {r['trial']}, seed {spec.seed}, {spec.replicates} "
                   "runs on common random numbers):"]
