@@ -36,7 +36,8 @@ TALLY_NAMES = ("hidden", "contacted", "engaged", "linked", "retained", "ever con
                "coupons", "caseload", "energy", "peers working", "peers resting",
                "peers withdrawn", "peers labelled", "peers ever exhausted", "hours left",
                "hours worked", "successes", "supervised", "strength", "team caseload",
-               "team hours")
+               "team hours", "referred waiting", "referral waves", "caseload need",
+               "peers' referred waiting", "team need")
 
 
 def _scenario():
@@ -47,7 +48,9 @@ def _scenario():
         "population.size": 1000, "run.seed": 77,
         "population.localities": [
             {"name": "city", "share": 0.6, "stigma": 0.2, "online_access": 0.6},
-            {"name": "town", "share": 0.4, "stigma": 0.8, "online_access": 0.3}],
+            {"name": "town", "share": 0.4, "stigma": 0.8, "online_access": 0.3,
+             "service_access": 0.5}],
+        "clients.problem_load": 0.5,
         "close_peers.count": 10, "distant_peers.count": 8, "close_peers.caseload_cap": 6,
         "close_peers.hours_per_week": 10.0, "close_peers.mirror_effect": 0.6,
         "close_peers.retention_boost": 0.5, "close_peers.interpreter_boost": 0.3,
@@ -81,7 +84,8 @@ def tallies(c, peers, week: int) -> np.ndarray:
         np.sum(peers.status == S.WITHDRAWN), np.sum(peers.label_until > week),
         np.sum(peers.ever_exhausted), np.sum(peers.hours_left), np.sum(peers.hours_worked),
         np.sum(peers.successes), np.sum(peers.last_supervised == week), np.sum(peers.strength),
-        peers.team[0], peers.team[1],
+        peers.team[0], peers.team[1], np.sum(c.follow), np.sum(c.wave),
+        np.sum(peers.need), np.sum(peers.pending), peers.team[2],
     ], dtype=float)
 
 
@@ -139,7 +143,9 @@ def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
             ever=np.array(ref.ever, np.int8), peer_of=np.array(ref.peer_of, np.int32),
             trust=np.array(ref.trust), since=np.array(ref.since, np.int32),
             coupons=np.array(ref.coupons, np.int32), ekind=np.array(ref.ekind, np.int8),
-            reached=clients0.reached, reached_pos=clients0.reached_pos, fresh=clients0.fresh,
+            referrer=np.array(ref.referrer, np.int32), wave=np.array(ref.wave, np.int32),
+            follow=np.array(ref.follow, np.int8), reached=clients0.reached,
+            reached_pos=clients0.reached_pos, fresh=clients0.fresh,
             fresh_pos=clients0.fresh_pos, holders=clients0.holders,
             holders_pos=clients0.holders_pos, scratch=clients0.scratch, book=clients0.book)
         peers = ref.peers
@@ -154,7 +160,10 @@ def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
             hours_left=np.array([q["hours_left"] for q in peers]),
             hours_worked=np.array([q["hours_worked"] for q in peers]),
             successes=np.array([q["successes"] for q in peers], np.int32),
-            team=np.array([ref.team["caseload"], ref.team["hours"]], np.float64))
+            need=np.array([q["need"] for q in peers]),
+            pending=np.array([q["pending"] for q in peers], np.int32),
+            team=np.array([ref.team["caseload"], ref.team["hours"], ref.team["need"]],
+                          np.float64))
         out.append(tallies(c, p, model.week))
     return np.array(out)
 
@@ -168,6 +177,7 @@ def test_start_state_has_every_step_of_the_path(warm):
     assert t[13] > 0 and t[11] > 0
     assert np.sum(c.coupons) > 0
     assert np.sum(c.peer_of == S.TEAM) > 0  # the outreach workers have clients
+    assert np.sum(c.follow) > 0 and np.sum(c.wave) > 0  # referred friends, some not yet met
 
 
 def test_phase_matches_reference_in_distribution(start):

@@ -117,7 +117,7 @@ def test_unknown_key_in_locality(tmp_path):
         stigmaa = 0.3
     """)
     assert "population.localities" in msg and "stigmaa" in msg
-    assert "name, online_access, share, stigma" in msg
+    assert "name, online_access, service_access, share, stigma" in msg
 
 
 def test_unknown_subgroup(tmp_path):

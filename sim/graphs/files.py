@@ -335,8 +335,15 @@ def _code_column(values: list, where: str, column: str) -> np.ndarray:
     try:
         return np.asarray([int(t) for t in texts], dtype=np.int64)
     except ValueError:
-        _, codes = np.unique(np.asarray(texts), return_inverse=True)
-        return codes.astype(np.int64)
+        pass
+    try:  # numbers written in a text file stay numbers
+        values = np.asarray([float(t) for t in texts], dtype=np.float64)
+        if np.all(np.isfinite(values)):
+            return values
+    except ValueError:
+        pass
+    _, codes = np.unique(np.asarray(texts), return_inverse=True)
+    return codes.astype(np.int64)
 
 
 def _read_nodes_csv(path: Path, ids: list[str],

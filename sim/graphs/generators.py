@@ -153,6 +153,7 @@ def community_graph(
     homophily: float = 0.5,
     p_cross_community: float = 0.1,
     p_cross_locality: float = 0.02,
+    degree_factors: Mapping[str, Sequence[float]] | None = None,
 ) -> CSRGraph:
     """A hidden-population social graph: heavy-tailed degrees, communities, localities, homophily.
 
@@ -164,8 +165,9 @@ def community_graph(
     2. Each node gets a target degree ``w`` from a log-normal distribution with shape
        ``degree_sigma`` (personal network sizes of people who use drugs are roughly log-normal,
        median about 10: Avery et al. 2021), rescaled so the targets sum to
-       ``n_nodes * mean_degree``, then rounded stochastically to an integer number of stubs
-       (expected degrees as in Chung & Lu 2002).
+       ``n_nodes * mean_degree`` (after multiplying each by its ``degree_factors``, so some
+       subgroups have more ties than others), then rounded stochastically to an integer
+       number of stubs (expected degrees as in Chung & Lu 2002).
     3. Each stub independently becomes cross-locality with probability ``p_cross_locality``,
        cross-community (same locality) with probability ``p_cross_community``, and otherwise
        within-community; and homophilous with probability ``homophily``. A stub with no block to
@@ -211,6 +213,9 @@ def community_graph(
             locality.
         p_cross_locality: in ``[0, 1]``; the share of ties to another locality;
             ``p_cross_community + p_cross_locality <= 1``.
+        degree_factors: optional, per subgroup attribute, the relative number of ties of each
+            of its values (positive; for example deeper involvement in the subculture, more
+            ties). The mean degree stays ``mean_degree``.
 
     Returns:
         The graph, with integer ``node_attrs`` ``"locality"``, ``"community"`` (numbered across
@@ -233,6 +238,15 @@ def community_graph(
                 f"subgroup_shares: key {key!r} must be a name other than 'locality', 'community'"
             )
         groups[key] = _check_shares(f"subgroup_shares[{key!r}]", shares)
+    factors: dict[str, np.ndarray] = {}
+    for key, values in (degree_factors or {}).items():
+        if key not in groups:
+            raise ValueError(f"degree_factors: key {key!r} is not a subgroup attribute")
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.shape != groups[key].shape or not np.all(arr > 0) or not np.all(np.isfinite(arr)):
+            raise ValueError(f"degree_factors[{key!r}]: must be {groups[key].size} positive "
+                             "numbers, one per value")
+        factors[key] = arr
     homophily = _check_real("homophily", homophily, 0.0, 1.0)
     p_comm = _check_real("p_cross_community", p_cross_community, 0.0, 1.0)
     p_loc = _check_real("p_cross_locality", p_cross_locality, 0.0, 1.0)
@@ -269,6 +283,8 @@ def community_graph(
     # 2. Log-normal target degrees, rescaled to the target mean, rounded stochastically.
     mu = math.log(mean_degree) - degree_sigma**2 / 2.0
     target = gen.lognormal(mu, degree_sigma, size=n)
+    for key, arr in factors.items():
+        target *= arr[attrs[key]]
     target *= n * mean_degree / target.sum()
     np.minimum(target, n - 1, out=target)
     stubs_per_node = np.floor(target).astype(np.int64)

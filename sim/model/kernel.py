@@ -107,6 +107,34 @@ def _subgroup_trust(world, a, b, factor):
 
 
 @njit(cache=True, _nrt=False)
+def _mistrust_kept(par, world, v, likeness):
+    """The share of a chance that client ``v``'s mistrust of professionals leaves.
+
+    ``likeness``: how far the other party is seen as the services (professionals 1, a close
+    peer at a site partly).
+    """
+    return 1.0 - par.mistrust_barrier * likeness * world.mistrust[v]
+
+
+@njit(cache=True, _nrt=False)
+def _attend_kept(par, world, v, bridged):
+    """The share of the chance to attend (or be linked on a house call) that mistrust leaves.
+
+    A peer who accompanies the client (``bridged``) removes ``accompaniment_bridge`` of it.
+    """
+    barrier = par.mistrust_barrier * world.mistrust[v]
+    if bridged:
+        barrier *= 1.0 - par.accompaniment_bridge
+    return 1.0 - barrier
+
+
+@njit(cache=True, _nrt=False)
+def _need(world, par, v):
+    """Client ``v``'s weight in a caseload: 1 plus ``problem_load`` per problem area."""
+    return 1.0 + par.problem_load * world.problems[v]
+
+
+@njit(cache=True, _nrt=False)
 def _stigma_kept(effect, stigma):
     """The share of contact and engagement that local ``stigma`` leaves."""
     return 1.0 - effect * stigma
@@ -177,6 +205,9 @@ def _contact(c, v, w, i, t):
     c.since[v] = w
     c.peer_of[v] = i
     c.trust[v] = t
+    c.referrer[v] = -1
+    c.wave[v] = 0
+    c.follow[v] = 0
     _push(c.reached, c.reached_pos, c.book, B_LEN, v)
     _push(c.fresh, c.fresh_pos, c.book, B_FRESH, v)
 
@@ -212,7 +243,8 @@ def plan(w, world, c, p, par, keys, counters):
     assessment: the peer's strength is their energy then. A peer's hours are their kind's,
     tailored to that strength; supervision, a team meeting, training (new peers, shortened
     by educators), indirect work and following up the caseload come first, and what does not
-    fit waits.
+    fit waits. A client's follow-up takes ``hours_per_client`` for each unit of their need
+    (1 plus ``problem_load`` per problem area).
     """
     n = p.node.shape[0]
     working = 0
@@ -255,7 +287,7 @@ def plan(w, world, c, p, par, keys, counters):
         if p.status[i] != ACTIVE:
             continue
         budget = par.hours[p.kind[i]] * _tailor(par.professionals, par.tailoring, p.strength[i])
-        need = par.indirect_share * budget + p.caseload[i] * par.hours_per_client
+        need = par.indirect_share * budget + p.need[i] * par.hours_per_client
         if _supervised(w, p.last_supervised[i], p.joined[i]):
             need += par.hours_per_supervision
         if meeting:
@@ -266,7 +298,7 @@ def plan(w, world, c, p, par, keys, counters):
         p.hours_worked[i] = used
         p.hours_left[i] = budget - used
     if par.workers > 0:
-        team = par.workers * par.worker_hours - p.team[0] * par.hours_per_client
+        team = par.workers * par.worker_hours - p.team[2] * par.hours_per_client
         p.team[1] = max(0.0, team)
     else:
         p.team[1] = 0.0
@@ -283,17 +315,26 @@ def _accompany(p, i, hours):
 
 
 @njit(cache=True, _nrt=False)
-def _to_services(c, p, v, w, i, counters):
+def _to_services(world, c, p, par, v, w, i, counters):
     """Client ``v`` (supported by peer row ``i``, or the team) is linked to services."""
     c.cstate[v] = LINKED
     _mark(c.ever, v, EVER_LINKED, c.book, B_LINKED)
     c.since[v] = w
+    _release(world, p, par, v, i)
+    if i >= 0:
+        p.successes[i] += 1
+    counters[C_NEW_LINKED] += 1
+
+
+@njit(cache=True, _nrt=False)
+def _release(world, p, par, v, i):
+    """Client ``v`` leaves the caseload of peer row ``i`` (or of the team)."""
     if i >= 0:
         p.caseload[i] -= 1
-        p.successes[i] += 1
+        p.need[i] -= _need(world, par, v)
     elif i == TEAM:
         p.team[0] -= 1
-    counters[C_NEW_LINKED] += 1
+        p.team[2] -= _need(world, par, v)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -301,9 +342,10 @@ def linkage(w, world, c, p, par, keys, counters):
     """Phase 2: drop-out and retention, then appointments and house calls.
 
     Clients asking for an appointment are served in a rotation from a random first one, so no
-    one always books first: an office slot while they last (attended with ``p_attend``, plus
-    the peer's ``attendance_boost`` if the peer has the hours to accompany them), else a house
-    call with a professional if their peer joins house calls and has the hours. Linked clients'
+    one always books first: an office slot while they last (attended with ``p_attend`` less
+    the client's mistrust barrier, plus the peer's ``attendance_boost`` if the peer has the
+    hours to accompany them, which also bridges most of the barrier), else a house call with a
+    professional if their peer joins house calls and has the hours. Linked clients'
     drop-out falls with their working peer's ``retention_boost`` and, programme-wide, with the
     ``mirror_effect`` of each kind that has a working peer.
     """
@@ -332,10 +374,7 @@ def linkage(w, world, c, p, par, keys, counters):
             if uniform(kl_drop, v) < par.p_drop_engaged:
                 c.cstate[v] = HIDDEN
                 _unhold(c, v)
-                if i >= 0:
-                    p.caseload[i] -= 1
-                elif i == TEAM:
-                    p.team[0] -= 1
+                _release(world, p, par, v, i)
                 c.peer_of[v] = -1
                 _leave(c, v)
                 continue
@@ -368,24 +407,28 @@ def linkage(w, world, c, p, par, keys, counters):
         if slots > 0:
             slots -= 1
             counters[C_APPOINTMENTS] += 1
-            q = par.p_attend
             if works and _accompany(p, i, par.hours_per_accompaniment):
-                q += par.attendance_boost[p.kind[i]]
+                q = (par.p_attend * _attend_kept(par, world, v, True)
+                     + par.attendance_boost[p.kind[i]])
                 counters[C_ACCOMPANIED] += 1
             elif i == TEAM and p.team[1] >= par.hours_per_accompaniment:
+                # A professional's company does not bridge mistrust of professionals.
                 p.team[1] -= par.hours_per_accompaniment
-                q += par.worker_attendance_boost
+                q = par.p_attend * _attend_kept(par, world, v, False) + par.worker_attendance_boost
                 counters[C_ACCOMPANIED] += 1
+            else:
+                q = par.p_attend * _attend_kept(par, world, v, False)
             linked = uniform(kl_attend, v) < q
         elif (house > 0 and works and par.house_calls[p.kind[i]]
                 and _accompany(p, i, par.hours_per_house_call)):
             house -= 1
             counters[C_HOUSE_CALLS] += 1
-            linked = uniform(kl_attend, v) < par.p_link_house_call
+            linked = (uniform(kl_attend, v)
+                      < par.p_link_house_call * _attend_kept(par, world, v, True))
         else:
             continue
         if linked:
-            _to_services(c, p, v, w, i, counters)
+            _to_services(world, c, p, par, v, w, i, counters)
             now_engaged -= 1
             now_linked += 1
     counters[C_NOW_ENGAGED] = now_engaged
@@ -422,7 +465,8 @@ def online(w, world, c, p, par, keys, counters):
             v = int(uniform(kp, 2 * j + 1) * n)
             if c.role[v] != CLIENT or c.cstate[v] != HIDDEN:
                 continue
-            if uniform(kp, 2 * j + 2) < world.loc_online[world.locality[v]]:
+            if uniform(kp, 2 * j + 2) < (world.loc_online[world.locality[v]] * _mistrust_kept(
+                    par, world, v, par.service_likeness[p.kind[i]])):
                 _contact(c, v, w, i, par.online_trust * _subgroup_trust(
                     world, p.node[i], v, par.subgroup_trust))
                 counters[C_ONLINE_CONTACTS] += 1
@@ -440,17 +484,19 @@ def outreach(w, world, c, p, par, keys, counters):
     """Phase 4: street contacts, one meeting at a time, as the week's hours left allow.
 
     A working peer with hours left meets ``hours_left / hours_per_meeting`` people (half as
-    many in pairs: each meeting takes both peers' time), rounded at random. A ``site_share`` of
-    the meetings are at a fixed service site, with a person drawn from the whole population
-    (trusted as the kind, no tie); the others are with someone within reach, drawn by class
-    with the class's contact weight (closer and more similar people are met more often) and
-    uniformly within a class; a hidden client met
-    becomes a contact with chance ``p_contact_per_meeting x label x stigma kept``, drawn by
-    (client, meeting). The outreach workers then meet people of the whole population at random
-    with their team's hours left.
+    many in pairs: each meeting takes both peers' time), rounded at random, after keeping a
+    meeting's hours for each referred contact waiting to be met. A ``site_share`` of the
+    meetings are at a fixed service site, with a person drawn from the service orbit (those
+    who come to services; trusted as the kind, no tie); the others are with someone within
+    reach, drawn by class with the class's contact weight (closer and more similar people are
+    met more often) and uniformly within a class; a hidden client met
+    becomes a contact with chance ``p_contact_per_meeting x label x stigma kept x mistrust
+    kept`` (the kind's ``service_likeness`` of the barrier), drawn by (client, meeting). The
+    outreach workers then meet people of the whole population at random with their team's
+    hours left, and bear the whole barrier.
     """
     cw = par.class_weight
-    n_persons = c.role.shape[0]
+    n_orbit = world.orbit_nodes.shape[0]
     effect, loc_stigma, locality = par.stigma_effect, world.loc_stigma, world.locality
     for i in range(p.node.shape[0]):
         if p.status[i] != ACTIVE or p.hours_left[i] <= 0.0:
@@ -463,21 +509,28 @@ def outreach(w, world, c, p, par, keys, counters):
         site = par.site_share[kind]
         if total <= 0.0 and site <= 0.0:
             continue  # no one within reach: the hours are not worked
+        likeness = par.service_likeness[kind]
         per_meeting = par.hours_per_meeting * (2.0 if par.pairs[kind] else 1.0)
         kgap = _peer_key(keys.contact, w, p.node[i], kind)
         kaccept = subkey(kgap, 1)
         ksite = subkey(kgap, 2)
-        tries = _meetings(p.hours_left[i], per_meeting, uniform(kgap, 0))
-        p.hours_worked[i] += p.hours_left[i]
-        p.hours_left[i] = 0.0
+        # Hours for the referred contacts waiting to be met are kept for the engagement phase.
+        keep = min(p.hours_left[i], p.pending[i] * par.hours_per_meeting)
+        street = p.hours_left[i] - keep
+        tries = _meetings(street, per_meeting, uniform(kgap, 0))
+        p.hours_worked[i] += street
+        p.hours_left[i] = keep
         label = par.label_trust_factor if p.label_until[i] > w else 1.0
         for j in range(tries):
             if total <= 0.0 or (site > 0.0 and uniform(ksite, 3 * j) < site):
-                # At the site: whoever comes, at the kind's trust (no tie to lower it).
-                v = int(uniform(ksite, 3 * j + 1) * n_persons)
+                # At the site: whoever of the service orbit comes, at the kind's trust.
+                if n_orbit == 0:
+                    continue
+                v = world.orbit_nodes[int(uniform(ksite, 3 * j + 1) * n_orbit)]
                 if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
                         and uniform(ksite, 3 * j + 2) < par.p_contact[kind] * label
-                        * _stigma_kept(effect, loc_stigma[locality[v]])):
+                        * _stigma_kept(effect, loc_stigma[locality[v]])
+                        * _mistrust_kept(par, world, v, likeness)):
                     _contact(c, v, w, i, par.kind_trust[kind] * label)
                     counters[C_NEW_CONTACTS] += 1
                 continue
@@ -496,7 +549,8 @@ def outreach(w, world, c, p, par, keys, counters):
             v = p.ego_nodes[lo + int(uniform(kgap, 2 * j + 2) * (hi - lo))]
             if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
                     and uniform(subkey(kaccept, v), j)
-                    < par.p_contact[kind] * label * _stigma_kept(effect, loc_stigma[locality[v]])):
+                    < par.p_contact[kind] * label * _stigma_kept(effect, loc_stigma[locality[v]])
+                    * _mistrust_kept(par, world, v, likeness)):
                 _contact(c, v, w, i, par.kind_trust[kind] * label * cw[cl])
                 counters[C_NEW_CONTACTS] += 1
     if par.workers > 0 and p.team[1] > 0.0:
@@ -507,7 +561,8 @@ def outreach(w, world, c, p, par, keys, counters):
         for j in range(tries):
             v = int(uniform(kw, 2 * j + 1) * n)
             if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN and uniform(kw, 2 * j + 2)
-                    < par.worker_p_contact * _stigma_kept(effect, loc_stigma[locality[v]])):
+                    < par.worker_p_contact * _stigma_kept(effect, loc_stigma[locality[v]])
+                    * _mistrust_kept(par, world, v, 1.0)):
                 _contact(c, v, w, TEAM, par.worker_trust)
                 counters[C_NEW_CONTACTS] += 1
 
@@ -516,6 +571,9 @@ def outreach(w, world, c, p, par, keys, counters):
 def referral(w, world, c, p, par, keys, counters):
     """Phase 5: engaged clients with coupons refer hidden friends to their working peer.
 
+    A referred friend's trust is the referrer's own, one step further (``hop_trust``) and
+    lowered by the subgroups in which the two friends differ. The friend becomes a contact
+    the peer still has to meet (``follow``), within the peer's hours, in the engagement phase.
     Only the holders of coupons are looked at (listed apart); walking the list backwards lets
     a holder whose last coupon goes leave it without skipping anyone.
     """
@@ -527,7 +585,6 @@ def referral(w, world, c, p, par, keys, counters):
         i = c.peer_of[v]
         if i < 0 or p.status[i] != ACTIVE:
             continue
-        kind = p.kind[i]
         kv = subkey(kr, v)
         for a in range(world.indptr[v], world.indptr[v + 1]):
             if c.coupons[v] <= 0:
@@ -537,9 +594,13 @@ def referral(w, world, c, p, par, keys, counters):
                 continue
             if uniform(kv, u) < par.p_refer:
                 c.coupons[v] -= 1
-                t = par.kind_trust[kind] * par.hop_trust * _subgroup_trust(
-                    world, p.node[i], u, par.subgroup_trust)
+                t = c.trust[v] * par.hop_trust * _subgroup_trust(world, v, u,
+                                                                 par.subgroup_trust)
                 _contact(c, u, w, i, t)
+                c.referrer[u] = v
+                c.wave[u] = c.wave[v] + 1
+                c.follow[u] = 1
+                p.pending[i] += 1
                 counters[C_REFERRALS] += 1
         if c.coupons[v] <= 0:
             _unhold(c, v)
@@ -549,11 +610,14 @@ def referral(w, world, c, p, par, keys, counters):
 def engagement(w, world, c, p, par, keys, counters):
     """Phase 6: contacted clients engage within their peer's caseload cap, or lose contact.
 
-    A peer's cap is their kind's, tailored to their assessed strength (at least one client);
-    the outreach workers' team has ``workers x caseload_cap``. Clients in contact are listed in
-    ``reached``; walking it backwards lets a client leave (swapped out for the last one,
-    already seen) without skipping anyone. Only the contacted are looked at: they are listed
-    apart, in ``fresh``, left on engaging or losing contact.
+    A referred contact must first be met, for one meeting's hours of the peer (kept for it in
+    the outreach phase); until then they cannot engage, and may be lost. A peer's cap is their
+    kind's, tailored to their assessed strength (at least one client); the outreach workers'
+    team has ``workers x caseload_cap``. Mistrust lowers engagement with professionals (the
+    whole barrier) and with a peer by the kind's ``service_likeness``. Clients in contact
+    are listed in ``reached``; walking it backwards lets a client leave (swapped out for the
+    last one, already seen) without skipping anyone. Only the contacted are looked at: they
+    are listed apart, in ``fresh``, left on engaging or losing contact.
     """
     ke = subkey(keys.engage, w)
     ke_engage, ke_lose, ke_refer = subkey(ke, 1), subkey(ke, 2), subkey(ke, 3)
@@ -563,7 +627,14 @@ def engagement(w, world, c, p, par, keys, counters):
         i = c.peer_of[v]
         engaged = False
         q = par.p_engage * c.trust[v] * _stigma_kept(effect, loc_stigma[locality[v]])
-        if i >= 0 and p.status[i] == ACTIVE:
+        if (c.follow[v] == 1 and i >= 0 and p.status[i] == ACTIVE
+                and _accompany(p, i, par.hours_per_meeting)):
+            c.follow[v] = 0  # the peer meets the referred friend
+            p.pending[i] -= 1
+        if c.follow[v] == 1:
+            pass  # not met yet: cannot engage this week
+        elif i >= 0 and p.status[i] == ACTIVE:
+            q *= _mistrust_kept(par, world, v, par.service_likeness[p.kind[i]])
             cap = par.caseload_cap[p.kind[i]]
             if cap > 0:
                 share = _tailor(par.professionals, par.tailoring, p.strength[i])
@@ -572,16 +643,19 @@ def engagement(w, world, c, p, par, keys, counters):
                 if uniform(ke_engage, v) < q:
                     engaged = True
                     p.caseload[i] += 1
+                    p.need[i] += _need(world, par, v)
                     p.successes[i] += 1
                     c.ekind[v] = p.kind[i]
                     if uniform(ke_refer, v) < par.p_referrer:
                         _hold(c, v, par.referral_coupons)
         elif i == TEAM and par.workers > 0:
             cap = par.workers * par.worker_cap
+            q *= _mistrust_kept(par, world, v, 1.0)
             if cap == 0 or p.team[0] < cap:
                 if uniform(ke_engage, v) < q:
                     engaged = True
                     p.team[0] += 1
+                    p.team[2] += _need(world, par, v)
                     c.ekind[v] = WORKER
         if engaged:
             _unfresh(c, v)
@@ -591,6 +665,9 @@ def engagement(w, world, c, p, par, keys, counters):
             counters[C_NEW_ENGAGED] += 1
             counters[C_NOW_ENGAGED] += 1
         elif uniform(ke_lose, v) < par.p_lose:
+            if c.follow[v] == 1:
+                c.follow[v] = 0
+                p.pending[i] -= 1
             c.cstate[v] = HIDDEN
             c.peer_of[v] = -1
             _unfresh(c, v)
@@ -636,7 +713,10 @@ def wellbeing(w, world, c, p, par, keys, counters):
         kp = _peer_key(keys.wellbeing, w, p.node[i], kind)
         if p.status[i] == ACTIVE:
             load = p.caseload[i]
-            crises = _binomial(load, par.p_crisis * (1.0 - par.educator[kind]), uniform(kp, 16))
+            # Clients with more problems have more crises: the chance scales with the mean need.
+            weight = p.need[i] / load if load > 0 else 1.0
+            crises = _binomial(load, min(1.0, par.p_crisis * (1.0 - par.educator[kind]) * weight),
+                               uniform(kp, 16))
             worked = p.hours_worked[i] + crises * par.hours_per_crisis
             p.hours_worked[i] = worked
             risk = par.pair_risk_factor if par.pairs[kind] else 1.0
@@ -703,7 +783,7 @@ def week(w, world, c, p, par, keys, counters):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def admit(c, p, first, nodes, kind, week, energy_key, mean, spread, assessed):
+def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, assessed):
     """Make persons ``nodes`` peers of ``kind`` in the peer rows from ``first`` on.
 
     ``p`` holds the model's whole peer arrays (capacity, not only the rows in use). A new
@@ -724,8 +804,11 @@ def admit(c, p, first, nodes, kind, week, energy_key, mean, spread, assessed):
         p.last_supervised[i] = week
         if c.reached_pos[v] >= 0:
             supporter = c.peer_of[v]
-            if supporter >= 0 and c.cstate[v] == ENGAGED:
-                p.caseload[supporter] -= 1
+            if c.cstate[v] == ENGAGED:
+                _release(world, p, par, v, supporter)
+            if c.follow[v] == 1 and supporter >= 0:
+                p.pending[supporter] -= 1
+                c.follow[v] = 0
             _leave(c, v)
             if c.fresh_pos[v] >= 0:
                 _unfresh(c, v)

@@ -11,6 +11,7 @@ from scipy import stats
 
 from sim.model import state as E
 from sim.model.state import salaried_hours_per_week
+from sim.model.world import ORBIT_LABELS
 
 __all__ = ["KEY_METRICS", "METRICS", "SHARE_METRICS", "Metric", "group_reach", "interval",
            "programme_cost", "run_metrics", "salaried_hours_per_week", "summarise"]
@@ -54,6 +55,23 @@ _TABLE = (
            "unique clients who attended a service appointment", key=True),
     Metric("clients_retained", "Clients retained", "Clients still in contact with services",
            "clients", "unique clients still in contact with services after the set weeks"),
+    Metric("clients_contacted_outside_orbit", "Contacted outside the service orbit",
+           "Clients outside the service orbit contacted", "clients",
+           "unique clients who had used no service in the past year, contacted"),
+    Metric("outside_orbit_contacted_share", "Share outside the orbit contacted",
+           "Share of the people outside the service orbit contacted", "share",
+           "clients_contacted_outside_orbit / people outside the service orbit", share=True,
+           key=True),
+    Metric("clients_engaged_outside_orbit", "Engaged outside the service orbit",
+           "Clients outside the service orbit engaged", "clients",
+           "unique clients outside the service orbit who engaged with a peer"),
+    Metric("clients_linked_outside_orbit", "Linked outside the service orbit",
+           "Clients outside the service orbit linked to services", "clients",
+           "unique clients outside the service orbit who attended a service appointment"),
+    Metric("deep_contacted_share", "Share of the deepest contacted",
+           "Share of the deepest band of the subculture contacted", "share",
+           "share of the people in the deepest band of clients.depth_names contacted",
+           share=True),
     Metric("peers_exhausted_fraction", "Share of peers exhausted",
            "Share of peers exhausted at least once", "share",
            "share of all peers who were exhausted at least once", share=True, key=True),
@@ -92,6 +110,14 @@ _TABLE = (
     Metric("linked_share_distant", "Linked share, distant peers",
            "Share of clients engaged by distant peers who were linked", "share",
            "share of clients engaged by distant peers who were linked", share=True),
+    Metric("linked_share_high_mistrust", "Linked share, high mistrust",
+           "Share of engaged clients with high mistrust of professionals who were linked",
+           "share", "share of engaged clients with mistrust at or above "
+           "clients.high_mistrust_at who were linked", share=True),
+    Metric("linked_share_low_mistrust", "Linked share, low mistrust",
+           "Share of engaged clients with low mistrust of professionals who were linked",
+           "share", "share of engaged clients with mistrust below clients.high_mistrust_at "
+           "who were linked", share=True),
 )
 
 #: Every metric of a run, by name, in the order tables list them.
@@ -122,19 +148,25 @@ def _share(num: float, den: float) -> float:
 
 
 def group_reach(model) -> dict[str, dict[str, dict[str, float]]]:
-    """Reach split by subgroup and locality: ``{attribute: {label: {measure: value}}}``.
+    """Reach split by client type: ``{attribute: {label: {measure: value}}}``.
 
-    Measures per group: ``size`` (clients at the start), ``contacted``, ``engaged``, ``linked``
-    (unique clients) and ``contacted_share``.
+    Groups: gender, age band, locality, the service orbit (in or outside), mistrust (low or
+    high, split at ``clients.high_mistrust_at``) and depth in the subculture. Measures per
+    group: ``size`` (clients at the start), ``contacted``, ``engaged``, ``linked`` (unique
+    clients) and ``contacted_share``, ``engaged_share`` and ``linked_share`` (of its size).
     """
     s = model.scenario
     w = model.world
     ever = model.ever
     out: dict[str, dict[str, dict[str, float]]] = {}
+    high = (w.mistrust >= s.clients.high_mistrust_at).astype(np.int8)
     groups = {
         "gender": (w.gender, s.population.subgroups["gender"].names),
         "age_band": (w.age_band, s.population.subgroups["age_band"].names),
         "locality": (w.locality, tuple(loc.name for loc in s.population.localities)),
+        "service_orbit": (w.in_orbit, ORBIT_LABELS),
+        "mistrust": (high, ("low", "high")),
+        "depth": (w.depth, tuple(s.clients.depth_names)),
     }
     clients = model.role == E.CLIENT
     for attr, (codes, names) in groups.items():
@@ -150,7 +182,8 @@ def group_reach(model) -> dict[str, dict[str, dict[str, float]]]:
             label = names[j] if j < len(names) else str(j)
             row = {"size": float(size[j])}
             row.update({m: float(c[j]) for m, c in counts.items()})
-            row["contacted_share"] = _share(row["contacted"], row["size"])
+            for m in ("contacted", "engaged", "linked"):
+                row[f"{m}_share"] = _share(row[m], row["size"])
             out[attr][label] = row
     return out
 
@@ -183,11 +216,22 @@ def run_metrics(model) -> dict[str, float]:
     lnk = (ever & E.EVER_LINKED) > 0
     close, distant = eng & (model.ekind == E.CLOSE), eng & (model.ekind == E.DISTANT)
     kinds = model.p_kind[:n]
+    out = population & (w.in_orbit == 0)
+    deep = population & (w.depth == len(model.scenario.clients.depth_names) - 1)
+    high = w.mistrust >= model.scenario.clients.high_mistrust_at
+    contacted_mask = (ever & E.EVER_CONTACTED) > 0
+    contacted_out = float(np.sum(contacted_mask & out))
     return {
         "clients_contacted": float(contacted),
         "clients_engaged": float(engaged),
         "clients_linked": float(linked),
         "clients_retained": float(retained),
+        "clients_contacted_outside_orbit": contacted_out,
+        "outside_orbit_contacted_share": _share(contacted_out, float(np.sum(out))),
+        "clients_engaged_outside_orbit": float(np.sum(eng & out)),
+        "clients_linked_outside_orbit": float(np.sum(lnk & out)),
+        "deep_contacted_share": _share(float(np.sum(contacted_mask & deep)),
+                                       float(np.sum(deep))),
         "peers_exhausted_fraction": _share(float(np.sum(model.p_ever_exhausted[:n])), n),
         "peers_exhausted_fraction_close": _share(
             float(np.sum(model.p_ever_exhausted[:n][kinds == E.CLOSE])),
@@ -207,6 +251,10 @@ def run_metrics(model) -> dict[str, float]:
                                     _share(float(engaged_pop.sum()), float(engaged_pop.size))),
         "linked_share_close": _share(float(np.sum(close & lnk)), float(np.sum(close))),
         "linked_share_distant": _share(float(np.sum(distant & lnk)), float(np.sum(distant))),
+        "linked_share_high_mistrust": _share(float(np.sum(eng & lnk & high)),
+                                             float(np.sum(eng & high))),
+        "linked_share_low_mistrust": _share(float(np.sum(eng & lnk & ~high)),
+                                            float(np.sum(eng & ~high))),
     }
 
 

@@ -123,6 +123,9 @@ class OutreachModel(mesa.Model):
         self.since = np.zeros(n, np.int32)
         self.coupons = np.zeros(n, np.int32)
         self.ekind = np.zeros(n, np.int8)
+        self.referrer = np.full(n, -1, np.int32)
+        self.wave = np.zeros(n, np.int32)
+        self.follow = np.zeros(n, np.int8)
         self.reached = np.zeros(n, np.int32)  # clients in contact (any state but hidden)
         self.reached_pos = np.full(n, -1, np.int32)
         self.fresh = np.zeros(n, np.int32)  # clients contacted, not yet engaged
@@ -141,6 +144,8 @@ class OutreachModel(mesa.Model):
         self.p_status = np.zeros(cap, np.int8)
         self.p_energy = np.zeros(cap, np.float64)
         self.p_caseload = np.zeros(cap, np.int32)
+        self.p_need = np.zeros(cap, np.float64)
+        self.p_pending = np.zeros(cap, np.int32)
         self.p_ever_exhausted = np.zeros(cap, np.bool_)
         self.p_label_until = np.zeros(cap, np.int32)
         self.p_joined = np.zeros(cap, np.int32)
@@ -150,7 +155,7 @@ class OutreachModel(mesa.Model):
         self.p_hours_left = np.zeros(cap, np.float64)
         self.p_hours_worked = np.zeros(cap, np.float64)
         self.p_successes = np.zeros(cap, np.int32)
-        self.team = np.zeros(2, np.float64)  # outreach workers: caseload, hours left
+        self.team = np.zeros(3, np.float64)  # outreach workers: caseload, hours left, need
         self._peer_capacity = self._peer_rows(cap)  # every row, for admitting new peers
         self._keys = E.make_keys(
             uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields)))
@@ -159,10 +164,12 @@ class OutreachModel(mesa.Model):
         w = self.world
         self._world_arrays = E.WorldArrays(
             indptr=w.graph.indptr, indices=w.graph.indices, locality=w.locality,
-            gender=w.gender, age=w.age_band, loc_stigma=w.loc_stigma, loc_online=w.loc_online)
+            gender=w.gender, age=w.age_band, loc_stigma=w.loc_stigma, loc_online=w.loc_online,
+            mistrust=w.mistrust, problems=w.problems, orbit_nodes=w.orbit_nodes)
         self._clients = E.ClientArrays(
             role=self.role, cstate=self.cstate, ever=self.ever, peer_of=self.peer_of,
             trust=self.trust, since=self.since, coupons=self.coupons, ekind=self.ekind,
+            referrer=self.referrer, wave=self.wave, follow=self.follow,
             reached=self.reached, reached_pos=self.reached_pos, fresh=self.fresh,
             fresh_pos=self.fresh_pos, holders=self.holders, holders_pos=self.holders_pos,
             scratch=self.scratch, book=self.book)
@@ -281,7 +288,8 @@ class OutreachModel(mesa.Model):
         return self._world_arrays
 
     def _grow_peers(self) -> None:
-        for name in ("p_node", "p_kind", "p_status", "p_energy", "p_caseload",
+        for name in ("p_node", "p_kind", "p_status", "p_energy", "p_caseload", "p_need",
+                     "p_pending",
                      "p_ever_exhausted", "p_label_until", "p_joined", "p_replaced", "p_strength",
                      "p_last_supervised", "p_hours_left", "p_hours_worked", "p_successes"):
             arr = getattr(self, name)
@@ -296,7 +304,8 @@ class OutreachModel(mesa.Model):
         class_ptr, nodes = self._egos.arrays()
         return E.PeerArrays(
             node=self.p_node[:n], kind=self.p_kind[:n], status=self.p_status[:n],
-            energy=self.p_energy[:n], caseload=self.p_caseload[:n],
+            energy=self.p_energy[:n], caseload=self.p_caseload[:n], need=self.p_need[:n],
+            pending=self.p_pending[:n],
             ever_exhausted=self.p_ever_exhausted[:n], label_until=self.p_label_until[:n],
             joined=self.p_joined[:n], strength=self.p_strength[:n],
             last_supervised=self.p_last_supervised[:n], hours_left=self.p_hours_left[:n],
@@ -310,7 +319,8 @@ class OutreachModel(mesa.Model):
             self._grow_peers()
         w = self.scenario.wellbeing
         # A professional assesses a new peer's strength at induction (none without them).
-        K.admit(self._clients, self._peer_capacity, self._peers_n, np.asarray(nodes, np.int32),
+        K.admit(self._world_arrays, self._clients, self._peer_capacity, self._params,
+                self._peers_n, np.asarray(nodes, np.int32),
                 kind, self.week, self._recruit_streams[kind].energy_key, w.energy_start,
                 w.energy_start_spread, self.scenario.services.professionals > 0)
         self._egos.add(self, nodes, kind)

@@ -109,6 +109,9 @@ class ReferenceModel:
         self.locality = self.world.locality.tolist()
         self.gender = self.world.gender.tolist()
         self.age = self.world.age_band.tolist()
+        self.mistrust = self.world.mistrust.tolist()
+        self.problems = self.world.problems.tolist()
+        self.orbit = self.world.orbit_nodes.tolist()
         self.random = random.Random(int(stream(scenario.run.seed, replicate, "reference")
                                         .integers(2**63)))
         self._recruit_streams = {kind: kind_streams(scenario.run.seed, replicate, kind)
@@ -122,8 +125,11 @@ class ReferenceModel:
         self.since = [0] * n
         self.coupons = [0] * n
         self.ekind = [0] * n
+        self.referrer = [-1] * n
+        self.wave = [0] * n
+        self.follow = [0] * n
         self.peers: list[dict] = []
-        self.team = {"caseload": 0, "hours": 0.0}  # the outreach workers
+        self.team = {"caseload": 0, "hours": 0.0, "need": 0.0}  # the outreach workers
         self._egos: dict[tuple[int, int], tuple[list[int], list[float], list[float]]] = {}
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
                        "compensation": 0.0, "referrals": 0, "peer_hours": 0.0, "peer_weeks": 0,
@@ -143,21 +149,23 @@ class ReferenceModel:
             peers: a :class:`~sim.model.state.PeerArrays` (copied; rows become ``self.peers``).
         """
         self.week = week
-        for name in ("role", "cstate", "ever", "peer_of", "trust", "since", "coupons", "ekind"):
+        for name in ("role", "cstate", "ever", "peer_of", "trust", "since", "coupons", "ekind",
+                     "referrer", "wave", "follow"):
             setattr(self, name, getattr(clients, name).tolist())
         self.peers = [
             {"node": int(node), "kind": int(kind), "status": int(status), "energy": float(energy),
              "caseload": int(load), "ever_exhausted": bool(tired), "label_until": int(until),
              "joined": int(joined), "strength": float(strength), "last_supervised": int(sup),
              "hours_left": float(left), "hours_worked": float(worked), "successes": int(done),
-             "replaced": False}
+             "need": float(need), "pending": int(pending), "replaced": False}
             for (node, kind, status, energy, load, tired, until, joined, strength, sup, left,
-                 worked, done) in zip(
+                 worked, done, need, pending) in zip(
                 peers.node, peers.kind, peers.status, peers.energy, peers.caseload,
                 peers.ever_exhausted, peers.label_until, peers.joined, peers.strength,
                 peers.last_supervised, peers.hours_left, peers.hours_worked, peers.successes,
-                strict=True)]
-        self.team = {"caseload": int(peers.team[0]), "hours": float(peers.team[1])}
+                peers.need, peers.pending, strict=True)]
+        self.team = {"caseload": int(peers.team[0]), "hours": float(peers.team[1]),
+                     "need": float(peers.team[2])}
         self.vacancies = []
 
     #: The phases of a week in order, by the names of :data:`sim.model.kernel.PHASES`.
@@ -197,10 +205,14 @@ class ReferenceModel:
                            "caseload": 0, "ever_exhausted": False, "label_until": 0,
                            "joined": self.week, "strength": energy if assessed else 1.0,
                            "last_supervised": self.week, "hours_left": 0.0,
-                           "hours_worked": 0.0, "successes": 0, "replaced": False})
+                           "hours_worked": 0.0, "successes": 0, "need": 0.0, "pending": 0,
+                           "replaced": False})
         j = self.peer_of[node]
-        if j >= 0 and self.cstate[node] == E.ENGAGED:
-            self.peers[j]["caseload"] -= 1
+        if self.cstate[node] == E.ENGAGED:
+            self._release(node)
+        if self.follow[node] and j >= 0:
+            self.peers[j]["pending"] -= 1
+            self.follow[node] = 0
         self.role[node] = kind
         self.coupons[node] = 0
 
@@ -216,6 +228,19 @@ class ReferenceModel:
             t *= factor
         return t
 
+    def _mistrust_kept(self, v: int, likeness: float) -> float:
+        """The share of a chance client ``v``'s mistrust leaves, facing ``likeness`` of services."""
+        return 1.0 - self.scenario.services.mistrust_barrier * likeness * self.mistrust[v]
+
+    def _attend_kept(self, v: int, bridged: bool) -> float:
+        """The share of the chance to attend that mistrust leaves (less with a peer's company)."""
+        sv = self.scenario.services
+        barrier = sv.mistrust_barrier * self.mistrust[v]
+        return 1.0 - barrier * ((1.0 - sv.accompaniment_bridge) if bridged else 1.0)
+
+    def _need(self, v: int) -> float:
+        return 1.0 + self.scenario.clients.problem_load * self.problems[v]
+
     def _stigma_factor(self, v: int) -> float:
         return 1.0 - self.scenario.outreach.stigma_effect * self.world.loc_stigma[self.locality[v]]
 
@@ -225,6 +250,9 @@ class ReferenceModel:
         self.since[v] = self.week
         self.peer_of[v] = peer
         self.trust[v] = trust
+        self.referrer[v] = -1
+        self.wave[v] = 0
+        self.follow[v] = 0
 
     # ------------------------------------------------------------------ the week
 
@@ -287,7 +315,7 @@ class ReferenceModel:
         for peer in working:
             budget = self._kind(peer["kind"]).hours_per_week * self._tailor(peer)
             need = (s.wellbeing.indirect_work_share * budget
-                    + peer["caseload"] * wk.hours_per_client_week)
+                    + peer["need"] * wk.hours_per_client_week)
             if self._supervised(peer):
                 need += wk.hours_per_supervision
             if meeting:
@@ -298,7 +326,7 @@ class ReferenceModel:
             peer["hours_left"] = budget - peer["hours_worked"]
         ow = s.outreach_workers
         self.team["hours"] = (max(0.0, ow.count * ow.hours_per_week
-                                  - self.team["caseload"] * wk.hours_per_client_week)
+                                  - self.team["need"] * wk.hours_per_client_week)
                               if ow.count > 0 else 0.0)
 
     def _spend(self, peer: dict, hours: float) -> bool:
@@ -341,20 +369,25 @@ class ReferenceModel:
             if not reach and kind.site_share <= 0:
                 continue
             per_meeting = wk.hours_per_meeting * (2 if kind.works_in_pairs else 1)
-            tries = int(peer["hours_left"] / per_meeting + self.random.random())
-            peer["hours_worked"] += peer["hours_left"]
-            peer["hours_left"] = 0.0
+            keep = min(peer["hours_left"], peer["pending"] * wk.hours_per_meeting)
+            street = peer["hours_left"] - keep
+            tries = int(street / per_meeting + self.random.random())
+            peer["hours_worked"] += street
+            peer["hours_left"] = keep
             label = (s.wellbeing.label_trust_factor if peer["label_until"] > self.week else 1.0)
             for _ in range(tries):
                 if not reach or self.random.random() < kind.site_share:
-                    v, weight = self.random.randrange(len(self.role)), 1.0  # at the site
+                    if not self.orbit:
+                        continue
+                    v, weight = self.random.choice(self.orbit), 1.0  # at the site
                 else:
                     j = self.random.choices(range(len(entries)), weights)[0]
                     v, weight = entries[j], weights[j]
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
                 if self.random.random() < (kind.p_contact_per_meeting * label
-                                           * self._stigma_factor(v)):
+                                           * self._stigma_factor(v)
+                                           * self._mistrust_kept(v, kind.service_likeness)):
                     self._contact(v, i, kind.trust * label * weight)
         ow = s.outreach_workers
         if ow.count > 0 and self.team["hours"] > 0:
@@ -364,7 +397,8 @@ class ReferenceModel:
                 v = self.random.randrange(len(self.role))
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
-                if self.random.random() < ow.p_contact_per_meeting * self._stigma_factor(v):
+                if self.random.random() < (ow.p_contact_per_meeting * self._stigma_factor(v)
+                                           * self._mistrust_kept(v, 1.0)):
                     self._contact(v, E.TEAM, ow.trust)
 
     def _referral(self) -> None:
@@ -384,9 +418,12 @@ class ReferenceModel:
                 if self.random.random() < o.p_refer_per_tie_week:
                     self.coupons[v] -= 1
                     self.totals["referrals"] += 1
-                    trust = (self._kind(peer["kind"]).trust * o.hop_trust
-                             * self._subgroup_trust(peer["node"], u))
+                    trust = self.trust[v] * o.hop_trust * self._subgroup_trust(v, u)
                     self._contact(u, i, trust)
+                    self.referrer[u] = v
+                    self.wave[u] = self.wave[v] + 1
+                    self.follow[u] = 1
+                    peer["pending"] += 1
 
     def _online(self) -> None:
         o = self.scenario.outreach
@@ -402,7 +439,9 @@ class ReferenceModel:
                 v = self.random.randrange(n)
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
-                if self.random.random() < self.world.loc_online[self.locality[v]]:
+                kind = self._kind(peer["kind"])
+                if self.random.random() < (self.world.loc_online[self.locality[v]]
+                                           * self._mistrust_kept(v, kind.service_likeness)):
                     self._contact(v, i, o.online_trust * self._subgroup_trust(peer["node"], v))
 
     def _engagement(self) -> None:
@@ -414,29 +453,42 @@ class ReferenceModel:
             i = self.peer_of[v]
             engaged = False
             p = o.p_engage_per_week * self.trust[v] * self._stigma_factor(v)
-            if i >= 0 and self.peers[i]["status"] == E.ACTIVE:
+            if (self.follow[v] and i >= 0 and self.peers[i]["status"] == E.ACTIVE
+                    and self._spend(self.peers[i], self.scenario.work.hours_per_meeting)):
+                self.follow[v] = 0  # the peer meets the referred friend
+                self.peers[i]["pending"] -= 1
+            if self.follow[v]:
+                pass  # not met yet: cannot engage this week
+            elif i >= 0 and self.peers[i]["status"] == E.ACTIVE:
                 peer = self.peers[i]
+                p *= self._mistrust_kept(v, self._kind(peer["kind"]).service_likeness)
                 cap = self._kind(peer["kind"]).caseload_cap
                 if cap > 0:
                     cap = max(1, math.ceil(cap * self._tailor(peer)))
                 if (cap == 0 or peer["caseload"] < cap) and self.random.random() < p:
                     engaged = True
                     peer["caseload"] += 1
+                    peer["need"] += self._need(v)
                     peer["successes"] += 1
                     self.ekind[v] = peer["kind"]
                     if self.random.random() < o.p_referrer:
                         self.coupons[v] = o.referral_coupons
             elif i == E.TEAM and ow.count > 0:
                 cap = ow.count * ow.caseload_cap
+                p *= self._mistrust_kept(v, 1.0)
                 if (cap == 0 or self.team["caseload"] < cap) and self.random.random() < p:
                     engaged = True
                     self.team["caseload"] += 1
+                    self.team["need"] += self._need(v)
                     self.ekind[v] = E.WORKER
             if engaged:
                 self.cstate[v] = E.ENGAGED
                 self.ever[v] |= E.EVER_ENGAGED
                 self.since[v] = self.week
             elif self.random.random() < o.p_lose_contact_per_week:
+                if self.follow[v]:
+                    self.follow[v] = 0
+                    self.peers[i]["pending"] -= 1
                 self.cstate[v] = E.HIDDEN
                 self.peer_of[v] = -1
 
@@ -452,8 +504,10 @@ class ReferenceModel:
         i = self.peer_of[v]
         if i >= 0:
             self.peers[i]["caseload"] -= 1
+            self.peers[i]["need"] -= self._need(v)
         elif i == E.TEAM:
             self.team["caseload"] -= 1
+            self.team["need"] -= self._need(v)
 
     def _linkage(self) -> None:
         s = self.scenario
@@ -501,16 +555,17 @@ class ReferenceModel:
             if slots > 0:
                 slots -= 1
                 self.totals["appointments"] += 1
-                p = sv.p_attend
                 if peer and self._spend(peer, wk.hours_per_accompaniment):
-                    p += kind.attendance_boost
+                    p = sv.p_attend * self._attend_kept(v, True) + kind.attendance_boost
                 elif self.peer_of[v] == E.TEAM and self.team["hours"] >= wk.hours_per_accompaniment:
                     self.team["hours"] -= wk.hours_per_accompaniment
-                    p += ow.attendance_boost
+                    p = sv.p_attend * self._attend_kept(v, False) + ow.attendance_boost
+                else:
+                    p = sv.p_attend * self._attend_kept(v, False)
             elif (house > 0 and peer and kind.joins_house_calls
                   and self._spend(peer, wk.hours_per_house_call)):
                 house -= 1
-                p = sv.p_link_house_call
+                p = sv.p_link_house_call * self._attend_kept(v, True)
             else:
                 continue
             if self.random.random() < p:
@@ -529,7 +584,9 @@ class ReferenceModel:
         for peer in self.peers:
             if peer["status"] == E.ACTIVE:
                 kind = self._kind(peer["kind"])
-                p_crisis = w.p_crisis_per_client_week * (1.0 - kind.educator_effect)
+                weight = peer["need"] / peer["caseload"] if peer["caseload"] > 0 else 1.0
+                p_crisis = min(1.0, w.p_crisis_per_client_week * (1.0 - kind.educator_effect)
+                               * weight)
                 crises = sum(self.random.random() < p_crisis for _ in range(peer["caseload"]))
                 peer["hours_worked"] += crises * wk.hours_per_crisis
                 risk = w.pair_risk_factor if kind.works_in_pairs else 1.0
@@ -603,7 +660,7 @@ class ReferenceModel:
             p_ever_exhausted=np.array([p["ever_exhausted"] for p in self.peers], bool),
             p_status=np.array([p["status"] for p in self.peers], np.int8),
             p_kind=np.array([p["kind"] for p in self.peers], np.int8),
-            totals=self.totals, cost=self.cost)
+            totals=self.totals, cost=self.cost, scenario=self.scenario)
         return run_metrics(view)
 
 

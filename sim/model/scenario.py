@@ -104,6 +104,10 @@ class Locality:
     share: float = param(1.0, 0.0, 1.0, lo_open=True, doc="share of the population living here")
     stigma: float = param(0.2, 0.0, 1.0, doc="stigma of drug use here (0 none, 1 heavy)")
     online_access: float = param(0.5, 0.0, 1.0, doc="share of clients here reachable online")
+    service_access: float = param(1.0, 0.0, 1.0,
+                                  doc="chance a person here is in the service orbit, relative to "
+                                      "clients.orbit_share_by_depth (1: services as in the "
+                                      "city; fewer services in a small town)")
 
 
 def _default_subgroups() -> Mapping[str, Subgroup]:
@@ -135,7 +139,9 @@ class Network:
 
     generator: str = param("community", choices=NETWORK_GENERATORS,
                            doc="how the graph is made, or 'file' to load one")
-    mean_degree: float = param(10.0, 1.0, 200.0, doc="mean number of ties per person")
+    mean_degree: float = param(13.8, 1.0, 200.0,
+                               doc="mean number of ties per person (13.8: median about 10 at "
+                                   "degree_sigma 0.8, Avery et al. 2021)")
     degree_sigma: float = param(0.8, 0.0, 3.0, doc="spread of log-normal degrees (community)")
     community_size: int = param(50, 2, 100_000, integer=True, doc="people per community")
     homophily: float = param(0.5, 0.0, 1.0, doc="preference for ties within one's subgroups")
@@ -144,6 +150,60 @@ class Network:
     rewire: float = param(0.1, 0.0, 1.0, doc="rewiring probability (small_world)")
     file: str = param("", doc="edge-list CSV or GraphML (generator = 'file')")
     nodes_file: str = param("", doc="optional node-attribute CSV (generator = 'file')")
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Who the clients are beyond gender and age: the service orbit, the subculture, mistrust.
+
+    The seed's hidden population is defined by what differs: people with heavy use who do not
+    use the services they are entitled to (outside the *service orbit*: no needle exchange,
+    substitution or health service in the past year), *deep* in the drug-using subculture,
+    with *many problems* at once and *mistrust of professionals*. Each person's attributes are
+    drawn per replicate from the ``clients`` stream: depth by ``depth_shares`` (the community
+    generator also mixes ties by depth, as by gender and age, and gives deeper people more
+    ties); the orbit with chance ``orbit_share_by_depth[depth] x service_access`` of their
+    locality; mistrust from a Beta distribution with the orbit's mean; problem areas (of five:
+    housing, mental health, physical health, income, justice) from a Binomial(5, mean / 5)
+    with the depth's mean.
+    """
+
+    depth_names: tuple[str, ...] = param(("edge", "middle", "deep"),
+                                         doc="labels of the bands of depth in the drug-using "
+                                             "subculture, shallowest first")
+    depth_shares: tuple[float, ...] = param((0.4, 0.35, 0.25), 0.0, 1.0,
+                                            doc="population share of each depth band "
+                                                "(assumption)")
+    depth_degree_factors: tuple[float, ...] = param(
+        (0.7, 1.0, 1.5), 0.01, 100.0,
+        doc="relative number of ties of each depth band (community generator; assumption: "
+            "the deeply involved form the dense core, Rothenberg & Muth 2007)")
+    orbit_share_by_depth: tuple[float, ...] = param(
+        (0.8, 0.5, 0.2), 0.0, 1.0,
+        doc="share of each depth band in the service orbit (used a needle exchange, "
+            "substitution or health service in the past year); about half overall "
+            "(assumption; in Western Europe most people who inject drugs use needle "
+            "exchanges and about half are in substitution treatment, Larney et al. 2017)")
+    mistrust_in_orbit: float = param(0.3, 0.0, 1.0,
+                                     doc="mean mistrust of professionals in the orbit (0 none, "
+                                         "1 total; assumption)")
+    mistrust_outside_orbit: float = param(0.6, 0.0, 1.0,
+                                          doc="mean mistrust of professionals outside the "
+                                              "orbit (assumption: mistrust keeps people away)")
+    mistrust_concentration: float = param(6.0, 0.1, 1000.0,
+                                          doc="concentration of the Beta distribution of "
+                                              "mistrust around its mean (larger: less spread)")
+    high_mistrust_at: float = param(0.5, 0.0, 1.0,
+                                    doc="mistrust at or above which a client counts as 'high "
+                                        "mistrust' in the results")
+    problems_by_depth: tuple[float, ...] = param(
+        (1.0, 2.0, 3.0), 0.0, 5.0,
+        doc="mean number of problem areas (of 5) in each depth band (assumption; 45% of "
+            "needle-exchange clients had two or three kinds of vulnerability, Treloar et al. "
+            "2016)")
+    problem_load: float = param(0.25, 0.0, 5.0,
+                                doc="extra share of a client's weekly follow-up hours and "
+                                    "chance of a crisis for each problem area (assumption)")
 
 
 @dataclass(frozen=True)
@@ -179,6 +239,10 @@ class PeerKind:
                             doc="how far in the network a peer reaches (1: own ties; "
                                 "bridge-builder)")
     trust: float = param(0.6, 0.0, 1.0, doc="how far clients trust this kind of peer")
+    service_likeness: float = param(0.0, 0.0, 1.0,
+                                    doc="share of the mistrust barrier against professionals "
+                                        "that falls on this kind (a peer at a service site is "
+                                        "partly seen as the services; assumption)")
     attendance_boost: float = param(0.0, 0.0, 1.0,
                                     doc="added chance an engaged client attends when the peer "
                                         "has the hours to accompany them (companion)")
@@ -212,7 +276,7 @@ class PeerKind:
 def _close_default() -> PeerKind:
     return PeerKind(count=10, hours_per_week=12.0, p_contact_per_meeting=0.4, site_share=0.5,
                     reach_hops=1,
-                    trust=0.45, attendance_boost=0.35, retention_boost=0.3,
+                    trust=0.45, service_likeness=0.5, attendance_boost=0.35, retention_boost=0.3,
                     interpreter_boost=0.05, joins_house_calls=True, role_conflict_per_week=0.005,
                     mirror_effect=0.2, educator_effect=0.3)
 
@@ -333,7 +397,16 @@ class Services:
     p_seek_appointment_per_week: float = param(0.25, 0.0, 1.0,
                                                doc="chance an engaged client asks for an "
                                                    "appointment in a week")
-    p_attend: float = param(0.4, 0.0, 1.0, doc="chance a booked client attends, unaccompanied")
+    p_attend: float = param(0.4, 0.0, 1.0,
+                            doc="chance a booked client without mistrust attends, unaccompanied")
+    mistrust_barrier: float = param(0.6, 0.0, 1.0,
+                                    doc="share of a client's chance to attend, and to accept "
+                                        "and engage with professionals, lost at full mistrust "
+                                        "(mistrust of professionals, seed; assumption)")
+    accompaniment_bridge: float = param(0.75, 0.0, 1.0,
+                                        doc="share of the mistrust barrier a peer removes by "
+                                            "accompanying a client or joining a house call "
+                                            "(enabler, interpreter; assumption)")
     weeks_to_retained: int = param(12, 1, 520, integer=True,
                                    doc="weeks in contact with services that count as retained")
     p_dropout_engaged_per_week: float = param(0.03, 0.0, 1.0,
@@ -350,13 +423,13 @@ class Wellbeing:
     energy_start_spread: float = param(0.1, 0.0, 0.5,
                                        doc="a new peer's energy is energy_start plus a uniform "
                                            "draw within +/- this (assumption: peers differ)")
-    demand_per_hour: float = param(0.00423, 0.0, 1.0,
+    demand_per_hour: float = param(0.00398, 0.0, 1.0,
                                    doc="energy an hour of work costs (long hours drain)")
-    demand_per_client_week: float = param(0.00282, 0.0, 1.0,
+    demand_per_client_week: float = param(0.00265, 0.0, 1.0,
                                           doc="energy a client in the caseload costs a week")
     p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
                                             doc="chance a client in the caseload has a crisis")
-    crisis_cost: float = param(0.05642, 0.0, 1.0, doc="energy a crisis costs")
+    crisis_cost: float = param(0.05303, 0.0, 1.0, doc="energy a crisis costs")
     p_stigma_event_per_week: float = param(0.03, 0.0, 1.0,
                                            doc="chance a peer is labelled a snitch in a week, "
                                                "at full stigma")
@@ -434,6 +507,7 @@ class Scenario:
     run: RunSettings = section(RunSettings)
     population: Population = section(Population)
     network: Network = section(Network)
+    clients: Clients = section(Clients)
     close_peers: PeerKind = field(default_factory=_close_default, metadata={"section": True})
     distant_peers: PeerKind = field(default_factory=_distant_default, metadata={"section": True})
     outreach_workers: OutreachWorkers = section(OutreachWorkers)
@@ -599,6 +673,18 @@ def _consistency(s: Scenario) -> list[str]:
     if not locs:
         problems.append("population.localities: must list at least one locality")
     elif (p := _shares_problem([loc.share for loc in locs], "population.localities.share")):
+        problems.append(p)
+    cl = s.clients
+    n_depth = len(cl.depth_names)
+    if n_depth == 0:
+        problems.append("clients.depth_names: must name at least one depth band")
+    for key in ("depth_shares", "depth_degree_factors", "orbit_share_by_depth",
+                "problems_by_depth"):
+        values = getattr(cl, key)
+        if n_depth and len(values) != n_depth:
+            problems.append(f"clients.{key} = {list(values)}: must have one value per depth "
+                            f"band in clients.depth_names ({n_depth})")
+    if (p := _shares_problem(cl.depth_shares, "clients.depth_shares")) is not None:
         problems.append(p)
     n_bands = len(s.population.subgroups["age_band"].shares)
     for kind in ("close_peers", "distant_peers"):

@@ -7,7 +7,7 @@ with their own types (Lam, Pitrou & Seibert 2015, "Numba: a LLVM-based Python JI
 
 - :class:`WorldArrays`: the graph (CSR) and each person's attributes; fixed for a replicate.
 - :class:`ClientArrays`: one row per person: client state, who supports them, trust, coupons,
-  and the list of clients in contact.
+  who referred them and in which wave, and the lists of clients in contact.
 - :class:`PeerArrays`: one row per peer (recruitment order): person, kind, status, energy,
   caseload, the week's hours, and the ego networks (everyone within reach) in CSR form by
   class; and the outreach workers' team (caseload and hours).
@@ -69,6 +69,9 @@ class WorldArrays(NamedTuple):
     age: np.ndarray          # int8 per person (age band)
     loc_stigma: np.ndarray   # float64 per locality
     loc_online: np.ndarray   # float64 per locality
+    mistrust: np.ndarray     # float64 per person: mistrust of professionals, 0 to 1
+    problems: np.ndarray     # int8 per person: problem areas
+    orbit_nodes: np.ndarray  # int32: the persons in the service orbit (whom a site sees)
 
 
 class ClientArrays(NamedTuple):
@@ -82,6 +85,9 @@ class ClientArrays(NamedTuple):
     since: np.ndarray        # int32: week the client entered its state
     coupons: np.ndarray      # int32: referrals left
     ekind: np.ndarray        # int8: kind of the peer who engaged the client
+    referrer: np.ndarray     # int32: the friend whose coupon brought the client, or -1
+    wave: np.ndarray         # int32: referral steps from a peer's own contact (0: direct)
+    follow: np.ndarray       # int8: 1 for a referred contact the peer has not yet met
     reached: np.ndarray      # int32: clients in contact, the first book[B_LEN] entries
     reached_pos: np.ndarray  # int32: place in ``reached``, or -1
     fresh: np.ndarray        # int32: clients contacted, not yet engaged: first book[B_FRESH]
@@ -100,6 +106,8 @@ class PeerArrays(NamedTuple):
     status: np.ndarray          # int8: ACTIVE, RESTING or WITHDRAWN
     energy: np.ndarray          # float64 in [0, 1]
     caseload: np.ndarray        # int32: engaged clients supported
+    need: np.ndarray            # float64: the caseload weighted by each client's problems
+    pending: np.ndarray         # int32: referred contacts waiting for the peer's first meeting
     ever_exhausted: np.ndarray  # bool
     label_until: np.ndarray     # int32: week a snitch label wears off
     joined: np.ndarray          # int32: week the peer was recruited
@@ -108,7 +116,7 @@ class PeerArrays(NamedTuple):
     hours_left: np.ndarray      # float64: hours of this week's budget not yet used
     hours_worked: np.ndarray    # float64: hours worked this week
     successes: np.ndarray       # int32: clients the peer engaged or saw linked this week
-    team: np.ndarray            # float64[2]: outreach workers' caseload and hours left
+    team: np.ndarray            # float64[3]: outreach workers' caseload, hours left, need
     ego_class_ptr: np.ndarray   # int64: entries of (peer i, class c) start at [i * 9 + c]
     ego_nodes: np.ndarray       # int32: persons within reach, by peer and class
 
@@ -128,6 +136,10 @@ class Params(NamedTuple):
     online_rate: float
     online_trust: float
     p_lose: float
+    # clients
+    problem_load: float
+    mistrust_barrier: float
+    accompaniment_bridge: float
     # outreach workers
     workers: int
     worker_hours: float
@@ -187,6 +199,7 @@ class Params(NamedTuple):
     p_contact: np.ndarray        # float64[3], per meeting with a hidden person
     site_share: np.ndarray       # float64[3], share of meetings at a fixed site
     kind_trust: np.ndarray       # float64[3]
+    service_likeness: np.ndarray  # float64[3], share of the mistrust barrier on the kind
     attendance_boost: np.ndarray  # float64[3]
     retention_boost: np.ndarray  # float64[3]
     interpreter_boost: np.ndarray  # float64[3]
@@ -252,6 +265,8 @@ def kernel_params(s) -> Params:
         p_referrer=f(o.p_referrer), p_refer=f(o.p_refer_per_tie_week),
         referral_coupons=i(o.referral_coupons), online_rate=f(o.online_contacts_per_peer_week),
         online_trust=f(o.online_trust), p_lose=f(o.p_lose_contact_per_week),
+        problem_load=f(s.clients.problem_load), mistrust_barrier=f(sv.mistrust_barrier),
+        accompaniment_bridge=f(sv.accompaniment_bridge),
         workers=i(ow.count), worker_hours=f(ow.hours_per_week),
         worker_p_contact=f(ow.p_contact_per_meeting), worker_trust=f(ow.trust),
         worker_cap=i(ow.caseload_cap), worker_attendance_boost=f(ow.attendance_boost),
@@ -287,6 +302,7 @@ def kernel_params(s) -> Params:
         p_contact=_per_kind(s, "p_contact_per_meeting", np.float64),
         site_share=_per_kind(s, "site_share", np.float64),
         kind_trust=_per_kind(s, "trust", np.float64),
+        service_likeness=_per_kind(s, "service_likeness", np.float64),
         attendance_boost=_per_kind(s, "attendance_boost", np.float64),
         retention_boost=_per_kind(s, "retention_boost", np.float64),
         interpreter_boost=_per_kind(s, "interpreter_boost", np.float64),

@@ -17,7 +17,13 @@ import numpy as np
 from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
 
-__all__ = ["World", "build_world", "world_problems", "world_size"]
+__all__ = ["ORBIT_LABELS", "World", "build_world", "world_problems", "world_size"]
+
+#: Labels of ``in_orbit`` codes 0 and 1, in results and in a graph file's nodes.
+ORBIT_LABELS = ("outside orbit", "in orbit")
+#: Most problem areas a person can have (housing, mental health, physical health, income,
+#: justice).
+MAX_PROBLEMS = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +40,13 @@ class World:
             ``population.subgroups.age_band.names`` (``int8``).
         loc_stigma: stigma of each locality (``float64``).
         loc_online: online access of each locality (``float64``).
+        depth: depth in the drug-using subculture, an index into ``clients.depth_names``
+            (``int8``).
+        in_orbit: 1 for a person in the service orbit (used a service in the past year), else
+            0 (``int8``).
+        mistrust: mistrust of professionals, 0 to 1 (``float64``).
+        problems: number of problem areas, 0 to 5 (``int8``).
+        orbit_nodes: the persons in the orbit, ascending (``int32``): whom a service site sees.
         ids: original identifiers when the graph came from a file, else None.
     """
 
@@ -43,6 +56,11 @@ class World:
     age_band: np.ndarray
     loc_stigma: np.ndarray
     loc_online: np.ndarray
+    depth: np.ndarray
+    in_orbit: np.ndarray
+    mistrust: np.ndarray
+    problems: np.ndarray
+    orbit_nodes: np.ndarray
     ids: tuple[str, ...] | None = None
 
     @property
@@ -66,6 +84,10 @@ class World:
             "gender": (self.gender, tuple(pop.subgroups["gender"].names)),
             "age_band": (self.age_band, tuple(pop.subgroups["age_band"].names)),
             "locality": (self.locality, tuple(loc.name for loc in pop.localities)),
+            "depth": (self.depth, tuple(scenario.clients.depth_names)),
+            "in_orbit": (self.in_orbit, ORBIT_LABELS),
+            "mistrust": (self.mistrust, None),
+            "problems": (self.problems, None),
         }
         for name, values in self.graph.node_attrs.items():
             out.setdefault(name, (np.asarray(values), None))
@@ -85,11 +107,16 @@ def _file_stamp(path: str) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
-def _file_labels(pop: dict) -> tuple:
+def _file_labels(pop: dict, clients: dict) -> tuple:
     """The scenario's names of each category attribute a graph file may give, in code order."""
     from sim.graphs.files import Labels
 
     return (
+        ("depth", Labels(tuple(clients["depth_names"]), "clients.depth_names")),
+        ("in_orbit", Labels(("no", "yes"), "in_orbit (0 or no: outside the service orbit, "
+                                           "1 or yes: in it)")),
+        ("problems", Labels(tuple(str(k) for k in range(MAX_PROBLEMS + 1)),
+                            f"problems (whole numbers of problem areas, 0 to {MAX_PROBLEMS})")),
         ("gender", Labels(tuple(pop["subgroups"]["gender"]["names"]),
                           "population.subgroups.gender.names")),
         ("age_band", Labels(tuple(pop["subgroups"]["age_band"]["names"]),
@@ -121,6 +148,7 @@ def _cached_world(key: str, replicate: int) -> World:
 
     settings = json.loads(key)
     pop, net, seed = settings["population"], settings["network"], settings["seed"]
+    cl = settings["clients"]
     n = pop["size"]
     rng = stream(seed, replicate, "network")
     loc_shares = [loc["share"] for loc in pop["localities"]]
@@ -129,11 +157,15 @@ def _cached_world(key: str, replicate: int) -> World:
     from sim.graphs import generators as networks
 
     if net["generator"] == "community":
+        # Ties mix by depth in the subculture as by gender and age, and deeper people have
+        # more of them.
         graph = networks.community_graph(
             n, rng, mean_degree=net["mean_degree"], degree_sigma=net["degree_sigma"],
             community_size=net["community_size"], locality_shares=loc_shares,
-            subgroup_shares=subgroup_shares, homophily=net["homophily"],
-            p_cross_community=net["p_cross_community"], p_cross_locality=net["p_cross_locality"])
+            subgroup_shares={**subgroup_shares, "depth": cl["depth_shares"]},
+            homophily=net["homophily"], p_cross_community=net["p_cross_community"],
+            p_cross_locality=net["p_cross_locality"],
+            degree_factors={"depth": cl["depth_degree_factors"]})
     elif net["generator"] == "configuration":
         mu = np.log(net["mean_degree"]) - net["degree_sigma"] ** 2 / 2
         degrees = np.maximum(1, np.round(rng.lognormal(mu, net["degree_sigma"], n))).astype(int)
@@ -144,7 +176,8 @@ def _cached_world(key: str, replicate: int) -> World:
         k = max(2, int(round(net["mean_degree"] / 2)) * 2)
         graph = networks.small_world_graph(n, k, net["rewire"], rng)
     else:
-        graph, id_list = _load_file_graph(net["file"], net["nodes_file"], _file_labels(pop))
+        graph, id_list = _load_file_graph(net["file"], net["nodes_file"],
+                                          _file_labels(pop, cl))
         ids = tuple(id_list)
         n = graph.n_nodes
     # From a file, gender, age_band and locality are codes into the scenario's names (the
@@ -157,6 +190,10 @@ def _cached_world(key: str, replicate: int) -> World:
               else _draw_categories(arng, n, subgroup_shares["gender"]))
     age_band = (np.asarray(attrs["age_band"], dtype=np.int8) if "age_band" in attrs
                 else _draw_categories(arng, n, subgroup_shares["age_band"]))
+    depth, in_orbit, mistrust, problems = _client_attributes(
+        stream(seed, replicate, "clients"), n, cl,
+        np.array([loc["service_access"] for loc in pop["localities"]])[locality], attrs,
+        net.get("nodes_file") or net.get("file") or "")
     return World(
         graph=graph,
         locality=np.ascontiguousarray(locality),
@@ -165,8 +202,69 @@ def _cached_world(key: str, replicate: int) -> World:
         loc_stigma=np.array([loc["stigma"] for loc in pop["localities"]], dtype=np.float64),
         loc_online=np.array([loc["online_access"] for loc in pop["localities"]],
                             dtype=np.float64),
+        depth=depth, in_orbit=in_orbit, mistrust=mistrust, problems=problems,
+        orbit_nodes=np.flatnonzero(in_orbit).astype(np.int32),
         ids=ids,
     )
+
+
+def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.ndarray,
+                       given: dict, where: str):
+    """Depth, orbit, mistrust and problems of each person (see :class:`Clients`).
+
+    What a graph file gives is kept (its labels were checked by the loader; a mistrust column
+    must hold numbers from 0 to 1); the rest is drawn, each attribute from its own part of the
+    ``clients`` stream, in a fixed order, so giving one attribute leaves the others' draws alone.
+    """
+    from sim.errors import UserInputError
+
+    u = rng.random((4, n))  # depth, orbit, mistrust, problems: one uniform each
+    shares = np.asarray(cl["depth_shares"], dtype=np.float64)
+    if "depth" in given:
+        depth = np.asarray(given["depth"], dtype=np.int8)
+    else:
+        cum = np.cumsum(shares / shares.sum())
+        depth = np.minimum(np.searchsorted(cum, u[0], side="right"), len(shares) - 1)
+        depth = depth.astype(np.int8)
+    if "in_orbit" in given:
+        in_orbit = np.asarray(given["in_orbit"], dtype=np.int8)
+    else:
+        p_orbit = np.asarray(cl["orbit_share_by_depth"])[depth] * access
+        in_orbit = (u[1] < p_orbit).astype(np.int8)
+    if "mistrust" in given:
+        mistrust = np.asarray(given["mistrust"], dtype=np.float64)
+        if not np.all((mistrust >= 0.0) & (mistrust <= 1.0)):
+            raise UserInputError(f"{where}: column 'mistrust' must hold numbers from 0 to 1 "
+                                 f"(found {mistrust.min():g} to {mistrust.max():g})")
+    else:
+        mean = np.where(in_orbit == 1, cl["mistrust_in_orbit"], cl["mistrust_outside_orbit"])
+        mistrust = _beta_quantile(u[2], mean, cl["mistrust_concentration"])
+    if "problems" in given:
+        problems = np.asarray(given["problems"], dtype=np.int8)
+    else:
+        q = np.asarray(cl["problems_by_depth"], dtype=np.float64)[depth] / MAX_PROBLEMS
+        problems = _binomial_quantile(u[3], q).astype(np.int8)
+    return (np.ascontiguousarray(depth), np.ascontiguousarray(in_orbit),
+            np.ascontiguousarray(mistrust), np.ascontiguousarray(problems))
+
+
+def _beta_quantile(u: np.ndarray, mean: np.ndarray, concentration: float) -> np.ndarray:
+    """Beta(mean x k, (1 - mean) x k) by inversion of ``u``; a mean of 0 or 1 is that value."""
+    from scipy import special
+
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    out = mean.copy()
+    inner = (mean > 0.0) & (mean < 1.0)
+    a, b = mean[inner] * concentration, (1.0 - mean[inner]) * concentration
+    out[inner] = special.betaincinv(a, b, u[inner])
+    return out
+
+
+def _binomial_quantile(u: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Binomial(:data:`MAX_PROBLEMS`, q) by inversion of ``u``, elementwise."""
+    from scipy import stats
+
+    return stats.binom.ppf(u, MAX_PROBLEMS, q)
 
 
 def _ring_degree(mean_degree: float) -> int:
@@ -203,8 +301,9 @@ def _generator_problems(scenario: Scenario) -> list[str]:
 def _file_graph(scenario: Scenario):
     """The scenario's graph file read by the loader runs use (and its cache)."""
     net = scenario.network
+    data = scenario_to_dict(scenario)
     return _load_file_graph(net.file, net.nodes_file,
-                            _file_labels(scenario_to_dict(scenario)["population"]))
+                            _file_labels(data["population"], data["clients"]))
 
 
 def world_problems(scenario: Scenario) -> list[str]:
@@ -264,5 +363,6 @@ def build_world(scenario: Scenario, replicate: int) -> World:
     files = ([_file_stamp(net.file), _file_stamp(net.nodes_file) if net.nodes_file else None]
              if net.generator == "file" else None)
     key = json.dumps({"population": data["population"], "network": data["network"],
-                      "seed": scenario.run.seed, "files": files}, sort_keys=True)
+                      "clients": data["clients"], "seed": scenario.run.seed, "files": files},
+                     sort_keys=True)
     return _cached_world(key, int(replicate))
