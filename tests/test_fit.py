@@ -103,7 +103,9 @@ def test_calibrate_recovers_known_parameters(tmp_path):
     spec = _synthetic_spec(tmp_path, seed=99)
     result = calibrate(spec, tmp_path / "fit", InlineExecutor(), trials=48, say=lambda _: None)
     assert not result.interrupted
-    assert result.best_chi2 < 6.0  # two targets: chi2 of 2 expected, 6 is p ~ 0.05
+    # Three targets: 11.3 is chi-square's 99% point with 3 degrees of freedom (the truth itself
+    # scores about 1.4 on the fit's runs; 48 trials of TPE need not reach it).
+    assert result.best_chi2 < 11.3
     widths = {"outreach.p_engage_per_week": 0.45, "wellbeing.demand_per_hour": 0.018}
     for key, truth in TRUTH.items():
         assert abs(result.best[key] - truth) <= 0.12 * widths[key], (key, result.best)
