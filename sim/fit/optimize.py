@@ -183,6 +183,14 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
     first = spec.objectives[0]
     front.sort(key=lambda i: (-points[i, 0] if first.direction == "maximize" else points[i, 0],
                               rows[i]["trial"]))
+    # NSGA-II may run one policy more than once (same values, same runs): keep its first.
+    seen, unique = set(), []
+    for i in front:
+        policy = tuple(repr(rows[i][k]) for k in keys)
+        if policy not in seen:
+            seen.add(policy)
+            unique.append(i)
+    front = unique
     for r in rows:
         r["on_front"] = False
     for i in front:
