@@ -56,9 +56,11 @@ def calibrate(path: Path, target: float, replicates: int, trials: int, out: Path
             executor.close()
     if result.interrupted:
         raise SystemExit(130)
-    fitted = {k.split(".")[1]: v for k, v in result.best.items()}
+    # Five decimals, as the scenario files have always written these demands.
+    best = {k: round(v, 5) for k, v in result.best.items()}
+    fitted = {k.split(".")[1]: v for k, v in best.items()}
     scenario = load_scenario(path, {"run.weeks": 52})
-    final = run_ensemble(scenario.replace(result.best), replicates)
+    final = run_ensemble(scenario.replace(best), replicates)
     by_kind = {name: float(np.nanmean(final.metric_values(name))) for name in (
         "peers_exhausted_fraction", "peers_exhausted_fraction_close",
         "peers_exhausted_fraction_distant")}

@@ -104,6 +104,13 @@ def _optuna() -> None:
                              "pip install optuna)") from None
 
 
+def _check_out(out: str) -> None:
+    from pathlib import Path
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UserInputError(f"--out {out}: is a file; give a folder")
+
+
 def _executor(args: argparse.Namespace):
     from sim.cli.resources import warn_workers
     from sim.fit.runs import InlineExecutor
@@ -148,6 +155,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if args.posterior is not None and args.posterior < 0:
         raise UserInputError(f"--posterior {args.posterior}: must be 0 (no posterior) or more")
     spec = _with_options(load_fit_spec(args.file, scenario_path(args.scenario)), args)
+    _check_out(args.out)
     from sim.fit.calibrate import calibrate
 
     executor = _executor(args)
@@ -225,6 +233,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
     _optuna()
     spec = _with_options(load_search_spec(args.file, scenario_path(args.scenario)), args)
+    _check_out(args.out)
     from sim.fit.optimize import optimize
 
     executor = _executor(args)
@@ -239,7 +248,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         return _interrupted(args.out, result.trials_done, "trials")
     onames = [o.name for o in spec.objectives]
     print(f"{result.trials_done} trials, {result.feasible} within the constraints; "
-          f"Pareto front: {len(result.front)} policies")
+          f"Pareto front: {len(result.front)} polic{'y' if len(result.front) == 1 else 'ies'}")
     cols = [p.key for p in spec.parameters] + onames
     shown = ([("base", result.base)] if result.base is not None else []) + [
         (f"best_{k}" if k <= 10 else f"#{k}", r) for k, r in enumerate(result.front, 1)]
