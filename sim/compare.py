@@ -359,9 +359,40 @@ def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str
         "metrics": {label: {m: {k: v[k] for k in keep} for m, v in summary.items()}
                     for label, summary in comparison.summaries().items()},
         "differences": comparison.differences(),
+        "groups": {label: r.groups()
+                   for label, r in zip(comparison.labels, comparison.results, strict=True)},
         "weekly": {label: r.weekly()
                    for label, r in zip(comparison.labels, comparison.results, strict=True)},
     }
+
+
+def groups_comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
+    """Who each scenario reaches, one row per client type and scenario.
+
+    Each row: the people of that type and the shares contacted, engaged and linked (means
+    over replicates).
+    """
+    from sim.output.tables import groups_rows
+
+    per_label = {label: groups_rows(r.groups())
+                 for label, r in zip(comparison.labels, comparison.results, strict=True)}
+    rows = []
+    for j, first in enumerate(per_label[comparison.labels[0]]):
+        for i, label in enumerate(comparison.labels):
+            row = per_label[label][j]
+            rows.append((first[0] if i == 0 else "", label, *row[1:]))
+    return rows
+
+
+def groups_comparison_table(comparison: Comparison) -> str:
+    """:func:`groups_comparison_rows` as a plain-text table."""
+    rows = [("client type", "scenario", "people", "contacted", "engaged", "linked")]
+    rows += groups_comparison_rows(comparison)
+    widths = [max(len(r[c]) for r in rows) for c in range(6)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}"
+             + "".join(f"  {r[c]:>{widths[c]}}" for c in range(2, 6)) for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
 
 
 def comparison_csv(comparison: Comparison) -> str:

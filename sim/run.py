@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.model.events import EventRecorder
 from sim.model.metrics import group_reach, interval, summarise
 from sim.model.outreach import WEEKLY_SERIES, OutreachModel
 from sim.model.scenario import Scenario
@@ -88,27 +89,39 @@ class EnsembleResult:
 
 
 def run_replicate(scenario: Scenario, replicate: int, *,
-                  stop: threading.Event | None = None) -> RunResult:
+                  stop: threading.Event | None = None,
+                  events: Callable[[int], EventRecorder] | None = None) -> RunResult:
     """Build, run and measure one replicate.
 
     Args:
         scenario: the scenario.
         replicate: the replicate's index (its streams derive from it).
         stop: when given and set, the replicate stops before its next week.
+        events: when given, called with the replicate's index for the
+            :class:`~sim.model.events.EventRecorder` of its event history, which is closed
+            when the run ends (aborted if it does not).
 
     Raises:
         RunCancelled: ``stop`` was set before the replicate finished.
     """
-    if stop is None:
-        model = OutreachModel(scenario, replicate)
-        model.run()
-    else:
+    if stop is not None:
         _check(stop, replicate)
-        model = OutreachModel(scenario, replicate)
-        # One week per kernel call: checking between weeks stops a replicate within one call.
-        for _ in range(scenario.run.weeks):
-            _check(stop, replicate)
-            model.step()
+    recorder = events(replicate) if events is not None else None
+    try:
+        model = OutreachModel(scenario, replicate, events=recorder or False)
+        if stop is None:
+            model.run()
+        else:
+            # One week per kernel call: checking between weeks stops a replicate within one call.
+            for _ in range(scenario.run.weeks):
+                _check(stop, replicate)
+                model.step()
+    except BaseException:
+        if recorder is not None:
+            recorder.abort()
+        raise
+    if recorder is not None:
+        recorder.close()
     return RunResult(replicate, model.metrics(), group_reach(model), model.weekly)
 
 
@@ -128,7 +141,8 @@ def default_workers() -> int:
 def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: int | None = None,
                  first_replicate: int = 0,
                  progress: Callable[[int, int], None] | None = None,
-                 stop: threading.Event | None = None) -> EnsembleResult:
+                 stop: threading.Event | None = None,
+                 events: Callable[[int], EventRecorder] | None = None) -> EnsembleResult:
     """Run replicates ``first_replicate ..`` of a scenario, in parallel threads.
 
     Args:
@@ -139,6 +153,8 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: 
         progress: called with (done, total) after each replicate finishes.
         stop: when set (from another thread), the ensemble stops within about one week of the
             model and raises :class:`RunCancelled`.
+        events: the event recorder of each replicate, by index (see :func:`run_replicate`;
+            :class:`sim.output.events.EventsFile` gathers them into one Parquet file).
 
     Returns:
         The runs in replicate order.
@@ -156,20 +172,21 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: 
     if workers == 1 or total == 1:
         runs = []
         for done, r in enumerate(indices, 1):
-            runs.append(run_replicate(scenario, r, stop=stop))
+            runs.append(run_replicate(scenario, r, stop=stop, events=events))
             if progress:
                 progress(done, total)
         result.runs = runs
         return result
     # Build the first replicate alone, so numba's compilation happens once, not per thread.
-    runs = [run_replicate(scenario, indices[0], stop=stop)]
+    runs = [run_replicate(scenario, indices[0], stop=stop, events=events)]
     if progress:
         progress(1, total)
     # The workers' own stop flag: set on Ctrl-C, on an error, or when the caller's stop is set.
     halt = threading.Event()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate")
     try:
-        futures = [pool.submit(run_replicate, scenario, r, stop=halt) for r in indices[1:]]
+        futures = [pool.submit(run_replicate, scenario, r, stop=halt, events=events)
+                   for r in indices[1:]]
         for done, fut in enumerate(futures, 2):
             runs.append(_wait(fut, stop))
             if progress:

@@ -73,7 +73,7 @@ count = 2
 [distant_peers]
 count = 2
 """)
-    ran = one_line_error(outreach("run", scenario), "network.mean_degree = 10",
+    ran = one_line_error(outreach("run", scenario), "network.mean_degree = 13.8",
                          "population.size - 1 = 9")
     checked = outreach("validate", scenario)
     assert checked.returncode == 2 and "Traceback" not in checked.stderr

@@ -198,13 +198,18 @@ def test_json_metrics_have_intervals(runs):
 
 def test_json_groups(runs):
     groups = _ok(runs, "file")["groups"]
-    assert set(groups) == {"gender", "age_band", "locality"}
+    assert set(groups) == {"gender", "age_band", "locality", "service_orbit", "mistrust",
+                           "depth"}
+    assert set(groups["service_orbit"]) == {"in orbit", "outside orbit"}
+    assert set(groups["mistrust"]) == {"low", "high"}
+    assert list(groups["depth"]) == ["edge", "middle", "deep"]
     assert set(groups["locality"]) == {"city", "town"}
     assert set(groups["gender"]) == {"man", "woman"}
     assert len(groups["age_band"]) == 3
     for attr, labels in groups.items():
         for label, measures in labels.items():
-            assert {"size", "contacted", "engaged", "linked"} <= set(measures), (attr, label)
+            assert {"size", "contacted", "engaged", "linked", "contacted_share",
+                    "engaged_share", "linked_share"} <= set(measures), (attr, label)
             assert set(measures["size"]) >= {"mean", "ci_low", "ci_high"}
     # every client counts, and peers only once someone reached them (promoted clients)
     total = sum(m["size"]["mean"] for m in groups["locality"].values())

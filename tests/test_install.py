@@ -105,8 +105,10 @@ def test_run_a_shipped_scenario_by_name(installed):
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("baseline: 2 replicates of 4 weeks"), proc.stdout
     assert lines[1].split()[:2] == ["metric", "mean"], proc.stdout
-    rows = {line.split()[0]: line.split()[1:] for line in lines[3:] if line.split()}
+    table = lines[3:lines.index("")]  # the metrics, then a blank line and who is reached
+    rows = {line.split()[0]: line.split()[1:] for line in table}
     assert set(rows) == set(METRICS), proc.stdout
+    assert any(line.startswith("service orbit: outside orbit") for line in lines), proc.stdout
     assert float(rows["clients_contacted"][0].replace(",", "")) > 0  # the peers reached someone
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
 

@@ -30,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli.sweep",
     "sim.cli.fit",
     "sim.cli.viz",
+    "sim.cli.survey",
+    "sim.cli.reach",
 )
 
 

@@ -173,6 +173,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         comparison_document,
         comparison_header,
         comparison_table,
+        groups_comparison_table,
         run_comparison,
     )
     from sim.output.files import write_text_atomic
@@ -184,6 +185,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(comparison_header(comparison, seed_from))
     print()
     print(comparison_table(comparison))
+    print("\nWho is reached (share of each client type, means over replicates):")
+    print(groups_comparison_table(comparison))
     # Draw the plot before writing anything, so a plotting failure leaves no partial outputs.
     figure = None
     if args.plot:

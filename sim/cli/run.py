@@ -13,6 +13,7 @@ examples:
   outreach run baseline
   outreach run big_city --replicates 50 --json big_city.json
   outreach run my_programme.toml --set close_peers.count=12
+  outreach run baseline --replicates 5 --events events.parquet
 """
 
 
@@ -28,6 +29,10 @@ def register(subparsers) -> None:
                         "lists them)")
     add_run_options(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--events", metavar="PATH",
+                   help="also write the event history (one row per contact, engagement, "
+                        "referral, linkage, drop-out, peer recruited/exhausted/returned/"
+                        "withdrawn, in every replicate) as Parquet to PATH; needs pyarrow")
     p.set_defaults(func=_cmd_run)
 
 
@@ -36,19 +41,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.model.scenario import scenario_to_dict
     from sim.model.world import world_size
     from sim.output.files import check_writable, write_text_atomic
-    from sim.output.tables import dump_json, metrics_table
+    from sim.output.tables import dump_json, groups_table, metrics_table
     from sim.run import run_ensemble
 
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after
         check_writable(args.json, "--json")
     warn_before_runs([scenario], args.workers)
-    result = run_ensemble(scenario, workers=args.workers, progress=progress_bar(scenario.name),
-                          stop=getattr(args, "interrupted", None))
+    with _events_file(args.events) as events:
+        result = run_ensemble(scenario, workers=args.workers,
+                              progress=progress_bar(scenario.name),
+                              stop=getattr(args, "interrupted", None),
+                              events=events.recorder if events else None)
     summary = result.metrics()
     print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
           f"seed {scenario.run.seed}, {world_size(scenario):,} people")
     print(metrics_table(summary))
+    groups = result.groups()
+    print("\nWho is reached (share of each client type, means over replicates):")
+    print(groups_table(groups))
     if args.json:
         document = {
             "scenario": scenario.name,
@@ -59,9 +70,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "settings": scenario_to_dict(scenario),
             "metrics": {k: {m: v[m] for m in ("mean", "ci_low", "ci_high")}
                         for k, v in summary.items()},
-            "groups": result.groups(),
+            "groups": groups,
             "weekly": result.weekly(),
         }
         write_text_atomic(args.json, dump_json(document), "--json")
         print(f"results written to {args.json}")
+    if args.events:
+        print(f"events written to {args.events}")
     return 0
+
+
+def _events_file(path: str | None):
+    """The ``--events`` file's context (checked before any run), or an empty context."""
+    import contextlib
+
+    if not path:
+        return contextlib.nullcontext()
+    from sim.output.events import EventsFile
+
+    return EventsFile(path, "--events")

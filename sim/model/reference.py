@@ -17,8 +17,9 @@ One week, in order:
    hours are their kind's ``hours_per_week`` times ``1 - tailoring x (1 - strength)`` (1 without
    professionals). First come supervision, a team meeting, training (a new peer's first
    ``training_weeks``, fewer by the strongest ``educator_effect`` of an experienced working
-   peer), the ``indirect_work_share`` of the hours and ``hours_per_client_week`` per client of
-   the caseload; what does not fit waits. The outreach workers' team has ``count x
+   peer), the ``indirect_work_share`` of the hours and ``hours_per_client_week`` per unit of
+   the caseload's need (each client 1 plus ``problem_load`` per problem area); what does not
+   fit waits. The outreach workers' team has ``count x
    hours_per_week`` less the follow-up of its caseload.
 2. **Linkage and retention.** An engaged client drops out with ``p_dropout_engaged_per_week``;
    otherwise, while office or house-call slots last, asks for an appointment with
@@ -26,38 +27,47 @@ One week, in order:
    Linked or retained clients drop out with ``p_dropout_linked_per_week``, times ``1 -
    retention_boost`` of a working peer's kind and ``1 - mirror_effect`` of each kind with a
    working peer; linked ones become retained after ``weeks_to_retained``. Then the askers, in a
-   rotation from a random first one: an office slot while they last, attended with ``p_attend``
-   plus the kind's ``attendance_boost`` if the peer has ``hours_per_accompaniment`` left to
-   accompany them (the outreach workers likewise from the team's hours); otherwise a house call
-   if slots last and the peer joins house calls and has ``hours_per_house_call`` left, which
-   links with ``p_link_house_call``. A linked client leaves the caseload.
+   rotation from a random first one: an office slot while they last, attended with ``p_attend x
+   (1 - mistrust_barrier x mistrust)``, plus the kind's ``attendance_boost`` if the peer has
+   ``hours_per_accompaniment`` left to accompany them, whose company also removes
+   ``accompaniment_bridge`` of the barrier (the outreach workers likewise from the team's
+   hours, without the bridge); otherwise a house call if slots last and the peer joins house
+   calls and has ``hours_per_house_call`` left, which links with ``p_link_house_call`` times the
+   bridged barrier. A linked client leaves the caseload.
 3. **Online.** Each working peer makes a Poisson number of attempts (mean
    ``online_contacts_per_peer_week``), each taking ``hours_per_meeting`` while hours last, at
    persons drawn uniformly; a hidden client is contacted with chance equal to the online access
-   of their locality (no stigma: nobody sees).
-4. **Outreach.** A working peer with hours left meets ``hours_left / hours_per_meeting``
+   of their locality (no stigma: nobody sees) times the mistrust kept (below).
+4. **Outreach.** A working peer keeps ``hours_per_meeting`` for each referred contact waiting
+   to be met, and with the hours left meets ``hours_left / hours_per_meeting``
    people (half as many when working in pairs), rounded up or down at random. A ``site_share``
    of the meetings (all, if no one is within reach) are at a fixed service site, with a person
-   drawn from the whole population, trusted as the kind; the others are with someone within
+   drawn from the service orbit, trusted as the kind; the others are with someone within
    ``reach_hops`` steps, chosen with weight ``hop_trust^(steps - 1) x
    subgroup_trust^(subgroups in which they differ)``. A hidden client met becomes a contact with
-   chance ``p_contact_per_meeting x label x (1 - stigma_effect x stigma)``, where ``label`` is
-   ``label_trust_factor`` while the peer is labelled a snitch; their trust is the kind's trust
-   times the same weight and label. The outreach workers meet persons drawn uniformly with the
-   team's hours; a hidden client becomes their contact with chance ``p_contact_per_meeting x
-   (1 - stigma_effect x stigma)``, at the workers' trust.
+   chance ``p_contact_per_meeting x label x (1 - stigma_effect x stigma) x mistrust kept``,
+   where ``label`` is ``label_trust_factor`` while the peer is labelled a snitch and the
+   mistrust kept is ``1 - mistrust_barrier x service_likeness x mistrust`` (the kind's share
+   of the barrier against professionals); their trust is the kind's trust times the same
+   weight and label. The outreach workers meet persons drawn uniformly with the team's hours; a
+   hidden client becomes their contact with chance ``p_contact_per_meeting x (1 - stigma_effect
+   x stigma) x (1 - mistrust_barrier x mistrust)``, at the workers' trust.
 5. **Referral.** An engaged (or linked, or retained) client with coupons, whose peer is working,
    refers each hidden friend with chance ``p_refer_per_tie_week``, one coupon each; the friend is
-   contacted on behalf of that peer, one step further from them.
-6. **Engagement.** A contacted client whose peer works and is under the caseload cap (the
-   kind's, times the peer's tailoring share, at least one) engages with chance ``p_engage x
-   trust x (1 - stigma_effect x stigma)``; a new engaged client of a peer is a referrer (gets
-   ``referral_coupons``) with chance ``p_referrer``. The outreach workers' clients engage
+   contacted on behalf of that peer, with the referrer's trust times ``hop_trust`` and the
+   subgroup factor between the two friends, in the next referral wave, waiting to be met.
+6. **Engagement.** A referred contact waiting to be met is met if their peer works and has
+   ``hours_per_meeting`` left; until met they cannot engage. A contacted client whose peer
+   works and is under the caseload cap (the kind's, times the peer's tailoring share, at least
+   one) engages with chance ``p_engage x trust x (1 - stigma_effect x stigma) x mistrust
+   kept``; a new engaged client of a peer is a referrer (gets ``referral_coupons``) with chance
+   ``p_referrer``. The outreach workers' clients engage
    likewise within ``count x caseload_cap`` and get no coupons. A client who does not engage
    loses contact with chance ``p_lose_contact_per_week`` and is hidden again.
 7. **Well-being** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for the
    stock-and-flow energy model). A working peer's crises: each client of the caseload has one
-   with ``p_crisis x (1 - educator_effect)``, each adding ``hours_per_crisis``. Demands:
+   with ``p_crisis x (1 - educator_effect)`` times the caseload's mean need, each adding
+   ``hours_per_crisis``. Demands:
    ``demand_per_hour`` per hour worked, ``demand_per_client_week`` per client,
    ``crisis_cost`` per crisis, ``stigma_event_cost`` if labelled a snitch (chance
    ``p_stigma_event x stigma``; trust falls for ``stigma_trust_weeks``), and the kind's
@@ -184,7 +194,8 @@ class ReferenceModel:
         if not due:
             return
         view = SimpleNamespace(role=np.array(self.role), cstate=np.array(self.cstate),
-                               since=np.array(self.since), week=self.week, world=self.world)
+                               since=np.array(self.since), week=self.week, world=self.world,
+                               scenario=self.scenario)
         for kind, name in _KINDS.items():
             wanted = [v for v in due if v.kind == kind]
             if not wanted:

@@ -126,9 +126,10 @@ def comparison_figure(comparison: Comparison):
     plt = pyplot()
     n = len(comparison.labels)
     fig = plt.figure(figsize=(15, 6.5 + 0.35 * n), layout="constrained")
-    grid = fig.add_gridspec(2, 15, height_ratios=[3, 1.2 + 0.3 * n])
-    top = [fig.add_subplot(grid[0, 5 * i:5 * i + 5]) for i in range(3)]
-    bottom = [fig.add_subplot(grid[1, 3 * i:3 * i + 3]) for i in range(len(KEY_METRICS))]
+    k = len(KEY_METRICS)  # the top row's three panels and the bottom row's k share the width
+    grid = fig.add_gridspec(2, 3 * k, height_ratios=[3, 1.2 + 0.3 * n])
+    top = [fig.add_subplot(grid[0, k * i:k * i + k]) for i in range(3)]
+    bottom = [fig.add_subplot(grid[1, 3 * i:3 * i + 3]) for i in range(k)]
     _draw_reach(top, comparison)
     _draw_metrics(bottom, comparison)
     names = " vs ".join(comparison.labels)

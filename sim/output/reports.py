@@ -50,9 +50,22 @@ REPORT_FORMATS = ("html", "markdown")
 
 #: What the model assumes, in words a planner can check against their own programme.
 ASSUMPTIONS = (
-    "The hidden population is a social network: people know a handful to a few dozen others "
-    "(median about 10), a few know very many, and most ties are within one's own community, "
-    "gender and age group.",
+    "The population is a social network of people with heavy drug use: people know a handful "
+    "to a few dozen others (median about 10), a few know very many, and most ties are within "
+    "one's own community, gender, age group and depth in the drug-using subculture; the "
+    "deeply involved know more people.",
+    "People differ beyond gender and age. About half are in the service orbit (they used a "
+    "needle exchange, substitution or a health service in the past year): most of those at "
+    "the edge of the subculture, few of the deeply involved, fewer where services are few. "
+    "Those outside the orbit mistrust professionals more, and the deeper people are, the more "
+    "problem areas they have (housing, mental and physical health, income, justice). These "
+    "shares are assumptions a planner should set from their own records.",
+    "Mistrust of professionals lowers a client's chance to accept contact, engage and attend "
+    "an appointment with professionals (by up to 60% at full mistrust), and with a close peer "
+    "by half as much, as a close peer at a service site is partly seen as the services; a "
+    "peer who accompanies a client to an appointment, or joins a house call, removes most of "
+    "that barrier. Each problem area adds a quarter to the hours a client's follow-up takes "
+    "and to their chance of a crisis.",
     "Each peer has weekly hours (set per kind, then tailored by the professionals to the "
     "strength they assess). Supervision, team meetings, training of new peers, indirect work "
     "and following up their clients come first; then accompanying clients to appointments "
@@ -60,10 +73,11 @@ ASSUMPTIONS = (
     "(an Osis street pair met some 20 people a round). What does not fit waits, so contacts "
     "follow the hours, not the size of a peer's network.",
     "Close peers hold half their meetings at a fixed site such as a needle exchange, with "
-    "whoever comes, and the rest with their own acquaintances; they accompany clients, go on "
-    "house calls, help with authorities and act as a mirror for the professionals. Distant "
-    "peers live inside the drug-using scene and meet friends of friends; they find and first "
-    "contact people but are weaker at linkage and carry more role conflict.",
+    "whoever of the service orbit comes, and the rest with their own acquaintances; they "
+    "accompany clients, go on house calls, help with authorities and act as a mirror for "
+    "the professionals. Distant peers live inside the drug-using scene and meet friends of "
+    "friends; they find and first contact people, also outside the service orbit, but are "
+    "weaker at linkage and carry more role conflict.",
     "The roles of the peers in the source documents are mechanisms: finder (meetings and "
     "their success), bridge-builder (how far a peer reaches), companion (attendance when "
     "accompanied, staying in services), interpreter (asking for appointments), bodyguard "
@@ -73,7 +87,9 @@ ASSUMPTIONS = (
     "Trust, and so contact and engagement, fall with social distance, with each way in which "
     "peer and client differ (gender, age group), and with local stigma.",
     "Engaged clients can refer friends with coupons, but most refer nobody; a few drive the "
-    "referral chains.",
+    "referral chains. A referred friend trusts as much as the friend who passed the coupon, a "
+    "step further, and becomes the peer's contact only when the peer has the hours to meet "
+    "them; each redeemed coupon's reward is a cost.",
     "Online peer activity reaches clients with online access without a personal tie and without "
     "being seen, which matters where stigma is heavy.",
     "Professionals are salaried and their weekly appointment, house-call and supervision "
@@ -216,6 +232,19 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
               ("img", Image("reach.png", "Clients contacted, engaged and linked week by week",
                             lambda: plots.reach_figure(comparison)))]
     sections.append(("Results", blocks))
+
+    from sim.compare import groups_comparison_rows
+
+    sections.append(("Who is reached", [
+        ("p", "Different peers reach different clients. For each kind of client, the share of "
+              "them each scenario contacted, engaged and linked to services. Outside the "
+              "service orbit are people who used no needle exchange, substitution or health "
+              "service in the past year; mistrust is of professionals (high from "
+              f"{comparison.scenarios[0].clients.high_mistrust_at:g}); depth is in the "
+              "drug-using subculture."),
+        ("table", ("client type", "scenario", "people", "contacted", "engaged", "linked"),
+         groups_comparison_rows(comparison)),
+    ]))
 
     sections.append(("How to read the numbers", [("ul", list(HOW_TO_READ))]))
 

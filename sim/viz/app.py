@@ -55,6 +55,7 @@ RECRUITMENT_WORDS = {
     "a friend of someone (nomination)": "nomination",
     "from engaged clients": "from_engaged",
     "to cover every group": "cover_subgroups",
+    "by network reach (influence)": "influence",
 }
 _RECRUITMENT_NAMES = {v: k for k, v in RECRUITMENT_WORDS.items()}
 

@@ -1,0 +1,173 @@
+"""The survey folder: ``sample.csv``, ``truth.json`` and ``survey.json``, written and read back.
+
+- ``survey.json``: the scenario, seed, design and number of replicates, so ``estimate`` knows
+  what it reads and an interrupted survey resumes only with the same settings.
+- ``truth.json``: the population size, the service's records, and each attribute's true
+  population share (categories and whole-number attributes with few values) or mean.
+- ``replicates/NNNN.csv``: each replicate's sample, written as it finishes (a survey resumes
+  from them); ``sample.csv`` is all of them in replicate order, written at the end.
+- ``sample.csv``: one row per respondent: ``replicate``, ``id``, ``recruiter`` (empty for a
+  seed), ``wave``, ``seed`` (the id of the chain's seed), ``degree_reported``, ``degree_true``,
+  then every person attribute (a category by its label).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sim.errors import UserInputError
+from sim.output.files import write_text_atomic
+
+__all__ = [
+    "FIXED_COLUMNS", "SurveyData", "part_path", "read_survey", "sample_csv", "truth_document",
+]
+
+#: Columns of ``sample.csv`` before the person attributes.
+FIXED_COLUMNS = ("replicate", "id", "recruiter", "wave", "seed", "degree_reported",
+                 "degree_true")
+
+#: Whole-number attributes with at most this many values get a share per value in the truth.
+_MAX_SHARED_VALUES = 20
+
+
+def _text(value, labels) -> str:
+    if labels is not None:
+        return str(labels[int(value)])
+    if isinstance(value, (float, np.floating)):
+        return format(float(value), ".10g")
+    return str(int(value)) if isinstance(value, (int, np.integer, bool, np.bool_)) else str(value)
+
+
+def sample_csv(pop, sample, replicate: int, header: bool) -> str:
+    """One replicate's sample as CSV text (with the header line if ``header``)."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    names = list(pop.attributes)
+    if header:
+        out.writerow([*FIXED_COLUMNS, *names])
+    degree = pop.degree()
+    ids = pop.ids
+    columns = [(np.asarray(v), labels) for v, labels in pop.attributes.values()]
+    for row in range(sample.size):
+        person = int(sample.node[row])
+        rec = int(sample.recruiter[row])
+        out.writerow([
+            replicate, ids[person], "" if rec < 0 else ids[int(sample.node[rec])],
+            int(sample.wave[row]), ids[int(sample.node[sample.seed[row]])],
+            int(sample.reported[row]), int(degree[person]),
+            *(_text(v[person], labels) for v, labels in columns),
+        ])
+    return buf.getvalue()
+
+
+def truth_document(pop, scenario_name: str) -> dict:
+    """The population's truth: size, service records and each attribute's shares or mean."""
+    attrs = {}
+    for name, (values, labels) in pop.attributes.items():
+        values = np.asarray(values)
+        if labels is not None:
+            counts = np.bincount(values.astype(np.int64), minlength=len(labels))
+            attrs[name] = {"kind": "category",
+                           "shares": {str(lab): float(c) / pop.n
+                                      for lab, c in zip(labels, counts, strict=True)}}
+            continue
+        x = values.astype(float)
+        entry = {"kind": "number", "mean": float(x.mean())}
+        distinct = np.unique(x)
+        if distinct.size <= _MAX_SHARED_VALUES and np.all(distinct == np.round(distinct)):
+            entry["shares"] = {_text(v, None) if v != int(v) else str(int(v)):
+                               float(np.mean(x == v)) for v in distinct}
+        attrs[name] = entry
+    degree = pop.degree()
+    return {
+        "scenario": scenario_name,
+        "population_size": pop.n,
+        "service_records": int(pop.linked.sum()),
+        "mean_degree": float(degree.mean()),
+        "attributes": attrs,
+    }
+
+
+def part_path(out: Path, replicate: int) -> Path:
+    """Where one replicate's sample is kept while a survey runs."""
+    return Path(out) / "replicates" / f"{replicate:04d}.csv"
+
+
+class SurveyData:
+    """A survey folder read back: settings, truth, and the samples by replicate.
+
+    Attributes:
+        folder: the folder.
+        settings: ``survey.json``.
+        truth: ``truth.json``.
+        columns: ``sample.csv``'s columns, by name, as lists of strings (all replicates).
+    """
+
+    def __init__(self, folder: Path, settings: dict, truth: dict, columns: dict[str, list]):
+        self.folder = folder
+        self.settings = settings
+        self.truth = truth
+        self.columns = columns
+        rep = np.asarray([int(x) for x in columns["replicate"]])
+        self.replicates = sorted(set(rep.tolist()))
+        self._rows = {r: np.flatnonzero(rep == r) for r in self.replicates}
+
+    def attribute_names(self) -> list[str]:
+        """The person attributes in the sample (the columns after the fixed ones)."""
+        return [c for c in self.columns if c not in FIXED_COLUMNS]
+
+    def column(self, name: str, replicate: int) -> list[str]:
+        """One column's values within one replicate, in sample order."""
+        col = self.columns[name]
+        return [col[i] for i in self._rows[replicate]]
+
+
+def read_survey(folder: str | Path) -> SurveyData:
+    """Read a survey folder written by ``outreach survey``.
+
+    Raises:
+        UserInputError: the folder, ``sample.csv``, ``truth.json`` or ``survey.json`` is
+            missing or cannot be read.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserInputError(f"{folder}: no such folder (make one with outreach survey "
+                             "SCENARIO --out DIR)")
+    sample = folder / "sample.csv"
+    if not sample.is_file():
+        partial = (folder / "replicates").is_dir()
+        hint = ("the survey was interrupted: run the same outreach survey command again to "
+                "finish it" if partial else "make one with outreach survey SCENARIO --out DIR")
+        raise UserInputError(f"{folder}: no sample.csv in it ({hint})")
+    docs = []
+    for name in ("survey.json", "truth.json"):
+        path = folder / name
+        try:
+            docs.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as err:
+            raise UserInputError(f"{path}: cannot be read ({err.__class__.__name__}); write "
+                                 "the survey again with outreach survey") from None
+    try:
+        with sample.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserInputError(f"{sample}: cannot be read ({err})") from None
+    if not rows or any(c not in rows[0] for c in FIXED_COLUMNS):
+        raise UserInputError(f"{sample}: not a survey sample (columns "
+                             f"{', '.join(FIXED_COLUMNS)} expected)")
+    header = rows[0]
+    body = rows[1:]
+    if not body:
+        raise UserInputError(f"{sample}: has no respondents")
+    columns = {name: [r[i] for r in body] for i, name in enumerate(header)}
+    return SurveyData(folder, docs[0], docs[1], columns)
+
+
+def write_json(path: Path, document: dict, what: str) -> None:
+    """Write a JSON document atomically."""
+    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=False) + "\n", what)
