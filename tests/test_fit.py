@@ -365,3 +365,23 @@ def test_a_folder_of_another_fit_is_refused(tmp_path):
                     "--replicates", "1").returncode == 0
     proc = outreach("calibrate", "baseline", b, "--out", tmp_path / "o", "--workers", "1")
     one_line_error(proc, "--out", "other inputs")
+
+
+def test_a_fit_whose_targets_never_give_a_number_says_so(tmp_path):
+    """With no peers the share exhausted is a share of nothing: every trial fails, one line."""
+    path = write(tmp_path / "t.toml", """seed = 1
+replicates = 1
+trials = 3
+[set]
+"close_peers.count" = 0
+"distant_peers.count" = 0
+"run.weeks" = 4
+[parameters]
+"outreach.p_engage_per_week" = { range = [0.05, 0.5] }
+[[target]]
+metric = "peers_exhausted_fraction"
+value = 0.3
+sd = 0.1
+""")
+    proc = outreach("calibrate", "baseline", path, "--out", tmp_path / "o", "--workers", "1")
+    one_line_error(proc, str(path), "no trial gave a number for every target")

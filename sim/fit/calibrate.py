@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import UserInputError
 from sim.fit.spec import FitSpec
 
 __all__ = ["CalibrationResult", "calibrate", "chi2"]
@@ -243,6 +244,10 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
 
     keys = [p.key for p in spec.parameters]
     done = _done(study)
+    if not done:
+        raise UserInputError(f"{spec.source}: no trial gave a number for every target (e.g. a "
+                             "share of nothing, as exhaustion with no peers); check the "
+                             "targets' expressions and the [parameters] ranges")
     best = min(done, key=lambda t: (t.value, t.number))
     result.best = {k: best.params[k] for k in keys}
     result.best.update(tied_values(spec.tied, result.best))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import UserInputError
 from sim.fit.spec import SearchSpec
 
 __all__ = ["MAX_SCENARIOS", "SearchResult", "optimize", "pareto_front"]
@@ -172,6 +173,10 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
         row["feasible"] = all(v <= 0 for v in t.user_attrs["constraints"])
         return row
 
+    if not done:
+        raise UserInputError(f"{spec.source}: no trial gave a number for every objective (e.g. "
+                             "a share of nothing, as exhaustion with no peers); check the "
+                             "objectives and the [parameters] ranges")
     rows = [record(t) for t in done]
     feasible = [r for r in rows if r["feasible"]]
     result.feasible = len(feasible)
