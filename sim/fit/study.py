@@ -237,6 +237,8 @@ def run_study(study, *, parameters, trials: int, replicates: int, seed: int, exe
                 warnings.simplefilter("ignore")
                 for t in pending:
                     values, attrs = score(rows[t.number])
+                    # Set through the storage: a trial left running by an interruption is a
+                    # FrozenTrial here, which has no set_user_attr of its own.
                     for key, value in attrs.items():
                         study._storage.set_trial_user_attr(t._trial_id, key, value)
                     if values is None:
