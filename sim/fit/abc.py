@@ -2,9 +2,11 @@
 
 Method: approximate Bayesian computation with a Gaussian acceptance kernel, by importance
 sampling from the prior. The prior is uniform over each ``[parameters]`` range (uniform over a
-parameter's levels). Its draws are the trials of an Optuna study with a scrambled Sobol
-sampler (quasi-random, so a few hundred draws cover the box evenly; Owen 1998), each run on
-the fit's common random numbers. Each draw ``k`` gets the weight
+parameter's levels); draws come from it truncated to the box where the fit came close
+(:func:`sim.fit.calibrate.posterior_box`), where the uniform prior's density is constant, so
+the weights below need no correction. The draws are the trials of an Optuna study with a
+scrambled Sobol sampler (quasi-random, so a few hundred draws cover the box evenly; Owen
+1998), each run on the fit's common random numbers. Each draw ``k`` gets the weight
 
     w_k = exp(-chi2_k / 2),   chi2_k = sum_i ((m_ik - y_i) / sd_i) ** 2
 
