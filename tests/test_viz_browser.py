@@ -94,6 +94,31 @@ def offline(outside: list[str]):
     return route
 
 
+@contextlib.contextmanager
+def page_opener(browser, url: str, ready: str):
+    """Open pages of ``url`` at window sizes; yields ``opener(width, height)``.
+
+    Each page is routed through :func:`offline` and waits for the selector ``ready``; on
+    leaving, the pages close and no request may have left the machine.
+    """
+    contexts, outside = [], []
+    route = offline(outside)
+
+    def opener(width: int, height: int):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        pg = context.new_page()
+        pg.route("**/*", route)
+        pg.goto(url)
+        pg.wait_for_selector(ready, timeout=60000)
+        return pg
+
+    yield opener
+    for context in contexts:
+        context.close()
+    assert outside == [], f"the page requested outside addresses: {outside[:5]}"
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()

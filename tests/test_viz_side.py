@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import test_viz_layout as layout_test
-from test_viz_browser import REPO, _need_browser, _week, offline, running_viz
+from test_viz_browser import REPO, _need_browser, _week, page_opener, running_viz
 from test_viz_layout import MEASURE, MIN_FIGURE_SHARE, overlaps
 
 from sim.model.scenario import load_scenario
@@ -100,22 +100,8 @@ def server(tmp_path_factory):
 @pytest.fixture
 def open_page(server, browser):
     """Open the page at a window size; yields a function that returns it, offline-checked."""
-    contexts, outside = [], []
-    route = offline(outside)
-
-    def opener(width: int, height: int):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        pg = context.new_page()
-        pg.route("**/*", route)
-        pg.goto(server["url"])
-        pg.wait_for_selector(".outreach-side-table", timeout=60000)
-        return pg
-
-    yield opener
-    for context in contexts:
-        context.close()
-    assert outside == [], f"the page requested outside addresses: {outside[:5]}"
+    with page_opener(browser, server["url"], ".outreach-side-table") as opener:
+        yield opener
 
 
 def _numbers(pg) -> dict[str, tuple[int, int, str]]:
