@@ -16,6 +16,7 @@ and, on Ctrl-C, keeps everything finished.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -79,9 +80,11 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
 
         module, _, function = job["task"].partition(":")
         return getattr(importlib.import_module(module), function)(job, batch)
-    # One numba thread per worker process: the workers are the parallelism. This only acts if
-    # numba is not yet imported in this process (the local pool's initializer sets it earlier).
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # One numba thread per worker process: the workers are the parallelism. Set only before
+    # numba is imported (the local pool's initializer sets it earlier); in a process that runs
+    # numba already (a direct run, a test session) it would only mislead.
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     _undo_aggressive_malloc_trim()
     from sim.model.scenario import scenario_from_dict
     from sim.run import run_replicate
