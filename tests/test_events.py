@@ -252,6 +252,7 @@ def _python_table(replicates: int):
     return pa.concat_tables(tables)
 
 
+@pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_cli_file_is_the_python_table_whatever_the_workers(tmp_path):
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
     for path, workers in ((one, "1"), (two, "2")):

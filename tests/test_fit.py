@@ -262,6 +262,7 @@ def test_same_seed_same_fit_and_a_resumed_fit_equals_one_run(tmp_path):
         (tmp_path / "b" / "calibrated.toml").read_text()
 
 
+@pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_workers_do_not_change_the_front(tmp_path):
     """The same search on 2 worker processes and in this process gives the same trials."""
     from sim.sweep.executors import LocalExecutor
@@ -356,6 +357,7 @@ def test_bad_search_spaces_and_constraints_get_one_line(tmp_path, text, where, w
     one_line_error(proc, str(path), where, what)
 
 
+@pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_a_folder_of_another_fit_is_refused(tmp_path):
     a = _targets_file(tmp_path, "[[target]]\nmetric = \"clients_contacted\"\nvalue = 300\n"
                       "sd = 20\n", head="trials = 2", name="a.toml")

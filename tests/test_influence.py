@@ -300,6 +300,7 @@ def test_reference_matches_the_engine_in_distribution_under_influence():
 # ---------------------------------------------------------------- the screen
 
 
+@pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_on_the_baseline_world_influence_beats_random_and_matches_degree():
     """Paired over 4 replicates (each a world and its picks, 200 draws of the propagation).
 
@@ -319,6 +320,7 @@ def test_on_the_baseline_world_influence_beats_random_and_matches_degree():
             assert d.mean() >= -3 * se, (other, d)
 
 
+@pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_per_kind_influence_reaches_at_least_what_degree_reaches():
     # One kind at a time, where the chooser's objective is the one measured: 10 distant peers
     # (two hops) on the baseline world against its 10 best-connected, 1,000 fresh draws per

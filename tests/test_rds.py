@@ -369,6 +369,7 @@ def test_estimate_prints_each_estimator_beside_the_truth(graph_survey):
     assert (folder / "out" / "estimators-hiv.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_same_seed_gives_the_same_sample_byte_for_byte(graph_survey, tmp_path):
     folder, scenario, _ = graph_survey
     again = outreach("survey", scenario, "--out", tmp_path / "again", "--sample-size", "120",
