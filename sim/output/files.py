@@ -84,22 +84,8 @@ def write_bytes_atomic(path: str | Path, data: bytes, what: str = "--json") -> N
     Raises:
         UserInputError: the folder does not exist or cannot be written, or ``path`` is a folder.
     """
-    path = Path(path)
-    fd, tmp = _temp_beside(path, what)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if hasattr(os, "fchmod"):  # POSIX; elsewhere there are no mode bits to fix
-                os.fchmod(fh.fileno(), _shared_mode())
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise _cannot_write(what, path, err) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, what) as tmp:
+        tmp.write_bytes(data)
 
 
 @contextlib.contextmanager
