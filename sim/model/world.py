@@ -1,8 +1,12 @@
 """The world a replicate runs in: the social graph and who lives where.
 
-Built once per (scenario network and population settings, root seed, replicate) and cached in
-the process, so scenarios compared on the same seed share the very same graph (common random
-numbers) and a graph file is read once.
+Built once per (scenario population, network and clients settings, root seed, world index) and
+cached in the process, so scenarios compared on the same seed share the very same graph (common
+random numbers) and a graph file is read once. The world index is the replicate, or, with
+``run.worlds = N``, the replicate modulo N (replicates then share N worlds). The cache keeps
+recent worlds up to :data:`WORLD_CACHE_BYTES` (always the latest); threads asking for a world
+another thread is building wait for it rather than build it twice. :func:`world_stats` counts
+builds and reuses, so the output can say when a world was shared.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,13 +24,17 @@ import numpy as np
 from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
 
-__all__ = ["ORBIT_LABELS", "World", "build_world", "world_problems", "world_size"]
+__all__ = ["ORBIT_LABELS", "WORLD_CACHE_BYTES", "World", "build_world", "world_index",
+           "world_problems", "world_size", "world_stats"]
 
 #: Labels of ``in_orbit`` codes 0 and 1, in results and in a graph file's nodes.
 ORBIT_LABELS = ("outside orbit", "in orbit")
 #: Most problem areas a person can have (housing, mental health, physical health, income,
 #: justice).
 MAX_PROBLEMS = 5
+#: Memory the process's cache of built worlds may hold, in bytes; the latest world is always
+#: kept, whatever its size.
+WORLD_CACHE_BYTES = 2 * 2**30
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,8 +152,79 @@ def _load_file_graph_cached(path: str, nodes_path: str, labels: tuple, stamps):
     return load_graph(path, nodes_path or None, labels=dict(labels))
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_world(key: str, replicate: int) -> World:
+class _WorldCache:
+    """Built worlds by (settings key, world index), least recently used dropped first.
+
+    One lock guards the table; a world being built is marked by an event, so other threads
+    asking for it wait and then share it. Counts of builds, reuses and build seconds are kept
+    for :func:`world_stats`.
+    """
+
+    def __init__(self, build, budget: int):
+        self._build = build
+        self.budget = budget
+        self._worlds: OrderedDict[tuple[str, int], tuple[World, int]] = OrderedDict()
+        self._building: dict[tuple[str, int], threading.Event] = {}
+        self._lock = threading.Lock()
+        self.builds = 0
+        self.reuses = 0
+        self.build_seconds = 0.0
+
+    def __call__(self, key: str, index: int) -> World:
+        item = (key, index)
+        while True:
+            with self._lock:
+                if item in self._worlds:
+                    self._worlds.move_to_end(item)
+                    self.reuses += 1
+                    return self._worlds[item][0]
+                waiting = self._building.get(item)
+                if waiting is None:
+                    done = self._building[item] = threading.Event()
+                    break
+            waiting.wait()  # another thread builds it; then look again
+        try:
+            start = time.perf_counter()
+            world = self._build(key, index)
+            seconds = time.perf_counter() - start
+        except BaseException:
+            with self._lock:
+                del self._building[item]
+            done.set()
+            raise
+        with self._lock:
+            self.builds += 1
+            self.build_seconds += seconds
+            self._worlds[item] = (world, _world_bytes(world))
+            while len(self._worlds) > 1 and sum(b for _, b in self._worlds.values()) > self.budget:
+                self._worlds.popitem(last=False)
+            del self._building[item]
+        done.set()
+        return world
+
+    def clear(self) -> None:
+        """Forget every world (the counts stay)."""
+        with self._lock:
+            self._worlds.clear()
+
+
+def _world_bytes(world: World) -> int:
+    arrays = [world.graph.indptr, world.graph.indices, *world.graph.node_attrs.values(),
+              world.locality, world.gender, world.age_band, world.depth, world.in_orbit,
+              world.mistrust, world.problems, world.orbit_nodes]
+    if world.graph.weights is not None:
+        arrays.append(world.graph.weights)
+    return int(sum(np.asarray(a).nbytes for a in arrays))
+
+
+def world_stats() -> dict[str, float]:
+    """This process's world builds so far: ``built``, ``reused`` and ``build_seconds``."""
+    c = _cached_world
+    with c._lock:
+        return {"built": c.builds, "reused": c.reuses, "build_seconds": c.build_seconds}
+
+
+def _make_world(key: str, replicate: int) -> World:
     # Imported here: the streams bring numba, which `outreach validate` (world_problems) lacks.
     from sim.streams import stream
 
@@ -206,6 +288,9 @@ def _cached_world(key: str, replicate: int) -> World:
         orbit_nodes=np.flatnonzero(in_orbit).astype(np.int32),
         ids=ids,
     )
+
+
+_cached_world = _WorldCache(_make_world, WORLD_CACHE_BYTES)
 
 
 def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.ndarray,
@@ -343,12 +428,19 @@ def world_size(scenario: Scenario) -> int:
     return scenario.population.size
 
 
+def world_index(scenario: Scenario, replicate: int) -> int:
+    """Which world replicate ``replicate`` lives in: itself, or modulo ``run.worlds``."""
+    worlds = scenario.run.worlds
+    return int(replicate) if worlds == 0 else int(replicate) % worlds
+
+
 def build_world(scenario: Scenario, replicate: int) -> World:
     """The world of one replicate: graph from the generator or file, and attributes.
 
-    Its random numbers come from the ``network`` and ``attributes`` streams of
-    ``(scenario.run.seed, replicate)``, so any two scenarios that agree on the population and
-    network settings and the seed get the identical world.
+    Its random numbers come from the ``network``, ``attributes`` and ``clients`` streams of
+    ``(scenario.run.seed, world_index(scenario, replicate))``, so any two scenarios that agree
+    on the population, network and clients settings, the seed and ``run.worlds`` get the
+    identical world, and with ``run.worlds = N`` replicates ``r`` and ``r + N`` share one.
 
     Raises:
         UserInputError: the first of :func:`world_problems`, one line.
@@ -365,4 +457,4 @@ def build_world(scenario: Scenario, replicate: int) -> World:
     key = json.dumps({"population": data["population"], "network": data["network"],
                       "clients": data["clients"], "seed": scenario.run.seed, "files": files},
                      sort_keys=True)
-    return _cached_world(key, int(replicate))
+    return _cached_world(key, world_index(scenario, replicate))

@@ -21,8 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches", "make_job",
-           "run_batch", "run_sweep"]
+__all__ = ["WORLD_SECTIONS", "DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches",
+           "make_job", "run_batch", "run_sweep", "shares_worlds"]
+
+#: Scenario sections that shape the world a replicate lives in (the graph and its people).
+WORLD_SECTIONS = ("population", "network", "clients")
 
 #: Restarts of a local process pool after a worker died, before giving up.
 _MAX_POOL_RESTARTS = 3
@@ -54,10 +57,23 @@ def _undo_aggressive_malloc_trim() -> None:
         pass
 
 
+def shares_worlds(keys) -> bool:
+    """Whether a design's points share each replicate's world: it varies no world setting."""
+    return not any(k.split(".")[0] in WORLD_SECTIONS for k in keys)
+
+
 def make_job(manifest: dict[str, Any]) -> dict[str, Any]:
-    """What every task of a sweep shares: the base scenario, the varied keys, the metrics."""
+    """What every task of a sweep shares: the base scenario, the varied keys, the metrics.
+
+    ``world_seed`` is the sweep's root seed when the points share worlds (see
+    :func:`shares_worlds`): replicate ``r`` of every point then lives in the world of
+    ``(root seed, r)``, built once per worker process, and the points differ only by policy
+    and their own streams. Otherwise it is None and each point's world comes from its own seed.
+    """
+    keys = list(manifest["design"]["keys"])
     return {"identity": manifest["identity"], "base": manifest["base_scenario"],
-            "keys": list(manifest["design"]["keys"]), "metrics": list(manifest["metrics"])}
+            "keys": keys, "metrics": list(manifest["metrics"]),
+            "world_seed": int(manifest["seed"]) if shares_worlds(keys) else None}
 
 
 def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int, int]]
@@ -77,6 +93,7 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     _undo_aggressive_malloc_trim()
     from sim.model.scenario import scenario_from_dict
+    from sim.model.world import build_world
     from sim.run import run_replicate
 
     base = _scenario_cache.get(job["identity"])
@@ -85,14 +102,18 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
         _scenario_cache.clear()
         _scenario_cache[job["identity"]] = base
     keys, metrics = job["keys"], job["metrics"]
+    world_seed = job.get("world_seed")
     rows = []
-    current: tuple[int, Any] = (-1, None)
+    current: tuple[int, Any, Any] = (-1, None, None)
     for point, values, seed, replicate in batch:
         if current[0] != point:  # consecutive runs of one point share its scenario
             overrides = dict(zip(keys, values, strict=True))
             overrides["run.seed"] = int(seed)
-            current = (point, base.replace(overrides))
-        result = run_replicate(current[1], int(replicate))
+            scenario = base.replace(overrides)
+            shared = None if world_seed is None else scenario.replace({"run.seed": world_seed})
+            current = (point, scenario, shared)
+        world = None if current[2] is None else build_world(current[2], int(replicate))
+        result = run_replicate(current[1], int(replicate), world=world)
         row: dict[str, Any] = {"point": int(point), "replicate": int(replicate),
                                "seed": int(seed)}
         row.update(zip(keys, values, strict=True))
@@ -103,7 +124,11 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
 
 def make_batches(manifest: dict[str, Any], done: set[tuple[int, int]], batch_size: int
                  ) -> list[list[tuple[int, list[Any], int, int]]]:
-    """The runs not yet done, in (point, replicate) order, cut into batches."""
+    """The runs not yet done, cut into batches.
+
+    In (point, replicate) order; when the points share worlds (:func:`shares_worlds`), in
+    (replicate, point) order instead, so a batch needs few worlds and a worker builds each once.
+    """
     from sim.sweep.design import point_seed
 
     seed = int(manifest["seed"])
@@ -114,6 +139,8 @@ def make_batches(manifest: dict[str, Any], done: set[tuple[int, int]], batch_siz
         if missing:
             s = point_seed(seed, point)
             todo.extend((point, list(values), s, r) for r in missing)
+    if shares_worlds(manifest["design"]["keys"]):
+        todo.sort(key=lambda run: (run[3], run[0]))
     return [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
 
 
