@@ -163,7 +163,7 @@ def _group(active, lv, stub_node, community, locality, n_comm, n_loc):
         starts[g + 1] += 1
     for g in range(n_groups):
         starts[g + 1] += starts[g]
-    order = np.empty(m, np.int64)
+    order = np.empty_like(active)  # positions fit the stub index type
     fill = starts[:n_groups].copy()
     for i in range(m):
         order[fill[group[i]]] = i

@@ -333,23 +333,88 @@ def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.nd
             np.ascontiguousarray(mistrust), np.ascontiguousarray(problems))
 
 
+#: Points of the tabulated Beta quantile function (see :func:`_beta_quantile`).
+_QUANTILE_POINTS = 1 << 14
+#: Cells at each end of the table computed exactly instead.
+_EXACT_CELLS = 64
+
+
 def _beta_quantile(u: np.ndarray, mean: np.ndarray, concentration: float) -> np.ndarray:
-    """Beta(mean x k, (1 - mean) x k) by inversion of ``u``; a mean of 0 or 1 is that value."""
+    """Beta(mean x k, (1 - mean) x k) by inversion of ``u``; a mean of 0 or 1 is that value.
+
+    A person's mean is one of a few values (in the orbit or not), so each one's quantile
+    function is tabulated once (scipy's ``betaincinv`` at Chebyshev-spaced probabilities, dense
+    near 0 and 1 where the quantile is steep) and interpolated linearly, and the outermost
+    cells are inverted exactly: within 1e-5 of the exact inverse, at a fraction of its cost
+    (10 million people in seconds, not a minute). Many distinct means fall back to the exact
+    inverse.
+    """
     from scipy import special
 
     mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
     out = mean.copy()
     inner = (mean > 0.0) & (mean < 1.0)
-    a, b = mean[inner] * concentration, (1.0 - mean[inner]) * concentration
-    out[inner] = special.betaincinv(a, b, u[inner])
+    values = np.unique(mean[inner])
+    if values.size > 8:
+        a, b = mean[inner] * concentration, (1.0 - mean[inner]) * concentration
+        out[inner] = special.betaincinv(a, b, u[inner])
+        return out
+    for m in values.tolist():
+        where = np.flatnonzero(mean == m)
+        out[where] = _beta_table_lookup(u[where], m * concentration, (1.0 - m) * concentration)
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _beta_table(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import special
+
+    k = np.arange(_QUANTILE_POINTS + 1, dtype=np.float64)
+    p = 0.5 * (1.0 - np.cos(np.pi * k / _QUANTILE_POINTS))
+    p[0], p[-1] = 0.0, 1.0
+    return p, special.betaincinv(a, b, p)
+
+
+def _beta_table_lookup(u: np.ndarray, a: float, b: float) -> np.ndarray:
+    p, q = _beta_table(a, b)
+    # The cell of u among the Chebyshev points, from their closed form (then one fix-up).
+    cell = np.floor(np.arccos(np.clip(1.0 - 2.0 * u, -1.0, 1.0)) * (_QUANTILE_POINTS / np.pi))
+    cell = np.clip(cell.astype(np.int64), 0, _QUANTILE_POINTS - 1)
+    cell -= p[cell] > u
+    cell += p[np.minimum(cell + 1, _QUANTILE_POINTS)] <= u
+    cell = np.clip(cell, 0, _QUANTILE_POINTS - 1)
+    lo, hi = p[cell], p[cell + 1]
+    t = np.clip((u - lo) / (hi - lo), 0.0, 1.0)
+    out = q[cell] + t * (q[cell + 1] - q[cell])
+    # The outermost cells, where the quantile is steepest, get the exact inverse (about one
+    # person in a thousand).
+    edge = np.flatnonzero((cell < _EXACT_CELLS) | (cell >= _QUANTILE_POINTS - _EXACT_CELLS))
+    if edge.size:
+        from scipy import special
+
+        out[edge] = special.betaincinv(a, b, u[edge])
     return out
 
 
 def _binomial_quantile(u: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Binomial(:data:`MAX_PROBLEMS`, q) by inversion of ``u``, elementwise."""
+    """Binomial(:data:`MAX_PROBLEMS`, q) by inversion of ``u``, elementwise.
+
+    ``q`` takes one value per depth, so each value's distribution function is computed once
+    and ``u`` looked up in it (the smallest k whose cumulative probability reaches ``u``).
+    """
     from scipy import stats
 
-    return stats.binom.ppf(u, MAX_PROBLEMS, q)
+    q = np.broadcast_to(np.asarray(q, dtype=np.float64), u.shape)
+    out = np.empty(u.shape, dtype=np.float64)
+    values = np.unique(q)
+    if values.size > 64:
+        return stats.binom.ppf(u, MAX_PROBLEMS, q)
+    for v in values.tolist():
+        where = np.flatnonzero(q == v)
+        cdf = stats.binom.cdf(np.arange(MAX_PROBLEMS + 1), MAX_PROBLEMS, v)
+        cdf[-1] = 1.0
+        out[where] = np.searchsorted(cdf, u[where], side="left")
+    return out
 
 
 def _ring_degree(mean_degree: float) -> int:
