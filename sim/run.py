@@ -234,7 +234,8 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
         progress(1, total)
     # The workers' own stop flag: set on Ctrl-C, on an error, or when the caller's stop is set.
     halt = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate",
+                              initializer=_share_numba_threads, initargs=(workers,))
     try:
         futures = [pool.submit(run_replicate, scenario, r, stop=halt)
                    for scenario, r in tasks[1:]]
@@ -245,6 +246,17 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
     finally:
         _stop_workers(pool, halt)
     return runs
+
+
+def _share_numba_threads(workers: int) -> None:
+    """Give a worker thread its share of numba's threads (for building worlds in parallel).
+
+    The replicates are the parallelism: two workers on two cores each build with one thread
+    rather than both starting two. numba's thread count is a per-thread setting.
+    """
+    import numba
+
+    numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // workers))
 
 
 def _wait(fut, stop: threading.Event | None) -> RunResult:

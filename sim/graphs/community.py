@@ -13,9 +13,10 @@ of persons, so the stubs of one community form one contiguous range. A stub's pa
 ``partner`` (-1 while unpaired), which makes the stub ranges the rows of the final CSR: a
 person's ties are the partners of their paired stubs.
 
-Memory while building: 13 bytes per stub (owner ``int32``, partner ``int64``, round ``int8``),
-8 per stub of the list still to pair, and the CSR itself (``int32`` arc heads, ``int64`` row
-pointers): about 40 bytes per tie at the peak for a sparse graph.
+Memory while building: 13 bytes per stub (owner, partner and head as ``int32``, round as
+``int8``; ``int64`` past 2**31 stubs) and 16 per stub still to pair (its number, sub-pool, group
+and place in the grouped order), then the CSR itself (``int32`` heads, ``int64`` row
+pointers): at 10 million people and 50 million ties the whole process peaks below 4 GB.
 """
 
 from __future__ import annotations
@@ -124,50 +125,51 @@ def _sub_pool(stub, node, phase, keys, homophily, cell, groups, group_offset, n_
 
 @njit(cache=True, parallel=True)
 def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality, single_comm,
-              locality, homophily, cell, groups, group_offset, n_cells, no_group):
-    """The tie level and sub-pool of every stub still to pair, in this phase."""
+              locality, community, n_comm, n_loc, homophily, cell, groups, group_offset,
+              n_cells, no_group):
+    """The sub-pool and group of every stub still to pair, in this phase.
+
+    The group is the block the stub pairs in: its community for level 0 (groups ``0 ..
+    n_comm - 1``), its locality for level 1 (``n_comm + locality``) and the whole graph for
+    level 2 (``n_comm + n_loc``).
+    """
     m = active.shape[0]
-    lv = np.empty(m, np.int8)
     sb = np.empty(m, np.int32)
+    grp = np.empty(m, np.int32)
     for i in prange(m):
         a = active[i]
         node = stub_node[a]
-        lv[i] = _level(a, node, phase, keys, p_within, p_to_comm, one_locality, single_comm,
+        level = _level(a, node, phase, keys, p_within, p_to_comm, one_locality, single_comm,
                        locality)
         sb[i] = _sub_pool(a, node, phase, keys, homophily, cell, groups, group_offset,
                           n_cells, no_group)
-    return lv, sb
+        if level == _WITHIN_COMMUNITY:
+            grp[i] = community[node]
+        elif level == _CROSS_COMMUNITY:
+            grp[i] = n_comm + locality[node]
+        else:
+            grp[i] = n_comm + n_loc
+    return sb, grp
 
 
 @njit(cache=True)
-def _group(active, lv, stub_node, community, locality, n_comm, n_loc):
-    """Positions in the list grouped by (tie level, block), stably, and where groups start.
+def _group(active, grp, n_groups):
+    """Positions in the list grouped by :func:`_classify`'s group, stably, and group starts.
 
-    The blocks are the communities for level 0, the localities for level 1 and the whole graph
-    for level 2; group ``g`` is ``[starts[g], starts[g + 1])`` of the returned positions, with
-    level 0's groups first, then level 1's, then level 2's.
+    Group ``g`` is ``[starts[g], starts[g + 1])`` of the returned positions: level 0's groups
+    (communities) first, then level 1's (localities), then level 2's (everyone).
     """
     m = active.shape[0]
-    n_groups = n_comm + n_loc + 1
     starts = np.zeros(n_groups + 1, np.int64)
-    group = np.empty(m, np.int32)
     for i in range(m):
-        node = stub_node[active[i]]
-        if lv[i] == _WITHIN_COMMUNITY:
-            g = community[node]
-        elif lv[i] == _CROSS_COMMUNITY:
-            g = n_comm + locality[node]
-        else:
-            g = n_comm + n_loc
-        group[i] = g
-        starts[g + 1] += 1
+        starts[grp[i] + 1] += 1
     for g in range(n_groups):
         starts[g + 1] += starts[g]
     order = np.empty_like(active)  # positions fit the stub index type
     fill = starts[:n_groups].copy()
     for i in range(m):
-        order[fill[group[i]]] = i
-        fill[group[i]] += 1
+        order[fill[grp[i]]] = i
+        fill[grp[i]] += 1
     return order, starts
 
 
@@ -521,15 +523,16 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
                 this_round += 1
                 round_key = np.uint64(subkey(keys[_K_PAIR], this_round))
                 _threads(most, active.size)
-                lv, sb = _classify(active, phase, keys, stub_node, p_within, p_to_comm,
-                                   one_locality, single_comm, locality, homophily, cell, groups,
-                                   group_offset, n_cells, no_group)
-                order, starts = _group(active, lv, stub_node, community, locality, n_comm,
-                                       n_loc)
+                sb, grp = _classify(active, phase, keys, stub_node, p_within, p_to_comm,
+                                    one_locality, single_comm, locality, community, n_comm,
+                                    n_loc, homophily, cell, groups, group_offset, n_cells,
+                                    no_group)
+                order, starts = _group(active, grp, n_comm + n_loc + 1)
+                del grp
                 kept = _pair_groups(active, order, starts, sb, no_group + 1, n_comm, n_loc,
                                     round_key, this_round, stub_node, stub_ptr, partner, head,
                                     round_of, community, locality)
-                del order, sb, lv
+                del order, sb
                 active = _unpaired(active, partner)
                 if kept == 0:
                     break
