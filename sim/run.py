@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.model.events import EventRecorder
 from sim.model.metrics import group_reach, interval, summarise
 from sim.model.outreach import WEEKLY_SERIES, OutreachModel
 from sim.model.scenario import Scenario
@@ -100,7 +101,8 @@ class EnsembleResult:
 
 
 def run_replicate(scenario: Scenario, replicate: int, *,
-                  stop: threading.Event | None = None, world: World | None = None) -> RunResult:
+                  stop: threading.Event | None = None, world: World | None = None,
+                  events: Callable[[int], EventRecorder] | None = None) -> RunResult:
     """Build, run and measure one replicate.
 
     Args:
@@ -108,25 +110,36 @@ def run_replicate(scenario: Scenario, replicate: int, *,
         replicate: the replicate's index (its streams derive from it).
         stop: when given and set, the replicate stops before its next week.
         world: the world to run in; by default :func:`sim.model.world.build_world`'s (cached).
+        events: when given, called with the replicate's index for the
+            :class:`~sim.model.events.EventRecorder` of its event history, which is closed
+            when the run ends (aborted if it does not).
 
     Raises:
         RunCancelled: ``stop`` was set before the replicate finished.
     """
     if stop is not None:
         _check(stop, replicate)
-    start = time.perf_counter()
-    if world is None:
-        world = build_world(scenario, replicate)
-    built = time.perf_counter()
-    model = OutreachModel(scenario, replicate, world)
-    if stop is None:
-        model.run()
-    else:
-        # One week per kernel call: checking between weeks stops a replicate within one call.
-        for _ in range(scenario.run.weeks):
-            _check(stop, replicate)
-            model.step()
-    end = time.perf_counter()
+    recorder = events(replicate) if events is not None else None
+    try:
+        start = time.perf_counter()
+        if world is None:
+            world = build_world(scenario, replicate)
+        built = time.perf_counter()
+        model = OutreachModel(scenario, replicate, world, events=recorder or False)
+        if stop is None:
+            model.run()
+        else:
+            # One week per kernel call: checking between weeks stops a replicate within one call.
+            for _ in range(scenario.run.weeks):
+                _check(stop, replicate)
+                model.step()
+        end = time.perf_counter()
+    except BaseException:
+        if recorder is not None:
+            recorder.abort()
+        raise
+    if recorder is not None:
+        recorder.close()
     return RunResult(replicate, model.metrics(), group_reach(model), model.weekly,
                      world_seconds=built - start, model_seconds=end - built)
 
@@ -170,7 +183,8 @@ def default_workers() -> int:
 def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: int | None = None,
                  first_replicate: int = 0,
                  progress: Callable[[int, int], None] | None = None,
-                 stop: threading.Event | None = None) -> EnsembleResult:
+                 stop: threading.Event | None = None,
+                 events: Callable[[int], EventRecorder] | None = None) -> EnsembleResult:
     """Run replicates ``first_replicate ..`` of a scenario, in parallel threads.
 
     Args:
@@ -181,6 +195,8 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: 
         progress: called with (done, total) after each replicate finishes.
         stop: when set (from another thread), the ensemble stops within about one week of the
             model and raises :class:`RunCancelled`.
+        events: the event recorder of each replicate, by index (see :func:`run_replicate`;
+            :class:`sim.output.events.EventsFile` gathers them into one Parquet file).
 
     Returns:
         The runs in replicate order.
@@ -193,13 +209,14 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: 
     indices = range(first_replicate, first_replicate + max(0, total))
     result = EnsembleResult(scenario)
     result.runs = run_tasks([(scenario, r) for r in indices], workers=workers,
-                            progress=progress, stop=stop)
+                            progress=progress, stop=stop, events=events)
     return result
 
 
 def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = None,
               progress: Callable[[int, int], None] | None = None,
-              stop: threading.Event | None = None) -> list[RunResult]:
+              stop: threading.Event | None = None,
+              events: Callable[[int], EventRecorder] | None = None) -> list[RunResult]:
     """Run ``(scenario, replicate)`` tasks in parallel threads; results in task order.
 
     Tasks that share a world (the same world settings, seed and world index) run close
@@ -212,6 +229,7 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
         progress: called with (done, total) after each task finishes.
         stop: when set (from another thread), the runs stop within about one week of the
             model and :class:`RunCancelled` is raised.
+        events: each task's event recorder, by replicate index (see :func:`run_replicate`).
 
     Raises:
         RunCancelled: ``stop`` was set before every task finished.
@@ -224,12 +242,12 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
     if workers == 1 or total == 1:
         runs = []
         for done, (scenario, r) in enumerate(tasks, 1):
-            runs.append(run_replicate(scenario, r, stop=stop))
+            runs.append(run_replicate(scenario, r, stop=stop, events=events))
             if progress:
                 progress(done, total)
         return runs
     # Run the first task alone, so numba's compilation happens once, not per thread.
-    runs = [run_replicate(*tasks[0], stop=stop)]
+    runs = [run_replicate(*tasks[0], stop=stop, events=events)]
     if progress:
         progress(1, total)
     # The workers' own stop flag: set on Ctrl-C, on an error, or when the caller's stop is set.
@@ -237,7 +255,7 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate",
                               initializer=_share_numba_threads, initargs=(workers,))
     try:
-        futures = [pool.submit(run_replicate, scenario, r, stop=halt)
+        futures = [pool.submit(run_replicate, scenario, r, stop=halt, events=events)
                    for scenario, r in tasks[1:]]
         for done, fut in enumerate(futures, 2):
             runs.append(_wait(fut, stop))

@@ -6,13 +6,12 @@ the Beta's or Binomial's variance for a mean), so a mis-drawn attribute fails an
 passes at a two-sided level of about 6e-5. The mechanisms are checked as in
 ``test_working_week``: paired runs on common random numbers, and the mean paired difference must
 be more than ``Z = 3`` standard errors from zero in the direction the mechanism names, with
-``REPS`` replicates.
+``REPS`` replicates (see :mod:`tests.paired`).
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,27 +23,13 @@ from sim.model.scenario import load_scenario
 from sim.model.world import build_world
 from sim.run import run_ensemble
 from tests.cli_helpers import one_line_error, outreach
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-BASELINE = SCENARIOS / "baseline.toml"
-REPS = 24
-Z = 3.0
+from tests.paired import BASELINE, REPS, Z, small_baseline
+from tests.paired import values as _values
+from tests.paired import z as _z
 
 
 def _base(**overrides):
-    settings = {"population.size": 2000, "run.weeks": 26, "run.seed": 515}
-    settings.update(overrides)
-    return load_scenario(BASELINE, settings)
-
-
-def _values(scenario, metric: str, reps: int = REPS) -> np.ndarray:
-    return run_ensemble(scenario, reps).metric_values(metric)
-
-
-def _z(diff: np.ndarray) -> float:
-    """Mean over standard error of a paired difference."""
-    diff = diff[np.isfinite(diff)]
-    return float(diff.mean() / (diff.std(ddof=1) / math.sqrt(diff.size)))
+    return small_baseline(515, **overrides)
 
 
 # --------------------------------------------------------------------------- the world

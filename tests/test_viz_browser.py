@@ -134,7 +134,7 @@ def _step(pg, times: int) -> None:
         week = _week(pg)
         pg.get_by_role("button", name="Step", exact=True).click()
         pg.wait_for_function(
-            f"document.querySelector('.outreach-week').innerText.trim() == 'Week {week + 1}'",
+            f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {week + 1}'",
             timeout=15000)
 
 
@@ -161,6 +161,10 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
     thumb.focus()
     for _ in range(4):
         thumb.press("ArrowRight")
+    # The label is drawn by the server from the form's draft: once it shows the new value,
+    # Apply applies that value, not an earlier step of the slider.
+    pg.locator(".outreach-now-close_peers .outreach-slider-label",
+               has_text=f": {before + 4} peers").wait_for(timeout=15000)
     pg.get_by_role("button", name="Apply from next week").click()
     pg.wait_for_selector("text=Changes so far", timeout=15000)
     assert f"{before + 4} close peers" in pg.inner_text(".outreach-policy")  # the model's own
@@ -176,9 +180,14 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
     # And through Play, at the speed slider's setting.
     week = _week(pg)
     pg.get_by_role("button", name="▶").click()
-    time.sleep(3.0)
+    start = time.perf_counter()
+    # On a loaded machine the first weeks of play may take a while to show: wait for one.
+    pg.wait_for_function(
+        f"parseInt(document.querySelector('.outreach-week')?.innerText.split(' ')[1]) > {week}",
+        timeout=30000)
+    time.sleep(max(0.0, 3.0 - (time.perf_counter() - start)))
     pg.get_by_role("button", name="❚❚").click()
-    played = (_week(pg) - week) / 3.0
+    played = (_week(pg) - week) / (time.perf_counter() - start)
     # Printed for the record, not asserted: speed belongs in benchmarks, and a timed assertion
     # fails on a loaded machine while the page works.
     print(f"\nviz speed, 2,000 clients: {per_second:.1f} weeks/s by Step, "

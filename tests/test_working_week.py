@@ -10,7 +10,6 @@ replicates, so a mechanism that did not act, or acted backwards, fails).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -21,35 +20,16 @@ from sim.model import state as S
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import load_scenario
 from sim.run import run_ensemble
+from tests.paired import REPS, Z, small_baseline
+from tests.paired import more as _more
+from tests.paired import values as _values
+from tests.paired import z as _z
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-BASELINE = SCENARIOS / "baseline.toml"
-REPS = 24
-Z = 3.0
 
 
 def _base(**overrides):
-    settings = {"population.size": 2000, "run.weeks": 26, "run.seed": 4242}
-    settings.update(overrides)
-    return load_scenario(BASELINE, settings)
-
-
-def _values(scenario, metric: str, reps: int = REPS) -> np.ndarray:
-    return run_ensemble(scenario, reps).metric_values(metric)
-
-
-def _z(diff: np.ndarray) -> float:
-    """Mean over standard error of a paired difference (inf when it never varies)."""
-    diff = diff[np.isfinite(diff)]
-    se = diff.std(ddof=1) / math.sqrt(diff.size)
-    if se == 0.0:
-        return math.copysign(math.inf, diff.mean()) if diff.mean() != 0 else 0.0
-    return float(diff.mean() / se)
-
-
-def _more(a, b, metric: str, reps: int = REPS) -> float:
-    """z of ``metric(b) - metric(a)``: positive when b gives more."""
-    return _z(_values(b, metric, reps) - _values(a, metric, reps))
+    return small_baseline(4242, **overrides)
 
 
 # --------------------------------------------------------------------------- hours

@@ -1,6 +1,6 @@
 """Benchmark of the weekly engine: seconds per 52-week run, speed-up over the reference, memory.
 
-Three parts, printed as one JSON document on stdout:
+Parts, printed as one JSON document on stdout:
 
 * ``engine_100k``: a 100k-client community graph (mean degree 10, about 500k ties) and 300
   peers (150 close, 150 distant). The world is built once (timed separately); after one run
@@ -10,6 +10,10 @@ Three parts, printed as one JSON document on stdout:
   :class:`sim.model.reference.ReferenceModel` on the same world and the same three replicates
   (each engine run timed five times, its median kept), medians compared, in this process.
   Target: the engine at least 50 times faster.
+* ``events_100k``: the ``engine_100k`` runs with and without their event history streamed to a
+  Parquet file (:class:`sim.model.events.EventRecorder`, as ``outreach run --events`` does),
+  on the same world and replicates, alternated, five of each; the ratio of the medians.
+  Target: recording at most doubles a run's time.
 * ``memory_1m``: building and running 52 weeks of a 1M-client (about 5M ties) scenario with 300
   peers, in a fresh Python process so its peak resident memory (``ru_maxrss``, imports
   included) is its own. Target: below 4 GB.
@@ -28,6 +32,7 @@ The whole benchmark takes a few minutes on two cores (most of it the 10M run and
 Usage:
     python experiments/bench/model.py                # every part
     python experiments/bench/model.py --case memory_1m
+    python experiments/bench/model.py --case events_100k
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ TARGETS = {
     "speedup_over_reference_10k": 50.0,
     "memory_1m_peak_rss_gb": 4.0,
     "run_10m_peak_rss_gb": 20.0,
+    "events_100k_slowdown": 2.0,
 }
 
 
@@ -144,6 +150,53 @@ def engine_vs_reference_10k() -> dict:
         "speedup": round(r / e, 1),
         "target_speedup": TARGETS["speedup_over_reference_10k"],
         "meets_target": r / e >= TARGETS["speedup_over_reference_10k"],
+    }
+
+
+def events_100k() -> dict:
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from sim.model.events import EventRecorder
+    from sim.model.outreach import OutreachModel
+
+    scenario = _scenario(100_000)
+    world, build_s = _timed_build(scenario)
+    OutreachModel(scenario, 0, world, events=True).run()  # compiles (or loads) the kernels
+    plain, recorded, rows, groups, size = [], [], [], [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for r in range(1, 6):
+            start = time.perf_counter()
+            OutreachModel(scenario, r, world).run()
+            plain.append(time.perf_counter() - start)
+            path = Path(folder) / f"{r}.parquet"
+            start = time.perf_counter()
+            recorder = EventRecorder(r, path)
+            OutreachModel(scenario, r, world, events=recorder).run()
+            recorder.close()
+            recorded.append(time.perf_counter() - start)
+            meta = pq.ParquetFile(path).metadata
+            rows.append(meta.num_rows)
+            groups.append(meta.num_row_groups)
+            size.append(path.stat().st_size)
+    p, e = statistics.median(plain), statistics.median(recorded)
+    return {
+        **_graph_facts(world),
+        "peers": 300,
+        "weeks": 52,
+        "world_build_seconds": round(build_s, 3),
+        "seconds_per_run_median": round(p, 4),
+        "seconds_per_run_with_events_median": round(e, 4),
+        "seconds_all": [round(t, 4) for t in plain],
+        "seconds_with_events_all": [round(t, 4) for t in recorded],
+        "events_per_run_median": int(statistics.median(rows)),
+        "row_groups_per_run_median": int(statistics.median(groups)),
+        "file_megabytes_per_run_median": round(statistics.median(size) / 1e6, 3),
+        "slowdown": round(e / p, 3),
+        "target_slowdown": TARGETS["events_100k_slowdown"],
+        "meets_target": e / p <= TARGETS["events_100k_slowdown"],
     }
 
 
@@ -250,6 +303,7 @@ CASES = {
     "memory_1m": memory_1m,
     "run_10m": run_10m,
     "ensemble_100k": ensemble_100k,
+    "events_100k": events_100k,
 }
 #: Cases that must run in their own process (their peak memory is the measure).
 ISOLATED = ("memory_1m", "run_10m")

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli.sweep",
     "sim.cli.viz",
     "sim.cli.survey",
+    "sim.cli.reach",
 )
 
 

@@ -13,6 +13,7 @@ examples:
   outreach run baseline
   outreach run big_city --replicates 50 --json big_city.json
   outreach run my_programme.toml --set close_peers.count=12
+  outreach run baseline --replicates 5 --events events.parquet
 """
 
 
@@ -28,6 +29,10 @@ def register(subparsers) -> None:
                         "lists them)")
     add_run_options(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--events", metavar="PATH",
+                   help="also write the event history (one row per contact, engagement, "
+                        "referral, linkage, drop-out, peer recruited/exhausted/returned/"
+                        "withdrawn, in every replicate) as Parquet to PATH; needs pyarrow")
     p.set_defaults(func=_cmd_run)
 
 
@@ -44,8 +49,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_writable(args.json, "--json")
     warn_before_runs([scenario], args.workers)
     before = world_stats()["built"]
-    result = run_ensemble(scenario, workers=args.workers, progress=progress_bar(scenario.name),
-                          stop=getattr(args, "interrupted", None))
+    with _events_file(args.events) as events:
+        result = run_ensemble(scenario, workers=args.workers,
+                              progress=progress_bar(scenario.name),
+                              stop=getattr(args, "interrupted", None),
+                              events=events.recorder if events else None)
     summary = result.metrics()
     print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
           f"seed {scenario.run.seed}, {world_size(scenario):,} people")
@@ -72,4 +80,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         }
         write_text_atomic(args.json, dump_json(document), "--json")
         print(f"results written to {args.json}")
+    if args.events:
+        print(f"events written to {args.events}")
     return 0
+
+
+def _events_file(path: str | None):
+    """The ``--events`` file's context (checked before any run), or an empty context."""
+    import contextlib
+
+    if not path:
+        return contextlib.nullcontext()
+    from sim.output.events import EventsFile
+
+    return EventsFile(path, "--events")

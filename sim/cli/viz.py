@@ -72,6 +72,11 @@ def register(subparsers) -> None:
                      help="open in presenter mode: big counters and one large network view, the "
                           "sidebar and policy form hidden (the page's \"Show controls\" button "
                           "brings them back)")
+    viz.add_argument("--side-by-side", action="store_true", dest="side",
+                     help="open with two policies side by side: a second run of the same world "
+                          "and the same random numbers, the room's proposal, stepping with the "
+                          "first, their difference shown as it grows (the page's \"Two "
+                          "policies\" button switches)")
     viz.set_defaults(func=_cmd_viz)
 
     anim = subparsers.add_parser(
@@ -180,6 +185,7 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     env["OUTREACH_VIZ_SCENARIO"] = str(path.resolve())
     env["OUTREACH_VIZ_OVERRIDES"] = json.dumps(overrides)
     env["OUTREACH_VIZ_PRESENT"] = "1" if args.present else "0"
+    env["OUTREACH_VIZ_SIDE"] = "1" if args.side else "0"
     # Offline room: no telemetry, no version check against PyPI.
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     # Mesa 3.3.1's page trips solara's hook checker with a warning a workshop cannot act on.

@@ -7,6 +7,7 @@
 - :mod:`~sim.model.recruitment`: who becomes a peer;
 - :mod:`~sim.model.state`: state codes and the named structures the kernel is handed;
 - :mod:`~sim.model.kernel`: the week as numba phase functions;
+- :mod:`~sim.model.events`: the event history of a run (codes, the kernel's log, recorders);
 - :mod:`~sim.model.reference`: the same week in plain Python, the yardstick of the kernel;
 - :mod:`~sim.model.metrics`: outcome measures, with one table of names, titles and units.
 

@@ -23,6 +23,10 @@ a list, so one more peer of one kind leaves the draws of every other peer unchan
 random numbers) and no result depends on the thread that runs it. The kernel releases the GIL,
 so replicates run in parallel threads.
 
+When the model records its event history, each change of a client's or a peer's state is
+also appended to ``c.events`` (:class:`~sim.model.events.EventLog`) by :func:`_log`; with the
+log off that is one test of a flag and nothing else, and no random draw depends on it.
+
 The small helpers the phases call for every client, meeting or peer are compiled without
 numba's reference counting (``_nrt=False``: they index arrays but never allocate); with it,
 each call that is handed an array or a named tuple pays atomic reference-count updates that
@@ -36,6 +40,27 @@ import math
 import numpy as np
 from numba import njit
 
+from sim.model.events import (
+    EV_CONTACT,
+    EV_COUPONS_GIVEN,
+    EV_DROPOUT_ENGAGED,
+    EV_DROPOUT_LINKED,
+    EV_ENGAGED,
+    EV_LINKED,
+    EV_LOST_CONTACT,
+    EV_PEER_EXHAUSTED,
+    EV_PEER_RECRUITED,
+    EV_PEER_RETURNED,
+    EV_PEER_WITHDRAWN,
+    EV_REFERRED,
+    EV_RETAINED,
+    L_EVENT,
+    L_PEER,
+    L_PERSON,
+    L_RECRUITER,
+    L_WAVE,
+    L_WEEK,
+)
 from sim.model.recruitment import start_energy
 from sim.model.state import (
     ACTIVE,
@@ -141,6 +166,41 @@ def _stigma_kept(effect, stigma):
 
 
 @njit(cache=True, _nrt=False)
+def _log(c, w, code, person, peer, recruiter, wave):
+    """Append an event to the history, if it is recorded (see :mod:`sim.model.events`).
+
+    ``peer`` is a peer row (``TEAM`` for the outreach workers, -1 for none); ``recruiter`` and
+    ``wave`` are -1 where there is none. The log has room for any week (its capacity bounds a
+    week's events); past it nothing is written and the recorder reports the overflow.
+    """
+    log = c.events
+    k = log.count[0]
+    if k < log.rows.shape[0]:
+        row = log.rows
+        row[k, L_WEEK] = w
+        row[k, L_EVENT] = code
+        row[k, L_PERSON] = person
+        row[k, L_PEER] = peer
+        row[k, L_RECRUITER] = recruiter
+        row[k, L_WAVE] = wave
+    log.count[0] = k + 1
+
+
+@njit(cache=True, _nrt=False)
+def _log_client(c, w, code, v):
+    """Log an event of client ``v``, with their peer, recruiter and wave as they are now."""
+    if c.events.on:
+        _log(c, w, code, v, c.peer_of[v], c.referrer[v], c.wave[v])
+
+
+@njit(cache=True, _nrt=False)
+def _log_peer(c, p, w, code, i):
+    """Log an event of peer row ``i`` (the peer is both the person and the peer)."""
+    if c.events.on:
+        _log(c, w, code, p.node[i], i, -1, -1)
+
+
+@njit(cache=True, _nrt=False)
 def _mark(ever, v, flag, book, slot):
     """Record that ``v`` reached a step of the path, counting each person once."""
     if ever[v] & flag == 0:
@@ -198,18 +258,23 @@ def _unhold(c, v):
 
 
 @njit(cache=True, _nrt=False)
-def _contact(c, v, w, i, t):
-    """Hidden client ``v`` is contacted in week ``w`` on behalf of peer row ``i``, trust ``t``."""
+def _contact(c, v, w, i, t, referrer, wave):
+    """Hidden client ``v`` is contacted in week ``w`` on behalf of peer row ``i``, trust ``t``.
+
+    ``referrer``: the friend whose coupon brought ``v`` (-1: a direct contact); ``wave``:
+    referral steps from a peer's own contact (0: direct).
+    """
     c.cstate[v] = CONTACTED
     _mark(c.ever, v, EVER_CONTACTED, c.book, B_CONTACTED)
     c.since[v] = w
     c.peer_of[v] = i
     c.trust[v] = t
-    c.referrer[v] = -1
-    c.wave[v] = 0
+    c.referrer[v] = referrer
+    c.wave[v] = wave
     c.follow[v] = 0
     _push(c.reached, c.reached_pos, c.book, B_LEN, v)
     _push(c.fresh, c.fresh_pos, c.book, B_FRESH, v)
+    _log_client(c, w, EV_CONTACT, v)
 
 
 @njit(cache=True, _nrt=False)
@@ -320,6 +385,7 @@ def _to_services(world, c, p, par, v, w, i, counters):
     c.cstate[v] = LINKED
     _mark(c.ever, v, EVER_LINKED, c.book, B_LINKED)
     c.since[v] = w
+    _log_client(c, w, EV_LINKED, v)
     _release(world, p, par, v, i)
     if i >= 0:
         p.successes[i] += 1
@@ -372,6 +438,7 @@ def linkage(w, world, c, p, par, keys, counters):
         works = i >= 0 and p.status[i] == ACTIVE
         if s == ENGAGED:
             if uniform(kl_drop, v) < par.p_drop_engaged:
+                _log_client(c, w, EV_DROPOUT_ENGAGED, v)
                 c.cstate[v] = HIDDEN
                 _unhold(c, v)
                 _release(world, p, par, v, i)
@@ -388,6 +455,7 @@ def linkage(w, world, c, p, par, keys, counters):
             if works:
                 q *= 1.0 - par.retention_boost[p.kind[i]]
             if uniform(kl_drop, v) < q:
+                _log_client(c, w, EV_DROPOUT_LINKED, v)
                 c.cstate[v] = HIDDEN
                 _unhold(c, v)
                 c.peer_of[v] = -1
@@ -397,6 +465,7 @@ def linkage(w, world, c, p, par, keys, counters):
             if s == LINKED and w - c.since[v] >= par.weeks_to_retained:
                 c.cstate[v] = RETAINED
                 _mark(c.ever, v, EVER_RETAINED, c.book, B_RETAINED)
+                _log_client(c, w, EV_RETAINED, v)
     start = int(uniform(kl_slots, 1) * n_seekers)
     for step in range(n_seekers):
         if slots + house == 0:
@@ -468,7 +537,7 @@ def online(w, world, c, p, par, keys, counters):
             if uniform(kp, 2 * j + 2) < (world.loc_online[world.locality[v]] * _mistrust_kept(
                     par, world, v, par.service_likeness[p.kind[i]])):
                 _contact(c, v, w, i, par.online_trust * _subgroup_trust(
-                    world, p.node[i], v, par.subgroup_trust))
+                    world, p.node[i], v, par.subgroup_trust), -1, 0)
                 counters[C_ONLINE_CONTACTS] += 1
                 counters[C_NEW_CONTACTS] += 1
 
@@ -531,7 +600,7 @@ def outreach(w, world, c, p, par, keys, counters):
                         and uniform(ksite, 3 * j + 2) < par.p_contact[kind] * label
                         * _stigma_kept(effect, loc_stigma[locality[v]])
                         * _mistrust_kept(par, world, v, likeness)):
-                    _contact(c, v, w, i, par.kind_trust[kind] * label)
+                    _contact(c, v, w, i, par.kind_trust[kind] * label, -1, 0)
                     counters[C_NEW_CONTACTS] += 1
                 continue
             r = uniform(kgap, 2 * j + 1) * total
@@ -551,7 +620,7 @@ def outreach(w, world, c, p, par, keys, counters):
                     and uniform(subkey(kaccept, v), j)
                     < par.p_contact[kind] * label * _stigma_kept(effect, loc_stigma[locality[v]])
                     * _mistrust_kept(par, world, v, likeness)):
-                _contact(c, v, w, i, par.kind_trust[kind] * label * cw[cl])
+                _contact(c, v, w, i, par.kind_trust[kind] * label * cw[cl], -1, 0)
                 counters[C_NEW_CONTACTS] += 1
     if par.workers > 0 and p.team[1] > 0.0:
         n = c.role.shape[0]
@@ -563,7 +632,7 @@ def outreach(w, world, c, p, par, keys, counters):
             if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN and uniform(kw, 2 * j + 2)
                     < par.worker_p_contact * _stigma_kept(effect, loc_stigma[locality[v]])
                     * _mistrust_kept(par, world, v, 1.0)):
-                _contact(c, v, w, TEAM, par.worker_trust)
+                _contact(c, v, w, TEAM, par.worker_trust, -1, 0)
                 counters[C_NEW_CONTACTS] += 1
 
 
@@ -596,9 +665,9 @@ def referral(w, world, c, p, par, keys, counters):
                 c.coupons[v] -= 1
                 t = c.trust[v] * par.hop_trust * _subgroup_trust(world, v, u,
                                                                  par.subgroup_trust)
-                _contact(c, u, w, i, t)
-                c.referrer[u] = v
-                c.wave[u] = c.wave[v] + 1
+                if c.events.on:
+                    _log(c, w, EV_REFERRED, u, i, v, c.wave[v] + 1)
+                _contact(c, u, w, i, t, v, c.wave[v] + 1)
                 c.follow[u] = 1
                 p.pending[i] += 1
                 counters[C_REFERRALS] += 1
@@ -625,7 +694,7 @@ def engagement(w, world, c, p, par, keys, counters):
     for k in range(c.book[B_FRESH] - 1, -1, -1):
         v = c.fresh[k]
         i = c.peer_of[v]
-        engaged = False
+        engaged = given = False
         q = par.p_engage * c.trust[v] * _stigma_kept(effect, loc_stigma[locality[v]])
         if (c.follow[v] == 1 and i >= 0 and p.status[i] == ACTIVE
                 and _accompany(p, i, par.hours_per_meeting)):
@@ -648,6 +717,7 @@ def engagement(w, world, c, p, par, keys, counters):
                     c.ekind[v] = p.kind[i]
                     if uniform(ke_refer, v) < par.p_referrer:
                         _hold(c, v, par.referral_coupons)
+                        given = par.referral_coupons > 0
         elif i == TEAM and par.workers > 0:
             cap = par.workers * par.worker_cap
             q *= _mistrust_kept(par, world, v, 1.0)
@@ -664,7 +734,11 @@ def engagement(w, world, c, p, par, keys, counters):
             c.since[v] = w
             counters[C_NEW_ENGAGED] += 1
             counters[C_NOW_ENGAGED] += 1
+            _log_client(c, w, EV_ENGAGED, v)
+            if given:
+                _log_client(c, w, EV_COUPONS_GIVEN, v)
         elif uniform(ke_lose, v) < par.p_lose:
+            _log_client(c, w, EV_LOST_CONTACT, v)
             if c.follow[v] == 1:
                 c.follow[v] = 0
                 p.pending[i] -= 1
@@ -742,6 +816,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
             p.energy[i] = min(1.0, max(0.0, e))
             if p.energy[i] < par.exhaustion_threshold:
                 p.status[i] = RESTING
+                _log_peer(c, p, w, EV_PEER_EXHAUSTED, i)
                 if not p.ever_exhausted[i]:
                     counters[C_NEW_EXHAUSTED] += 1
                 p.ever_exhausted[i] = True
@@ -749,8 +824,10 @@ def wellbeing(w, world, c, p, par, keys, counters):
             p.energy[i] = min(1.0, p.energy[i] + par.rest_recovery * (1.0 - p.energy[i]))
             if p.energy[i] >= par.return_threshold:
                 p.status[i] = ACTIVE
+                _log_peer(c, p, w, EV_PEER_RETURNED, i)
             elif uniform(kp, 1) < par.p_withdraw:
                 p.status[i] = WITHDRAWN
+                _log_peer(c, p, w, EV_PEER_WITHDRAWN, i)
                 counters[C_WITHDRAWN] += 1
         if p.status[i] == ACTIVE:
             counters[C_ACTIVE] += 1
@@ -814,6 +891,7 @@ def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, 
                 _unfresh(c, v)
         c.role[v] = kind
         _unhold(c, v)
+        _log_peer(c, p, week, EV_PEER_RECRUITED, i)
 
 
 #: The phases in weekly order, by name (for tests and the reference).

@@ -4,7 +4,10 @@
 row per peer (kind, status, energy, caseload). Peers and professionals are Mesa agents that are
 views over those rows; client agents are made only where someone looks (:meth:`client`). One
 :meth:`OutreachModel.step` is one week: recruitment and replacement of peers in Python (rare
-events), then the weekly dynamics in the numba kernel :func:`sim.model.kernel.week`.
+events), then the weekly dynamics in the numba kernel :func:`sim.model.kernel.week`. With
+``events=True`` (or an :class:`~sim.model.events.EventRecorder`) it also records the run's
+event history, one row per contact, engagement, referral, linkage, drop-out and change of a
+peer's status (see :mod:`sim.model.events`), read with :meth:`OutreachModel.events`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from sim.model import kernel as K
 from sim.model import state as E
 from sim.model.agents import Client, ClosePeer, DistantPeer, Professional
+from sim.model.events import EV_PEER_WITHDRAWN, NO_EVENTS, EventRecorder, log_event, new_log
 from sim.model.recruitment import kind_streams, recruit
 from sim.model.scenario import PeerKind, Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
@@ -99,15 +103,21 @@ class OutreachModel(mesa.Model):
         scenario: the validated scenario.
         replicate: replicate index; with ``scenario.run.seed`` it fixes every random stream.
         world: a prebuilt world (graph and attributes); built from the scenario if None.
+        events: record the event history: True keeps it in memory (read it with
+            :meth:`events`), an :class:`~sim.model.events.EventRecorder` receives it (one that
+            streams to a Parquet file, for example); False (the default) records nothing.
+            Recording changes no random draw: a run gives the same numbers either way.
 
     Attributes:
         week: weeks simulated so far.
         cstate: client state of each person (``sim.model.state.HIDDEN`` .. ``RETAINED``).
         role: 0 for a client, ``sim.model.state.CLOSE`` or ``DISTANT`` for a peer.
         weekly: recorded time series, one list per name in :data:`WEEKLY_SERIES`.
+        recorder: the :class:`~sim.model.events.EventRecorder`, or None.
     """
 
-    def __init__(self, scenario: Scenario, replicate: int = 0, world: World | None = None):
+    def __init__(self, scenario: Scenario, replicate: int = 0, world: World | None = None,
+                 events: bool | EventRecorder = False):
         seed = scenario.run.seed
         super().__init__(rng=stream(seed, replicate, "mesa"))
         self.scenario = scenario
@@ -134,6 +144,10 @@ class OutreachModel(mesa.Model):
         self.holders_pos = np.full(n, -1, np.int32)
         self.scratch = np.zeros(n, np.int32)
         self.book = np.zeros(E.N_BOOK, np.int64)
+        if events is True:
+            events = EventRecorder(replicate)
+        self.recorder: EventRecorder | None = events or None
+        self._log = new_log(n) if self.recorder is not None else NO_EVENTS
         self._egos = _EgoNetworks(n)
         self._peer_view: E.PeerArrays | None = None
         self._peer_view_n = -1
@@ -172,7 +186,7 @@ class OutreachModel(mesa.Model):
             referrer=self.referrer, wave=self.wave, follow=self.follow,
             reached=self.reached, reached_pos=self.reached_pos, fresh=self.fresh,
             fresh_pos=self.fresh_pos, holders=self.holders, holders_pos=self.holders_pos,
-            scratch=self.scratch, book=self.book)
+            scratch=self.scratch, book=self.book, events=self._log)
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
                        "house_calls": 0, "accompaniments": 0, "peer_hours": 0.0,
                        "compensation": 0.0, "referrals": 0, "online_contacts": 0,
@@ -219,6 +233,7 @@ class OutreachModel(mesa.Model):
                 for i in mine[: -diff]:
                     self.p_status[i] = E.WITHDRAWN
                     self.p_replaced[i] = True
+                    log_event(self._log, self.week, EV_PEER_WITHDRAWN, int(self.p_node[i]), i)
         wanted = self.scenario.services.professionals
         while len(self.professionals) > wanted:
             self.professionals.pop().remove()
@@ -378,6 +393,8 @@ class OutreachModel(mesa.Model):
         t["referrals"] += week[E.C_REFERRALS]
         t["online_contacts"] += week[E.C_ONLINE_CONTACTS]
         t["exhausted_ever"] += week[E.C_NEW_EXHAUSTED]
+        if self.recorder is not None:
+            self.recorder.take(self._log, self.p_node)
         self.week += 1
         if week[E.C_WITHDRAWN]:
             self._replace_withdrawn()
@@ -421,6 +438,30 @@ class OutreachModel(mesa.Model):
         from sim.model.metrics import run_metrics
 
         return run_metrics(self)
+
+    # ------------------------------------------------------------------ event history
+
+    def events(self):
+        """The event history so far as a pandas DataFrame (see :mod:`sim.model.events`).
+
+        One row per event, in the order they happened: ``replicate``, ``week``, ``event``
+        (categorical), ``person``, ``peer``, ``recruiter``, ``wave`` (the last three nullable).
+
+        Raises:
+            ValueError: the model records no events, or streams them to a file.
+        """
+        return self._recorder().frame()
+
+    def event_table(self):
+        """The event history so far as a pyarrow Table (needs pyarrow); see :meth:`events`."""
+        return self._recorder().table()
+
+    def _recorder(self) -> EventRecorder:
+        if self.recorder is None:
+            raise ValueError("this model records no events: make it with "
+                             "OutreachModel(scenario, replicate, events=True)")
+        self.recorder.take(self._log, self.p_node)  # recruitment before the first week
+        return self.recorder
 
     # ------------------------------------------------------------------ inspection
 

@@ -10,6 +10,10 @@
   While no client qualifies, the vacancy stays open.
 - ``cover_subgroups``: recruits in turn from every gender x age-band cell, so each subgroup has
   peers like them ("different peers reach different clients").
+- ``influence``: the persons whose outreach and referral chains are expected to reach the most
+  people, by greedy influence maximisation with lazy evaluation on the contact-propagation core
+  (Kempe, Kleinberg & Tardos 2003; Leskovec et al. 2007), within the kind's
+  ``influence_pool``: see :mod:`sim.model.influence`.
 
 A kind's ``age_band_shares``, when given, first draws each recruit's age band, then applies the
 policy within that band.
@@ -41,15 +45,21 @@ class KindStreams:
         rng: draws made in sequence (age bands of recruits, nomination attempts).
         priority_key: key of each person's priority for this kind.
         energy_key: key of each recruit's start-energy draw.
+        influence_key: key of the propagation samples of the ``influence`` policy.
+        influence_cache: what the ``influence`` policy computes once per replicate.
+        queues: the fixed-order policies' queues, by (policy, age band).
     """
 
     def __init__(self, rng: np.random.Generator, priority_key: np.uint64,
-                 energy_key: np.uint64):
+                 energy_key: np.uint64, influence_key: np.uint64 | None = None):
         self.rng = rng
         self.priority_key = priority_key
         self.energy_key = energy_key
+        self.influence_key = np.uint64(0) if influence_key is None else influence_key
+        self.influence_cache: dict = {}
+        self.kind = -1  # CLOSE or DISTANT, set by kind_streams
         self._priority: np.ndarray | None = None
-        self._queues: dict[tuple[str, int], list] = {}
+        self.queues: dict[tuple[str, int], list] = {}
 
     def priority(self, nodes: np.ndarray, n: int) -> np.ndarray:
         """The priorities of ``nodes`` among ``n`` persons (all drawn once, then looked up)."""
@@ -69,18 +79,18 @@ class KindStreams:
         eligible again.
         """
         key = (policy, band)
-        if key not in self._queues:
-            if (policy, -1) not in self._queues:
+        if key not in self.queues:
+            if (policy, -1) not in self.queues:
                 n = model.role.size
                 prio = self.priority(np.arange(n), n)
                 order = prio - model.world.graph.degree() if policy == "degree" else prio
                 # Priorities are 53-bit uniform draws: ties (which _first breaks by position)
                 # have a chance of about n^2 / 2^54, so an unstable sort gives the same order.
-                self._queues[policy, -1] = [np.argsort(order), 0]
-            persons = self._queues[policy, -1][0]
+                self.queues[policy, -1] = [np.argsort(order), 0]
+            persons = self.queues[policy, -1][0]
             if band >= 0:
-                self._queues[key] = [persons[model.world.age_band[persons] == band], 0]
-        return self._queues[key]
+                self.queues[key] = [persons[model.world.age_band[persons] == band], 0]
+        return self.queues[key]
 
 
 @njit(cache=True)
@@ -108,7 +118,12 @@ def kind_streams(seed: int, replicate: int, kind: int) -> KindStreams:
     """The recruitment streams of peer kind ``kind`` (``CLOSE`` or ``DISTANT``)."""
     name = S.KIND_SECTIONS[kind]
     keys = uint64_seeds(stream(seed, replicate, f"recruitment-keys/{name}"), 2)
-    return KindStreams(stream(seed, replicate, f"recruitment/{name}"), keys[0], keys[1])
+    # A stream of its own, so the other policies' draws are as they were without it.
+    influence = uint64_seeds(stream(seed, replicate, f"influence/{name}"), 1)[0]
+    streams = KindStreams(stream(seed, replicate, f"recruitment/{name}"), keys[0], keys[1],
+                          influence)
+    streams.kind = kind
+    return streams
 
 
 @njit(cache=True)
@@ -235,6 +250,28 @@ def _nominate(pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarr
     return np.asarray(chosen, dtype=pool.dtype)
 
 
+def _influence(model, pk: PeerKind, count: int, streams: KindStreams) -> np.ndarray:
+    """The ``influence`` policy (:mod:`sim.model.influence`).
+
+    Greedy queues, or for the ``engaged`` pool a fresh choice counting the reach of the kind's
+    peers at work.
+    """
+    from sim.model.influence import choose, eligible_pool, take
+
+    kind = streams.kind
+    if pk.influence_pool == "engaged":
+        pool = eligible_pool(model, pk, kind)
+        working = np.flatnonzero(model.role == kind)
+        if not pk.age_band_shares:
+            return choose(model, kind, count, pool, streams, working).astype(np.intp)
+        bands = streams.rng.choice(len(pk.age_band_shares), size=count, p=pk.age_band_shares)
+        chosen = [choose(model, kind, int(np.sum(bands == b)),
+                         pool[model.world.age_band[pool] == b], streams, working)
+                  for b in range(len(pk.age_band_shares))]
+        return np.concatenate(chosen).astype(np.intp)
+    return take(model, pk, kind, count, streams).astype(np.intp)
+
+
 def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarray:
     """Persons to recruit as peers of one kind.
 
@@ -248,6 +285,8 @@ def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarr
         Up to ``count`` distinct person positions; fewer only when too few qualify.
     """
     policy = kind.recruitment
+    if policy == "influence":
+        return _influence(model, kind, count, streams)
     if policy == "from_engaged":
         eligible = (model.role == S.CLIENT) & (model.cstate >= S.ENGAGED) & (
             model.week - model.since >= kind.promote_after_weeks)

@@ -194,7 +194,8 @@ class ReferenceModel:
         if not due:
             return
         view = SimpleNamespace(role=np.array(self.role), cstate=np.array(self.cstate),
-                               since=np.array(self.since), week=self.week, world=self.world)
+                               since=np.array(self.since), week=self.week, world=self.world,
+                               scenario=self.scenario)
         for kind, name in _KINDS.items():
             wanted = [v for v in due if v.kind == kind]
             if not wanted:

@@ -33,7 +33,8 @@ __all__ = [
     "scenario_to_dict",
 ]
 
-RECRUITMENT_POLICIES = ("random", "degree", "nomination", "from_engaged", "cover_subgroups")
+RECRUITMENT_POLICIES = ("random", "degree", "nomination", "from_engaged", "cover_subgroups",
+                        "influence")
 NETWORK_GENERATORS = ("community", "configuration", "small_world", "file")
 
 
@@ -276,6 +277,11 @@ class PeerKind:
     promote_after_weeks: int = param(8, 1, 520, integer=True,
                                      doc="weeks engaged before a client can become a peer "
                                          "(recruitment = 'from_engaged')")
+    influence_pool: str = param("all",
+                                doc="whom recruitment = 'influence' may choose: 'all' clients, "
+                                    "'engaged' clients (as from_engaged), or those with a person "
+                                    "attribute true (its name, e.g. 'in_orbit') or of one label "
+                                    "('NAME=LABEL'); persons, no unit")
 
 
 def _close_default() -> PeerKind:

@@ -7,7 +7,8 @@ with their own types (Lam, Pitrou & Seibert 2015, "Numba: a LLVM-based Python JI
 
 - :class:`WorldArrays`: the graph (CSR) and each person's attributes; fixed for a replicate.
 - :class:`ClientArrays`: one row per person: client state, who supports them, trust, coupons,
-  who referred them and in which wave, and the lists of clients in contact.
+  who referred them and in which wave, and the lists of clients in contact; and the buffer
+  the kernel writes the event history to (:class:`~sim.model.events.EventLog`).
 - :class:`PeerArrays`: one row per peer (recruitment order): person, kind, status, energy,
   caseload, the week's hours, and the ego networks (everyone within reach) in CSR form by
   class; and the outreach workers' team (caseload and hours).
@@ -23,6 +24,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from sim.model.events import NO_EVENTS, EventLog
 
 __all__ = [
     "ClientArrays", "Keys", "Params", "PeerArrays", "WorldArrays", "kernel_params", "make_keys",
@@ -96,6 +99,7 @@ class ClientArrays(NamedTuple):
     holders_pos: np.ndarray  # int32: place in ``holders``, or -1
     scratch: np.ndarray      # int32: work space of a phase (holds nothing between phases)
     book: np.ndarray         # int64[N_BOOK]: list length and running tallies
+    events: EventLog = NO_EVENTS  # the event history's buffer (sim.model.events), off by default
 
 
 class PeerArrays(NamedTuple):

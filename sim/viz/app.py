@@ -15,6 +15,13 @@ every slider's label, above its track, ends with its value and unit.
 Presenter mode (a button in the bar at the top, or ``--present``) shows big counters and one
 network view filling the window, with the sidebar and the policy form hidden; the keys in
 :data:`KEYS_LINE` drive the run in either mode.
+
+Two policies side by side (a button in the bar at the top, or ``--side-by-side``, in
+:data:`ENV_SIDE`): a second run of the same world with the same random numbers
+(:meth:`WorkshopModel.twin`) stands on the right, the room's proposal, with its own policy
+form; both step together on Play, Step and the keys, and their difference in reach,
+engagement, linkage and exhausted peers is shown in numbers and week by week. Each peer's hours
+and energy are drawn in both views (:class:`sim.viz.figures.PeersFigure`).
 """
 
 from __future__ import annotations
@@ -35,15 +42,27 @@ from mesa.visualization.utils import force_update, update_counter
 
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import Scenario, load_scenario
-from sim.viz.figures import BODY_PX, PAGE_DPI, NetworkFigure, SeriesFigure
+from sim.viz.figures import (
+    BODY_PX,
+    PAGE_DPI,
+    DiffFigure,
+    LegendFigure,
+    NetworkFigure,
+    PeersFigure,
+    SeriesFigure,
+    mean_peer_hours,
+)
 
-__all__ = ["ENV_OVERRIDES", "ENV_PRESENT", "ENV_SCENARIO", "KEYS_LINE", "Page", "WorkshopModel",
-           "policy_overrides", "policy_values", "present_at_start"]
+__all__ = ["ENV_OVERRIDES", "ENV_PRESENT", "ENV_SCENARIO", "ENV_SIDE", "KEYS_LINE", "Page",
+           "WorkshopModel", "difference_words", "policy_overrides", "policy_values",
+           "present_at_start", "side_at_start"]
 
 ENV_SCENARIO = "OUTREACH_VIZ_SCENARIO"
 ENV_OVERRIDES = "OUTREACH_VIZ_OVERRIDES"
 #: "1" opens the page in presenter mode.
 ENV_PRESENT = "OUTREACH_VIZ_PRESENT"
+#: "1" opens the page with two policies side by side.
+ENV_SIDE = "OUTREACH_VIZ_SIDE"
 
 #: The page's keys, as the page lists them (``outreach viz --help`` says the same).
 KEYS_LINE = "Keys: Space play/pause · Right arrow or N step one week · R reset"
@@ -55,6 +74,7 @@ RECRUITMENT_WORDS = {
     "a friend of someone (nomination)": "nomination",
     "from engaged clients": "from_engaged",
     "to cover every group": "cover_subgroups",
+    "by network reach (influence)": "influence",
 }
 _RECRUITMENT_NAMES = {v: k for k, v in RECRUITMENT_WORDS.items()}
 
@@ -118,6 +138,11 @@ def present_at_start() -> bool:
     return os.environ.get(ENV_PRESENT, "0") == "1"
 
 
+def side_at_start() -> bool:
+    """Whether the server was started with ``--side-by-side`` (two policies side by side)."""
+    return os.environ.get(ENV_SIDE, "0") == "1"
+
+
 def policy_values(s: Scenario) -> dict[str, Any]:
     """The workshop policies' values in a scenario (the close peers' where kinds differ)."""
     return {
@@ -166,6 +191,14 @@ class WorkshopModel(OutreachModel):
         supervision_every_weeks: weeks between supervisions (0: none).
         caseload_cap: most clients per peer (0: no limit), for both kinds.
         online_contacts: online contacts per working peer a week.
+
+    Attributes:
+        start_values: the keyword arguments it was made with (a twin is made with them).
+        applied: every policy change, as ``(week, overrides)`` in the order made.
+        inherited: how many of ``applied`` a twin copied from its original (the rest are its
+            own, :meth:`own_changes`).
+        partner: a run stepped with this one, to the same week, after each of its steps (the
+            right side of two policies side by side), or None.
     """
 
     def __init__(self, close_peers: int | None = None, distant_peers: int | None = None,
@@ -181,7 +214,49 @@ class WorkshopModel(OutreachModel):
                   "outreach_workers": outreach_workers,
                   "supervision_every_weeks": supervision_every_weeks,
                   "caseload_cap": caseload_cap, "online_contacts": online_contacts}
+        self.start_values = values
+        self.applied: list[tuple[int, dict[str, Any]]] = []
+        self.inherited = 0  # changes in ``applied`` a twin copied from its original
+        self.partner: WorkshopModel | None = None
         super().__init__(base.replace(policy_overrides(base, values)))
+
+    def set_policy(self, overrides: dict[str, Any]) -> None:
+        """Change policies from next week (:meth:`OutreachModel.set_policy`), and keep a note."""
+        super().set_policy(overrides)
+        self.applied.append((self.week, dict(overrides)))
+
+    def step(self) -> None:
+        """One week of this run, then of the partner's (if any) up to the same week."""
+        super().step()
+        partner = self.partner
+        if partner is not None:
+            while partner.week < self.week:
+                partner.step()
+
+    def twin(self) -> WorkshopModel:
+        """A second run of the same world with the same random numbers, at this run's week.
+
+        Made with the same settings, its policy changed at the same weeks in the same way, and
+        stepped to this run's week: the world is the same object (worlds are cached by their
+        settings and seed) and every random draw is keyed by process, week and person, so the
+        twin's numbers are this run's until a policy of one of them changes.
+        """
+        other = WorkshopModel(**self.start_values)
+        for week, overrides in self.applied:
+            while other.week < week:
+                other.step()
+            other.set_policy(overrides)
+        while other.week < self.week:
+            other.step()
+        other.inherited = len(other.applied)
+        return other
+
+    def own_changes(self) -> dict[str, Any]:
+        """The policy changes made on this run itself (not copied by :meth:`twin`), merged."""
+        out: dict[str, Any] = {}
+        for _, overrides in self.applied[self.inherited:]:
+            out.update(overrides)
+        return out
 
 
 def model_params(s: Scenario) -> dict[str, dict[str, Any]]:
@@ -210,6 +285,18 @@ def _figures(model: OutreachModel) -> tuple[NetworkFigure, SeriesFigure]:
     if figs is None:
         figs = _FIGURES[model] = (NetworkFigure(model), SeriesFigure(model))
     return figs
+
+
+def _figure(model, kind, make):
+    """A figure of one kind for ``model``, made once (a weak key: it goes with the model)."""
+    figs = _FIGURES_BY_KIND.setdefault(kind, weakref.WeakKeyDictionary())
+    fig = figs.get(model)
+    if fig is None:
+        fig = figs[model] = make(model)
+    return fig
+
+
+_FIGURES_BY_KIND: dict[str, weakref.WeakKeyDictionary] = {}
 
 
 def value_words(widget: dict[str, Any], value: Any) -> str:
@@ -384,18 +471,124 @@ def Workshop(model: OutreachModel, present: bool = False):
             if not present:  # one large network view; the plots cost nothing while hidden
                 with solara.Div(classes=["outreach-series", "outreach-figure"]):
                     rw.Image(value=series.png(model, dpi=PAGE_DPI), format="png")
+                PeersPanel(model, fig_w)
         with solara.Div(classes=["outreach-form-holder"]):
             PolicyPanel(model)
 
 
+#: What the peers' bars mean, under them.
+PEERS_WORDS = ("Grey: hours available this week (tailored to each peer's strength); black: "
+               "hours worked; vermillion: beyond them (crises). Energy: black while working, "
+               "vermillion while resting exhausted; dashed: the exhaustion threshold.")
+
+
 @solara.component
-def PolicyPanel(model: OutreachModel):
+def PeersPanel(model: OutreachModel, width: int):
+    """Each peer's hours and energy (:class:`sim.viz.figures.PeersFigure`) with their meaning.
+
+    Args:
+        model: the running model.
+        width: the panel's width in CSS pixels.
+    """
+    update_counter.get()  # redraw after each step, as the view around it
+    peers = _figure(model, "peers", PeersFigure)
+    peers.fit(width)
+    hours = mean_peer_hours(model)
+    average = (f"a working peer worked {hours:.1f} h a week on average so far"
+               if hours == hours else "no week worked yet")
+    with solara.Div(classes=["outreach-peers"], style={"max-width": f"{width}px"}):
+        solara.Text(f"Peers' hours and energy: {average}", classes=["outreach-peers-title"])
+        with solara.Div(classes=["outreach-figure"]):
+            rw.Image(value=peers.png(model, dpi=PAGE_DPI), format="png")
+        solara.Text(PEERS_WORDS, classes=["outreach-note"])
+
+
+def difference_words(d: float) -> str:
+    """A difference as the page shows it: ``+12``, ``-3`` or ``0``."""
+    return f"{d:+,.0f}" if d else "0"
+
+
+#: The side-by-side view's counters: weekly series and their words (with DIFFERENCES' order).
+SIDE_COUNTERS = (("contacted", "Clients contacted"), ("engaged", "Clients engaged"),
+                 ("linked", "Clients linked to services"),
+                 ("peers_exhausted_ever", "Peers ever exhausted"),
+                 ("peers_active", "Peers working now"))
+
+
+@solara.component
+def SideBySide(left: OutreachModel, right: OutreachModel, present: bool = False):
+    """Two runs of the same world and random numbers: the current policy and a proposal.
+
+    Counters with their difference on top, the two networks (one legend for both), the
+    difference week by week, each side's peers, and each side's policy form.
+
+    Args:
+        left: the run with the current policy.
+        right: the run with the room's proposal (``left.partner``).
+        present: presenter mode (policy forms hidden).
+    """
+    update_counter.get()
+    width = solara.use_reactive(0)
+    column = width.value or 640
+    gap = 16
+    half = (column - gap) // 2
+    nets = [_figure(m, "side-network", functools.partial(NetworkFigure, legend=False))
+            for m in (left, right)]
+    for net in nets:
+        net.fit(half)
+    legend = _figure(left.world, "legend", lambda _w: LegendFigure(left))
+    legend.fit(column)
+    diff = _figure(right, "difference", lambda r: DiffFigure(left, r))
+    diff.fit(column, int(min(max(0.6 * column, 400), 520)))
+    lw, rw_ = left.weekly, right.weekly
+    with solara.Column(classes=["outreach-main", "outreach-side"], gap="6px"):
+        solara.Text(f"Week {left.week}", classes=["outreach-week"])
+        with solara.Div(classes=["outreach-side-table"]):
+            for text, cls in (("", "outreach-side-head"), ("Now", "outreach-side-head"),
+                              ("Proposal", "outreach-side-head"),
+                              ("Difference", "outreach-side-head")):
+                solara.Text(text, classes=[cls])
+            for key, words in SIDE_COUNTERS:
+                a, b = lw[key][-1], rw_[key][-1]
+                solara.Text(words, classes=["outreach-side-name"])
+                solara.Text(f"{a:,}", classes=[f"outreach-left-{key}"])
+                solara.Text(f"{b:,}", classes=[f"outreach-right-{key}"])
+                solara.Text(difference_words(b - a), classes=[f"outreach-diff-{key}"])
+        solara.Text(KEYS_LINE, classes=["outreach-keys"])
+        WidthProbe.element(on_width=width.set, on_room=lambda _r: None)
+        with solara.Div(style={"display": "grid", "grid-template-columns": f"{half}px {half}px",
+                               "column-gap": f"{gap}px", "row-gap": "8px"}):
+            for side, model, net in (("left", left, nets[0]), ("right", right, nets[1])):
+                with solara.Div(classes=[f"outreach-side-{side}"]):
+                    solara.Text(f"{'Now' if side == 'left' else 'Proposal'}: "
+                                f"{_policy_sentence(model.scenario)}",
+                                classes=["outreach-side-policy"])
+                    with solara.Div(classes=["outreach-network", "outreach-figure"]):
+                        rw.Image(value=net.png(model, dpi=PAGE_DPI), format="png")
+        with solara.Div(classes=["outreach-legend", "outreach-figure"]):
+            rw.Image(value=legend.png(), format="png")
+        with solara.Div(classes=["outreach-difference", "outreach-figure"]):
+            rw.Image(value=diff.png(left, right, dpi=PAGE_DPI), format="png")
+        with solara.Div(style={"display": "grid", "grid-template-columns": f"{half}px {half}px",
+                               "column-gap": f"{gap}px"}):
+            for side, model in (("left", left), ("right", right)):
+                with solara.Div(classes=[f"outreach-side-{side}-peers"]):
+                    PeersPanel(model, half)
+        with solara.Div(classes=["outreach-form-holder", "outreach-side-forms"]):
+            with solara.Div(classes=["outreach-side-left-form"]):
+                PolicyPanel(left, "Change the current policy (left)")
+            with solara.Div(classes=["outreach-side-right-form"]):
+                PolicyPanel(right, "Change the proposal (right)")
+
+
+@solara.component
+def PolicyPanel(model: OutreachModel, title: str = "Change policy during the run"):
     """Change policies of the running model; a fresh form for each model (after a reset)."""
-    return _PolicyForm(model).key(f"policy-{id(model)}")
+    return _PolicyForm(model, title).key(f"policy-{id(model)}")
 
 
 @solara.component
-def _PolicyForm(model: OutreachModel):
+def _PolicyForm(model: OutreachModel, title: str):
     update_counter.get()  # show changes applied, and the model's policy, after each redraw
     current = policy_values(model.scenario)
     draft = solara.use_reactive(current)
@@ -408,7 +601,7 @@ def _PolicyForm(model: OutreachModel):
         model.set_policy(policy_overrides(model.scenario, changed))
         force_update()
 
-    with solara.Card("Change policy during the run", classes=["outreach-policy-form"]):
+    with solara.Card(title, classes=["outreach-policy-form"]):
         with solara.Div(classes=["outreach-form-grid"]):
             for name, (_, label, widget) in POLICIES.items():
                 on_value = functools.partial(set_value, name)
@@ -491,6 +684,17 @@ div:has(> b > a[href="https://solara.dev"]) {{ position: fixed !important; left:
   right: auto !important; bottom: 0 !important; width: {SIDEBAR_PX}px; height: {BADGE_PX}px;
   padding: 6px 12px !important; font-size: 14px; background: white; z-index: 10; }}
 .outreach-keys {{ font-size: 14px; color: #555; }}
+.outreach-peers-title {{ font-size: 18px; font-weight: 600; }}
+/* Two policies side by side: a table of counters (now, proposal, difference). */
+.outreach-side-table {{ display: grid; grid-template-columns: minmax(0, max-content) repeat(3,
+  minmax(0, max-content)); column-gap: 32px; row-gap: 2px; align-items: baseline; }}
+.outreach-side-table span {{ font-size: 22px; font-weight: 600; text-align: right; }}
+.outreach-side-table span.outreach-side-name {{ text-align: left; font-weight: 400; }}
+.outreach-side-table span.outreach-side-head {{ font-size: 18px; color: #555; }}
+.outreach-side-policy {{ font-size: 17px; display: block; margin-bottom: 4px; }}
+.outreach-side-forms {{ display: grid; grid-template-columns: 1fr 1fr; column-gap: 16px; }}
+.outreach-side-forms .outreach-form-grid {{ grid-template-columns: 1fr; }}
+.outreach-present .outreach-side-table span {{ font-size: 32px; }}
 /* Presenter mode: counters readable from the back of a room, the network in the rest of the
    window; the sidebar (Mesa's buttons, which the keys press) and the form stay in the page,
    hidden, so the run and a draft policy carry on when the controls come back. */
@@ -520,11 +724,36 @@ def Page():
     first = solara.use_memo(WorkshopModel, [])
     model = solara.use_reactive(first)  # Mesa's Reset puts the new model here
     present = solara.use_reactive(present_at_start())
+    side = solara.use_reactive(side_at_start())
+    kept = solara.use_memo(dict, [])  # the last right-hand run, for its proposal
+    left = model.value
+
+    def pair() -> WorkshopModel | None:
+        # Switched on: a twin, the same numbers as the left until the room changes one side.
+        # After a Reset: a twin of the new run with the proposal made from week 0.
+        if not side.value:
+            left.partner = None
+            kept.pop("right", None)
+            return None
+        before = kept.get("right")
+        right = left.twin()
+        proposal = before.own_changes() if before is not None else {}
+        if proposal:
+            right.set_policy(proposal)
+        left.partner = right
+        kept["right"] = right
+        return right
+
+    right = solara.use_memo(pair, [left, side.value])
     with solara.Column(classes=["outreach-present"] if present.value else []) as main:
         solara.Style(CSS)
         solara.Title(f"Peer outreach: {scenario.name}")
         with solara.AppBar():
             solara.AppBarTitle(f"Peer outreach: {scenario.name}")
+            solara.Button("One policy" if side.value else "Two policies",
+                          icon_name="mdi-view-agenda" if side.value else "mdi-compare",
+                          outlined=True, color="white", on_click=lambda: side.set(not side.value),
+                          classes=["outreach-side-toggle"])
             solara.Button("Show controls" if present.value else "Presenter mode",
                           icon_name="mdi-tune" if present.value else "mdi-presentation",
                           outlined=True, color="white",
@@ -532,5 +761,8 @@ def Page():
                           classes=["outreach-present-toggle"])
         PresenterKeys.element()
         Sidebar(model, scenario)
-        Workshop(model.value, present.value)
+        if right is not None:
+            SideBySide(left, right, present.value)
+        else:
+            Workshop(left, present.value)
     return main

@@ -21,8 +21,9 @@ from matplotlib.lines import Line2D
 from sim.model import state as E
 from sim.viz.layout import network_view
 
-__all__ = ["BODY_PX", "FONT", "NetworkFigure", "PAGE_DPI", "PALETTE", "SeriesFigure",
-           "STATE_WORDS", "png"]
+__all__ = ["BODY_PX", "DIFFERENCES", "DiffFigure", "FONT", "LegendFigure", "NetworkFigure",
+           "PAGE_DPI", "PALETTE", "PeersFigure", "STATE_WORDS", "SeriesFigure", "in_orbit",
+           "legend_handles", "mean_peer_hours", "peer_week", "png"]
 
 #: Okabe-Ito colours by meaning.
 PALETTE = {
@@ -65,6 +66,45 @@ PAGE_DPI = 72
 
 #: From this column width (CSS pixels) on, the network's legend goes beside the network.
 LEGEND_BESIDE_PX = 880
+
+
+#: The network legend's title: what a peer marker's size means.
+LEGEND_TITLE = "Bigger peer marker: more energy left"
+
+
+def _dot(color, label, marker="o", edge="none", lw=0.0, size=13) -> Line2D:
+    return Line2D([], [], ls="none", marker=marker, markersize=size, markerfacecolor=color,
+                  markeredgecolor=edge, markeredgewidth=lw, label=label)
+
+
+def in_orbit(model) -> np.ndarray | None:
+    """Whether each person used services in the past year (the world's ``in_orbit``).
+
+    None for a world object that does not record the service orbit: its clients are drawn
+    filled, and its legend has no entry for the orbit.
+    """
+    orbit = getattr(model.world, "in_orbit", None)
+    return None if orbit is None else np.asarray(orbit, bool)
+
+
+def legend_handles(orbit: bool = False) -> list[Line2D]:
+    """The network's legend: client states, peer kinds and states, and (if known) the orbit.
+
+    Args:
+        orbit: the world knows who is outside the service orbit (:func:`in_orbit`); those
+            clients are drawn hollow, in their state's colour.
+    """
+    handles = [_dot(PALETTE[k], w) for k, w in zip(_STATE_KEYS, STATE_WORDS, strict=True)]
+    if orbit:
+        handles.append(_dot("white", "Hollow: no service in a year", "o",
+                            PALETTE["contacted"], 2.0, 13))
+    handles += [
+        _dot(PALETTE["close"], "Close peer (at a service site)", "s", "black", 1.0, 15),
+        _dot(PALETTE["distant"], "Distant peer (in own networks)", "^", "black", 1.0, 16),
+        _dot("white", "Peer exhausted, resting", "o", PALETTE["exhausted"], 3.5, 15),
+        _dot("white", "Peer withdrawn", "o", PALETTE["withdrawn"], 1.5, 11),
+    ]
+    return handles
 
 
 def png(fig: Figure, dpi: int = 72) -> bytes:
@@ -110,9 +150,11 @@ class _Blitter:
         for artist in self.dynamic:
             self.fig.draw_artist(artist)
         buf = io.BytesIO()
-        # Fast compression: the image crosses a loopback socket, not the internet.
+        # Fast compression: the image crosses a loopback socket, not the internet. The figures
+        # are opaque, so RGB loses nothing and leaves a quarter less to compress.
         Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(),
-                         "raw", "RGBA", 0, 1).save(buf, format="png", compress_level=1)
+                         "raw", "RGBA", 0, 1).convert("RGB").save(buf, format="png",
+                                                                 compress_level=1)
         return buf.getvalue()
 
 
@@ -123,10 +165,15 @@ class NetworkFigure:
         model: the :class:`sim.model.OutreachModel` to draw.
         size: figure size in inches, for a figure of its own.
         fig: draw into this figure or subfigure instead (the animation's left half).
+        legend: draw the legend in the figure; two networks side by side share one
+            :class:`LegendFigure` instead.
     """
 
-    def __init__(self, model, size: tuple[float, float] = (9.0, 8.6), fig=None):
+    def __init__(self, model, size: tuple[float, float] = (9.0, 8.6), fig=None,
+                 legend: bool = True):
         self.lock = threading.Lock()  # a figure is not safe to draw from two threads at once
+        self.with_legend = legend
+        self._orbit = in_orbit(model)
         # Fixed margins, no layout engine: a layout pass on every week's draw costs more than
         # the drawing itself.
         self.fig = Figure(figsize=size) if fig is None else fig
@@ -141,9 +188,13 @@ class NetworkFigure:
         self._edges = LineCollection([], colors="#B0B0B0", linewidths=0.6, alpha=0.6, zorder=1)
         ax.add_collection(self._edges)
         self._clients = ax.scatter([], [], s=[], linewidths=0, zorder=2)
+        # Clients outside the service orbit, apart: markers with edges draw several times
+        # slower, so only these have them.
+        self._hollow = ax.scatter([], [], s=[], facecolors="white", linewidths=2.0, zorder=2)
         self._close = ax.scatter([], [], marker="s", zorder=3)
         self._distant = ax.scatter([], [], marker="^", zorder=3)
         self._n_view = -1
+        self._narrow = False
         self._size: tuple[int, int | None] = (0, None)
         self._blitter: _Blitter | None = None
         self._legend_box = None
@@ -152,23 +203,15 @@ class NetworkFigure:
 
     def _legend(self, ncol: int = 2, loc: str = "lower center",
                 anchor: tuple[float, float] | None = None) -> None:
-        def dot(color, label, marker="o", edge="none", lw=0.0, size=13):
-            return Line2D([], [], ls="none", marker=marker, markersize=size, markerfacecolor=color,
-                          markeredgecolor=edge, markeredgewidth=lw, label=label)
-
-        handles = [dot(PALETTE[k], w) for k, w in zip(_STATE_KEYS, STATE_WORDS, strict=True)]
-        handles += [
-            dot(PALETTE["close"], "Close peer (at a service site)", "s", "black", 1.0, 15),
-            dot(PALETTE["distant"], "Distant peer (in own networks)", "^", "black", 1.0, 16),
-            dot("white", "Peer exhausted, resting", "o", PALETTE["exhausted"], 3.5, 15),
-            dot("white", "Peer withdrawn", "o", PALETTE["withdrawn"], 1.5, 11),
-        ]
         if getattr(self, "_legend_box", None) is not None:
             self._legend_box.remove()
+        self._legend_box = None
+        if not self.with_legend:
+            return
         self._legend_box = self.fig.legend(
-            handles=handles, loc=loc, bbox_to_anchor=anchor, ncol=ncol, frameon=False,
-            fontsize=FONT["legend"], handletextpad=0.3, columnspacing=1.0,
-            title="Bigger peer marker: more energy left", title_fontsize=FONT["legend"])
+            handles=legend_handles(self._orbit is not None), loc=loc, bbox_to_anchor=anchor,
+            ncol=ncol, frameon=False, fontsize=FONT["legend"], handletextpad=0.3,
+            columnspacing=1.0, title=LEGEND_TITLE, title_fontsize=FONT["legend"])
 
     def fit(self, width_px: int, height_px: int | None = None) -> bool:
         """Lay the figure out for a page column ``width_px`` CSS pixels wide.
@@ -192,26 +235,36 @@ class NetworkFigure:
         with self.lock:
             self._size = (w, fixed_h)
             self.fig.set_dpi(PAGE_DPI)
-            beside = w >= LEGEND_BESIDE_PX
+            beside = w >= LEGEND_BESIDE_PX and self.with_legend
             if beside:
                 self._legend(ncol=1, loc="center right")
             else:
                 self._legend(ncol=2, loc="lower center")
-            box = self._legend_box.get_window_extent(_agg_renderer(self.fig))
+            if self._legend_box is not None:
+                box = self._legend_box.get_window_extent(_agg_renderer(self.fig))
+                box_w, box_h = box.width, box.height
+            else:
+                box_w, box_h = 0.0, -14.0  # no legend, and no gap for one
             header = 68  # the week (26 px) and the caption (16 px) above the network
+            # A narrow figure (two networks side by side) breaks the caption ("Showing 400 of
+            # 2,000 people: peers and those around them", 420 px) into two lines.
+            self._narrow = w < 560
+            if self._narrow:
+                header = 88
             if beside:
-                graph_w = w - box.width - 32
+                graph_w = w - box_w - 32
                 h = fixed_h or int(np.clip(0.85 * graph_w, 420, 640))
                 rect = (8 / w, 8 / h, graph_w / w, (h - header - 16) / h)
                 anchor = (1 - 8 / w, (h - header) / 2 / h)
             else:
                 graph_h = int(np.clip(0.6 * w, 300, 520))
                 if fixed_h:
-                    graph_h = max(fixed_h - header - int(box.height) - 20, 200)
-                h = int(header + graph_h + box.height + 20)
-                rect = (8 / w, (box.height + 14) / h, 1 - 16 / w, graph_h / h)
+                    graph_h = max(fixed_h - header - int(box_h) - 20, 200)
+                h = int(header + graph_h + box_h + 20)
+                rect = (8 / w, (box_h + 14) / h, 1 - 16 / w, graph_h / h)
                 anchor = (0.5, 4 / h)
-            self._legend_box.set_bbox_to_anchor(anchor, transform=self.fig.transFigure)
+            if self._legend_box is not None:
+                self._legend_box.set_bbox_to_anchor(anchor, transform=self.fig.transFigure)
             self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
             self.ax.set_position(rect)
             self._week.set_y(1 - 8 / h)
@@ -239,6 +292,13 @@ class NetworkFigure:
         is_peer = model.role[view.nodes] != E.CLIENT
         rgba = _STATE_RGBA[state]
         rgba[is_peer, 3] = 0.0  # peers are drawn by their own markers on top
+        if self._orbit is not None:
+            # Outside the service orbit: hollow, the ring in the state's colour.
+            outside = ~self._orbit[view.nodes] & ~is_peer
+            self._hollow.set_offsets(view.pos[outside].reshape(-1, 2))
+            self._hollow.set_edgecolors(rgba[outside])
+            self._hollow.set_sizes(_CLIENT_SIZE[state[outside]])
+            rgba[outside, 3] = 0.0
         self._clients.set_facecolors(rgba)
         self._clients.set_sizes(_CLIENT_SIZE[state])
         n = model.n_peers
@@ -259,14 +319,21 @@ class NetworkFigure:
             scatter.set_edgecolors(edge.tolist())
             scatter.set_linewidths(np.where(status == E.RESTING, 4.0, 1.2))
         self._week.set_text(f"Week {model.week}")
-        self._caption.set_text(f"Showing {view.caption}")
+        caption = f"Showing {view.caption}"
+        caption = caption.replace(": ", ":\n") if self._narrow else caption
+        # The caption changes only when the view grows; it is drawn with the static part
+        # (a text's layout costs more than the 400 dots).
+        if caption != self._caption.get_text():
+            self._caption.set_text(caption)
+            if self._blitter is not None:
+                self._blitter.invalidate()
 
     def png(self, model, dpi: int = 72) -> bytes:
         """Update for ``model`` and render to PNG bytes (the page's fast path)."""
         with self.lock:
             if self._blitter is None:
-                self._blitter = _Blitter(self.fig, [self._clients, self._close, self._distant,
-                                                    self._week, self._caption], dpi)
+                self._blitter = _Blitter(self.fig, [self._clients, self._hollow, self._close,
+                                                    self._distant, self._week], dpi)
             self.update(model)
             return self._blitter.png()
 
@@ -344,9 +411,13 @@ class SeriesFigure:
         Axis limits change in steps (the run's length, then doubling; round numbers upward), so
         most weeks only the lines move. Returns True when anything but the lines changed.
         """
-        weeks = np.arange(len(model.weekly["contacted"]))
+        # Copies of the weeks every series has so far: Play steps the model in another thread
+        # while a page draws, and a line holding the model's own list would find it longer at
+        # drawing time than its weeks.
+        n = min(len(model.weekly[key]) for key in self.lines)
+        weeks = np.arange(n)
         for key, line in self.lines.items():
-            line.set_data(weeks, model.weekly[key])
+            line.set_data(weeks, np.array(model.weekly[key][:n], float))
         changed = False
         top_x = max(10, model.scenario.run.weeks)
         while top_x < len(weeks) - 1:
@@ -382,6 +453,364 @@ class SeriesFigure:
             if self._blitter is None:
                 self._blitter = _Blitter(self.fig, list(self.lines.values()), dpi)
             if self.update(model):
+                self._blitter.invalidate()
+            return self._blitter.png()
+
+
+class LegendFigure:
+    """The network's legend on its own, as wide as the page's column (drawn once per width).
+
+    Two networks side by side share it instead of each carrying a copy half as wide.
+
+    Args:
+        model: a model of the world drawn (whether it knows the service orbit).
+    """
+
+    def __init__(self, model):
+        self.lock = threading.Lock()
+        self.fig = Figure(figsize=(8.0, 2.0))
+        self.orbit = in_orbit(model) is not None
+        self._legend = None
+        self._size = 0
+        self._png: bytes | None = None
+
+    def fit(self, width_px: int) -> bool:
+        """Lay the legend out in as many columns as fit ``width_px`` CSS pixels (4 at most).
+
+        Returns:
+            True when the size changed.
+        """
+        w = int(width_px)
+        if w == self._size:
+            return False
+        with self.lock:
+            self._size = w
+            self.fig.set_dpi(PAGE_DPI)
+            self.fig.set_size_inches(w / PAGE_DPI, 4.0)
+            renderer = _agg_renderer(self.fig)
+            for ncol in (4, 3, 2, 1):
+                if self._legend is not None:
+                    self._legend.remove()
+                self._legend = self.fig.legend(
+                    handles=legend_handles(self.orbit), loc="upper left", ncol=ncol,
+                    frameon=False, fontsize=FONT["legend"], handletextpad=0.3,
+                    columnspacing=1.0, title=LEGEND_TITLE, title_fontsize=FONT["legend"])
+                box = self._legend.get_window_extent(renderer)
+                if box.width <= w - 16:
+                    break
+            h = int(box.height) + 8
+            self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
+            self._legend.set_bbox_to_anchor((4 / w, 1 - 2 / h), transform=self.fig.transFigure)
+            self._png = None
+        return True
+
+    def png(self, model=None, dpi: int = PAGE_DPI) -> bytes:  # noqa: ARG002
+        """The legend as PNG bytes (drawn again only after a new width)."""
+        with self.lock:
+            if self._png is None:
+                self._png = png(self.fig, dpi)
+            return self._png
+
+
+def peer_week(model) -> dict[str, np.ndarray]:
+    """The peers now in post (working or resting), close peers first, and their week.
+
+    Hours available are the kind's weekly hours, tailored to the peer's assessed strength
+    where professionals tailor them (``services.tailoring``), as the engine plans a week;
+    hours worked are the last week's, crises included, so they may exceed the hours available.
+
+    Returns:
+        ``row`` (peer rows), ``kind``, ``status``, ``available`` and ``worked`` (hours),
+        ``energy`` (0 to 1); ``rows`` in display order.
+    """
+    n = model.n_peers
+    kind, status = model.p_kind[:n], model.p_status[:n]
+    rows = np.flatnonzero(status != E.WITHDRAWN)
+    rows = rows[np.argsort(kind[rows], kind="stable")]  # close (1) before distant (2)
+    s = model.scenario
+    hours = np.zeros(3)
+    hours[E.CLOSE] = s.close_peers.hours_per_week
+    hours[E.DISTANT] = s.distant_peers.hours_per_week
+    share = np.ones(rows.size)
+    if s.services.professionals > 0:
+        share = 1.0 - s.services.tailoring * (1.0 - model.p_strength[rows])
+    working = status[rows] == E.ACTIVE
+    return {
+        "row": rows, "kind": kind[rows], "status": status[rows],
+        "available": np.where(working, hours[kind[rows]] * share, 0.0),
+        "worked": np.where(working, model.p_hours_worked[rows], 0.0),
+        "energy": np.clip(model.p_energy[rows], 0.0, 1.0),
+    }
+
+
+def mean_peer_hours(model) -> float:
+    """Hours a working peer worked in an average week so far; NaN before the first week.
+
+    The ``peer_hours_per_week`` metric of :mod:`sim.model.metrics`, as the run goes.
+    """
+    t = model.totals
+    return t["peer_hours"] / t["peer_weeks"] if t["peer_weeks"] else float("nan")
+
+
+class PeersFigure:
+    """Each peer's week: hours worked of the hours available, and the energy left.
+
+    One row per peer in post (:func:`peer_week`), marked by the kind's shape as in the network.
+    Left, a grey bar of the hours available this week, the hours worked over it in black and
+    any beyond it (crises) in vermillion; right, the energy left, black while working and
+    vermillion while resting exhausted, with the exhaustion threshold dashed.
+
+    Args:
+        model: the :class:`sim.model.OutreachModel` to draw.
+    """
+
+    #: Rows the figure has room for before its bars get thinner.
+    ROWS = 20
+
+    def __init__(self, model):
+        self.lock = threading.Lock()
+        self.fig = Figure(figsize=(6.0, 4.0))
+        self.ax_hours = self.fig.add_axes((0.1, 0.1, 0.5, 0.8))
+        self.ax_energy = self.fig.add_axes((0.7, 0.1, 0.25, 0.8), sharey=self.ax_hours)
+        self.ax_hours.set_title("Hours this week", fontsize=FONT["label"], loc="left")
+        self.ax_energy.set_title("Energy", fontsize=FONT["label"], loc="left")
+        for ax in (self.ax_hours, self.ax_energy):
+            ax.tick_params(labelsize=FONT["tick"], left=False, labelleft=False)
+            ax.grid(axis="x", alpha=0.3)
+            for side in ("top", "right", "left"):
+                ax.spines[side].set_visible(False)
+        self.ax_energy.set_xlim(0.0, 1.0)
+        self.ax_energy.set_xticks([0.0, 1.0], ["0", "full"])
+        threshold = model.scenario.wellbeing.exhaustion_threshold
+        self._threshold = self.ax_energy.axvline(threshold, color=PALETTE["exhausted"], ls="--",
+                                                 lw=2)
+
+        def bars(ax, color):
+            lc = LineCollection([], colors=color, capstyle="butt", zorder=2)
+            ax.add_collection(lc)
+            return lc
+
+        self._available = bars(self.ax_hours, "#D9D9D9")
+        self._worked = bars(self.ax_hours, PALETTE["working"])
+        self._beyond = bars(self.ax_hours, PALETTE["exhausted"])
+        self._energy_track = bars(self.ax_energy, "#D9D9D9")
+        self._energy = bars(self.ax_energy, PALETTE["working"])
+        from matplotlib.transforms import blended_transform_factory
+
+        at_left = blended_transform_factory(self.ax_hours.transAxes, self.ax_hours.transData)
+        self._close = self.ax_hours.scatter([], [], marker="s", color=PALETTE["close"],
+                                            edgecolors="black", linewidths=1.0,
+                                            transform=at_left, clip_on=False, zorder=3)
+        self._distant = self.ax_hours.scatter([], [], marker="^", color=PALETTE["distant"],
+                                              edgecolors="black", linewidths=1.0,
+                                              transform=at_left, clip_on=False, zorder=3)
+        self._size = 0
+        self._row_px = 12.0
+        self._plot_h = 300.0
+        self._marker_x = -0.05
+        self._n_rows = -1
+        self._top_hours = 0.0
+        self._blitter: _Blitter | None = None
+        self.update(model)
+
+    def fit(self, width_px: int) -> bool:
+        """Lay the bars out for a ``width_px`` CSS-pixel column (height follows the width).
+
+        Returns:
+            True when the size changed.
+        """
+        w = int(width_px)
+        if w == self._size:
+            return False
+        with self.lock:
+            self._size = w
+            h = int(np.clip(0.55 * w, 300, 440))
+            self.fig.set_dpi(PAGE_DPI)
+            self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
+            top, bottom, left, gap, right = 32, 32, 30, 28, 16
+            plot_w = w - left - gap - right
+            hours_w = 0.64 * plot_w
+            plot_h = h - top - bottom
+            self.ax_hours.set_position((left / w, bottom / h, hours_w / w, plot_h / h))
+            self.ax_energy.set_position(((left + hours_w + gap) / w, bottom / h,
+                                         (plot_w - hours_w) / w, plot_h / h))
+            self._plot_h = plot_h
+            self._marker_x = -15 / hours_w
+            self._n_rows = -1  # bar thickness follows the new height
+            if self._blitter is not None:
+                self._blitter.invalidate()
+        return True
+
+    def update(self, model) -> bool:
+        """Set the bars to the model's last week; True when anything but the bars changed."""
+        pw = peer_week(model)
+        n = pw["row"].size
+        y = np.arange(n, dtype=float)
+        changed = False
+        rows = max(n, self.ROWS)
+        if rows != self._n_rows:
+            self._n_rows = rows
+            self.ax_hours.set_ylim(rows - 0.5, -0.5)  # the first peer at the top
+            row_px = self._plot_h / rows
+            self._row_px = row_px
+            for lc in (self._available, self._worked, self._beyond, self._energy_track,
+                       self._energy):
+                lc.set_linewidth(0.7 * row_px)  # points are pixels at PAGE_DPI
+            changed = True
+        avail, worked = pw["available"], pw["worked"]
+        top = _round_up(max(1.0, float(avail.max(initial=0.0)), float(worked.max(initial=0.0))))
+        if top != self._top_hours:
+            self._top_hours = top
+            self.ax_hours.set_xlim(0.0, top)
+            # Three ticks, none past the end (where it would meet the energy's 0).
+            self.ax_hours.set_xticks([0.0, top / 2, top], ["0", f"{top / 2:g}", f"{top:g}"])
+            changed = True
+
+        def segments(x0, x1):
+            return np.stack([np.stack([x0, y], 1), np.stack([x1, y], 1)], 1).reshape(-1, 2, 2)
+
+        zero = np.zeros(n)
+        self._available.set_segments(segments(zero, avail))
+        self._worked.set_segments(segments(zero, np.minimum(worked, avail)))
+        self._beyond.set_segments(segments(np.minimum(worked, avail), worked))
+        self._energy_track.set_segments(segments(zero, np.ones(n)))
+        self._energy.set_segments(segments(zero, pw["energy"]))
+        resting = pw["status"] == E.RESTING
+        self._energy.set_colors([PALETTE["exhausted"] if r else PALETTE["working"]
+                                 for r in resting])
+        marker = min(0.9 * self._row_px, 14.0) ** 2
+        x = self._marker_x  # in the margin, left of the bars
+        for scatter, kind in ((self._close, E.CLOSE), (self._distant, E.DISTANT)):
+            mine = pw["kind"] == kind
+            scatter.set_offsets(np.stack([np.full(mine.sum(), x), y[mine]], 1).reshape(-1, 2))
+            scatter.set_sizes(np.full(mine.sum(), marker))
+        return changed
+
+    def png(self, model, dpi: int = PAGE_DPI) -> bytes:
+        """Update for ``model`` and render to PNG bytes."""
+        with self.lock:
+            if self._blitter is None:
+                self._blitter = _Blitter(self.fig, [
+                    self._available, self._worked, self._beyond, self._energy_track,
+                    self._energy, self._close, self._distant], dpi)
+            if self.update(model):
+                self._blitter.invalidate()
+            return self._blitter.png()
+
+
+#: The side-by-side view's measures of difference: weekly series, words, colour, line style.
+DIFFERENCES = (
+    ("contacted", "Contacted", PALETTE["contacted"], "-"),
+    ("engaged", "Engaged", PALETTE["engaged"], "-"),
+    ("linked", "Linked to services", PALETTE["linked"], "-"),
+    ("peers_exhausted_ever", "Peers ever exhausted", PALETTE["exhausted"], "--"),
+)
+
+
+class DiffFigure:
+    """Two runs compared week by week: the proposal (right) minus the current policy (left).
+
+    The upper plot shows clients contacted, engaged and linked so far, the lower one peers ever
+    exhausted; zero, where both runs agree, is a thick grey line, and a week in which either
+    side changed policy a dashed one.
+
+    Args:
+        left: the run with the current policy.
+        right: the run with the proposal.
+    """
+
+    def __init__(self, left, right):
+        self.lock = threading.Lock()
+        self.fig = Figure(figsize=(9.0, 5.0))
+        self.ax_clients, self.ax_peers = self.fig.subplots(2, 1, sharex=True)
+        self.lines: dict[str, Line2D] = {}
+        for key, label, color, ls in DIFFERENCES:
+            ax = self.ax_peers if key.startswith("peers") else self.ax_clients
+            (self.lines[key],) = ax.plot([], [], lw=3, color=color, ls=ls, label=label)
+        for ax, title in ((self.ax_clients, "Clients: proposal minus now"),
+                          (self.ax_peers, "Peers ever exhausted: proposal minus now")):
+            ax.axhline(0.0, color="#999999", lw=4, zorder=1)
+            ax.set_title(title, fontsize=FONT["title"], loc="left")
+            ax.tick_params(labelsize=FONT["tick"])
+            ax.grid(alpha=0.3)
+        self.ax_clients.legend(fontsize=FONT["legend"], loc="center left",
+                               bbox_to_anchor=(1.01, 0.5), frameon=False)
+        self.ax_peers.set_xlabel("Week", fontsize=FONT["label"])
+        self._marks: list = []
+        self._marked: tuple = ()
+        self._lims = {self.ax_clients: 0.0, self.ax_peers: 0.0}
+        self._top_x = 0
+        self._size = (0, 0)
+        self._blitter: _Blitter | None = None
+        self.update(left, right)
+
+    def fit(self, width_px: int, height_px: int) -> bool:
+        """Lay the plots out for a ``width_px`` x ``height_px`` CSS-pixel place.
+
+        Returns:
+            True when the size changed.
+        """
+        w, h = int(width_px), int(height_px)
+        if (w, h) == self._size:
+            return False
+        with self.lock:
+            self._size = (w, h)
+            self.fig.set_dpi(PAGE_DPI)
+            self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
+            legend_w = self.ax_clients.get_legend().get_window_extent(
+                _agg_renderer(self.fig)).width
+            top, bottom, gap = 34, 60, 56
+            plot_h = (h - top - bottom - gap) / 2
+            self.fig.subplots_adjust(left=72 / w, right=1 - (legend_w + 24) / w,
+                                     top=1 - top / h, bottom=bottom / h, hspace=gap / plot_h)
+            if self._blitter is not None:
+                self._blitter.invalidate()
+        return True
+
+    def update(self, left, right) -> bool:
+        """Set the lines to the weeks both runs have; True when anything else changed."""
+        # The weeks every series of both runs has (Play steps them in another thread).
+        weeks = min(len(m.weekly[key]) for m in (left, right) for key, *_ in DIFFERENCES)
+        x = np.arange(weeks)
+        diff = {key: np.asarray(right.weekly[key][:weeks], float)
+                - np.asarray(left.weekly[key][:weeks], float) for key, *_ in DIFFERENCES}
+        for key, line in self.lines.items():
+            line.set_data(x, diff[key])
+        changed = False
+        top_x = max(10, left.scenario.run.weeks)
+        while top_x < weeks - 1:
+            top_x *= 2
+        for ax, keys in ((self.ax_clients, ("contacted", "engaged", "linked")),
+                         (self.ax_peers, ("peers_exhausted_ever",))):
+            big = max(float(np.abs(diff[k]).max(initial=0.0)) for k in keys)
+            floor = 10.0 if ax is self.ax_clients else 2.0
+            lim = _round_up(max(floor, 1.25 * big))
+            # The limits move in steps: up when a line reaches the edge, down after a reset.
+            if (big > self._lims[ax] or self._lims[ax] > 4 * max(big, floor)
+                    or self._top_x != top_x):
+                self._lims[ax] = lim
+                ax.set_ylim(-lim, lim)
+                changed = True
+        if self._top_x != top_x:
+            self._top_x = top_x
+            self.ax_clients.set_xlim(0, top_x)
+            changed = True
+        weeks_changed = tuple(sorted({w for m in (left, right) for w, _, _ in m.policy_changes}))
+        if weeks_changed != self._marked:
+            for artist in self._marks:
+                artist.remove()
+            self._marks = [ax.axvline(w, color="black", ls="--", lw=2)
+                           for w in weeks_changed for ax in (self.ax_clients, self.ax_peers)]
+            self._marked = weeks_changed
+            changed = True
+        return changed
+
+    def png(self, left, right, dpi: int = PAGE_DPI) -> bytes:
+        """Update for the two runs and render to PNG bytes."""
+        with self.lock:
+            if self._blitter is None:
+                self._blitter = _Blitter(self.fig, list(self.lines.values()), dpi)
+            if self.update(left, right):
                 self._blitter.invalidate()
             return self._blitter.png()
 
