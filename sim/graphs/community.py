@@ -47,7 +47,7 @@ PHASES, ROUNDS_PER_PHASE = 4, 2
 # --------------------------------------------------------------------------- persons
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _draw_categories(key, cum_shares, n):
     """One category per person by inversion of a uniform keyed by the person."""
     out = np.empty(n, np.int32)
@@ -59,7 +59,7 @@ def _draw_categories(key, cum_shares, n):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _stub_counts(key_degree, key_round, n, mu, sigma, factor, mean_degree):
     """Log-normal target degrees, rescaled to the target mean, rounded stochastically.
 
@@ -83,7 +83,7 @@ def _stub_counts(key_degree, key_round, n, mu, sigma, factor, mean_degree):
     return stubs
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _stub_owners(stub_ptr, n):
     out = np.empty(stub_ptr[n], np.int32)
     for i in prange(n):
@@ -123,7 +123,7 @@ def _sub_pool(stub, node, phase, keys, homophily, cell, groups, group_offset, n_
     return n_cells + group_offset[j] + groups[j, node]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality, single_comm,
               locality, community, n_comm, n_loc, homophily, cell, groups, group_offset,
               n_cells, no_group):
@@ -152,7 +152,7 @@ def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
     return sb, grp
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _group(active, grp, n_groups):
     """Positions in the list grouped by :func:`_classify`'s group, stably, and group starts.
 
@@ -173,7 +173,7 @@ def _group(active, grp, n_groups):
     return order, starts
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_round,
                  stub_node, stub_ptr, partner, head, round_of, community, locality):
     """Pair the stubs of each group of :func:`_group`, keeping the pairs that make new ties.
@@ -312,7 +312,7 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
     return kept.sum()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, round_of, community,
                 locality, n):
     """A hash set of the ties kept in earlier rounds by the holders of some stubs.
@@ -402,7 +402,7 @@ def _fails(level, u, v, community, locality):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _unpaired(active, partner):
     """The stubs of ``active`` still unpaired, in stub order."""
     out = np.empty_like(active)
@@ -414,7 +414,7 @@ def _unpaired(active, partner):
     return out[:j].copy()
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _to_csr(stub_ptr, head, n):
     """The CSR of the paired stubs: each person's partners, ascending."""
     counts = np.zeros(n, np.int64)
