@@ -126,16 +126,15 @@ def _sub_pool(stub, node, phase, keys, homophily, cell, groups, group_offset, n_
 @njit(cache=True, parallel=True, nogil=True)
 def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality, single_comm,
               locality, community, n_comm, n_loc, homophily, cell, groups, group_offset,
-              n_cells, no_group):
+              n_cells, no_group, sb, grp):
     """The sub-pool and group of every stub still to pair, in this phase.
 
     The group is the block the stub pairs in: its community for level 0 (groups ``0 ..
     n_comm - 1``), its locality for level 1 (``n_comm + locality``) and the whole graph for
-    level 2 (``n_comm + n_loc``).
+    level 2 (``n_comm + n_loc``). Written into ``sb`` and ``grp`` (one entry per stub of
+    ``active``).
     """
     m = active.shape[0]
-    sb = np.empty(m, np.int32)
-    grp = np.empty(m, np.int32)
     for i in prange(m):
         a = active[i]
         node = stub_node[a]
@@ -149,15 +148,15 @@ def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
             grp[i] = n_comm + locality[node]
         else:
             grp[i] = n_comm + n_loc
-    return sb, grp
 
 
 @njit(cache=True, nogil=True)
-def _group(active, grp, n_groups):
+def _group(active, grp, n_groups, order):
     """Positions in the list grouped by :func:`_classify`'s group, stably, and group starts.
 
-    Group ``g`` is ``[starts[g], starts[g + 1])`` of the returned positions: level 0's groups
-    (communities) first, then level 1's (localities), then level 2's (everyone).
+    Group ``g`` is ``[starts[g], starts[g + 1])`` of the positions written to ``order``:
+    level 0's groups (communities) first, then level 1's (localities), then level 2's
+    (everyone). Returns ``starts``.
     """
     m = active.shape[0]
     starts = np.zeros(n_groups + 1, np.int64)
@@ -165,12 +164,11 @@ def _group(active, grp, n_groups):
         starts[grp[i] + 1] += 1
     for g in range(n_groups):
         starts[g + 1] += starts[g]
-    order = np.empty_like(active)  # positions fit the stub index type
     fill = starts[:n_groups].copy()
     for i in range(m):
         order[fill[grp[i]]] = i
         fill[grp[i]] += 1
-    return order, starts
+    return starts
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -403,15 +401,14 @@ def _fails(level, u, v, community, locality):
 
 
 @njit(cache=True, nogil=True)
-def _unpaired(active, partner):
-    """The stubs of ``active`` still unpaired, in stub order."""
-    out = np.empty_like(active)
+def _unpaired(active, partner, out):
+    """Write the stubs of ``active`` still unpaired to ``out``, in stub order; their count."""
     j = 0
     for i in range(active.shape[0]):
         if partner[active[i]] < 0:
             out[j] = active[i]
             j += 1
-    return out[:j].copy()
+    return j
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -514,29 +511,36 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
         p_within = max(0.0, 1.0 - p_cross_community - p_cross_locality)
         p_to_comm = p_within + p_cross_community
 
-        active = np.arange(n_stubs, dtype=index_type)
+        # Work buffers, allocated once: fresh arrays each round would cost page faults.
+        lists = (np.arange(n_stubs, dtype=index_type), np.empty(n_stubs, index_type))
+        current = 0  # the list holding the stubs still to pair; the other takes the next
+        active = lists[current]
+        order = np.empty_like(active)
+        sb = np.empty(n_stubs, np.int32)
+        grp = np.empty(n_stubs, np.int32)
         this_round = 0
         for phase in range(PHASES):
             for _ in range(ROUNDS_PER_PHASE):
-                if active.size < 2:
+                m = active.size
+                if m < 2:
                     break
                 this_round += 1
                 round_key = np.uint64(subkey(keys[_K_PAIR], this_round))
-                _threads(most, active.size)
-                sb, grp = _classify(active, phase, keys, stub_node, p_within, p_to_comm,
-                                    one_locality, single_comm, locality, community, n_comm,
-                                    n_loc, homophily, cell, groups, group_offset, n_cells,
-                                    no_group)
-                order, starts = _group(active, grp, n_comm + n_loc + 1)
-                del grp
-                kept = _pair_groups(active, order, starts, sb, no_group + 1, n_comm, n_loc,
-                                    round_key, this_round, stub_node, stub_ptr, partner, head,
-                                    round_of, community, locality)
-                del order, sb
-                active = _unpaired(active, partner)
+                _threads(most, m)
+                _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
+                          single_comm, locality, community, n_comm, n_loc, homophily, cell,
+                          groups, group_offset, n_cells, no_group, sb[:m], grp[:m])
+                starts = _group(active, grp[:m], n_comm + n_loc + 1, order[:m])
+                kept = _pair_groups(active, order[:m], starts, sb[:m], no_group + 1, n_comm,
+                                    n_loc, round_key, this_round, stub_node, stub_ptr, partner,
+                                    head, round_of, community, locality)
+                left = _unpaired(active, partner, lists[1 - current])
+                current = 1 - current
+                active = lists[current][:left]
                 if kept == 0:
                     break
-        del active, round_of, partner, stub_node
+        del active, lists, order, sb, grp
+        del round_of, partner, stub_node
         _threads(most, n_stubs)
         indptr, indices = _to_csr(stub_ptr, head, n)
         return indptr, indices, list(groups)
