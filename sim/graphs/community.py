@@ -411,34 +411,37 @@ def _unpaired(active, partner, out):
     return j
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _to_csr(stub_ptr, head, n):
-    """The CSR of the paired stubs: each person's partners, ascending."""
-    counts = np.zeros(n, np.int64)
-    for i in prange(n):
-        c = 0
-        for s in range(stub_ptr[i], stub_ptr[i + 1]):
-            if head[s] >= 0:
-                c += 1
-        counts[i] = c
+@njit(cache=True, nogil=True)
+def _compact_rows(stub_ptr, head, n):
+    """Move each person's partners to the front of ``head``, row after row, in place.
+
+    Returns the row pointers of the CSR whose heads are ``head[:indptr[n]]``. A row only moves
+    left, so one pass in person order never overwrites a slot it still has to read.
+    """
     indptr = np.zeros(n + 1, np.int64)
+    j = 0
     for i in range(n):
-        indptr[i + 1] = indptr[i] + counts[i]
-    indices = np.empty(indptr[n], np.int32)
-    for i in prange(n):
-        lo = indptr[i]
-        j = lo
         for s in range(stub_ptr[i], stub_ptr[i + 1]):
             x = head[s]
             if x >= 0:
-                # Insertion sort as the row fills: rows are short (a hub's few hundred).
-                k = j
-                while k > lo and indices[k - 1] > x:
-                    indices[k] = indices[k - 1]
-                    k -= 1
-                indices[k] = x
+                head[j] = x
                 j += 1
-    return indptr, indices
+        indptr[i + 1] = j
+    return indptr
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _sort_rows(indptr, indices, n):
+    """Sort every row of a CSR in place (insertion sort: rows are short, a hub's few hundred)."""
+    for i in prange(n):
+        lo = indptr[i]
+        for j in range(lo + 1, indptr[i + 1]):
+            x = indices[j]
+            k = j
+            while k > lo and indices[k - 1] > x:
+                indices[k] = indices[k - 1]
+                k -= 1
+            indices[k] = x
 
 
 # --------------------------------------------------------------------------- driver
@@ -541,8 +544,10 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
                     break
         del active, lists, order, sb, grp
         del round_of, partner, stub_node
+        indptr = _compact_rows(stub_ptr, head, n)
+        indices = head[: indptr[n]]  # the few unpaired stubs' slots stay behind, unused
         _threads(most, n_stubs)
-        indptr, indices = _to_csr(stub_ptr, head, n)
+        _sort_rows(indptr, indices, n)
         return indptr, indices, list(groups)
     finally:
         numba.set_num_threads(most)
