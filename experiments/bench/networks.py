@@ -7,7 +7,7 @@ included). Prints one JSON document on stdout.
 (expected degrees; Chung & Lu 2002) and igraph's configuration model on the same degree
 sequence (our graph's achieved degrees, 1M people, about 5M ties), in the same process, with
 the same number of threads (numba's, given to NetworKit; igraph's generator is serial). The
-three are timed in turn, three rounds, and the medians compared: ``ratio_to_networkit`` below
+three are timed in turn, five rounds, and the medians compared: ``ratio_to_networkit`` below
 1 means ours is faster. NetworKit and igraph come with the ``bench`` extra
 (``pip install networkit igraph``). ``community_10m`` builds a 10-million-person world's graph.
 
@@ -105,7 +105,7 @@ def _run_case(case: str) -> dict:
     }
 
 
-def _versus_libraries(n: int, rounds: int = 3) -> dict:
+def _versus_libraries(n: int, rounds: int = 5) -> dict:
     import statistics
 
     import igraph
