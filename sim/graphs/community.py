@@ -40,6 +40,9 @@ _WITHIN_COMMUNITY, _CROSS_COMMUNITY, _CROSS_LOCALITY = 0, 1, 2
 #: Least work (persons or stubs) worth a parallel kernel: below it one thread is faster, as
 #: starting and joining the threads costs more than the work (tens of ms on a busy machine).
 PARALLEL_MIN = 1_000_000
+#: Groups a thread takes at a time when pairing (dynamic scheduling; any value gives the same
+#: graph).
+_GROUP_CHUNK = 64
 #: Pool-relaxing phases and the pairing rounds in each (as in the documented algorithm).
 PHASES, ROUNDS_PER_PHASE = 4, 2
 
@@ -534,9 +537,12 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
                           single_comm, locality, community, n_comm, n_loc, homophily, cell,
                           groups, group_offset, n_cells, no_group, sb[:m], grp[:m])
                 starts = _group(active, grp[:m], n_comm + n_loc + 1, order[:m])
-                kept = _pair_groups(active, order[:m], starts, sb[:m], no_group + 1, n_comm,
-                                    n_loc, round_key, this_round, stub_node, stub_ptr, partner,
-                                    head, round_of, community, locality)
+                # Groups differ in size (a locality's pool holds thousands of communities'
+                # stubs): threads take small chunks of groups as they finish, not equal halves.
+                with numba.parallel_chunksize(_GROUP_CHUNK):
+                    kept = _pair_groups(active, order[:m], starts, sb[:m], no_group + 1,
+                                        n_comm, n_loc, round_key, this_round, stub_node,
+                                        stub_ptr, partner, head, round_of, community, locality)
                 left = _unpaired(active, partner, lists[1 - current])
                 current = 1 - current
                 active = lists[current][:left]
