@@ -2,21 +2,18 @@
 
 Every third peer in the MIPA study had felt exhaustion or fatigue in their tasks (Rissanen &
 Jurvansuu 2017; 75 peers, and 165 peers and volunteers in Jurvansuu & Rissanen). This script
-finds the job demands that make the baseline's ``peers_exhausted_fraction`` (share of all peers
+finds the job demands that make a scenario's ``peers_exhausted_fraction`` (share of all peers
 exhausted at least once in 52 weeks) equal ``--target`` (default 1/3), and writes them into the
 scenario file, on the lines marked ``# calibrated``.
 
-Method: the three demand parameters, ``wellbeing.demand_per_hour``,
-``wellbeing.demand_per_client_week`` and ``wellbeing.crisis_cost``, are scaled together by one
-factor ``s`` from their reference values (``REFERENCE``; their ratios are kept, as the data pin
-down one number: the team's share). Each kind's share is then a result of its week (hours,
-caseload, crises, role conflict, pay), printed beside the team's, not a fitted number. The
-reference ratios weigh hours most: workload is the strongest correlate of emotional exhaustion
-(Weikel & Fisher 2021) and many hours with no pay carry the highest risk (MIPA). The mean
-exhausted fraction over ``--replicates`` runs is a noisy, increasing function of ``s``; all
-evaluations use the same replicates (common random numbers), which makes it smooth enough for
-bisection on ``s`` (Law 2015, Simulation Modeling and Analysis, ch. 11). The search stops when
-the bracket is narrower than ``--tol`` in ``s``; the script prints the result as JSON and,
+The fit is ``outreach calibrate SCENARIO experiments/targets/burnout.toml``: the three demand
+parameters, ``wellbeing.demand_per_hour``, ``wellbeing.demand_per_client_week`` and
+``wellbeing.crisis_cost``, move together in their reference ratios (the targets file's
+``[tied]`` keys; the data pin down one number, the team's share), fitted by Optuna's TPE on
+common random numbers (every trial runs the same replicates, which makes the share a smooth
+enough function of the demands; Law 2015, Simulation Modeling and Analysis, ch. 11). Each
+kind's share is then a result of its week (hours, caseload, crises, role conflict, pay),
+printed beside the team's, not a fitted number. The script prints the result as JSON and,
 unless ``--dry-run``, rewrites the file.
 
 Usage: ``python experiments/calibrate_burnout.py [scenarios/baseline.toml]``.
@@ -25,9 +22,11 @@ Usage: ``python experiments/calibrate_burnout.py [scenarios/baseline.toml]``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,45 +34,39 @@ import numpy as np
 from sim.model.scenario import load_scenario
 from sim.run import run_ensemble
 
-REFERENCE = {"demand_per_hour": 0.006, "demand_per_client_week": 0.004, "crisis_cost": 0.08}
+TARGETS = Path(__file__).resolve().parent / "targets" / "burnout.toml"
 
 
-def demands(scale: float, digits: int = 5) -> dict[str, float]:
-    """The demand parameters at ``scale`` times their reference values."""
-    return {f"wellbeing.{k}": round(v * scale, digits) for k, v in REFERENCE.items()}
+def calibrate(path: Path, target: float, replicates: int, trials: int, out: Path | None,
+              workers: int) -> dict:
+    from sim.fit.calibrate import calibrate as fit
+    from sim.fit.runs import InlineExecutor
+    from sim.fit.spec import load_fit_spec
+    from sim.sweep.executors import LocalExecutor
 
-
-def exhausted_fraction(scenario, scale: float, replicates: int) -> float:
-    result = run_ensemble(scenario.replace(demands(scale)), replicates)
-    return float(np.nanmean(result.metric_values("peers_exhausted_fraction")))
-
-
-def calibrate(path: Path, target: float, replicates: int, tol: float) -> dict:
+    spec = load_fit_spec(TARGETS, path)
+    spec = dataclasses.replace(spec, replicates=replicates, targets=tuple(
+        dataclasses.replace(t, value=target) for t in spec.targets))
+    executor = InlineExecutor() if workers == 1 else LocalExecutor(workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            result = fit(spec, out or Path(tmp) / "fit", executor, trials=trials,
+                         say=lambda line: print(line, file=sys.stderr))
+        finally:
+            executor.close()
+    if result.interrupted:
+        raise SystemExit(130)
+    # Five decimals, as the scenario files have always written these demands.
+    best = {k: round(v, 5) for k, v in result.best.items()}
+    fitted = {k.split(".")[1]: v for k, v in best.items()}
     scenario = load_scenario(path, {"run.weeks": 52})
-    lo, hi = 0.05, 10.0  # crisis_cost stays within its range [0, 1]
-    f_lo, f_hi = exhausted_fraction(scenario, lo, replicates), exhausted_fraction(scenario, hi,
-                                                                                 replicates)
-    if not f_lo <= target <= f_hi:
-        raise SystemExit(f"{path}: the target {target:.3f} lies outside what scaling demands can "
-                         f"give ({f_lo:.3f} to {f_hi:.3f}); change other well-being parameters")
-    trace = []
-    while hi / lo > 1 + tol:
-        mid = (lo * hi) ** 0.5  # bisect in log scale: the factor spans orders of magnitude
-        f_mid = exhausted_fraction(scenario, mid, replicates)
-        trace.append({"scale": mid, "exhausted_fraction": f_mid})
-        if f_mid < target:
-            lo = mid
-        else:
-            hi = mid
-    scale = (lo * hi) ** 0.5
-    fitted = {k.split(".")[1]: v for k, v in demands(scale).items()}
-    final = run_ensemble(scenario.replace(demands(scale)), replicates)
+    final = run_ensemble(scenario.replace(best), replicates)
     by_kind = {name: float(np.nanmean(final.metric_values(name))) for name in (
         "peers_exhausted_fraction", "peers_exhausted_fraction_close",
         "peers_exhausted_fraction_distant")}
-    return {"file": str(path), "target": target, "replicates": replicates, "scale": scale,
+    return {"file": str(path), "target": target, "replicates": replicates, "trials": trials,
             "fitted": fitted, "achieved": by_kind["peers_exhausted_fraction"],
-            "by_kind": by_kind, "trace": trace}
+            "by_kind": by_kind, "chi2": result.best_chi2}
 
 
 def write_back(path: Path, fitted: dict) -> None:
@@ -92,11 +85,13 @@ def main(argv=None) -> int:
     parser.add_argument("scenario", nargs="?", default="scenarios/baseline.toml")
     parser.add_argument("--target", type=float, default=1 / 3)
     parser.add_argument("--replicates", type=int, default=60)
-    parser.add_argument("--tol", type=float, default=0.01)
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="keep the fit's folder here")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     path = Path(args.scenario)
-    result = calibrate(path, args.target, args.replicates, args.tol)
+    result = calibrate(path, args.target, args.replicates, args.trials, args.out, args.workers)
     if not args.dry_run:
         write_back(path, result["fitted"])
     json.dump(result, sys.stdout, indent=2)

@@ -32,6 +32,13 @@ Fisher 1978). Against the true expected reach the guarantee is ``(1 - 1/e - eps)
 average of each set's reach has a standard error of its standard deviation over
 ``sqrt(samples)``).
 
+**Large graphs.** On graphs of :data:`RR_MIN_NODES` persons or more the chooser samples
+backwards instead (reverse-reachable sets sized by IMM, :mod:`sim.cascade.rrsets`): its
+picks reach at least ``(1 - 1/e - eps)`` of the best ``k`` seeds' *expected* reach with
+probability at least ``1 - 1/n^l`` (Tang, Shi & Xiao 2015), at a cost of about the picks'
+reach rather than every candidate's. CELF stays the method on smaller graphs, where its
+picks are exactly plain greedy's on the fixed samples.
+
 Random numbers: sample ``r`` uses keys ``subkey(key, 2r)`` (contact) and ``subkey(key, 2r+1)``
 (referral), and each draw is keyed by an arc or a node within its cascade (see
 :mod:`sim.cascade.core`), so a candidate's gain does not depend on the order of evaluation or
@@ -48,17 +55,26 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from sim.cascade.core import P_PER_ARC, P_PER_NODE, clear_waves, propagate_into
+from sim.cascade.rrsets import DEFAULT_EPSILON, DEFAULT_PLANNED_PICKS, RRSets
 from sim.graphs.csr import CSRGraph
 from sim.streams import subkey
 
-__all__ = ["DEFAULT_SAMPLES", "GreedyInfluence", "Influence", "greedy_influence", "spread_samples",
-           "team_spread_samples"]
+__all__ = ["DEFAULT_SAMPLES", "RR_MIN_NODES", "GreedyInfluence", "Influence", "RRInfluence",
+           "greedy_influence", "spread_samples", "team_spread_samples"]
 
 #: Samples of the propagation the chooser averages over by default. On the baseline world
 #: (5,000 people, 10 peers of each kind, three worlds) the picks made with 32 samples reached,
 #: over 1,000 fresh draws, within 0.1% of the picks made with 256 samples, at an eighth of the
 #: cost.
 DEFAULT_SAMPLES = 32
+
+#: Graphs with at least this many persons are chosen on by RR sets (``method="auto"``). CELF's
+#: first round evaluates every candidate's reach: 4.5-6 s for 50 close peers at 100,000 persons
+#: and about a minute for distant ones, against 1-3 s by RR sets; at 10,000 persons CELF takes
+#: under a second or two, and its picks are exactly greedy's on its samples.
+RR_MIN_NODES = 20_000
+
+METHODS = ("auto", "celf", "rr")
 
 
 @dataclass(frozen=True)
@@ -71,13 +87,18 @@ class Influence:
             before it.
         reach: expected persons reached by all picks and the persons seeded beforehand
             (sample average, seeds included).
-        evaluations: marginal gains computed (a candidate over all samples counts once).
+        evaluations: marginal gains computed (a candidate over all samples counts once; for
+            RR sets, counts popped from the lazy heap).
+        method: ``"celf"`` or ``"rr"``, the method that chose.
+        rr_sets: RR sets the picks were chosen on (0 for CELF).
     """
 
     nodes: np.ndarray
     gains: np.ndarray
     reach: float
     evaluations: int
+    method: str = "celf"
+    rr_sets: int = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,18 +266,35 @@ def spread_samples(graph: CSRGraph, contact, hops: int, refer, seeds, *, samples
     return _sizes(graph.indptr, graph.indices, contact, hops, refer, seeds, keys)
 
 
+def _use_rr(method: str, n_nodes: int, lazy: bool) -> bool:
+    if method not in METHODS:
+        raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "rr" and not lazy:
+        raise ValueError("lazy: False (plain greedy) needs method 'celf' or 'auto'")
+    return method == "rr" or (method == "auto" and lazy and n_nodes >= RR_MIN_NODES)
+
+
 class GreedyInfluence:
     """Greedy influence maximisation with CELF, one pick at a time, resumable.
 
     Holds the samples' reached sets and each group's lazy queue, so more picks can be asked
     for later (a queue of recruits that runs out) without computing the first ones again; the
     picks are those one longer run would have made. See :func:`greedy_influence` for the
-    arguments.
+    arguments. With ``method="auto"`` on a graph of :data:`RR_MIN_NODES` persons or more (or
+    ``method="rr"``) the object made is an :class:`RRInfluence`, with the same interface.
     """
+
+    def __new__(cls, graph: CSRGraph, *args, method: str = "auto", lazy: bool = True, **kwargs):
+        """An :class:`RRInfluence` where ``method`` and the graph's size call for RR sets."""
+        if cls is GreedyInfluence and _use_rr(method, graph.n_nodes, lazy):
+            cls = RRInfluence
+        return super().__new__(cls)
 
     def __init__(self, graph: CSRGraph, contact, hops: int, refer, *, candidates=None,
                  seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0, lazy: bool = True,
-                 groups=None):
+                 groups=None, method: str = "auto", planned: int = DEFAULT_PLANNED_PICKS,
+                 epsilon: float = DEFAULT_EPSILON):
+        _use_rr(method, graph.n_nodes, lazy)  # checks the arguments
         contact, hops, refer = _arrays(graph, contact, hops, refer)
         n = graph.n_nodes
         pool = (np.arange(n) if candidates is None
@@ -338,15 +376,69 @@ class GreedyInfluence:
                          reach=self.total * scale, evaluations=self.evaluations)
 
 
+class RRInfluence(GreedyInfluence):
+    """Greedy maximum coverage over IMM's reverse-reachable sets, one pick at a time, resumable.
+
+    The RR sets are drawn once, sized for ``planned`` picks (:class:`sim.cascade.rrsets.RRSets`),
+    and the coverage greedy goes on over them, so the first picks are the same whether asked
+    for at once or in steps. ``samples`` and ``lazy`` do not apply. Guarantee: the first
+    ``planned`` picks reach at least ``(1 - 1/e - epsilon)`` of the best as many candidates'
+    expected reach, with probability at least ``1 - 1/n`` (IMM, Tang, Shi & Xiao 2015).
+    """
+
+    def __init__(self, graph: CSRGraph, contact, hops: int, refer, *, candidates=None,
+                 seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0, lazy: bool = True,
+                 groups=None, method: str = "auto", planned: int = DEFAULT_PLANNED_PICKS,
+                 epsilon: float = DEFAULT_EPSILON):
+        _use_rr(method, graph.n_nodes, lazy)
+        contact, hops, refer = _arrays(graph, contact, hops, refer)
+        self._rr = RRSets(graph, contact, hops, refer, planned, candidates=candidates,
+                          seeded=seeded, key=key, epsilon=epsilon, groups=groups)
+        self._scale = graph.n_nodes / self._rr.theta
+        self.nodes: list[int] = []
+        self.gains: list[int] = []
+        self.total = self._rr.coverage.seeded_hits
+
+    @property
+    def evaluations(self) -> int:
+        """Counts popped from the lazy heap."""
+        return self._rr.coverage.pops
+
+    def pick(self, group: int = 0) -> int | None:
+        """The next pick, from ``group``; None when the group has no candidate left."""
+        got = self._rr.pick(group)
+        if got is None:
+            return None
+        self._take(*got)
+        return got[0]
+
+    def result(self) -> Influence:
+        """The picks so far; gains and reach are ``n`` times shares of the RR sets."""
+        return Influence(nodes=np.asarray(self.nodes, np.int64),
+                         gains=np.asarray(self.gains, np.float64) * self._scale,
+                         reach=self.total * self._scale, evaluations=self.evaluations,
+                         method="rr", rr_sets=self._rr.theta)
+
+
 def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, candidates=None,
                      seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0,
-                     lazy: bool = True, groups=None, slots=None) -> Influence:
+                     lazy: bool = True, groups=None, slots=None, method: str = "auto",
+                     epsilon: float = DEFAULT_EPSILON) -> Influence:
     """Choose up to ``k`` persons whose two-stage propagation is expected to reach the most.
 
-    Greedy hill-climbing with CELF lazy evaluation (see the module's docstring for the
-    propagation, the algorithm and its ``(1 - 1/e - eps)`` guarantee). Costs one evaluation
-    of every candidate over all samples, then a few re-evaluations per pick; each evaluation
-    costs about the candidate's reach.
+    Two methods (``method``; ``"auto"`` takes RR sets on graphs of :data:`RR_MIN_NODES`
+    persons or more, CELF below):
+
+    - ``"celf"``: greedy hill-climbing with CELF lazy evaluation over ``samples`` fixed draws
+      (see the module's docstring for the propagation and the algorithm). On those draws the
+      picks reach at least ``1 - 1/e`` of the best ``k`` seeds' reach, and ``(1 - 1/e -
+      eps)`` of the expected reach, ``eps`` shrinking with the samples. Costs one evaluation
+      of every candidate over all samples, then a few re-evaluations per pick; each
+      evaluation costs about the candidate's reach.
+    - ``"rr"``: greedy maximum coverage over reverse-reachable sets, as many as IMM's bound
+      asks for ``k`` picks (:mod:`sim.cascade.rrsets`): at least ``(1 - 1/e - epsilon)`` of
+      the best ``k`` seeds' expected reach with probability at least ``1 - 1/n``. Costs about
+      the number of RR sets times their mean size, which falls as the best reach grows.
 
     With ``groups`` and ``slots`` each pick must come from a given group (an age band): pick
     ``i`` is the best candidate of group ``slots[i]`` given all picks before it, of any group.
@@ -371,13 +463,17 @@ def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, cand
         groups: the group of every person (an integer array of shape ``(n_nodes,)``).
         slots: the group each pick must come from, in order; a slot whose group has no
             candidate left is passed over.
+        method: ``"auto"``, ``"celf"`` or ``"rr"``.
+        epsilon: IMM's ``eps`` for ``"rr"``, in (0, 1).
 
     Returns:
         An :class:`Influence`. Ties between equal gains go to the lower person position.
     """
+    planned = int(k) if slots is None else len(slots)
     greedy = GreedyInfluence(graph, contact, hops, refer, candidates=candidates, seeded=seeded,
                              samples=samples, key=key, lazy=lazy,
-                             groups=None if slots is None else groups)
+                             groups=None if slots is None else groups, method=method,
+                             planned=max(planned, 1), epsilon=epsilon)
     if slots is None:
         for _ in range(int(k)):
             if greedy.pick() is None:

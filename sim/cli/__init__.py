@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli.plan",
     "sim.cli.params",
     "sim.cli.sweep",
+    "sim.cli.fit",
     "sim.cli.viz",
     "sim.cli.survey",
     "sim.cli.reach",

@@ -1,7 +1,8 @@
 """The ``influence`` recruitment policy: peers chosen where the network carries outreach.
 
 The chooser is :func:`sim.cascade.influence.greedy_influence` (greedy with CELF lazy evaluation
-on the contact-propagation core, ``(1 - 1/e - eps)`` of the best reach; see that module). This
+on the contact-propagation core, or on worlds of 20,000 persons or more greedy coverage of
+reverse-reachable sets sized by IMM; ``(1 - 1/e - eps)`` of the best reach; see that module). This
 module turns a scenario into its tie probabilities, says who may be chosen, and keeps each
 kind's picks as a queue.
 

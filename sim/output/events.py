@@ -11,14 +11,12 @@ row group at a time, and an interrupted or failed run leaves neither the file no
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from sim.errors import UserInputError
 from sim.model.events import EventRecorder, event_schema
-from sim.output.files import _cannot_write, _parent, _shared_mode, _temp_beside, check_writable
+from sim.output.files import atomic_path, check_writable, temp_folder_beside
 
 __all__ = ["EventsFile", "check_events_path"]
 
@@ -58,11 +56,7 @@ class EventsFile:
 
     def __enter__(self) -> EventsFile:
         check_events_path(self.path, self.what)
-        try:
-            self._folder = Path(tempfile.mkdtemp(dir=_parent(self.path),
-                                                 prefix=f".{self.path.name}.parts."))
-        except OSError as err:
-            raise _cannot_write(self.what, self.path, err) from None
+        self._folder = temp_folder_beside(self.path, self.what)
         return self
 
     def recorder(self, replicate: int) -> EventRecorder:
@@ -83,21 +77,9 @@ class EventsFile:
         """Copy the parts, in replicate order, into the target through a temporary file."""
         import pyarrow.parquet as pq
 
-        fd, tmp = _temp_beside(self.path, self.what)
-        os.close(fd)
-        try:
-            os.chmod(tmp, _shared_mode())
-            with pq.ParquetWriter(tmp, event_schema()) as writer:
-                for replicate in sorted(self._parts):
-                    part = pq.ParquetFile(self._parts[replicate])
-                    for group in range(part.num_row_groups):
-                        writer.write_table(part.read_row_group(group))
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except OSError as err:
-            Path(tmp).unlink(missing_ok=True)
-            raise _cannot_write(self.what, self.path, err) from None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path, self.what) as tmp, \
+                pq.ParquetWriter(tmp, event_schema()) as writer:
+            for replicate in sorted(self._parts):
+                part = pq.ParquetFile(self._parts[replicate])
+                for group in range(part.num_row_groups):
+                    writer.write_table(part.read_row_group(group))

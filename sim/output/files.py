@@ -9,16 +9,17 @@ raised as :class:`~sim.errors.UserInputError`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from sim.errors import UserInputError
 
-__all__ = ["check_folder_writable", "check_writable", "write_bytes_atomic",
-           "write_folder_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "check_folder_writable", "check_writable", "temp_folder_beside",
+           "write_bytes_atomic", "write_folder_atomic", "write_text_atomic"]
 
 
 def _parent(path: Path) -> Path:
@@ -99,6 +100,46 @@ def write_bytes_atomic(path: str | Path, data: bytes, what: str = "--json") -> N
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, what: str = "--json") -> Iterator[Path]:
+    """A temporary file beside ``path`` for a writer that takes a file name.
+
+    On leaving the block normally the file reaches the disk and takes ``path``'s name; on an
+    exception (Ctrl-C included) it is removed, so ``path`` is whole or untouched.
+
+    Raises:
+        UserInputError: the folder does not exist or cannot be written, or ``path`` is a folder.
+    """
+    path = Path(path)
+    fd, tmp = _temp_beside(path, what)
+    os.close(fd)
+    try:
+        os.chmod(tmp, _shared_mode())
+        yield Path(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _cannot_write(what, path, err) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def temp_folder_beside(path: str | Path, what: str = "--json") -> Path:
+    """A new hidden folder beside ``path``, for parts of it written before it is joined.
+
+    Raises:
+        UserInputError: the folder cannot be made there.
+    """
+    path = Path(path)
+    try:
+        return Path(tempfile.mkdtemp(dir=_parent(path), prefix=f".{path.name}.parts."))
+    except OSError as err:
+        raise _cannot_write(what, path, err) from None
 
 
 def write_text_atomic(path: str | Path, text: str, what: str = "--json") -> None:

@@ -86,8 +86,15 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
             ``job["keys"]``, its ``run.seed`` and the replicate index.
 
     Returns:
-        Rows ``{"point", "replicate", "seed", <key>: value..., <metric>: value...}``.
+        Rows ``{"point", "replicate", "seed", <key>: value..., <metric>: value...}``; or, when
+        the job names another ``task`` (``"module:function"``, as ``outreach calibrate`` and
+        ``optimize`` do), that function's rows for the same batch.
     """
+    if "task" in job:  # another command's runs on the same executors
+        import importlib
+
+        module, _, function = job["task"].partition(":")
+        return getattr(importlib.import_module(module), function)(job, batch)
     # One numba thread per worker process: the workers are the parallelism. This only acts if
     # numba is not yet imported in this process (the local pool's initializer sets it earlier).
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")

@@ -1,0 +1,163 @@
+"""Running a round of trials on the sweep's executors, on common random numbers.
+
+Every trial of a fit or a search runs replicates ``0 .. R-1`` of one root seed, so two trials
+differ only where their parameters differ (common random numbers): the objective is then a
+much smoother function of the parameters than with fresh noise per trial, which both the
+optimiser and the posterior's weights need (Law 2015, Simulation Modeling and Analysis,
+ch. 11).
+
+A trial's replicates go to the executor as one batch ``(trial, values, seed, replicate)``,
+the shape of a sweep's runs; :func:`run_fit_batch` runs them and returns, for each replicate,
+the value of every expression the fit measures. The executors
+(:class:`sim.sweep.executors.LocalExecutor`, :class:`~sim.sweep.executors.DaskExecutor`) are
+the sweep's own; :class:`InlineExecutor` runs batches in this process, for small fits and
+tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+__all__ = ["InlineExecutor", "make_fit_job", "run_fit_batch", "run_round"]
+
+_cache: dict[str, Any] = {}
+
+
+def make_fit_job(base, keys: Sequence[str], expressions: Sequence[Any], identity: str,
+                 tied: Sequence[tuple[str, str, float]] = ()) -> dict[str, Any]:
+    """What every task of a fit shares: the base scenario, the keys, the expressions.
+
+    Args:
+        base: the base scenario (with the file's ``[set]``).
+        keys: the dotted keys a trial sets, in order.
+        expressions: the checked expressions (their text travels; workers compile again).
+        identity: names this job in a worker's cache.
+        tied: ``(key, fitted key, ratio)`` set along with the fitted keys.
+    """
+    from sim.model.scenario import scenario_to_dict
+
+    return {"task": "sim.fit.runs:run_fit_batch", "identity": identity,
+            "base": scenario_to_dict(base), "keys": list(keys),
+            "expressions": [e.text for e in expressions], "tied": [list(t) for t in tied]}
+
+
+def run_fit_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int, int]]
+                  ) -> list[dict[str, Any]]:
+    """Run a batch of a fit's runs; one plain row per run.
+
+    Args:
+        job: from :func:`make_fit_job`.
+        batch: runs as ``(trial, values, seed, replicate)``.
+
+    Returns:
+        Rows ``{"point": trial, "replicate": r, "values": [one number per expression]}``.
+    """
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from sim.fit.expressions import compile_expression, run_measures
+    from sim.model.outreach import OutreachModel
+    from sim.model.scenario import scenario_from_dict
+
+    cached = _cache.get(job["identity"])
+    if cached is None:
+        base = scenario_from_dict(job["base"], "<fit base scenario>")
+        exprs = [compile_expression(t, "expression") for t in job["expressions"]]
+        names = sorted(set().union(*(e.names for e in exprs)))
+        cached = (base, exprs, names)
+        _cache.clear()
+        _cache[job["identity"]] = cached
+    base, exprs, names = cached
+    rows = []
+    current: tuple[int, Any] = (-1, None)
+    for trial, values, seed, replicate in batch:
+        if current[0] != trial:
+            overrides = dict(zip(job["keys"], values, strict=True))
+            overrides.update(tied_values(job.get("tied", ()), overrides))
+            overrides["run.seed"] = int(seed)
+            current = (trial, base.replace(overrides))
+        model = OutreachModel(current[1], int(replicate))
+        model.run()
+        measured = run_measures(model, names)
+        rows.append({"point": int(trial), "replicate": int(replicate),
+                     "values": [e(measured) for e in exprs]})
+    return rows
+
+
+def tied_values(tied, values: dict[str, Any]) -> dict[str, float]:
+    """The tied keys' values for a trial's fitted ``values``."""
+    from sim.fit.spec import tie_value
+
+    return {key: tie_value(values[to], ratio) for key, to, ratio in tied}
+
+
+class InlineExecutor:
+    """Runs batches in this process, one after another (the executors' interface)."""
+
+    name = "inline"
+    workers = 1
+
+    def __init__(self):
+        self._todo: list[tuple[dict[str, Any], list]] = []
+
+    def describe(self) -> str:
+        """One line naming the executor."""
+        return "this process"
+
+    def submit(self, job: dict[str, Any], batches: list[list]) -> None:
+        """Queue every batch."""
+        self._todo += [(job, b) for b in batches]
+
+    def results(self) -> Iterator[list[dict[str, Any]]]:
+        """Row lists, batch by batch."""
+        from sim.sweep.executors import run_batch
+
+        while self._todo:
+            job, batch = self._todo.pop(0)
+            yield run_batch(job, batch)
+
+    def stop(self, grace: float = 10.0) -> list[list[dict[str, Any]]]:
+        """Drop what has not run."""
+        self._todo.clear()
+        return []
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def run_round(executor, job: dict[str, Any], trials: Sequence[tuple[int, Sequence[Any]]],
+              seed: int, replicates: int,
+              on_run: Callable[[], None] | None = None) -> dict[int, list[list[float]]]:
+    """Run every replicate of each trial; each trial's rows, replicate by replicate.
+
+    Args:
+        executor: a sweep executor or :class:`InlineExecutor`.
+        job: from :func:`make_fit_job`.
+        trials: ``(trial number, values of job["keys"])``.
+        seed: the root seed every trial shares (common random numbers).
+        replicates: runs per trial.
+        on_run: called once per run finished (progress).
+
+    Returns:
+        ``{trial: [[value per expression] per replicate]}``, replicates in order.
+
+    Raises:
+        KeyboardInterrupt: Ctrl-C; the executor has stopped what had not finished.
+    """
+    batches = [[(t, list(v), int(seed), r) for r in range(replicates)] for t, v in trials]
+    got: dict[int, dict[int, list[float]]] = defaultdict(dict)
+    try:
+        executor.submit(job, batches)
+        for rows in executor.results():
+            for row in rows:
+                got[row["point"]][row["replicate"]] = row["values"]
+                if on_run:
+                    on_run()
+    except KeyboardInterrupt:
+        try:
+            executor.stop(grace=2.0)
+        except KeyboardInterrupt:
+            pass
+        raise
+    return {t: [got[t][r] for r in range(replicates)] for t, _ in trials}
