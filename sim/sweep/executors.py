@@ -62,6 +62,14 @@ def shares_worlds(keys) -> bool:
     return not any(k.split(".")[0] in WORLD_SECTIONS for k in keys)
 
 
+def _one_numba_thread() -> None:
+    """Ask for one numba thread in this process, if numba is not imported yet."""
+    import sys
+
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+
 def make_job(manifest: dict[str, Any]) -> dict[str, Any]:
     """What every task of a sweep shares: the base scenario, the varied keys, the metrics.
 
@@ -95,9 +103,10 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
 
         module, _, function = job["task"].partition(":")
         return getattr(importlib.import_module(module), function)(job, batch)
-    # One numba thread per worker process: the workers are the parallelism. This only acts if
-    # numba is not yet imported in this process (the local pool's initializer sets it earlier).
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # One numba thread per worker process: the workers are the parallelism. Only before numba
+    # is imported (the local pool's initializer sets it earlier): once numba's threads run, a
+    # changed NUMBA_NUM_THREADS makes its next compilation fail.
+    _one_numba_thread()
     _undo_aggressive_malloc_trim()
     from sim.model.scenario import scenario_from_dict
     from sim.model.world import build_world
