@@ -11,8 +11,10 @@ when it reverses.
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -324,3 +326,17 @@ def test_model_runs_on_a_users_graph_file(tmp_path):
 
     with pytest.raises(UserInputError, match="ties.csv"):
         build_world(load_scenario(scenario_file), 0)
+
+
+def test_a_finished_model_is_freed():
+    # Mesa 3.3 keeps every model that made an agent in a class-level dict (mesa/mesa#3179), so
+    # a sweep's worker grew by a whole model per run; our agents must not keep it alive.
+    def run_one():
+        m = OutreachModel(load_scenario(BASELINE, {"population.size": 300, "run.weeks": 2}), 0)
+        m.run()
+        assert m.peer_agents and m.client(3) is not None and m.professionals
+        return weakref.ref(m)
+
+    ref = run_one()
+    gc.collect()
+    assert ref() is None

@@ -7,6 +7,9 @@ over arrays.
 
 from __future__ import annotations
 
+import itertools
+import weakref
+
 import mesa
 
 from sim.model import state as E
@@ -17,7 +20,32 @@ STATE_NAMES = ("hidden", "contacted", "engaged", "linked", "retained")
 _STATUS_NAMES = ("working", "resting", "withdrawn")
 
 
-class Peer(mesa.Agent):
+class _IdCounters(weakref.WeakKeyDictionary):
+    """Each model's counter of agent ids, forgotten with the model.
+
+    Mesa 3.3 keeps these counters in ``Agent._ids``, a class-level dict keyed by the model
+    itself, so every model that ever made an agent stays in memory for the life of the process
+    (mesa/mesa#3179, fixed in Mesa 3.4, which needs Python 3.12): a sweep's worker leaked a
+    whole model, about half a megabyte at 3,000 people, per run. The same counting, with weak
+    keys.
+    """
+
+    def __getitem__(self, model):
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = itertools.count(1)
+            self[model] = counter
+            return counter
+
+
+class _Agent(mesa.Agent):
+    """A Mesa agent whose id counter does not keep its model alive (see :class:`_IdCounters`)."""
+
+    _ids = _IdCounters()
+
+
+class Peer(_Agent):
     """A peer worker: a member of the hidden population employed by the programme.
 
     Args:
@@ -86,7 +114,7 @@ class DistantPeer(Peer):
     kind = E.DISTANT
 
 
-class Professional(mesa.Agent):
+class Professional(_Agent):
     """A salaried professional: appointments, house calls and peer supervision, within capacity.
 
     Args:
@@ -114,7 +142,7 @@ class Professional(mesa.Agent):
         return self.model.scenario.services.supervision_per_professional_week
 
 
-class Client(mesa.Agent):
+class Client(_Agent):
     """A view of one member of the hidden population as a client.
 
     Made on demand by :meth:`sim.model.OutreachModel.client`; never part of a run's hot path.
