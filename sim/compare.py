@@ -222,7 +222,8 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
         UserInputError: no scenario, or run settings that are not shared.
         KeyboardInterrupt: Ctrl-C or ``stop``; no replicate is still running when it arrives.
     """
-    from sim.run import run_ensemble  # numba: only when something runs
+    from sim.model.world import world_stats
+    from sim.run import EnsembleResult, run_tasks  # numba: only when something runs
 
     if not scenarios:
         raise UserInputError("compare: give at least one scenario")
@@ -231,15 +232,22 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
         raise UserInputError("compare: scenarios must share run.seed, run.replicates and "
                              "run.weeks (use align_run_settings)")
     reps = scenarios[0].run.replicates
-    total = reps * len(scenarios)
-    results = []
-    for i, s in enumerate(scenarios):
-        step = None
-        if progress is not None:
-            def step(done: int, _n: int, offset: int = i * reps) -> None:
-                progress(offset + done, total)
-        results.append(run_ensemble(s, workers=workers, progress=step, stop=stop))
+    # Replicate by replicate, every scenario in turn: scenarios that share the world of
+    # replicate r run while it is in the cache, so it is built once whatever the replicates.
+    tasks = [(s, r) for r in range(reps) for s in scenarios]
+    before = world_stats()
+    done = run_tasks(tasks, workers=workers, progress=progress, stop=stop)
+    after = world_stats()
+    results = [EnsembleResult(s) for s in scenarios]
+    for k, run in enumerate(done):
+        results[k % len(scenarios)].runs.append(run)
     comparison = Comparison(results, _labels(scenarios), list(notes))
+    built = int(after["built"] - before["built"])
+    if len(scenarios) > 1 and built < len(tasks):
+        comparison.notes.append(
+            f"worlds shared: {built} world{'s' if built != 1 else ''} built for {len(tasks)} "
+            "runs (scenarios with the same population, network and clients settings run "
+            "replicate r in the same world)")
     world = comparison.world_keys()
     if world:
         shown = ", ".join(world[:4]) + (f" and {len(world) - 4} more" if len(world) > 4 else "")

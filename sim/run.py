@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ from sim.model.events import EventRecorder
 from sim.model.metrics import group_reach, interval, summarise
 from sim.model.outreach import WEEKLY_SERIES, OutreachModel
 from sim.model.scenario import Scenario
+from sim.model.world import World, build_world
 
-__all__ = ["EnsembleResult", "RunCancelled", "RunResult", "run_ensemble", "run_replicate"]
+__all__ = ["EnsembleResult", "RunCancelled", "RunResult", "run_ensemble", "run_replicate",
+           "run_tasks"]
 
 #: How often, in seconds, the waiting main thread looks at its caller's stop event. Waits are
 #: in short slices so that a caller's stop is seen promptly on any platform.
@@ -49,6 +52,10 @@ class RunResult:
     metrics: dict[str, float]
     groups: dict[str, Any]
     weekly: dict[str, list[float]]
+    #: Seconds spent getting the world (building it, or waiting for another thread's build).
+    world_seconds: float = 0.0
+    #: Seconds spent in the model: construction (peer recruitment) and every week.
+    model_seconds: float = 0.0
 
 
 @dataclass
@@ -78,6 +85,11 @@ class EnsembleResult:
             for attr in first
         }
 
+    def seconds(self) -> dict[str, float]:
+        """Seconds over all replicates getting worlds and in the model (summed over threads)."""
+        return {"world": float(sum(r.world_seconds for r in self.runs)),
+                "model": float(sum(r.model_seconds for r in self.runs))}
+
     def weekly(self) -> dict[str, dict[str, list[float]]]:
         """Each weekly series summarised week by week: mean and 95% interval."""
         out: dict[str, dict[str, list[float]]] = {}
@@ -89,7 +101,7 @@ class EnsembleResult:
 
 
 def run_replicate(scenario: Scenario, replicate: int, *,
-                  stop: threading.Event | None = None,
+                  stop: threading.Event | None = None, world: World | None = None,
                   events: Callable[[int], EventRecorder] | None = None) -> RunResult:
     """Build, run and measure one replicate.
 
@@ -97,6 +109,7 @@ def run_replicate(scenario: Scenario, replicate: int, *,
         scenario: the scenario.
         replicate: the replicate's index (its streams derive from it).
         stop: when given and set, the replicate stops before its next week.
+        world: the world to run in; by default :func:`sim.model.world.build_world`'s (cached).
         events: when given, called with the replicate's index for the
             :class:`~sim.model.events.EventRecorder` of its event history, which is closed
             when the run ends (aborted if it does not).
@@ -108,7 +121,11 @@ def run_replicate(scenario: Scenario, replicate: int, *,
         _check(stop, replicate)
     recorder = events(replicate) if events is not None else None
     try:
-        model = OutreachModel(scenario, replicate, events=recorder or False)
+        start = time.perf_counter()
+        if world is None:
+            world = build_world(scenario, replicate)
+        built = time.perf_counter()
+        model = OutreachModel(scenario, replicate, world, events=recorder or False)
         if stop is None:
             model.run()
         else:
@@ -116,18 +133,43 @@ def run_replicate(scenario: Scenario, replicate: int, *,
             for _ in range(scenario.run.weeks):
                 _check(stop, replicate)
                 model.step()
+        end = time.perf_counter()
     except BaseException:
         if recorder is not None:
             recorder.abort()
         raise
     if recorder is not None:
         recorder.close()
-    return RunResult(replicate, model.metrics(), group_reach(model), model.weekly)
+    return RunResult(replicate, model.metrics(), group_reach(model), model.weekly,
+                     world_seconds=built - start, model_seconds=end - built)
 
 
 def _check(stop: threading.Event, replicate: int) -> None:
     if stop.is_set():
         raise RunCancelled(f"replicate {replicate} stopped")
+
+
+def worlds_line(scenario: Scenario, result: EnsembleResult, built: int) -> str:
+    """One line on the worlds an ensemble ran in and where its time went.
+
+    Args:
+        scenario: the scenario run.
+        result: its results (their seconds getting worlds and in the model).
+        built: worlds this process built for it (from :func:`sim.model.world.world_stats`).
+    """
+    reps = len(result.runs)
+    if scenario.run.worlds and reps > scenario.run.worlds:
+        what = (f"{built} built, shared by {reps} replicates (run.worlds = "
+                f"{scenario.run.worlds}: replicate r lives in world r mod {scenario.run.worlds})")
+    elif built < reps:
+        what = f"{built} built, {reps - built} reused from this process's cache"
+    else:
+        what = f"one per replicate ({built} built; run.worlds = N shares N worlds)"
+    sec = result.seconds()
+    total = sec["world"] + sec["model"]
+    share = sec["world"] / total if total > 0 else 0.0
+    return (f"worlds: {what}; {sec['world']:.1f} s getting worlds, {sec['model']:.1f} s in the "
+            f"model ({share:.0%} on worlds; thread seconds)")
 
 
 def default_workers() -> int:
@@ -164,37 +206,75 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: 
         KeyboardInterrupt: Ctrl-C; the worker threads have stopped when it arrives.
     """
     total = scenario.run.replicates if replicates is None else replicates
-    workers = default_workers() if workers is None else max(1, workers)
-    indices = range(first_replicate, first_replicate + total)
+    indices = range(first_replicate, first_replicate + max(0, total))
     result = EnsembleResult(scenario)
-    if total <= 0:
-        return result
+    result.runs = run_tasks([(scenario, r) for r in indices], workers=workers,
+                            progress=progress, stop=stop, events=events)
+    return result
+
+
+def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              stop: threading.Event | None = None,
+              events: Callable[[int], EventRecorder] | None = None) -> list[RunResult]:
+    """Run ``(scenario, replicate)`` tasks in parallel threads; results in task order.
+
+    Tasks that share a world (the same world settings, seed and world index) run close
+    together when listed together, and the world cache makes a thread that asks for a world
+    another is building wait for it, so each world is built once.
+
+    Args:
+        tasks: what to run, in the order to start it.
+        workers: threads (default: all cores); results do not depend on it.
+        progress: called with (done, total) after each task finishes.
+        stop: when set (from another thread), the runs stop within about one week of the
+            model and :class:`RunCancelled` is raised.
+        events: each task's event recorder, by replicate index (see :func:`run_replicate`).
+
+    Raises:
+        RunCancelled: ``stop`` was set before every task finished.
+        KeyboardInterrupt: Ctrl-C; the worker threads have stopped when it arrives.
+    """
+    total = len(tasks)
+    workers = default_workers() if workers is None else max(1, workers)
+    if total == 0:
+        return []
     if workers == 1 or total == 1:
         runs = []
-        for done, r in enumerate(indices, 1):
+        for done, (scenario, r) in enumerate(tasks, 1):
             runs.append(run_replicate(scenario, r, stop=stop, events=events))
             if progress:
                 progress(done, total)
-        result.runs = runs
-        return result
-    # Build the first replicate alone, so numba's compilation happens once, not per thread.
-    runs = [run_replicate(scenario, indices[0], stop=stop, events=events)]
+        return runs
+    # Run the first task alone, so numba's compilation happens once, not per thread.
+    runs = [run_replicate(*tasks[0], stop=stop, events=events)]
     if progress:
         progress(1, total)
     # The workers' own stop flag: set on Ctrl-C, on an error, or when the caller's stop is set.
     halt = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate",
+                              initializer=_share_numba_threads, initargs=(workers,))
     try:
         futures = [pool.submit(run_replicate, scenario, r, stop=halt, events=events)
-                   for r in indices[1:]]
+                   for scenario, r in tasks[1:]]
         for done, fut in enumerate(futures, 2):
             runs.append(_wait(fut, stop))
             if progress:
                 progress(done, total)
     finally:
         _stop_workers(pool, halt)
-    result.runs = runs
-    return result
+    return runs
+
+
+def _share_numba_threads(workers: int) -> None:
+    """Give a worker thread its share of numba's threads (for building worlds in parallel).
+
+    The replicates are the parallelism: two workers on two cores each build with one thread
+    rather than both starting two. numba's thread count is a per-thread setting.
+    """
+    import numba
+
+    numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // workers))
 
 
 def _wait(fut, stop: threading.Event | None) -> RunResult:

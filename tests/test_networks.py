@@ -187,6 +187,42 @@ def test_community_graph_ties_mostly_within_community(default_community):
     assert 0.10 < cross < 0.25
 
 
+def test_community_graph_same_for_any_thread_count(monkeypatch):
+    # Every draw is keyed by person, stub or pool, never by thread: one thread and all threads
+    # build the identical graph. PARALLEL_MIN = 0 makes even this small graph use the threads.
+    import numba
+
+    from sim.graphs import community
+
+    monkeypatch.setattr(community, "PARALLEL_MIN", 0)
+    most = numba.get_num_threads()
+    kwargs = {"locality_shares": (0.6, 0.4), "homophily": 0.7, "p_cross_locality": 0.05,
+              "degree_factors": {"gender": (1.0, 1.5)}}
+    graphs = []
+    for threads in sorted({1, most}):
+        numba.set_num_threads(threads)
+        try:
+            graphs.append(community_graph(20_000, 77, **kwargs))
+        finally:
+            numba.set_num_threads(most)
+    assert numba.get_num_threads() == most
+    assert all(_same(graphs[0], g) for g in graphs[1:])
+    assert _is_simple_symmetric(graphs[0])
+    # Rows come out sorted, as CSRGraph promises.
+    g = graphs[0]
+    rows = np.repeat(np.arange(g.n_nodes), g.degree())
+    assert np.all(np.diff(g.indices.astype(np.int64) + rows * g.n_nodes) > 0)
+
+
+def test_community_graph_degree_factors_scale_degrees():
+    g = community_graph(20_000, 3, degree_factors={"gender": (1.0, 2.0)}, community_size=200)
+    d, gender = g.degree(), g.node_attrs["gender"]
+    # Targets of group 1 are twice group 0's before rescaling; about 6k people per group give
+    # means within a few per cent, and erased ties (hubs out of partners) pull the ratio down
+    # a little, hence 1.8 to 2.1.
+    assert 1.8 < d[gender == 1].mean() / d[gender == 0].mean() < 2.1
+
+
 def test_community_graph_small_and_degenerate_cases():
     g = community_graph(2, 0, mean_degree=1.0)
     assert g.n_nodes == 2 and g.n_edges <= 1

@@ -144,6 +144,7 @@ def test_designs_sizes_and_rounding():
 
 def test_sweep_identical_for_one_and_two_workers_and_resumes(tmp_path, capsys):
     from sim.cli import main
+    from sim.model.world import build_world
     from sim.run import run_replicate
     from sim.sweep.store import Store
 
@@ -155,14 +156,16 @@ def test_sweep_identical_for_one_and_two_workers_and_resumes(tmp_path, capsys):
     a, b = one.runs(), two.runs()
     assert len(a) == 4 * 3 and len(two.chunk_paths()) > 1
     assert a.equals(b)
-    # A row is exactly the model run directly with the point's derived seed.
+    # A row is exactly the model run directly with the point's derived seed, in the world of
+    # (root seed, replicate): the design varies no world setting, so the points share it.
     loaded = load_spec(spec)
     row = a.iloc[7]
     cap = int(row["close_peers.caseload_cap"])
     scenario = loaded.base.replace({"services.p_attend": row["services.p_attend"],
                                     "close_peers.caseload_cap": cap,
                                     "run.seed": point_seed(11, int(row["point"]))})
-    direct = run_replicate(scenario, int(row["replicate"])).metrics
+    world = build_world(loaded.base.replace({"run.seed": 11}), int(row["replicate"]))
+    direct = run_replicate(scenario, int(row["replicate"]), world=world).metrics
     assert row["seed"] == point_seed(11, int(row["point"]))
     for m in loaded.metrics:
         assert row[m] == direct[m] or (math.isnan(row[m]) and math.isnan(direct[m]))
@@ -172,6 +175,25 @@ def test_sweep_identical_for_one_and_two_workers_and_resumes(tmp_path, capsys):
     other = write(tmp_path, TINY.replace("seed = 11", "seed = 12"), "other.toml")
     assert main(["sweep", str(other), "--out", str(tmp_path / "one")]) == 2
     assert "holds a different sweep" in capsys.readouterr().err
+
+
+def test_points_share_worlds_only_when_the_design_leaves_the_world_alone():
+    from sim.sweep.executors import make_batches, make_job, shares_worlds
+
+    assert shares_worlds(["close_peers.count", "services.p_attend", "run.weeks"])
+    for key in ("population.size", "network.homophily", "clients.mistrust_in_orbit"):
+        assert not shares_worlds(["close_peers.count", key])
+    manifest = {"identity": "x", "base_scenario": {}, "metrics": ["m"], "seed": 5,
+                "replicates": 2,
+                "design": {"keys": ["close_peers.count"], "points": [[1], [2], [3]]}}
+    assert make_job(manifest)["world_seed"] == 5
+    # Shared worlds: replicate-major order, so a batch needs few worlds.
+    runs = [run for batch in make_batches(manifest, set(), 2) for run in batch]
+    assert [(p, r) for p, _, _, r in runs] == [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1)]
+    manifest["design"]["keys"] = ["network.homophily"]
+    assert make_job(manifest)["world_seed"] is None
+    runs = [run for batch in make_batches(manifest, set(), 2) for run in batch]
+    assert [(p, r) for p, _, _, r in runs] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
 
 
 def test_store_dedups_and_ignores_temporary_files(tmp_path):

@@ -1,6 +1,6 @@
 """Benchmark of the weekly engine: seconds per 52-week run, speed-up over the reference, memory.
 
-Three parts, printed as one JSON document on stdout:
+Parts, printed as one JSON document on stdout:
 
 * ``engine_100k``: a 100k-client community graph (mean degree 10, about 500k ties) and 300
   peers (150 close, 150 distant). The world is built once (timed separately); after one run
@@ -17,9 +17,17 @@ Three parts, printed as one JSON document on stdout:
 * ``memory_1m``: building and running 52 weeks of a 1M-client (about 5M ties) scenario with 300
   peers, in a fresh Python process so its peak resident memory (``ru_maxrss``, imports
   included) is its own. Target: below 4 GB.
+* ``run_10m``: the same with 10 million people (about 50M ties), in its own process: the world's
+  build and the 52 weeks timed apart, the peak memory, and the bytes per person and per tie of
+  the world and of the model's state (int32 indices, arrays only). Target: within the 24 GB
+  machine (below 20 GB, leaving room for the system).
+* ``ensemble_100k``: ``outreach run``'s path (:func:`sim.run.run_ensemble`) at 100k people
+  (the baseline scenario, mean degree 13.8), 40 replicates on all cores: wall time and the
+  thread seconds spent getting worlds and in the model, with a new world per replicate
+  (``run.worlds = 0``, the default) and with one shared world (``run.worlds = 1``).
 
-The whole benchmark takes about 15 seconds on two laptop cores (most of it building the
-1M-client graph).
+The whole benchmark takes a few minutes on two cores (most of it the 10M run and the two
+100k ensembles).
 
 Usage:
     python experiments/bench/model.py                # every part
@@ -38,11 +46,15 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+BASELINE = Path(__file__).resolve().parents[2] / "sim" / "scenarios" / "baseline.toml"
 
 TARGETS = {
     "engine_100k_seconds_per_run": 0.5,
     "speedup_over_reference_10k": 50.0,
     "memory_1m_peak_rss_gb": 4.0,
+    "run_10m_peak_rss_gb": 20.0,
     "events_100k_slowdown": 2.0,
 }
 
@@ -213,14 +225,88 @@ def memory_1m() -> dict:
     }
 
 
+def _array_bytes(arrays) -> int:
+    import numpy as np
+
+    return int(sum(np.asarray(a).nbytes for a in arrays))
+
+
+def run_10m() -> dict:
+    """World and 52 weeks at 10 million people; meant to run alone in a fresh process."""
+    import numpy as np
+
+    from sim.model.outreach import OutreachModel
+
+    scenario = _scenario(10_000_000)
+    world, build_s = _timed_build(scenario)
+    after_build_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    start = time.perf_counter()
+    model = OutreachModel(scenario, 0, world)
+    setup_s = time.perf_counter() - start
+    model.run()
+    run_s = time.perf_counter() - start
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    g, n = world.graph, world.n
+    per_person = [g.indptr, *g.node_attrs.values(), world.locality, world.gender,
+                  world.age_band, world.depth, world.in_orbit, world.mistrust, world.problems,
+                  world.orbit_nodes]
+    state = [v for v in vars(model).values() if isinstance(v, np.ndarray) and v.shape == (n,)]
+    state += list(model._egos.work)
+    return {
+        **_graph_facts(world),
+        "peers": 300,
+        "weeks": 52,
+        "world_build_seconds": round(build_s, 1),
+        "model_setup_seconds": round(setup_s, 2),
+        "model_seconds_including_setup_and_compile": round(run_s, 2),
+        "clients_contacted": int(model.weekly["contacted"][-1]),
+        "peak_rss_gb_after_build": round(after_build_gb, 2),
+        "peak_rss_gb": round(peak_gb, 2),
+        "world_bytes_per_tie": round(g.indices.nbytes / g.n_edges, 1),
+        "world_bytes_per_person": round(_array_bytes(per_person) / n, 1),
+        "model_state_bytes_per_person": round(_array_bytes(state) / n, 1),
+        "index_dtype": str(g.indices.dtype),
+        "target_gb": TARGETS["run_10m_peak_rss_gb"],
+        "meets_target": peak_gb < TARGETS["run_10m_peak_rss_gb"],
+    }
+
+
+def ensemble_100k() -> dict:
+    from sim.model.scenario import load_scenario
+    from sim.model.world import _cached_world, world_stats
+    from sim.run import run_ensemble
+
+    out = {}
+    for worlds in (0, 1):
+        scenario = load_scenario(BASELINE, {
+            "population.size": 100_000, "run.replicates": 40, "run.worlds": worlds})
+        _cached_world.clear()
+        before = world_stats()["built"]
+        start = time.perf_counter()
+        result = run_ensemble(scenario)
+        wall = time.perf_counter() - start
+        sec = result.seconds()
+        out[f"worlds_{worlds}"] = {
+            "replicates": 40,
+            "worlds_built": int(world_stats()["built"] - before),
+            "wall_seconds": round(wall, 2),
+            "world_thread_seconds": round(sec["world"], 2),
+            "model_thread_seconds": round(sec["model"], 2),
+            "model_share": round(sec["model"] / (sec["world"] + sec["model"]), 3),
+        }
+    return out
+
+
 CASES = {
     "engine_100k": engine_100k,
     "engine_vs_reference_10k": engine_vs_reference_10k,
     "memory_1m": memory_1m,
+    "run_10m": run_10m,
+    "ensemble_100k": ensemble_100k,
     "events_100k": events_100k,
 }
 #: Cases that must run in their own process (their peak memory is the measure).
-ISOLATED = ("memory_1m",)
+ISOLATED = ("memory_1m", "run_10m")
 
 
 def _in_subprocess(case: str) -> dict:

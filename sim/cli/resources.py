@@ -24,7 +24,8 @@ _BASE_BYTES = 300 * 2**20
 _RUN_PER_PERSON, _RUN_PER_TIE = 200, 110
 #: A finished replicate's world kept for scenarios that share it (common random numbers).
 _WORLD_PER_PERSON, _WORLD_PER_TIE = 20, 12
-#: How many worlds a process keeps (sim.model.world caches the last eight).
+#: How many finished worlds a process keeps, for the estimate (sim.model.world keeps the
+#: latest up to WORLD_CACHE_BYTES; a comparison runs replicate by replicate and needs few).
 _WORLDS_KEPT = 8
 
 

@@ -39,15 +39,16 @@ def register(subparsers) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.cli.resources import warn_before_runs
     from sim.model.scenario import scenario_to_dict
-    from sim.model.world import world_size
+    from sim.model.world import world_size, world_stats
     from sim.output.files import check_writable, write_text_atomic
     from sim.output.tables import dump_json, groups_table, metrics_table
-    from sim.run import run_ensemble
+    from sim.run import run_ensemble, worlds_line
 
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after
         check_writable(args.json, "--json")
     warn_before_runs([scenario], args.workers)
+    before = world_stats()["built"]
     with _events_file(args.events) as events:
         result = run_ensemble(scenario, workers=args.workers,
                               progress=progress_bar(scenario.name),
@@ -56,6 +57,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = result.metrics()
     print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
           f"seed {scenario.run.seed}, {world_size(scenario):,} people")
+    built = int(world_stats()["built"] - before)
+    print(worlds_line(scenario, result, built))
     print(metrics_table(summary))
     groups = result.groups()
     print("\nWho is reached (share of each client type, means over replicates):")
@@ -72,6 +75,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         for k, v in summary.items()},
             "groups": groups,
             "weekly": result.weekly(),
+            "worlds": {"built": built, "run_worlds": scenario.run.worlds,
+                       **{f"{k}_seconds": round(v, 3) for k, v in result.seconds().items()}},
         }
         write_text_atomic(args.json, dump_json(document), "--json")
         print(f"results written to {args.json}")

@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim.cli.resources import warn_before_sweep, warn_workers
     from sim.run import default_workers
     from sim.sweep.design import make_design
-    from sim.sweep.executors import DaskExecutor, LocalExecutor, run_sweep
+    from sim.sweep.executors import DaskExecutor, LocalExecutor, run_sweep, shares_worlds
     from sim.sweep.spec import load_spec
     from sim.sweep.store import Store, manifest_for
 
@@ -130,6 +130,10 @@ def _run(args: argparse.Namespace) -> int:
     design = make_design(spec.design, spec.parameters, samples=spec.samples, seed=spec.seed,
                          second_order=spec.second_order)
     print(f"{spec.name}: {design.describe(spec.replicates)}")
+    if shares_worlds(design.keys):
+        print(f"worlds: shared, replicate r of all {len(design.points):,} points lives in one "
+              "world (the design varies no population, network or clients setting), built "
+              "once per worker process")
     # The folders this command makes, deepest first: removed again if the sweep cannot start.
     made = [p for p in (out, *out.parents) if not p.exists()]
     try:

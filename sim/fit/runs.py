@@ -56,8 +56,8 @@ def run_fit_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any],
     Returns:
         Rows ``{"point": trial, "replicate": r, "values": [one number per expression]}``.
     """
-    # One numba thread per worker, only before numba is imported: in a process that has
-    # numba running (a run in this process, a test session) the setting would only mislead.
+    # One numba thread per worker, only before numba is imported: once its threads run, a
+    # changed NUMBA_NUM_THREADS makes numba's next compilation fail (an in-process run).
     if "numba" not in sys.modules:
         os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from sim.fit.expressions import compile_expression, run_measures

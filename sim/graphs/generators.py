@@ -1,7 +1,8 @@
 """Generators of the social graph of a hidden population.
 
-Generators (all vectorised numpy, no per-edge Python loop; each takes ``rng``, a numpy
-Generator, an int seed or None, and never touches numpy's or Python's global random state):
+Generators (vectorised numpy, or numba kernels for the community graph; no per-edge Python
+loop; each takes ``rng``, a numpy Generator, an int seed or None, and never touches numpy's or
+Python's global random state):
 
 - :func:`community_graph`: the default hidden-population graph, heavy-tailed (log-normal)
   degrees, communities nested in localities, homophily by subgroup.
@@ -96,51 +97,6 @@ def _block_sizes(n: int, shares: np.ndarray) -> np.ndarray:
     return sizes
 
 
-def _pair_within_pools(pool: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Randomly pair up positions that share a pool key.
-
-    Positions are shuffled, stably sorted by pool, and consecutive positions of one pool are
-    paired (ranks 0-1, 2-3, ...); a pool of odd size leaves one position unpaired.
-
-    Returns:
-        Two arrays ``a, b`` of positions into ``pool``, the paired partners.
-    """
-    k = pool.shape[0]
-    if k < 2:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty
-    spare_bits = 62 - int(pool.max()).bit_length()
-    if spare_bits >= 24:
-        # One sort of (pool, random tiebreak) packed in an int64 beats shuffle + stable sort.
-        tagged = (pool << spare_bits) | rng.integers(0, 1 << spare_bits, size=k)
-        order = np.argsort(tagged)
-    else:
-        order = rng.permutation(k)
-        order = order[np.argsort(pool[order], kind="stable")]
-    sorted_pool = pool[order]
-    idx = np.arange(k)
-    starts = np.ones(k, dtype=bool)
-    starts[1:] = sorted_pool[1:] != sorted_pool[:-1]
-    rank = idx - np.maximum.accumulate(np.where(starts, idx, 0))
-    first = np.flatnonzero(((rank % 2) == 0)[:-1] & ~starts[1:])
-    return order[first], order[first + 1]
-
-
-def _is_known(keys: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
-    """Whether each edge key is already in one of the sorted ``chunks``."""
-    # Searching sorted needles walks each chunk in order, far kinder to the cache.
-    order = np.argsort(keys)
-    needles = keys[order]
-    found = np.zeros(keys.shape[0], dtype=bool)
-    for chunk in chunks:
-        if chunk.size:
-            pos = np.searchsorted(chunk, needles)
-            found |= chunk[np.minimum(pos, chunk.size - 1)] == needles
-    known = np.empty_like(found)
-    known[order] = found
-    return known
-
-
 def community_graph(
     n_nodes: int,
     rng=None,
@@ -177,8 +133,9 @@ def community_graph(
        for homophilous stubs, so homophily raises the share of ties between alike people
        (assortative mixing by age, less by gender: Smith et al. 2018). Pairs that make a
        self-loop, repeat a tie or stay inside the block they should cross are returned to the
-       pool and re-paired in later rounds (erased configuration model with repair: Newman 2002).
-       Stubs still unpaired after four rounds relax their pool in steps: a homophilous stub
+       pool and re-paired in later rounds (erased configuration model with repair: Newman 2002);
+       of several pairs making one tie, the one from the earliest round and smallest stub stays.
+       Stubs still unpaired after two rounds relax their pool in steps: a homophilous stub
        then needs only the same value of one subgroup attribute (chosen at random), then any
        partner in its block, and last a within-community stub may go to another community of
        its locality; the few left after that (about one per pool) are dropped.
@@ -186,16 +143,24 @@ def community_graph(
     The achieved mean degree is within about 1% of ``mean_degree`` for ``n_nodes >= 1000``
     and the share of cross-locality ties is close to ``p_cross_locality``. Two departures
     from the parameters, both from small communities: hubs and dense communities run out of
-    new partners, so about 7% of ties at the defaults (2% with ``community_size=200``) overflow
+    new partners, so about 9% of ties at the defaults (2% with ``community_size=200``) overflow
     to other communities of the locality, on top of ``p_cross_community``; and a small subgroup
     cell (say 4 young women in a community of 50) cannot hold most of its members' ties, so
     the same-subgroup share rises with ``homophily`` but stays below ``homophily`` itself
-    (same-gender ties at the defaults: 0.57 at ``homophily=0``, random mixing; 0.79 at 0.9;
-    0.90 at 0.9 with ``community_size=200``).
+    (same-gender ties at the defaults: 0.58 at ``homophily=0``, random mixing; 0.78 at 0.9;
+    0.89 at 0.9 with ``community_size=200``).
 
-    Cost: O(m log m) time for ``m = n_nodes * mean_degree / 2`` ties (a few sorts of the stubs;
-    later rounds touch only the leftover stubs) and O(m) memory: 1M nodes and 5M ties take
-    seconds and well under 2 GB.
+    Randomness and threads: the generator ``rng`` gives one 64-bit key per process (subgroups,
+    degrees, rounding, tie level, homophily, relaxing, pairing), and every draw is a
+    counter-based number keyed by the person, the stub or the pool it decides
+    (:func:`sim.streams.uniform`), so the graph is the same for any number of numba threads.
+
+    Cost: O(m) time for ``m = n_nodes * mean_degree / 2`` ties (counting sorts of the stubs by
+    pool, each pool shuffled and paired in parallel; later rounds touch only the leftover
+    stubs) and about 40 bytes per tie at the peak (the result keeps 8 per tie and 8 per
+    person): 1M people and 5M ties build in about as long as NetworKit's Chung-Lu generator
+    takes for the same degree sequence (``experiments/bench/networks.py``). Kernels are in
+    :mod:`sim.graphs.community`.
 
     Args:
         n_nodes: number of people, in ``[2, 2**31 - 1]``.
@@ -256,7 +221,12 @@ def community_graph(
         )
     gen = as_generator(rng)
 
-    # 1. Localities, communities, subgroups.
+    from sim.graphs.community import KEY_NAMES, build_community_csr
+    from sim.streams import uint64_seeds
+
+    keys = uint64_seeds(gen, len(KEY_NAMES))
+
+    # 1. Localities and communities: contiguous blocks of persons, numbered along them.
     loc_sizes = _block_sizes(n, loc_shares)
     locality = np.repeat(np.arange(loc_sizes.size, dtype=np.int32), loc_sizes)
     loc_start = np.concatenate([[0], np.cumsum(loc_sizes)[:-1]])
@@ -268,98 +238,19 @@ def community_graph(
     community = (
         comm_offset[locality] + local_index * n_comm_in_loc[locality] // sizes_of_node
     ).astype(np.int32)
+    del local_index, sizes_of_node
+
+    # 2-4. Subgroups, degrees and stub matching, in numba (sim.graphs.community).
+    names = list(groups)
+    indptr, indices, values = build_community_csr(
+        keys, n, mean_degree=mean_degree, degree_sigma=degree_sigma, locality=locality,
+        community=community, n_comm_in_loc=n_comm_in_loc,
+        group_shares=[groups[k] for k in names],
+        factors={names.index(k): arr for k, arr in factors.items()},
+        homophily=homophily, p_cross_community=p_comm, p_cross_locality=p_loc)
     attrs: dict[str, np.ndarray] = {"locality": locality, "community": community}
-    cell = np.zeros(n, dtype=np.int64)
-    n_cells = 1
-    for key, p in groups.items():
-        values = gen.choice(p.size, size=n, p=p).astype(np.int32)
-        attrs[key] = values
-        cell = cell * p.size + values
-        n_cells *= p.size
-    group_values = [attrs[key] for key in groups]
-    group_offset = np.cumsum([0] + [p.size for p in groups.values()])
-    no_group = n_cells + int(group_offset[-1])  # the sub-pool of stubs without homophily
-
-    # 2. Log-normal target degrees, rescaled to the target mean, rounded stochastically.
-    mu = math.log(mean_degree) - degree_sigma**2 / 2.0
-    target = gen.lognormal(mu, degree_sigma, size=n)
-    for key, arr in factors.items():
-        target *= arr[attrs[key]]
-    target *= n * mean_degree / target.sum()
-    np.minimum(target, n - 1, out=target)
-    stubs_per_node = np.floor(target).astype(np.int64)
-    stubs_per_node += gen.random(n) < (target - stubs_per_node)
-    stub_node = np.repeat(np.arange(n, dtype=np.int32), stubs_per_node)
-    n_stubs = stub_node.shape[0]
-
-    # 3. Tie level and homophily of each stub.
-    level = gen.choice(3, size=n_stubs, p=[max(0.0, 1.0 - p_comm - p_loc), p_comm, p_loc])
-    level = level.astype(np.int8)
-    homophilous = gen.random(n_stubs) < homophily
-    if loc_sizes.size == 1 or np.count_nonzero(loc_sizes) == 1:
-        level[level == _CROSS_LOCALITY] = _CROSS_COMMUNITY
-    single_comm = n_comm_in_loc[locality[stub_node]] <= 1
-    level[(level == _CROSS_COMMUNITY) & single_comm] = _WITHIN_COMMUNITY
-    sub_pool = np.where(homophilous, cell[stub_node], no_group)
-    del homophilous
-
-    # 4. Pair stubs in pools, repairing rejected pairs in later rounds. Phases relax the pools:
-    # same subgroup cell -> same value of one random attribute -> any subgroup -> locality.
-    n_comm = int(n_comm_in_loc.sum())
-    n_loc = int(loc_sizes.size)
-    chunks: list[np.ndarray] = []
-    active = np.arange(n_stubs, dtype=np.int64)
-    for phase in range(4):
-        if phase == 1 and group_values:
-            still = active[sub_pool[active] != no_group]
-            which = gen.integers(len(group_values), size=still.size)
-            value = np.zeros(still.size, dtype=np.int64)
-            for j, values in enumerate(group_values):
-                value[which == j] = values[stub_node[still[which == j]]]
-            sub_pool[still] = n_cells + group_offset[which] + value
-        if phase == 2:
-            sub_pool[active] = no_group
-        if phase == 3:
-            lift = active[(level[active] == _WITHIN_COMMUNITY) & ~single_comm[active]]
-            level[lift] = _CROSS_COMMUNITY
-        for _ in range(4):
-            if active.size < 2:
-                break
-            nodes = stub_node[active].astype(np.int64)
-            lv = level[active]
-            block = np.where(
-                lv == _WITHIN_COMMUNITY,
-                community[nodes],
-                np.where(lv == _CROSS_COMMUNITY, locality[nodes], 0),
-            ).astype(np.int64)
-            sub = sub_pool[active]
-            pool = (lv.astype(np.int64) * (max(n_comm, n_loc) + 1) + block) * (no_group + 1) + sub
-            a, b = _pair_within_pools(pool, gen)
-            u, v = nodes[a], nodes[b]
-            ok = u != v
-            pair_level = lv[a]
-            ok &= np.where(
-                pair_level == _CROSS_COMMUNITY,
-                community[u] != community[v],
-                np.where(pair_level == _CROSS_LOCALITY, locality[u] != locality[v], True),
-            )
-            keys = np.minimum(u, v) * n + np.maximum(u, v)
-            ok &= ~_is_known(keys, chunks)
-            good = np.flatnonzero(ok)
-            _, first = np.unique(keys[good], return_index=True)
-            good = good[first]
-            if good.size == 0:
-                break
-            chunks.append(np.sort(keys[good]))
-            if len(chunks) > 2:  # one big first chunk and one merged chunk of later rounds
-                chunks = [chunks[0], np.sort(np.concatenate(chunks[1:]))]
-            used = np.zeros(active.size, dtype=bool)
-            used[a[good]] = True
-            used[b[good]] = True
-            active = active[~used]
-
-    keys = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
-    return CSRGraph.from_edges(n, keys // n, keys % n, node_attrs=attrs)
+    attrs.update(zip(names, values, strict=True))
+    return CSRGraph(indptr, indices, None, attrs)
 
 
 def configuration_graph(degrees, rng=None) -> CSRGraph:

@@ -87,6 +87,11 @@ class RunSettings:
     weeks: int = param(52, 1, 520, integer=True, doc="weeks simulated per run")
     replicates: int = param(20, 1, 100_000, integer=True, doc="independent runs summarised")
     seed: int = param(1, 0, 2**63 - 1, integer=True, doc="root seed of every random stream")
+    worlds: int = param(0, 0, 100_000, integer=True,
+                        doc="distinct worlds (graph and people) the replicates live in: 0, a "
+                            "new world for every replicate, so intervals include the luck of "
+                            "the network; N, replicate r lives in world r mod N, so the "
+                            "question is about these N networks and each is built once")
 
 
 @dataclass(frozen=True)

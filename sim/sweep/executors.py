@@ -16,14 +16,16 @@ and, on Ctrl-C, keeps everything finished.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches", "make_job",
-           "run_batch", "run_sweep"]
+__all__ = ["WORLD_SECTIONS", "DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches",
+           "make_job", "run_batch", "run_sweep", "shares_worlds"]
+
+#: Scenario sections that shape the world a replicate lives in (the graph and its people).
+WORLD_SECTIONS = ("population", "network", "clients")
 
 #: Restarts of a local process pool after a worker died, before giving up.
 _MAX_POOL_RESTARTS = 3
@@ -55,10 +57,31 @@ def _undo_aggressive_malloc_trim() -> None:
         pass
 
 
+def shares_worlds(keys) -> bool:
+    """Whether a design's points share each replicate's world: it varies no world setting."""
+    return not any(k.split(".")[0] in WORLD_SECTIONS for k in keys)
+
+
+def _one_numba_thread() -> None:
+    """Ask for one numba thread in this process, if numba is not imported yet."""
+    import sys
+
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+
 def make_job(manifest: dict[str, Any]) -> dict[str, Any]:
-    """What every task of a sweep shares: the base scenario, the varied keys, the metrics."""
+    """What every task of a sweep shares: the base scenario, the varied keys, the metrics.
+
+    ``world_seed`` is the sweep's root seed when the points share worlds (see
+    :func:`shares_worlds`): replicate ``r`` of every point then lives in the world of
+    ``(root seed, r)``, built once per worker process, and the points differ only by policy
+    and their own streams. Otherwise it is None and each point's world comes from its own seed.
+    """
+    keys = list(manifest["design"]["keys"])
     return {"identity": manifest["identity"], "base": manifest["base_scenario"],
-            "keys": list(manifest["design"]["keys"]), "metrics": list(manifest["metrics"])}
+            "keys": keys, "metrics": list(manifest["metrics"]),
+            "world_seed": int(manifest["seed"]) if shares_worlds(keys) else None}
 
 
 def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int, int]]
@@ -80,13 +103,13 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
 
         module, _, function = job["task"].partition(":")
         return getattr(importlib.import_module(module), function)(job, batch)
-    # One numba thread per worker process: the workers are the parallelism. Set only before
-    # numba is imported (the local pool's initializer sets it earlier); in a process that runs
-    # numba already (a direct run, a test session) it would only mislead.
-    if "numba" not in sys.modules:
-        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # One numba thread per worker process: the workers are the parallelism. Only before numba
+    # is imported (the local pool's initializer sets it earlier): once numba's threads run, a
+    # changed NUMBA_NUM_THREADS makes its next compilation fail.
+    _one_numba_thread()
     _undo_aggressive_malloc_trim()
     from sim.model.scenario import scenario_from_dict
+    from sim.model.world import build_world
     from sim.run import run_replicate
 
     base = _scenario_cache.get(job["identity"])
@@ -95,14 +118,18 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
         _scenario_cache.clear()
         _scenario_cache[job["identity"]] = base
     keys, metrics = job["keys"], job["metrics"]
+    world_seed = job.get("world_seed")
     rows = []
-    current: tuple[int, Any] = (-1, None)
+    current: tuple[int, Any, Any] = (-1, None, None)
     for point, values, seed, replicate in batch:
         if current[0] != point:  # consecutive runs of one point share its scenario
             overrides = dict(zip(keys, values, strict=True))
             overrides["run.seed"] = int(seed)
-            current = (point, base.replace(overrides))
-        result = run_replicate(current[1], int(replicate))
+            scenario = base.replace(overrides)
+            shared = None if world_seed is None else scenario.replace({"run.seed": world_seed})
+            current = (point, scenario, shared)
+        world = None if current[2] is None else build_world(current[2], int(replicate))
+        result = run_replicate(current[1], int(replicate), world=world)
         row: dict[str, Any] = {"point": int(point), "replicate": int(replicate),
                                "seed": int(seed)}
         row.update(zip(keys, values, strict=True))
@@ -113,7 +140,11 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
 
 def make_batches(manifest: dict[str, Any], done: set[tuple[int, int]], batch_size: int
                  ) -> list[list[tuple[int, list[Any], int, int]]]:
-    """The runs not yet done, in (point, replicate) order, cut into batches."""
+    """The runs not yet done, cut into batches.
+
+    In (point, replicate) order; when the points share worlds (:func:`shares_worlds`), in
+    (replicate, point) order instead, so a batch needs few worlds and a worker builds each once.
+    """
     from sim.sweep.design import point_seed
 
     seed = int(manifest["seed"])
@@ -124,6 +155,8 @@ def make_batches(manifest: dict[str, Any], done: set[tuple[int, int]], batch_siz
         if missing:
             s = point_seed(seed, point)
             todo.extend((point, list(values), s, r) for r in missing)
+    if shares_worlds(manifest["design"]["keys"]):
+        todo.sort(key=lambda run: (run[3], run[0]))
     return [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
 
 
