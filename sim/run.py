@@ -26,7 +26,7 @@ from sim.model.events import EventRecorder
 from sim.model.metrics import group_reach, interval, summarise
 from sim.model.outreach import WEEKLY_SERIES, OutreachModel
 from sim.model.scenario import Scenario
-from sim.model.world import World, build_world
+from sim.model.world import World, build_world, world_count
 
 __all__ = ["EnsembleResult", "RunCancelled", "RunResult", "run_ensemble", "run_replicate",
            "run_tasks"]
@@ -158,9 +158,14 @@ def worlds_line(scenario: Scenario, result: EnsembleResult, built: int) -> str:
         built: worlds this process built for it (from :func:`sim.model.world.world_stats`).
     """
     reps = len(result.runs)
-    if scenario.run.worlds and reps > scenario.run.worlds:
-        what = (f"{built} built, shared by {reps} replicates (run.worlds = "
-                f"{scenario.run.worlds}: replicate r lives in world r mod {scenario.run.worlds})")
+    worlds, n = scenario.run.worlds, world_count(scenario)
+    if worlds and reps > worlds:
+        what = (f"{built} built, shared by {reps} replicates (run.worlds = {worlds}: "
+                f"replicate r lives in world r mod {worlds})")
+    elif n == 1 and reps > 1:
+        what = (f"one world shared by the {reps} replicates, their peers starting in different "
+                f"places of it ({built} built; automatic from run.shared_world_from = "
+                f"{scenario.run.shared_world_from:,} people; run.worlds = N for N worlds)")
     elif built < reps:
         what = f"{built} built, {reps - built} reused from this process's cache"
     else:

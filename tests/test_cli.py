@@ -231,7 +231,8 @@ def test_json_weekly_series(runs):
 def test_options_are_honoured(runs):
     doc = _ok(runs, "seed7_w1")
     assert (doc["seed"], doc["replicates"], doc["weeks"]) == (7, 4, 6)
-    assert doc["settings"]["run"] == {"weeks": 6, "replicates": 4, "seed": 7, "worlds": 0}
+    assert doc["settings"]["run"] == {"weeks": 6, "replicates": 4, "seed": 7, "worlds": 0,
+                                       "shared_world_from": 50_000}
     assert len(doc["weekly"]["contacted"]["mean"]) == 7
     assert runs["seed7_w1"][0].stdout.startswith("small: 4 replicates of 6 weeks, seed 7")
 

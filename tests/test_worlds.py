@@ -75,3 +75,27 @@ def test_ensemble_reports_where_its_time_went():
     assert line.startswith("worlds: 1 built, shared by 4 replicates (run.worlds = 1")
     seconds = result.seconds()
     assert seconds["world"] > 0 and seconds["model"] > 0
+
+
+def test_large_worlds_are_shared_by_the_replicates_unless_asked_otherwise():
+    from sim.model.world import world_count
+    from sim.run import run_ensemble, worlds_line
+
+    # Automatic (run.worlds = 0): below run.shared_world_from people a world per replicate,
+    # from it one world for all; an explicit run.worlds = N still gives N worlds.
+    s = Scenario().replace({**SMALL, "run.replicates": 4, "run.seed": 17})
+    assert [world_index(s, r) for r in range(4)] == [0, 1, 2, 3] and world_count(s) == 4
+    big = s.replace({"run.shared_world_from": 2000})  # the world has 2000 people
+    assert [world_index(big, r) for r in range(4)] == [0, 0, 0, 0] and world_count(big) == 1
+    assert world_count(big.replace({"run.worlds": 3})) == 3
+    _cached_world.clear()
+    before = world_stats()
+    result = run_ensemble(big, workers=2)
+    built = _built(before)
+    assert built == 1
+    assert "one world shared by the 4 replicates" in worlds_line(big, result, built)
+    # The peers still differ between replicates: their recruitment draws its own streams.
+    assert len({r.metrics["clients_contacted"] for r in result.runs}) > 1
+    # Replicate 0 lives in the same world either way, so its numbers do not change.
+    own = run_ensemble(s.replace({"run.replicates": 1}), workers=1)
+    assert own.runs[0].metrics == result.runs[0].metrics

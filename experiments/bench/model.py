@@ -23,8 +23,9 @@ Parts, printed as one JSON document on stdout:
   machine (below 20 GB, leaving room for the system).
 * ``ensemble_100k``: ``outreach run``'s path (:func:`sim.run.run_ensemble`) at 100k people
   (the baseline scenario, mean degree 13.8), 40 replicates on all cores: wall time and the
-  thread seconds spent getting worlds and in the model, with a new world per replicate
-  (``run.worlds = 0``, the default) and with one shared world (``run.worlds = 1``).
+  thread seconds spent getting worlds and in the model, with the default (``run.worlds = 0``:
+  from 50,000 people the replicates share one world) and with a world per replicate
+  (``run.worlds = 40``). Target: the default spends most of its thread time in the model.
 
 The whole benchmark takes a few minutes on two cores (most of it the 10M run and the two
 100k ensembles).
@@ -277,7 +278,9 @@ def ensemble_100k() -> dict:
     from sim.run import run_ensemble
 
     out = {}
-    for worlds in (0, 1):
+    # The default (automatic: from 50,000 people one world shared by the replicates) against
+    # a world per replicate (run.worlds = 40).
+    for label, worlds in (("default", 0), ("world_per_replicate", 40)):
         scenario = load_scenario(BASELINE, {
             "population.size": 100_000, "run.replicates": 40, "run.worlds": worlds})
         _cached_world.clear()
@@ -286,7 +289,7 @@ def ensemble_100k() -> dict:
         result = run_ensemble(scenario)
         wall = time.perf_counter() - start
         sec = result.seconds()
-        out[f"worlds_{worlds}"] = {
+        out[label] = {
             "replicates": 40,
             "worlds_built": int(world_stats()["built"] - before),
             "wall_seconds": round(wall, 2),
@@ -294,6 +297,7 @@ def ensemble_100k() -> dict:
             "model_thread_seconds": round(sec["model"], 2),
             "model_share": round(sec["model"] / (sec["world"] + sec["model"]), 3),
         }
+    out["meets_target"] = out["default"]["model_share"] > 0.5
     return out
 
 

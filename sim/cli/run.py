@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.cli.resources import warn_before_runs
     from sim.model.scenario import scenario_to_dict
-    from sim.model.world import world_size, world_stats
+    from sim.model.world import world_count, world_size, world_stats
     from sim.output.files import check_writable, write_text_atomic
     from sim.output.tables import dump_json, groups_table, metrics_table
     from sim.run import run_ensemble, worlds_line
@@ -75,7 +75,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         for k, v in summary.items()},
             "groups": groups,
             "weekly": result.weekly(),
-            "worlds": {"built": built, "run_worlds": scenario.run.worlds,
+            "worlds": {"built": built, "distinct": world_count(scenario),
+                       "run_worlds": scenario.run.worlds,
                        **{f"{k}_seconds": round(v, 3) for k, v in result.seconds().items()}},
         }
         write_text_atomic(args.json, dump_json(document), "--json")

@@ -88,10 +88,18 @@ class RunSettings:
     replicates: int = param(20, 1, 100_000, integer=True, doc="independent runs summarised")
     seed: int = param(1, 0, 2**63 - 1, integer=True, doc="root seed of every random stream")
     worlds: int = param(0, 0, 100_000, integer=True,
-                        doc="distinct worlds (graph and people) the replicates live in: 0, a "
-                            "new world for every replicate, so intervals include the luck of "
-                            "the network; N, replicate r lives in world r mod N, so the "
-                            "question is about these N networks and each is built once")
+                        doc="distinct worlds (graph and people) the replicates live in: 0, "
+                            "automatic (a new world for every replicate below "
+                            "run.shared_world_from people, one world shared by all from it); "
+                            "N, replicate r lives in world r mod N, so the question is about "
+                            "these N networks and each is built once")
+    shared_world_from: int = param(50_000, 10, 10_000_000_000, integer=True,
+                                   doc="people from which the replicates share one world when "
+                                       "run.worlds is 0: a programme's peers reach a few "
+                                       "thousand of them, from different places in each "
+                                       "replicate, and a world this large varies little in "
+                                       "make-up from one draw to the next (stated "
+                                       "assumption; see the README's worlds at scale)")
 
 
 @dataclass(frozen=True)

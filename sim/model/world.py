@@ -2,7 +2,8 @@
 
 Built once per (scenario population, network and clients settings, root seed, world index) and
 cached in the process, so scenarios compared on the same seed share the very same graph (common
-random numbers) and a graph file is read once. The world index is the replicate, or, with
+random numbers) and a graph file is read once. The world index is the replicate (below
+``run.shared_world_from`` people), 0 for every replicate (from that size on), or, with
 ``run.worlds = N``, the replicate modulo N (replicates then share N worlds). The cache keeps
 recent worlds up to :data:`WORLD_CACHE_BYTES` (always the latest); threads asking for a world
 another thread is building wait for it rather than build it twice. :func:`world_stats` counts
@@ -24,8 +25,8 @@ import numpy as np
 from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
 
-__all__ = ["ORBIT_LABELS", "WORLD_CACHE_BYTES", "World", "build_world", "world_index",
-           "world_problems", "world_size", "world_stats"]
+__all__ = ["ORBIT_LABELS", "WORLD_CACHE_BYTES", "World", "build_world", "world_count",
+           "world_index", "world_problems", "world_size", "world_stats"]
 
 #: Labels of ``in_orbit`` codes 0 and 1, in results and in a graph file's nodes.
 ORBIT_LABELS = ("outside orbit", "in orbit")
@@ -493,10 +494,27 @@ def world_size(scenario: Scenario) -> int:
     return scenario.population.size
 
 
+def world_count(scenario: Scenario) -> int:
+    """How many distinct worlds the scenario's replicates live in (see :func:`world_index`)."""
+    reps, worlds = scenario.run.replicates, scenario.run.worlds
+    if worlds:
+        return min(worlds, reps)
+    return reps if world_size(scenario) < scenario.run.shared_world_from else 1
+
+
 def world_index(scenario: Scenario, replicate: int) -> int:
-    """Which world replicate ``replicate`` lives in: itself, or modulo ``run.worlds``."""
+    """Which world replicate ``replicate`` lives in.
+
+    With ``run.worlds = N`` the replicate modulo N. With ``run.worlds = 0`` (automatic) the
+    replicate itself below ``run.shared_world_from`` people, else world 0 for every replicate:
+    building a large world costs many times a run of the model (about 0.3 s against 0.015 s at
+    100,000 people), while the peers of each replicate, recruited from their own streams,
+    start in different places of it and reach a few thousand of its people.
+    """
     worlds = scenario.run.worlds
-    return int(replicate) if worlds == 0 else int(replicate) % worlds
+    if worlds:
+        return int(replicate) % worlds
+    return int(replicate) if world_size(scenario) < scenario.run.shared_world_from else 0
 
 
 def build_world(scenario: Scenario, replicate: int) -> World:
