@@ -448,7 +448,7 @@ class Wellbeing:
                                           doc="energy a client in the caseload costs a week")
     p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
                                             doc="chance a client in the caseload has a crisis")
-    crisis_cost: float = param(0.05303, 0.0, 1.0, doc="energy a crisis costs")
+    crisis_cost: float = param(0.05307, 0.0, 1.0, doc="energy a crisis costs")
     p_stigma_event_per_week: float = param(0.03, 0.0, 1.0,
                                            doc="chance a peer is labelled a snitch in a week, "
                                                "at full stigma")

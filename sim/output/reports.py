@@ -114,6 +114,10 @@ ASSUMPTIONS = (
     "Costs count peer pay, the salaries of professionals and outreach workers (full time, "
     "whether their slots are used or not) and referral rewards; premises, travel and "
     "management are not included.",
+    "Each run draws a new network of people below 50,000 people (run.shared_world_from). "
+    "From that size on the runs share one drawn network by default: each run's peers start "
+    "in different places of it and reach a few thousand of its people, and a network this "
+    "large varies little in make-up from one draw to the next.",
     "Numbers are model outcomes, not forecasts: they are most useful for comparing programmes "
     "under the same assumptions, less for their absolute size.",
 )
