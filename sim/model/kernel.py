@@ -298,7 +298,39 @@ def _team_meeting(w, par):
     return par.team_meeting_every > 0 and w % par.team_meeting_every == 0 and par.professionals > 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, _nrt=False)
+def _due_order(p, par, i):
+    """Peer row ``i``'s place in the queue for scarce supervision: need (energy) or turn.
+
+    The person breaks ties, so no two peers share a place.
+    """
+    first = p.energy[i] if par.supervision_by_need else float(p.last_supervised[i])
+    return first + p.node[i] * 1e-12
+
+
+@njit(cache=True, _nrt=False)
+def _first_due(due, m, k, p, par):
+    """Move the ``k`` peers of ``due[:m]`` first in the queue (:func:`_due_order`) to ``due[:k]``.
+
+    One pass keeping the best ``k`` in order: a full sort of everyone due, when a few slots
+    go round many peers, cost most of the phase. The places differ, so these are the first
+    ``k`` of a sort of all of them.
+    """
+    for j in range(m):
+        v = due[j]
+        x = _due_order(p, par, v)
+        if j >= k and x >= _due_order(p, par, due[k - 1]):
+            continue
+        pos = min(j, k - 1)
+        if j >= k:
+            due[j] = due[k - 1]  # the one pushed out takes v's place (kept a permutation)
+        while pos > 0 and _due_order(p, par, due[pos - 1]) > x:
+            due[pos] = due[pos - 1]
+            pos -= 1
+        due[pos] = v
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def plan(w, world, c, p, par, keys, counters):
     """Phase 1: the professionals' side and each working peer's hours for the week.
 
@@ -320,20 +352,15 @@ def plan(w, world, c, p, par, keys, counters):
         if p.status[i] == ACTIVE:
             working += 1
     if par.supervision_every > 0 and par.professionals > 0:
-        due = np.empty(n, np.int64)
+        due = c.scratch  # a peer is a person: room for every peer
         m = 0
         for i in range(n):
             if p.status[i] == ACTIVE and w - p.last_supervised[i] >= par.supervision_every:
                 due[m] = i
                 m += 1
         slots = int(par.supervision_slots)
-        if m > slots:  # not enough for everyone due: by need or by turn
-            order = np.empty(m)
-            for j in range(m):  # the person breaks ties
-                first = (p.energy[due[j]] if par.supervision_by_need
-                         else float(p.last_supervised[due[j]]))
-                order[j] = first + p.node[due[j]] * 1e-12
-            due[:m] = due[:m][np.argsort(order)]
+        if m > slots > 0:  # not enough for everyone due: by need or by turn
+            _first_due(due, m, slots, p, par)
         for j in range(min(m, slots)):
             i = due[j]
             p.last_supervised[i] = w
