@@ -110,8 +110,8 @@ from sim.model.state import (
 )
 from sim.streams import subkey, uniform
 
-__all__ = ["engagement", "ego_network", "ego_networks", "linkage", "online", "outreach", "plan",
-           "referral", "week", "wellbeing"]
+__all__ = ["add_ego_networks", "engagement", "ego_network", "ego_networks", "linkage", "online",
+           "outreach", "plan", "referral", "week", "wellbeing"]
 
 
 @njit(cache=True, _nrt=False)
@@ -997,6 +997,35 @@ def ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop, fi
         used += m
     return counts, nodes[:used]
 
+
+
+@njit(cache=True, nogil=True)
+def add_ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop, visit,
+                     class_ptr, nodes, first):
+    """:func:`ego_network` of each of ``srcs``, written after the ego networks already listed.
+
+    Class ``c`` of the ``j``-th new peer runs from ``class_ptr[first + 9 j + c]`` (the first
+    one's start must be set) in ``nodes``. Visits are numbered from ``visit``. Writing in
+    place saves the copies and the Python around :func:`ego_networks` at every recruitment.
+
+    Returns:
+        ``(peers listed, next visit)``: fewer than ``len(srcs)`` when the next one's entries
+        would not fit in ``nodes`` or ``class_ptr``; the caller grows them and lists the rest.
+    """
+    for j in range(srcs.shape[0]):
+        at = first + j * N_EGO_CLASSES
+        if at + N_EGO_CLASSES + 1 > class_ptr.shape[0]:
+            return j, visit
+        ego, counts = ego_network(indptr, indices, srcs[j], hops, gender, age, stamp, queue, hop,
+                                  visit)
+        visit += 1
+        start = class_ptr[at]
+        if start + ego.shape[0] > nodes.shape[0]:
+            return j, visit
+        nodes[start:start + ego.shape[0]] = ego
+        for cl in range(N_EGO_CLASSES):
+            class_ptr[at + cl + 1] = class_ptr[at + cl] + counts[cl]
+    return srcs.shape[0], visit
 
 def empty_work_arrays(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The per-person work arrays of :func:`ego_network` (stamp, queue, hop)."""

@@ -62,24 +62,28 @@ class _EgoNetworks:
         self.count = 0  # peers listed
         self.class_ptr = np.zeros(16 * E.N_EGO_CLASSES + 1, np.int64)
         self.nodes = np.zeros(1024, np.int32)
+        self._add = DirectCall(K.add_ego_networks)  # argument types fixed by the world
 
     def add(self, model: OutreachModel, nodes: np.ndarray, kind: int) -> None:
         """List the ego networks of new peers of one kind (the next rows), in one call."""
         g, w = model.world.graph, model.world
         hops = getattr(model.scenario, _KINDS[kind]).reach_hops
-        counts, ego = K.ego_networks(g.indptr, g.indices, np.asarray(nodes, np.int32), hops,
-                                     w.gender, w.age_band, *self.work, self.visits + 1)
-        self.visits += len(nodes)
-        first = self.count * E.N_EGO_CLASSES  # index in class_ptr of the first new class
-        start = int(self.class_ptr[first])
-        end = start + ego.size
-        while first + counts.size + 1 > self.class_ptr.size:
-            self.class_ptr = np.concatenate([self.class_ptr, np.zeros_like(self.class_ptr)])
-        while end > self.nodes.size:
-            self.nodes = np.concatenate([self.nodes, np.zeros_like(self.nodes)])
-        self.nodes[start:end] = ego
-        self.class_ptr[first + 1:first + 1 + counts.size] = start + np.cumsum(counts.ravel())
-        self.count += len(nodes)
+        srcs = np.asarray(nodes, np.int32)
+        done = 0
+        while done < srcs.size:  # straight into the buffers, grown when they are full
+            listed, visit = self._add(g.indptr, g.indices, srcs[done:], hops, w.gender,
+                                      w.age_band, *self.work, self.visits + 1, self.class_ptr,
+                                      self.nodes, (self.count + done) * E.N_EGO_CLASSES)
+            self.visits = visit - 1
+            done += listed
+            if done < srcs.size:
+                at = (self.count + done + 1) * E.N_EGO_CLASSES + 1
+                if at > self.class_ptr.size:
+                    self.class_ptr = np.concatenate([self.class_ptr,
+                                                     np.zeros_like(self.class_ptr)])
+                else:
+                    self.nodes = np.concatenate([self.nodes, np.zeros_like(self.nodes)])
+        self.count += srcs.size
 
     def rebuild(self, model: OutreachModel) -> None:
         """List every peer's ego network again (after a change of reach)."""
