@@ -60,8 +60,10 @@ class _EgoNetworks:
         self.work = K.empty_work_arrays(n_persons)
         self.visits = 0
         self.count = 0  # peers listed
-        self.class_ptr = np.zeros(16 * E.N_EGO_CLASSES + 1, np.int64)
-        self.nodes = np.zeros(1024, np.int32)
+        # Room for a few hundred peers from the start (untouched pages cost nothing), so the
+        # first recruitment does not grow the buffers step by step.
+        self.class_ptr = np.zeros(512 * E.N_EGO_CLASSES + 1, np.int64)
+        self.nodes = np.zeros(1 << 16, np.int32)
         self._add = DirectCall(K.add_ego_networks)  # argument types fixed by the world
 
     def add(self, model: OutreachModel, nodes: np.ndarray, kind: int) -> None:
