@@ -253,13 +253,7 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
             for j in range(n_pairs):
                 u, v = first_node[j], second_node[j]
                 per_pair += min(stub_ptr[u + 1] - stub_ptr[u], stub_ptr[v + 1] - stub_ptr[v])
-            per_person = 0
-            prev = -1
-            for k in range(lo, hi):
-                u = stub_node[active[pos[k]]]
-                if u != prev:
-                    per_person += stub_ptr[u + 1] - stub_ptr[u]
-                    prev = u
+            per_person = _rows_length(active, pos, lo, hi, stub_node, stub_ptr)
             if 4 * per_person < per_pair:
                 known = _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head,
                                     round_of, community, locality, n)
@@ -322,13 +316,7 @@ def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, round_of,
     consecutive and each row is read once. Only ties of the group's ``level`` are kept (a new
     tie between communities cannot repeat a tie within one). Look keys up with :func:`_find`.
     """
-    total = 0
-    prev = -1
-    for k in range(lo, hi):
-        u = stub_node[active[pos[k]]]
-        if u != prev:
-            total += stub_ptr[u + 1] - stub_ptr[u]
-            prev = u
+    total = _rows_length(active, pos, lo, hi, stub_node, stub_ptr)
     size = 4
     while size < 2 * total:
         size *= 2
@@ -346,6 +334,22 @@ def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, round_of,
                 h = _slot(table, t)
                 table[h] = t
     return table
+
+
+@njit(cache=True, inline="always")
+def _rows_length(active, pos, lo, hi, stub_node, stub_ptr):
+    """How many stubs the holders of ``active[pos[lo:hi]]`` own, each holder counted once.
+
+    The stubs are in stub order, so each holder's stubs are consecutive.
+    """
+    total = 0
+    prev = -1
+    for k in range(lo, hi):
+        u = stub_node[active[pos[k]]]
+        if u != prev:
+            total += stub_ptr[u + 1] - stub_ptr[u]
+            prev = u
+    return total
 
 
 @njit(cache=True, inline="always")
