@@ -44,10 +44,9 @@ class DirectCall:
         if self.entry is not None:
             return self.entry(*args)
         out = self.dispatcher(*args)
-        overloads = self.dispatcher.overloads
-        if len(overloads) == 1:  # the version just used, and no other to confuse it with
-            (compiled,) = dict.values(overloads)
-            self.entry = compiled.entry_point
+        compiled = tuple(dict.values(self.dispatcher.overloads))  # one snapshot, threads or not
+        if len(compiled) == 1:  # the version just used, and no other to confuse it with
+            self.entry = compiled[0].entry_point
         return out
 
     def forget(self) -> None:
