@@ -30,7 +30,9 @@ log off that is one test of a flag and nothing else, and no random draw depends 
 The small helpers the phases call for every client, meeting or peer are compiled without
 numba's reference counting (``_nrt=False``: they index arrays but never allocate); with it,
 each call that is handed an array or a named tuple pays atomic reference-count updates that
-cost many times the helper's own work, and LLVM then inlines them as plain code.
+cost many times the helper's own work, and LLVM then inlines them as plain code. The phases
+and :func:`week` itself allocate nothing either (a phase's work space is ``c.scratch``), so
+they are compiled the same way: handing the named tuples from phase to phase costs nothing.
 """
 
 from __future__ import annotations
@@ -110,8 +112,8 @@ from sim.model.state import (
 )
 from sim.streams import subkey, uniform
 
-__all__ = ["engagement", "ego_network", "ego_networks", "linkage", "online", "outreach", "plan",
-           "referral", "week", "wellbeing"]
+__all__ = ["add_ego_networks", "engagement", "ego_network", "ego_networks", "linkage", "online",
+           "outreach", "plan", "referral", "week", "wellbeing"]
 
 
 @njit(cache=True, _nrt=False)
@@ -298,7 +300,39 @@ def _team_meeting(w, par):
     return par.team_meeting_every > 0 and w % par.team_meeting_every == 0 and par.professionals > 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, _nrt=False)
+def _due_order(p, par, i):
+    """Peer row ``i``'s place in the queue for scarce supervision: need (energy) or turn.
+
+    The person breaks ties, so no two peers share a place.
+    """
+    first = p.energy[i] if par.supervision_by_need else float(p.last_supervised[i])
+    return first + p.node[i] * 1e-12
+
+
+@njit(cache=True, _nrt=False)
+def _first_due(due, m, k, p, par):
+    """Move the ``k`` peers of ``due[:m]`` first in the queue (:func:`_due_order`) to ``due[:k]``.
+
+    One pass keeping the best ``k`` in order: a full sort of everyone due, when a few slots
+    go round many peers, cost most of the phase. The places differ, so these are the first
+    ``k`` of a sort of all of them.
+    """
+    for j in range(m):
+        v = due[j]
+        x = _due_order(p, par, v)
+        if j >= k and x >= _due_order(p, par, due[k - 1]):
+            continue
+        pos = min(j, k - 1)
+        if j >= k:
+            due[j] = due[k - 1]  # the one pushed out takes v's place (kept a permutation)
+        while pos > 0 and _due_order(p, par, due[pos - 1]) > x:
+            due[pos] = due[pos - 1]
+            pos -= 1
+        due[pos] = v
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def plan(w, world, c, p, par, keys, counters):
     """Phase 1: the professionals' side and each working peer's hours for the week.
 
@@ -320,20 +354,15 @@ def plan(w, world, c, p, par, keys, counters):
         if p.status[i] == ACTIVE:
             working += 1
     if par.supervision_every > 0 and par.professionals > 0:
-        due = np.empty(n, np.int64)
+        due = c.scratch  # a peer is a person: room for every peer
         m = 0
         for i in range(n):
             if p.status[i] == ACTIVE and w - p.last_supervised[i] >= par.supervision_every:
                 due[m] = i
                 m += 1
         slots = int(par.supervision_slots)
-        if m > slots:  # not enough for everyone due: by need or by turn
-            order = np.empty(m)
-            for j in range(m):  # the person breaks ties
-                first = (p.energy[due[j]] if par.supervision_by_need
-                         else float(p.last_supervised[due[j]]))
-                order[j] = first + p.node[due[j]] * 1e-12
-            due[:m] = due[:m][np.argsort(order)]
+        if m > slots > 0:  # not enough for everyone due: by need or by turn
+            _first_due(due, m, slots, p, par)
         for j in range(min(m, slots)):
             i = due[j]
             p.last_supervised[i] = w
@@ -835,7 +864,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
             counters[C_RESTING] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def week(w, world, c, p, par, keys, counters):
     """Advance one replicate by week ``w``: the seven phases in order.
 
@@ -970,6 +999,35 @@ def ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop, fi
         used += m
     return counts, nodes[:used]
 
+
+
+@njit(cache=True, nogil=True)
+def add_ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop, visit,
+                     class_ptr, nodes, first):
+    """:func:`ego_network` of each of ``srcs``, written after the ego networks already listed.
+
+    Class ``c`` of the ``j``-th new peer runs from ``class_ptr[first + 9 j + c]`` (the first
+    one's start must be set) in ``nodes``. Visits are numbered from ``visit``. Writing in
+    place saves the copies and the Python around :func:`ego_networks` at every recruitment.
+
+    Returns:
+        ``(peers listed, next visit)``: fewer than ``len(srcs)`` when the next one's entries
+        would not fit in ``nodes`` or ``class_ptr``; the caller grows them and lists the rest.
+    """
+    for j in range(srcs.shape[0]):
+        at = first + j * N_EGO_CLASSES
+        if at + N_EGO_CLASSES + 1 > class_ptr.shape[0]:
+            return j, visit
+        ego, counts = ego_network(indptr, indices, srcs[j], hops, gender, age, stamp, queue, hop,
+                                  visit)
+        visit += 1
+        start = class_ptr[at]
+        if start + ego.shape[0] > nodes.shape[0]:
+            return j, visit
+        nodes[start:start + ego.shape[0]] = ego
+        for cl in range(N_EGO_CLASSES):
+            class_ptr[at + cl + 1] = class_ptr[at + cl] + counts[cl]
+    return srcs.shape[0], visit
 
 def empty_work_arrays(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The per-person work arrays of :func:`ego_network` (stamp, queue, hop)."""

@@ -21,6 +21,7 @@ import numpy as np
 from sim.model import kernel as K
 from sim.model import state as E
 from sim.model.agents import Client, ClosePeer, DistantPeer, Professional
+from sim.model.direct import DirectCall
 from sim.model.events import EV_PEER_WITHDRAWN, NO_EVENTS, EventRecorder, log_event, new_log
 from sim.model.recruitment import kind_streams, recruit
 from sim.model.scenario import PeerKind, Scenario
@@ -59,26 +60,32 @@ class _EgoNetworks:
         self.work = K.empty_work_arrays(n_persons)
         self.visits = 0
         self.count = 0  # peers listed
-        self.class_ptr = np.zeros(16 * E.N_EGO_CLASSES + 1, np.int64)
-        self.nodes = np.zeros(1024, np.int32)
+        # Room for a few hundred peers from the start (untouched pages cost nothing), so the
+        # first recruitment does not grow the buffers step by step.
+        self.class_ptr = np.zeros(512 * E.N_EGO_CLASSES + 1, np.int64)
+        self.nodes = np.zeros(1 << 16, np.int32)
+        self._add = DirectCall(K.add_ego_networks)  # argument types fixed by the world
 
     def add(self, model: OutreachModel, nodes: np.ndarray, kind: int) -> None:
         """List the ego networks of new peers of one kind (the next rows), in one call."""
         g, w = model.world.graph, model.world
         hops = getattr(model.scenario, _KINDS[kind]).reach_hops
-        counts, ego = K.ego_networks(g.indptr, g.indices, np.asarray(nodes, np.int32), hops,
-                                     w.gender, w.age_band, *self.work, self.visits + 1)
-        self.visits += len(nodes)
-        first = self.count * E.N_EGO_CLASSES  # index in class_ptr of the first new class
-        start = int(self.class_ptr[first])
-        end = start + ego.size
-        while first + counts.size + 1 > self.class_ptr.size:
-            self.class_ptr = np.concatenate([self.class_ptr, np.zeros_like(self.class_ptr)])
-        while end > self.nodes.size:
-            self.nodes = np.concatenate([self.nodes, np.zeros_like(self.nodes)])
-        self.nodes[start:end] = ego
-        self.class_ptr[first + 1:first + 1 + counts.size] = start + np.cumsum(counts.ravel())
-        self.count += len(nodes)
+        srcs = np.asarray(nodes, np.int32)
+        done = 0
+        while done < srcs.size:  # straight into the buffers, grown when they are full
+            listed, visit = self._add(g.indptr, g.indices, srcs[done:], hops, w.gender,
+                                      w.age_band, *self.work, self.visits + 1, self.class_ptr,
+                                      self.nodes, (self.count + done) * E.N_EGO_CLASSES)
+            self.visits = visit - 1
+            done += listed
+            if done < srcs.size:
+                at = (self.count + done + 1) * E.N_EGO_CLASSES + 1
+                if at > self.class_ptr.size:
+                    self.class_ptr = np.concatenate([self.class_ptr,
+                                                     np.zeros_like(self.class_ptr)])
+                else:
+                    self.nodes = np.concatenate([self.nodes, np.zeros_like(self.nodes)])
+        self.count += srcs.size
 
     def rebuild(self, model: OutreachModel) -> None:
         """List every peer's ego network again (after a change of reach)."""
@@ -175,6 +182,9 @@ class OutreachModel(mesa.Model):
             uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields)))
         self._recruit_streams = {kind: kind_streams(seed, replicate, kind) for kind in _KINDS}
         self._counters = np.zeros(E.N_COUNTERS, np.int64)
+        # The kernels, called past numba's type dispatch (the arguments' types are fixed).
+        self._week = DirectCall(K.week)
+        self._admit = DirectCall(K.admit)
         w = self.world
         self._world_arrays = E.WorldArrays(
             indptr=w.graph.indptr, indices=w.graph.indices, locality=w.locality,
@@ -217,6 +227,8 @@ class OutreachModel(mesa.Model):
         old = self.scenario
         self.scenario = old.replace(overrides)
         self._set_params()
+        self._week.forget()
+        self._admit.forget()
         self._egos.rebuild(self)  # how far peers reach may have changed
         self._peer_view = None
         for kind, name in _KINDS.items():
@@ -313,6 +325,8 @@ class OutreachModel(mesa.Model):
             setattr(self, name, bigger)
         self._peer_view = None
         self._peer_capacity = self._peer_rows(self.p_node.shape[0])
+        self._week.forget()
+        self._admit.forget()
 
     def _peer_rows(self, n: int) -> E.PeerArrays:
         """The first ``n`` peer rows (views) with the ego networks, as the kernel takes them."""
@@ -334,10 +348,10 @@ class OutreachModel(mesa.Model):
             self._grow_peers()
         w = self.scenario.wellbeing
         # A professional assesses a new peer's strength at induction (none without them).
-        K.admit(self._world_arrays, self._clients, self._peer_capacity, self._params,
-                self._peers_n, np.asarray(nodes, np.int32),
-                kind, self.week, self._recruit_streams[kind].energy_key, w.energy_start,
-                w.energy_start_spread, self.scenario.services.professionals > 0)
+        self._admit(self._world_arrays, self._clients, self._peer_capacity, self._params,
+                    self._peers_n, np.asarray(nodes, np.int32), int(kind), self.week,
+                    np.uint64(self._recruit_streams[kind].energy_key), float(w.energy_start),
+                    float(w.energy_start_spread), self.scenario.services.professionals > 0)
         self._egos.add(self, nodes, kind)
         self._peers_n += k
 
@@ -377,8 +391,8 @@ class OutreachModel(mesa.Model):
         """Advance one week: recruitment, then the weekly dynamics, then the record."""
         self._fill_vacancies()
         c = self._counters
-        K.week(self.week, self._world_arrays, self._clients, self.peer_arrays(), self._params,
-               self._keys, c)
+        self._week(self.week, self._world_arrays, self._clients, self.peer_arrays(),
+                   self._params, self._keys, c)
         week = c.tolist()  # one conversion, then plain Python numbers
         t = self.totals
         t["appointments"] += week[E.C_APPOINTMENTS]
