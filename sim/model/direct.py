@@ -46,7 +46,8 @@ class DirectCall:
         out = self.dispatcher(*args)
         compiled = tuple(dict.values(self.dispatcher.overloads))  # one snapshot, threads or not
         if len(compiled) == 1:  # the version just used, and no other to confuse it with
-            self.entry = compiled[0].entry_point
+            # A numba without this attribute keeps the dispatcher: slower, never wrong.
+            self.entry = getattr(compiled[0], "entry_point", None)
         return out
 
     def forget(self) -> None:
