@@ -9,14 +9,15 @@ could depend on the split is taken serially.
 
 Layout. Stubs are numbered person by person (person ``i`` owns stubs
 ``stub_ptr[i] .. stub_ptr[i + 1] - 1``), and localities and communities are contiguous blocks
-of persons, so the stubs of one community form one contiguous range. A stub's partner is kept in
-``partner`` (-1 while unpaired), which makes the stub ranges the rows of the final CSR: a
-person's ties are the partners of their paired stubs.
+of persons, so the stubs of one community form one contiguous range. The person a stub is
+paired to is kept in ``head`` (-1 while unpaired), which makes the stub ranges the rows of the
+final CSR: a person's ties are the heads of their paired stubs.
 
-Memory while building: 13 bytes per stub (owner, partner and head as ``int32``, round as
-``int8``; ``int64`` past 2**31 stubs) and 16 per stub still to pair (its number, sub-pool, group
-and place in the grouped order), then the CSR itself (``int32`` heads, ``int64`` row
-pointers): at 10 million people and 50 million ties the whole process peaks below 4 GB.
+Memory while building: 8 bytes per stub (owner and head, ``int32``) and 20 for the pairing's
+work (the list of stubs to pair and the next round's, ``int64`` past 2**31 stubs, and each
+stub's sub-pool, group and place in the grouped order), then the CSR itself (``int32`` heads,
+``int64`` row pointers): at 10 million people and 50 million ties the whole process peaks
+below 4 GB.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _K_GROUPS, _K_DEGREE, _K_ROUND, _K_LEVEL, _K_HOMO, _K_RELAX, _K_PAIR = range(len
 _WITHIN_COMMUNITY, _CROSS_COMMUNITY, _CROSS_LOCALITY = 0, 1, 2
 #: Least work (persons or stubs) worth a parallel kernel: below it one thread is faster, as
 #: starting and joining the threads costs more than the work (tens of ms on a busy machine).
-PARALLEL_MIN = 1_000_000
+PARALLEL_MIN = 200000
 #: Groups a thread takes at a time when pairing (dynamic scheduling; any value gives the same
 #: graph).
 _GROUP_CHUNK = 64
@@ -98,6 +99,20 @@ def _stub_owners(stub_ptr, n):
 # --------------------------------------------------------------------------- stubs
 
 
+@njit(cache=True, parallel=True, nogil=True)
+def _start_work(head, first_list):
+    """Mark every stub unpaired and still to pair.
+
+    Filled by all threads, which then also share the first touch of these fresh pages: the
+    kernel's zeroing of a build's new pages is about a tenth of its time.
+    """
+    for s in prange(head.shape[0]):
+        head[s] = -1
+        first_list[s] = s
+
+
+
+
 @njit(cache=True, inline="always")
 def _level(stub, node, phase, keys, p_within, p_to_comm, one_locality, single_comm, locality):
     """The tie level of a stub: drawn once, then the documented fall-backs and the phase-3 lift."""
@@ -153,30 +168,47 @@ def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
             grp[i] = n_comm + n_loc
 
 
-@njit(cache=True, nogil=True)
+#: Chunks the counting passes split their list into (any number gives the same result: the
+#: chunks' counts are summed in chunk order, so the grouping stays stable).
+_CHUNKS = 16
+
+
+@njit(cache=True, parallel=True, nogil=True)
 def _group(active, grp, n_groups, order):
     """Positions in the list grouped by :func:`_classify`'s group, stably, and group starts.
 
     Group ``g`` is ``[starts[g], starts[g + 1])`` of the positions written to ``order``:
     level 0's groups (communities) first, then level 1's (localities), then level 2's
-    (everyone). Returns ``starts``.
+    (everyone). A counting sort in chunks: each chunk counts its groups, the counts are
+    summed group by group in chunk order, and each chunk writes from its own offsets, so the
+    result is the serial stable sort's for any number of threads. Returns ``starts``.
     """
     m = active.shape[0]
+    step = (m + _CHUNKS - 1) // _CHUNKS
+    counts = np.zeros((_CHUNKS, n_groups), np.int64)
+    for ch in prange(_CHUNKS):
+        for i in range(ch * step, min(m, (ch + 1) * step)):
+            counts[ch, grp[i]] += 1
     starts = np.zeros(n_groups + 1, np.int64)
-    for i in range(m):
-        starts[grp[i] + 1] += 1
+    run = 0
     for g in range(n_groups):
-        starts[g + 1] += starts[g]
-    fill = starts[:n_groups].copy()
-    for i in range(m):
-        order[fill[grp[i]]] = i
-        fill[grp[i]] += 1
+        starts[g] = run
+        for ch in range(_CHUNKS):
+            c = counts[ch, g]
+            counts[ch, g] = run  # now the chunk's first place in the group
+            run += c
+    starts[n_groups] = run
+    for ch in prange(_CHUNKS):
+        fill = counts[ch]
+        for i in range(ch * step, min(m, (ch + 1) * step)):
+            order[fill[grp[i]]] = i
+            fill[grp[i]] += 1
     return starts
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_round,
-                 stub_node, stub_ptr, partner, head, round_of, community, locality):
+                 stub_node, stub_ptr, head, community, locality):
     """Pair the stubs of each group of :func:`_group`, keeping the pairs that make new ties.
 
     Within a group the stubs are bucketed by sub-pool (a counting sort, in stub order), each
@@ -256,7 +288,7 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
             per_person = _rows_length(active, pos, lo, hi, stub_node, stub_ptr)
             if 4 * per_person < per_pair:
                 known = _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head,
-                                    round_of, community, locality, n)
+                                    community, locality, n)
         # Ties the pairs would make (-1: the pair goes back).
         tie = np.full(n_pairs, -1, np.int64)
         for j in range(n_pairs):
@@ -266,7 +298,7 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
             t = min(u, v) * np.int64(n) + max(u, v)
             if this_round > 1:
                 if known.shape[0] == 0:
-                    if _tied(u, v, stub_ptr, head, round_of):
+                    if _tied(u, v, stub_ptr, head):
                         continue
                 elif _find(known, t) >= 0:
                     continue
@@ -297,18 +329,14 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
             if table[h] != j:
                 continue
             x, y = first[j], second[j]
-            partner[x] = y
-            partner[y] = x
             head[x] = second_node[j]
             head[y] = first_node[j]
-            round_of[x] = this_round
-            round_of[y] = this_round
             kept[g] += 1
     return kept.sum()
 
 
 @njit(cache=True, nogil=True)
-def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, round_of, community,
+def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, community,
                 locality, n):
     """A hash set of the ties kept in earlier rounds by the holders of some stubs.
 
@@ -329,7 +357,7 @@ def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, round_of,
         prev = u
         for s in range(stub_ptr[u], stub_ptr[u + 1]):
             v = head[s]
-            if round_of[s] > 0 and _level_of_tie(u, v, community, locality) == level:
+            if v >= 0 and _level_of_tie(u, v, community, locality) == level:
                 t = min(u, v) * np.int64(n) + max(u, v)
                 h = _slot(table, t)
                 table[h] = t
@@ -384,13 +412,13 @@ def _level_of_tie(u, v, community, locality):
 
 
 @njit(cache=True, inline="always")
-def _tied(u, v, stub_ptr, head, round_of):
+def _tied(u, v, stub_ptr, head):
     """Whether persons ``u`` and ``v`` have a tie kept in an earlier round (the shorter row)."""
     row, other = u, v
     if stub_ptr[v + 1] - stub_ptr[v] < stub_ptr[u + 1] - stub_ptr[u]:
         row, other = v, u
     for s in range(stub_ptr[row], stub_ptr[row + 1]):
-        if round_of[s] > 0 and head[s] == other:
+        if head[s] == other:
             return True
     return False
 
@@ -407,15 +435,31 @@ def _fails(level, u, v, community, locality):
     return False
 
 
-@njit(cache=True, nogil=True)
-def _unpaired(active, partner, out):
-    """Write the stubs of ``active`` still unpaired to ``out``, in stub order; their count."""
-    j = 0
-    for i in range(active.shape[0]):
-        if partner[active[i]] < 0:
-            out[j] = active[i]
-            j += 1
-    return j
+@njit(cache=True, parallel=True, nogil=True)
+def _unpaired(active, head, out):
+    """Write the stubs of ``active`` still unpaired to ``out``, in stub order; their count.
+
+    In chunks, each writing from the count of the chunks before it (the same for any number
+    of threads).
+    """
+    m = active.shape[0]
+    step = (m + _CHUNKS - 1) // _CHUNKS
+    counts = np.zeros(_CHUNKS + 1, np.int64)
+    for ch in prange(_CHUNKS):
+        k = 0
+        for i in range(ch * step, min(m, (ch + 1) * step)):
+            if head[active[i]] < 0:
+                k += 1
+        counts[ch + 1] = k
+    for ch in range(_CHUNKS):
+        counts[ch + 1] += counts[ch]
+    for ch in prange(_CHUNKS):
+        j = counts[ch]
+        for i in range(ch * step, min(m, (ch + 1) * step)):
+            if head[active[i]] < 0:
+                out[j] = active[i]
+                j += 1
+    return counts[_CHUNKS]
 
 
 @njit(cache=True, nogil=True)
@@ -510,9 +554,10 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
         n_stubs = int(stub_ptr[-1])
         # Stub numbers fit in int32 up to 2**31 stubs (about 200 million persons at degree 10).
         index_type = np.int32 if n_stubs < np.iinfo(np.int32).max else np.int64
-        partner = np.full(n_stubs, -1, index_type)
-        head = np.full(n_stubs, -1, np.int32)
-        round_of = np.zeros(n_stubs, np.int8)
+        head = np.empty(n_stubs, np.int32)
+        first_list = np.empty(n_stubs, index_type)
+        _threads(most, n_stubs)
+        _start_work(head, first_list)
 
         n_loc = int(n_comm_in_loc.size)
         n_comm = int(n_comm_in_loc.sum())
@@ -522,7 +567,7 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
         p_to_comm = p_within + p_cross_community
 
         # Work buffers, allocated once: fresh arrays each round would cost page faults.
-        lists = (np.arange(n_stubs, dtype=index_type), np.empty(n_stubs, index_type))
+        lists = (first_list, np.empty(n_stubs, index_type))
         current = 0  # the list holding the stubs still to pair; the other takes the next
         active = lists[current]
         order = np.empty_like(active)
@@ -546,14 +591,14 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
                 with numba.parallel_chunksize(_GROUP_CHUNK):
                     kept = _pair_groups(active, order[:m], starts, sb[:m], no_group + 1,
                                         n_comm, n_loc, round_key, this_round, stub_node,
-                                        stub_ptr, partner, head, round_of, community, locality)
-                left = _unpaired(active, partner, lists[1 - current])
+                                        stub_ptr, head, community, locality)
+                left = _unpaired(active, head, lists[1 - current])
                 current = 1 - current
                 active = lists[current][:left]
                 if kept == 0:
                     break
         del active, lists, order, sb, grp
-        del round_of, partner, stub_node
+        del stub_node
         indptr = _compact_rows(stub_ptr, head, n)
         indices = head[: indptr[n]]  # the few unpaired stubs' slots stay behind, unused
         _threads(most, n_stubs)
