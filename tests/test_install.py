@@ -104,8 +104,9 @@ def test_run_a_shipped_scenario_by_name(installed):
                 cwd=installed["work"], env=installed["env"])
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("baseline: 2 replicates of 4 weeks"), proc.stdout
-    assert lines[1].split()[:2] == ["metric", "mean"], proc.stdout
-    table = lines[3:lines.index("")]  # the metrics, then a blank line and who is reached
+    assert lines[1].startswith("worlds: one per replicate (2 built"), proc.stdout
+    assert lines[2].split()[:2] == ["metric", "mean"], proc.stdout
+    table = lines[4:lines.index("")]  # the metrics, then a blank line and who is reached
     rows = {line.split()[0]: line.split()[1:] for line in table}
     assert set(rows) == set(METRICS), proc.stdout
     assert any(line.startswith("service orbit: outside orbit") for line in lines), proc.stdout

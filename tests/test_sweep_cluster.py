@@ -44,7 +44,9 @@ metrics = ["clients_contacted", "clients_linked", "peers_exhausted_fraction"]
 "distant_peers.count" = {{ range = [2, 6] }}
 """
 
-# Runs of about 30 ms each, so a sweep lasts long enough to be interrupted part-way.
+# Runs of about 30 ms each, so a sweep lasts long enough to be interrupted part-way: the design
+# varies the network, so every run builds its own world (a sweep that leaves the world alone
+# shares each replicate's world among its points, and would end within a second).
 SLOW = f"""
 name = "slow"
 base = "{BASELINE}"
@@ -61,6 +63,7 @@ metrics = ["clients_contacted", "clients_linked", "peers_exhausted_fraction"]
 [parameters]
 "services.p_attend" = {{ range = [0.2, 0.6] }}
 "wellbeing.supervision_every_weeks" = {{ range = [1, 8] }}
+"network.mean_degree" = {{ range = [8.0, 14.0] }}
 """
 
 
