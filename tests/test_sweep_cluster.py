@@ -165,7 +165,10 @@ def test_interrupt_and_resume_equals_an_uninterrupted_run(specs, slow_reference,
     out = tmp_path / "resumed"
     cmd = sweep_cmd(specs / "slow.toml", out, "--workers", "2", "--batch", "2",
                     "--chunk-rows", "4")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a user's shell delivers it: the sweep starts with SIGINT's default disposition,
+    # whatever an earlier test left in this process (an ignored SIGINT is inherited).
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for_chunks(out, 2, proc)
         proc.send_signal(signal.SIGINT)  # as Ctrl-C does
