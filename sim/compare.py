@@ -23,7 +23,7 @@ import numpy as np
 from sim.errors import UserInputError
 from sim.model.metrics import METRICS, interval
 from sim.model.scenario import Scenario, scenario_to_dict
-from sim.model.world import world_size
+from sim.model.world import WORLD_SECTIONS, world_size
 from sim.output.tables import format_number
 
 __all__ = [
@@ -43,14 +43,11 @@ __all__ = [
 
 #: What common random numbers share between compared scenarios, and what they cannot.
 SHARED_LUCK = (
-    "shared: the world (unless population or network settings differ), each peer kind's "
-    "recruits and start energies, and every draw keyed by person and week",
+    "shared: the world (unless population, network or clients settings differ), each peer "
+    "kind's recruits and start energies, and every draw keyed by person and week",
     "not shared: what follows from the settings that differ (an extra peer's own clients, the "
     "appointment slots and supervisions peers share, a client's path after meeting another peer)",
 )
-
-#: Sections whose settings shape the world (the graph and who lives where) rather than policy.
-WORLD_SECTIONS = ("population", "network")
 
 #: Keys that label a scenario or set how it is run; never a difference between programmes.
 _NOT_SETTINGS = ("name", "description", "run.seed", "run.replicates", "run.weeks")
@@ -252,8 +249,8 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
     if world:
         shown = ", ".join(world[:4]) + (f" and {len(world) - 4} more" if len(world) > 4 else "")
         comparison.notes.append(
-            f"the scenarios' populations or networks differ ({shown}): each difference includes "
-            "the effect of a different world, not only of a different policy")
+            f"the scenarios' populations, networks or clients differ ({shown}): each difference "
+            "includes the effect of a different world, not only of a different policy")
     return comparison
 
 

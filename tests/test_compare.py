@@ -137,6 +137,17 @@ def test_differing_settings_names_policy_and_world_keys(workdir):
     assert "name" not in diff and "run.seed" not in diff
 
 
+def test_a_clients_setting_counts_as_a_world_difference(workdir):
+    # The clients' attributes are drawn with the world, so scenarios that differ only there
+    # live in different worlds, and the comparison says so.
+    a = load_scenario(workdir / "a.toml", {"run.replicates": 2, "run.weeks": 2})
+    b = a.replace({"name": "b", "clients.mistrust_outside_orbit": 0.8})
+    comparison = run_comparison([a, b], workers=1)
+    assert comparison.world_keys() == ["clients.mistrust_outside_orbit"]
+    assert any(n.startswith("the scenarios' populations, networks or clients differ "
+                            "(clients.mistrust_outside_orbit)") for n in comparison.notes)
+
+
 def test_in_process_self_comparison_is_zero(workdir):
     a = load_scenario(workdir / "a.toml", {"run.replicates": 3, "run.weeks": 5})
     comparison = run_comparison([a, a], workers=1)

@@ -25,8 +25,13 @@ import numpy as np
 from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
 
-__all__ = ["ORBIT_LABELS", "WORLD_CACHE_BYTES", "World", "build_world", "world_count",
+__all__ = ["ORBIT_LABELS", "WORLD_CACHE_BYTES", "WORLD_SECTIONS", "World", "build_world",
+           "world_count",
            "world_index", "world_problems", "world_size", "world_stats"]
+
+#: Scenario sections whose settings shape the world (the graph and who lives where): scenarios
+#: that agree on them, and on the seed, share each world.
+WORLD_SECTIONS = ("population", "network", "clients")
 
 #: Labels of ``in_orbit`` codes 0 and 1, in results and in a graph file's nodes.
 ORBIT_LABELS = ("outside orbit", "in orbit")
@@ -537,7 +542,6 @@ def build_world(scenario: Scenario, replicate: int) -> World:
     net = scenario.network
     files = ([_file_stamp(net.file), _file_stamp(net.nodes_file) if net.nodes_file else None]
              if net.generator == "file" else None)
-    key = json.dumps({"population": data["population"], "network": data["network"],
-                      "clients": data["clients"], "seed": scenario.run.seed, "files": files},
-                     sort_keys=True)
+    key = json.dumps({**{s: data[s] for s in WORLD_SECTIONS}, "seed": scenario.run.seed,
+                      "files": files}, sort_keys=True)
     return _cached_world(key, world_index(scenario, replicate))

@@ -207,9 +207,9 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
             blocks = [("p", "The scenarios have the same settings: every difference below is "
                             "zero.")]
         if comparison.world_keys():
-            blocks.append(("p", "Note: the scenarios' populations or networks differ, so the "
-                                "differences include the effect of a different world, not only "
-                                "of a different policy."))
+            blocks.append(("p", "Note: the scenarios' populations, networks or clients differ, so "
+                                "the differences include the effect of a different world, not "
+                                "only of a different policy."))
         sections.append(("How the scenarios differ", blocks))
 
     summaries = comparison.summaries()

@@ -21,11 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["WORLD_SECTIONS", "DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches",
-           "make_job", "run_batch", "run_sweep", "shares_worlds"]
-
-#: Scenario sections that shape the world a replicate lives in (the graph and its people).
-WORLD_SECTIONS = ("population", "network", "clients")
+__all__ = ["DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches", "make_job",
+           "run_batch", "run_sweep", "shares_worlds"]
 
 #: Restarts of a local process pool after a worker died, before giving up.
 _MAX_POOL_RESTARTS = 3
@@ -59,6 +56,8 @@ def _undo_aggressive_malloc_trim() -> None:
 
 def shares_worlds(keys) -> bool:
     """Whether a design's points share each replicate's world: it varies no world setting."""
+    from sim.model.world import WORLD_SECTIONS
+
     return not any(k.split(".")[0] in WORLD_SECTIONS for k in keys)
 
 
