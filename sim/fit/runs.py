@@ -16,8 +16,6 @@ tests.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -56,10 +54,9 @@ def run_fit_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any],
     Returns:
         Rows ``{"point": trial, "replicate": r, "values": [one number per expression]}``.
     """
-    # One numba thread per worker, only before numba is imported: once its threads run, a
-    # changed NUMBA_NUM_THREADS makes numba's next compilation fail (an in-process run).
-    if "numba" not in sys.modules:
-        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from sim.sweep.executors import one_numba_thread
+
+    one_numba_thread()  # the workers are the parallelism
     from sim.fit.expressions import compile_expression, run_measures
     from sim.model.outreach import OutreachModel
     from sim.model.scenario import scenario_from_dict

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches", "make_job",
-           "run_batch", "run_sweep", "shares_worlds"]
+           "one_numba_thread", "run_batch", "run_sweep", "shares_worlds"]
 
 #: Restarts of a local process pool after a worker died, before giving up.
 _MAX_POOL_RESTARTS = 3
@@ -61,8 +61,12 @@ def shares_worlds(keys) -> bool:
     return not any(k.split(".")[0] in WORLD_SECTIONS for k in keys)
 
 
-def _one_numba_thread() -> None:
-    """Ask for one numba thread in this process, if numba is not imported yet."""
+def one_numba_thread() -> None:
+    """Ask for one numba thread in this process (a worker), if numba is not imported yet.
+
+    Only then: once numba's threads run, a changed ``NUMBA_NUM_THREADS`` makes its next
+    compilation fail (an in-process run).
+    """
     import sys
 
     if "numba" not in sys.modules:
@@ -102,10 +106,9 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
 
         module, _, function = job["task"].partition(":")
         return getattr(importlib.import_module(module), function)(job, batch)
-    # One numba thread per worker process: the workers are the parallelism. Only before numba
-    # is imported (the local pool's initializer sets it earlier): once numba's threads run, a
-    # changed NUMBA_NUM_THREADS makes its next compilation fail.
-    _one_numba_thread()
+    # One numba thread per worker process: the workers are the parallelism (the local pool's
+    # initializer sets it earlier).
+    one_numba_thread()
     _undo_aggressive_malloc_trim()
     from sim.model.scenario import scenario_from_dict
     from sim.model.world import build_world
