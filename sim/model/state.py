@@ -326,7 +326,7 @@ def salaried_hours_per_week(scenario) -> float:
     return (sv.professionals + scenario.outreach_workers.count) * sv.professional_hours_per_week
 
 
-#: Python types of declared keys, and the array dtype of a peer kind's key.
+#: The array dtype of a peer kind's key, by the key's declared type.
 _DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
 
 #: The scenario keys each derived field of :class:`Params` is computed from.
