@@ -666,7 +666,8 @@ def _build(cls: type, data: Any, where: str, problems: list[str], base: Any = No
             continue
         value, ftype, key = data[name], hints[name], f"{prefix}{name}"
         if f.metadata.get("section"):
-            kwargs[name] = _build(ftype, value, key, problems, f.default_factory())
+            base = f.default_factory() if callable(f.default_factory) else None
+            kwargs[name] = _build(ftype, value, key, problems, base)
         elif name == "subgroups":
             kwargs[name] = _build_subgroups(value, key, problems)
         else:

@@ -456,7 +456,7 @@ def kernel_params(s) -> Params:
     values: dict[str, Any] = {}
     for name, section, key, kind in kernel_keys():
         if section in KIND_SECTIONS.values():
-            arr = np.zeros(3, _DTYPES[kind])
+            arr: np.ndarray = np.zeros(3, _DTYPES[kind])
             for code, sec in KIND_SECTIONS.items():
                 arr[code] = getattr(getattr(s, sec), key)
             values[name] = arr
