@@ -666,8 +666,8 @@ def _build(cls: type, data: Any, where: str, problems: list[str], base: Any = No
             continue
         value, ftype, key = data[name], hints[name], f"{prefix}{name}"
         if f.metadata.get("section"):
-            base = f.default_factory() if callable(f.default_factory) else None
-            kwargs[name] = _build(ftype, value, key, problems, base)
+            own = f.default_factory() if callable(f.default_factory) else None
+            kwargs[name] = _build(ftype, value, key, problems, own)
         elif name == "subgroups":
             kwargs[name] = _build_subgroups(value, key, problems)
         else:
