@@ -62,37 +62,37 @@ class Peer(_Agent):
     @property
     def node(self) -> int:
         """The peer's position in the social graph."""
-        return int(self.model.p_node[self.row])
+        return int(self.model.peers.node[self.row])
 
     @property
     def energy(self) -> float:
         """Energy from 0 (exhausted) to 1."""
-        return float(self.model.p_energy[self.row])
+        return float(self.model.peers.energy[self.row])
 
     @property
     def status(self) -> str:
         """'working', 'resting' or 'withdrawn'."""
-        return _STATUS_NAMES[self.model.p_status[self.row]]
+        return _STATUS_NAMES[self.model.peers.status[self.row]]
 
     @property
     def caseload(self) -> int:
         """Engaged clients this peer supports now."""
-        return int(self.model.p_caseload[self.row])
+        return int(self.model.peers.caseload[self.row])
 
     @property
     def hours_worked(self) -> float:
         """Hours worked in the last week (crises included)."""
-        return float(self.model.p_hours_worked[self.row])
+        return float(self.model.peers.hours_worked[self.row])
 
     @property
     def strength(self) -> float:
         """Strength as a professional last assessed it (energy then; 1 if never assessed)."""
-        return float(self.model.p_strength[self.row])
+        return float(self.model.peers.strength[self.row])
 
     @property
     def ever_exhausted(self) -> bool:
         """Whether the peer has been exhausted at least once."""
-        return bool(self.model.p_ever_exhausted[self.row])
+        return bool(self.model.peers.ever_exhausted[self.row])
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(row={self.row}, node={self.node}, status={self.status}, "

@@ -287,6 +287,20 @@ def _tailor(professionals, tailoring, strength):
     return 1.0
 
 
+@njit(cache=True)
+def tailored_hours(par, kind, strength):
+    """Each peer's weekly hours as :func:`plan` gives them, before commitments and the caseload.
+
+    Their kind's ``hours_per_week`` times the share :func:`_tailor` gives their assessed
+    ``strength`` (``kind`` and ``strength`` are peer columns).
+    """
+    out = np.empty(kind.shape[0])
+    for i in range(kind.shape[0]):
+        out[i] = par.hours_per_week[kind[i]] * _tailor(par.professionals, par.tailoring,
+                                                       strength[i])
+    return out
+
+
 @njit(cache=True, _nrt=False)
 def _supervised(w, last_supervised, joined):
     """Whether a peer had supervision in week ``w`` (joining is not a supervision)."""
@@ -297,7 +311,8 @@ def _supervised(w, last_supervised, joined):
 
 @njit(cache=True, _nrt=False)
 def _team_meeting(w, par):
-    return par.team_meeting_every > 0 and w % par.team_meeting_every == 0 and par.professionals > 0
+    return (par.team_meeting_every_weeks > 0 and w % par.team_meeting_every_weeks == 0
+            and par.professionals > 0)
 
 
 @njit(cache=True, _nrt=False)
@@ -336,13 +351,13 @@ def _first_due(due, m, k, p, par):
 def plan(w, world, c, p, par, keys, counters):
     """Phase 1: the professionals' side and each working peer's hours for the week.
 
-    Supervision slots go to the peers who are due (``supervision_every`` weeks since the last),
-    when scarce the most strained first (lowest energy, then person), or with
+    Supervision slots go to the peers who are due (``supervision_every_weeks`` weeks since the
+    last), when scarce the most strained first (lowest energy, then person), or with
     ``supervision_order = 'turn'`` those waiting longest first; a supervision is also an
     assessment: the peer's strength is their energy then. A peer's hours are their kind's,
     tailored to that strength; supervision, a team meeting, training (new peers, shortened
     by educators), indirect work and following up the caseload come first, and what does not
-    fit waits. A client's follow-up takes ``hours_per_client`` for each unit of their need
+    fit waits. A client's follow-up takes ``hours_per_client_week`` for each unit of their need
     (1 plus ``problem_load`` per problem area).
     """
     n = p.node.shape[0]
@@ -353,11 +368,11 @@ def plan(w, world, c, p, par, keys, counters):
         p.successes[i] = 0
         if p.status[i] == ACTIVE:
             working += 1
-    if par.supervision_every > 0 and par.professionals > 0:
+    if par.supervision_every_weeks > 0 and par.professionals > 0:
         due = c.scratch  # a peer is a person: room for every peer
         m = 0
         for i in range(n):
-            if p.status[i] == ACTIVE and w - p.last_supervised[i] >= par.supervision_every:
+            if p.status[i] == ACTIVE and w - p.last_supervised[i] >= par.supervision_every_weeks:
                 due[m] = i
                 m += 1
         slots = int(par.supervision_slots)
@@ -374,25 +389,27 @@ def plan(w, world, c, p, par, keys, counters):
     educator = 0.0  # the strongest educator effect among experienced working peers
     for i in range(n):
         if (p.status[i] == ACTIVE and w - p.joined[i] >= par.training_weeks
-                and par.educator[p.kind[i]] > educator):
-            educator = par.educator[p.kind[i]]
+                and par.educator_effect[p.kind[i]] > educator):
+            educator = par.educator_effect[p.kind[i]]
     training = par.training_weeks * (1.0 - educator)
     for i in range(n):
         if p.status[i] != ACTIVE:
             continue
-        budget = par.hours[p.kind[i]] * _tailor(par.professionals, par.tailoring, p.strength[i])
-        need = par.indirect_share * budget + p.need[i] * par.hours_per_client
+        budget = par.hours_per_week[p.kind[i]] * _tailor(par.professionals, par.tailoring,
+                                                         p.strength[i])
+        need = par.indirect_work_share * budget + p.need[i] * par.hours_per_client_week
         if _supervised(w, p.last_supervised[i], p.joined[i]):
             need += par.hours_per_supervision
         if meeting:
             need += par.hours_per_team_meeting
         if w - p.joined[i] < training:
-            need += par.training_hours
+            need += par.training_hours_per_week
         used = min(budget, need)
         p.hours_worked[i] = used
         p.hours_left[i] = budget - used
-    if par.workers > 0:
-        team = par.workers * par.worker_hours - p.team[2] * par.hours_per_client
+    if par.outreach_workers_count > 0:
+        team = (par.outreach_workers_count * par.outreach_workers_hours_per_week
+                - p.team[2] * par.hours_per_client_week)
         p.team[1] = max(0.0, team)
     else:
         p.team[1] = 0.0
@@ -453,7 +470,7 @@ def linkage(w, world, c, p, par, keys, counters):
     for kind in (CLOSE, DISTANT):
         for i in range(p.node.shape[0]):
             if p.kind[i] == kind and p.status[i] == ACTIVE:
-                mirror_kept *= 1.0 - par.mirror[kind]
+                mirror_kept *= 1.0 - par.mirror_effect[kind]
                 break
     seekers = c.scratch  # the askers, in its first n_seekers places
     n_seekers = 0
@@ -466,7 +483,7 @@ def linkage(w, world, c, p, par, keys, counters):
         i = c.peer_of[v]
         works = i >= 0 and p.status[i] == ACTIVE
         if s == ENGAGED:
-            if uniform(kl_drop, v) < par.p_drop_engaged:
+            if uniform(kl_drop, v) < par.p_dropout_engaged_per_week:
                 _log_client(c, w, EV_DROPOUT_ENGAGED, v)
                 c.cstate[v] = HIDDEN
                 _unhold(c, v)
@@ -475,12 +492,13 @@ def linkage(w, world, c, p, par, keys, counters):
                 _leave(c, v)
                 continue
             now_engaged += 1
-            q = par.p_seek + (par.interpreter_boost[p.kind[i]] if works else 0.0)
+            q = (par.p_seek_appointment_per_week
+                 + (par.interpreter_boost[p.kind[i]] if works else 0.0))
             if slots + house > 0 and uniform(kl_seek, v) < q:
                 seekers[n_seekers] = v
                 n_seekers += 1
         elif s == LINKED or s == RETAINED:
-            q = par.p_drop_linked * mirror_kept
+            q = par.p_dropout_linked_per_week * mirror_kept
             if works:
                 q *= 1.0 - par.retention_boost[p.kind[i]]
             if uniform(kl_drop, v) < q:
@@ -512,12 +530,13 @@ def linkage(w, world, c, p, par, keys, counters):
             elif i == TEAM and p.team[1] >= par.hours_per_accompaniment:
                 # A professional's company does not bridge mistrust of professionals.
                 p.team[1] -= par.hours_per_accompaniment
-                q = par.p_attend * _attend_kept(par, world, v, False) + par.worker_attendance_boost
+                q = (par.p_attend * _attend_kept(par, world, v, False)
+                     + par.outreach_workers_attendance_boost)
                 counters[C_ACCOMPANIED] += 1
             else:
                 q = par.p_attend * _attend_kept(par, world, v, False)
             linked = uniform(kl_attend, v) < q
-        elif (house > 0 and works and par.house_calls[p.kind[i]]
+        elif (house > 0 and works and par.joins_house_calls[p.kind[i]]
                 and _accompany(p, i, par.hours_per_house_call)):
             house -= 1
             counters[C_HOUSE_CALLS] += 1
@@ -540,10 +559,10 @@ def online(w, world, c, p, par, keys, counters):
     A working peer makes a Poisson number of attempts a week, each taking one meeting's hours
     while the week's hours last.
     """
-    if par.online_rate <= 0.0:
+    if par.online_contacts_per_peer_week <= 0.0:
         return
     n = c.role.shape[0]
-    lam = par.online_rate
+    lam = par.online_contacts_per_peer_week
     for i in range(p.node.shape[0]):
         if p.status[i] != ACTIVE:
             continue
@@ -608,7 +627,7 @@ def outreach(w, world, c, p, par, keys, counters):
         if total <= 0.0 and site <= 0.0:
             continue  # no one within reach: the hours are not worked
         likeness = par.service_likeness[kind]
-        per_meeting = par.hours_per_meeting * (2.0 if par.pairs[kind] else 1.0)
+        per_meeting = par.hours_per_meeting * (2.0 if par.works_in_pairs[kind] else 1.0)
         kgap = _peer_key(keys.contact, w, p.node[i], kind)
         kaccept = subkey(kgap, 1)
         ksite = subkey(kgap, 2)
@@ -626,10 +645,10 @@ def outreach(w, world, c, p, par, keys, counters):
                     continue
                 v = world.orbit_nodes[int(uniform(ksite, 3 * j + 1) * n_orbit)]
                 if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
-                        and uniform(ksite, 3 * j + 2) < par.p_contact[kind] * label
+                        and uniform(ksite, 3 * j + 2) < par.p_contact_per_meeting[kind] * label
                         * _stigma_kept(effect, loc_stigma[locality[v]])
                         * _mistrust_kept(par, world, v, likeness)):
-                    _contact(c, v, w, i, par.kind_trust[kind] * label, -1, 0)
+                    _contact(c, v, w, i, par.trust[kind] * label, -1, 0)
                     counters[C_NEW_CONTACTS] += 1
                 continue
             r = uniform(kgap, 2 * j + 1) * total
@@ -647,11 +666,12 @@ def outreach(w, world, c, p, par, keys, counters):
             v = p.ego_nodes[lo + int(uniform(kgap, 2 * j + 2) * (hi - lo))]
             if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
                     and uniform(subkey(kaccept, v), j)
-                    < par.p_contact[kind] * label * _stigma_kept(effect, loc_stigma[locality[v]])
+                    < par.p_contact_per_meeting[kind] * label
+                    * _stigma_kept(effect, loc_stigma[locality[v]])
                     * _mistrust_kept(par, world, v, likeness)):
-                _contact(c, v, w, i, par.kind_trust[kind] * label * cw[cl], -1, 0)
+                _contact(c, v, w, i, par.trust[kind] * label * cw[cl], -1, 0)
                 counters[C_NEW_CONTACTS] += 1
-    if par.workers > 0 and p.team[1] > 0.0:
+    if par.outreach_workers_count > 0 and p.team[1] > 0.0:
         n = c.role.shape[0]
         kw = _peer_key(keys.contact, w, 0, WORKER)
         tries = _meetings(p.team[1], par.hours_per_meeting, uniform(kw, 0))
@@ -659,9 +679,10 @@ def outreach(w, world, c, p, par, keys, counters):
         for j in range(tries):
             v = int(uniform(kw, 2 * j + 1) * n)
             if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN and uniform(kw, 2 * j + 2)
-                    < par.worker_p_contact * _stigma_kept(effect, loc_stigma[locality[v]])
+                    < par.outreach_workers_p_contact_per_meeting
+                    * _stigma_kept(effect, loc_stigma[locality[v]])
                     * _mistrust_kept(par, world, v, 1.0)):
-                _contact(c, v, w, TEAM, par.worker_trust, -1, 0)
+                _contact(c, v, w, TEAM, par.outreach_workers_trust, -1, 0)
                 counters[C_NEW_CONTACTS] += 1
 
 
@@ -690,7 +711,7 @@ def referral(w, world, c, p, par, keys, counters):
             u = world.indices[a]
             if c.role[u] != CLIENT or c.cstate[u] != HIDDEN:
                 continue
-            if uniform(kv, u) < par.p_refer:
+            if uniform(kv, u) < par.p_refer_per_tie_week:
                 c.coupons[v] -= 1
                 t = c.trust[v] * par.hop_trust * _subgroup_trust(world, v, u,
                                                                  par.subgroup_trust)
@@ -724,7 +745,7 @@ def engagement(w, world, c, p, par, keys, counters):
         v = c.fresh[k]
         i = c.peer_of[v]
         engaged = given = False
-        q = par.p_engage * c.trust[v] * _stigma_kept(effect, loc_stigma[locality[v]])
+        q = par.p_engage_per_week * c.trust[v] * _stigma_kept(effect, loc_stigma[locality[v]])
         if (c.follow[v] == 1 and i >= 0 and p.status[i] == ACTIVE
                 and _accompany(p, i, par.hours_per_meeting)):
             c.follow[v] = 0  # the peer meets the referred friend
@@ -747,8 +768,8 @@ def engagement(w, world, c, p, par, keys, counters):
                     if uniform(ke_refer, v) < par.p_referrer:
                         _hold(c, v, par.referral_coupons)
                         given = par.referral_coupons > 0
-        elif i == TEAM and par.workers > 0:
-            cap = par.workers * par.worker_cap
+        elif i == TEAM and par.outreach_workers_count > 0:
+            cap = par.outreach_workers_count * par.outreach_workers_caseload_cap
             q *= _mistrust_kept(par, world, v, 1.0)
             if cap == 0 or p.team[0] < cap:
                 if uniform(ke_engage, v) < q:
@@ -766,7 +787,7 @@ def engagement(w, world, c, p, par, keys, counters):
             _log_client(c, w, EV_ENGAGED, v)
             if given:
                 _log_client(c, w, EV_COUPONS_GIVEN, v)
-        elif uniform(ke_lose, v) < par.p_lose:
+        elif uniform(ke_lose, v) < par.p_lose_contact_per_week:
             _log_client(c, w, EV_LOST_CONTACT, v)
             if c.follow[v] == 1:
                 c.follow[v] = 0
@@ -818,17 +839,19 @@ def wellbeing(w, world, c, p, par, keys, counters):
             load = p.caseload[i]
             # Clients with more problems have more crises: the chance scales with the mean need.
             weight = p.need[i] / load if load > 0 else 1.0
-            crises = _binomial(load, min(1.0, par.p_crisis * (1.0 - par.educator[kind]) * weight),
+            crises = _binomial(load, min(1.0, par.p_crisis_per_client_week
+                                         * (1.0 - par.educator_effect[kind]) * weight),
                                uniform(kp, 16))
             worked = p.hours_worked[i] + crises * par.hours_per_crisis
             p.hours_worked[i] = worked
-            risk = par.pair_risk_factor if par.pairs[kind] else 1.0
-            demand = (par.demand_per_hour * worked + par.demand_per_client * load
-                      + par.crisis_cost * crises * risk + par.role_conflict[kind])
-            if uniform(kp, 0) < par.p_stigma_event * world.loc_stigma[world.locality[p.node[i]]]:
+            risk = par.pair_risk_factor if par.works_in_pairs[kind] else 1.0
+            demand = (par.demand_per_hour * worked + par.demand_per_client_week * load
+                      + par.crisis_cost * crises * risk + par.role_conflict_per_week[kind])
+            if (uniform(kp, 0)
+                    < par.p_stigma_event_per_week * world.loc_stigma[world.locality[p.node[i]]]):
                 demand += par.stigma_event_cost * risk
-                p.label_until[i] = w + par.label_weeks
-            gain = (par.recovery + par.meaning_gain * par.indirect_share
+                p.label_until[i] = w + par.stigma_trust_weeks
+            gain = (par.recovery_per_week + par.meaning_gain * par.indirect_work_share
                     + par.direct_meaning_gain * p.successes[i])
             if _supervised(w, p.last_supervised[i], p.joined[i]):
                 gain += par.supervision_gain
@@ -836,9 +859,9 @@ def wellbeing(w, world, c, p, par, keys, counters):
                 gain += par.team_meeting_gain
             if working >= 2:
                 gain += par.peer_support_gain
-            if par.compensation[kind] > 0.0:
+            if par.compensation_per_week[kind] > 0.0:
                 gain += par.compensation_gain * par.pay_ratio[kind]
-                counters[C_COMPENSATION] += int(round(par.compensation[kind] * 100.0))
+                counters[C_COMPENSATION] += int(round(par.compensation_per_week[kind] * 100.0))
             counters[C_PEER_WEEKS_PAID] += 1
             counters[C_PEER_CENTIHOURS] += int(round(worked * 100.0))
             e = p.energy[i] + gain * (1.0 - p.energy[i]) - demand
@@ -850,11 +873,11 @@ def wellbeing(w, world, c, p, par, keys, counters):
                     counters[C_NEW_EXHAUSTED] += 1
                 p.ever_exhausted[i] = True
         elif p.status[i] == RESTING:
-            p.energy[i] = min(1.0, p.energy[i] + par.rest_recovery * (1.0 - p.energy[i]))
+            p.energy[i] = min(1.0, p.energy[i] + par.rest_recovery_per_week * (1.0 - p.energy[i]))
             if p.energy[i] >= par.return_threshold:
                 p.status[i] = ACTIVE
                 _log_peer(c, p, w, EV_PEER_RETURNED, i)
-            elif uniform(kp, 1) < par.p_withdraw:
+            elif uniform(kp, 1) < par.p_withdraw_per_rest_week:
                 p.status[i] = WITHDRAWN
                 _log_peer(c, p, w, EV_PEER_WITHDRAWN, i)
                 counters[C_WITHDRAWN] += 1

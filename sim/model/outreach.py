@@ -12,7 +12,6 @@ peer's status (see :mod:`sim.model.events`), read with :meth:`OutreachModel.even
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import mesa
@@ -39,12 +38,6 @@ WEEKLY_SERIES = (
     "peers_active", "peers_resting", "peers_withdrawn", "peers_exhausted_ever",
     "appointments", "supervisions", "cost",                 # cumulative
 )
-
-
-@dataclass
-class _Vacancy:
-    kind: int
-    due_week: int
 
 
 class _EgoNetworks:
@@ -91,11 +84,11 @@ class _EgoNetworks:
         """List every peer's ego network again (after a change of reach)."""
         self.count = 0
         n = model.n_peers
-        kinds = model.p_kind[:n]
+        kinds = model.peers.kind[:n]
         # Peers join in runs of one kind; list each run with one call.
         starts = np.flatnonzero(np.diff(kinds, prepend=-1)) if n else np.zeros(0, int)
         for a, b in zip(starts, [*starts[1:], n], strict=True):
-            self.add(model, model.p_node[a:b], int(kinds[a]))
+            self.add(model, model.peers.node[a:b], int(kinds[a]))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """``(class_ptr, nodes)`` views for the kernel."""
@@ -119,6 +112,8 @@ class OutreachModel(mesa.Model):
         week: weeks simulated so far.
         cstate: client state of each person (``sim.model.state.HIDDEN`` .. ``RETAINED``).
         role: 0 for a client, ``sim.model.state.CLOSE`` or ``DISTANT`` for a peer.
+        peers: the peers' rows, a :class:`~sim.model.state.PeerFrame` (each column also read
+            as ``p_<column>``: ``p_energy`` is ``peers.energy``).
         weekly: recorded time series, one list per name in :data:`WEEKLY_SERIES`.
         recorder: the :class:`~sim.model.events.EventRecorder`, or None.
     """
@@ -158,26 +153,9 @@ class OutreachModel(mesa.Model):
         self._egos = _EgoNetworks(n)
         self._peer_view: E.PeerArrays | None = None
         self._peer_view_n = -1
-        self._peers_n = 0
-        cap = max(8, scenario.close_peers.count + scenario.distant_peers.count)
-        self.p_node = np.zeros(cap, np.int32)
-        self.p_kind = np.zeros(cap, np.int8)
-        self.p_status = np.zeros(cap, np.int8)
-        self.p_energy = np.zeros(cap, np.float64)
-        self.p_caseload = np.zeros(cap, np.int32)
-        self.p_need = np.zeros(cap, np.float64)
-        self.p_pending = np.zeros(cap, np.int32)
-        self.p_ever_exhausted = np.zeros(cap, np.bool_)
-        self.p_label_until = np.zeros(cap, np.int32)
-        self.p_joined = np.zeros(cap, np.int32)
-        self.p_replaced = np.zeros(cap, np.bool_)
-        self.p_strength = np.ones(cap, np.float64)
-        self.p_last_supervised = np.zeros(cap, np.int32)
-        self.p_hours_left = np.zeros(cap, np.float64)
-        self.p_hours_worked = np.zeros(cap, np.float64)
-        self.p_successes = np.zeros(cap, np.int32)
+        self.peers = E.PeerFrame(max(8, scenario.close_peers.count + scenario.distant_peers.count))
         self.team = np.zeros(3, np.float64)  # outreach workers: caseload, hours left, need
-        self._peer_capacity = self._peer_rows(cap)  # every row, for admitting new peers
+        self._peer_capacity = self._peer_rows(self.peers.capacity)  # for admitting new peers
         self._keys = E.make_keys(
             uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields)))
         self._recruit_streams = {kind: kind_streams(seed, replicate, kind) for kind in _KINDS}
@@ -203,9 +181,9 @@ class OutreachModel(mesa.Model):
                        "exhausted_ever": 0, "peer_weeks": 0, "salaried_hours": 0.0}
         self.policy_changes: list[tuple[int, str, Any]] = []
         self._set_params()
-        self.vacancies: list[_Vacancy] = []
+        self.vacancies: list[E.Vacancy] = []
         for kind, name in _KINDS.items():
-            self.vacancies += [_Vacancy(kind, 0)] * getattr(scenario, name).count
+            self.vacancies += [E.Vacancy(kind, 0)] * getattr(scenario, name).count
         self._peer_agents: list[ClosePeer | DistantPeer] = []
         self.professionals = [Professional(self, j) for j in range(scenario.services.professionals)]
         self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
@@ -234,18 +212,19 @@ class OutreachModel(mesa.Model):
         for kind, name in _KINDS.items():
             diff = getattr(self.scenario, name).count - getattr(old, name).count
             if diff > 0:
-                self.vacancies += [_Vacancy(kind, self.week)] * diff
+                self.vacancies += [E.Vacancy(kind, self.week)] * diff
             elif diff < 0:
                 open_ = [v for v in self.vacancies if v.kind == kind]
                 for v in open_[: -diff]:
                     self.vacancies.remove(v)
                     diff += 1
-                mine = [i for i in range(self._peers_n - 1, -1, -1)
-                        if self.p_kind[i] == kind and self.p_status[i] != E.WITHDRAWN]
+                pf = self.peers
+                mine = [i for i in range(pf.count - 1, -1, -1)
+                        if pf.kind[i] == kind and pf.status[i] != E.WITHDRAWN]
                 for i in mine[: -diff]:
-                    self.p_status[i] = E.WITHDRAWN
-                    self.p_replaced[i] = True
-                    log_event(self._log, self.week, EV_PEER_WITHDRAWN, int(self.p_node[i]), i)
+                    pf.status[i] = E.WITHDRAWN
+                    pf.replaced[i] = True
+                    log_event(self._log, self.week, EV_PEER_WITHDRAWN, int(pf.node[i]), i)
         wanted = self.scenario.services.professionals
         while len(self.professionals) > wanted:
             self.professionals.pop().remove()
@@ -262,9 +241,9 @@ class OutreachModel(mesa.Model):
 
         A run needs no agent objects; the visualisation and inspection do.
         """
-        while len(self._peer_agents) < self._peers_n:
+        while len(self._peer_agents) < self.peers.count:
             row = len(self._peer_agents)
-            cls = ClosePeer if self.p_kind[row] == E.CLOSE else DistantPeer
+            cls = ClosePeer if self.peers.kind[row] == E.CLOSE else DistantPeer
             self._peer_agents.append(cls(self, row))
         return self._peer_agents
 
@@ -277,7 +256,7 @@ class OutreachModel(mesa.Model):
     @property
     def n_peers(self) -> int:
         """Peers ever recruited (withdrawn ones included)."""
-        return self._peers_n
+        return self.peers.count
 
     def peer_nodes(self, kind: Literal["close", "distant"]) -> np.ndarray:
         """The persons who are (or were) peers of one kind, in recruitment order.
@@ -291,17 +270,27 @@ class OutreachModel(mesa.Model):
         codes = {"close": E.CLOSE, "distant": E.DISTANT}
         if kind not in codes:
             raise ValueError(f"kind: must be 'close' or 'distant', got {kind!r}")
-        n = self._peers_n
-        return self.p_node[:n][self.p_kind[:n] == codes[kind]].copy()
+        n = self.peers.count
+        return self.peers.node[:n][self.peers.kind[:n] == codes[kind]].copy()
+
+    def available_hours(self) -> np.ndarray:
+        """Each peer's hours for the week as the engine plans it (the rows in use).
+
+        Their kind's ``hours_per_week``, tailored to the strength a professional last assessed
+        (``services.tailoring``; not at all without professionals), before fixed commitments
+        and the caseload's follow-up; whether the peer works this week is not asked.
+        """
+        n = self.peers.count
+        return K.tailored_hours(self._params, self.peers.kind[:n], self.peers.strength[:n])
 
     def peer_arrays(self) -> E.PeerArrays:
         """The peers' rows in use, with their ego networks, as the kernel takes them.
 
         Views, made again only when peers join (the kernel changes their contents in place).
         """
-        if self._peer_view is not None and self._peer_view_n == self._peers_n:
+        if self._peer_view is not None and self._peer_view_n == self.peers.count:
             return self._peer_view
-        n = self._peers_n
+        n = self.peers.count
         view = self._peer_rows(n)
         self._peer_view, self._peer_view_n = view, n
         return view
@@ -314,46 +303,27 @@ class OutreachModel(mesa.Model):
         """The graph and attributes as the kernel takes them."""
         return self._world_arrays
 
-    def _grow_peers(self) -> None:
-        for name in ("p_node", "p_kind", "p_status", "p_energy", "p_caseload", "p_need",
-                     "p_pending",
-                     "p_ever_exhausted", "p_label_until", "p_joined", "p_replaced", "p_strength",
-                     "p_last_supervised", "p_hours_left", "p_hours_worked", "p_successes"):
-            arr = getattr(self, name)
-            bigger = np.zeros(arr.shape[0] * 2, arr.dtype)
-            bigger[: arr.shape[0]] = arr
-            setattr(self, name, bigger)
-        self._peer_view = None
-        self._peer_capacity = self._peer_rows(self.p_node.shape[0])
-        self._week.forget()
-        self._admit.forget()
-
     def _peer_rows(self, n: int) -> E.PeerArrays:
         """The first ``n`` peer rows (views) with the ego networks, as the kernel takes them."""
         class_ptr, nodes = self._egos.arrays()
-        return E.PeerArrays(
-            node=self.p_node[:n], kind=self.p_kind[:n], status=self.p_status[:n],
-            energy=self.p_energy[:n], caseload=self.p_caseload[:n], need=self.p_need[:n],
-            pending=self.p_pending[:n],
-            ever_exhausted=self.p_ever_exhausted[:n], label_until=self.p_label_until[:n],
-            joined=self.p_joined[:n], strength=self.p_strength[:n],
-            last_supervised=self.p_last_supervised[:n], hours_left=self.p_hours_left[:n],
-            hours_worked=self.p_hours_worked[:n], successes=self.p_successes[:n],
-            team=self.team, ego_class_ptr=class_ptr, ego_nodes=nodes)
+        return self.peers.kernel_arrays(n, self.team, class_ptr, nodes)
 
     def _add_peers(self, nodes: np.ndarray, kind: int) -> None:
         """Make distinct persons ``nodes`` peers of one kind (the next peer rows)."""
         k = nodes.size
-        while self._peers_n + k > self.p_node.shape[0]:
-            self._grow_peers()
+        if self.peers.grow(k):  # new buffers: the kernels' views and types are made again
+            self._peer_view = None
+            self._peer_capacity = self._peer_rows(self.peers.capacity)
+            self._week.forget()
+            self._admit.forget()
         w = self.scenario.wellbeing
         # A professional assesses a new peer's strength at induction (none without them).
         self._admit(self._world_arrays, self._clients, self._peer_capacity, self._params,
-                    self._peers_n, np.asarray(nodes, np.int32), int(kind), self.week,
+                    self.peers.count, np.asarray(nodes, np.int32), int(kind), self.week,
                     np.uint64(self._recruit_streams[kind].energy_key), float(w.energy_start),
                     float(w.energy_start_spread), self.scenario.services.professionals > 0)
         self._egos.add(self, nodes, kind)
-        self._peers_n += k
+        self.peers.count += k
 
     def _fill_vacancies(self) -> None:
         """Recruit for every vacancy that is due, by the kind's recruitment policy."""
@@ -377,13 +347,14 @@ class OutreachModel(mesa.Model):
 
     def _replace_withdrawn(self) -> None:
         policy = self.scenario.policy
-        n = self._peers_n
-        gone = np.flatnonzero((self.p_status[:n] == E.WITHDRAWN) & ~self.p_replaced[:n])
+        pf = self.peers
+        n = pf.count
+        gone = np.flatnonzero((pf.status[:n] == E.WITHDRAWN) & ~pf.replaced[:n])
         for i in gone:
-            self.p_replaced[i] = True
+            pf.replaced[i] = True
             if policy.replace_withdrawn:
                 due = self.week + policy.replacement_delay_weeks
-                self.vacancies.append(_Vacancy(int(self.p_kind[i]), due))
+                self.vacancies.append(E.Vacancy(int(pf.kind[i]), due))
 
     # ------------------------------------------------------------------ stepping
 
@@ -408,7 +379,7 @@ class OutreachModel(mesa.Model):
         t["online_contacts"] += week[E.C_ONLINE_CONTACTS]
         t["exhausted_ever"] += week[E.C_NEW_EXHAUSTED]
         if self.recorder is not None:
-            self.recorder.take(self._log, self.p_node)
+            self.recorder.take(self._log, self.peers.node)
         self.week += 1
         if week[E.C_WITHDRAWN]:
             self._replace_withdrawn()
@@ -432,7 +403,7 @@ class OutreachModel(mesa.Model):
 
         ``week`` is the kernel's counters, None before the first week; no pass over persons.
         """
-        n = self._peers_n
+        n = self.peers.count
         if week is None:
             week = [0] * E.N_COUNTERS
             week[E.C_ACTIVE] = n
@@ -474,7 +445,7 @@ class OutreachModel(mesa.Model):
         if self.recorder is None:
             raise ValueError("this model records no events: make it with "
                              "OutreachModel(scenario, replicate, events=True)")
-        self.recorder.take(self._log, self.p_node)  # recruitment before the first week
+        self.recorder.take(self._log, self.peers.node)  # recruitment before the first week
         return self.recorder
 
     # ------------------------------------------------------------------ inspection
@@ -482,3 +453,16 @@ class OutreachModel(mesa.Model):
     def client(self, node: int) -> Client:
         """A Mesa agent viewing one person's client state, made on demand."""
         return Client(self, int(node))
+
+
+def _peer_column(name: str) -> property:
+    return property(lambda self: getattr(self.peers, name),
+                    doc=f"The peers' ``{name}`` column of :attr:`OutreachModel.peers` (the whole "
+                        "buffer: the first :attr:`OutreachModel.n_peers` rows are in use).")
+
+
+# ``model.p_energy`` and the like read the peer frame's columns, for the measures, the page and
+# the reference's comparisons, which take the reference model's lists under the same names.
+for _name in E.PeerFrame.NAMES:
+    setattr(OutreachModel, f"p_{_name}", _peer_column(_name))
+del _name

@@ -90,7 +90,7 @@ import numpy as np
 
 from sim.model import state as E
 from sim.model.metrics import programme_cost, run_metrics
-from sim.model.outreach import WEEKLY_SERIES, _Vacancy
+from sim.model.outreach import WEEKLY_SERIES
 from sim.model.recruitment import kind_streams, recruit, start_energies
 from sim.model.scenario import Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
@@ -144,7 +144,7 @@ class ReferenceModel:
         self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
                        "compensation": 0.0, "referrals": 0, "peer_hours": 0.0, "peer_weeks": 0,
                        "salaried_hours": 0.0}
-        self.vacancies = [_Vacancy(kind, 0) for kind, name in _KINDS.items()
+        self.vacancies = [E.Vacancy(kind, 0) for kind, name in _KINDS.items()
                           for _ in range(getattr(scenario, name).count)]
         self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
         self._fill_vacancies()
@@ -279,7 +279,7 @@ class ReferenceModel:
                 p["replaced"] = True
                 if self.scenario.policy.replace_withdrawn:
                     due = self.week + self.scenario.policy.replacement_delay_weeks
-                    self.vacancies.append(_Vacancy(p["kind"], due))
+                    self.vacancies.append(E.Vacancy(p["kind"], due))
         self._record()
 
     def run(self, weeks: int | None = None) -> None:

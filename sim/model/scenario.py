@@ -66,10 +66,15 @@ class ScenarioError(UserInputError):
 
 def param(default: Any, lo: float | None = None, hi: float | None = None, *, doc: str,
           choices: tuple[str, ...] | None = None, integer: bool = False,
-          lo_open: bool = False) -> Any:
-    """Declare a scenario parameter with its default, range and description."""
+          lo_open: bool = False, kernel: bool = False) -> Any:
+    """Declare a scenario parameter with its default, range and description.
+
+    ``kernel=True`` marks a key the weekly kernel reads as it is: it becomes a field of
+    :class:`sim.model.state.Params` under the key's own name (see
+    :func:`sim.model.state.kernel_params` for the naming rule).
+    """
     meta = {"lo": lo, "hi": hi, "doc": doc, "choices": choices, "integer": integer,
-            "lo_open": lo_open}
+            "lo_open": lo_open, "kernel": kernel}
     if isinstance(default, (list, tuple, dict)):
         return field(default_factory=lambda: default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -215,7 +220,7 @@ class Clients:
         doc="mean number of problem areas (of 5) in each depth band (assumption; 45% of "
             "needle-exchange clients had two or three kinds of vulnerability, Treloar et al. "
             "2016)")
-    problem_load: float = param(0.25, 0.0, 5.0,
+    problem_load: float = param(0.25, 0.0, 5.0, kernel=True,
                                 doc="extra share of a client's weekly follow-up hours and "
                                     "chance of a crisis for each problem area (assumption)")
 
@@ -238,50 +243,52 @@ class PeerKind:
                              doc="how peers are chosen from the population")
     age_band_shares: tuple[float, ...] = param(
         (), 0.0, 1.0, doc="age-band mix of recruits (empty: as in the population)")
-    hours_per_week: float = param(10.0, 0.0, 80.0,
+    hours_per_week: float = param(10.0, 0.0, 80.0, kernel=True,
                                   doc="weekly working hours of a peer of this kind, before the "
                                       "professionals tailor them (assumption: part-time, MIPA)")
     caseload_cap: int = param(0, 0, 10_000, integer=True,
-                              doc="most clients a peer supports at once (0: no cap)")
-    p_contact_per_meeting: float = param(0.5, 0.0, 1.0,
+                              kernel=True, doc="most clients a peer supports at once (0: no cap)")
+    p_contact_per_meeting: float = param(0.5, 0.0, 1.0, kernel=True,
                                          doc="chance a meeting with a hidden person in reach "
                                              "becomes a first contact (finder)")
-    site_share: float = param(0.0, 0.0, 1.0,
+    site_share: float = param(0.0, 0.0, 1.0, kernel=True,
                               doc="share of meetings held at a fixed service site (a needle "
                                   "exchange), with whoever comes, not through the peer's ties")
     reach_hops: int = param(1, 1, 3, integer=True,
                             doc="how far in the network a peer reaches (1: own ties; "
                                 "bridge-builder)")
-    trust: float = param(0.6, 0.0, 1.0, doc="how far clients trust this kind of peer")
-    service_likeness: float = param(0.0, 0.0, 1.0,
+    trust: float = param(0.6, 0.0, 1.0, kernel=True, doc="how far clients trust this kind of peer")
+    service_likeness: float = param(0.0, 0.0, 1.0, kernel=True,
                                     doc="share of the mistrust barrier against professionals "
                                         "that falls on this kind (a peer at a service site is "
                                         "partly seen as the services; assumption)")
-    attendance_boost: float = param(0.0, 0.0, 1.0,
+    attendance_boost: float = param(0.0, 0.0, 1.0, kernel=True,
                                     doc="added chance an engaged client attends when the peer "
                                         "has the hours to accompany them (companion)")
-    retention_boost: float = param(0.0, 0.0, 1.0,
+    retention_boost: float = param(0.0, 0.0, 1.0, kernel=True,
                                    doc="share by which a linked client's drop-out falls while "
                                        "their peer works (companion: staying in services)")
-    interpreter_boost: float = param(0.0, 0.0, 1.0,
+    interpreter_boost: float = param(0.0, 0.0, 1.0, kernel=True,
                                      doc="added weekly chance an engaged client asks for an "
                                          "appointment (interpreter with authorities, benefits)")
-    joins_house_calls: bool = param(False, doc="goes on house calls with a professional")
-    works_in_pairs: bool = param(False,
+    joins_house_calls: bool = param(False, kernel=True,
+                                    doc="goes on house calls with a professional")
+    works_in_pairs: bool = param(False, kernel=True,
                                  doc="works the street in pairs (bodyguard): crises and stigma "
                                      "events cost less, each meeting takes two peers' time")
-    role_conflict_per_week: float = param(0.0, 0.0, 1.0,
+    role_conflict_per_week: float = param(0.0, 0.0, 1.0, kernel=True,
                                           doc="energy a working week costs through role conflict "
                                               "(colleague and client; working close to drug use)")
-    mirror_effect: float = param(0.0, 0.0, 1.0,
+    mirror_effect: float = param(0.0, 0.0, 1.0, kernel=True,
                                  doc="share by which linked clients' drop-out falls, programme-"
                                      "wide, while peers of this kind work (mirror: professionals "
                                      "tailor their work)")
-    educator_effect: float = param(0.0, 0.0, 1.0,
+    educator_effect: float = param(0.0, 0.0, 1.0, kernel=True,
                                    doc="share of new peers' training weeks saved while an "
                                        "experienced peer of this kind works, and of their own "
                                        "clients' crises avoided (educator)")
-    compensation_per_week: float = param(100.0, 0.0, 1e6, doc="pay per working week (currency)")
+    compensation_per_week: float = param(100.0, 0.0, 1e6, kernel=True,
+                                         doc="pay per working week (currency)")
     promote_after_weeks: int = param(8, 1, 520, integer=True,
                                      doc="weeks engaged before a client can become a peer "
                                          "(recruitment = 'from_engaged')")
@@ -316,19 +323,19 @@ class OutreachWorkers:
     get no coupons (coupons are a peer programme's device).
     """
 
-    count: int = param(0, 0, 10_000, integer=True, doc="outreach workers in the team")
-    hours_per_week: float = param(25.0, 0.0, 80.0,
+    count: int = param(0, 0, 10_000, integer=True, kernel=True, doc="outreach workers in the team")
+    hours_per_week: float = param(25.0, 0.0, 80.0, kernel=True,
                                   doc="client-facing hours of a worker a week (the rest is "
                                       "office work; assumption)")
-    p_contact_per_meeting: float = param(0.3, 0.0, 1.0,
+    p_contact_per_meeting: float = param(0.3, 0.0, 1.0, kernel=True,
                                          doc="chance a meeting with a hidden person becomes a "
                                              "first contact (assumption)")
-    trust: float = param(0.25, 0.0, 1.0,
+    trust: float = param(0.25, 0.0, 1.0, kernel=True,
                          doc="how far clients trust a professional (assumption: mistrust of "
                              "professionals, seed)")
-    caseload_cap: int = param(25, 0, 10_000, integer=True,
+    caseload_cap: int = param(25, 0, 10_000, integer=True, kernel=True,
                               doc="most clients a worker supports at once (0: no cap)")
-    attendance_boost: float = param(0.15, 0.0, 1.0,
+    attendance_boost: float = param(0.15, 0.0, 1.0, kernel=True,
                                     doc="added chance an engaged client attends when a worker "
                                         "accompanies them")
 
@@ -337,25 +344,27 @@ class OutreachWorkers:
 class Work:
     """How long each part of a working week takes (hours), for peers and outreach workers."""
 
-    hours_per_meeting: float = param(0.25, 0.01, 40.0,
+    hours_per_meeting: float = param(0.25, 0.01, 40.0, kernel=True,
                                      doc="hours one street or online meeting takes (an Osis "
                                          "street pair met about 20 people a round)")
-    hours_per_client_week: float = param(0.5, 0.0, 40.0,
+    hours_per_client_week: float = param(0.5, 0.0, 40.0, kernel=True,
                                          doc="hours a week following up one client of the "
                                              "caseload (calls, listening; assumption)")
-    hours_per_accompaniment: float = param(2.0, 0.0, 40.0,
+    hours_per_accompaniment: float = param(2.0, 0.0, 40.0, kernel=True,
                                            doc="hours to accompany a client to an appointment "
                                                "(escorting, Masese et al. 2022; assumption)")
-    hours_per_house_call: float = param(2.0, 0.0, 40.0,
+    hours_per_house_call: float = param(2.0, 0.0, 40.0, kernel=True,
                                         doc="hours a house call with a professional takes")
-    hours_per_crisis: float = param(2.0, 0.0, 40.0,
+    hours_per_crisis: float = param(2.0, 0.0, 40.0, kernel=True,
                                     doc="unplanned hours a client's crisis takes, beyond the "
                                         "budget if need be (Masese et al. 2022)")
-    hours_per_supervision: float = param(1.0, 0.0, 40.0, doc="hours a supervision takes")
-    hours_per_team_meeting: float = param(1.5, 0.0, 40.0, doc="hours a team meeting takes")
-    training_weeks: int = param(4, 0, 104, integer=True,
+    hours_per_supervision: float = param(1.0, 0.0, 40.0, kernel=True,
+                                         doc="hours a supervision takes")
+    hours_per_team_meeting: float = param(1.5, 0.0, 40.0, kernel=True,
+                                          doc="hours a team meeting takes")
+    training_weeks: int = param(4, 0, 104, integer=True, kernel=True,
                                 doc="weeks of induction for a new peer (before educators)")
-    training_hours_per_week: float = param(3.0, 0.0, 40.0,
+    training_hours_per_week: float = param(3.0, 0.0, 40.0, kernel=True,
                                            doc="hours a week a new peer spends in training")
 
 
@@ -363,27 +372,27 @@ class Work:
 class Outreach:
     """How contact, engagement and referral work."""
 
-    p_engage_per_week: float = param(0.2, 0.0, 1.0,
+    p_engage_per_week: float = param(0.2, 0.0, 1.0, kernel=True,
                                      doc="chance a contacted client engages in a week, at full "
                                          "trust")
     hop_trust: float = param(0.5, 0.0, 1.0,
-                             doc="trust kept per extra step of social distance")
-    subgroup_trust: float = param(0.6, 0.0, 1.0,
+                             kernel=True, doc="trust kept per extra step of social distance")
+    subgroup_trust: float = param(0.6, 0.0, 1.0, kernel=True,
                                   doc="trust kept for each subgroup in which peer and client "
                                       "differ")
-    stigma_effect: float = param(0.6, 0.0, 1.0,
+    stigma_effect: float = param(0.6, 0.0, 1.0, kernel=True,
                                  doc="how much local stigma lowers contact and engagement")
     referral_coupons: int = param(3, 0, 100, integer=True,
-                                  doc="referrals an engaged client can make")
+                                  kernel=True, doc="referrals an engaged client can make")
     p_referrer: float = param(0.1, 0.0, 1.0,
-                              doc="share of engaged clients who refer anyone at all")
-    p_refer_per_tie_week: float = param(0.15, 0.0, 1.0,
+                              kernel=True, doc="share of engaged clients who refer anyone at all")
+    p_refer_per_tie_week: float = param(0.15, 0.0, 1.0, kernel=True,
                                         doc="chance a referrer refers a hidden friend in a week")
-    online_contacts_per_peer_week: float = param(0.0, 0.0, 1000.0,
+    online_contacts_per_peer_week: float = param(0.0, 0.0, 1000.0, kernel=True,
                                                  doc="online contacts a working peer makes a week "
                                                      "(0: no online activity)")
-    online_trust: float = param(0.4, 0.0, 1.0, doc="trust in a contact made online")
-    p_lose_contact_per_week: float = param(0.05, 0.0, 1.0,
+    online_trust: float = param(0.4, 0.0, 1.0, kernel=True, doc="trust in a contact made online")
+    p_lose_contact_per_week: float = param(0.05, 0.0, 1.0, kernel=True,
                                            doc="chance a contacted, unengaged client is lost")
 
 
@@ -391,7 +400,8 @@ class Outreach:
 class Services:
     """Professionals, appointments and the client path after engagement."""
 
-    professionals: int = param(3, 0, 10_000, integer=True, doc="professionals in the team")
+    professionals: int = param(3, 0, 10_000, integer=True, kernel=True,
+                               doc="professionals in the team")
     professional_hours_per_week: float = param(37.5, 0.0, 80.0,
                                                doc="salaried hours of a professional a week "
                                                    "(full time in Finland)")
@@ -403,34 +413,34 @@ class Services:
     house_calls_per_professional_week: float = param(2.0, 0.0, 1000.0,
                                                      doc="house calls a professional makes a "
                                                          "week with a peer who joins them")
-    p_link_house_call: float = param(0.7, 0.0, 1.0,
+    p_link_house_call: float = param(0.7, 0.0, 1.0, kernel=True,
                                      doc="chance a house call links the client to services "
                                          "(the service comes to them; assumption)")
     supervision_order: str = param("need", choices=("need", "turn"),
                                    doc="who gets scarce supervision slots first: the most "
                                        "strained peers ('need') or those waiting longest "
                                        "('turn')")
-    tailoring: float = param(0.5, 0.0, 1.0,
+    tailoring: float = param(0.5, 0.0, 1.0, kernel=True,
                              doc="how far professionals tailor a peer's hours and caseload cap "
                                  "to the strength they assess (0: not at all, 1: in proportion)")
-    p_seek_appointment_per_week: float = param(0.25, 0.0, 1.0,
+    p_seek_appointment_per_week: float = param(0.25, 0.0, 1.0, kernel=True,
                                                doc="chance an engaged client asks for an "
                                                    "appointment in a week")
-    p_attend: float = param(0.4, 0.0, 1.0,
+    p_attend: float = param(0.4, 0.0, 1.0, kernel=True,
                             doc="chance a booked client without mistrust attends, unaccompanied")
-    mistrust_barrier: float = param(0.6, 0.0, 1.0,
+    mistrust_barrier: float = param(0.6, 0.0, 1.0, kernel=True,
                                     doc="share of a client's chance to attend, and to accept "
                                         "and engage with professionals, lost at full mistrust "
                                         "(mistrust of professionals, seed; assumption)")
-    accompaniment_bridge: float = param(0.75, 0.0, 1.0,
+    accompaniment_bridge: float = param(0.75, 0.0, 1.0, kernel=True,
                                         doc="share of the mistrust barrier a peer removes by "
                                             "accompanying a client or joining a house call "
                                             "(enabler, interpreter; assumption)")
-    weeks_to_retained: int = param(12, 1, 520, integer=True,
+    weeks_to_retained: int = param(12, 1, 520, integer=True, kernel=True,
                                    doc="weeks in contact with services that count as retained")
-    p_dropout_engaged_per_week: float = param(0.03, 0.0, 1.0,
+    p_dropout_engaged_per_week: float = param(0.03, 0.0, 1.0, kernel=True,
                                               doc="chance an engaged client loses contact")
-    p_dropout_linked_per_week: float = param(0.03, 0.0, 1.0,
+    p_dropout_linked_per_week: float = param(0.03, 0.0, 1.0, kernel=True,
                                              doc="chance a linked client loses contact")
 
 
@@ -442,53 +452,58 @@ class Wellbeing:
     energy_start_spread: float = param(0.1, 0.0, 0.5,
                                        doc="a new peer's energy is energy_start plus a uniform "
                                            "draw within +/- this (assumption: peers differ)")
-    demand_per_hour: float = param(0.00398, 0.0, 1.0,
+    demand_per_hour: float = param(0.00398, 0.0, 1.0, kernel=True,
                                    doc="energy an hour of work costs (long hours drain)")
-    demand_per_client_week: float = param(0.00265, 0.0, 1.0,
+    demand_per_client_week: float = param(0.00265, 0.0, 1.0, kernel=True,
                                           doc="energy a client in the caseload costs a week")
-    p_crisis_per_client_week: float = param(0.02, 0.0, 1.0,
+    p_crisis_per_client_week: float = param(0.02, 0.0, 1.0, kernel=True,
                                             doc="chance a client in the caseload has a crisis")
-    crisis_cost: float = param(0.05307, 0.0, 1.0, doc="energy a crisis costs")
-    p_stigma_event_per_week: float = param(0.03, 0.0, 1.0,
+    crisis_cost: float = param(0.05307, 0.0, 1.0, kernel=True, doc="energy a crisis costs")
+    p_stigma_event_per_week: float = param(0.03, 0.0, 1.0, kernel=True,
                                            doc="chance a peer is labelled a snitch in a week, "
                                                "at full stigma")
-    stigma_event_cost: float = param(0.15, 0.0, 1.0, doc="energy a stigma event costs")
-    stigma_trust_weeks: int = param(8, 0, 520, integer=True,
+    stigma_event_cost: float = param(0.15, 0.0, 1.0, kernel=True,
+                                     doc="energy a stigma event costs")
+    stigma_trust_weeks: int = param(8, 0, 520, integer=True, kernel=True,
                                     doc="weeks a labelled peer's contacts are trusted less")
-    label_trust_factor: float = param(0.5, 0.0, 1.0,
+    label_trust_factor: float = param(0.5, 0.0, 1.0, kernel=True,
                                       doc="share of contact chance and trust a peer keeps "
                                           "while labelled a snitch (assumption)")
-    recovery_per_week: float = param(0.02, 0.0, 1.0,
+    recovery_per_week: float = param(0.02, 0.0, 1.0, kernel=True,
                                      doc="energy restored a working week by rest outside work")
     supervision_every_weeks: int = param(4, 0, 52, integer=True,
-                                         doc="weeks between supervisions (0: none)")
-    supervision_gain: float = param(0.1, 0.0, 1.0, doc="energy a supervision restores")
+                                         kernel=True, doc="weeks between supervisions (0: none)")
+    supervision_gain: float = param(0.1, 0.0, 1.0, kernel=True,
+                                    doc="energy a supervision restores")
     team_meeting_every_weeks: int = param(2, 0, 52, integer=True,
-                                          doc="weeks between team meetings (0: none)")
-    team_meeting_gain: float = param(0.03, 0.0, 1.0, doc="energy a team meeting restores")
-    peer_support_gain: float = param(0.01, 0.0, 1.0,
+                                          kernel=True, doc="weeks between team meetings (0: none)")
+    team_meeting_gain: float = param(0.03, 0.0, 1.0, kernel=True,
+                                     doc="energy a team meeting restores")
+    peer_support_gain: float = param(0.01, 0.0, 1.0, kernel=True,
                                      doc="energy restored a week by peer support, with company")
-    compensation_gain: float = param(0.03, 0.0, 1.0,
+    compensation_gain: float = param(0.03, 0.0, 1.0, kernel=True,
                                      doc="energy a week paid a fair wage restores (financial "
                                          "security); less pay restores less, in proportion")
     fair_wage_per_hour: float = param(15.0, 0.01, 1e4,
                                       doc="hourly pay at which pay protects fully (currency; "
                                           "assumption: a Finnish entry-level wage)")
-    indirect_work_share: float = param(0.1, 0.0, 1.0,
+    indirect_work_share: float = param(0.1, 0.0, 1.0, kernel=True,
                                        doc="share of time on indirect work (advocacy, training)")
-    meaning_gain: float = param(0.05, 0.0, 1.0,
+    meaning_gain: float = param(0.05, 0.0, 1.0, kernel=True,
                                 doc="energy a week of full-time indirect work restores")
-    direct_meaning_gain: float = param(0.01, 0.0, 1.0,
+    direct_meaning_gain: float = param(0.01, 0.0, 1.0, kernel=True,
                                        doc="energy restored by each client a peer engages or "
                                            "sees linked that week (meaningful direct work)")
-    pair_risk_factor: float = param(0.5, 0.0, 1.0,
+    pair_risk_factor: float = param(0.5, 0.0, 1.0, kernel=True,
                                     doc="share of a crisis's and a stigma event's cost a peer "
                                         "bears when working in pairs (assumption)")
-    exhaustion_threshold: float = param(0.2, 0.0, 1.0,
+    exhaustion_threshold: float = param(0.2, 0.0, 1.0, kernel=True,
                                         doc="energy below which a peer is exhausted and stops")
-    return_threshold: float = param(0.7, 0.0, 1.0, doc="energy at which a resting peer returns")
-    rest_recovery_per_week: float = param(0.06, 0.0, 1.0, doc="energy restored a resting week")
-    p_withdraw_per_rest_week: float = param(0.04, 0.0, 1.0,
+    return_threshold: float = param(0.7, 0.0, 1.0, kernel=True,
+                                    doc="energy at which a resting peer returns")
+    rest_recovery_per_week: float = param(0.06, 0.0, 1.0, kernel=True,
+                                          doc="energy restored a resting week")
+    p_withdraw_per_rest_week: float = param(0.04, 0.0, 1.0, kernel=True,
                                             doc="chance a resting peer withdraws in a week")
 
 
@@ -623,13 +638,18 @@ def _check_value(value: Any, ftype: Any, meta: Mapping[str, Any], where: str,
     raise TypeError(f"unsupported parameter type {ftype!r} at {where}")  # a schema bug
 
 
-def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
-    """Validate ``data`` (a TOML table) into a ``cls`` instance, collecting problems."""
+def _build(cls: type, data: Any, where: str, problems: list[str], base: Any = None) -> Any:
+    """Validate ``data`` (a TOML table) into a ``cls`` instance, collecting problems.
+
+    A key left out takes its default in ``base`` (a section's own defaults, so that a
+    ``[close_peers]`` table without ``hours_per_week`` gets close peers' 12, not a peer's 10),
+    else the class's.
+    """
     if isinstance(data, cls):
         return data
     if not isinstance(data, Mapping):
         problems.append(f"{where} = {data!r}: must be a table of keys")
-        return cls()
+        return cls() if base is None else base
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     prefix = f"{where}." if where else ""
@@ -646,14 +666,15 @@ def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
             continue
         value, ftype, key = data[name], hints[name], f"{prefix}{name}"
         if f.metadata.get("section"):
-            kwargs[name] = _build(ftype, value, key, problems)
+            own = f.default_factory() if callable(f.default_factory) else None
+            kwargs[name] = _build(ftype, value, key, problems, own)
         elif name == "subgroups":
             kwargs[name] = _build_subgroups(value, key, problems)
         else:
             checked = _check_value(value, ftype, f.metadata, key, problems)
             if checked is not None:
                 kwargs[name] = checked
-    return cls(**kwargs)
+    return cls(**kwargs) if base is None else dataclasses.replace(base, **kwargs)
 
 
 def _build_subgroups(data: Any, where: str, problems: list[str]) -> Mapping[str, Subgroup]:

@@ -11,9 +11,11 @@ with their own types (Lam, Pitrou & Seibert 2015, "Numba: a LLVM-based Python JI
   the kernel writes the event history to (:class:`~sim.model.events.EventLog`).
 - :class:`PeerArrays`: one row per peer (recruitment order): person, kind, status, energy,
   caseload, the week's hours, and the ego networks (everyone within reach) in CSR form by
-  class; and the outreach workers' team (caseload and hours).
-- :class:`Params`: every parameter of the weekly dynamics, by name; per-kind ones are arrays
-  indexed by :data:`CLOSE` / :data:`DISTANT`.
+  class; and the outreach workers' team (caseload and hours). The rows live in a
+  :class:`PeerFrame`, which declares each peer column once.
+- :class:`Params`: every parameter of the weekly dynamics under its scenario key's name
+  (``services.p_attend`` is ``par.p_attend``), filled by :func:`kernel_params` from the keys
+  marked ``kernel=True``; per-kind ones are arrays indexed by :data:`CLOSE` / :data:`DISTANT`.
 - :class:`Keys`: the 64-bit key of each random process (see :mod:`sim.streams`).
 
 Nothing here imports numba, so reading the codes costs nothing.
@@ -21,15 +23,22 @@ Nothing here imports numba, so reading the codes costs nothing.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+import functools
+import typing
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from sim.model.events import NO_EVENTS, EventLog
+from sim.model.scenario import Scenario
 
 __all__ = [
-    "ClientArrays", "Keys", "Params", "PeerArrays", "WorldArrays", "kernel_params", "make_keys",
-    "salaried_hours_per_week",
+    "DERIVED_FROM", "OUTSIDE_KERNEL", "ClientArrays", "Keys", "Params", "PeerArrays", "PeerFrame",
+    "Vacancy", "WorldArrays", "derived_params", "kernel_field_name", "kernel_keys",
+    "kernel_params", "make_keys", "salaried_hours_per_week",
 ]
 
 # Client states, in the order of the path.
@@ -125,96 +134,174 @@ class PeerArrays(NamedTuple):
     ego_nodes: np.ndarray       # int32: persons within reach, by peer and class
 
 
-class Params(NamedTuple):
-    """Every parameter of the weekly dynamics, by name (see :mod:`sim.model.scenario`)."""
+@dataclass
+class Vacancy:
+    """A peer post of one kind to fill from ``due_week`` on (recruitment or replacement)."""
 
-    # outreach
-    p_engage: float
-    hop_trust: float
-    subgroup_trust: float
-    class_weight: np.ndarray  # float64[N_EGO_CLASSES]: hop_trust^steps x subgroup_trust^differ
-    stigma_effect: float
-    p_referrer: float
-    p_refer: float
-    referral_coupons: int
-    online_rate: float
-    online_trust: float
-    p_lose: float
+    kind: int
+    due_week: int
+
+
+class PeerFrame:
+    """The peers' rows: each column declared once (:attr:`COLUMNS`), grown and viewed together.
+
+    One row per peer ever recruited, in recruitment order; the first :attr:`count` rows are in
+    use, the rest is room for recruits. Each column is an attribute (``frame.energy``) holding
+    the whole buffer; :meth:`grow` rebinds every column at once (so a holder of an old buffer
+    must ask again), :meth:`kernel_arrays` gives the rows as the kernel takes them.
+    """
+
+    #: ``(name, dtype, default)`` of each column; all but ``replaced`` are kernel fields of
+    #: :class:`PeerArrays` (see its comments).
+    COLUMNS = (
+        ("node", np.int32, 0),
+        ("kind", np.int8, 0),
+        ("status", np.int8, 0),
+        ("energy", np.float64, 0.0),
+        ("caseload", np.int32, 0),
+        ("need", np.float64, 0.0),
+        ("pending", np.int32, 0),
+        ("ever_exhausted", np.bool_, False),
+        ("label_until", np.int32, 0),
+        ("joined", np.int32, 0),
+        ("replaced", np.bool_, False),  # a withdrawn peer already replaced or let go (Python)
+        ("strength", np.float64, 1.0),
+        ("last_supervised", np.int32, 0),
+        ("hours_left", np.float64, 0.0),
+        ("hours_worked", np.float64, 0.0),
+        ("successes", np.int32, 0),
+    )
+    NAMES = tuple(name for name, _, _ in COLUMNS)
+
+    def __init__(self, capacity: int):
+        self.count = 0
+        self.capacity = 0
+        for name, dtype, default in self.COLUMNS:
+            setattr(self, name, np.full(capacity, default, dtype))
+        self.capacity = capacity
+
+    def grow(self, more: int) -> bool:
+        """Make room for ``more`` rows after those in use, doubling; whether buffers moved."""
+        if self.count + more <= self.capacity:
+            return False
+        size = max(1, self.capacity)
+        while self.count + more > size:
+            size *= 2
+        for name, dtype, default in self.COLUMNS:
+            bigger = np.full(size, default, dtype)
+            bigger[: self.capacity] = getattr(self, name)
+            setattr(self, name, bigger)
+        self.capacity = size
+        return True
+
+    def kernel_arrays(self, n: int, team: np.ndarray, ego_class_ptr: np.ndarray,
+                      ego_nodes: np.ndarray) -> PeerArrays:
+        """The first ``n`` rows (views) with the team and ego networks, as :class:`PeerArrays`."""
+        rows = {name: getattr(self, name)[:n] for name in PeerArrays._fields
+                if name in self.NAMES}
+        return PeerArrays(**rows, team=team, ego_class_ptr=ego_class_ptr, ego_nodes=ego_nodes)
+
+
+class Params(NamedTuple):
+    """Every parameter of the weekly dynamics, under its scenario key's name.
+
+    A field is a scenario key marked ``kernel=True`` in :mod:`sim.model.scenario`, named by one
+    rule (:func:`kernel_field_name`): a peer kind's key (``close_peers`` / ``distant_peers``)
+    is an array indexed by :data:`CLOSE` / :data:`DISTANT` (index 0 unused) named as the key;
+    any other key is named as the key, or ``section_key`` where a peer kind declares the same
+    key (``outreach_workers.trust`` is ``outreach_workers_trust``). The last fields are
+    derived from several keys by :func:`derived_params`. ``tests/test_declared.py`` checks
+    that these fields are exactly the schema's and that the kernel reads every one.
+    """
+
     # clients
     problem_load: float
-    mistrust_barrier: float
-    accompaniment_bridge: float
-    # outreach workers
-    workers: int
-    worker_hours: float
-    worker_p_contact: float
-    worker_trust: float
-    worker_cap: int
-    worker_attendance_boost: float
+    # per peer kind, float64 / int64 / bool arrays of 3
+    hours_per_week: np.ndarray  # weekly hours before tailoring
+    caseload_cap: np.ndarray  # 0: no cap
+    p_contact_per_meeting: np.ndarray  # per meeting with a hidden person
+    site_share: np.ndarray  # share of meetings at a fixed site
+    trust: np.ndarray
+    service_likeness: np.ndarray  # share of the mistrust barrier on the kind
+    attendance_boost: np.ndarray
+    retention_boost: np.ndarray
+    interpreter_boost: np.ndarray
+    joins_house_calls: np.ndarray
+    works_in_pairs: np.ndarray
+    role_conflict_per_week: np.ndarray  # energy a week
+    mirror_effect: np.ndarray
+    educator_effect: np.ndarray
+    compensation_per_week: np.ndarray  # pay per working week
+    # outreach_workers (prefixed: a peer kind declares the same keys)
+    outreach_workers_count: int
+    outreach_workers_hours_per_week: float
+    outreach_workers_p_contact_per_meeting: float
+    outreach_workers_trust: float
+    outreach_workers_caseload_cap: int
+    outreach_workers_attendance_boost: float
     # work (hours)
     hours_per_meeting: float
-    hours_per_client: float
+    hours_per_client_week: float
     hours_per_accompaniment: float
     hours_per_house_call: float
     hours_per_crisis: float
     hours_per_supervision: float
     hours_per_team_meeting: float
     training_weeks: int
-    training_hours: float
+    training_hours_per_week: float
+    # outreach
+    p_engage_per_week: float
+    hop_trust: float
+    subgroup_trust: float
+    stigma_effect: float
+    referral_coupons: int
+    p_referrer: float
+    p_refer_per_tie_week: float
+    online_contacts_per_peer_week: float
+    online_trust: float
+    p_lose_contact_per_week: float
     # services
     professionals: int
-    house_call_slots: float
-    supervision_by_need: bool
     p_link_house_call: float
     tailoring: float
-    appointment_slots: float
-    supervision_slots: float
-    p_seek: float
+    p_seek_appointment_per_week: float
     p_attend: float
-    p_drop_engaged: float
-    p_drop_linked: float
+    mistrust_barrier: float
+    accompaniment_bridge: float
     weeks_to_retained: int
-    # well-being
+    p_dropout_engaged_per_week: float
+    p_dropout_linked_per_week: float
+    # wellbeing
     demand_per_hour: float
-    demand_per_client: float
-    p_crisis: float
+    demand_per_client_week: float
+    p_crisis_per_client_week: float
     crisis_cost: float
-    p_stigma_event: float
+    p_stigma_event_per_week: float
     stigma_event_cost: float
-    label_weeks: int
+    stigma_trust_weeks: int
     label_trust_factor: float
-    recovery: float
-    supervision_every: int
+    recovery_per_week: float
+    supervision_every_weeks: int
     supervision_gain: float
-    team_meeting_every: int
+    team_meeting_every_weeks: int
     team_meeting_gain: float
     peer_support_gain: float
     compensation_gain: float
-    indirect_share: float
+    indirect_work_share: float
     meaning_gain: float
     direct_meaning_gain: float
     pair_risk_factor: float
     exhaustion_threshold: float
     return_threshold: float
-    rest_recovery: float
-    p_withdraw: float
-    # per peer kind, indexed by CLOSE and DISTANT (index 0 unused)
-    hours: np.ndarray            # float64[3], weekly hours before tailoring
-    p_contact: np.ndarray        # float64[3], per meeting with a hidden person
-    site_share: np.ndarray       # float64[3], share of meetings at a fixed site
-    kind_trust: np.ndarray       # float64[3]
-    service_likeness: np.ndarray  # float64[3], share of the mistrust barrier on the kind
-    attendance_boost: np.ndarray  # float64[3]
-    retention_boost: np.ndarray  # float64[3]
-    interpreter_boost: np.ndarray  # float64[3]
-    house_calls: np.ndarray      # bool[3], joins house calls
-    pairs: np.ndarray            # bool[3], works in pairs
-    role_conflict: np.ndarray    # float64[3], energy a week
-    mirror: np.ndarray           # float64[3]
-    educator: np.ndarray         # float64[3]
-    caseload_cap: np.ndarray     # int64[3], 0: no cap
-    compensation: np.ndarray     # float64[3], pay per working week
-    pay_ratio: np.ndarray        # float64[3], pay / fair pay for the kind's hours, at most 1
+    rest_recovery_per_week: float
+    p_withdraw_per_rest_week: float
+    # derived (derived_params)
+    class_weight: np.ndarray  # float64[N_EGO_CLASSES]: hop_trust^steps x subgroup_trust^differ
+    appointment_slots: float
+    supervision_slots: float
+    house_call_slots: float
+    supervision_by_need: bool
+    pay_ratio: np.ndarray  # float64[3], pay / fair pay for the kind's hours, at most 1
 
 
 class Keys(NamedTuple):
@@ -233,17 +320,97 @@ def make_keys(seeds: np.ndarray) -> Keys:
     return Keys(*(np.uint64(s) for s in seeds))
 
 
-def _per_kind(scenario, attr: str, dtype) -> np.ndarray:
-    out = np.zeros(3, dtype)
-    for kind, section in KIND_SECTIONS.items():
-        out[kind] = getattr(getattr(scenario, section), attr)
-    return out
-
-
 def salaried_hours_per_week(scenario) -> float:
     """Hours a week the programme pays its professionals and outreach workers (full time)."""
     sv = scenario.services
     return (sv.professionals + scenario.outreach_workers.count) * sv.professional_hours_per_week
+
+
+#: The array dtype of a peer kind's key, by the key's declared type.
+_DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
+
+#: The scenario keys each derived field of :class:`Params` is computed from.
+DERIVED_FROM = MappingProxyType({
+    "class_weight": ("outreach.hop_trust", "outreach.subgroup_trust"),
+    "appointment_slots": ("services.professionals", "services.appointments_per_professional_week"),
+    "supervision_slots": ("services.professionals", "services.supervision_per_professional_week"),
+    "house_call_slots": ("services.professionals", "services.house_calls_per_professional_week"),
+    "supervision_by_need": ("services.supervision_order",),
+    "pay_ratio": ("close_peers.hours_per_week", "distant_peers.hours_per_week",
+                  "close_peers.compensation_per_week", "distant_peers.compensation_per_week",
+                  "wellbeing.fair_wage_per_hour"),
+})
+
+
+#: Scenario keys the weekly kernel does not read (``fnmatch`` patterns of dotted keys, ``N``
+#: for a locality's index), each with the modules that use it and what for. With the keys
+#: marked ``kernel=True`` and :data:`DERIVED_FROM`, these cover every key of
+#: :func:`sim.model.scenario.describe_parameters` once (``tests/test_declared.py``).
+OUTSIDE_KERNEL = MappingProxyType({
+    "name": (("sim.compare", "sim.output.reports"), "labels of tables, plots and reports"),
+    "description": (("sim.compare",), "the line under a scenario's label"),
+    "run.*": (("sim.run", "sim.model.outreach", "sim.model.world"),
+              "weeks, replicates, seeds and worlds of a run"),
+    "population.*": (("sim.model.world",), "the world's people, subgroups and localities"),
+    "network.*": (("sim.model.world", "sim.graphs.generators"), "the world's graph"),
+    "clients.depth_*": (("sim.model.world",), "each person's depth and ties"),
+    "clients.orbit_share_by_depth": (("sim.model.world",), "who is in the service orbit"),
+    "clients.mistrust_*": (("sim.model.world",), "each person's mistrust of professionals"),
+    "clients.problems_by_depth": (("sim.model.world",), "each person's problem areas"),
+    "clients.high_mistrust_at": (("sim.model.metrics",), "results split by mistrust"),
+    "*_peers.count": (("sim.model.outreach",), "the posts to fill (vacancies)"),
+    "*_peers.recruitment": (("sim.model.recruitment",), "whom a post is filled with"),
+    "*_peers.age_band_shares": (("sim.model.recruitment",), "the age mix of recruits"),
+    "*_peers.promote_after_weeks": (("sim.model.recruitment",), "recruits from engaged clients"),
+    "*_peers.influence_pool": (("sim.model.recruitment",), "recruits by influence"),
+    "*_peers.reach_hops": (("sim.model.outreach",), "each peer's ego network, listed at joining"),
+    "services.professional_hours_per_week": (("sim.model.state",),
+                                             "salaried hours, a cost (salaried_hours_per_week)"),
+    "wellbeing.energy_start*": (("sim.model.outreach",), "a recruit's energy (kernel.admit)"),
+    "policy.*": (("sim.model.outreach",), "replacing peers who withdraw"),
+    "costs.*": (("sim.model.metrics",), "the programme's cost"),
+})
+
+
+def _sections() -> list[tuple[str, type]]:
+    """``(name, class)`` of each section of the scenario, in declaration order."""
+    hints = typing.get_type_hints(Scenario)
+    return [(f.name, hints[f.name]) for f in dataclasses.fields(Scenario)
+            if f.metadata.get("section")]
+
+
+def kernel_field_name(section: str, key: str) -> str:
+    """The :class:`Params` field of a scenario key the kernel reads (``section.key``).
+
+    The rule: a peer kind's key is named as the key (one array for both kinds); another
+    section's key is named as the key unless a peer kind declares the same key, when it is
+    prefixed by its section: ``outreach_workers.hours_per_week`` is
+    ``outreach_workers_hours_per_week``, ``outreach.hop_trust`` is ``hop_trust``.
+    """
+    if section in KIND_SECTIONS.values():
+        return key
+    shared = {f.name for name, cls in _sections() if name != section
+              for f in dataclasses.fields(cls)}
+    return f"{section}_{key}" if key in shared else key
+
+
+@functools.cache
+def kernel_keys() -> tuple[tuple[str, str, str, type], ...]:
+    """Every scenario key marked ``kernel=True``: ``(field, section, key, python type)``.
+
+    A peer kind's key is listed once, under the first kind's section.
+    """
+    out, kinds_done = [], False
+    for name, cls in _sections():
+        if name in KIND_SECTIONS.values():
+            if kinds_done:
+                continue
+            kinds_done = True
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("kernel"):
+                out.append((kernel_field_name(name, f.name), name, f.name, hints[f.name]))
+    return tuple(out)
 
 
 def _pay_ratios(s) -> np.ndarray:
@@ -257,65 +424,42 @@ def _pay_ratios(s) -> np.ndarray:
     return out
 
 
+def derived_params(s) -> dict[str, Any]:
+    """The kernel's values that combine several keys (:data:`DERIVED_FROM` names them).
+
+    - ``class_weight``: the contact weight of each ego-network class, ``hop_trust`` per step
+      beyond the first times ``subgroup_trust`` per subgroup in which peer and client differ;
+    - ``appointment_slots``, ``supervision_slots``, ``house_call_slots``: the team's weekly
+      slots, ``professionals`` times each professional's;
+    - ``supervision_by_need``: ``supervision_order == "need"``;
+    - ``pay_ratio``: each kind's pay as a share of a fair wage for its hours, at most 1.
+    """
+    o, sv = s.outreach, s.services
+    return {
+        "class_weight": np.array([o.hop_trust ** (cl // 3) * o.subgroup_trust ** (cl % 3)
+                                  for cl in range(N_EGO_CLASSES)]),
+        "appointment_slots": float(sv.professionals * sv.appointments_per_professional_week),
+        "supervision_slots": float(sv.professionals * sv.supervision_per_professional_week),
+        "house_call_slots": float(sv.professionals * sv.house_calls_per_professional_week),
+        "supervision_by_need": sv.supervision_order == "need",
+        "pay_ratio": _pay_ratios(s),
+    }
+
+
 def kernel_params(s) -> Params:
-    """The scenario's weekly dynamics as :class:`Params` (every value typed as the kernel wants)."""
-    o, sv, w, wk, ow = s.outreach, s.services, s.wellbeing, s.work, s.outreach_workers
-    f, i = float, int
-    return Params(
-        p_engage=f(o.p_engage_per_week), hop_trust=f(o.hop_trust),
-        subgroup_trust=f(o.subgroup_trust),
-        class_weight=np.array([o.hop_trust ** (cl // 3) * o.subgroup_trust ** (cl % 3)
-                               for cl in range(N_EGO_CLASSES)]), stigma_effect=f(o.stigma_effect),
-        p_referrer=f(o.p_referrer), p_refer=f(o.p_refer_per_tie_week),
-        referral_coupons=i(o.referral_coupons), online_rate=f(o.online_contacts_per_peer_week),
-        online_trust=f(o.online_trust), p_lose=f(o.p_lose_contact_per_week),
-        problem_load=f(s.clients.problem_load), mistrust_barrier=f(sv.mistrust_barrier),
-        accompaniment_bridge=f(sv.accompaniment_bridge),
-        workers=i(ow.count), worker_hours=f(ow.hours_per_week),
-        worker_p_contact=f(ow.p_contact_per_meeting), worker_trust=f(ow.trust),
-        worker_cap=i(ow.caseload_cap), worker_attendance_boost=f(ow.attendance_boost),
-        hours_per_meeting=f(wk.hours_per_meeting), hours_per_client=f(wk.hours_per_client_week),
-        hours_per_accompaniment=f(wk.hours_per_accompaniment),
-        hours_per_house_call=f(wk.hours_per_house_call), hours_per_crisis=f(wk.hours_per_crisis),
-        hours_per_supervision=f(wk.hours_per_supervision),
-        hours_per_team_meeting=f(wk.hours_per_team_meeting), training_weeks=i(wk.training_weeks),
-        training_hours=f(wk.training_hours_per_week),
-        professionals=i(sv.professionals),
-        house_call_slots=f(sv.professionals * sv.house_calls_per_professional_week),
-        p_link_house_call=f(sv.p_link_house_call), tailoring=f(sv.tailoring),
-        supervision_by_need=sv.supervision_order == "need",
-        appointment_slots=f(sv.professionals * sv.appointments_per_professional_week),
-        supervision_slots=f(sv.professionals * sv.supervision_per_professional_week),
-        p_seek=f(sv.p_seek_appointment_per_week), p_attend=f(sv.p_attend),
-        p_drop_engaged=f(sv.p_dropout_engaged_per_week),
-        p_drop_linked=f(sv.p_dropout_linked_per_week), weeks_to_retained=i(sv.weeks_to_retained),
-        demand_per_hour=f(w.demand_per_hour), demand_per_client=f(w.demand_per_client_week),
-        p_crisis=f(w.p_crisis_per_client_week),
-        crisis_cost=f(w.crisis_cost), p_stigma_event=f(w.p_stigma_event_per_week),
-        stigma_event_cost=f(w.stigma_event_cost), label_weeks=i(w.stigma_trust_weeks),
-        label_trust_factor=f(w.label_trust_factor), recovery=f(w.recovery_per_week),
-        supervision_every=i(w.supervision_every_weeks), supervision_gain=f(w.supervision_gain),
-        team_meeting_every=i(w.team_meeting_every_weeks),
-        team_meeting_gain=f(w.team_meeting_gain), peer_support_gain=f(w.peer_support_gain),
-        compensation_gain=f(w.compensation_gain), indirect_share=f(w.indirect_work_share),
-        meaning_gain=f(w.meaning_gain), direct_meaning_gain=f(w.direct_meaning_gain),
-        pair_risk_factor=f(w.pair_risk_factor), exhaustion_threshold=f(w.exhaustion_threshold),
-        return_threshold=f(w.return_threshold), rest_recovery=f(w.rest_recovery_per_week),
-        p_withdraw=f(w.p_withdraw_per_rest_week),
-        hours=_per_kind(s, "hours_per_week", np.float64),
-        p_contact=_per_kind(s, "p_contact_per_meeting", np.float64),
-        site_share=_per_kind(s, "site_share", np.float64),
-        kind_trust=_per_kind(s, "trust", np.float64),
-        service_likeness=_per_kind(s, "service_likeness", np.float64),
-        attendance_boost=_per_kind(s, "attendance_boost", np.float64),
-        retention_boost=_per_kind(s, "retention_boost", np.float64),
-        interpreter_boost=_per_kind(s, "interpreter_boost", np.float64),
-        house_calls=_per_kind(s, "joins_house_calls", np.bool_),
-        pairs=_per_kind(s, "works_in_pairs", np.bool_),
-        role_conflict=_per_kind(s, "role_conflict_per_week", np.float64),
-        mirror=_per_kind(s, "mirror_effect", np.float64),
-        educator=_per_kind(s, "educator_effect", np.float64),
-        caseload_cap=_per_kind(s, "caseload_cap", np.int64),
-        compensation=_per_kind(s, "compensation_per_week", np.float64),
-        pay_ratio=_pay_ratios(s),
-    )
+    """The scenario's weekly dynamics as :class:`Params` (every value typed as the kernel wants).
+
+    Walks the schema: each key marked ``kernel=True`` is read under its field's name
+    (:func:`kernel_keys`) and typed by its declaration (a peer kind's as an array indexed by
+    kind), then :func:`derived_params` adds the values computed from several keys.
+    """
+    values: dict[str, Any] = {}
+    for name, section, key, kind in kernel_keys():
+        if section in KIND_SECTIONS.values():
+            arr: np.ndarray = np.zeros(3, _DTYPES[kind])
+            for code, sec in KIND_SECTIONS.items():
+                arr[code] = getattr(getattr(s, sec), key)
+            values[name] = arr
+        else:
+            values[name] = kind(getattr(getattr(s, section), key))
+    return Params(**values, **derived_params(s))

@@ -515,8 +515,8 @@ class LegendFigure:
 def peer_week(model) -> dict[str, np.ndarray]:
     """The peers now in post (working or resting), close peers first, and their week.
 
-    Hours available are the kind's weekly hours, tailored to the peer's assessed strength
-    where professionals tailor them (``services.tailoring``), as the engine plans a week;
+    Hours available are the model's (:meth:`~sim.model.outreach.OutreachModel.available_hours`:
+    the kind's weekly hours tailored to the peer's assessed strength, as the engine plans a week);
     hours worked are the last week's, crises included, so they may exceed the hours available.
 
     Returns:
@@ -527,17 +527,10 @@ def peer_week(model) -> dict[str, np.ndarray]:
     kind, status = model.p_kind[:n], model.p_status[:n]
     rows = np.flatnonzero(status != E.WITHDRAWN)
     rows = rows[np.argsort(kind[rows], kind="stable")]  # close (1) before distant (2)
-    s = model.scenario
-    hours = np.zeros(3)
-    hours[E.CLOSE] = s.close_peers.hours_per_week
-    hours[E.DISTANT] = s.distant_peers.hours_per_week
-    share = np.ones(rows.size)
-    if s.services.professionals > 0:
-        share = 1.0 - s.services.tailoring * (1.0 - model.p_strength[rows])
     working = status[rows] == E.ACTIVE
     return {
         "row": rows, "kind": kind[rows], "status": status[rows],
-        "available": np.where(working, hours[kind[rows]] * share, 0.0),
+        "available": np.where(working, model.available_hours()[rows], 0.0),
         "worked": np.where(working, model.p_hours_worked[rows], 0.0),
         "energy": np.clip(model.p_energy[rows], 0.0, 1.0),
     }
