@@ -364,8 +364,9 @@ def _print_single(rows) -> None:
             if math.isfinite(r.low) and math.isfinite(r.high) else "-"
         err = r.estimate - r.truth
         err_text = (f"{err:+,.0f}" if size else f"{err:+.3f}") if math.isfinite(err) else "-"
+        span = "-" if lo == hi == "-" else f"{lo} - {hi}"
         print(f"  {r.estimator:<{width}}  {_fmt(r.estimate, size):>9}  "
-              f"{lo + ' - ' + hi:>21}  {err_text:>8}  {covers:>6}  {r.interval}")
+              f"{span:>21}  {err_text:>8}  {covers:>6}  {r.interval}")
 
 
 def _print_table(table, rows) -> None:

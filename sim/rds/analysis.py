@@ -211,7 +211,11 @@ def estimate_replicate(data: SurveyData, trait: Trait, replicate: int, *,
         for name, p in points.items():
             lo, hi = est.bootstrap_interval(float(p[j]), boot[name][:, j])
             label = f"SS (N = {big_n:,})" if name == "SS" else name
-            rows.append(Row(trait.shown[j], label, float(p[j]), lo, hi, truth, INTERVALS[name]))
+            how = INTERVALS[name]
+            if name == "RDS-I" and not math.isfinite(p[j]):
+                how = ("undefined: no one was recruited" if not np.any(rec >= 0) else
+                       "undefined: some categories recruit only among themselves")
+            rows.append(Row(trait.shown[j], label, float(p[j]), lo, hi, truth, how))
     rows += _size_rows(data, s, replicate, seed, bootstrap, n_true)
     return rows
 
