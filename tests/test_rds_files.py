@@ -153,3 +153,17 @@ def test_a_seeds_only_sample_reports_no_equilibrium_and_no_infinite_size(tmp_pat
     assert "recruitment equilibrium: none (the sample is its seeds only" in est.stdout
     assert "inf" not in est.stdout, est.stdout
     assert "undefined: no respondent is among the" in est.stdout
+
+
+@pytest.mark.parametrize("column", ["wave", "linked"])
+def test_a_nodes_column_named_like_the_surveys_own_is_one_line(tmp_path, column):
+    # sample.csv has one column per name: a file's 'wave' was read back as the waves, a
+    # file's 'linked' as the service's records.
+    scenario = _scenario(tmp_path)
+    write(tmp_path / "nodes.csv", f"id,{column}\n" + "".join(f"p{i},{i % 2}\n"
+                                                            for i in range(200)))
+    proc = outreach("survey", scenario, "--out", tmp_path / "out", "--sample-size", "20",
+                    cwd=tmp_path)
+    one_line_error(proc, f"nodes.csv: node attribute {column!r} has the name of",
+                   "rename it")
+    assert not (tmp_path / "out").exists()
