@@ -167,3 +167,10 @@ def test_a_nodes_column_named_like_the_surveys_own_is_one_line(tmp_path, column)
     one_line_error(proc, f"nodes.csv: node attribute {column!r} has the name of",
                    "rename it")
     assert not (tmp_path / "out").exists()
+
+
+def test_estimate_says_one_labels_chain_is_over_all_labels(surveyed):
+    proc = outreach("estimate", surveyed / "out", "--trait", "depth=deep", "--bootstrap", "50",
+                    "--replicate", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "RDS-I's recruitment chain: every label of depth (edge, middle, deep)" in proc.stdout

@@ -120,7 +120,8 @@ def register(subparsers) -> None:
     e.add_argument("folder", metavar="DIR", help="a folder written by outreach survey")
     e.add_argument("--trait", required=True, metavar="NAME[=LABEL]",
                    help="an attribute of sample.csv: a category (each label, or the one "
-                        "named) or a 0/1 number")
+                        "named; RDS-I's recruitment chain is over all its labels either way) "
+                        "or a 0/1 number")
     e.add_argument("--population-size", type=positive_int, metavar="N",
                    help="population size SS assumes (default: the true size)")
     e.add_argument("--bootstrap", type=int_at_least(50), default=500, metavar="B",
@@ -318,6 +319,9 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
           f"{len(reps)} {'replicate' if len(reps) == 1 else 'replicates'}, "
           f"{design.get('n_seeds', '?')} seeds, {design.get('coupons', '?')} coupons, "
           f"p-redeem {design.get('p_redeem', '?')}; population {n_true:,}")
+    if len(trait.labels) > 2 and len(trait.report) == 1:
+        print(f"RDS-I's recruitment chain: every label of {trait.name} "
+              f"({', '.join(trait.labels)}), as in R's RDS")
     if single:
         rows = estimate_replicate(data, trait, reps[0], population_size=args.population_size,
                                   bootstrap=args.bootstrap)

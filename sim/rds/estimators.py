@@ -11,7 +11,12 @@ Prevalence of each category ``k`` of a trait, from respondents' categories ``y``
   each row normalised), divided by each category's harmonic mean degree in the sample ``h``,
   normalised: ``(q_k / h_k) / sum_j (q_j / h_j)``. This is how R's ``RDS`` package defines
   its RDS-I weights (``rds.I.weights``: each respondent of category k weighs that estimate
-  over the number of respondents in k), unsmoothed.
+  over the number of respondents in k), unsmoothed. ``q`` is solved exactly
+  (:func:`stationary`), not iterated. The chain is over every category of the trait present
+  in the sample, also when one is reported. A category that recruited no one recruits every
+  category alike, as R's ``count.transitions`` sets such a row to 0.1 in each cell; a sample
+  without any recruitment, or whose recruitment never crosses between two groups of
+  categories, has no estimate (NaN).
 - **RDS-II** (Volz & Heckathorn 2008, "Probability based estimation theory for
   respondent-driven sampling", Journal of Official Statistics 24:79): weights ``1 / d``, as
   R's ``vh.weights``; the estimate is the weighted share.
