@@ -396,10 +396,10 @@ def test_load_csv_round_trip_with_string_ids(tmp_path):
     }
     assert all(w[(u, v)] == pytest.approx((u + v) % 7 / 10) for u, v in orig)
     # Labels coded by their position in the given names, integer columns read as codes; an
-    # extra column ('site') is coded in sorted label order.
+    # extra column ('site') keeps its labels as written.
     assert np.array_equal(loaded.node_attrs["gender"], g.node_attrs["gender"][back])
     assert np.array_equal(loaded.node_attrs["age_band"], g.node_attrs["age_band"][back])
-    assert sorted(set(loaded.node_attrs["site"].tolist())) == [0, 1, 2]
+    assert sorted(set(loaded.node_attrs["site"].tolist())) == ["s0", "s1", "s2"]
 
 
 def test_load_csv_without_weights_and_custom_weight_column(tmp_path):

@@ -118,6 +118,34 @@ def test_localities_by_name_and_extra_columns_ignored(tmp_path):
     pos = _by_id(world)
     names = ("station", "harbour", "mill")
     assert [names[world.locality[pos[node]]] for node in ids] == [r[1] for r in rows]
+    # The extras keep the file's words and numbers: 'site' a category of its own labels.
+    scenario = load_scenario(tmp_path / "loc.toml")
+    attrs = world.person_attributes(scenario)
+    codes, labels = attrs["site"]
+    assert labels == ("site0", "site1", "site2", "site3")
+    assert [labels[codes[pos[node]]] for node in ids] == [r[2] for r in rows]
+    values, none = attrs["hiv_status"]
+    assert none is None and [int(values[pos[node]]) for node in ids] == [r[3] for r in rows]
+
+
+def test_graphml_text_attributes_come_back_as_their_labels(tmp_path):
+    n = 24
+    sites = ["north side" if i % 3 else "Old Mill" for i in range(n)]
+    ids = _graphml(tmp_path, "net.graphml", {"site": sites})
+    scenario = _scenario(tmp_path, "g.toml", graph="net.graphml")
+    world = _world(scenario)
+    codes, labels = world.person_attributes(load_scenario(scenario))["site"]
+    pos = _by_id(world)
+    assert [labels[codes[pos[node]]] for node in ids] == sites
+
+
+def test_a_mistrust_column_of_words_is_one_line(tmp_path):
+    ids = _ties(tmp_path, 30)
+    _nodes(tmp_path, "people.csv", "id,mistrust",
+           [(node, "high" if i == 4 else 0.5) for i, node in enumerate(ids)])
+    with pytest.raises(UserInputError, match=r"people\.csv: column 'mistrust' must hold "
+                                             r"numbers from 0 to 1 \(found 'high'\)"):
+        _world(_scenario(tmp_path, "m.toml", nodes="people.csv"))
 
 
 def test_integer_codes_index_the_scenario_names(tmp_path):

@@ -361,8 +361,10 @@ def test_estimate_prints_each_estimator_beside_the_truth(graph_survey):
     assert proc.returncode == 0, proc.stderr
     for name in ("naive", "RDS-I", "RDS-II", "SS (N = 400)", "truth 0.200", "Chapman"):
         assert name in proc.stdout, proc.stdout
+    # One replicate's files are named by it, beside (not over) the all-replicates ones.
+    assert (folder / "out" / "estimates-hiv-replicate1.csv").is_file()
     for name in ("waves", "convergence", "bottleneck"):
-        assert (folder / "out" / f"diagnostics-hiv-{name}.png").stat().st_size > 1000
+        assert (folder / "out" / f"diagnostics-hiv-replicate1-{name}.png").stat().st_size > 1000
     over = outreach("estimate", folder / "out", "--trait", "hiv", "--bootstrap", "100")
     assert over.returncode == 0, over.stderr
     assert "coverage" in over.stdout and "RMSE" in over.stdout

@@ -120,7 +120,8 @@ def register(subparsers) -> None:
     e.add_argument("folder", metavar="DIR", help="a folder written by outreach survey")
     e.add_argument("--trait", required=True, metavar="NAME[=LABEL]",
                    help="an attribute of sample.csv: a category (each label, or the one "
-                        "named) or a 0/1 number")
+                        "named; RDS-I's recruitment chain is over all its labels either way) "
+                        "or a 0/1 number")
     e.add_argument("--population-size", type=positive_int, metavar="N",
                    help="population size SS assumes (default: the true size)")
     e.add_argument("--bootstrap", type=int_at_least(50), default=500, metavar="B",
@@ -222,7 +223,7 @@ def _cmd_survey(args: argparse.Namespace) -> int:
         print(f"outreach: interrupted: {done} of {args.replicates} replicates surveyed in "
               f"{out}; run the same command again to resume", file=sys.stderr)
         return 130
-    sizes, waves = _assemble(out, args.replicates)
+    sizes, waves = _assemble(out, args.replicates, {**settings, "replicates": args.replicates})
     print(f"surveyed {pop.n:,} people ({truth['service_records']:,} on the service's records)"
           f": {args.replicates} {'replicate' if args.replicates == 1 else 'replicates'}, "
           f"{min(sizes)}-{max(sizes)} respondents each (target {design.sample_size}), "
@@ -251,11 +252,17 @@ def _previous_settings(out: Path) -> dict | None:
 
 def _comparable(settings: dict) -> dict:
     # The number of replicates may grow (more surveys of the same population); nothing else.
-    return {k: v for k, v in settings.items() if k not in ("replicates", "file")}
+    return {k: v for k, v in settings.items() if k not in ("replicates", "file", "respondents")}
 
 
-def _assemble(out: Path, replicates: int) -> tuple[list[int], list[int]]:
-    """Write sample.csv from the replicates' files; returns each one's size and last wave."""
+def _assemble(out: Path, replicates: int, settings: dict) -> tuple[list[int], list[int]]:
+    """Write sample.csv from the replicates' files; returns each one's size and last wave.
+
+    ``survey.json`` (``settings``) gains each replicate's number of respondents first, so
+    ``estimate`` refuses a ``sample.csv`` that lacks rows, whenever it was cut short.
+    """
+    import json
+
     from sim.output.files import write_text_atomic
     from sim.rds import files as F
 
@@ -269,11 +276,17 @@ def _assemble(out: Path, replicates: int) -> tuple[list[int], list[int]]:
         sizes.append(len(body))
         wave_col = lines[0].rstrip("\n").split(",").index("wave")
         waves.append(max(int(line.split(",")[wave_col]) for line in body))
+    write_text_atomic(out / "survey.json",
+                      json.dumps({**settings, "respondents": sizes}, indent=2) + "\n", "--out")
     write_text_atomic(out / "sample.csv", "".join(parts), "--out")
     return sizes, waves
 
 
 # --------------------------------------------------------------------------- estimate
+
+#: How ``estimate``'s own files are named in a message: they go into the survey folder, which
+#: the command takes as its argument (it has no ``--out``).
+_WHAT = "output"
 
 
 def _fmt(x: float, size: bool) -> str:
@@ -300,11 +313,15 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     design = data.settings.get("design", {})
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.trait)
     single = args.replicate is not None or len(data.replicates) == 1
+    suffix = f"-replicate{args.replicate}" if args.replicate is not None else ""
     reps = [args.replicate] if args.replicate is not None else data.replicates
     print(f"survey of {data.settings.get('scenario', '?')} (seed {data.settings.get('seed')}): "
           f"{len(reps)} {'replicate' if len(reps) == 1 else 'replicates'}, "
           f"{design.get('n_seeds', '?')} seeds, {design.get('coupons', '?')} coupons, "
           f"p-redeem {design.get('p_redeem', '?')}; population {n_true:,}")
+    if len(trait.labels) > 2 and len(trait.report) == 1:
+        print(f"RDS-I's recruitment chain: every label of {trait.name} "
+              f"({', '.join(trait.labels)}), as in R's RDS")
     if single:
         rows = estimate_replicate(data, trait, reps[0], population_size=args.population_size,
                                   bootstrap=args.bootstrap)
@@ -312,8 +329,11 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             row.replicate = reps[0]
         print(f"replicate {reps[0]}: {len(data.column('id', reps[0]))} respondents")
         _print_single(rows)
-        _write_rows(data.folder / f"estimates-{stem}.csv", rows)
-        print(f"written: {data.folder / f'estimates-{stem}.csv'}")
+        # One replicate's estimates have their own file, so they never replace the
+        # all-replicates table (and its plot) of an earlier run.
+        path = data.folder / f"estimates-{stem}{suffix}.csv"
+        _write_rows(path, rows)
+        print(f"written: {path}")
     else:
         rows, table = evaluate(data, trait, population_size=args.population_size,
                                bootstrap=args.bootstrap, stop=stop,
@@ -325,10 +345,10 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
         quantities = list(dict.fromkeys(r.quantity for r in rows))
         plot = data.folder / f"estimators-{stem}.png"
-        save_figure(estimators_figure(rows, table, quantities), plot, "--out")
+        save_figure(estimators_figure(rows, table, quantities), plot, _WHAT)
         print(f"written: {data.folder / f'estimates-{stem}.csv'}, {plot}")
     if args.diagnostics:
-        _diagnostics(data, trait, reps[0], stem)
+        _diagnostics(data, trait, reps[0], stem + suffix)
     return 0
 
 
@@ -348,8 +368,9 @@ def _print_single(rows) -> None:
             if math.isfinite(r.low) and math.isfinite(r.high) else "-"
         err = r.estimate - r.truth
         err_text = (f"{err:+,.0f}" if size else f"{err:+.3f}") if math.isfinite(err) else "-"
+        span = "-" if lo == hi == "-" else f"{lo} - {hi}"
         print(f"  {r.estimator:<{width}}  {_fmt(r.estimate, size):>9}  "
-              f"{lo + ' - ' + hi:>21}  {err_text:>8}  {covers:>6}  {r.interval}")
+              f"{span:>21}  {err_text:>8}  {covers:>6}  {r.interval}")
 
 
 def _print_table(table, rows) -> None:
@@ -386,7 +407,7 @@ def _write_rows(path: Path, rows) -> None:
     for r in rows:
         out.writerow([r.replicate, r.quantity, r.estimator, *(format(x, ".6g") for x in
                       (r.estimate, r.low, r.high, r.truth)), r.interval])
-    write_text_atomic(path, buf.getvalue(), "--out")
+    write_text_atomic(path, buf.getvalue(), _WHAT)
 
 
 def _diagnostics(data, trait, replicate: int, stem: str) -> None:
@@ -409,7 +430,7 @@ def _diagnostics(data, trait, replicate: int, stem: str) -> None:
         ("bottleneck", D.bottleneck_figure(y, d, s["seed"], code, shown, truth)),
     ):
         path = folder / f"diagnostics-{stem}-{name}.png"
-        save_figure(fig, path, "--out")
+        save_figure(fig, path, _WHAT)
         written.append(path)
     h, trans = D.homophily(y, d, rec, k)
     counts = D.wave_composition(y, s["wave"], k)
@@ -419,12 +440,20 @@ def _diagnostics(data, trait, replicate: int, stem: str) -> None:
     print(f"  {trait.shown[code]} by wave: " + ", ".join(
         f"{int(w)}: {counts[w, code] / counts[w].sum():.2f} (n={int(counts[w].sum())})"
         for w in range(counts.shape[0]) if counts[w].sum() > 0))
-    print(f"  recruitment equilibrium {eq[code]:.3f}, truth {truth:.3f}")
+    if np.isfinite(eq[code]):
+        print(f"  recruitment equilibrium {eq[code]:.3f}, truth {truth:.3f}")
+    elif not np.any(rec >= 0):
+        print(f"  recruitment equilibrium: none (the sample is its seeds only, no one was "
+              f"recruited), truth {truth:.3f}")
+    else:
+        print(f"  recruitment equilibrium: none unique (some categories recruit only among "
+              f"themselves), truth {truth:.3f}")
     labels = trait.labels
     print("  homophily (Heckathorn 2002; 0 random, 1 only within): " + ", ".join(
         f"{labels[j]} {h[j]:+.2f}" if np.isfinite(h[j]) else f"{labels[j]} -"
         for j in range(k)))
-    print("  recruits' category by recruiter's (rows: recruiter): " + "; ".join(
-        f"{labels[i]} -> " + " ".join(f"{trans[i, j]:.2f}" for j in range(k))
-        for i in range(k) if np.isfinite(trans[i]).all()))
+    if np.any(rec >= 0):
+        print("  recruits' category by recruiter's (rows: recruiter): " + "; ".join(
+            f"{labels[i]} -> " + " ".join(f"{trans[i, j]:.2f}" for j in range(k))
+            for i in range(k) if np.isfinite(trans[i]).all()))
     print("written: " + ", ".join(str(p) for p in written))

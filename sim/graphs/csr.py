@@ -26,8 +26,8 @@ class CSRGraph:
         indices: ``int32`` array of shape ``(n_arcs,)``, the arc heads, sorted within each node.
         weights: optional ``float64`` array of shape ``(n_arcs,)`` (for example a per-arc
             contact probability); both arcs of a tie carry the tie's weight.
-        node_attrs: per-node integer or float arrays of shape ``(n_nodes,)``, by name (for
-            example ``"locality"``, ``"gender"``, ``"age_band"``, ``"community"``).
+        node_attrs: per-node integer, float or text (labels) arrays of shape ``(n_nodes,)``,
+            by name (for example ``"locality"``, ``"gender"``, ``"age_band"``, ``"community"``).
     """
 
     indptr: np.ndarray

@@ -71,8 +71,8 @@ def load_graph(path, nodes_path=None, *, weight: str | None = None,
     - A column or GraphML attribute whose name is not in ``labels`` but close to one of them
       (``gendr``, ``Gender``, ``age``, ``locality_name``, ``sex``, ``city`` ...) is an error
       unless the attribute it resembles is also given, so a misspelt name is never ignored.
-    - Any other attribute is kept as extra data: integers as integers, floats as floats, other
-      labels coded ``0, 1, ...`` in sorted order.
+    - Any other attribute is kept as extra data: integers as integers, floats as floats, and
+      any other column as its labels, text as written (spaces around a value dropped).
 
     Identifiers are strings; nodes take positions in order of first appearance (in the edge
     list, or GraphML's node order) and the identifiers are returned by position, never written
@@ -324,7 +324,11 @@ def _read_edge_csv(path: Path, weight: str | None):
 
 
 def _code_column(values: list, where: str, column: str) -> np.ndarray:
-    """An extra attribute: integers stay integers, floats floats, labels become sorted codes."""
+    """An extra attribute: integers stay integers, floats floats, labels stay text as written.
+
+    Labels are kept as a text array (not coded), so whatever reads them later (a survey's
+    ``sample.csv``, the truth, ``--trait NAME=LABEL``) meets the user's own words.
+    """
     if all(isinstance(v, (bool, int, np.integer)) for v in values):
         return np.asarray(values, dtype=np.int64)
     if all(isinstance(v, (bool, int, float, np.integer, np.floating)) for v in values):
@@ -342,8 +346,7 @@ def _code_column(values: list, where: str, column: str) -> np.ndarray:
             return values
     except ValueError:
         pass
-    _, codes = np.unique(np.asarray(texts), return_inverse=True)
-    return codes.astype(np.int64)
+    return np.asarray(texts, dtype=str)
 
 
 def _read_nodes_csv(path: Path, ids: list[str],

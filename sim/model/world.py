@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import threading
 import time
@@ -107,8 +108,20 @@ class World:
             "problems": (self.problems, None),
         }
         for name, values in self.graph.node_attrs.items():
-            out.setdefault(name, (np.asarray(values), None))
+            out.setdefault(name, _labelled(np.asarray(values)))
         return out
+
+
+def _labelled(values: np.ndarray) -> tuple[np.ndarray, tuple | None]:
+    """An extra column as ``(values, labels)``: a text column as codes into its sorted labels.
+
+    Numbers stay numbers (labels None); a column of labels (kept as text by the graph loader)
+    becomes a category whose labels are the file's own words, so they come back as written.
+    """
+    if values.dtype.kind not in "US":
+        return values, None
+    labels, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.astype(np.int64), tuple(str(x) for x in labels)
 
 
 def _draw_categories(rng: np.random.Generator, n: int, shares) -> np.ndarray:
@@ -323,7 +336,12 @@ def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.nd
         p_orbit = np.asarray(cl["orbit_share_by_depth"])[depth] * access
         in_orbit = (u[1] < p_orbit).astype(np.int8)
     if "mistrust" in given:
-        mistrust = np.asarray(given["mistrust"], dtype=np.float64)
+        raw = np.asarray(given["mistrust"])
+        if raw.dtype.kind in "US":  # labels the loader kept as text
+            word = next(x for x in raw.tolist() if not _is_number(x))
+            raise UserInputError(f"{where}: column 'mistrust' must hold numbers from 0 to 1 "
+                                 f"(found {word!r})")
+        mistrust = raw.astype(np.float64)
         if not np.all((mistrust >= 0.0) & (mistrust <= 1.0)):
             raise UserInputError(f"{where}: column 'mistrust' must hold numbers from 0 to 1 "
                                  f"(found {mistrust.min():g} to {mistrust.max():g})")
@@ -337,6 +355,13 @@ def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.nd
         problems = _binomial_quantile(u[3], q).astype(np.int8)
     return (np.ascontiguousarray(depth), np.ascontiguousarray(in_orbit),
             np.ascontiguousarray(mistrust), np.ascontiguousarray(problems))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 #: Points of the tabulated Beta quantile function (see :func:`_beta_quantile`).

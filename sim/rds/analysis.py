@@ -211,7 +211,11 @@ def estimate_replicate(data: SurveyData, trait: Trait, replicate: int, *,
         for name, p in points.items():
             lo, hi = est.bootstrap_interval(float(p[j]), boot[name][:, j])
             label = f"SS (N = {big_n:,})" if name == "SS" else name
-            rows.append(Row(trait.shown[j], label, float(p[j]), lo, hi, truth, INTERVALS[name]))
+            how = INTERVALS[name]
+            if name == "RDS-I" and not math.isfinite(p[j]):
+                how = ("undefined: no one was recruited" if not np.any(rec >= 0) else
+                       "undefined: some categories recruit only among themselves")
+            rows.append(Row(trait.shown[j], label, float(p[j]), lo, hi, truth, how))
     rows += _size_rows(data, s, replicate, seed, bootstrap, n_true)
     return rows
 
@@ -226,14 +230,19 @@ def _size_rows(data: SurveyData, s: dict, replicate: int, seed: int, bootstrap: 
     if linked is None or records == 0:
         return out
     y = linked.astype(np.int64)
-    share = float(est.vh(y, s["degree"], 2)[1])
-    boot = est.salganik_bootstrap(y, s["degree"], s["recruiter"], 2,
-                                  stream(seed, replicate, "rds-bootstrap-linked"),
-                                  replicates=bootstrap)
-    lo, hi = est.bootstrap_interval(share, boot["RDS-II"][:, 1])
-    value, low, high = est.multiplier(records, share, lo, hi)
-    out.append(Row("population size", "multiplier", value, low, high, n_true,
-                   f"service records {records:,} / RDS-II share linked {share:.3f}"))
+    if y.sum() == 0:
+        # No respondent on the records: the share is 0 and records / share says nothing.
+        out.append(Row("population size", "multiplier", math.nan, math.nan, math.nan, n_true,
+                       f"undefined: no respondent is among the {records:,} service records"))
+    else:
+        share = float(est.vh(y, s["degree"], 2)[1])
+        boot = est.salganik_bootstrap(y, s["degree"], s["recruiter"], 2,
+                                      stream(seed, replicate, "rds-bootstrap-linked"),
+                                      replicates=bootstrap)
+        lo, hi = est.bootstrap_interval(share, boot["RDS-II"][:, 1])
+        value, low, high = est.multiplier(records, share, lo, hi)
+        out.append(Row("population size", "multiplier", value, low, high, n_true,
+                       f"service records {records:,} / RDS-II share linked {share:.3f}"))
     value, low, high = est.chapman(records, y.size, int(y.sum()))
     out.append(Row("population size", "Chapman (service list)", value, low, high, n_true,
                    "Seber variance, normal"))

@@ -42,7 +42,9 @@ def equilibrium(y: np.ndarray, recruiter: np.ndarray, k: int) -> np.ndarray:
 
     The chain is over the categories in the sample (others get 0); a category whose members
     recruited no one recruits as the sample's recruits do overall (the column totals, as R's
-    Salganik bootstrap fills such a row). Without any recruitment, the sample's composition.
+    Salganik bootstrap fills such a row). NaN without any recruitment (a sample of seeds
+    only has no chain), or when recruitment never leaves one of several groups of categories
+    (more than one closed class: no unique equilibrium).
     """
     present = np.flatnonzero(np.bincount(y, minlength=k) > 0)
     code = np.full(k, -1)
@@ -50,8 +52,7 @@ def equilibrium(y: np.ndarray, recruiter: np.ndarray, k: int) -> np.ndarray:
     t = est.transitions(code[y], recruiter, present.size)
     out = np.zeros(k)
     if t.sum() == 0:
-        out[present] = np.bincount(code[y], minlength=present.size) / y.size
-        return out
+        return np.full(k, np.nan)
     t[t.sum(axis=1) == 0] = t.sum(axis=0)
     out[present] = est.stationary(t / t.sum(axis=1, keepdims=True))
     return out
@@ -102,7 +103,8 @@ def waves_figure(y: np.ndarray, wave: np.ndarray, recruiter: np.ndarray, k: int,
     for w, m in zip(waves, n, strict=True):
         ax.annotate(f"{int(m)}", (w, share[w]), textcoords="offset points", xytext=(0, 6),
                     ha="center", fontsize=7, color="grey")
-    ax.axhline(eq, ls="--", color="tab:orange", label=f"recruitment equilibrium {eq:.3f}")
+    if np.isfinite(eq):
+        ax.axhline(eq, ls="--", color="tab:orange", label=f"recruitment equilibrium {eq:.3f}")
     ax.axhline(truth, ls=":", color="black", label=f"population truth {truth:.3f}")
     ax.set_xlabel("wave (numbers: respondents in the wave)")
     ax.set_ylabel(f"share {shown}")

@@ -11,7 +11,12 @@ Prevalence of each category ``k`` of a trait, from respondents' categories ``y``
   each row normalised), divided by each category's harmonic mean degree in the sample ``h``,
   normalised: ``(q_k / h_k) / sum_j (q_j / h_j)``. This is how R's ``RDS`` package defines
   its RDS-I weights (``rds.I.weights``: each respondent of category k weighs that estimate
-  over the number of respondents in k), unsmoothed.
+  over the number of respondents in k), unsmoothed. ``q`` is solved exactly
+  (:func:`stationary`), not iterated. The chain is over every category of the trait present
+  in the sample, also when one is reported. A category that recruited no one recruits every
+  category alike, as R's ``count.transitions`` sets such a row to 0.1 in each cell; a sample
+  without any recruitment, or whose recruitment never crosses between two groups of
+  categories, has no estimate (NaN).
 - **RDS-II** (Volz & Heckathorn 2008, "Probability based estimation theory for
   respondent-driven sampling", Journal of Official Statistics 24:79): weights ``1 / d``, as
   R's ``vh.weights``; the estimate is the weighted share.
@@ -51,9 +56,9 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
-    "BOOTSTRAP_ESTIMATORS", "chapman", "harmonic_means", "multiplier", "naive", "rds1",
-    "salganik_bootstrap", "ss", "ss_inclusion", "ss_weights", "stationary", "transitions",
-    "vh", "wilson",
+    "BOOTSTRAP_ESTIMATORS", "chapman", "fill_empty_rows", "harmonic_means", "multiplier",
+    "naive", "rds1", "salganik_bootstrap", "ss", "ss_inclusion", "ss_weights", "stationary",
+    "transitions", "vh", "wilson",
 ]
 
 #: Estimators whose interval comes from :func:`salganik_bootstrap`.
@@ -101,18 +106,63 @@ def transitions(y: np.ndarray, recruiter: np.ndarray, k: int) -> np.ndarray:
     return t
 
 
-def stationary(p: np.ndarray, steps: int = 2000) -> np.ndarray:
+def stationary(p: np.ndarray) -> np.ndarray:
     """Stationary distribution of transition matrices ``p`` (``(..., K, K)``, rows sum to 1).
 
-    Power iteration on the lazy chain ``(P + I) / 2``, which has the same stationary
-    distribution and is aperiodic, so a periodic chain converges too.
+    Solved, not iterated: the chain's closed classes are found from which category reaches
+    which (the transitive closure of the positive entries); with exactly one closed class
+    ``C``, the states outside it are transient and get 0, and ``pi P = pi`` with
+    ``sum(pi) = 1`` is solved on ``C`` by one linear solve, which is exact up to rounding
+    however rarely recruitment crosses between categories (power iteration needs a number of
+    steps that grows as one over the crossing rate). A periodic chain has its unique
+    stationary distribution too (R's ``get.stationary.distribution`` gives NA for period two).
+    With more than one closed class the stationary distribution is not unique (it depends on
+    where the chain starts) and the result is NaN; R's eigen-analysis finds no unique
+    eigenvector then either. Cost: ``O(K^3 log K)`` per matrix.
     """
     p = np.asarray(p, dtype=float)
-    lazy = 0.5 * (p + np.eye(p.shape[-1]))
-    q = np.full(p.shape[:-1], 1.0 / p.shape[-1])
-    for _ in range(steps):
-        q = np.einsum("...i,...ij->...j", q, lazy)
-    return q / q.sum(axis=-1, keepdims=True)
+    k = p.shape[-1]
+    flat = p.reshape(-1, k, k)
+    eye = np.eye(k, dtype=bool)
+    reach = (flat > 0) | eye
+    steps = 1
+    while steps < k:
+        step = reach.astype(np.int64)
+        reach = (step @ step) > 0
+        steps *= 2
+    back = np.swapaxes(reach, 1, 2)
+    # A state is recurrent when every state it reaches leads back to it; the chain has one
+    # closed class when its recurrent states all reach one another.
+    recurrent = np.all(~reach | back, axis=2)
+    both = recurrent[:, :, None] & recurrent[:, None, :]
+    unique = np.all(~both | reach, axis=(1, 2))
+    # Rows of the system: pi_j - sum_i pi_i p_ij = 0 for recurrent j, pi_j = 0 for transient
+    # j, and the first recurrent state's row replaced by sum over recurrent states = 1.
+    a = np.where(recurrent[:, :, None], np.swapaxes(flat, 1, 2) * recurrent[:, None, :]
+                 - eye, eye).astype(float)
+    first = np.argmax(recurrent, axis=1)
+    rows = np.arange(flat.shape[0])
+    a[rows, first] = recurrent.astype(float)
+    b = np.zeros(flat.shape[:2])
+    b[rows, first] = 1.0
+    a[~unique] = np.eye(k)
+    q = np.linalg.solve(a, b[..., None])[..., 0]
+    q = np.clip(q, 0.0, None)
+    q /= q.sum(axis=1, keepdims=True)
+    q[~unique] = np.nan
+    return q.reshape(p.shape[:-1])
+
+
+def fill_empty_rows(t: np.ndarray) -> np.ndarray:
+    """Transition counts with each row of a category that recruited no one made uniform.
+
+    As R's ``count.transitions`` (RDS 0.9-10), which sets every cell of such a row to 0.1:
+    a recruiter of that category is taken to recruit each category in the chain alike.
+    """
+    t = np.array(t, dtype=float)
+    empty = t.sum(axis=-1) == 0
+    t[empty] = 1.0
+    return t
 
 
 def harmonic_means(y: np.ndarray, degree: np.ndarray, k: int) -> np.ndarray:
@@ -125,22 +175,27 @@ def harmonic_means(y: np.ndarray, degree: np.ndarray, k: int) -> np.ndarray:
 
 
 def _rds1_from(t: np.ndarray, h: np.ndarray) -> np.ndarray:
-    rows = t.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = t / rows
-    q = stationary(np.nan_to_num(p, nan=0.0) + np.where(rows > 0, 0.0, np.eye(t.shape[-1])))
-    ratio = np.where(np.isfinite(h) & (h > 0), q / np.where(h > 0, h, 1.0), 0.0)
-    est = ratio / ratio.sum(axis=-1, keepdims=True)
-    # A category no recruiter of which recruited anyone leaves the chain undefined (R: NaN).
-    bad = np.any(rows[..., 0] == 0, axis=-1)
-    return np.where(bad[..., None], np.nan, est)
+    # No recruitment at all leaves no chain to estimate from (R would take every row as
+    # uniform, and so weigh by harmonic mean degree alone).
+    if t.sum() == 0:
+        return np.full(t.shape[-1], np.nan)
+    filled = fill_empty_rows(t)
+    q = stationary(filled / filled.sum(axis=-1, keepdims=True))
+    ratio = q / h
+    return ratio / ratio.sum()
 
 
 def rds1(y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray, k: int) -> np.ndarray:
     """RDS-I (Salganik-Heckathorn) estimate of each category's share, as R's ``RDS``.
 
-    Categories absent from the sample are left out of the chain (their share is 0). NaN when
-    a category present recruited no one (the chain's row is undefined).
+    The chain is over the categories present in the sample (as R's, which takes the sample's
+    values as its levels): all of a trait's labels, whichever one is reported, so
+    ``--trait depth=deep`` estimates from the chain between every depth label. Categories
+    absent from the sample get 0. A category present whose members recruited no one
+    recruits every category alike (a uniform row, as R's ``count.transitions``), so the
+    estimate is a number there. NaN when the sample has no recruitment at all, or when
+    recruitment splits the categories into more than one closed class (categories that
+    recruit only among themselves), where the stationary distribution is not unique.
     """
     present = np.flatnonzero(np.bincount(y, minlength=k) > 0)
     code = np.full(k, -1)
@@ -297,17 +352,15 @@ def salganik_bootstrap(y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray,
     with np.errstate(invalid="ignore", divide="ignore"):
         h = nb / (onehot * inv[..., None]).sum(axis=1)
     present = nb > 0
-    # R's RDS-I leaves out categories absent from a sample; a present one with no recruits
-    # makes the estimate undefined (NaN, dropped from the standard error as R drops it).
+    # As the point estimate: categories absent from a bootstrap sample are left out of its
+    # chain (their rows lead to the present ones, so they are transient and get 0); a present
+    # one that recruited no one recruits every present one alike.
     rows = tb.sum(axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = tb / rows[..., None]
-    p = np.where(rows[..., None] > 0, p, np.eye(k))
-    q = stationary(p)
+    filled = np.where((rows == 0)[..., None], present[:, None, :].astype(float), tb)
+    q = stationary(filled / filled.sum(axis=2, keepdims=True))
+    q = np.where(present, q, 0.0)
     ratio = np.where(present, q / np.where(present, h, 1.0), 0.0)
     est = ratio / ratio.sum(axis=1, keepdims=True)
-    undefined = np.any(present & (rows == 0), axis=1)
-    est[undefined] = np.nan
     out["RDS-I"] = est
     if ss_mapping is not None:
         w = ss_weights(degrees.ravel(), *ss_mapping).reshape(degrees.shape)
@@ -326,8 +379,14 @@ def bootstrap_interval(estimate: float, draws: np.ndarray) -> tuple[float, float
 
 def multiplier(records: int, share: float, low: float, high: float
                ) -> tuple[float, float, float]:
-    """Population size by the multiplier method: ``records / share``, with its interval."""
+    """Population size by the multiplier method: ``records / share``, with its interval.
+
+    A share of 0 gives infinity; an undefined share (NaN, such as the interval of a sample
+    too small to bootstrap) gives NaN.
+    """
     def over(p: float) -> float:
+        if math.isnan(p):
+            return math.nan
         return records / p if p > 0 else math.inf
 
     return over(share), over(high), over(low)

@@ -1,7 +1,8 @@
 """The survey folder: ``sample.csv``, ``truth.json`` and ``survey.json``, written and read back.
 
-- ``survey.json``: the scenario, seed, design and number of replicates, so ``estimate`` knows
-  what it reads and an interrupted survey resumes only with the same settings.
+- ``survey.json``: the scenario, seed, design, number of replicates and each replicate's
+  number of respondents, so ``estimate`` knows what it reads (and refuses a ``sample.csv``
+  cut short) and an interrupted survey resumes only with the same settings.
 - ``truth.json``: the population size, the service's records, and each attribute's true
   population share (categories and whole-number attributes with few values) or mean.
 - ``replicates/NNNN.csv``: each replicate's sample, written as it finishes (a survey resumes
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +123,10 @@ class SurveyData:
         """The person attributes in the sample (the columns after the fixed ones)."""
         return [c for c in self.columns if c not in FIXED_COLUMNS]
 
+    def size(self, replicate: int) -> int:
+        """Respondents in one replicate."""
+        return int(self._rows[replicate].size)
+
     def column(self, name: str, replicate: int) -> list[str]:
         """One column's values within one replicate, in sample order."""
         col = self.columns[name]
@@ -153,9 +159,9 @@ def read_survey(folder: str | Path) -> SurveyData:
             raise UserInputError(f"{path}: cannot be read ({err.__class__.__name__}); write "
                                  "the survey again with outreach survey") from None
     try:
-        with sample.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as err:
+        text = sample.read_text(encoding="utf-8")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise UserInputError(f"{sample}: cannot be read ({err})") from None
     if not rows or any(c not in rows[0] for c in FIXED_COLUMNS):
         raise UserInputError(f"{sample}: not a survey sample (columns "
@@ -164,8 +170,65 @@ def read_survey(folder: str | Path) -> SurveyData:
     body = rows[1:]
     if not body:
         raise UserInputError(f"{sample}: has no respondents")
+    _check_rows(sample, header, body, text)
     columns = {name: [r[i] for r in body] for i, name in enumerate(header)}
-    return SurveyData(folder, docs[0], docs[1], columns)
+    data = SurveyData(folder, docs[0], docs[1], columns)
+    _check_counts(sample, data)
+    return data
+
+
+#: How a damaged sample can be written again: the survey's replicates are kept beside it.
+_REWRITE = ("run the same outreach survey command again to write it anew from "
+            "replicates/")
+
+_DIGITS = re.compile(r"[0-9]+")
+
+#: Columns that hold whole numbers in every row.
+_WHOLE_COLUMNS = ("replicate", "wave", "degree_reported", "degree_true")
+
+
+def _check_rows(sample: Path, header: list[str], body: list[list[str]], text: str) -> None:
+    """Refuse a sample cut short or damaged: every line whole, with a field per column."""
+    if not text.endswith("\n"):
+        raise UserInputError(f"{sample}: line {len(body) + 1}: the last line is cut short (the "
+                             f"file does not end with a line break); {_REWRITE}")
+    at = {name: header.index(name) for name in _WHOLE_COLUMNS}
+    for line, row in enumerate(body, 2):
+        if len(row) != len(header):
+            raise UserInputError(f"{sample}: line {line}: {len(row)} fields where the header "
+                                 f"has {len(header)}; {_REWRITE}")
+        for name, i in at.items():
+            if not _DIGITS.fullmatch(row[i]):
+                raise UserInputError(f"{sample}: line {line}: column {name!r} is {row[i]!r}, "
+                                     f"not a whole number of 0 or more; {_REWRITE}")
+        if not row[header.index("id")]:
+            raise UserInputError(f"{sample}: line {line}: column 'id' is empty; {_REWRITE}")
+
+
+def _check_counts(sample: Path, data: SurveyData) -> None:
+    """Refuse a sample whose replicates or respondents differ from what ``survey.json`` says."""
+    want = data.settings.get("replicates")
+    if isinstance(want, int) and data.replicates != list(range(want)):
+        have = (f"replicate {data.replicates[0]}" if len(data.replicates) == 1 else
+                f"{len(data.replicates)} replicates ({data.replicates[0]}-"
+                f"{data.replicates[-1]})")
+        raise UserInputError(f"{sample}: holds {have} where survey.json says {want} (0-"
+                             f"{want - 1}); {_REWRITE}")
+    for r in data.replicates:
+        ids = set(data.column("id", r))
+        for name in ("recruiter", "seed"):
+            bad = [x for x in data.column(name, r) if x and x not in ids]
+            if bad:
+                raise UserInputError(f"{sample}: replicate {r}: column {name!r} names "
+                                     f"{bad[0]!r}, who is not among its respondents; "
+                                     f"{_REWRITE}")
+    sizes = data.settings.get("respondents")
+    if isinstance(sizes, list) and len(sizes) == len(data.replicates):
+        for r, size in zip(data.replicates, sizes, strict=True):
+            got = data.size(r)
+            if got != size:
+                raise UserInputError(f"{sample}: replicate {r} has {got} respondents where "
+                                     f"survey.json says {size}; {_REWRITE}")
 
 
 def write_json(path: Path, document: dict, what: str) -> None:

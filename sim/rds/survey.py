@@ -216,6 +216,8 @@ def survey_population(scenario, *, stop: threading.Event | None = None,
     from sim.model.world import build_world
 
     world = build_world(scenario, 0)
+    net = scenario.network
+    _check_attribute_names(world.person_attributes(scenario), net.nodes_file or net.file)
     model = OutreachModel(scenario, 0, world)
     ids = list(world.ids) if world.ids is not None else [str(i) for i in range(world.n)]
 
@@ -224,7 +226,8 @@ def survey_population(scenario, *, stop: threading.Event | None = None,
         ran = _model_attributes(model)
         for name, value in ran.items():
             attributes.setdefault(name, value)
-        # The service's records are the model's, even if a nodes file has its own "linked".
+        # A graph file's attribute never shares a name with these (refused above), so the
+        # service's records in sample.csv are the model's.
         return Population(indptr=world.graph.indptr, indices=world.graph.indices,
                           attributes=attributes, ids=ids, engaged=ran["engaged"][0] > 0,
                           linked=ran["linked"][0] > 0)
@@ -236,6 +239,27 @@ def survey_population(scenario, *, stop: threading.Event | None = None,
             raise KeyboardInterrupt
         model.step()
     return population()
+
+
+def _check_attribute_names(attributes: dict, where: str) -> None:
+    """Refuse a graph file's attribute named like a column the survey itself writes.
+
+    ``sample.csv`` has one column per name, so such an attribute would hide the survey's own
+    column (a file's ``wave`` read back as the respondents' waves) or the model run's record
+    (a file's ``linked`` taken for the service's records by ``estimate``).
+
+    Raises:
+        UserInputError: naming the attribute and the names taken.
+    """
+    from sim.rds.files import FIXED_COLUMNS
+
+    for name in attributes:
+        for taken, what in ((FIXED_COLUMNS, "a column of the survey's sample.csv"),
+                            (MODEL_ATTRIBUTES, "what the survey records of the model run")):
+            if name in taken:
+                raise UserInputError(f"{where}: node attribute {name!r} has the name of "
+                                     f"{what} ({', '.join(taken)}); rename it to survey this "
+                                     "graph")
 
 
 def recruit_weights(pop: Population, design: SurveyDesign) -> tuple[np.ndarray | None, str]:
