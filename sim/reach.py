@@ -3,9 +3,9 @@
 For each policy and replicate the model's own recruitment picks the peers (an
 :class:`~sim.model.outreach.OutreachModel` built for that replicate, week 0), and the
 two-stage propagation of :mod:`sim.cascade.influence`, with each kind's tie probabilities
-(:func:`sim.model.influence.tie_probabilities`), measures how many clients their outreach and
-referral chains are expected to reach: the average over :data:`SAMPLES` draws, keyed by
-``(seed, replicate, "reach-screen")`` and shared by every policy (common random numbers),
+(:func:`sim.model.recruitment.influence.tie_probabilities`), measures how many clients their
+outreach and referral chains are expected to reach: the average over :data:`SAMPLES` draws,
+keyed by ``(seed, replicate, "reach-screen")`` and shared by every policy (common random numbers),
 independent of the draws the ``influence`` policy chose with. This is the network's upper
 bound: no hours, caseloads, burnout, services or losses of contact limit it.
 
@@ -128,7 +128,7 @@ class ReachScreen:
 def _team_reach(model, key: int) -> float:
     """Expected clients reached by a model's peers at week 0 (:data:`SAMPLES` draws)."""
     from sim.cascade.influence import team_spread_samples
-    from sim.model.influence import tie_probabilities
+    from sim.model.recruitment.influence import tie_probabilities
 
     kinds = []
     for kind in (S.CLOSE, S.DISTANT):
