@@ -111,7 +111,7 @@ def compute() -> dict[str, Any]:
         "metrics": {metric: [value of each replicate]}}}}``.
     """
     import sim
-    from sim.run import run_ensemble
+    from sim.ensemble.replicates import run_ensemble
 
     scenarios = {}
     for name in SCENARIOS:

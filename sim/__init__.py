@@ -6,7 +6,7 @@ The package has one folder a question:
   recruitment, metrics);
 - :mod:`sim.graphs`: the social graph (CSR form, generators, a user's graph files);
 - :mod:`sim.cascade`: the contact-propagation core (independent cascade) and its reference;
-- :mod:`sim.run` and :mod:`sim.compare`: replicate ensembles and paired comparisons;
+- :mod:`sim.ensemble`: replicate ensembles, paired comparisons and the reach screen;
 - :mod:`sim.sweep`: parameter sweeps; :mod:`sim.viz`: the workshop page;
 - :mod:`sim.output`: text tables, plots, reports and every file write;
 - :mod:`sim.cli`: the ``outreach`` command, one module per command group;
@@ -26,7 +26,7 @@ _LAZY = {
     "Scenario": "sim.model.scenario",
     "cascade_sizes": "sim.cascade.core",
     "load_scenario": "sim.model.scenario",
-    "run_ensemble": "sim.run",
+    "run_ensemble": "sim.ensemble.replicates",
 }
 
 __all__ = ["__version__", *_LAZY]

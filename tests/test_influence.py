@@ -19,6 +19,7 @@ from cli_helpers import one_line_error, outreach
 from scipy import stats
 
 from sim.cascade.influence import greedy_influence, spread_samples
+from sim.ensemble.reach import screen
 from sim.graphs.csr import CSRGraph
 from sim.model import state as S
 from sim.model.outreach import OutreachModel
@@ -26,7 +27,6 @@ from sim.model.recruitment.draws import kind_streams
 from sim.model.recruitment.influence import tie_probabilities
 from sim.model.reference import ReferenceModel
 from sim.model.scenario import load_scenario
-from sim.reach import screen
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 BOUND = 1.0 - 1.0 / math.e

@@ -97,8 +97,8 @@ def test_report_refuses_to_overwrite_a_report_without_force(tmp_path):
 
 
 def test_report_header_says_one_scenario_in_the_singular():
-    from sim.compare import comparison_header
     from sim.model.scenario import Scenario
+    from sim.output.comparison import comparison_header
 
     one = SimpleNamespace(run=SimpleNamespace(replicates=2, weeks=4, seed=1), labels=["a"],
                           scenarios=[Scenario()], notes=[])

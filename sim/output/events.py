@@ -36,8 +36,8 @@ def check_events_path(path: str | Path, what: str = "--events") -> None:
 class EventsFile:
     """A context that gathers replicates' events and writes them to ``path`` on success.
 
-    Use :meth:`recorder` as the ``events`` argument of :func:`sim.run.run_ensemble`. Leaving
-    the context normally writes the file; leaving it by an exception (Ctrl-C included)
+    Use :meth:`recorder` as the ``events`` argument of :func:`sim.ensemble.replicates.run_ensemble`.
+    Leaving the context normally writes the file; leaving it by an exception (Ctrl-C included)
     removes every temporary part and writes nothing.
 
     Args:

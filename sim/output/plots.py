@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sim.compare import Comparison
+from sim.ensemble.compare import Comparison
 from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
 from sim.output.files import write_bytes_atomic

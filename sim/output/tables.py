@@ -47,7 +47,8 @@ def groups_rows(groups: Mapping[str, Mapping[str, Mapping[str, Any]]],
     """Rows of reach by client type: group, people, and the shares contacted, engaged, linked.
 
     Args:
-        groups: :meth:`sim.run.EnsembleResult.groups` (each measure a summary with ``mean``).
+        groups: :meth:`sim.ensemble.replicates.EnsembleResult.groups` (each measure a summary
+            with ``mean``).
         attrs: the grouping attributes to list, in order.
     """
     rows = []

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.compare import paired_difference
+from sim.ensemble.compare import paired_difference
 from sim.errors import UserInputError
 from sim.model import state as S
 from sim.model.metrics import interval
@@ -157,8 +157,8 @@ def screen(scenario: Scenario, policies: Sequence[str], *, peers: int | None = N
     Returns:
         A :class:`ReachScreen`.
     """
+    from sim.ensemble.replicates import RunCancelled, run_ensemble
     from sim.model.outreach import OutreachModel
-    from sim.run import RunCancelled, run_ensemble
 
     seed, replicates = scenario.run.seed, scenario.run.replicates
     result = ReachScreen(scenario, list(policies))
