@@ -207,7 +207,7 @@ def _copies(args: argparse.Namespace) -> None:
     import re
     from pathlib import Path
 
-    from sim.output.files import write_bytes_atomic, write_text_atomic
+    from sim.output.atomic import write_bytes_atomic, write_text_atomic
 
     out = Path(args.out)
     if args.save:

@@ -153,7 +153,7 @@ def _prepare(args: argparse.Namespace, at_least: int):
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.output.files import check_writable
+    from sim.output.atomic import check_writable
 
     scenarios, notes, seed_from = _prepare(args, 2)
     if args.plot:
@@ -169,6 +169,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise UserInputError("--json, --csv and --plot must be different files")
 
     from sim.ensemble.compare import run_comparison
+    from sim.output.atomic import write_text_atomic
     from sim.output.comparison import (
         comparison_csv,
         comparison_document,
@@ -176,7 +177,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         comparison_table,
         groups_comparison_table,
     )
-    from sim.output.files import write_text_atomic
     from sim.output.tables import dump_json
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
@@ -301,7 +301,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 def _cmd_new(args: argparse.Namespace) -> int:
     from sim.model.scenario import ScenarioError
-    from sim.output.files import check_writable, write_text_atomic
+    from sim.output.atomic import check_writable, write_text_atomic
 
     target = _new_target(args.name)
     name = target.stem

@@ -56,7 +56,7 @@ def _cmd_reach(args: argparse.Namespace) -> int:
     from sim.cli.options import load_with_sets
     from sim.ensemble.reach import parse_policies
     from sim.errors import UserInputError
-    from sim.output.files import check_writable
+    from sim.output.atomic import check_writable
     from sim.output.plots import PLOT_SUFFIXES
 
     policies = parse_policies(args.policies)
@@ -80,7 +80,7 @@ def _cmd_reach(args: argparse.Namespace) -> int:
 def _run(args, scenario, policies, file: str) -> int:
     from sim.ensemble.reach import UPPER_BOUND_NOTE, screen, screen_document
     from sim.model.world import world_size
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
     from sim.output.plots import save_figure
     from sim.output.tables import dump_json
 

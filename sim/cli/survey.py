@@ -159,8 +159,8 @@ def _cmd_survey(args: argparse.Namespace) -> int:
 
     from sim.model.scenario import scenario_to_dict
     from sim.model.world import world_size
-    from sim.output.files import check_folder_writable, write_text_atomic
-    from sim.rds import files as F
+    from sim.output.atomic import check_folder_writable, write_text_atomic
+    from sim.rds import survey_files as F
     from sim.rds.survey import SurveyDesign, check_design, run_replicates, survey_population
 
     scenario = _load(args)
@@ -256,8 +256,8 @@ def _comparable(settings: dict) -> dict:
 
 def _assemble(out: Path, replicates: int) -> tuple[list[int], list[int]]:
     """Write sample.csv from the replicates' files; returns each one's size and last wave."""
-    from sim.output.files import write_text_atomic
-    from sim.rds import files as F
+    from sim.output.atomic import write_text_atomic
+    from sim.rds import survey_files as F
 
     parts, sizes, waves = [], [], []
     for r in range(replicates):
@@ -284,7 +284,7 @@ def _fmt(x: float, size: bool) -> str:
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     from sim.rds.analysis import estimate_replicate, evaluate, trait_of
-    from sim.rds.files import read_survey
+    from sim.rds.survey_files import read_survey
 
     data = read_survey(args.folder)
     trait = trait_of(data, args.trait)
@@ -377,7 +377,7 @@ def _write_rows(path: Path, rows) -> None:
     import csv
     import io
 
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
 
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")

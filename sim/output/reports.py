@@ -21,6 +21,8 @@ from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
 from sim.model.scenario import describe_parameters
 from sim.model.world import world_size
+from sim.output.atomic import check_folder_writable as check_out_dir
+from sim.output.atomic import write_folder_atomic
 from sim.output.comparison import (
     comparison_csv,
     comparison_rows,
@@ -29,8 +31,6 @@ from sim.output.comparison import (
     format_verdict,
     groups_comparison_rows,
 )
-from sim.output.files import check_folder_writable as check_out_dir
-from sim.output.files import write_folder_atomic
 from sim.output.tables import format_number
 
 __all__ = ["DEFAULT_QUESTION", "REPORT_FILES", "REPORT_FORMATS", "build_report", "check_out_dir",

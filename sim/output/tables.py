@@ -1,4 +1,4 @@
-"""Plain-text tables and JSON documents of results (written by :mod:`sim.output.files`)."""
+"""Plain-text tables and JSON documents of results (written by :mod:`sim.output.atomic`)."""
 
 from __future__ import annotations
 
