@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.ensemble.replicates import run_ensemble
 from sim.model.scenario import load_scenario
-from sim.run import run_ensemble
 
 TARGETS = Path(__file__).resolve().parent / "targets" / "burnout.toml"
 

@@ -111,7 +111,7 @@ def compute() -> dict[str, Any]:
         "metrics": {metric: [value of each replicate]}}}}``.
     """
     import sim
-    from sim.run import run_ensemble
+    from sim.ensemble.replicates import run_ensemble
 
     scenarios = {}
     for name in SCENARIOS:
@@ -186,7 +186,7 @@ def read_record(path: Path) -> dict[str, Any]:
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
     """Write the record atomically (the old file or the whole new one, never half)."""
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
 
     write_text_atomic(path, dumps(record), what="regression file")
 

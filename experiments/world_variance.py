@@ -20,8 +20,8 @@ import time
 import numpy as np
 from scipy import stats
 
+from sim.ensemble.replicates import run_ensemble
 from sim.model.scenario import load_scenario
-from sim.run import run_ensemble
 
 MEASURES = ("clients_contacted", "clients_linked", "outside_orbit_contacted_share",
             "peers_exhausted_fraction", "cost_per_linked_client", "least_connected_contacted")

@@ -6,11 +6,16 @@ The package has one folder a question:
   recruitment, metrics);
 - :mod:`sim.graphs`: the social graph (CSR form, generators, a user's graph files);
 - :mod:`sim.cascade`: the contact-propagation core (independent cascade) and its reference;
-- :mod:`sim.run` and :mod:`sim.compare`: replicate ensembles and paired comparisons;
-- :mod:`sim.sweep`: parameter sweeps; :mod:`sim.viz`: the workshop page;
+- :mod:`sim.ensemble`: replicate ensembles, paired comparisons and the reach screen;
+- :mod:`sim.sweep`: parameter sweeps; :mod:`sim.fit`: calibration and policy search;
+- :mod:`sim.rds`: respondent-driven surveys on a world; :mod:`sim.viz`: the workshop page;
 - :mod:`sim.output`: text tables, plots, reports and every file write;
 - :mod:`sim.cli`: the ``outreach`` command, one module per command group;
 - :mod:`sim.streams`: random streams; ``sim/scenarios/``: the scenario library.
+
+Each folder imports only from the folders below it (``cli``; ``viz``, ``fit``, ``rds``;
+``sweep``; ``output``; ``ensemble``; ``model``; ``cascade``; ``graphs``; ``streams``, ``errors``),
+and no two files or folders import each other: ``[tool.importlinter]`` in pyproject.toml.
 
 The public entry points are imported lazily, so ``import sim`` (and the CLI's start) does no
 numba compilation or heavy import work.
@@ -26,7 +31,7 @@ _LAZY = {
     "Scenario": "sim.model.scenario",
     "cascade_sizes": "sim.cascade.core",
     "load_scenario": "sim.model.scenario",
-    "run_ensemble": "sim.run",
+    "run_ensemble": "sim.ensemble.replicates",
 }
 
 __all__ = ["__version__", *_LAZY]

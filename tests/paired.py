@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.ensemble.replicates import run_ensemble
 from sim.model.scenario import load_scenario
-from sim.run import run_ensemble
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 REPS = 24

@@ -16,12 +16,12 @@ import math
 import numpy as np
 import pytest
 
+from sim.ensemble.replicates import run_ensemble
 from sim.model import kernel as K
 from sim.model import state as S
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import load_scenario
 from sim.model.world import build_world
-from sim.run import run_ensemble
 from tests.cli_helpers import one_line_error, outreach
 from tests.paired import BASELINE, REPS, Z, small_baseline
 from tests.paired import values as _values

@@ -1,7 +1,8 @@
 """Scenario comparison: paired differences on common random numbers, and ``outreach compare``.
 
 The CLI runs are real subprocesses on small scenarios, started two at a time in one module
-fixture; their numbers are checked against :func:`sim.run.run_ensemble` in this process.
+fixture; their numbers are checked against :func:`sim.ensemble.replicates.run_ensemble` in this
+process.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import numpy as np
 import pytest
 from cli_helpers import outreach
 
-from sim.compare import (
+from sim.ensemble.compare import (
     align_run_settings,
     differing_settings,
     paired_difference,
     run_comparison,
 )
+from sim.ensemble.replicates import run_ensemble
 from sim.model.metrics import METRICS
 from sim.model.scenario import load_scenario
-from sim.run import run_ensemble
 
 A = textwrap.dedent("""\
     name = "team_a"

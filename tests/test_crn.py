@@ -110,7 +110,7 @@ def test_peer_nodes_names_the_kinds():
 
 
 def test_recruitment_takes_the_lowest_priorities_in_order():
-    from sim.model.recruitment import _first
+    from sim.model.recruitment.queues import first
 
     rng = np.random.default_rng(7)
     for n in (1, 2, 5, 100, 1000):
@@ -119,7 +119,7 @@ def test_recruitment_takes_the_lowest_priorities_in_order():
             order[::5] = 0.5  # ties keep the pool's order
             pool = np.arange(n) * 3
             want = pool[np.argsort(order, kind="stable")[:k]]
-            assert np.array_equal(_first(pool, order, k), want)
+            assert np.array_equal(first(pool, order, k), want)
 
 
 @pytest.mark.parametrize("policy", ["random", "degree"])
@@ -129,7 +129,8 @@ def test_recruitment_queues_take_what_a_full_search_would(policy):
     # pick must be the one a search of all eligible persons gives.
     from types import SimpleNamespace
 
-    from sim.model.recruitment import _first, _take, kind_streams
+    from sim.model.recruitment.draws import kind_streams
+    from sim.model.recruitment.queues import first, take_next
 
     model = OutreachModel(_pair()[0], 0)
     world = model.world
@@ -147,7 +148,7 @@ def test_recruitment_queues_take_what_a_full_search_would(policy):
         prio = fresh.priority(pool, n)
         key = prio - world.graph.degree()[pool] if policy == "degree" else prio
         want = int(rng.integers(1, 4))
-        expected = _first(pool, key, want)
-        got = _take(queued, policy, band, want, view)
+        expected = first(pool, key, want)
+        got = take_next(queued, policy, band, want, view)
         assert np.array_equal(got, expected)
         view.role[got] = S.CLOSE

@@ -291,8 +291,8 @@ def test_events_without_pyarrow_is_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_interrupted_run_leaves_no_file(tmp_path):
+    from sim.ensemble.replicates import RunCancelled, run_ensemble
     from sim.output.events import EventsFile
-    from sim.run import RunCancelled, run_ensemble
 
     target = tmp_path / "ev.parquet"
     stop = threading.Event()

@@ -19,14 +19,14 @@ from cli_helpers import one_line_error, outreach
 from scipy import stats
 
 from sim.cascade.influence import greedy_influence, spread_samples
+from sim.ensemble.reach import screen
 from sim.graphs.csr import CSRGraph
 from sim.model import state as S
-from sim.model.influence import tie_probabilities
 from sim.model.outreach import OutreachModel
-from sim.model.recruitment import kind_streams
+from sim.model.recruitment.draws import kind_streams
+from sim.model.recruitment.influence import tie_probabilities
 from sim.model.reference import ReferenceModel
 from sim.model.scenario import load_scenario
-from sim.reach import screen
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 BOUND = 1.0 - 1.0 / math.e
@@ -173,7 +173,7 @@ def test_the_model_recruits_the_peers_the_chooser_returns():
 
 
 def test_with_an_age_band_mix_each_pick_comes_from_its_recruits_band():
-    from sim.model.influence import slot_bands
+    from sim.model.recruitment.influence import slot_bands
 
     s = _small(**{"close_peers.count": 8, "distant_peers.count": 0})  # bands 0.05/0.35/0.6
     model = OutreachModel(s, 0)

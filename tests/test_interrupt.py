@@ -2,8 +2,8 @@
 
 The command-line tests start the real command in its own session, wait until it is really
 running replicates (by the CPU time it has used), send SIGINT as a terminal's Ctrl-C does, and
-time how long it takes to end. The unit tests stop :func:`sim.run.run_ensemble` through its
-``stop`` event and by an interrupt in the waiting main thread.
+time how long it takes to end. The unit tests stop :func:`sim.ensemble.replicates.run_ensemble`
+through its ``stop`` event and by an interrupt in the waiting main thread.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import ROOT
 
+from sim.ensemble.replicates import RunCancelled, run_ensemble
 from sim.model.scenario import load_scenario
-from sim.run import RunCancelled, run_ensemble
 
 BASELINE = ROOT / "sim" / "scenarios" / "baseline.toml"
 

@@ -20,10 +20,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model.influence import _attribute_pool
+from sim.model.recruitment.influence import _attribute_pool
 from sim.model.scenario import load_scenario
 from sim.model.world import build_world
-from sim.rds import files as F
+from sim.rds import survey_files as F
 from sim.rds.analysis import sample_arrays, trait_of
 from sim.rds.survey import Population, SurveyDesign, recruit_weights, survey
 from tests.cli_helpers import outreach, write

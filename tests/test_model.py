@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.ensemble.replicates import run_ensemble
 from sim.model import state as E
 from sim.model.outreach import OutreachModel
 from sim.model.reference import ReferenceModel
 from sim.model.scenario import Scenario, load_scenario
-from sim.run import run_ensemble
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 

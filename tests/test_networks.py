@@ -12,13 +12,13 @@ import pytest
 
 from sim.errors import UserInputError
 from sim.graphs.csr import CSRGraph
-from sim.graphs.files import Labels, load_graph
 from sim.graphs.generators import (
     community_graph,
     configuration_graph,
     power_law_degrees,
     small_world_graph,
 )
+from sim.graphs.graph_files import Labels, load_graph
 
 GENERATORS = {
     "community": lambda rng: community_graph(2000, rng),

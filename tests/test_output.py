@@ -9,7 +9,7 @@ import pytest
 from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS, SHARE_METRICS, Metric, summarise
 from sim.model.scenario import read_toml
-from sim.output import files
+from sim.output import atomic
 
 
 def _names(folder):
@@ -21,8 +21,8 @@ def _names(folder):
 
 def test_write_text_atomic_replaces_whole_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "out.json"
-    files.write_text_atomic(target, "first", "--json")
-    files.write_text_atomic(target, "second ü", "--json")
+    atomic.write_text_atomic(target, "first", "--json")
+    atomic.write_text_atomic(target, "second ü", "--json")
     assert target.read_text(encoding="utf-8") == "second ü"
     assert _names(tmp_path) == ["out.json"]
 
@@ -34,9 +34,9 @@ def test_failed_rename_keeps_old_file_and_removes_temporary(tmp_path, monkeypatc
     def broken(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(files.os, "replace", broken)
+    monkeypatch.setattr(atomic.os, "replace", broken)
     with pytest.raises(UserInputError) as err:
-        files.write_bytes_atomic(target, b"new", "--csv")
+        atomic.write_bytes_atomic(target, b"new", "--csv")
     assert str(err.value) == f"--csv {target}: cannot write there (No space left on device)"
     assert target.read_text(encoding="utf-8") == "old"
     assert _names(tmp_path) == ["out.csv"]
@@ -46,22 +46,22 @@ def test_failed_rename_keeps_old_file_and_removes_temporary(tmp_path, monkeypatc
 def test_bad_targets_are_one_line_naming_option_and_path(tmp_path, case):
     target = tmp_path / "nowhere" / "x.json" if case == "missing_folder" else tmp_path
     with pytest.raises(UserInputError) as err:
-        files.check_writable(target, "--json")
+        atomic.check_writable(target, "--json")
     message = str(err.value)
     assert message.startswith(f"--json {target}: ") and "\n" not in message
     assert ("does not exist" in message) if case == "missing_folder" else ("is a folder" in message)
     with pytest.raises(UserInputError):
-        files.write_text_atomic(target, "x", "--json")
+        atomic.write_text_atomic(target, "x", "--json")
     assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_write_folder_atomic_new_and_existing_folder(tmp_path):
     out = tmp_path / "report"
-    written = files.write_folder_atomic(out, {"a.txt": b"1", "b.png": b"\x89PNG"})
+    written = atomic.write_folder_atomic(out, {"a.txt": b"1", "b.png": b"\x89PNG"})
     assert written == [out / "a.txt", out / "b.png"]
     assert _names(out) == ["a.txt", "b.png"] and oct(out.stat().st_mode & 0o777) == "0o755"
     (out / "keep.txt").write_text("mine", encoding="utf-8")
-    files.write_folder_atomic(out, {"a.txt": b"2"})
+    atomic.write_folder_atomic(out, {"a.txt": b"2"})
     assert (out / "a.txt").read_bytes() == b"2" and (out / "keep.txt").exists()
     assert _names(out) == ["a.txt", "b.png", "keep.txt"]  # no temporary folder left behind
     assert _names(tmp_path) == ["report"]
@@ -73,9 +73,9 @@ def test_write_folder_atomic_failure_leaves_nothing(tmp_path, monkeypatch):
     def broken(src, dst):
         raise OSError(13, "Permission denied")
 
-    monkeypatch.setattr(files.os, "rename", broken)
+    monkeypatch.setattr(atomic.os, "rename", broken)
     with pytest.raises(UserInputError, match=r"^--out .*report: cannot write there"):
-        files.write_folder_atomic(out, {"a.txt": b"1"})
+        atomic.write_folder_atomic(out, {"a.txt": b"1"})
     assert _names(tmp_path) == []
 
 
@@ -83,15 +83,15 @@ def test_check_folder_writable_refuses_a_file_and_a_missing_parent(tmp_path):
     a_file = tmp_path / "f"
     a_file.write_text("", encoding="utf-8")
     with pytest.raises(UserInputError, match="is a file, not a folder"):
-        files.check_folder_writable(a_file)
+        atomic.check_folder_writable(a_file)
     with pytest.raises(UserInputError, match="does not exist"):
-        files.check_folder_writable(tmp_path / "no" / "report")
-    files.check_folder_writable(tmp_path / "new")  # a folder to be made: fine, and not made
+        atomic.check_folder_writable(tmp_path / "no" / "report")
+    atomic.check_folder_writable(tmp_path / "new")  # a folder to be made: fine, and not made
     assert _names(tmp_path) == ["f"]
 
 
 def test_no_other_module_writes_files_itself():
-    """Writes go through sim.output.files, so none can leave a half-written file."""
+    """Writes go through sim.output.atomic, so none can leave a half-written file."""
     import sim
 
     root = os.path.dirname(sim.__file__)
@@ -99,7 +99,7 @@ def test_no_other_module_writes_files_itself():
     for folder, _, names in os.walk(root):
         for name in names:
             path = os.path.join(folder, name)
-            if not name.endswith(".py") or path.endswith(os.path.join("output", "files.py")):
+            if not name.endswith(".py") or path.endswith(os.path.join("output", "atomic.py")):
                 continue
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()

@@ -45,7 +45,7 @@ def ring_edges(n: int, prefix: str = "p") -> str:
 
 
 def test_atomic_writes_follow_the_umask(tmp_path):
-    from sim.output.files import write_bytes_atomic, write_folder_atomic, write_text_atomic
+    from sim.output.atomic import write_bytes_atomic, write_folder_atomic, write_text_atomic
 
     old = os.umask(0o022)
     try:
@@ -97,8 +97,8 @@ def test_report_refuses_to_overwrite_a_report_without_force(tmp_path):
 
 
 def test_report_header_says_one_scenario_in_the_singular():
-    from sim.compare import comparison_header
     from sim.model.scenario import Scenario
+    from sim.output.comparison import comparison_header
 
     one = SimpleNamespace(run=SimpleNamespace(replicates=2, weeks=4, seed=1), labels=["a"],
                           scenarios=[Scenario()], notes=[])
@@ -472,7 +472,7 @@ def _isolated_files(folder: Path) -> Path:
 
 
 def test_a_nodes_file_adds_people_with_no_ties(tmp_path):
-    from sim.graphs.files import Labels, load_graph
+    from sim.graphs.graph_files import Labels, load_graph
 
     _isolated_files(tmp_path)
     labels = {"gender": Labels(("man", "woman"))}

@@ -23,8 +23,8 @@ from sim.cascade.influence import (
 from sim.cascade.rrsets import imm_theta, rr_cover_share
 from sim.graphs.csr import CSRGraph
 from sim.model import state as S
-from sim.model.influence import tie_probabilities
 from sim.model.outreach import OutreachModel
+from sim.model.recruitment.influence import tie_probabilities
 from sim.model.scenario import load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"

@@ -144,8 +144,8 @@ def test_designs_sizes_and_rounding():
 
 def test_sweep_identical_for_one_and_two_workers_and_resumes(tmp_path, capsys):
     from sim.cli import main
+    from sim.ensemble.replicates import run_replicate
     from sim.model.world import build_world
-    from sim.run import run_replicate
     from sim.sweep.store import Store
 
     spec = write(tmp_path, TINY)

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.ensemble.replicates import run_ensemble
 from sim.model import kernel as K
 from sim.model import state as S
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import load_scenario
-from sim.run import run_ensemble
 from tests.paired import REPS, Z, small_baseline
 from tests.paired import more as _more
 from tests.paired import values as _values

@@ -39,7 +39,7 @@ def test_threads_asking_for_one_world_build_it_once():
 
 
 def test_compare_builds_each_replicates_world_once():
-    from sim.compare import run_comparison
+    from sim.ensemble.compare import run_comparison
 
     # More replicates than the old cache held (8): scenarios run replicate by replicate, so a
     # world is built once and shared by both scenarios whatever the number of replicates.
@@ -56,14 +56,14 @@ def test_compare_builds_each_replicates_world_once():
     for result in comparison.results:
         assert [r.replicate for r in result.runs] == list(range(reps))
     # Identical to running the first scenario alone (workers and order do not matter).
-    from sim.run import run_ensemble
+    from sim.ensemble.replicates import run_ensemble
 
     alone = run_ensemble(a, workers=1)
     assert [r.metrics for r in alone.runs] == [r.metrics for r in comparison.results[0].runs]
 
 
 def test_ensemble_reports_where_its_time_went():
-    from sim.run import run_ensemble, worlds_line
+    from sim.ensemble.replicates import run_ensemble, worlds_line
 
     s = Scenario().replace({**SMALL, "run.replicates": 4, "run.worlds": 1, "run.seed": 6})
     _cached_world.clear()
@@ -78,8 +78,8 @@ def test_ensemble_reports_where_its_time_went():
 
 
 def test_large_worlds_are_shared_by_the_replicates_unless_asked_otherwise():
+    from sim.ensemble.replicates import run_ensemble, worlds_line
     from sim.model.world import world_count
-    from sim.run import run_ensemble, worlds_line
 
     # Automatic (run.worlds = 0): below run.shared_world_from people a world per replicate,
     # from it one world for all; an explicit run.worlds = N still gives N worlds.

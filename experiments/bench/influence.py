@@ -1,12 +1,12 @@
 """Benchmark of the influence chooser: 50 peers on a 100k-person graph, RR sets, CELF, plain greedy.
 
 The task of DESIGN.md "Targets" ("influence-based recruitment: 50 peers chosen on a 100k-person
-graph in seconds"): the baseline scenario's world at 100,000 people (community graph, mean
-degree 10, ~500k ties), each peer kind's tie probabilities (:mod:`sim.model.influence`), 50
-picks with the chooser's default samples. Plain greedy without lazy evaluation re-evaluates
-every candidate in every round, about 50 times the work of the first round, so it runs on the
-same scenario's world at 10,000 people (stated in the output), beside CELF on that same graph:
-their ratio is the speed-up of lazy evaluation, and their picks must agree.
+graph in seconds"): the baseline scenario's world at 100,000 people (community graph, mean degree
+10, ~500k ties), each peer kind's tie probabilities (:mod:`sim.model.recruitment.influence`), 50
+picks with the chooser's default samples. Plain greedy without lazy evaluation re-evaluates every
+candidate in every round, about 50 times the work of the first round, so it runs on the same
+scenario's world at 10,000 people (stated in the output), beside CELF on that same graph: their
+ratio is the speed-up of lazy evaluation, and their picks must agree.
 
 The reverse-reachable-set chooser (IMM, :mod:`sim.cascade.rrsets`, the default at 100,000
 persons) runs on the large graph beside CELF: its time, its ratio to CELF's, and the expected
@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
 from sim.cascade.influence import DEFAULT_SAMPLES, greedy_influence, spread_samples  # noqa: E402
 from sim.cascade.rrsets import DEFAULT_EPSILON  # noqa: E402
 from sim.model import state as S  # noqa: E402
-from sim.model.influence import tie_probabilities  # noqa: E402
+from sim.model.recruitment.influence import tie_probabilities  # noqa: E402
 from sim.model.scenario import load_scenario  # noqa: E402
 from sim.model.world import build_world  # noqa: E402
 

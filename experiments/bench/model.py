@@ -21,10 +21,10 @@ Parts, printed as one JSON document on stdout:
   build and the 52 weeks timed apart, the peak memory, and the bytes per person and per tie of
   the world and of the model's state (int32 indices, arrays only). Target: within the 24 GB
   machine (below 20 GB, leaving room for the system).
-* ``ensemble_100k``: ``outreach run``'s path (:func:`sim.run.run_ensemble`) at 100k people
-  (the baseline scenario, mean degree 13.8), 40 replicates on all cores: wall time and the
-  thread seconds spent getting worlds and in the model, with the default (``run.worlds = 0``:
-  from 50,000 people the replicates share one world) and with a world per replicate
+* ``ensemble_100k``: ``outreach run``'s path (:func:`sim.ensemble.replicates.run_ensemble`) at 100k
+  people (the baseline scenario, mean degree 13.8), 40 replicates on all cores: wall time and the
+  thread seconds spent getting worlds and in the model, with the default (``run.worlds = 0``: from
+  50,000 people the replicates share one world) and with a world per replicate
   (``run.worlds = 40``). Target: the default spends most of its thread time in the model.
 
 The whole benchmark takes a few minutes on two cores (most of it the 10M run and the two
@@ -273,9 +273,9 @@ def run_10m() -> dict:
 
 
 def ensemble_100k() -> dict:
+    from sim.ensemble.replicates import run_ensemble
     from sim.model.scenario import load_scenario
     from sim.model.world import _cached_world, world_stats
-    from sim.run import run_ensemble
 
     out = {}
     # The default (automatic: from 50,000 people one world shared by the replicates) against

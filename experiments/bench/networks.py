@@ -45,13 +45,13 @@ CASES = {
 def _run_case(case: str) -> dict:
     import numpy as np
 
-    from sim.graphs.files import load_graph
     from sim.graphs.generators import (
         community_graph,
         configuration_graph,
         power_law_degrees,
         small_world_graph,
     )
+    from sim.graphs.graph_files import load_graph
 
     extra: dict = {}
     if case == "versus_libraries_1m":

@@ -58,7 +58,7 @@ def make_spec(folder: Path, runs: int):
 
 
 def direct(spec, design) -> tuple[float, list]:
-    from sim.run import run_replicate
+    from sim.ensemble.replicates import run_replicate
     from sim.sweep.design import point_seed
 
     scenarios = [spec.base.replace({**design.overrides(p), "run.seed": point_seed(spec.seed, p)})

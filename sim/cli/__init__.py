@@ -63,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit status.
 
-    Ctrl-C (or SIGINT) prints one line, ``outreach: interrupted``, and returns 130. Commands
-    stop their work before the interrupt reaches here (see :func:`sim.run.run_ensemble`) and
-    write their outputs only at the end, so an interrupted command leaves nothing behind.
+    Ctrl-C (or SIGINT) prints one line, ``outreach: interrupted``, and returns 130. Commands stop
+    their work before the interrupt reaches here (see :func:`sim.ensemble.replicates.run_ensemble`)
+    and write their outputs only at the end, so an interrupted command leaves nothing behind.
 
     Args:
         argv: the arguments; None reads them from ``sys.argv`` as the ``outreach`` program, and

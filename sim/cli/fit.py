@@ -113,8 +113,8 @@ def _check_out(out: str) -> None:
 
 def _executor(args: argparse.Namespace):
     from sim.cli.resources import warn_workers
+    from sim.ensemble.replicates import default_workers
     from sim.fit.runs import InlineExecutor
-    from sim.run import default_workers
     from sim.sweep.executors import DaskExecutor, LocalExecutor
 
     warn_workers(args.workers)
@@ -207,7 +207,7 @@ def _copies(args: argparse.Namespace) -> None:
     import re
     from pathlib import Path
 
-    from sim.output.files import write_bytes_atomic, write_text_atomic
+    from sim.output.atomic import write_bytes_atomic, write_text_atomic
 
     out = Path(args.out)
     if args.save:

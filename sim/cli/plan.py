@@ -127,7 +127,7 @@ def register(subparsers) -> None:
 def _prepare(args: argparse.Namespace, at_least: int):
     """Load and align the scenarios of a compare or report command."""
     from sim.cli.options import load_with_sets, parse_sets
-    from sim.compare import align_run_settings
+    from sim.ensemble.compare import align_run_settings
     from sim.model.scenario import ScenarioError
 
     if len(args.scenarios) < at_least:
@@ -153,7 +153,7 @@ def _prepare(args: argparse.Namespace, at_least: int):
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.output.files import check_writable
+    from sim.output.atomic import check_writable
 
     scenarios, notes, seed_from = _prepare(args, 2)
     if args.plot:
@@ -168,15 +168,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len({Path(p).resolve() for _, p in outputs}) < len(outputs):
         raise UserInputError("--json, --csv and --plot must be different files")
 
-    from sim.compare import (
+    from sim.ensemble.compare import run_comparison
+    from sim.output.atomic import write_text_atomic
+    from sim.output.comparison import (
         comparison_csv,
         comparison_document,
         comparison_header,
         comparison_table,
         groups_comparison_table,
-        run_comparison,
     )
-    from sim.output.files import write_text_atomic
     from sim.output.tables import dump_json
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
@@ -222,7 +222,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if found and not args.force:  # before minutes of work, and never over a report silently
         raise UserInputError(f"--out {args.out}: already holds a report ({', '.join(found)}); "
                              "give --force to replace it, or another folder")
-    from sim.compare import comparison_header, run_comparison
+    from sim.ensemble.compare import run_comparison
+    from sim.output.comparison import comparison_header
 
     comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
                                 progress=progress_bar("report"),
@@ -300,7 +301,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 def _cmd_new(args: argparse.Namespace) -> int:
     from sim.model.scenario import ScenarioError
-    from sim.output.files import check_writable, write_text_atomic
+    from sim.output.atomic import check_writable, write_text_atomic
 
     target = _new_target(args.name)
     name = target.stem

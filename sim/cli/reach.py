@@ -54,10 +54,10 @@ def register(subparsers) -> None:
 
 def _cmd_reach(args: argparse.Namespace) -> int:
     from sim.cli.options import load_with_sets
+    from sim.ensemble.reach import parse_policies
     from sim.errors import UserInputError
-    from sim.output.files import check_writable
+    from sim.output.atomic import check_writable
     from sim.output.plots import PLOT_SUFFIXES
-    from sim.reach import parse_policies
 
     policies = parse_policies(args.policies)
     if not args.plot.lower().endswith(PLOT_SUFFIXES):
@@ -68,7 +68,7 @@ def _cmd_reach(args: argparse.Namespace) -> int:
     path = scenario_path(args.scenario)
     scenario = load_with_sets(path, overrides, [])
     if args.peers is not None:
-        from sim.reach import policy_scenario
+        from sim.ensemble.reach import policy_scenario
 
         policy_scenario(scenario, policies[0], args.peers)  # a bad count stops here, before work
     for target, what in ((args.json, "--json"), (args.plot, "--plot")):
@@ -78,11 +78,11 @@ def _cmd_reach(args: argparse.Namespace) -> int:
 
 
 def _run(args, scenario, policies, file: str) -> int:
+    from sim.ensemble.reach import UPPER_BOUND_NOTE, screen, screen_document
     from sim.model.world import world_size
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
     from sim.output.plots import save_figure
     from sim.output.tables import dump_json
-    from sim.reach import UPPER_BOUND_NOTE, screen, screen_document
 
     result = screen(scenario, policies, peers=args.peers, full=args.full, workers=args.workers,
                     progress=progress_bar(f"{scenario.name} reach", unit="step"),
@@ -153,8 +153,8 @@ def _few(nodes, most: int = 8) -> str:
 
 
 def _figure(result):
+    from sim.ensemble.reach import UPPER_BOUND_NOTE
     from sim.output.plots import pyplot
-    from sim.reach import UPPER_BOUND_NOTE
 
     plt = pyplot()
     summary = result.summary()

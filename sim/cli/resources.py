@@ -86,8 +86,8 @@ def warn_before_runs(scenarios: Sequence, workers: int | None) -> None:
         scenarios: the scenarios to run (one after the other, each over its replicates).
         workers: the --workers given (None: all cores).
     """
+    from sim.ensemble.replicates import default_workers
     from sim.model.world import world_size
-    from sim.run import default_workers
 
     warn_workers(workers)
     free = available_memory()

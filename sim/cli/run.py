@@ -38,11 +38,11 @@ def register(subparsers) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.cli.resources import warn_before_runs
+    from sim.ensemble.replicates import run_ensemble, worlds_line
     from sim.model.scenario import scenario_to_dict
     from sim.model.world import world_count, world_size, world_stats
-    from sim.output.files import check_writable, write_text_atomic
+    from sim.output.atomic import check_writable, write_text_atomic
     from sim.output.tables import dump_json, groups_table, metrics_table
-    from sim.run import run_ensemble, worlds_line
 
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after

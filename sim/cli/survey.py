@@ -160,8 +160,8 @@ def _cmd_survey(args: argparse.Namespace) -> int:
 
     from sim.model.scenario import scenario_to_dict
     from sim.model.world import world_size
-    from sim.output.files import check_folder_writable, write_text_atomic
-    from sim.rds import files as F
+    from sim.output.atomic import check_folder_writable, write_text_atomic
+    from sim.rds import survey_files as F
     from sim.rds.survey import SurveyDesign, check_design, run_replicates, survey_population
 
     scenario = _load(args)
@@ -263,8 +263,8 @@ def _assemble(out: Path, replicates: int, settings: dict) -> tuple[list[int], li
     """
     import json
 
-    from sim.output.files import write_text_atomic
-    from sim.rds import files as F
+    from sim.output.atomic import write_text_atomic
+    from sim.rds import survey_files as F
 
     parts, sizes, waves = [], [], []
     for r in range(replicates):
@@ -297,7 +297,7 @@ def _fmt(x: float, size: bool) -> str:
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     from sim.rds.analysis import estimate_replicate, evaluate, trait_of
-    from sim.rds.files import read_survey
+    from sim.rds.survey_files import read_survey
 
     data = read_survey(args.folder)
     trait = trait_of(data, args.trait)
@@ -398,7 +398,7 @@ def _write_rows(path: Path, rows) -> None:
     import csv
     import io
 
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
 
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")

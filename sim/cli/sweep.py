@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from sim.cli.options import progress_bar
     from sim.cli.resources import warn_before_sweep, warn_workers
-    from sim.run import default_workers
+    from sim.ensemble.replicates import default_workers
     from sim.sweep.design import make_design
     from sim.sweep.executors import DaskExecutor, LocalExecutor, run_sweep, shares_worlds
     from sim.sweep.spec import load_spec

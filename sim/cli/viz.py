@@ -248,7 +248,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     import shutil
 
     from sim.cli.options import load_with_sets, parse_sets
-    from sim.output.files import check_writable
+    from sim.output.atomic import check_writable
 
     overrides = parse_sets(args.overrides)
     if args.weeks is not None:

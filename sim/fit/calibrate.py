@@ -240,7 +240,7 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     )
     from sim.fit.runs import tied_values
     from sim.model.scenario import scenario_to_dict
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
 
     keys = [p.key for p in spec.parameters]
     done = _done(study)

@@ -155,7 +155,7 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
     from sim.fit.calibrate import rounded
     from sim.fit.outputs import pareto_figure, scenario_toml, write_csv, write_figure
     from sim.model.scenario import scenario_to_dict
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
 
     keys = [p.key for p in spec.parameters]
     onames = [o.name for o in spec.objectives]

@@ -1,6 +1,6 @@
 """Files a fit or a search writes: scenarios (TOML), trial tables (CSV) and figures.
 
-Every file is written through a temporary file beside it (:mod:`sim.output.files`), so an
+Every file is written through a temporary file beside it (:mod:`sim.output.atomic`), so an
 interrupted command leaves whole files or none.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.output.files import write_text_atomic
+from sim.output.atomic import write_text_atomic
 
 __all__ = ["scenario_toml", "write_csv", "write_figure"]
 

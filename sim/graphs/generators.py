@@ -10,7 +10,7 @@ Python's global random state):
 - :func:`small_world_graph`: the Watts-Strogatz small world.
 - :func:`power_law_degrees`: a power-law degree sequence, for benchmarks and theory checks.
 
-A user's own graph file is read by :mod:`sim.graphs.files`.
+A user's own graph file is read by :mod:`sim.graphs.graph_files`.
 """
 
 from __future__ import annotations

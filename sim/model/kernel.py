@@ -63,7 +63,7 @@ from sim.model.events import (
     L_WAVE,
     L_WEEK,
 )
-from sim.model.recruitment import start_energy
+from sim.model.recruitment.draws import start_energy
 from sim.model.state import (
     ACTIVE,
     B_CONTACTED,

@@ -22,7 +22,8 @@ from sim.model import state as E
 from sim.model.agents import Client, ClosePeer, DistantPeer, Professional
 from sim.model.direct import DirectCall
 from sim.model.events import EV_PEER_WITHDRAWN, NO_EVENTS, EventRecorder, log_event, new_log
-from sim.model.recruitment import kind_streams, recruit
+from sim.model.recruitment.draws import kind_streams
+from sim.model.recruitment.policies import recruit
 from sim.model.scenario import PeerKind, Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
 from sim.model.state import salaried_hours_per_week

@@ -91,7 +91,8 @@ import numpy as np
 from sim.model import state as E
 from sim.model.metrics import programme_cost, run_metrics
 from sim.model.outreach import WEEKLY_SERIES
-from sim.model.recruitment import kind_streams, recruit, start_energies
+from sim.model.recruitment.draws import kind_streams, start_energies
+from sim.model.recruitment.policies import recruit
 from sim.model.scenario import Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
 from sim.model.state import salaried_hours_per_week

@@ -347,9 +347,9 @@ DERIVED_FROM = MappingProxyType({
 #: marked ``kernel=True`` and :data:`DERIVED_FROM`, these cover every key of
 #: :func:`sim.model.scenario.describe_parameters` once (``tests/test_declared.py``).
 OUTSIDE_KERNEL = MappingProxyType({
-    "name": (("sim.compare", "sim.output.reports"), "labels of tables, plots and reports"),
-    "description": (("sim.compare",), "the line under a scenario's label"),
-    "run.*": (("sim.run", "sim.model.outreach", "sim.model.world"),
+    "name": (("sim.ensemble.compare", "sim.output.reports"), "labels of tables, plots and reports"),
+    "description": (("sim.output.comparison",), "the line under a scenario's label"),
+    "run.*": (("sim.ensemble.replicates", "sim.model.outreach", "sim.model.world"),
               "weeks, replicates, seeds and worlds of a run"),
     "population.*": (("sim.model.world",), "the world's people, subgroups and localities"),
     "network.*": (("sim.model.world", "sim.graphs.generators"), "the world's graph"),
@@ -359,10 +359,11 @@ OUTSIDE_KERNEL = MappingProxyType({
     "clients.problems_by_depth": (("sim.model.world",), "each person's problem areas"),
     "clients.high_mistrust_at": (("sim.model.metrics",), "results split by mistrust"),
     "*_peers.count": (("sim.model.outreach",), "the posts to fill (vacancies)"),
-    "*_peers.recruitment": (("sim.model.recruitment",), "whom a post is filled with"),
-    "*_peers.age_band_shares": (("sim.model.recruitment",), "the age mix of recruits"),
-    "*_peers.promote_after_weeks": (("sim.model.recruitment",), "recruits from engaged clients"),
-    "*_peers.influence_pool": (("sim.model.recruitment",), "recruits by influence"),
+    "*_peers.recruitment": (("sim.model.recruitment.policies",), "whom a post is filled with"),
+    "*_peers.age_band_shares": (("sim.model.recruitment.policies",), "the age mix of recruits"),
+    "*_peers.promote_after_weeks": (("sim.model.recruitment.policies",),
+                                    "recruits from engaged clients"),
+    "*_peers.influence_pool": (("sim.model.recruitment.influence",), "recruits by influence"),
     "*_peers.reach_hops": (("sim.model.outreach",), "each peer's ego network, listed at joining"),
     "services.professional_hours_per_week": (("sim.model.state",),
                                              "salaried hours, a cost (salaried_hours_per_week)"),

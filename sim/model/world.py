@@ -139,7 +139,7 @@ def _file_stamp(path: str) -> tuple[int, int] | None:
 
 def _file_labels(pop: dict, clients: dict) -> tuple:
     """The scenario's names of each category attribute a graph file may give, in code order."""
-    from sim.graphs.files import Labels
+    from sim.graphs.graph_files import Labels
 
     return (
         ("depth", Labels(tuple(clients["depth_names"]), "clients.depth_names")),
@@ -164,7 +164,7 @@ def _load_file_graph(path: str, nodes_path: str, labels: tuple):
 
 @functools.lru_cache(maxsize=4)
 def _load_file_graph_cached(path: str, nodes_path: str, labels: tuple, stamps):
-    from sim.graphs.files import load_graph
+    from sim.graphs.graph_files import load_graph
 
     # Labels are matched to the scenario's names, so a file's "F" is the scenario's "F"
     # whatever order the labels appear in; the loader refuses labels the scenario lacks.

@@ -3,7 +3,7 @@
 Replicates run in parallel threads, each streaming its events, a row group every few weeks, to
 a part file of its own in a hidden temporary folder beside the target; when every replicate has
 finished, the parts are copied row group by row group, in replicate order, into one hidden
-temporary file, which is renamed over the target (as :mod:`sim.output.files` does for every
+temporary file, which is renamed over the target (as :mod:`sim.output.atomic` does for every
 other output). The file is therefore the same whatever the number of workers, memory holds one
 row group at a time, and an interrupted or failed run leaves neither the file nor a part of it.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sim.errors import UserInputError
 from sim.model.events import EventRecorder, event_schema
-from sim.output.files import atomic_path, check_writable, temp_folder_beside
+from sim.output.atomic import atomic_path, check_writable, temp_folder_beside
 
 __all__ = ["EventsFile", "check_events_path"]
 
@@ -36,8 +36,8 @@ def check_events_path(path: str | Path, what: str = "--events") -> None:
 class EventsFile:
     """A context that gathers replicates' events and writes them to ``path`` on success.
 
-    Use :meth:`recorder` as the ``events`` argument of :func:`sim.run.run_ensemble`. Leaving
-    the context normally writes the file; leaving it by an exception (Ctrl-C included)
+    Use :meth:`recorder` as the ``events`` argument of :func:`sim.ensemble.replicates.run_ensemble`.
+    Leaving the context normally writes the file; leaving it by an exception (Ctrl-C included)
     removes every temporary part and writes nothing.
 
     Args:

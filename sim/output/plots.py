@@ -11,10 +11,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sim.compare import Comparison
+from sim.ensemble.compare import Comparison
 from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
-from sim.output.files import write_bytes_atomic
+from sim.output.atomic import write_bytes_atomic
 
 __all__ = ["PLOT_SUFFIXES", "comparison_figure", "figure_bytes", "metrics_figure", "pyplot",
            "reach_figure", "save_figure"]

@@ -16,20 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.compare import (
-    Comparison,
+from sim.ensemble.compare import Comparison
+from sim.errors import UserInputError
+from sim.model.metrics import KEY_METRICS, METRICS
+from sim.model.scenario import describe_parameters
+from sim.model.world import world_size
+from sim.output.atomic import check_folder_writable as check_out_dir
+from sim.output.atomic import write_folder_atomic
+from sim.output.comparison import (
     comparison_csv,
     comparison_rows,
     format_interval,
     format_signed,
     format_verdict,
+    groups_comparison_rows,
 )
-from sim.errors import UserInputError
-from sim.model.metrics import KEY_METRICS, METRICS
-from sim.model.scenario import describe_parameters
-from sim.model.world import world_size
-from sim.output.files import check_folder_writable as check_out_dir
-from sim.output.files import write_folder_atomic
 from sim.output.tables import format_number
 
 __all__ = ["DEFAULT_QUESTION", "REPORT_FILES", "REPORT_FORMATS", "build_report", "check_out_dir",
@@ -236,8 +237,6 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
               ("img", Image("reach.png", "Clients contacted, engaged and linked week by week",
                             lambda: plots.reach_figure(comparison)))]
     sections.append(("Results", blocks))
-
-    from sim.compare import groups_comparison_rows
 
     sections.append(("Who is reached", [
         ("p", "Different peers reach different clients. For each kind of client, the share of "

@@ -1,4 +1,4 @@
-"""Plain-text tables and JSON documents of results (written by :mod:`sim.output.files`)."""
+"""Plain-text tables and JSON documents of results (written by :mod:`sim.output.atomic`)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def groups_rows(groups: Mapping[str, Mapping[str, Mapping[str, Any]]],
     """Rows of reach by client type: group, people, and the shares contacted, engaged, linked.
 
     Args:
-        groups: :meth:`sim.run.EnsembleResult.groups` (each measure a summary with ``mean``).
+        groups: :meth:`sim.ensemble.replicates.EnsembleResult.groups` (each measure a summary
+            with ``mean``).
         attrs: the grouping attributes to list, in order.
     """
     rows = []

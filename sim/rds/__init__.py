@@ -7,5 +7,5 @@
   method and Chapman's capture-recapture.
 - :mod:`sim.rds.diagnostics`: wave-by-wave composition, recruitment homophily, convergence and
   bottleneck plots.
-- :mod:`sim.rds.files`: the survey folder (``sample.csv``, ``truth.json``, ``survey.json``).
+- :mod:`sim.rds.survey_files`: the survey folder (``sample.csv``, ``truth.json``, ``survey.json``).
 """

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.errors import UserInputError
 from sim.rds import estimators as est
-from sim.rds.files import SurveyData
+from sim.rds.survey_files import SurveyData
 
 __all__ = ["Row", "Trait", "estimate_replicate", "evaluate", "sample_arrays", "trait_of"]
 

@@ -251,7 +251,7 @@ def _check_attribute_names(attributes: dict, where: str) -> None:
     Raises:
         UserInputError: naming the attribute and the names taken.
     """
-    from sim.rds.files import FIXED_COLUMNS
+    from sim.rds.survey_files import FIXED_COLUMNS
 
     for name in attributes:
         for taken, what in ((FIXED_COLUMNS, "a column of the survey's sample.csv"),

@@ -102,7 +102,7 @@ def _pyplot():
 
 def _save(fig, path: Path, dpi: int = 120) -> None:
     """Write the figure as PNG, atomically, and close it."""
-    from sim.output.files import write_bytes_atomic
+    from sim.output.atomic import write_bytes_atomic
     from sim.output.plots import figure_bytes
 
     write_bytes_atomic(path, figure_bytes(fig, "png", dpi=dpi, tight=True), "--out")
@@ -254,7 +254,7 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
     """
     import pandas as pd
 
-    from sim.output.files import write_text_atomic
+    from sim.output.atomic import write_text_atomic
     from sim.sweep.design import Design
     from sim.sweep.store import Store
 

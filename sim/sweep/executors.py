@@ -110,9 +110,9 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
     # initializer sets it earlier).
     one_numba_thread()
     _undo_aggressive_malloc_trim()
+    from sim.ensemble.replicates import run_replicate
     from sim.model.scenario import scenario_from_dict
     from sim.model.world import build_world
-    from sim.run import run_replicate
 
     base = _scenario_cache.get(job["identity"])
     if base is None:

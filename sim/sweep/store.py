@@ -102,7 +102,7 @@ class Store:
             UserInputError: the folder holds a different sweep, is a file, cannot be created,
                 or another sweep is writing there.
         """
-        from sim.output.files import write_text_atomic
+        from sim.output.atomic import write_text_atomic
 
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
@@ -188,7 +188,7 @@ class Store:
         return sorted(p for p in runs.iterdir() if _PART.match(p.name))
 
     def write_chunk(self, rows: list[Mapping[str, Any]]) -> Path | None:
-        """Write rows as the next chunk, atomically (see :mod:`sim.output.files`).
+        """Write rows as the next chunk, atomically (see :mod:`sim.output.atomic`).
 
         Returns:
             The chunk's path, or None when there were no rows.
@@ -198,7 +198,7 @@ class Store:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from sim.output.files import write_bytes_atomic
+        from sim.output.atomic import write_bytes_atomic
 
         existing = [int(_PART.match(p.name).group(1)) for p in self.chunk_paths()]
         number = max(existing, default=-1) + 1

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import UserInputError
-from sim.output.files import write_text_atomic
+from sim.output.atomic import write_text_atomic
 
 __all__ = [
     "FIXED_COLUMNS", "SurveyData", "part_path", "read_survey", "sample_csv", "truth_document",

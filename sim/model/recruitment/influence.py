@@ -50,6 +50,7 @@ import numpy as np
 from sim.cascade.influence import DEFAULT_SAMPLES, greedy_influence
 from sim.errors import UserInputError
 from sim.model import state as S
+from sim.model.recruitment.queues import walk
 from sim.model.scenario import PeerKind, Scenario
 
 __all__ = ["choose", "eligible_pool", "slot_bands", "take", "tie_probabilities"]
@@ -175,8 +176,6 @@ def take(model, pk: PeerKind, kind: int, count: int, streams) -> np.ndarray:
     place. The sequence runs a few slots past those in use and goes on (the greedy is kept)
     when a band's walk would run off its end.
     """
-    from sim.model.recruitment import _walk
-
     state = streams.influence_cache.setdefault("queue", {"slots_used": 0, "length": 0,
                                                          "bands": {}, "done": set()})
     shares = pk.age_band_shares
@@ -193,7 +192,7 @@ def take(model, pk: PeerKind, kind: int, count: int, streams) -> np.ndarray:
             if ahead >= want or int(band) in state["done"]:
                 break
             _lengthen(model, pk, kind, streams, state, pool)
-        picked, entry[1] = _walk(entry[0], entry[1], model.role, want)
+        picked, entry[1] = walk(entry[0], entry[1], model.role, want)
         chosen.append(picked)
     return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
 

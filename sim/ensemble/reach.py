@@ -3,9 +3,9 @@
 For each policy and replicate the model's own recruitment picks the peers (an
 :class:`~sim.model.outreach.OutreachModel` built for that replicate, week 0), and the
 two-stage propagation of :mod:`sim.cascade.influence`, with each kind's tie probabilities
-(:func:`sim.model.influence.tie_probabilities`), measures how many clients their outreach and
-referral chains are expected to reach: the average over :data:`SAMPLES` draws, keyed by
-``(seed, replicate, "reach-screen")`` and shared by every policy (common random numbers),
+(:func:`sim.model.recruitment.influence.tie_probabilities`), measures how many clients their
+outreach and referral chains are expected to reach: the average over :data:`SAMPLES` draws,
+keyed by ``(seed, replicate, "reach-screen")`` and shared by every policy (common random numbers),
 independent of the draws the ``influence`` policy chose with. This is the network's upper
 bound: no hours, caseloads, burnout, services or losses of contact limit it.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.compare import paired_difference
+from sim.ensemble.compare import paired_difference
 from sim.errors import UserInputError
 from sim.model import state as S
 from sim.model.metrics import interval
@@ -128,7 +128,7 @@ class ReachScreen:
 def _team_reach(model, key: int) -> float:
     """Expected clients reached by a model's peers at week 0 (:data:`SAMPLES` draws)."""
     from sim.cascade.influence import team_spread_samples
-    from sim.model.influence import tie_probabilities
+    from sim.model.recruitment.influence import tie_probabilities
 
     kinds = []
     for kind in (S.CLOSE, S.DISTANT):
@@ -157,8 +157,8 @@ def screen(scenario: Scenario, policies: Sequence[str], *, peers: int | None = N
     Returns:
         A :class:`ReachScreen`.
     """
+    from sim.ensemble.replicates import RunCancelled, run_ensemble
     from sim.model.outreach import OutreachModel
-    from sim.run import RunCancelled, run_ensemble
 
     seed, replicates = scenario.run.seed, scenario.run.replicates
     result = ReachScreen(scenario, list(policies))
