@@ -16,11 +16,10 @@ import struct
 import subprocess
 import sys
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cli_helpers import TIMEOUT, outreach
+from tests.cli_helpers import TIMEOUT, OnDemand, outreach
 
 from sim.cli.options import scenarios_folder
 from sim.model.metrics import METRICS
@@ -78,7 +77,7 @@ RUNS = {
 
 @pytest.fixture(scope="module")
 def runs(workdir) -> dict[str, tuple[subprocess.CompletedProcess, dict | None]]:
-    """Every successful run of the module, started two at a time."""
+    """Every successful run of the module, one after another in this process."""
 
     def one(name: str):
         proc = outreach("run", workdir / "small.toml", "--json", workdir / f"{name}.json",
@@ -90,8 +89,7 @@ def runs(workdir) -> dict[str, tuple[subprocess.CompletedProcess, dict | None]]:
             document = json.loads(text, parse_constant=_reject_constant)
         return name, (proc, document)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, RUNS))
+    return dict(map(one, RUNS))
 
 
 def _reject_constant(name: str):
@@ -298,7 +296,7 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def bad_runs(tmp_path_factory):
-    """Every failing call of the module, two at a time, each in its own folder."""
+    """Every failing call of the module, each in its own folder, run when a test first asks."""
 
     def one(name: str):
         folder = tmp_path_factory.mktemp(name)
@@ -315,10 +313,9 @@ def bad_runs(tmp_path_factory):
         before = sorted(p.name for p in folder.iterdir())
         proc = outreach("run", scenario, *args)
         after = sorted(p.name for p in folder.iterdir())
-        return name, (proc, before, after)
+        return proc, before, after
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, BAD))
+    return OnDemand(one)
 
 
 @pytest.mark.parametrize("name", list(BAD))

@@ -10,7 +10,6 @@ import csv
 import json
 import math
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +75,7 @@ def _calls(w: Path) -> dict[str, list]:
 @pytest.fixture(scope="module")
 def runs(workdir):
     calls = _calls(workdir)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        procs = dict(zip(calls, pool.map(lambda c: outreach(*c), calls.values()), strict=True))
+    procs = {name: outreach(*call) for name, call in calls.items()}
     for name, proc in procs.items():
         assert proc.returncode == 0, (name, proc.stderr)
         assert "Traceback" not in proc.stderr

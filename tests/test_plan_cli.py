@@ -7,11 +7,10 @@ import html
 import os
 import re
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cli_helpers import outreach
+from tests.cli_helpers import OnDemand, outreach
 
 from sim.cli.options import scenarios_folder, shipped_scenarios
 from sim.cli.plan import file_problems
@@ -70,8 +69,7 @@ def reports(workdir):
         "markdown": ["report", workdir / "town.toml", workdir / "online.toml", "--out",
                      workdir / "md", "--format", "markdown", "--replicates", "4"],
     }
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(calls, pool.map(lambda c: outreach(*c), calls.values()), strict=True))
+    return {name: outreach(*call) for name, call in calls.items()}
 
 
 # --------------------------------------------------------------------------- report
@@ -276,10 +274,9 @@ def bad_runs(workdir, tmp_path_factory):
         folder = tmp_path_factory.mktemp(name)
         args = [a.replace("{w}", str(workdir)).replace("{t}", str(folder)) for a in BAD[name][0]]
         proc = outreach(*args)
-        return name, (proc, sorted(p.name for p in folder.iterdir()))
+        return proc, sorted(p.name for p in folder.iterdir())
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, BAD))
+    return OnDemand(one)
 
 
 @pytest.mark.parametrize("name", list(BAD))
