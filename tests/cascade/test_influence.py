@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import one_line_error, outreach
 from scipy import stats
 
 from sim.cascade.influence import greedy_influence, spread_samples
@@ -27,8 +26,9 @@ from sim.model.recruitment import kind_streams
 from sim.model.reference import ReferenceModel
 from sim.model.scenario import load_scenario
 from sim.reach import screen
+from tests.cli_helpers import one_line_error, outreach
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 BOUND = 1.0 - 1.0 / math.e
 
 
@@ -276,7 +276,7 @@ def test_reference_recruits_the_engines_influence_peers():
 
 @pytest.mark.slow
 def test_reference_matches_the_engine_in_distribution_under_influence():
-    """As in tests/test_model.py: 60 replicates each, Welch t and two-sample KS tests at
+    """As in tests/model/test_model.py: 60 replicates each, Welch t and two-sample KS tests at
     alpha = 0.01 / (2 x 3 metrics) (Bonferroni) with a fixed seed (about a minute)."""
     s = _reference_scenario()
     eng, ref = [], []

@@ -27,7 +27,7 @@ from sim.model.influence import tie_probabilities
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import load_scenario
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 FORWARD = 20_000  # forward samples
 SETS = 100_000  # RR sets
 

@@ -178,7 +178,7 @@ metrics = ["clients_contacted", "clients_linked"]
 
 
 def test_a_truncated_parquet_chunk_is_named_with_what_to_do_and_its_runs_redone(tmp_path):
-    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+    base = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
     spec = write(tmp_path / "spec.toml", SPEC.format(base=base))
     out = tmp_path / "sweep"
     made = outreach("sweep", spec, "--out", out, "--workers", "1", "--chunk-rows", "2")
@@ -206,7 +206,7 @@ def test_a_chunk_of_another_shape_is_refused_not_counted(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+    base = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
     spec = write(tmp_path / "spec.toml", SPEC.format(base=base))
     out = tmp_path / "sweep"
     assert outreach("sweep", spec, "--out", out, "--workers", "1").returncode == 0
@@ -223,7 +223,7 @@ def finished_sweep(tmp_path_factory) -> Path:
     from sim.cli import main
 
     folder = tmp_path_factory.mktemp("sweep")
-    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+    base = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
     spec = write(folder / "spec.toml", SPEC.format(base=base))
     assert main(["sweep", str(spec), "--out", str(folder / "out"), "--workers", "1"]) == 0
     return folder / "out"

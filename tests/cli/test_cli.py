@@ -19,11 +19,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from tests.cli_helpers import TIMEOUT, OnDemand, outreach
 
 from sim.cli.options import scenarios_folder
 from sim.model.metrics import METRICS
 from sim.model.outreach import WEEKLY_SERIES
+from tests.cli_helpers import TIMEOUT, OnDemand, outreach
 
 SMALL = textwrap.dedent("""\
     name = "small"

@@ -20,7 +20,9 @@ import pytest
 
 from sim.model.metrics import METRICS
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300
 #: What a fresh clone does not have: build leftovers that could slip stale files into a wheel.
 _NOT_SOURCE = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__",

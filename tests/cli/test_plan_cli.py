@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from tests.cli_helpers import OnDemand, outreach
 
 from sim.cli.options import scenarios_folder, shipped_scenarios
 from sim.cli.plan import file_problems
+from tests.cli_helpers import OnDemand, outreach
 
 SMALL = textwrap.dedent("""\
     name = "town"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import outreach
 
 from sim.compare import (
     align_run_settings,
@@ -25,6 +24,7 @@ from sim.compare import (
 from sim.model.metrics import METRICS
 from sim.model.scenario import load_scenario
 from sim.run import run_ensemble
+from tests.cli_helpers import outreach
 
 A = textwrap.dedent("""\
     name = "team_a"

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT
 
 from sim.model.scenario import load_scenario
 from sim.run import RunCancelled, run_ensemble
+from tests.cli_helpers import ROOT
 
 BASELINE = ROOT / "sim" / "scenarios" / "baseline.toml"
 
@@ -85,6 +85,7 @@ def _assert_stopped(status: int, seconds: float, err: str) -> None:
     assert seconds < STOP_WITHIN_SECONDS, f"ended {seconds:.1f} s after Ctrl-C"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("presses", [1, 3])
 def test_ctrl_c_stops_run(tmp_path, presses):
     out_json = tmp_path / "results.json"
@@ -96,6 +97,7 @@ def test_ctrl_c_stops_run(tmp_path, presses):
     assert list(tmp_path.iterdir()) == []  # no results, no temporary file left behind
 
 
+@pytest.mark.e2e
 def test_ctrl_c_three_times_stops_compare(tmp_path):
     status, seconds, out, err = _interrupt(
         ["compare", "baseline", "mixed_team", "--replicates", REPLICATES,
@@ -104,6 +106,7 @@ def test_ctrl_c_three_times_stops_compare(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.e2e
 def test_ctrl_c_stops_report(tmp_path):
     status, seconds, out, err = _interrupt(
         ["report", "baseline", "mixed_team", "--replicates", REPLICATES, "--out", "report"], 1,

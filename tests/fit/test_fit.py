@@ -12,15 +12,14 @@ import pytest
 
 pytest.importorskip("optuna")
 
-from cli_helpers import one_line_error, outreach, write  # noqa: E402
-
 from sim.fit.abc import abc_weights, effective_sample_size, weighted_quantile  # noqa: E402
 from sim.fit.calibrate import calibrate  # noqa: E402
 from sim.fit.optimize import optimize, pareto_front  # noqa: E402
 from sim.fit.runs import InlineExecutor, make_fit_job, run_round  # noqa: E402
 from sim.fit.spec import load_fit_spec, load_search_spec  # noqa: E402
+from tests.cli_helpers import one_line_error, outreach, write  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "sim" / "scenarios" / "baseline.toml"
 
 #: A small programme: 800 clients, 10 + 10 peers, half a year (about 0.03 s a run).

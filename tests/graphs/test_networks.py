@@ -465,7 +465,7 @@ def test_load_weight_column_missing(tmp_path):
 
 
 NODE_ERRORS = [
-    # (an id the edge list lacks is a person with no ties: tests/test_reliability.py)
+    # (an id the edge list lacks is a person with no ties: tests/cli/test_reliability.py)
     ("id,gender\na,1\n,0\nb,1\n", "line 3: column 'id' is empty"),
     ("name,gender\na,1\nb,0\n", "missing column 'id'"),
     ("id,gender\na,1\n", "column 'id': no row for node 'b'"),

@@ -13,11 +13,11 @@ from collections import Counter
 import networkx as nx
 import numpy as np
 import pytest
-from cli_helpers import outreach
 
 from sim.errors import UserInputError
 from sim.model.scenario import load_scenario
 from sim.model.world import build_world
+from tests.cli_helpers import outreach
 
 AGE_BANDS = ("under 30", "30-44", "45 and over")
 # Unequal counts, so a permutation of the bands changes the count per band.

@@ -18,7 +18,7 @@ from sim.model import state as S
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import load_scenario
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 REPLICATES = range(8)
 
 

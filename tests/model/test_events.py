@@ -21,17 +21,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import one_line_error, outreach
 
 from sim.model import state as S
 from sim.model.events import EVENT_NAMES, TEAM_PEER, EventRecorder, read_events
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import load_scenario
+from tests.cli_helpers import one_line_error, outreach
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "sim" / "scenarios" / "baseline.toml"
 WEEKS = 30
 CLI_SETS = ("--set", "population.size=800", "--weeks", "8")
@@ -303,6 +303,7 @@ def test_interrupted_run_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.e2e
 def test_ctrl_c_leaves_no_file(tmp_path):
     """A real SIGINT in the command: exit 130, neither the file nor its parts left."""
     import os

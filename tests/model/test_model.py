@@ -27,7 +27,7 @@ from sim.model.reference import ReferenceModel
 from sim.model.scenario import Scenario, load_scenario
 from sim.run import run_ensemble
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 
 
 def small(**overrides) -> Scenario:

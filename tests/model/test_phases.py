@@ -26,7 +26,7 @@ from sim.model.reference import ReferenceModel
 from sim.model.scenario import load_scenario
 from sim.streams import stream, uint64_seeds
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 
 TRIALS = 300
 WARM_WEEKS = 6

@@ -21,7 +21,7 @@ from sim.model.scenario import (
     scenario_to_dict,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 

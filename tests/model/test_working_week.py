@@ -25,7 +25,7 @@ from tests.paired import more as _more
 from tests.paired import values as _values
 from tests.paired import z as _z
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def _base(**overrides):

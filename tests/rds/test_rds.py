@@ -443,6 +443,7 @@ def test_estimate_of_a_folder_without_a_sample_is_one_line(tmp_path):
                    "no such folder")
 
 
+@pytest.mark.e2e
 def test_ctrl_c_stops_a_survey_which_then_resumes(tmp_path):
     # Started in its own session with Ctrl-C's default action (as from a terminal, even when
     # the tests run in a background job), interrupted once its first replicates are written.

@@ -1,6 +1,7 @@
 """The regression baseline: key metrics of two scenarios at a fixed seed, against the recorded file.
 
-The numbers and the update command live in ``experiments/regression.py``; the file is
+The numbers live in :mod:`tests.regression.baseline`, the update command in
+``experiments/regression.py``; the file is
 ``tests/regression/key_metrics.json``. A deliberate change of the model or of a shipped scenario
 fails the first test with a table of what moved; ``python experiments/regression.py --update``
 rewrites the file, to be committed with the change.
@@ -9,7 +10,6 @@ rewrites the file, to be committed with the change.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import subprocess
 import sys
@@ -18,20 +18,9 @@ from pathlib import Path
 import pytest
 
 from sim.model.metrics import METRICS
+from tests.regression import baseline as reg
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "experiments" / "regression.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("regression_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-reg = _load_script()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

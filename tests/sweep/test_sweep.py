@@ -14,7 +14,7 @@ from sim.errors import UserInputError
 from sim.sweep.design import make_design, point_seed
 from sim.sweep.spec import Parameter, SpecError, load_spec
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 
 TINY = f"""
 name = "tiny"

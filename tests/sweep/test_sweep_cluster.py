@@ -21,7 +21,9 @@ pytest.importorskip("pyarrow")
 
 from sim.sweep.store import Store  # noqa: E402
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
+
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 BIN = Path(sys.executable).parent
 
 FAST = f"""

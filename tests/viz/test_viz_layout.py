@@ -14,10 +14,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-import test_viz_browser as browser_test
-from test_viz_browser import CHROMIUM, CHROMIUM_ARGS, REPO, _step
 
 from sim.model.scenario import load_scenario
+from tests.viz import test_viz_browser as browser_test
+from tests.viz.test_viz_browser import CHROMIUM, CHROMIUM_ARGS, REPO, _step
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 # The same server as the browser test (a free loopback port, stopped as Ctrl-C would), one for
 # this module.

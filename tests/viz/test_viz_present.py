@@ -12,9 +12,12 @@ leaves the machine.
 from __future__ import annotations
 
 import pytest
-import test_viz_layout as layout_test
-from test_viz_browser import REPO, _need_browser, _week, page_opener, running_viz
-from test_viz_layout import MEASURE, overlaps
+
+from tests.viz import test_viz_layout as layout_test
+from tests.viz.test_viz_browser import REPO, _need_browser, _week, page_opener, running_viz
+from tests.viz.test_viz_layout import MEASURE, overlaps
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 # test_viz_layout's browser, started against this module's (presenter-mode) server.
 browser = layout_test.browser

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import test_viz_layout as layout_test
-from test_viz_browser import REPO, _need_browser, _week, page_opener, running_viz
-from test_viz_layout import MEASURE, MIN_FIGURE_SHARE, overlaps
 
 from sim.model.scenario import load_scenario
+from tests.viz import test_viz_layout as layout_test
+from tests.viz.test_viz_browser import REPO, _need_browser, _week, page_opener, running_viz
+from tests.viz.test_viz_layout import MEASURE, MIN_FIGURE_SHARE, overlaps
 
 # test_viz_layout's browser, started against this module's (side-by-side) server.
 browser = layout_test.browser
@@ -163,6 +163,8 @@ def _apply(pg, side: str, name: str, presses: int) -> None:
     form.locator("text=Changes so far").wait_for(timeout=WAIT_MS)
 
 
+@pytest.mark.e2e
+@pytest.mark.browser
 def test_both_runs_step_together_and_differ_after_a_change(open_page):
     pg = open_page(1280, 720)
     assert _week(pg) == 0
@@ -223,6 +225,8 @@ SCROLL_HEIGHT = ("Math.max(...[...document.querySelectorAll('.v-content__wrap > 
                  ".map(e => e.scrollHeight))")
 
 
+@pytest.mark.e2e
+@pytest.mark.browser
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_side_by_side_fits_the_screen(open_page, size):
     width, height = size
