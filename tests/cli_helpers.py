@@ -4,8 +4,8 @@
 run the command but without starting an interpreter and importing (or compiling) numba again.
 It gives the command what a fresh process would have (its own working folder, standard streams
 and warning filters) and takes back afterwards what a command may leave behind in a process
-(environment variables, numba's thread count, signal handlers, open figures, in-memory caches),
-so one test's command never changes the next one's.
+(environment variables, numba's thread count, signal handlers, open figures, in-memory caches
+such as the built worlds), so one test's command never changes the next one's.
 
 :func:`outreach_process` runs ``python -m sim.cli`` in a fresh interpreter, for the end-to-end
 tests that need a real process: signals, pipes, exit of the interpreter, the entry point itself.
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import types
 import warnings
 from pathlib import Path
 
@@ -173,16 +174,19 @@ def _numba_threads() -> int | None:
 def _forget_process_state() -> None:
     """Drop what a command kept in memory that a fresh process would not have.
 
-    The package's in-memory caches (``functools`` caches and module-level ``*_cache`` dicts)
-    go, so a later command reads its files again; open figures are closed.
+    The package's in-memory caches go (``functools`` caches, and module-level objects named
+    for a cache that have a ``clear()``: dicts, the cache of built worlds), so a later command
+    reads its files and builds its worlds again; open figures are closed.
     """
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "sim" or name.startswith("sim.")):
             continue
         for attr, value in list(vars(module).items()):
+            if isinstance(value, (type, types.ModuleType)):
+                continue
             if hasattr(value, "cache_clear") and getattr(value, "__module__", None) == name:
                 value.cache_clear()
-            elif attr.endswith("_cache") and isinstance(value, dict):
+            elif "cache" in attr.lower() and callable(getattr(value, "clear", None)):
                 value.clear()
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:

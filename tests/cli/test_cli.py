@@ -429,6 +429,7 @@ def _on_a_terminal(*args: str, cwd: Path, columns: int | None) -> tuple[int, str
     return proc.wait(TIMEOUT), stdout, shown.decode(errors="replace")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("columns", [100, None])
 def test_progress_bar_on_a_terminal(workdir, columns):
     code, stdout, shown = _on_a_terminal("run", "small.toml", "--replicates", "5", "--weeks",

@@ -63,6 +63,7 @@ def test_atomic_writes_follow_the_umask(tmp_path):
     assert (tmp_path / "c.csv").stat().st_mode & 0o777 == 0o640
 
 
+@pytest.mark.e2e
 def test_new_writes_a_file_readable_by_others(tmp_path):
     write(tmp_path / "tiny.toml", TINY)
     command = f"umask 022 && {sys.executable} -m sim.cli new mine --from tiny.toml"
@@ -181,6 +182,7 @@ def test_set_graph_file_is_taken_from_the_current_folder(tmp_path):
 # ----------------------------------------------------------------- broken pipe (also)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("args", [("scenarios",), ("--help",), ("run", "{tiny}")])
 def test_output_to_a_closed_pipe_ends_quietly(tmp_path, args):
     write(tmp_path / "tiny.toml", TINY)
@@ -199,6 +201,7 @@ def test_output_to_a_closed_pipe_ends_quietly(tmp_path, args):
         assert json_out.is_file()  # the work is done even when nobody reads the summary
 
 
+@pytest.mark.e2e
 def test_head_reads_the_first_line(tmp_path):
     write(tmp_path / "tiny.toml", TINY)
     proc = subprocess.run(
@@ -267,6 +270,7 @@ LONG_SWEEP = textwrap.dedent("""\
 """)
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
 def test_a_killed_sweep_leaves_no_worker_behind(tmp_path, signal_name):

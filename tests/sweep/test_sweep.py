@@ -13,6 +13,7 @@ import pytest
 from sim.errors import UserInputError
 from sim.sweep.design import make_design, point_seed
 from sim.sweep.spec import Parameter, SpecError, load_spec
+from tests.cli_helpers import outreach
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 
@@ -43,8 +44,7 @@ def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+    return outreach(*args)
 
 
 # ------------------------------------------------------------------ spec validation

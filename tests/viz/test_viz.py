@@ -11,6 +11,7 @@ import pytest
 
 from sim.cli import main
 from sim.model.scenario import load_scenario
+from tests.cli_helpers import outreach
 
 BASELINE = "scenarios/baseline.toml"
 
@@ -124,8 +125,7 @@ def test_viz_refuses_a_port_in_use(capsys):
 
 
 def test_viz_rejects_a_bad_port():
-    out = subprocess.run([sys.executable, "-m", "sim.cli", "viz", BASELINE, "--port", "99999"],
-                         capture_output=True, text=True)
+    out = outreach("viz", BASELINE, "--port", "99999")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
 
 
