@@ -331,10 +331,11 @@ def test_bad_input_is_one_line_and_status_2(bad_runs, name):
     assert after == before, "a failed run left files behind"
 
 
-def test_bad_input_names_the_file(bad_runs):
-    for name in ("missing_file", "bad_toml", "unknown_key", "out_of_range", "set_unknown_key"):
-        proc, _, _ = bad_runs[name]
-        assert "scenario.toml" in proc.stderr, (name, proc.stderr)
+@pytest.mark.parametrize("name", ["missing_file", "bad_toml", "unknown_key", "out_of_range",
+                                  "set_unknown_key"])
+def test_bad_input_names_the_file(bad_runs, name):
+    proc, _, _ = bad_runs[name]
+    assert "scenario.toml" in proc.stderr, (name, proc.stderr)
 
 
 def test_set_through_a_list_value_is_a_user_error(workdir):

@@ -115,6 +115,14 @@ def test_every_shipped_scenario_validates():
         assert name == path.stem, path
 
 
+@pytest.mark.parametrize("stem", sorted(p.stem for p in scenarios_folder().glob("*.toml")))
+def test_every_shipped_scenario_validates_by_name_from_any_folder(tmp_path, stem):
+    proc = outreach("validate", stem, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{stem}: ok\n", proc.stdout
+    assert proc.stderr == "" and list(tmp_path.iterdir()) == []
+
+
 def test_shipped_scenarios_comment_their_changes():
     for stem in LIBRARY:
         text = (scenarios_folder() / f"{stem}.toml").read_text(encoding="utf-8")
@@ -176,18 +184,19 @@ def test_planner_commands_take_shipped_names(tmp_path):
     assert "baseline" in json.dumps(document) and "mixed_team" in json.dumps(document)
 
 
-def test_unknown_scenario_name_lists_the_library(tmp_path):
-    for args in (["validate", "mixed_tem"], ["compare", "baseline", "mixed_tem"],
-                 ["report", "mixed_tem", "--out", tmp_path / "r"]):
-        proc = outreach(*args, cwd=tmp_path)
-        assert proc.returncode == 2, (args, proc.stderr)
-        lines = proc.stderr.splitlines()
-        assert "Traceback" not in proc.stderr
-        line = lines[0] if args[0] != "validate" else "\n".join(lines)
-        assert "mixed_tem: no such scenario file, and no shipped scenario" in line, args
-        assert "did you mean mixed_team?" in line
-        assert all(stem in line for stem in LIBRARY), line
-        assert args[0] == "validate" or len(lines) == 1, proc.stderr
+@pytest.mark.parametrize("args", [["validate", "mixed_tem"], ["compare", "baseline", "mixed_tem"],
+                                  ["report", "mixed_tem", "--out", "r"]],
+                         ids=["validate", "compare", "report"])
+def test_unknown_scenario_name_lists_the_library(tmp_path, args):
+    proc = outreach(*args, cwd=tmp_path)
+    assert proc.returncode == 2, (args, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert "Traceback" not in proc.stderr
+    line = lines[0] if args[0] != "validate" else "\n".join(lines)
+    assert "mixed_tem: no such scenario file, and no shipped scenario" in line, args
+    assert "did you mean mixed_team?" in line
+    assert all(stem in line for stem in LIBRARY), line
+    assert args[0] == "validate" or len(lines) == 1, proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -305,11 +314,11 @@ def test_unwritable_report_folder_leaves_nothing(workdir, tmp_path):
     assert list(locked.iterdir()) == []
 
 
-def test_help_of_every_planner_command():
+@pytest.mark.parametrize("command", ["compare", "report", "validate", "scenarios", "new"])
+def test_help_of_every_planner_command(command):
     top = outreach("--help")
     assert top.returncode == 0
-    for command in ("compare", "report", "validate", "scenarios", "new"):
-        assert command in top.stdout
-        proc = outreach(command, "--help")
-        assert proc.returncode == 0, (command, proc.stderr)
-        assert len(proc.stdout) > 250, command
+    assert command in top.stdout
+    proc = outreach(command, "--help")
+    assert proc.returncode == 0, (command, proc.stderr)
+    assert len(proc.stdout) > 250, command

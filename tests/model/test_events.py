@@ -267,11 +267,12 @@ def test_cli_file_is_the_python_table_whatever_the_workers(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.parquet", "two.parquet"]
 
 
-def test_cli_bad_events_path(tmp_path):
-    for where, says in (("missing/ev.parquet", "does not exist"), (".", "is a folder")):
-        proc = outreach("run", "baseline", *CLI_SETS, "--replicates", "1", "--events", where,
-                        cwd=tmp_path)
-        one_line_error(proc, "--events", where, says)
+@pytest.mark.parametrize(("where", "says"), [("missing/ev.parquet", "does not exist"),
+                                             (".", "is a folder")])
+def test_cli_bad_events_path(tmp_path, where, says):
+    proc = outreach("run", "baseline", *CLI_SETS, "--replicates", "1", "--events", where,
+                    cwd=tmp_path)
+    one_line_error(proc, "--events", where, says)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -270,27 +270,37 @@ def test_grid_analysis_writes_heatmaps_and_summary(tmp_path):
 # ------------------------------------------------------------------ the command line
 
 
-def test_cli_status_and_bad_input_exit_2_with_one_line(tmp_path):
-    spec = write(tmp_path, TINY)
-    done = run_cli("sweep", str(spec), "--out", str(tmp_path / "c"), "--workers", "1")
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A folder with the spec ``spec.toml`` of :data:`TINY` and its finished sweep ``c``."""
+    folder = tmp_path_factory.mktemp("finished")
+    spec = write(folder, TINY)
+    done = run_cli("sweep", str(spec), "--out", str(folder / "c"), "--workers", "1")
     assert done.returncode == 0, done.stderr
-    status = run_cli("sweep", "status", str(tmp_path / "c"))
+    return folder
+
+
+def test_cli_status_of_a_finished_sweep(finished):
+    status = run_cli("sweep", "status", str(finished / "c"))
     assert status.returncode == 0 and "12 of 12 done" in status.stdout
-    bad = [
-        ("sweep", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "x")),
-        ("sweep", str(spec)),  # no --out
-        ("sweep", "status"),  # no DIR
-        ("sweep", "status", str(tmp_path / "nowhere")),
-        ("sweep", "analyze", str(tmp_path / "c"), "--metric", "cost_total"),
-        ("sweep", str(spec), "--out", str(tmp_path / "y"), "--workers", "0"),
-        # (missing parent folders are made; a parent that is a file cannot be)
-        ("sweep", str(spec), "--out", str(spec / "dir")),
-        ("sweep", "status", str(tmp_path / "c"), "--workers", "2"),
-    ]
-    for args in bad:
-        result = run_cli(*args)
-        assert result.returncode == 2, (args, result.stderr)
-        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, args
+
+
+@pytest.mark.parametrize("args", [
+    ("sweep", "{t}/missing.toml", "--out", "{t}/x"),
+    ("sweep", "{t}/spec.toml"),  # no --out
+    ("sweep", "status"),  # no DIR
+    ("sweep", "status", "{t}/nowhere"),
+    ("sweep", "analyze", "{t}/c", "--metric", "cost_total"),
+    ("sweep", "{t}/spec.toml", "--out", "{t}/y", "--workers", "0"),
+    # (missing parent folders are made; a parent that is a file cannot be)
+    ("sweep", "{t}/spec.toml", "--out", "{t}/spec.toml/dir"),
+    ("sweep", "status", "{t}/c", "--workers", "2"),
+], ids=["missing-spec", "no-out", "status-no-dir", "status-nowhere", "analyze-bad-metric",
+        "workers-0", "out-under-a-file", "status-workers"])
+def test_cli_bad_input_exit_2_with_one_line(finished, args):
+    result = run_cli(*(a.format(t=finished) for a in args))
+    assert result.returncode == 2, (args, result.stderr)
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, args
 
 
 def test_module_import_is_light():
