@@ -100,9 +100,9 @@ def test_what_a_command_changes_in_the_process_is_put_back(monkeypatch, tmp_path
     assert Path.cwd() == here
 
 
-def test_the_working_folder_is_the_project_root_by_default(monkeypatch):
+def test_the_working_folder_is_the_project_root_by_default(monkeypatch, cli):
     _as_main(monkeypatch, lambda argv: print(Path.cwd()) or 0)
-    assert outreach().stdout.strip() == str(cli_helpers.ROOT)
+    assert cli().stdout.strip() == str(cli_helpers.ROOT)
 
 
 def test_warnings_go_to_the_commands_stderr_as_in_a_fresh_interpreter(monkeypatch):
@@ -158,10 +158,9 @@ def test_in_process_answers_as_python_m_sim_cli(tmp_path, args):
 
 
 @pytest.mark.e2e
-def test_a_run_writes_the_same_json_in_process_and_in_a_process(tmp_path):
-    write(tmp_path / "tiny.toml", TINY)
-    assert outreach("run", "tiny.toml", "--json", "a.json", cwd=tmp_path).returncode == 0
-    assert outreach_process("run", "tiny.toml", "--json", "b.json",
+def test_a_run_writes_the_same_json_in_process_and_in_a_process(cli, small_scenario, tmp_path):
+    assert cli("run", small_scenario, "--json", "a.json", cwd=tmp_path).returncode == 0
+    assert outreach_process("run", small_scenario, "--json", "b.json",
                             cwd=tmp_path).returncode == 0
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
     for document in (a, b):
