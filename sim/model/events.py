@@ -42,7 +42,7 @@ there too), ``recruiter`` (the friend whose coupon brought the client,
 in the order they happened: the phases of the week in order, and within a phase the
 kernel's order.
 
-Relations with the model's tallies (tested in ``tests/test_events.py``): a week's ``contact``
+Relations with the model's tallies (tested in ``tests/model/test_events.py``): a week's ``contact``
 rows are its new contacts plus its referrals; the persons whose first ``contact`` row falls in
 a week are the increase of the weekly ``contacted`` series (likewise ``engaged`` and
 ``linked`` rows and their series, ``retained`` rows and theirs); ``referred`` rows are the

@@ -210,7 +210,7 @@ class Params(NamedTuple):
     is an array indexed by :data:`CLOSE` / :data:`DISTANT` (index 0 unused) named as the key;
     any other key is named as the key, or ``section_key`` where a peer kind declares the same
     key (``outreach_workers.trust`` is ``outreach_workers_trust``). The last fields are
-    derived from several keys by :func:`derived_params`. ``tests/test_declared.py`` checks
+    derived from several keys by :func:`derived_params`. ``tests/model/test_declared.py`` checks
     that these fields are exactly the schema's and that the kernel reads every one.
     """
 
@@ -345,7 +345,7 @@ DERIVED_FROM = MappingProxyType({
 #: Scenario keys the weekly kernel does not read (``fnmatch`` patterns of dotted keys, ``N``
 #: for a locality's index), each with the modules that use it and what for. With the keys
 #: marked ``kernel=True`` and :data:`DERIVED_FROM`, these cover every key of
-#: :func:`sim.model.scenario.describe_parameters` once (``tests/test_declared.py``).
+#: :func:`sim.model.scenario.describe_parameters` once (``tests/model/test_declared.py``).
 OUTSIDE_KERNEL = MappingProxyType({
     "name": (("sim.ensemble.compare", "sim.output.reports"), "labels of tables, plots and reports"),
     "description": (("sim.output.comparison",), "the line under a scenario's label"),

@@ -1,0 +1,1 @@
+"""The test suite of peer-outreach: one folder per package, shared helpers at the top."""

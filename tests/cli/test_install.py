@@ -1,0 +1,128 @@
+"""The package as a user gets it: a wheel of the checkout, installed in a fresh virtual
+environment, its ``outreach`` command run from an empty folder outside the checkout.
+
+This is what catches a scenario library that is found beside the source tree but not installed,
+or a module left out of the wheel. The venv sees the system's site-packages, so numpy, numba and
+mesa need no download; building the wheel fetches only setuptools from the package index.
+It takes about half a minute, most of it numba compiling the kernels in the new environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sim.model.metrics import METRICS
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 300
+#: What a fresh clone does not have: build leftovers that could slip stale files into a wheel.
+_NOT_SOURCE = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__",
+                                     ".pytest_cache", ".hypothesis", ".ruff_cache", ".venv",
+                                     "*.nbi", "*.nbc", "test-artifacts", "out")
+
+
+def _run(cmd: list[str | Path], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, (cmd, proc.stdout[-2000:], proc.stderr[-2000:])
+    return proc
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict:
+    """A wheel of the checkout installed in a new venv; returns its paths and environment."""
+    base = tmp_path_factory.mktemp("install")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    # Build from a copy, so the checkout gets no build/ folder and the wheel no stale files.
+    src = base / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=_NOT_SOURCE)
+    dist = base / "dist"
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, src],
+         cwd=base, env=env)
+    wheels = list(dist.glob("peer_outreach-*.whl"))
+    assert len(wheels) == 1, wheels
+    venv = base / "venv"
+    _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv],
+         cwd=base, env=env)
+    python = venv / "bin" / "python"
+    # The outer pip installs into the venv: no pip bootstrap in the venv, no network.
+    _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps",
+          "--no-index", "--quiet", wheels[0]], cwd=base, env=env)
+    env = dict(env, VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
+               PYTHONNOUSERSITE="1")
+    work = base / "work"  # empty, and outside the checkout
+    work.mkdir()
+    return {"wheel": wheels[0], "venv": venv, "python": python,
+            "outreach": venv / "bin" / "outreach", "env": env, "work": work}
+
+
+def test_wheel_holds_the_scenario_library_and_no_stray_packages(installed):
+    names = zipfile.ZipFile(installed["wheel"]).namelist()
+    shipped = {Path(n).stem for n in names if n.startswith("sim/scenarios/")
+               and n.endswith(".toml")}
+    in_checkout = {p.stem for p in (ROOT / "sim" / "scenarios").glob("*.toml")}
+    assert shipped == in_checkout
+    assert "sim/viz/app.py" in names
+    # The top-level scenarios symlink, tests and experiments stay out of the wheel.
+    tops = {n.split("/", 1)[0] for n in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"sim"}, tops
+
+
+def test_sim_comes_from_the_wheel_not_the_checkout(installed):
+    proc = _run([installed["python"], "-c", "import sim; print(sim.__file__)"],
+                cwd=installed["work"], env=installed["env"])
+    where = Path(proc.stdout.strip()).resolve()
+    assert where.is_relative_to(installed["venv"].resolve()), where
+    assert not where.is_relative_to(ROOT), where
+
+
+def test_scenarios_lists_the_installed_library(installed):
+    proc = _run([installed["outreach"], "scenarios"], cwd=installed["work"],
+                env=installed["env"])
+    library = installed["venv"].resolve()
+    names = sorted(p.stem for p in (ROOT / "sim" / "scenarios").glob("*.toml"))
+    for name in names:
+        assert any(line.split() and line.split()[0] == name
+                   for line in proc.stdout.splitlines()), name
+    paths = [Path(line.strip()) for line in proc.stdout.splitlines()
+             if line.strip().endswith(".toml")]
+    assert len(paths) == len(names)
+    for path in paths:  # paths a user can copy: real files of the installed package
+        assert path.is_file() and path.resolve().is_relative_to(library), path
+
+
+def test_run_a_shipped_scenario_by_name(installed):
+    proc = _run([installed["outreach"], "run", "baseline", "--replicates", "2", "--weeks", "4"],
+                cwd=installed["work"], env=installed["env"])
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("baseline: 2 replicates of 4 weeks"), proc.stdout
+    assert lines[1].startswith("worlds: one per replicate (2 built"), proc.stdout
+    assert lines[2].split()[:2] == ["metric", "mean"], proc.stdout
+    table = lines[4:lines.index("")]  # the metrics, then a blank line and who is reached
+    rows = {line.split()[0]: line.split()[1:] for line in table}
+    assert set(rows) == set(METRICS), proc.stdout
+    assert any(line.startswith("service orbit: outside orbit") for line in lines), proc.stdout
+    assert float(rows["clients_contacted"][0].replace(",", "")) > 0  # the peers reached someone
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_new_copies_a_shipped_scenario_here(installed):
+    work, env = installed["work"], installed["env"]
+    proc = _run([installed["outreach"], "new", "prog", "--from", "big_city"], cwd=work, env=env)
+    assert "wrote prog.toml" in proc.stdout
+    text = (work / "prog.toml").read_text(encoding="utf-8")
+    assert 'name = "prog"' in text
+    assert "# outreach compare big_city prog.toml" in text
+    checked = _run([installed["outreach"], "validate", "prog.toml"], cwd=work, env=env)
+    assert checked.stdout.strip() == "prog.toml: ok"
+    assert sorted(p.name for p in work.iterdir()) == ["prog.toml"]
