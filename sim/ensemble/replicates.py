@@ -279,7 +279,9 @@ def _share_numba_threads(workers: int) -> None:
     """
     import numba
 
-    numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // workers))
+    # The configured maximum; numba's stubs do not declare its config's attributes.
+    most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, most // workers))
 
 
 def _wait(fut, stop: threading.Event | None) -> RunResult:

@@ -258,7 +258,7 @@ def run_metrics(model) -> dict[str, float]:
     }
 
 
-def interval(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
+def interval(values: Sequence[float] | np.ndarray, level: float = 0.95) -> dict[str, float]:
     """Mean and Student-t interval of the mean over replicates; NaN values are left out.
 
     The interval says where the expected value lies given the replicates run; it narrows as

@@ -630,7 +630,7 @@ def _check_value(value: Any, ftype: Any, meta: Mapping[str, Any], where: str,
             return None
         items = []
         for i, item in enumerate(value):
-            if dataclasses.is_dataclass(item_type):
+            if isinstance(item_type, type) and dataclasses.is_dataclass(item_type):
                 items.append(_build(item_type, item, f"{where}[{i}]", problems))
             else:
                 items.append(_check_value(item, item_type, meta, f"{where}[{i}]", problems))
