@@ -147,3 +147,37 @@ def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path):
     assert not (tmp_path / "out" / ".lock").exists()
     status = outreach("sweep", "status", "out", cwd=tmp_path)
     assert status.returncode == 0 and "incomplete" in status.stdout, status.stderr
+
+
+# ----------------------------------------------------------------- item 7: --set into defaults
+
+
+def test_set_reaches_an_item_of_a_defaulted_list_as_a_sweep_does(tmp_path):
+    from sim.model.scenario import load_scenario
+
+    path = write(tmp_path / "base.toml", BASE)
+    key = "population.localities.0.stigma"
+    scenario = load_scenario(path, {key: 0.5})
+    assert scenario.population.localities[0].stigma == 0.5
+    # What a sweep does: the base scenario (every default in it) with the key replaced.
+    assert scenario == load_scenario(path).replace({key: 0.5})
+    proc = outreach("run", "base.toml", "--set", f"{key}=0.5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    beyond = outreach("run", "base.toml", "--set", "population.localities.1.stigma=0.5",
+                      cwd=tmp_path)
+    one_line_error(beyond, "--set population.localities.1.stigma",
+                   "population.localities.1 must be an index below 1")
+
+
+def test_set_of_a_subgroups_shares_keeps_its_default_names(tmp_path):
+    from sim.model.scenario import load_scenario
+
+    path = write(tmp_path / "base.toml", BASE)
+    scenario = load_scenario(path, {"population.subgroups.gender.shares": [0.5, 0.5]})
+    assert scenario.population.subgroups["gender"].names == ("man", "woman")
+    assert scenario.population.subgroups["gender"].shares == (0.5, 0.5)
+    proc = outreach("run", "base.toml", "--set", "population.subgroups.gender.shares=[0.5,0.3,0.2]",
+                    cwd=tmp_path)
+    one_line_error(proc, "--set population.subgroups.gender.shares=[0.5,0.3,0.2]: must give one "
+                         "share per name (2 names, 3 shares",
+                   "population.subgroups.gender.names = ['man', 'woman']")
