@@ -181,3 +181,84 @@ def test_set_of_a_subgroups_shares_keeps_its_default_names(tmp_path):
     one_line_error(proc, "--set population.subgroups.gender.shares=[0.5,0.3,0.2]: must give one "
                          "share per name (2 names, 3 shares",
                    "population.subgroups.gender.names = ['man', 'woman']")
+
+
+# ----------------------------------------------------------------- item 8: messages that misled
+
+
+def test_a_resumed_fit_counts_the_trials_the_interrupted_one_stored(tmp_path):
+    pytest.importorskip("optuna")
+    import dataclasses
+
+    from sim.fit.calibrate import calibrate
+    from sim.fit.runs import InlineExecutor
+    from sim.fit.spec import load_fit_spec
+
+    targets = write(tmp_path / "t.toml", textwrap.dedent("""\
+        name = "synthetic"
+        seed = 7
+        replicates = 2
+        [set]
+        "population.size" = 300
+        "run.weeks" = 4
+        [parameters]
+        "outreach.p_engage_per_week" = { range = [0.05, 0.5] }
+        [[target]]
+        metric = "clients_contacted"
+        value = 30
+        sd = 5
+        """))
+    spec = load_fit_spec(targets, ROOT / "sim" / "scenarios" / "baseline.toml")
+    spec = dataclasses.replace(spec, replicates=2)
+
+    class Interrupting(InlineExecutor):
+        """Ctrl-C after 21 runs: the first round's 8 trials told, the second's running."""
+
+        def __init__(self):
+            super().__init__()
+            self.runs = 0
+
+        def results(self):
+            for rows in super().results():
+                self.runs += len(rows)
+                if self.runs > 21:
+                    raise KeyboardInterrupt
+                yield rows
+
+    first = calibrate(spec, tmp_path / "fit", Interrupting(), trials=16, say=lambda _: None)
+    assert first.interrupted and first.trials_done == 8
+    said: list[str] = []
+    calibrate(spec, tmp_path / "fit", InlineExecutor(), trials=16, posterior=0,
+              say=said.append)
+    assert said[0] == (f"resuming {tmp_path / 'fit'}: 8 trials stored; 8 interrupted trials "
+                       "run again first"), said
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("run", "base.toml", "--json", "afile/x.json"), "--json afile/x.json: afile is a file, "
+                                                      "not a folder"),
+    (("report", "base.toml", "--out", "afile/a/b"), "--out afile/a/b: afile is a file, not a "
+                                                    "folder"),
+    (("sweep", "analyze", "afile"), "afile: is a file, not a sweep folder"),
+])
+def test_a_file_in_the_way_is_called_a_file(tmp_path, args, expected):
+    write(tmp_path / "base.toml", BASE)
+    write(tmp_path / "afile", "x")
+    one_line_error(outreach(*args, cwd=tmp_path), expected)
+
+
+def test_sweep_analyze_names_its_own_option_or_folder(tmp_path):
+    pytest.importorskip("pyarrow")
+    write(tmp_path / "base.toml", BASE)
+    write(tmp_path / "spec.toml", TINY_SWEEP)
+    write(tmp_path / "afile", "x")
+    assert outreach("sweep", "spec.toml", "--out", "out", "--workers", "1",
+                    cwd=tmp_path).returncode == 0
+    proc = outreach("sweep", "analyze", "out", "--analysis-dir", "afile", cwd=tmp_path)
+    line = one_line_error(proc, "--analysis-dir afile: is a file; give a folder")
+    assert "--out" not in line
+    proc = outreach("sweep", "analyze", "out", "--analysis-dir", "afile/x", cwd=tmp_path)
+    one_line_error(proc, "--analysis-dir afile/x: afile is a file, not a folder")
+    write(tmp_path / "out" / "analysis", "x")
+    one_line_error(outreach("sweep", "analyze", "out", cwd=tmp_path),
+                   "analysis folder out/analysis: is a file; give a folder")

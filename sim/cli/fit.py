@@ -168,7 +168,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     if result.interrupted:
-        return _interrupted(args.out, result.trials_done + result.posterior_done, "trials")
+        # Counted as the resumed command counts them: the fit's trials, and the posterior's
+        # draws apart (a resumed fit names only its trials until the posterior starts).
+        what = "trials" + (f" and {result.posterior_done} posterior draws"
+                           if result.posterior_done else "")
+        return _interrupted(args.out, result.trials_done, what)
     width = max(len(r["name"]) for r in result.targets)
     print(f"best of {result.trials_done} trials: chi2 {result.best_chi2:.3f}")
     print(f"{'target':<{width}}  {'observed (sd)':>18}  {'fitted [95% of runs]':>28}  "

@@ -74,6 +74,9 @@ class Store:
         """
         folder = Path(folder)
         path = folder / MANIFEST
+        if folder.exists() and not folder.is_dir():
+            raise UserInputError(f"{folder}: is a file, not a sweep folder (give the --out "
+                                 "folder of `outreach sweep SPEC --out DIR`)")
         if not folder.is_dir():
             raise UserInputError(f"{folder}: no such sweep folder")
         if not path.is_file():
