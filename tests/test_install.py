@@ -2,8 +2,9 @@
 environment, its ``outreach`` command run from an empty folder outside the checkout.
 
 This is what catches a scenario library that is found beside the source tree but not installed,
-or a module left out of the wheel. The venv sees the system's site-packages, so numpy, numba and
-mesa need no download; building the wheel fetches only setuptools from the package index.
+or a module left out of the wheel. The venv sees the site-packages of the interpreter running
+the tests (a venv of its own, a conda-like prefix, or the system's), so numpy, numba and mesa
+need no download; building the wheel fetches only setuptools from the package index.
 It takes about half a minute, most of it numba compiling the kernels in the new environment.
 """
 
@@ -50,9 +51,9 @@ def installed(tmp_path_factory) -> dict:
     wheels = list(dist.glob("peer_outreach-*.whl"))
     assert len(wheels) == 1, wheels
     venv = base / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv],
-         cwd=base, env=env)
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=base, env=env)
     python = venv / "bin" / "python"
+    _see_running_packages(python, base, env)
     # The outer pip installs into the venv: no pip bootstrap in the venv, no network.
     _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps",
           "--no-index", "--quiet", wheels[0]], cwd=base, env=env)
@@ -62,6 +63,51 @@ def installed(tmp_path_factory) -> dict:
     work.mkdir()
     return {"wheel": wheels[0], "venv": venv, "python": python,
             "outreach": venv / "bin" / "outreach", "env": env, "work": work}
+
+
+def running_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running the tests, in its order.
+
+    ``venv --system-site-packages`` would give the new venv the *base* interpreter's folders:
+    inside an active venv (``pip install -e ".[test]"`` there, the usual way) mesa and the
+    rest live in that venv's folder, which the base interpreter does not see.
+    """
+    import site
+    import sysconfig
+
+    found = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    found += site.getsitepackages()
+    found += [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    out: list[str] = []
+    for p in found:
+        if Path(p).is_dir() and p not in out:
+            out.append(p)
+    return out
+
+
+def _see_running_packages(python: Path, base: Path, env: dict[str, str]) -> None:
+    """Let the new venv import what the running interpreter has installed.
+
+    The folders go into a ``.pth`` file as plain lines, so they come after the venv's own
+    site-packages (the wheel's ``sim`` wins) and their own ``.pth`` files are not run: an
+    editable install of the checkout there would otherwise put the checkout's ``sim`` first.
+    """
+    proc = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                cwd=base, env=env)
+    site_packages = Path(proc.stdout.strip())
+    site_packages.mkdir(parents=True, exist_ok=True)
+    (site_packages / "_running_interpreter.pth").write_text(
+        "".join(f"{p}\n" for p in running_site_dirs()), encoding="utf-8")
+
+
+def test_the_venv_imports_the_running_interpreters_packages(installed):
+    import mesa
+
+    proc = _run([installed["python"], "-c", "import mesa; print(mesa.__file__)"],
+                cwd=installed["work"], env=installed["env"])
+    assert Path(proc.stdout.strip()).resolve() == Path(mesa.__file__).resolve()
 
 
 def test_wheel_holds_the_scenario_library_and_no_stray_packages(installed):
