@@ -283,3 +283,44 @@ def test_the_memory_estimate_of_a_10m_run_follows_its_measured_peak(monkeypatch,
         assert measured <= estimate(people, replicates) <= 1.25 * measured
     # Replicates beyond those running at once share the world: no more memory.
     assert estimate(10_000_000, 40) == estimate(10_000_000, 4)
+
+
+# ----------------------------------------------------------------- item 10: files unasked
+
+
+def test_reach_writes_no_plot_unless_asked(tmp_path):
+    proc = outreach("reach", "baseline", "--policies", "random,degree", "--replicates", "2",
+                    "--peers", "3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "plot written" not in proc.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_compare_plots_panel_titles_do_not_overlap():
+    from sim.cli.options import scenario_path
+    from sim.compare import align_run_settings, run_comparison
+    from sim.model.scenario import load_scenario
+    from sim.output.plots import comparison_figure, metrics_figure
+
+    scenarios = [load_scenario(scenario_path(n), {"population.size": 500, "run.weeks": 3,
+                                                  "run.replicates": 2})
+                 for n in ("close_peers_only", "distant_peers_only", "mixed_team")]
+    scenarios, _ = align_run_settings(scenarios)
+    comparison = run_comparison(scenarios, workers=1)
+    for make in (comparison_figure, metrics_figure):
+        fig = make(comparison)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+        assert len(boxes) >= 6
+        # Titles of one row keep at least half an 11-point character apart (at 100 dpi): the
+        # bottom row's "Clients linked to services" and "Share outside the orbit contacted"
+        # were 3 pixels apart, their letters touching.
+        gap = 0.5 * 11 * fig.dpi / 72
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                if a.y1 > b.y0 and b.y1 > a.y0:  # one row
+                    assert max(b.x0 - a.x1, a.x0 - b.x1) >= gap, (make.__name__, a, b)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
