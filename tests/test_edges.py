@@ -324,3 +324,42 @@ def test_the_compare_plots_panel_titles_do_not_overlap():
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+# ----------------------------------------------------------------- shipped examples
+
+
+def test_the_readmes_specs_are_shipped_examples_named_like_scenarios(tmp_path):
+    from sim.cli.options import example_path
+    from sim.fit.spec import load_fit_spec, load_search_spec
+    from sim.sweep.spec import load_spec
+
+    folder = ROOT / "sim" / "examples"
+    assert example_path("sensitivity", "sweep spec") == folder / "sensitivity.toml"
+    spec = load_spec(example_path("sensitivity", "sweep spec"))
+    assert spec.base.name == "baseline"  # base = "baseline": the shipped scenario by name
+    baseline = ROOT / "sim" / "scenarios" / "baseline.toml"
+    assert load_fit_spec(example_path("burnout", "targets"), baseline).name == "burnout"
+    assert load_fit_spec(example_path("helsinki", "targets"), baseline).targets
+    assert load_search_spec(example_path("budget", "search"),
+                            ROOT / "sim" / "scenarios" / "mixed_team.toml").name == "budget"
+    # A file of that name in the current folder comes first, as with scenarios.
+    mine = write(tmp_path / "sensitivity", "x")
+    assert example_path(str(mine), "sweep spec") == mine
+    proc = outreach("calibrate", "baseline", "burnot", "--out", "fit", cwd=tmp_path)
+    one_line_error(proc, "burnot: no such targets file, and no shipped example of that name",
+                   "did you mean burnout?")
+    proc = outreach("sweep", "sensitivty", "--out", "sw", cwd=tmp_path)
+    one_line_error(proc, "did you mean sensitivity?")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sensitivity"]
+
+
+def test_a_spec_without_base_says_how_to_name_a_shipped_scenario(tmp_path):
+    spec = write(tmp_path / "spec.toml", TINY_SWEEP.replace('base = "base.toml"\n', ""))
+    proc = outreach("sweep", spec, "--out", "sw", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "shipped scenario's name (base = \"baseline\")" in proc.stderr
+    spec = write(tmp_path / "spec.toml", TINY_SWEEP.replace('"base.toml"', '"basline"'))
+    proc = outreach("sweep", spec, "--out", "sw", cwd=tmp_path)
+    assert "no shipped scenario of that name (shipped: " in proc.stderr and "baseline" in \
+        proc.stderr, proc.stderr

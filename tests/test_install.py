@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
@@ -170,3 +171,30 @@ def test_new_copies_a_shipped_scenario_here(installed):
     checked = _run([installed["outreach"], "validate", "prog.toml"], cwd=work, env=env)
     assert checked.stdout.strip() == "prog.toml: ok"
     assert sorted(p.name for p in work.iterdir()) == ["prog.toml"]
+
+
+def test_wheel_ships_the_examples(installed):
+    names = zipfile.ZipFile(installed["wheel"]).namelist()
+    shipped = {Path(n).stem for n in names if n.startswith("sim/examples/")
+               and n.endswith(".toml")}
+    assert shipped == {p.stem for p in (ROOT / "sim" / "examples").glob("*.toml")}
+    assert {"sensitivity", "burnout", "helsinki", "budget"} <= shipped
+
+
+def test_shipped_examples_work_outside_a_checkout(installed):
+    work, env = installed["work"], installed["env"]
+    proc = _run([installed["outreach"], "calibrate", "baseline", "burnout", "--out", "fit",
+                 "--trials", "1", "--replicates", "1", "--workers", "1"], cwd=work, env=env)
+    assert "best of 1 trials" in proc.stdout, proc.stdout
+    # The sweep's spec and its base = "baseline" load; an unreachable scheduler then stops it
+    # before any run, and it leaves no folder.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([str(installed["outreach"]), "sweep", "sensitivity", "--out", "sw",
+                           "--scheduler", f"tcp://127.0.0.1:{port}"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.stdout.startswith("sensitivity: Sobol/Saltelli"), proc.stdout + proc.stderr
+    assert proc.returncode == 2 and "cannot connect" in proc.stderr, proc.stderr
+    assert not (work / "sw").exists()
+    shutil.rmtree(work / "fit")

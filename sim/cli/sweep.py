@@ -28,13 +28,15 @@ outreach sweep SPEC --out DIR [--workers N | --scheduler ADDRESS | --dask-local 
 
 _EPILOG = """\
 examples:
-  outreach sweep experiments/sensitivity.toml --out runs/sensitivity --workers 2
+  outreach sweep sensitivity --out runs/sensitivity --workers 2
   outreach sweep status runs/sensitivity
   outreach sweep analyze runs/sensitivity
   dask scheduler --host 127.0.0.1 --port 8786 &  dask worker tcp://127.0.0.1:8786 --nthreads 1 &
-  outreach sweep experiments/sensitivity.toml --out runs/sensitivity \\
+  outreach sweep sensitivity --out runs/sensitivity \\
       --scheduler tcp://127.0.0.1:8786
 
+SPEC names its base scenario with base = "baseline" (a shipped scenario's name) or a file
+relative to the spec; sensitivity is a shipped example (sim/examples/sensitivity.toml).
 Each run's seed derives from the spec's root seed, the point and the replicate, so the results
 are the same whatever the executor and the number of workers. Interrupted (Ctrl-C, a lost
 worker or node)? Run the same command again: it skips the runs stored and loses nothing.
@@ -57,7 +59,8 @@ def register(subparsers) -> None:
                     "intervals, Sobol indices, heatmaps).",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("first", metavar="SPEC|status|analyze",
-                   help="a sweep spec (TOML) to run, or 'status' or 'analyze'")
+                   help="a sweep spec (TOML) or a shipped example's name (sensitivity) to "
+                        "run, or 'status' or 'analyze'")
     p.add_argument("folder", nargs="?", metavar="DIR",
                    help="with status or analyze: the sweep folder")
     p.add_argument("--out", metavar="DIR",
@@ -139,7 +142,7 @@ def _need_extra(modules) -> None:
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from sim.cli.options import progress_bar
+    from sim.cli.options import example_path, progress_bar
     from sim.cli.resources import warn_before_sweep, warn_workers
     from sim.run import default_workers
     from sim.sweep.design import make_design
@@ -147,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim.sweep.spec import load_spec
     from sim.sweep.store import Store, manifest_for
 
-    spec = load_spec(args.first)
+    spec = load_spec(example_path(args.first, "sweep spec"))
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"--out {out}: is a file; give a folder for the sweep")
