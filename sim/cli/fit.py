@@ -22,9 +22,10 @@ __all__ = ["register"]
 
 _CAL_EPILOG = """\
 examples:
-  outreach calibrate baseline experiments/targets/burnout.toml --out runs/burnout
-  outreach calibrate experiments/targets/helsinki_base.toml experiments/targets/helsinki.toml \\
-      --out runs/helsinki
+  outreach calibrate baseline burnout --out runs/burnout
+  outreach calibrate baseline helsinki --out runs/helsinki
+
+burnout and helsinki are shipped targets files (sim/examples/); TARGETS may be any file.
 
 Each trial runs the same replicates of one seed (common random numbers). Interrupted? Run the
 same command again: it resumes from DIR. A larger --trials carries on from the trials stored.
@@ -32,8 +33,10 @@ same command again: it resumes from DIR. A larger --trials carries on from the t
 
 _OPT_EPILOG = """\
 examples:
-  outreach optimize baseline experiments/search/budget.toml --out runs/budget
-  outreach compare baseline runs/budget/best_1.toml
+  outreach optimize mixed_team budget --out runs/budget
+  outreach compare mixed_team runs/budget/best_1.toml
+
+budget is a shipped search file (sim/examples/budget.toml); SEARCH may be any file.
 
 Interrupted? Run the same command again: it resumes from DIR.
 """
@@ -47,7 +50,7 @@ def register(subparsers) -> None:
         p.add_argument("scenario", metavar="SCENARIO",
                        help="the scenario (a TOML file or a shipped scenario's name)")
         p.add_argument("file", metavar=what, help=f"the {what.split('.')[0].lower()} file "
-                       "(TOML)")
+                       "(TOML) or a shipped example's name")
         p.add_argument("--out", metavar="DIR", required=True,
                        help="folder for the trials and results (created; resumed if it holds "
                             "this run)")
@@ -144,7 +147,7 @@ def _interrupted(out: str, done: int, what: str) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from sim.cli.options import progress_bar, scenario_path
+    from sim.cli.options import example_path, progress_bar, scenario_path
     from sim.fit.spec import load_fit_spec
 
     _optuna()
@@ -154,7 +157,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             raise UserInputError(f"{option} {path}: must end in {suffix}")
     if args.posterior is not None and args.posterior < 0:
         raise UserInputError(f"--posterior {args.posterior}: must be 0 (no posterior) or more")
-    spec = _with_options(load_fit_spec(args.file, scenario_path(args.scenario)), args)
+    spec = _with_options(load_fit_spec(example_path(args.file, "targets"),
+                                       scenario_path(args.scenario)), args)
     _check_out(args.out)
     from sim.fit.calibrate import calibrate
 
@@ -168,7 +172,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     if result.interrupted:
-        return _interrupted(args.out, result.trials_done + result.posterior_done, "trials")
+        # Counted as the resumed command counts them: the fit's trials, and the posterior's
+        # draws apart (a resumed fit names only its trials until the posterior starts).
+        what = "trials" + (f" and {result.posterior_done} posterior draws"
+                           if result.posterior_done else "")
+        return _interrupted(args.out, result.trials_done, what)
     width = max(len(r["name"]) for r in result.targets)
     print(f"best of {result.trials_done} trials: chi2 {result.best_chi2:.3f}")
     print(f"{'target':<{width}}  {'observed (sd)':>18}  {'fitted [95% of runs]':>28}  "
@@ -228,11 +236,12 @@ def _quote(text: str) -> str:
 
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
-    from sim.cli.options import progress_bar, scenario_path
+    from sim.cli.options import example_path, progress_bar, scenario_path
     from sim.fit.spec import load_search_spec
 
     _optuna()
-    spec = _with_options(load_search_spec(args.file, scenario_path(args.scenario)), args)
+    spec = _with_options(load_search_spec(example_path(args.file, "search"),
+                                          scenario_path(args.scenario)), args)
     _check_out(args.out)
     from sim.fit.optimize import optimize
 

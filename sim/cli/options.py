@@ -1,7 +1,9 @@
 """What the commands share: argparse types, the run options, scenario arguments, the progress bar.
 
 A scenario argument is a file or the name of a shipped scenario (``baseline``, ``big_city``):
-:func:`scenario_path` decides which, by one rule, for every command that takes one.
+:func:`scenario_path` decides which, by one rule, for every command that takes one. A sweep
+spec, a targets file or a search file is likewise a file or the name of a shipped example
+(``sensitivity``, ``burnout``, ``budget``): :func:`example_path`.
 
 Nothing here imports numpy, numba or tqdm at import time, so building the parser stays fast.
 """
@@ -26,6 +28,8 @@ __all__ = [
     "load_with_sets",
     "parse_sets",
     "blame_set",
+    "example_path",
+    "examples_folder",
     "positive_int",
     "progress_bar",
     "scenario_path",
@@ -174,6 +178,57 @@ def scenario_path(arg: str | Path, option: str = "") -> Path:
                              f"name ({hint}shipped: {', '.join(names)})")
     raise UserInputError(f"{shown}: no such scenario file (or name a shipped scenario: "
                          f"{', '.join(_shipped_names())})")
+
+
+def examples_folder() -> Path:
+    """The shipped examples of sweep specs, targets and search files: ``sim/examples/``.
+
+    Raises:
+        UserInputError: the folder is missing (a broken installation).
+    """
+    folder = Path(__file__).resolve().parents[1] / "examples"
+    if not folder.is_dir():
+        raise UserInputError(f"examples not found: {folder} does not exist (reinstall the "
+                             "package: pip install peer-outreach)")
+    return folder
+
+
+def example_path(arg: str | Path, what: str) -> Path:
+    """The file a spec argument names: a file, or a shipped example by name.
+
+    The rule of :func:`scenario_path`: an existing file is that file; otherwise a bare name
+    (no folder, no ``.toml``) of a shipped example is that example's file (``outreach sweep
+    sensitivity``, ``outreach calibrate baseline burnout``), so the README's commands work
+    from an installed package, outside a checkout.
+
+    Args:
+        arg: the command-line argument.
+        what: what the argument is, for the message (``"sweep spec"``).
+
+    Raises:
+        UserInputError: no such file and no shipped example of that name; the message lists
+            the shipped examples.
+    """
+    path = Path(arg)
+    if path.is_file():
+        return path
+    text = str(arg)
+    bare = bool(text) and "/" not in text and "\\" not in text and not text.endswith(".toml")
+    if bare:
+        shipped = examples_folder() / f"{text}.toml"
+        if shipped.is_file():
+            return shipped
+    if path.exists():
+        return path  # a folder: the loader says what is wrong with it
+    names = ", ".join(p.stem for p in sorted(examples_folder().glob("*.toml")))
+    if bare:
+        import difflib
+
+        near = difflib.get_close_matches(text, names.split(", "), n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        raise UserInputError(f"{text}: no such {what} file, and no shipped example of that "
+                             f"name ({hint}shipped: {names})")
+    raise UserInputError(f"{text}: no such {what} file (or name a shipped example: {names})")
 
 
 def load_scenario_args(arg: str, args: argparse.Namespace):

@@ -47,8 +47,9 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="parallel workers of the full model (default: all cores)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    p.add_argument("--plot", metavar="FILE", default="reach.png",
-                   help="the plot to write: .png, .svg or .pdf (default: %(default)s)")
+    p.add_argument("--plot", metavar="FILE",
+                   help="also write the plot to FILE: .png, .svg or .pdf (default: no plot, "
+                        "as compare)")
     p.set_defaults(func=_cmd_reach)
 
 
@@ -60,7 +61,7 @@ def _cmd_reach(args: argparse.Namespace) -> int:
     from sim.output.plots import PLOT_SUFFIXES
 
     policies = parse_policies(args.policies)
-    if not args.plot.lower().endswith(PLOT_SUFFIXES):
+    if args.plot is not None and not args.plot.lower().endswith(PLOT_SUFFIXES):
         raise UserInputError(f"--plot {args.plot}: must end in " + ", ".join(PLOT_SUFFIXES))
     overrides = {"run.replicates": args.replicates or DEFAULT_REPLICATES}
     if args.seed is not None:
@@ -98,8 +99,9 @@ def _run(args, scenario, policies, file: str) -> int:
               "burnout and services, on the same seed and replicates.")
     print(f"Differences are paired, replicate by replicate, against {result.base}; "
           "'*' marks one whose 95% interval excludes 0.")
-    save_figure(_figure(result), args.plot)
-    print(f"plot written to {args.plot}")
+    if args.plot:  # only when asked: a command writes no file into the current folder unasked
+        save_figure(_figure(result), args.plot)
+        print(f"plot written to {args.plot}")
     if args.json:
         write_text_atomic(args.json, dump_json(screen_document(result, file)), "--json")
         print(f"results written to {args.json}")

@@ -19,14 +19,16 @@ SWEEP_RUNS_WARNING = 100_000
 
 #: Memory of a process with the package's libraries loaded (numba, numpy, scipy), in bytes.
 _BASE_BYTES = 300 * 2**20
-#: A running replicate: graph construction, the model's state and its temporaries, per person
-#: and per tie (measured at 50,000-400,000 people with mean degree 10 and 30).
-_RUN_PER_PERSON, _RUN_PER_TIE = 200, 110
-#: A finished replicate's world kept for scenarios that share it (common random numbers).
-_WORLD_PER_PERSON, _WORLD_PER_TIE = 20, 12
-#: How many finished worlds a process keeps, for the estimate (sim.model.world keeps the
-#: latest up to WORLD_CACHE_BYTES; a comparison runs replicate by replicate and needs few).
-_WORLDS_KEPT = 8
+#: A finished world's arrays: per person the CSR row pointer (8 bytes) and the attributes
+#: (about 24), per stub (a tie's end) its int32 neighbour.
+_WORLD_PER_PERSON, _WORLD_PER_STUB = 32, 4
+#: A world's build beyond the finished arrays: the stub arrays, their buckets and the pairing
+#: rounds' scratch, per stub (measured: 31-40 bytes at 1M-2M people, mean degree 13.8).
+_BUILD_PER_STUB = 36
+#: A running replicate's model state: one row per person of int8, int32 and float64 columns
+#: (states, trust, the peer in charge, referral waves, the reached and fresh lists) and the
+#: week's scratch.
+_STATE_PER_PERSON = 80
 
 
 def warn(text: str) -> None:
@@ -49,18 +51,37 @@ def available_memory() -> int | None:
         return None
 
 
-def run_memory(people: int, mean_degree: float, running: int, kept: int) -> int:
+def run_memory(people: int, mean_degree: float, running: int, kept: int,
+               building: int = 1) -> int:
     """Estimated peak memory of one process running replicates, in bytes.
+
+    The estimate follows the arrays the process holds at its fullest::
+
+        base + kept * world + max(building * build + state, running * state)
+
+    where, for ``n`` people and ``s = n * mean_degree`` stubs (tie ends), ``world = 32 n +
+    4 s`` is a finished world (row pointers, attributes, neighbours), ``build = 36 s`` what
+    building one needs beyond that (stubs and the pairing's scratch), and ``state = 80 n``
+    a running replicate's model. A build and the runs rarely overlap (the first replicate
+    runs alone, later ones share its world or build their own one per thread), but memory
+    freed after a build is not all given back to the system, so one replicate's state is
+    counted on top of the builds. Measured on the project's machine (baseline scenario,
+    mean degree 13.8, 2 threads, peak resident memory of ``outreach run``), the estimate is
+    5-12% above the peak: 0.89 GB for 0.81 GB at 1M people, 1.5 GB for 1.4 GB at 2M, 6.5 GB
+    for 6.2 GB at 10M (GB of 2**30 bytes, as the warning prints them).
 
     Args:
         people: people in the world.
         mean_degree: ties per person.
         running: replicates running at once in the process.
-        kept: finished worlds the process keeps.
+        kept: finished worlds the process holds at once.
+        building: worlds built at once (threads building their own replicate's world).
     """
-    run = people * (_RUN_PER_PERSON + _RUN_PER_TIE * mean_degree)
-    world = people * (_WORLD_PER_PERSON + _WORLD_PER_TIE * mean_degree)
-    return int(_BASE_BYTES + running * run + kept * world)
+    stubs = people * mean_degree
+    world = _WORLD_PER_PERSON * people + _WORLD_PER_STUB * stubs
+    build = _BUILD_PER_STUB * stubs
+    state = _STATE_PER_PERSON * people
+    return int(_BASE_BYTES + kept * world + max(building * build + state, running * state))
 
 
 def _gb(n: float) -> str:
@@ -87,7 +108,7 @@ def warn_before_runs(scenarios: Sequence, workers: int | None) -> None:
         workers: the --workers given (None: all cores).
     """
     from sim.ensemble.replicates import default_workers
-    from sim.model.world import world_size
+    from sim.model.world import WORLD_CACHE_BYTES, world_count, world_size
 
     warn_workers(workers)
     free = available_memory()
@@ -98,15 +119,21 @@ def warn_before_runs(scenarios: Sequence, workers: int | None) -> None:
     for s in scenarios:
         people = world_size(s)
         reps = s.run.replicates
-        bytes_ = run_memory(people, _mean_degree(s), min(threads, reps),
-                            min(_WORLDS_KEPT, reps))
+        running = min(threads, reps)
+        worlds = world_count(s)
+        # The world cache holds recent worlds up to its budget, and always the latest.
+        size = run_memory(people, _mean_degree(s), 0, 1, 0) - _BASE_BYTES
+        kept = min(worlds, max(running, WORLD_CACHE_BYTES // max(1, size)))
+        bytes_ = run_memory(people, _mean_degree(s), running, kept,
+                            building=min(running, worlds))
         if bytes_ > need:
             need, worst = bytes_, (s, people, min(threads, reps))
     if need > free:
         s, people, running = worst
         warn(f"{s.name} needs about {_gb(need)} of memory ({people:,} people, mean degree "
-             f"{_mean_degree(s):g}, {running} replicates at once) and this machine has "
-             f"{_gb(free)} free: it may fail or swap; lower population.size or --workers")
+             f"{_mean_degree(s):g}, {running} replicate{'s' if running != 1 else ''} at "
+             f"once) and this machine has {_gb(free)} free: it may fail or swap; lower "
+             "population.size or --workers")
 
 
 def warn_before_sweep(spec, runs: int, processes: int | None) -> None:
@@ -128,7 +155,8 @@ def warn_before_sweep(spec, runs: int, processes: int | None) -> None:
 
     people = max(_values(spec, "population.size", world_size(spec.base)))
     degree = max(_values(spec, "network.mean_degree", _mean_degree(spec.base)))
-    need = processes * run_memory(int(people), float(degree), 1, _WORLDS_KEPT)
+    # A worker process runs one replicate at a time and keeps the world it last built.
+    need = processes * run_memory(int(people), float(degree), 1, 1)
     if need > free:
         warn(f"{processes} worker processes need about {_gb(need)} of memory (up to "
              f"{int(people):,} people, mean degree {float(degree):g}) and this machine has "

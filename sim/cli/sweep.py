@@ -13,6 +13,7 @@ imported inside the command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from sim.errors import UserInputError
@@ -27,13 +28,15 @@ outreach sweep SPEC --out DIR [--workers N | --scheduler ADDRESS | --dask-local 
 
 _EPILOG = """\
 examples:
-  outreach sweep experiments/sensitivity.toml --out runs/sensitivity --workers 2
+  outreach sweep sensitivity --out runs/sensitivity --workers 2
   outreach sweep status runs/sensitivity
   outreach sweep analyze runs/sensitivity
   dask scheduler --host 127.0.0.1 --port 8786 &  dask worker tcp://127.0.0.1:8786 --nthreads 1 &
-  outreach sweep experiments/sensitivity.toml --out runs/sensitivity \\
+  outreach sweep sensitivity --out runs/sensitivity \\
       --scheduler tcp://127.0.0.1:8786
 
+SPEC names its base scenario with base = "baseline" (a shipped scenario's name) or a file
+relative to the spec; sensitivity is a shipped example (sim/examples/sensitivity.toml).
 Each run's seed derives from the spec's root seed, the point and the replicate, so the results
 are the same whatever the executor and the number of workers. Interrupted (Ctrl-C, a lost
 worker or node)? Run the same command again: it skips the runs stored and loses nothing.
@@ -56,7 +59,8 @@ def register(subparsers) -> None:
                     "intervals, Sobol indices, heatmaps).",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("first", metavar="SPEC|status|analyze",
-                   help="a sweep spec (TOML) to run, or 'status' or 'analyze'")
+                   help="a sweep spec (TOML) or a shipped example's name (sensitivity) to "
+                        "run, or 'status' or 'analyze'")
     p.add_argument("folder", nargs="?", metavar="DIR",
                    help="with status or analyze: the sweep folder")
     p.add_argument("--out", metavar="DIR",
@@ -99,6 +103,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if wrong:
             raise UserInputError(f"sweep {args.first}: {wrong[0]} is not an option of "
                                  f"'outreach sweep {args.first}'")
+        _need_extra(("pyarrow",) if args.first == "status" else ("pyarrow", "pandas", "SALib"))
         return _status(args) if args.first == "status" else _analyze(args)
     if args.folder is not None:
         raise UserInputError(f"sweep {args.first} {args.folder}: one spec at a time; give "
@@ -109,13 +114,35 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise UserInputError(f"sweep: {wrong[0]} is an option of 'outreach sweep analyze'")
     if args.out is None:
         raise UserInputError(f"sweep {args.first}: give the results folder with --out DIR")
+    # Checked before the spec is read and the folder made: a sweep that cannot store its runs
+    # must leave nothing behind (a lock file and a manifest without runs block the folder).
+    _need_extra(("pyarrow", "SALib") if not (args.scheduler or args.dask_local)
+                else ("pyarrow", "SALib", "distributed"))
     return _run(args)
+
+
+def _need_extra(modules) -> None:
+    """Refuse, in one line, a sweep command whose extra is not installed.
+
+    Raises:
+        UserInputError: one of ``modules`` cannot be imported; the message names it and the
+            ``sweep`` extra that brings it.
+    """
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise UserInputError(
+                f"outreach sweep needs the sweep extra ({name} is not installed): "
+                "pip install 'peer-outreach[sweep]'") from None
 
 
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from sim.cli.options import progress_bar
+    from sim.cli.options import example_path, progress_bar
     from sim.cli.resources import warn_before_sweep, warn_workers
     from sim.ensemble.replicates import default_workers
     from sim.sweep.design import make_design
@@ -123,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim.sweep.spec import load_spec
     from sim.sweep.store import Store, manifest_for
 
-    spec = load_spec(args.first)
+    spec = load_spec(example_path(args.first, "sweep spec"))
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"--out {out}: is a file; give a folder for the sweep")
@@ -173,9 +200,10 @@ def _run(args: argparse.Namespace) -> int:
                 _remove_made(made)
             raise
         print(f"running on {executor.describe()}", flush=True)
-        outcome = run_sweep(store, executor, batch_size=args.batch,
-                            chunk_rows=args.chunk_rows or 1000,
-                            progress=progress_bar(spec.name))
+        with _terminate_as_interrupt() as terminated:
+            outcome = run_sweep(store, executor, batch_size=args.batch,
+                                chunk_rows=args.chunk_rows or 1000,
+                                progress=progress_bar(spec.name))
     finally:
         if executor is not None:
             try:
@@ -185,14 +213,47 @@ def _run(args: argparse.Namespace) -> int:
         store.close()
     stored = outcome.skipped + outcome.written
     if outcome.interrupted:
-        print(f"outreach: interrupted: {stored:,} of {outcome.total:,} runs stored in {out}; "
+        how = "terminated" if terminated.is_set() else "interrupted"
+        print(f"outreach: {how}: {stored:,} of {outcome.total:,} runs stored in {out}; "
               "run the same command again to resume", file=sys.stderr)
-        return 130
+        return 143 if terminated.is_set() else 130
     rate = outcome.written / outcome.seconds if outcome.seconds > 0 else float("nan")
     print(f"done: {outcome.written:,} runs in {outcome.seconds:.1f} s ({rate:.1f} runs/s); "
           f"{stored:,} of {outcome.total:,} runs stored in {out}")
     print(f"next: outreach sweep analyze {out}")
     return 0
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Within the block, SIGTERM stops the sweep as Ctrl-C does.
+
+    A sweep ended by ``kill`` (a batch system's time limit, a shutdown) then stores the runs
+    it finished, stops its worker processes and their semaphores cleanly, and exits with
+    143, the status of a process ended by SIGTERM. Outside the main thread, where no signal
+    handler can be set, SIGTERM keeps its usual effect.
+
+    Yields:
+        An event, set once SIGTERM arrived.
+    """
+    import signal
+    import threading
+
+    terminated = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def on_terminate(signum, frame):
+        if not terminated.is_set():  # a second SIGTERM during the wind-down changes nothing
+            terminated.set()
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_terminate)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _remove_made(made) -> None:

@@ -24,6 +24,9 @@ __all__ = ["register"]
 DEFAULT_PORT = 8765
 #: Seconds to wait for the page server to listen (its first start compiles the numba kernels).
 START_TIMEOUT = 180.0
+#: How to get the page's libraries, installed from a package index or from a checkout.
+VIZ_EXTRA_HINT = ("pip install 'peer-outreach[viz]' (in a checkout of the source: "
+                  "pip install -e '.[viz]')")
 
 
 _port = int_in(1, 65535)
@@ -55,7 +58,7 @@ def register(subparsers) -> None:
         "viz", help="serve the live workshop page (network, plots, policy controls)",
         description="Serve a browser page that shows outreach spreading through the network "
                     "week by week, with controls to step, play, reset and change policies "
-                    "mid-run. Needs the viz extra: pip install -e \".[viz]\". Works offline.",
+                    f"mid-run. Needs the viz extra: {VIZ_EXTRA_HINT}. Works offline.",
         epilog="Keys on the page (in presenter mode too; not while typing in a field or a "
                "select): Space play/pause, Right arrow or N step one week, R reset.")
     viz.add_argument("scenario", metavar="SCENARIO",
@@ -175,11 +178,11 @@ def _cmd_viz(args: argparse.Namespace) -> int:
 
     overrides = parse_sets(args.overrides)
     path = scenario_path(args.scenario)
-    load_with_sets(path, overrides, args.overrides)  # bad input stops here, with one line
+    scenario = load_with_sets(path, overrides, args.overrides)  # bad input stops here
     missing = [m for m in ("solara", "mesa.visualization") if importlib.util.find_spec(m) is None]
     if missing:
-        raise UserInputError("the page needs the viz extra: pip install -e \".[viz]\" "
-                             f"(missing {', '.join(missing)})")
+        raise UserInputError(f"the page needs the viz extra ({', '.join(missing)} not "
+                             f"installed): {VIZ_EXTRA_HINT}")
     _check_port_free(args.host, args.port)
     env = dict(os.environ)
     env["OUTREACH_VIZ_SCENARIO"] = str(path.resolve())
@@ -190,6 +193,14 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     # Mesa 3.3.1's page trips solara's hook checker with a warning a workshop cannot act on.
     env.setdefault("SOLARA_CHECK_HOOKS", "off")
+    # The browser tab's title while the page loads (the page then sets the same one).
+    env["SOLARA_THEME_TITLE"] = f"Peer outreach: {scenario.name}"
+    # A page opened at 127.0.0.1 rather than localhost makes solara warn, in ten lines, that
+    # its session cookie falls back to SameSite=Lax over http: right for a workshop's own
+    # machine, and nothing the facilitator can act on.
+    env["PYTHONWARNINGS"] = ",".join(
+        w for w in (env.get("PYTHONWARNINGS", ""),
+                    "ignore:Cookies with samesite=none require https:UserWarning") if w)
     # The page lives with the visualisation (sim/viz/app.py), not with the commands.
     app = Path(__file__).resolve().parents[1] / "viz" / "app.py"
     cmd = [sys.executable, "-m", "solara", "run", str(app),

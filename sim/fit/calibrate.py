@@ -29,7 +29,7 @@ import numpy as np
 from sim.errors import UserInputError
 from sim.fit.spec import FitSpec
 
-__all__ = ["CalibrationResult", "calibrate", "chi2"]
+__all__ = ["CalibrationResult", "calibrate", "chi2", "resume_line"]
 
 
 def chi2(means: np.ndarray, targets) -> float:
@@ -141,7 +141,7 @@ def calibrate(spec: FitSpec, out: str | Path, executor, *, trials: int | None = 
 
     study = folder.study("fit", ["minimize"])
     if folder.resumed:
-        say(f"resuming {folder.out}: {len(study.trials)} trials stored")
+        say(resume_line(folder.out, study))
     run = run_study(
         study, parameters=spec.parameters, trials=trials, replicates=spec.replicates,
         seed=spec.seed, executor=executor, job=job, score=score, enqueue=_base_values(spec),
@@ -174,6 +174,22 @@ def calibrate(spec: FitSpec, out: str | Path, executor, *, trials: int | None = 
         draws = prior
     _write(spec, folder.out, study, draws, result)
     return result
+
+
+def resume_line(out: Path, study) -> str:
+    """The line a resumed fit or search starts with, counting trials as an interruption does.
+
+    A trial counts as stored once it has its outcome (complete, or failed for a run with no
+    finite result), as in the line an interrupted command ends with; trials the interruption
+    left running are named apart, as they are run again first.
+    """
+    from optuna.trial import TrialState
+
+    finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+    stored = len(study.get_trials(deepcopy=False, states=finished))
+    running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+    again = f"; {running} interrupted trials run again first" if running else ""
+    return f"resuming {out}: {stored} trials stored{again}"
 
 
 def rounded(values: dict[str, Any], digits: int = 4) -> dict[str, Any]:

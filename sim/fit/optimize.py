@@ -135,7 +135,9 @@ def optimize(spec: SearchSpec, out: str | Path, executor, *, trials: int | None 
         round_size = spec.population
     study = folder.study("search", directions)
     if folder.resumed:
-        say(f"resuming {folder.out}: {len(study.trials)} trials stored")
+        from sim.fit.calibrate import resume_line
+
+        say(resume_line(folder.out, study))
     run = run_study(study, parameters=spec.parameters, trials=trials,
                     replicates=spec.replicates, seed=spec.seed, executor=executor, job=job,
                     score=score, make_sampler=make_sampler, round_size=round_size,

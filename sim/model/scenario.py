@@ -8,6 +8,7 @@ as one line naming the file, the dotted key, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import re
@@ -686,6 +687,10 @@ def _build_subgroups(data: Any, where: str, problems: list[str]) -> Mapping[str,
         if name not in ("gender", "age_band"):
             problems.append(f"{where}.{name}: unknown subgroup; allowed here: age_band, gender")
             continue
+        if isinstance(value, Mapping):
+            # Keys not given keep the default subgroup's: shares alone relabel nothing.
+            default = out[name]
+            value = {"names": list(default.names), "shares": list(default.shares), **value}
         out[name] = _build(Subgroup, value, f"{where}.{name}", problems)
     return MappingProxyType(out)
 
@@ -704,9 +709,14 @@ def _consistency(s: Scenario) -> list[str]:
     problems = []
     for name, sub in s.population.subgroups.items():
         where = f"population.subgroups.{name}"
-        if not sub.names or len(sub.names) != len(sub.shares):
-            problems.append(f"{where}: names and shares must be non-empty lists of equal length "
-                            f"(got {len(sub.names)} names, {len(sub.shares)} shares)")
+        if not sub.names:
+            problems.append(f"{where}.names = []: must name at least one category")
+        elif len(sub.names) != len(sub.shares):
+            # Named by its shares, the key most often changed alone; names not given are the
+            # default subgroup's, shown so that the mismatch is plain.
+            problems.append(f"{where}.shares = {list(sub.shares)}: must give one share per "
+                            f"name ({len(sub.names)} names, {len(sub.shares)} shares; "
+                            f"{where}.names = {list(sub.names)})")
         elif (p := _shares_problem(sub.shares, f"{where}.shares")) is not None:
             problems.append(p)
     locs = s.population.localities
@@ -851,9 +861,16 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
-    """Set ``data[key]`` for a dotted key; list items are addressed by index (``a.0.b``)."""
+    """Set ``data[key]`` for a dotted key; list items are addressed by index (``a.0.b``).
+
+    A list on the way that ``data`` lacks starts as the default list, so a key reaches into
+    the items a scenario gets when its file says nothing: ``population.localities.0.stigma``
+    sets the stigma of the default locality of a file without localities, as it does in a
+    sweep (whose base scenario holds every default).
+    """
     parts = key.split(".")
     node: Any = data
+    defaults: Any = None  # the defaults at the same place as node, read once needed
     for i, part in enumerate(parts):
         where = ".".join(parts[: i + 1])
         last = i == len(parts) - 1
@@ -869,10 +886,29 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
             if last:
                 node[part] = value
                 return
-            node = node.setdefault(part, {})
+            if part not in node:
+                if defaults is None:
+                    defaults = scenario_to_dict(Scenario())
+                # A list's items are addressed by position, so they start as the default
+                # items; a table starts empty, its missing keys defaulted by validation.
+                default = _at(defaults, parts[:i + 1])
+                node[part] = copy.deepcopy(default) if isinstance(default, list) else {}
+            node = node[part]
         else:
             parent = ".".join(parts[:i])
             raise UserInputError(f"{source}: --set {key}: {parent} is a value, not a table")
+
+
+def _at(tree: Any, parts: list[str]) -> Any:
+    """The value at the dotted path ``parts`` of ``tree``, or None where there is none."""
+    for part in parts:
+        if isinstance(tree, dict) and part in tree:
+            tree = tree[part]
+        elif isinstance(tree, list) and part.isdigit() and int(part) < len(tree):
+            tree = tree[int(part)]
+        else:
+            return None
+    return tree
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:

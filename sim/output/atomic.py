@@ -26,6 +26,16 @@ def _parent(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
 
 
+def _no_folder(what: str, path: Path, folder: Path) -> UserInputError:
+    """The error for a missing folder, or a file where the folder or one above it should be."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                return UserInputError(f"{what} {path}: {above} is a file, not a folder")
+            break
+    return UserInputError(f"{what} {path}: folder {folder} does not exist")
+
+
 def _shared_mode(base: int = 0o666) -> int:
     """``base`` less the process's umask: the mode ``open()`` would give a new file.
 
@@ -46,7 +56,7 @@ def _temp_beside(path: Path, what: str) -> tuple[int, str]:
     """A new hidden temporary file in ``path``'s folder: (descriptor, name)."""
     folder = _parent(path)
     if not folder.is_dir():
-        raise UserInputError(f"{what} {path}: folder {folder} does not exist")
+        raise _no_folder(what, path, folder)
     if path.is_dir():
         raise UserInputError(f"{what} {path}: is a folder; give a file name")
     try:
@@ -153,7 +163,7 @@ def check_folder_writable(out: str | Path, what: str = "--out") -> None:
         raise UserInputError(f"{what} {out}: is a file, not a folder")
     target = out if out.is_dir() else _parent(out)
     if not target.is_dir():
-        raise UserInputError(f"{what} {out}: folder {target} does not exist")
+        raise _no_folder(what, out, target)
     try:
         tempfile.TemporaryDirectory(dir=target).cleanup()
     except OSError as err:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,30 @@ def _draw_reach(axes, comparison: Comparison) -> None:
     axes[0].legend(loc="upper left", fontsize=9, frameon=False)
 
 
+#: Font size of the metric panels' titles, in points.
+_METRIC_TITLE_SIZE = 11
+
+
+def _title_chars(axes) -> int:
+    """Characters of a metric panel's title that fit on one line above the panel.
+
+    The panels of a row share the figure's width; a title wider than its panel would run
+    into its neighbour's ("Clients linked to services" into "Share outside the orbit
+    contacted"), so titles are wrapped at this width instead. A character of the default
+    sans-serif font is taken as 0.6 of the font size, and a panel as 80% of its share of the
+    width (the rest is the gap between panels and the labels on the left).
+    """
+    fig = axes[0].figure
+    panel_inches = 0.8 * fig.get_figwidth() / len(axes)
+    return max(10, int(panel_inches * 72 / (0.6 * _METRIC_TITLE_SIZE)))
+
+
 def _draw_metrics(axes, comparison: Comparison) -> None:
     colours = _colours(len(comparison.labels))
     summaries = comparison.summaries()
     diffs = comparison.differences()
     n = len(comparison.labels)
+    chars = _title_chars(axes)
     for ax, metric in zip(axes, KEY_METRICS, strict=True):
         for i, (label, colour) in enumerate(zip(comparison.labels, colours, strict=True)):
             s = summaries[label][metric]
@@ -87,7 +107,7 @@ def _draw_metrics(axes, comparison: Comparison) -> None:
         ax.set_ylim(-0.6, n - 0.4)
         ax.set_xlim(left=0)
         ax.margins(x=0.15)
-        ax.set_title(METRICS[metric].title, fontsize=11)
+        ax.set_title(textwrap.fill(METRICS[metric].title, chars), fontsize=_METRIC_TITLE_SIZE)
         ax.grid(axis="x", alpha=0.3)
 
 

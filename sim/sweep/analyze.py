@@ -94,6 +94,10 @@ def sobol_indices(design, y, *, seed: int = 0, num_resamples: int = 1000) -> dic
                          num_resamples=num_resamples, conf_level=0.95, seed=seed)
 
 
+#: How a message names a table or figure that analyze writes.
+_WRITTEN = "analysis file"
+
+
 def _pyplot():
     from sim.output.plots import pyplot
 
@@ -105,7 +109,7 @@ def _save(fig, path: Path, dpi: int = 120) -> None:
     from sim.output.atomic import write_bytes_atomic
     from sim.output.plots import figure_bytes
 
-    write_bytes_atomic(path, figure_bytes(fig, "png", dpi=dpi, tight=True), "--out")
+    write_bytes_atomic(path, figure_bytes(fig, "png", dpi=dpi, tight=True), _WRITTEN)
 
 
 def _label(metric: str) -> str:
@@ -277,16 +281,23 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
     runs = store.runs()
     if runs.empty:
         raise UserInputError(f"{folder}: no runs stored yet; run the sweep first")
+    # Messages name the option that chose the folder, or say it is the sweep's own.
+    what = "--analysis-dir" if out is not None else "analysis folder"
     out = Path(out) if out is not None else Path(folder) / "analysis"
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"{what} {out}: is a file; give a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UserInputError(f"{out}: cannot create the folder ({err.strerror})") from None
+        in_way = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        if in_way is not None:
+            raise UserInputError(f"{what} {out}: {in_way} is a file, not a folder") from None
+        raise UserInputError(f"{what} {out}: cannot create the folder ({err.strerror})") from None
     name = store.manifest.get("name", "sweep")
     files: list[Path] = []
     notes: list[str] = []
     summary = point_summary(runs, keys, metrics)
-    write_text_atomic(out / "summary.csv", summary.to_csv(index=False), "--out")
+    write_text_atomic(out / "summary.csv", summary.to_csv(index=False), _WRITTEN)
     files.append(out / "summary.csv")
     n_points = len(design.points)
     reps = int(store.manifest["replicates"])
@@ -314,7 +325,8 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
                                  "ST_conf": si["ST_conf"][j]})
             indices = pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST",
                                                   "ST_conf"])
-            write_text_atomic(out / "sobol_indices.csv", indices.to_csv(index=False), "--out")
+            write_text_atomic(out / "sobol_indices.csv", indices.to_csv(index=False),
+                              _WRITTEN)
             files.append(out / "sobol_indices.csv")
             done = [m for m in metrics if m in set(indices["metric"])]
             if done:

@@ -4,7 +4,7 @@ A sweep spec is a TOML file::
 
     name = "sensitivity"
     description = "What drives linkage and burnout"
-    base = "../scenarios/baseline.toml"   # relative to this file
+    base = "baseline"                      # a shipped scenario, or a file relative to this one
     design = "sobol"                       # grid | lhs | sobol
     samples = 64                           # lhs: points; sobol: base samples N
     second_order = false                   # sobol: also second-order indices
@@ -276,8 +276,9 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
                             + ", ".join(METRICS))
     base_rel = data.get("base")
     if not isinstance(base_rel, str) or not base_rel:
-        problems.append(f"{where}: base = {base_rel!r}: must name the base scenario file "
-                        "(TOML), relative to the spec")
+        problems.append(f"{where}: base = {base_rel!r}: must name the base scenario: a "
+                        "shipped scenario's name (base = \"baseline\") or a TOML file, "
+                        "relative to the spec")
     fixed_table = data.get("set", {})
     if not isinstance(fixed_table, Mapping):
         problems.append(f"{where}: set = {fixed_table!r}: must be a table of dotted scenario "
@@ -296,8 +297,9 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
     if not base_path.is_file() and Path(base_rel).name == base_rel and shipped.is_file():
         base_path = shipped  # a bare name of a shipped scenario, as the commands take it
     if not base_path.is_file():
+        names = ", ".join(p.stem for p in sorted(shipped.parent.glob("*.toml")))
         raise SpecError([f"{where}: base = {base_rel!r}: no such scenario file ({base_path}) "
-                         "and no shipped scenario of that name"])
+                         f"and no shipped scenario of that name (shipped: {names})"])
     fixed = _flatten(fixed_table, "", lambda _: False)
     try:
         base = load_scenario(base_path, fixed)

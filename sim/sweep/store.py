@@ -74,6 +74,9 @@ class Store:
         """
         folder = Path(folder)
         path = folder / MANIFEST
+        if folder.exists() and not folder.is_dir():
+            raise UserInputError(f"{folder}: is a file, not a sweep folder (give the --out "
+                                 "folder of `outreach sweep SPEC --out DIR`)")
         if not folder.is_dir():
             raise UserInputError(f"{folder}: no such sweep folder")
         if not path.is_file():
@@ -134,20 +137,44 @@ class Store:
         return store, resumed
 
     def _lock(self) -> None:
-        import fcntl
+        """Hold ``DIR/.lock`` exclusively while this process writes the folder.
 
-        fh = open(self.folder / ".lock", "a+")  # noqa: SIM115 (held open while writing)
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            raise UserInputError(f"--out {self.folder}: another sweep is writing to this "
-                                 "folder; wait for it or stop it") from None
-        self._lock_fh = fh
+        The lock file is removed when the lock is released (:meth:`close`), so a finished
+        sweep leaves no trace of it. A process that opened the file just before its removal
+        would lock a file no longer in the folder; it therefore checks, once locked, that the
+        file it holds is still the one in the folder, and tries again if not.
+        """
+        import fcntl
+        import os
+
+        path = self.folder / ".lock"
+        for _ in range(100):
+            fh = open(path, "a+")  # noqa: SIM115 (held open while writing)
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.close()
+                raise UserInputError(f"--out {self.folder}: another sweep is writing to this "
+                                     "folder; wait for it or stop it") from None
+            try:
+                same = os.path.samestat(os.fstat(fh.fileno()), os.stat(path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._lock_fh = fh
+                return
+            fh.close()  # removed by the sweep that held it: lock the new file
+        raise UserInputError(f"--out {self.folder}: cannot lock the folder (its .lock file "
+                             "keeps changing); is another sweep starting there?")
 
     def close(self) -> None:
-        """Release the write lock."""
+        """Release the write lock and remove the lock file."""
         if self._lock_fh is not None:
+            # Removed while still held, so no other process can lock this file in between.
+            try:
+                (self.folder / ".lock").unlink()
+            except OSError:  # already gone, or a read-only folder: the lock still ends
+                pass
             self._lock_fh.close()
             self._lock_fh = None
 

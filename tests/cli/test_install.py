@@ -2,8 +2,9 @@
 environment, its ``outreach`` command run from an empty folder outside the checkout.
 
 This is what catches a scenario library that is found beside the source tree but not installed,
-or a module left out of the wheel. The venv sees the system's site-packages, so numpy, numba and
-mesa need no download; building the wheel fetches only setuptools from the package index.
+or a module left out of the wheel. The venv sees the site-packages of the interpreter running
+the tests (a venv of its own, a conda-like prefix, or the system's), so numpy, numba and mesa
+need no download; building the wheel fetches only setuptools from the package index.
 It takes about half a minute, most of it numba compiling the kernels in the new environment.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
@@ -52,9 +54,9 @@ def installed(tmp_path_factory) -> dict:
     wheels = list(dist.glob("peer_outreach-*.whl"))
     assert len(wheels) == 1, wheels
     venv = base / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv],
-         cwd=base, env=env)
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=base, env=env)
     python = venv / "bin" / "python"
+    _see_running_packages(python, base, env)
     # The outer pip installs into the venv: no pip bootstrap in the venv, no network.
     _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps",
           "--no-index", "--quiet", wheels[0]], cwd=base, env=env)
@@ -64,6 +66,51 @@ def installed(tmp_path_factory) -> dict:
     work.mkdir()
     return {"wheel": wheels[0], "venv": venv, "python": python,
             "outreach": venv / "bin" / "outreach", "env": env, "work": work}
+
+
+def running_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running the tests, in its order.
+
+    ``venv --system-site-packages`` would give the new venv the *base* interpreter's folders:
+    inside an active venv (``pip install -e ".[test]"`` there, the usual way) mesa and the
+    rest live in that venv's folder, which the base interpreter does not see.
+    """
+    import site
+    import sysconfig
+
+    found = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    found += site.getsitepackages()
+    found += [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    out: list[str] = []
+    for p in found:
+        if Path(p).is_dir() and p not in out:
+            out.append(p)
+    return out
+
+
+def _see_running_packages(python: Path, base: Path, env: dict[str, str]) -> None:
+    """Let the new venv import what the running interpreter has installed.
+
+    The folders go into a ``.pth`` file as plain lines, so they come after the venv's own
+    site-packages (the wheel's ``sim`` wins) and their own ``.pth`` files are not run: an
+    editable install of the checkout there would otherwise put the checkout's ``sim`` first.
+    """
+    proc = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                cwd=base, env=env)
+    site_packages = Path(proc.stdout.strip())
+    site_packages.mkdir(parents=True, exist_ok=True)
+    (site_packages / "_running_interpreter.pth").write_text(
+        "".join(f"{p}\n" for p in running_site_dirs()), encoding="utf-8")
+
+
+def test_the_venv_imports_the_running_interpreters_packages(installed):
+    import mesa
+
+    proc = _run([installed["python"], "-c", "import mesa; print(mesa.__file__)"],
+                cwd=installed["work"], env=installed["env"])
+    assert Path(proc.stdout.strip()).resolve() == Path(mesa.__file__).resolve()
 
 
 def test_wheel_holds_the_scenario_library_and_no_stray_packages(installed):
@@ -126,3 +173,30 @@ def test_new_copies_a_shipped_scenario_here(installed):
     checked = _run([installed["outreach"], "validate", "prog.toml"], cwd=work, env=env)
     assert checked.stdout.strip() == "prog.toml: ok"
     assert sorted(p.name for p in work.iterdir()) == ["prog.toml"]
+
+
+def test_wheel_ships_the_examples(installed):
+    names = zipfile.ZipFile(installed["wheel"]).namelist()
+    shipped = {Path(n).stem for n in names if n.startswith("sim/examples/")
+               and n.endswith(".toml")}
+    assert shipped == {p.stem for p in (ROOT / "sim" / "examples").glob("*.toml")}
+    assert {"sensitivity", "burnout", "helsinki", "budget"} <= shipped
+
+
+def test_shipped_examples_work_outside_a_checkout(installed):
+    work, env = installed["work"], installed["env"]
+    proc = _run([installed["outreach"], "calibrate", "baseline", "burnout", "--out", "fit",
+                 "--trials", "1", "--replicates", "1", "--workers", "1"], cwd=work, env=env)
+    assert "best of 1 trials" in proc.stdout, proc.stdout
+    # The sweep's spec and its base = "baseline" load; an unreachable scheduler then stops it
+    # before any run, and it leaves no folder.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([str(installed["outreach"]), "sweep", "sensitivity", "--out", "sw",
+                           "--scheduler", f"tcp://127.0.0.1:{port}"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.stdout.startswith("sensitivity: Sobol/Saltelli"), proc.stdout + proc.stderr
+    assert proc.returncode == 2 and "cannot connect" in proc.stderr, proc.stderr
+    assert not (work / "sw").exists()
+    shutil.rmtree(work / "fit")

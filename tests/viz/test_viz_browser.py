@@ -170,6 +170,7 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
     pg.goto(server["url"])
     pg.wait_for_selector(".outreach-week", timeout=60000)
     assert _week(pg) == 0
+    assert pg.title() == "Peer outreach: baseline"  # the tab names the scenario, not Solara
     # The network and the time series render as images with content.
     for panel in (".outreach-network img", ".outreach-series img"):
         pg.wait_for_function(
@@ -237,3 +238,5 @@ def test_ctrl_c_stops_the_server_cleanly(server, page):
     err = server["stderr"].read_text()
     assert code in (0, 130)
     assert "Traceback" not in err
+    # The page was opened at 127.0.0.1, where solara warned about its cookie in ten lines.
+    assert "samesite" not in err.lower(), err
