@@ -933,11 +933,12 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     if scenario.network.generator == "file":
         base = path.parent
         net = scenario.network
-        resolved = {
-            "file": str((base / net.file).resolve()) if net.file else "",
-            "nodes_file": str((base / net.nodes_file).resolve()) if net.nodes_file else "",
-        }
-        scenario = dataclasses.replace(scenario, network=dataclasses.replace(net, **resolved))
+        net = dataclasses.replace(
+            net,
+            file=str((base / net.file).resolve()) if net.file else "",
+            nodes_file=str((base / net.nodes_file).resolve()) if net.nodes_file else "",
+        )
+        scenario = dataclasses.replace(scenario, network=net)
     return scenario
 
 
