@@ -22,6 +22,10 @@ import zlib
 import numpy as np
 from numba import njit, uint64
 
+from sim import compiling
+
+compiling.install()  # every kernel module imports this one: count their compile time
+
 __all__ = [
     "as_generator", "mix", "process_key", "splitmix64", "stream", "subkey", "uint64_seeds",
     "uniform",

@@ -1,0 +1,198 @@
+"""Compiling numba's kernels made visible and shorter: a clock, a notice, and a helper process.
+
+The kernels are compiled on their first call and cached on disk (``cache=True``), so only a
+first run on an empty cache (a fresh install, a changed kernel file) compiles, and then for
+about 20 seconds on two cores, most of it the seven phases of :func:`sim.model.kernel.week`.
+This module
+
+- counts the seconds each thread spends compiling (:func:`thread_compile_seconds`), so a run's
+  time split shows compiling apart from building worlds and running the model;
+- when enabled (:func:`enable`; the command line does), prints one line on standard error once
+  compiling has gone on for :data:`NOTICE_AFTER_SECONDS`, so a first run does not wait in
+  silence;
+- and, enabled, compiles the week's phases in a second process while this one compiles the
+  rest: when the model's :func:`~sim.model.kernel.admit` misses the cache, a helper is started
+  with the phases' argument types and compiles them from the last phase back, while this
+  process works from the first one forward. Each finds in numba's cache what the other has
+  written (numba writes cache files atomically: a temporary file, then a rename), so they meet
+  in the middle, and nothing waits for the helper: if it fails, or is slow, this process
+  compiles the phases itself, as without it. The same machine code runs either way.
+
+Listening costs nothing on a warm cache: numba announces a compile only on a cache miss.
+``OUTREACH_COMPILE_PROCESSES=1`` turns the helper off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+__all__ = ["NOTICE_AFTER_SECONDS", "FIRST_RUN_SECONDS", "enable", "install",
+           "thread_compile_seconds", "week_signature"]
+
+#: Seconds of compiling after which the notice is printed (a warm cache compiles nothing).
+NOTICE_AFTER_SECONDS = 1.0
+#: A first run's compiling on two idle cores, measured by ``experiments/bench/first_run.py``.
+FIRST_RUN_SECONDS = 15
+#: The phases of :func:`sim.model.kernel.week` in the order it calls them.
+PHASE_NAMES = ("plan", "linkage", "online", "outreach", "referral", "engagement", "wellbeing")
+
+_local = threading.local()
+_lock = threading.Lock()
+_state: dict[str, Any] = {"installed": False, "notice": None, "announced": False,
+                          "timer": None, "helper": False, "pid": None, "compiling": 0,
+                          "started": False}
+
+
+def thread_compile_seconds() -> float:
+    """Seconds the calling thread has spent compiling numba functions (since :func:`install`)."""
+    return getattr(_local, "seconds", 0.0)
+
+
+def install() -> None:
+    """Start counting compile time (idempotent; numba is imported here, not before)."""
+    with _lock:
+        if _state["installed"]:
+            return
+        from numba.core import event
+
+        event.register("numba:compile", _make_listener())
+        _state["installed"] = True
+
+
+def enable(notice: Any = None, helper: bool = True) -> None:
+    """Say on standard error when compiling, and compile the phases in a helper process.
+
+    Args:
+        notice: the line's printer (default: print to standard error).
+        helper: start the helper process when the week's phases are to be compiled (not in
+            processes forked from this one, and not with ``OUTREACH_COMPILE_PROCESSES=1``).
+    """
+    install()
+    _state["notice"] = notice or _print_notice
+    _state["helper"] = helper and os.environ.get("OUTREACH_COMPILE_PROCESSES", "2") != "1"
+    _state["pid"] = os.getpid()
+
+
+def _print_notice() -> None:
+    print(f"outreach: compiling the model once, about {FIRST_RUN_SECONDS} s; later runs start "
+          "at once", file=sys.stderr, flush=True)
+
+
+def _make_listener():
+    """The listener of numba's compiles (numba is imported here, when counting starts)."""
+    from numba.core import event as numba_event
+
+    class Listener(numba_event.Listener):
+        """Times each thread's outermost compile; starts the notice's timer and the helper."""
+
+        def on_start(self, event) -> None:
+            depth = getattr(_local, "depth", 0)
+            _local.depth = depth + 1
+            if depth:
+                return
+            _local.started = time.perf_counter()
+            with _lock:
+                _state["compiling"] += 1
+            if _state["pid"] != os.getpid():  # not enabled here (a forked worker, a library)
+                return
+            _arm_notice()
+            if _state["helper"]:
+                _maybe_start_helper(event)
+
+        def on_end(self, event) -> None:
+            _local.depth -= 1
+            if _local.depth:
+                return
+            _local.seconds = thread_compile_seconds() + time.perf_counter() - _local.started
+            with _lock:
+                _state["compiling"] -= 1
+
+    return Listener()
+
+
+def _arm_notice() -> None:
+    """Print the notice in :data:`NOTICE_AFTER_SECONDS` if compiling is still going on then."""
+    with _lock:
+        if _state["announced"] or _state["notice"] is None or _state["timer"] is not None:
+            return
+        timer = threading.Timer(NOTICE_AFTER_SECONDS, _notice_due)
+        timer.daemon = True
+        _state["timer"] = timer
+    timer.start()
+
+
+def _notice_due() -> None:
+    with _lock:
+        _state["timer"] = None
+        if _state["announced"] or _state["compiling"] == 0:
+            return  # a short compile, over already: arm again at the next one
+        _state["announced"] = True
+    _state["notice"]()
+
+
+def week_signature(admit_args: tuple) -> tuple:
+    """The numba types of :func:`sim.model.kernel.week`'s arguments, from ``admit``'s.
+
+    ``admit`` takes the same world, clients, peers and parameters (the model hands both the
+    same structures); the week adds its number, the keys and the counters, whose types the
+    model fixes in code (:mod:`sim.model.state`).
+    """
+    import numpy as np
+    from numba import typeof, types
+
+    from sim.model import state as E
+
+    world, clients, peers, params = admit_args[:4]
+    keys = typeof(E.make_keys(np.zeros(len(E.Keys._fields), np.uint64)))
+    counters = typeof(np.zeros(E.N_COUNTERS, np.int64))
+    return (types.int64, world, clients, peers, params, keys, counters)
+
+
+def _maybe_start_helper(event) -> None:
+    """At the first cache miss of ``admit``, start the helper on the phases' types."""
+    data = event.data or {}
+    func = getattr(data.get("dispatcher"), "py_func", None)
+    if func is None or func.__module__ != "sim.model.kernel" or func.__name__ != "admit":
+        return
+    with _lock:
+        if _state.get("started"):
+            return
+        _state["started"] = True
+    try:
+        job = pickle.dumps(week_signature(tuple(data["args"])))
+        # This process's import path first, so the helper compiles the same source files.
+        code = (f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
+                "from sim.compiling import _helper_main; _helper_main()")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc.stdin.write(job)
+        proc.stdin.close()
+    except Exception:  # the helper only saves time: without it this process compiles all
+        return
+    atexit.register(_stop_helper, proc)
+
+
+def _stop_helper(proc: subprocess.Popen) -> None:
+    """Stop a helper still compiling when this process ends (its cache files are whole)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _helper_main() -> None:
+    """The helper process: compile the phases last to first for the types on standard input."""
+    signature = pickle.loads(sys.stdin.buffer.read())
+    from sim.model import kernel as K
+
+    for name in reversed(PHASE_NAMES):
+        getattr(K, name).compile(signature)
