@@ -180,7 +180,10 @@ def _maybe_start_helper(event) -> None:
 
 
 def _stop_helper(proc: subprocess.Popen) -> None:
-    """Stop a helper still compiling when this process ends (its cache files are whole)."""
+    """Stop a helper still compiling when this process ends (its cache files are whole).
+
+    Waited for either way, so its CPU time counts as this process's children's.
+    """
     if proc.poll() is None:
         proc.terminate()
         try:

@@ -30,9 +30,15 @@ log off that is one test of a flag and nothing else, and no random draw depends 
 The small helpers the phases call for every client, meeting or peer are compiled without
 numba's reference counting (``_nrt=False``: they index arrays but never allocate); with it,
 each call that is handed an array or a named tuple pays atomic reference-count updates that
-cost many times the helper's own work, and LLVM then inlines them as plain code. The phases
-and :func:`week` itself allocate nothing either (a phase's work space is ``c.scratch``), so
-they are compiled the same way: handing the named tuples from phase to phase costs nothing.
+cost many times the helper's own work. numba inlines them into their callers
+(``inline="always"``) rather than compiling each on its own: compiled apart, each was compiled
+and cached once per caller's argument types, and once per constant it was handed (the event
+log's ``_log`` fourteen times), a third of a first run's compiling; LLVM inlined them anyway,
+so the same arithmetic runs. The phases and :func:`week` itself allocate nothing either (a
+phase's work space is ``c.scratch``), so they are compiled the same way: handing the named
+tuples from phase to phase costs nothing. The phases stay functions of their own (inlined
+into :func:`week`, they compiled slower), which :mod:`sim.compiling` compiles in two processes
+on a first run.
 """
 
 from __future__ import annotations
