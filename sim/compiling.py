@@ -10,13 +10,18 @@ This module
 - when enabled (:func:`enable`; the command line does), prints one line on standard error once
   compiling has gone on for :data:`NOTICE_AFTER_SECONDS`, so a first run does not wait in
   silence;
-- and, enabled, compiles the week's phases in a second process while this one compiles the
-  rest: when the model's :func:`~sim.model.kernel.admit` misses the cache, a helper is started
-  with the phases' argument types and compiles them from the last phase back, while this
-  process works from the first one forward. Each finds in numba's cache what the other has
-  written (numba writes cache files atomically: a temporary file, then a rename), so they meet
-  in the middle, and nothing waits for the helper: if it fails, or is slow, this process
-  compiles the phases itself, as without it. The same machine code runs either way.
+- and, enabled, compiles the model's kernels in a second process while this one compiles the
+  rest. When a run's scenario is known (:func:`expect`), the helper starts at the first cache
+  miss, builds a small world of that scenario with a generator that needs no kernel (a
+  small-world ring, whose arrays have the types of every world) and a model on it (compiling
+  the recruitment's kernels), then compiles the week's phases from the last back, while this
+  process builds its world (the world builder's kernels) and then compiles from the first
+  phase forward. Otherwise (``outreach reach``) the helper starts when the model's
+  :func:`~sim.model.kernel.admit` misses the cache, with the phases' argument types. Each
+  process finds in numba's cache what the other has written (numba writes cache files
+  atomically: a temporary file, then a rename), so they meet in the middle, and nothing waits
+  for the helper: if it fails, or is slow, this process compiles the kernels itself, as
+  without it. The same machine code runs either way.
 
 Listening costs nothing on a warm cache: numba announces a compile only on a cache miss.
 ``OUTREACH_COMPILE_PROCESSES=1`` turns the helper off.
@@ -33,7 +38,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["NOTICE_AFTER_SECONDS", "FIRST_RUN_SECONDS", "enable", "install",
+__all__ = ["NOTICE_AFTER_SECONDS", "FIRST_RUN_SECONDS", "enable", "expect", "install",
            "thread_compile_seconds", "week_signature"]
 
 #: Seconds of compiling after which the notice is printed (a warm cache compiles nothing).
@@ -47,7 +52,7 @@ _local = threading.local()
 _lock = threading.Lock()
 _state: dict[str, Any] = {"installed": False, "notice": None, "announced": False,
                           "timer": None, "helper": False, "pid": None, "compiling": 0,
-                          "started": False}
+                          "started": False, "scenario": None}
 
 
 def thread_compile_seconds() -> float:
@@ -78,6 +83,12 @@ def enable(notice: Any = None, helper: bool = True) -> None:
     _state["notice"] = notice or _print_notice
     _state["helper"] = helper and os.environ.get("OUTREACH_COMPILE_PROCESSES", "2") != "1"
     _state["pid"] = os.getpid()
+
+
+def expect(scenario: Any) -> None:
+    """Name the scenario about to run, so a helper can compile its model from the start."""
+    if _state["pid"] == os.getpid() and _state["helper"]:
+        _state["scenario"] = scenario
 
 
 def _print_notice() -> None:
@@ -156,17 +167,24 @@ def week_signature(admit_args: tuple) -> tuple:
 
 
 def _maybe_start_helper(event) -> None:
-    """At the first cache miss of ``admit``, start the helper on the phases' types."""
-    data = event.data or {}
-    func = getattr(data.get("dispatcher"), "py_func", None)
-    if func is None or func.__module__ != "sim.model.kernel" or func.__name__ != "admit":
-        return
+    """Start the helper: at the first cache miss for an expected scenario, else at ``admit``'s."""
+    scenario = _state["scenario"]
+    if scenario is None:
+        data = event.data or {}
+        func = getattr(data.get("dispatcher"), "py_func", None)
+        if func is None or func.__module__ != "sim.model.kernel" or func.__name__ != "admit":
+            return
     with _lock:
-        if _state.get("started"):
+        if _state["started"]:
             return
         _state["started"] = True
     try:
-        job = pickle.dumps(week_signature(tuple(data["args"])))
+        if scenario is not None:
+            from sim.model.scenario import scenario_to_dict
+
+            job = pickle.dumps(("scenario", scenario_to_dict(scenario)))
+        else:
+            job = pickle.dumps(("types", week_signature(tuple(data["args"]))))
         # This process's import path first, so the helper compiles the same source files.
         code = (f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
                 "from sim.compiling import _helper_main; _helper_main()")
@@ -192,10 +210,23 @@ def _stop_helper(proc: subprocess.Popen) -> None:
             proc.kill()
 
 
+#: The people in the helper's small world: enough for every kind of peer to be recruited.
+_HELPER_WORLD_SIZE = 400
+
+
 def _helper_main() -> None:
-    """The helper process: compile the phases last to first for the types on standard input."""
-    signature = pickle.loads(sys.stdin.buffer.read())
+    """The helper process: compile for the scenario or the types on standard input."""
+    what, job = pickle.loads(sys.stdin.buffer.read())
     from sim.model import kernel as K
 
+    if what == "scenario":
+        from sim.model.outreach import OutreachModel
+        from sim.model.scenario import scenario_from_dict
+        from sim.model.world import build_world
+
+        small = scenario_from_dict(job).replace({"network.generator": "small_world",
+                             "population.size": _HELPER_WORLD_SIZE, "run.weeks": 1})
+        OutreachModel(small, 0, build_world(small, 0))  # compiles the recruitment's kernels
+        job = week_signature(tuple(K.admit.signatures[0]))
     for name in reversed(PHASE_NAMES):
-        getattr(K, name).compile(signature)
+        getattr(K, name).compile(job)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.compiling import expect as expect_compiling
 from sim.compiling import thread_compile_seconds
 from sim.model.events import EventRecorder
 from sim.model.metrics import group_reach, interval, summarise
@@ -262,6 +263,7 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
     if total == 0:
         return []
     if workers == 1 or total == 1:
+        expect_compiling(tasks[0][0])
         runs = []
         for done, (scenario, r) in enumerate(tasks, 1):
             runs.append(run_replicate(scenario, r, stop=stop, events=events))
@@ -269,6 +271,7 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
                 progress(done, total)
         return runs
     # Run the first task alone, so numba's compilation happens once, not per thread.
+    expect_compiling(tasks[0][0])
     runs = [run_replicate(*tasks[0], stop=stop, events=events)]
     if progress:
         progress(1, total)

@@ -146,3 +146,21 @@ def test_a_first_run_on_an_empty_cache_says_it_compiles_and_a_second_does_not(tm
     assert said_after < 10, said_after
     assert "s compiling the kernels once" in cold_out
     assert "compiling" not in warm_err and "compiling" not in warm_out
+
+
+def test_the_helpers_small_world_hands_the_kernels_the_types_of_the_real_one():
+    # The helper compiles for a small-world ring of the scenario (no world kernel to compile):
+    # only if its model's arrays have the real model's types are its versions the ones used.
+    from numba import typeof
+
+    from sim.model.outreach import OutreachModel
+    from sim.model.scenario import Scenario
+    from sim.model.world import build_world
+
+    real = Scenario().replace(SMALL)
+    ring = real.replace({"network.generator": "small_world",
+                         "population.size": compiling._HELPER_WORLD_SIZE, "run.weeks": 1})
+    models = [OutreachModel(s, 0, build_world(s, 0)) for s in (real, ring)]
+    types = [tuple(typeof(a) for a in (m._world_arrays, m._clients, m.peer_arrays(),
+                                       m._params, m._keys, m._counters)) for m in models]
+    assert types[0] == types[1]
