@@ -35,6 +35,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
@@ -44,8 +45,9 @@ __all__ = ["NOTICE_AFTER_SECONDS", "FIRST_RUN_SECONDS", "enable", "expect", "ins
 
 #: Seconds of compiling after which the notice is printed (a warm cache compiles nothing).
 NOTICE_AFTER_SECONDS = 1.0
-#: A first run's compiling on two idle cores, measured by ``experiments/bench/first_run.py``.
-FIRST_RUN_SECONDS = 15
+#: A first run's compiling, in seconds (``experiments/bench/first_run.py``: 17-19 s of the main
+#: process's CPU with the helper, 24-26 s without it, on a busy 2-core machine).
+FIRST_RUN_SECONDS = 20
 #: The phases of :func:`sim.model.kernel.week` in the order it calls them.
 PHASE_NAMES = ("plan", "linkage", "online", "outreach", "referral", "engagement", "wellbeing")
 
@@ -191,10 +193,11 @@ def _maybe_start_helper(event) -> None:
         # This process's import path first, so the helper compiles the same source files.
         code = (f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
                 "from sim.compiling import _helper_main; _helper_main()")
-        proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+        # A file, not a pipe: writing more than a pipe holds would wait for the helper's imports.
+        with tempfile.NamedTemporaryFile("wb", suffix=".pickle", delete=False) as f:
+            f.write(job)
+        proc = subprocess.Popen([sys.executable, "-c", code, f.name], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        proc.stdin.write(job)
-        proc.stdin.close()
     except Exception:  # the helper only saves time: without it this process compiles all
         return
     atexit.register(_stop_helper, proc)
@@ -233,8 +236,13 @@ _HELPER_WORLD_SIZE = 400
 
 
 def _helper_main() -> None:
-    """The helper process: compile for the scenario or the types on standard input."""
-    what, job = pickle.loads(sys.stdin.buffer.read())
+    """The helper process: compile for the scenario or the types in the file it is given."""
+    path = sys.argv[1]
+    try:
+        with open(path, "rb") as f:
+            what, job = pickle.load(f)
+    finally:
+        os.unlink(path)
     from sim.model import kernel as K
 
     if what == "scenario":
