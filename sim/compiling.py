@@ -44,7 +44,7 @@ __all__ = ["NOTICE_AFTER_SECONDS", "FIRST_RUN_SECONDS", "enable", "expect", "ins
            "thread_compile_seconds", "week_signature"]
 
 #: Seconds of compiling after which the notice is printed (a warm cache compiles nothing).
-NOTICE_AFTER_SECONDS = 1.0
+NOTICE_AFTER_SECONDS = 0.5
 #: A first run's compiling, in seconds (``experiments/bench/first_run.py``: 17-19 s of the main
 #: process's CPU with the helper, 24-26 s without it, on a busy 2-core machine).
 FIRST_RUN_SECONDS = 20

@@ -142,7 +142,7 @@ def test_a_first_run_on_an_empty_cache_says_it_compiles_and_a_second_does_not(tm
     (cold_err, cold_out, said_after), (warm_err, warm_out, _) = runs
     assert "compiling the model once, about" in cold_err
     assert "later runs start at once" in cold_err
-    # Within seconds of the start (imports, then a second of compiling), not at the end.
+    # Within seconds of the start (imports, then half a second of compiling), not at the end.
     assert said_after < 10, said_after
     assert "s compiling the kernels once" in cold_out
     assert "compiling" not in warm_err and "compiling" not in warm_out
