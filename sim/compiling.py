@@ -121,7 +121,10 @@ def _make_listener():
                 _maybe_start_helper(event)
 
         def on_end(self, event) -> None:
-            _local.depth -= 1
+            depth = getattr(_local, "depth", 0)
+            if depth == 0:  # a compile that started before the listener did
+                return
+            _local.depth = depth - 1
             if _local.depth:
                 return
             _local.seconds = thread_compile_seconds() + time.perf_counter() - _local.started
