@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         # Long commands pass it on as their stop event (an interrupt can also be lost, below).
         args.interrupted = interrupted
+        if as_program:  # a first run on an empty numba cache says so, and compiles in two
+            from sim.ensemble import compiling
+
+            compiling.enable()
         return args.func(args)
     except UserInputError as err:
         print(f"outreach: error: {err}", file=sys.stderr)

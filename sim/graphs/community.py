@@ -23,6 +23,7 @@ below 4 GB.
 from __future__ import annotations
 
 import math
+import types
 
 import numba
 import numpy as np
@@ -498,6 +499,43 @@ def _sort_rows(indptr, indices, n):
 # --------------------------------------------------------------------------- driver
 
 
+def _serial_twin(kernel):
+    """The same Python function compiled without ``parallel=True``, cached under its own name.
+
+    A parallel kernel on one thread runs its ``prange`` loops in order, as a plain loop does,
+    so the twin gives the same graph; it compiles in a fraction of the time (numba's parallel
+    lowering makes each ``prange`` loop a function of its own). numba's cache tells versions
+    of a function apart by name, not by options, hence the new name.
+    """
+    f = kernel.py_func
+    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__,
+                              f.__closure__)
+    twin.__qualname__ = f.__qualname__ + "_serial"
+    twin.__doc__ = f.__doc__
+    return njit(cache=True, nogil=True)(twin)
+
+
+#: The kernels with ``prange`` loops, by name: the parallel versions and their serial twins. A
+#: world too small for threads (below :data:`PARALLEL_MIN` stubs) uses the twins throughout,
+#: so a first run on small worlds compiles no parallel kernel, and a large one no twin.
+_PARALLEL_KERNELS = {f.__name__: f for f in (
+    _draw_categories, _stub_counts, _stub_owners, _start_work, _classify, _group, _pair_groups,
+    _unpaired, _sort_rows)}
+_SERIAL_KERNELS = {name: _serial_twin(f) for name, f in _PARALLEL_KERNELS.items()}
+
+
+def kernels_for(n: int, mean_degree: float, threads: int) -> types.SimpleNamespace:
+    """The kernels that build a world of ``n`` persons on ``threads`` numba threads.
+
+    The parallel ones when the stubs (about ``n * mean_degree``) reach :data:`PARALLEL_MIN`
+    and there is more than one thread, else their serial twins. Either set builds the same
+    graph.
+    """
+    parallel = threads > 1 and n * max(mean_degree, 1.0) >= PARALLEL_MIN
+    chosen = _PARALLEL_KERNELS if parallel else _SERIAL_KERNELS
+    return types.SimpleNamespace(**{name.lstrip("_"): f for name, f in chosen.items()})
+
+
 def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_sigma: float,
                         locality: np.ndarray, community: np.ndarray, n_comm_in_loc: np.ndarray,
                         group_shares: list[np.ndarray], factors: dict[int, np.ndarray],
@@ -525,6 +563,7 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
     """
     keys = np.ascontiguousarray(keys, dtype=np.uint64)
     most = numba.get_num_threads()
+    k = kernels_for(n, mean_degree, most)
     try:
         n_groups = len(group_shares)
         groups = np.zeros((n_groups, n), np.int32)
@@ -535,7 +574,7 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
             cum = np.cumsum(p)
             cum[-1] = 1.0
             _threads(most, n)
-            groups[j] = _draw_categories(np.uint64(subkey(keys[_K_GROUPS], j)), cum, n)
+            groups[j] = k.draw_categories(np.uint64(subkey(keys[_K_GROUPS], j)), cum, n)
             cell = cell * p.size + groups[j]
             n_cells *= p.size
             if j in factors:
@@ -545,19 +584,19 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
 
         mu = math.log(mean_degree) - degree_sigma**2 / 2.0
         _threads(most, n)
-        stubs = _stub_counts(keys[_K_DEGREE], keys[_K_ROUND], n, mu, degree_sigma, factor,
-                             mean_degree)
+        stubs = k.stub_counts(keys[_K_DEGREE], keys[_K_ROUND], n, mu, degree_sigma, factor,
+                              mean_degree)
         stub_ptr = np.zeros(n + 1, np.int64)
         np.cumsum(stubs, out=stub_ptr[1:])
         del stubs, factor
-        stub_node = _stub_owners(stub_ptr, n)
+        stub_node = k.stub_owners(stub_ptr, n)
         n_stubs = int(stub_ptr[-1])
         # Stub numbers fit in int32 up to 2**31 stubs (about 200 million persons at degree 10).
         index_type = np.int32 if n_stubs < np.iinfo(np.int32).max else np.int64
         head = np.empty(n_stubs, np.int32)
         first_list = np.empty(n_stubs, index_type)
         _threads(most, n_stubs)
-        _start_work(head, first_list)
+        k.start_work(head, first_list)
 
         n_loc = int(n_comm_in_loc.size)
         n_comm = int(n_comm_in_loc.sum())
@@ -582,17 +621,17 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
                 this_round += 1
                 round_key = np.uint64(subkey(keys[_K_PAIR], this_round))
                 _threads(most, m)
-                _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
-                          single_comm, locality, community, n_comm, n_loc, homophily, cell,
-                          groups, group_offset, n_cells, no_group, sb[:m], grp[:m])
-                starts = _group(active, grp[:m], n_comm + n_loc + 1, order[:m])
+                k.classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
+                           single_comm, locality, community, n_comm, n_loc, homophily, cell,
+                           groups, group_offset, n_cells, no_group, sb[:m], grp[:m])
+                starts = k.group(active, grp[:m], n_comm + n_loc + 1, order[:m])
                 # Groups differ in size (a locality's pool holds thousands of communities'
                 # stubs): threads take small chunks of groups as they finish, not equal halves.
                 with numba.parallel_chunksize(_GROUP_CHUNK):
-                    kept = _pair_groups(active, order[:m], starts, sb[:m], no_group + 1,
-                                        n_comm, n_loc, round_key, this_round, stub_node,
-                                        stub_ptr, head, community, locality)
-                left = _unpaired(active, head, lists[1 - current])
+                    kept = k.pair_groups(active, order[:m], starts, sb[:m], no_group + 1,
+                                         n_comm, n_loc, round_key, this_round, stub_node,
+                                         stub_ptr, head, community, locality)
+                left = k.unpaired(active, head, lists[1 - current])
                 current = 1 - current
                 active = lists[current][:left]
                 if kept == 0:
@@ -602,7 +641,7 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
         indptr = _compact_rows(stub_ptr, head, n)
         indices = head[: indptr[n]]  # the few unpaired stubs' slots stay behind, unused
         _threads(most, n_stubs)
-        _sort_rows(indptr, indices, n)
+        k.sort_rows(indptr, indices, n)
         return indptr, indices, list(groups)
     finally:
         numba.set_num_threads(most)

@@ -14,13 +14,22 @@ with several (say, a test that compiled another signature) every call goes throu
 dispatcher as usual. Whoever may change an argument's type calls :meth:`DirectCall.forget`.
 The version is read from the dispatcher's table as a plain dict: going through its
 ``OrderedDict`` interface hashes the signature's numba types, 30 to 70 microseconds.
+
+Both the table (``Dispatcher.overloads``) and the version's ``entry_point`` are numba's private
+attributes, so ``pyproject.toml`` holds numba to the releases tested with them, and
+``tests/test_direct.py`` checks that they are found. Should a numba lack them, every call goes
+through the dispatcher (the same results, slower) and a :class:`RuntimeWarning` says so once.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 __all__ = ["DirectCall"]
+
+#: Whether the fallback to numba's dispatcher has been reported (once per process).
+_warned = False
 
 
 class DirectCall:
@@ -44,12 +53,32 @@ class DirectCall:
         if self.entry is not None:
             return self.entry(*args)
         out = self.dispatcher(*args)
-        compiled = tuple(dict.values(self.dispatcher.overloads))  # one snapshot, threads or not
+        table = getattr(self.dispatcher, "overloads", None)
+        if not isinstance(table, dict):
+            _fallback(self.dispatcher, "a table of compiled versions (Dispatcher.overloads)")
+            return out
+        compiled = tuple(dict.values(table))  # one snapshot, threads or not
         if len(compiled) == 1:  # the version just used, and no other to confuse it with
-            # A numba without this attribute keeps the dispatcher: slower, never wrong.
             self.entry = getattr(compiled[0], "entry_point", None)
+            if self.entry is None:
+                _fallback(self.dispatcher, "an entry point on its compiled version")
         return out
 
     def forget(self) -> None:
         """Go through the dispatcher at the next call (an argument's type may have changed)."""
         self.entry = None
+
+
+def _fallback(dispatcher: Any, missing: str) -> None:
+    """Warn, once, that kernels go through numba's dispatcher: this numba lacks ``missing``."""
+    global _warned
+    if _warned:
+        return
+    _warned = True
+    import numba
+
+    name = getattr(getattr(dispatcher, "py_func", None), "__qualname__", repr(dispatcher))
+    warnings.warn(f"numba {numba.__version__} has no {missing} for {name}: kernels are called "
+                  "through numba's dispatcher, with the same results but slower (sim.model."
+                  "direct is tested with the numba versions pyproject.toml allows)",
+                  RuntimeWarning, stacklevel=3)

@@ -30,9 +30,15 @@ log off that is one test of a flag and nothing else, and no random draw depends 
 The small helpers the phases call for every client, meeting or peer are compiled without
 numba's reference counting (``_nrt=False``: they index arrays but never allocate); with it,
 each call that is handed an array or a named tuple pays atomic reference-count updates that
-cost many times the helper's own work, and LLVM then inlines them as plain code. The phases
-and :func:`week` itself allocate nothing either (a phase's work space is ``c.scratch``), so
-they are compiled the same way: handing the named tuples from phase to phase costs nothing.
+cost many times the helper's own work. numba inlines them into their callers
+(``inline="always"``) rather than compiling each on its own: compiled apart, each was compiled
+and cached once per caller's argument types, and once per constant it was handed (the event
+log's ``_log`` fourteen times), a third of a first run's compiling; LLVM inlined them anyway,
+so the same arithmetic runs. The phases and :func:`week` itself allocate nothing either (a
+phase's work space is ``c.scratch``), so they are compiled the same way: handing the named
+tuples from phase to phase costs nothing. The phases stay functions of their own (inlined
+into :func:`week`, they compiled slower), which :mod:`sim.ensemble.compiling` compiles in two
+processes on a first run.
 """
 
 from __future__ import annotations
@@ -116,13 +122,13 @@ __all__ = ["add_ego_networks", "engagement", "ego_network", "ego_networks", "lin
            "outreach", "plan", "referral", "week", "wellbeing"]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _peer_key(key, w, peer, kind):
     """The key of one peer's draws in week ``w``: by (process, week, peer kind, person)."""
     return subkey(subkey(subkey(key, w), kind), peer)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _subgroup_trust(world, a, b, factor):
     """Trust kept between persons a and b: ``factor`` per subgroup in which they differ."""
     t = 1.0
@@ -133,7 +139,7 @@ def _subgroup_trust(world, a, b, factor):
     return t
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _mistrust_kept(par, world, v, likeness):
     """The share of a chance that client ``v``'s mistrust of professionals leaves.
 
@@ -143,7 +149,7 @@ def _mistrust_kept(par, world, v, likeness):
     return 1.0 - par.mistrust_barrier * likeness * world.mistrust[v]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _attend_kept(par, world, v, bridged):
     """The share of the chance to attend (or be linked on a house call) that mistrust leaves.
 
@@ -155,19 +161,19 @@ def _attend_kept(par, world, v, bridged):
     return 1.0 - barrier
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _need(world, par, v):
     """Client ``v``'s weight in a caseload: 1 plus ``problem_load`` per problem area."""
     return 1.0 + par.problem_load * world.problems[v]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _stigma_kept(effect, stigma):
     """The share of contact and engagement that local ``stigma`` leaves."""
     return 1.0 - effect * stigma
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _log(c, w, code, person, peer, recruiter, wave):
     """Append an event to the history, if it is recorded (see :mod:`sim.model.events`).
 
@@ -188,21 +194,21 @@ def _log(c, w, code, person, peer, recruiter, wave):
     log.count[0] = k + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _log_client(c, w, code, v):
     """Log an event of client ``v``, with their peer, recruiter and wave as they are now."""
     if c.events.on:
         _log(c, w, code, v, c.peer_of[v], c.referrer[v], c.wave[v])
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _log_peer(c, p, w, code, i):
     """Log an event of peer row ``i`` (the peer is both the person and the peer)."""
     if c.events.on:
         _log(c, w, code, p.node[i], i, -1, -1)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _mark(ever, v, flag, book, slot):
     """Record that ``v`` reached a step of the path, counting each person once."""
     if ever[v] & flag == 0:
@@ -210,7 +216,7 @@ def _mark(ever, v, flag, book, slot):
         book[slot] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _push(items, pos, book, slot, v):
     """Append ``v`` to a list of persons (``items``; ``pos``: places; ``book[slot]``: length)."""
     k = book[slot]
@@ -219,7 +225,7 @@ def _push(items, pos, book, slot, v):
     book[slot] = k + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _pull(items, pos, book, slot, v):
     """Take ``v`` off a list of persons (see :func:`_push`); the last one takes its place."""
     k = pos[v]
@@ -231,19 +237,19 @@ def _pull(items, pos, book, slot, v):
     book[slot] = last
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _leave(c, v):
     """Take ``v`` off the list of clients in contact."""
     _pull(c.reached, c.reached_pos, c.book, B_LEN, v)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _unfresh(c, v):
     """Take ``v`` off the list of the contacted, not yet engaged."""
     _pull(c.fresh, c.fresh_pos, c.book, B_FRESH, v)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _hold(c, v, coupons):
     """Client ``v`` gets ``coupons`` and joins the list of holders (if any were given)."""
     c.coupons[v] = coupons
@@ -251,7 +257,7 @@ def _hold(c, v, coupons):
         _push(c.holders, c.holders_pos, c.book, B_HOLDERS, v)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _unhold(c, v):
     """Client ``v`` has no coupons left and leaves the list of holders."""
     c.coupons[v] = 0
@@ -259,7 +265,7 @@ def _unhold(c, v):
         _pull(c.holders, c.holders_pos, c.book, B_HOLDERS, v)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _contact(c, v, w, i, t, referrer, wave):
     """Hidden client ``v`` is contacted in week ``w`` on behalf of peer row ``i``, trust ``t``.
 
@@ -279,7 +285,7 @@ def _contact(c, v, w, i, t, referrer, wave):
     _log_client(c, w, EV_CONTACT, v)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _tailor(professionals, tailoring, strength):
     """The share of its kind's hours and caseload cap a peer of assessed ``strength`` is given."""
     if professionals > 0:
@@ -301,7 +307,7 @@ def tailored_hours(par, kind, strength):
     return out
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _supervised(w, last_supervised, joined):
     """Whether a peer had supervision in week ``w`` (joining is not a supervision)."""
     if last_supervised != w:
@@ -309,13 +315,13 @@ def _supervised(w, last_supervised, joined):
     return joined < w
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _team_meeting(w, par):
     return (par.team_meeting_every_weeks > 0 and w % par.team_meeting_every_weeks == 0
             and par.professionals > 0)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _due_order(p, par, i):
     """Peer row ``i``'s place in the queue for scarce supervision: need (energy) or turn.
 
@@ -325,7 +331,7 @@ def _due_order(p, par, i):
     return first + p.node[i] * 1e-12
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _first_due(due, m, k, p, par):
     """Move the ``k`` peers of ``due[:m]`` first in the queue (:func:`_due_order`) to ``due[:k]``.
 
@@ -415,7 +421,7 @@ def plan(w, world, c, p, par, keys, counters):
         p.team[1] = 0.0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _accompany(p, i, hours):
     """Peer row ``i`` spends ``hours`` if it has them; whether it did."""
     if p.hours_left[i] >= hours:
@@ -425,7 +431,7 @@ def _accompany(p, i, hours):
     return False
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _to_services(world, c, p, par, v, w, i, counters):
     """Client ``v`` (supported by peer row ``i``, or the team) is linked to services."""
     c.cstate[v] = LINKED
@@ -438,7 +444,7 @@ def _to_services(world, c, p, par, v, w, i, counters):
     counters[C_NEW_LINKED] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _release(world, p, par, v, i):
     """Client ``v`` leaves the caseload of peer row ``i`` (or of the team)."""
     if i >= 0:
@@ -590,7 +596,7 @@ def online(w, world, c, p, par, keys, counters):
                 counters[C_NEW_CONTACTS] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _meetings(hours, per_meeting, u):
     """Meetings that fit in ``hours``, rounded up or down at random so their mean is exact."""
     return int(hours / per_meeting + u)
@@ -798,7 +804,7 @@ def engagement(w, world, c, p, par, keys, counters):
             _leave(c, v)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _binomial(n, q, u):
     """A Binomial(n, q) draw by inversion of one uniform ``u`` (one draw, however large n)."""
     if n <= 0 or q <= 0.0:
