@@ -37,8 +37,7 @@ def test_compile_time_is_counted_for_the_thread_that_compiles():
 
 
 def test_a_runs_time_split_keeps_compiling_apart():
-    from sim.run import RunResult, run_ensemble, worlds_line
-
+    from sim.ensemble.replicates import RunResult, run_ensemble, worlds_line
     from sim.model.scenario import Scenario
 
     s = Scenario().replace(SMALL)
@@ -56,8 +55,7 @@ def test_a_runs_time_split_keeps_compiling_apart():
 def test_the_helpers_types_are_the_weeks():
     # The helper compiles the phases for week_signature(admit's types): were they not the
     # types the model hands the week, it would compile versions nobody uses.
-    from sim.run import run_ensemble
-
+    from sim.ensemble.replicates import run_ensemble
     from sim.model import kernel as K
     from sim.model.scenario import Scenario
 
