@@ -160,7 +160,10 @@ def test_run_a_shipped_scenario_by_name(installed):
     assert set(rows) == set(METRICS), proc.stdout
     assert any(line.startswith("service orbit: outside orbit") for line in lines), proc.stdout
     assert float(rows["clients_contacted"][0].replace(",", "")) > 0  # the peers reached someone
-    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+    # No progress bar when stderr is not a terminal; the fresh install's empty numba cache is
+    # announced in one line, and that is all.
+    assert [line for line in proc.stderr.splitlines()
+            if not line.startswith("outreach: compiling the model once")] == [], proc.stderr
 
 
 def test_new_copies_a_shipped_scenario_here(installed):
