@@ -73,6 +73,9 @@ DEFAULT_SAMPLES = 32
 #: and about a minute for distant ones, against 1-3 s by RR sets; at 10,000 persons CELF takes
 #: under a second or two, and its picks are exactly greedy's on its samples.
 RR_MIN_NODES = 20_000
+#: Stale candidates at the top of a lazy queue re-evaluated together (in parallel over the
+#: samples): a pick at baseline re-evaluates about a hundred, one at a time 0.13 ms each.
+LAZY_BATCH = 16
 
 METHODS = ("auto", "celf", "rr")
 
@@ -345,15 +348,30 @@ class GreedyInfluence:
         """The next pick, from ``group``; None when the group has no candidate left."""
         if self._lazy:
             heap = self._heaps.get(int(group), [])
+            picked = len(self.nodes)
             while heap:
-                _, v, j = heapq.heappop(heap)
-                if self._fresh[j] == len(self.nodes):
+                if self._fresh[heap[0][2]] == picked:
+                    _, v, j = heapq.heappop(heap)
                     self._take(v, self._commit(v))
                     return v
-                g = _evaluate(*self._args, v, self._keys, self._reached, *self._buffers)
-                self.evaluations += 1
-                self._fresh[j] = len(self.nodes)
-                heapq.heappush(heap, (-int(g), v, j))
+                # The stale bounds at the top are evaluated together, on every thread. The
+                # pick is the same as one at a time: the fresh top is the largest fresh gain
+                # (stale bounds are upper bounds, the samples' reach being submodular) with
+                # ties to the lower position, however many others were evaluated meanwhile.
+                batch = []
+                while heap and len(batch) < LAZY_BATCH and self._fresh[heap[0][2]] != picked:
+                    batch.append(heapq.heappop(heap))
+                nodes = np.array([v for _, v, _ in batch], np.int32)
+                if len(batch) == 1:
+                    gains = [_evaluate(*self._args, int(nodes[0]), self._keys, self._reached,
+                                       *self._buffers)]
+                else:
+                    gains = _evaluate_all(*self._args, nodes, self._keys, self._reached,
+                                          self._blocks)
+                self.evaluations += len(batch)
+                for (_, v, j), g in zip(batch, gains, strict=True):
+                    self._fresh[j] = picked
+                    heapq.heappush(heap, (-int(g), v, j))
             return None
         idx = np.flatnonzero(~self._taken & (self._group_of == group))
         if idx.size == 0:
