@@ -37,21 +37,30 @@ from sim.model.scenario import load_scenario
 TARGETS = Path(__file__).resolve().parent / "targets" / "burnout.toml"
 
 
-def calibrate(path: Path, target: float, replicates: int, trials: int, out: Path | None,
-              workers: int) -> dict:
+def calibrate(
+    path: Path, target: float, replicates: int, trials: int, out: Path | None, workers: int
+) -> dict:
     from sim.fit.calibrate import calibrate as fit
     from sim.fit.runs import InlineExecutor
     from sim.fit.spec import load_fit_spec
     from sim.sweep.executors import LocalExecutor
 
     spec = load_fit_spec(TARGETS, path)
-    spec = dataclasses.replace(spec, replicates=replicates, targets=tuple(
-        dataclasses.replace(t, value=target) for t in spec.targets))
+    spec = dataclasses.replace(
+        spec,
+        replicates=replicates,
+        targets=tuple(dataclasses.replace(t, value=target) for t in spec.targets),
+    )
     executor = InlineExecutor() if workers == 1 else LocalExecutor(workers)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            result = fit(spec, out or Path(tmp) / "fit", executor, trials=trials,
-                         say=lambda line: print(line, file=sys.stderr))
+            result = fit(
+                spec,
+                out or Path(tmp) / "fit",
+                executor,
+                trials=trials,
+                say=lambda line: print(line, file=sys.stderr),
+            )
         finally:
             executor.close()
     if result.interrupted:
@@ -61,12 +70,24 @@ def calibrate(path: Path, target: float, replicates: int, trials: int, out: Path
     fitted = {k.split(".")[1]: v for k, v in best.items()}
     scenario = load_scenario(path, {"run.weeks": 52})
     final = run_ensemble(scenario.replace(best), replicates)
-    by_kind = {name: float(np.nanmean(final.metric_values(name))) for name in (
-        "peers_exhausted_fraction", "peers_exhausted_fraction_close",
-        "peers_exhausted_fraction_distant")}
-    return {"file": str(path), "target": target, "replicates": replicates, "trials": trials,
-            "fitted": fitted, "achieved": by_kind["peers_exhausted_fraction"],
-            "by_kind": by_kind, "chi2": result.best_chi2}
+    by_kind = {
+        name: float(np.nanmean(final.metric_values(name)))
+        for name in (
+            "peers_exhausted_fraction",
+            "peers_exhausted_fraction_close",
+            "peers_exhausted_fraction_distant",
+        )
+    }
+    return {
+        "file": str(path),
+        "target": target,
+        "replicates": replicates,
+        "trials": trials,
+        "fitted": fitted,
+        "achieved": by_kind["peers_exhausted_fraction"],
+        "by_kind": by_kind,
+        "chi2": result.best_chi2,
+    }
 
 
 def write_back(path: Path, fitted: dict) -> None:
@@ -75,8 +96,9 @@ def write_back(path: Path, fitted: dict) -> None:
         pattern = re.compile(rf"^({key}\s*=\s*)[-+0-9.eE]+(\s*#\s*calibrated.*)$", re.MULTILINE)
         text, count = pattern.subn(rf"\g<1>{value}\g<2>", text)
         if count != 1:
-            raise SystemExit(f"{path}: expected one line '{key} = ...  # calibrated', "
-                             f"found {count}")
+            raise SystemExit(
+                f"{path}: expected one line '{key} = ...  # calibrated', found {count}"
+            )
     path.write_text(text, encoding="utf-8")
 
 

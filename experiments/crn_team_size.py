@@ -64,8 +64,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
     base = Path("scenarios/baseline.toml")
-    common = {"population.size": 1000, "distant_peers.count": 5, "run.seed": args.seed,
-              "run.weeks": 26}
+    common = {
+        "population.size": 1000,
+        "distant_peers.count": 5,
+        "run.seed": args.seed,
+        "run.weeks": 26,
+    }
     a = load_scenario(base, {**common, "close_peers.count": 5})
     b = load_scenario(base, {**common, "close_peers.count": 6})
     rows = {"a": [], "b": []}
@@ -80,9 +84,13 @@ def main() -> None:
         mb.run()
         rows["a"].append(measures(ma))
         rows["b"].append(measures(mb))
-    out = {"replicates": args.replicates, "seed": args.seed,
-           "replicates_with_same_distant_peers": same_distant, "difference_half_width": {},
-           "difference_mean": {}}
+    out = {
+        "replicates": args.replicates,
+        "seed": args.seed,
+        "replicates_with_same_distant_peers": same_distant,
+        "difference_half_width": {},
+        "difference_mean": {},
+    }
     for key in rows["a"][0]:
         d = np.array([y[key] - x[key] for x, y in zip(rows["a"], rows["b"], strict=True)])
         out["difference_half_width"][key] = round(half_width(d), 3)

@@ -45,22 +45,34 @@ def main(argv=None) -> int:
     for name in args.scenarios:
         scenario = load_scenario(scenario_path(name), spec.fixed)
         job = make_fit_job(scenario, [], spec.expressions(), f"library-{name}")
-        rows = np.array(run_round(InlineExecutor(), job, [(0, [])], spec.seed,
-                                  spec.replicates)[0], dtype=float)
+        rows = np.array(
+            run_round(InlineExecutor(), job, [(0, [])], spec.seed, spec.replicates)[0], dtype=float
+        )
         means = rows.mean(axis=0)
         se = rows.std(axis=0, ddof=1) / np.sqrt(len(rows))
-        objectives = dict(zip(names, means[:len(names)].tolist(), strict=True))
-        within = all(c.violation(means[len(names) + j]) <= 0
-                     for j, c in enumerate(spec.constraints))
+        objectives = dict(zip(names, means[: len(names)].tolist(), strict=True))
+        within = all(
+            c.violation(means[len(names) + j]) <= 0 for j, c in enumerate(spec.constraints)
+        )
         better = []
         for r in front:
-            if all(s * (float(r[n]) - m) >= -e
-                   for n, s, m, e in zip(names, signs, means, se, strict=False)):
+            if all(
+                s * (float(r[n]) - m) >= -e
+                for n, s, m, e in zip(names, signs, means, se, strict=False)
+            ):
                 better.append(int(r["trial"]))
-        out.append({"scenario": name, **{n: round(v, 4) for n, v in objectives.items()},
-                    "constraints": [f"{c.expression.text} = {means[len(names) + j]:.6g}"
-                                    for j, c in enumerate(spec.constraints)],
-                    "within_constraints": within, "front_trials_at_least_as_good": better})
+        out.append(
+            {
+                "scenario": name,
+                **{n: round(v, 4) for n, v in objectives.items()},
+                "constraints": [
+                    f"{c.expression.text} = {means[len(names) + j]:.6g}"
+                    for j, c in enumerate(spec.constraints)
+                ],
+                "within_constraints": within,
+                "front_trials_at_least_as_good": better,
+            }
+        )
     json.dump(out, sys.stdout, indent=1)
     print()
     return 0

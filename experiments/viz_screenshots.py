@@ -46,7 +46,8 @@ def _step(pg, weeks: int) -> None:
         pg.get_by_role("button", name="Step", exact=True).click()
         pg.wait_for_function(
             f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {week + 1}'",
-            timeout=30000)
+            timeout=30000,
+        )
 
 
 def _drawn(pg) -> None:
@@ -54,15 +55,20 @@ def _drawn(pg) -> None:
     pg.wait_for_function(
         "[...document.querySelectorAll('.outreach-figure img')].every(i =>"
         " i.complete && i.naturalWidth > 0 &&"
-        " Math.abs(i.naturalWidth - i.getBoundingClientRect().width) <= 2)", timeout=30000)
+        " Math.abs(i.naturalWidth - i.getBoundingClientRect().width) <= 2)",
+        timeout=30000,
+    )
     pg.wait_for_timeout(300)
 
 
 def _scroll_to(pg, selector: str) -> None:
-    pg.evaluate("(s) => { const e = document.querySelector(s);"
-                " const wrap = document.querySelector('.v-content__wrap > div');"
-                " const top = e.getBoundingClientRect().top - 72;"
-                " if (wrap) { wrap.scrollTop += top; } window.scrollBy(0, top); }", selector)
+    pg.evaluate(
+        "(s) => { const e = document.querySelector(s);"
+        " const wrap = document.querySelector('.v-content__wrap > div');"
+        " const top = e.getBoundingClientRect().top - 72;"
+        " if (wrap) { wrap.scrollTop += top; } window.scrollBy(0, top); }",
+        selector,
+    )
     pg.wait_for_timeout(300)
 
 
@@ -86,9 +92,22 @@ def shoot(out: Path) -> list[Path]:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         with open(log, "w") as sink:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "sim.cli", "viz", "baseline", "--set",
-                 "population.size=2000", "--port", str(port)],
-                cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, env=env)
+                [
+                    sys.executable,
+                    "-m",
+                    "sim.cli",
+                    "viz",
+                    "baseline",
+                    "--set",
+                    "population.size=2000",
+                    "--port",
+                    str(port),
+                ],
+                cwd=REPO,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         try:
             deadline = time.monotonic() + 180
             while "Workshop page:" not in log.read_text():
@@ -96,8 +115,9 @@ def shoot(out: Path) -> list[Path]:
                     raise RuntimeError(f"outreach viz did not start: {log.read_text()[-500:]}")
                 time.sleep(0.2)
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                            args=["--no-sandbox", "--disable-gpu"])
+                browser = p.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+                )
                 try:
                     pg = browser.new_page(viewport=SIZE)
                     pg.route("**/*", route)
@@ -116,8 +136,9 @@ def shoot(out: Path) -> list[Path]:
                     for _ in range(8):
                         thumb.press("ArrowRight")
                     # The label, drawn by the server, shows the value Apply will apply.
-                    form.locator(".outreach-now-distant_peers .outreach-slider-label",
-                                 has_text=": 18 peers").wait_for(timeout=30000)
+                    form.locator(
+                        ".outreach-now-distant_peers .outreach-slider-label", has_text=": 18 peers"
+                    ).wait_for(timeout=30000)
                     form.get_by_role("button", name="Apply from next week").click()
                     form.locator("text=Changes so far").wait_for(timeout=15000)
                     pg.locator(".outreach-week").click()  # the keys' focus off the slider
@@ -144,8 +165,12 @@ def shoot(out: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "figures",
-                        help="folder for the PNG files (default docs/figures)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "docs" / "figures",
+        help="folder for the PNG files (default docs/figures)",
+    )
     args = parser.parse_args(argv)
     for path in shoot(args.out):
         print(path)

@@ -23,8 +23,14 @@ from scipy import stats
 from sim.ensemble.replicates import run_ensemble
 from sim.model.scenario import load_scenario
 
-MEASURES = ("clients_contacted", "clients_linked", "outside_orbit_contacted_share",
-            "peers_exhausted_fraction", "cost_per_linked_client", "least_connected_contacted")
+MEASURES = (
+    "clients_contacted",
+    "clients_linked",
+    "outside_orbit_contacted_share",
+    "peers_exhausted_fraction",
+    "cost_per_linked_client",
+    "least_connected_contacted",
+)
 
 
 def variance_split(values: np.ndarray, worlds: int) -> dict[str, float]:
@@ -36,9 +42,11 @@ def variance_split(values: np.ndarray, worlds: int) -> dict[str, float]:
     msw = float(np.mean([values[group == k].var(ddof=1) for k in range(worlds)]))
     f = msb / msw if msw > 0 else float("nan")
     between = max(0.0, (msb - msw) / per)
-    return {"F": round(float(f), 3),
-            "p": round(float(stats.f.sf(f, worlds - 1, values.size - worlds)), 4),
-            "intraclass_correlation": round(between / (between + msw), 4) if msw > 0 else 0.0}
+    return {
+        "F": round(float(f), 3),
+        "p": round(float(stats.f.sf(f, worlds - 1, values.size - worlds)), 4),
+        "intraclass_correlation": round(between / (between + msw), 4) if msw > 0 else 0.0,
+    }
 
 
 def main() -> None:
@@ -51,14 +59,20 @@ def main() -> None:
     from sim.cli.options import scenario_path
 
     reps = args.worlds * args.per_world
-    scenario = load_scenario(scenario_path(args.scenario), {
-        "population.size": args.size, "run.replicates": reps, "run.worlds": args.worlds})
+    scenario = load_scenario(
+        scenario_path(args.scenario),
+        {"population.size": args.size, "run.replicates": reps, "run.worlds": args.worlds},
+    )
     start = time.perf_counter()
     result = run_ensemble(scenario)
-    out = {"scenario": scenario.name, "size": args.size, "worlds": args.worlds,
-           "per_world": args.per_world, "seconds": round(time.perf_counter() - start, 1),
-           "measures": {m: variance_split(result.metric_values(m), args.worlds)
-                        for m in MEASURES}}
+    out = {
+        "scenario": scenario.name,
+        "size": args.size,
+        "worlds": args.worlds,
+        "per_world": args.per_world,
+        "seconds": round(time.perf_counter() - start, 1),
+        "measures": {m: variance_split(result.metric_values(m), args.worlds) for m in MEASURES},
+    }
     print(json.dumps(out, indent=2))
 
 

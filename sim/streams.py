@@ -23,7 +23,13 @@ import numpy as np
 from numba import njit, uint64
 
 __all__ = [
-    "as_generator", "mix", "process_key", "splitmix64", "stream", "subkey", "uint64_seeds",
+    "as_generator",
+    "mix",
+    "process_key",
+    "splitmix64",
+    "stream",
+    "subkey",
+    "uint64_seeds",
     "uniform",
 ]
 

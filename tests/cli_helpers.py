@@ -32,8 +32,12 @@ TIMEOUT = 120
 #: One command at a time: the working folder and the standard streams belong to the process.
 _ONE_AT_A_TIME = threading.Lock()
 
-_FRESH_FILTERS = (("ignore", DeprecationWarning), ("ignore", PendingDeprecationWarning),
-                  ("ignore", ImportWarning), ("ignore", ResourceWarning))
+_FRESH_FILTERS = (
+    ("ignore", DeprecationWarning),
+    ("ignore", PendingDeprecationWarning),
+    ("ignore", ImportWarning),
+    ("ignore", ResourceWarning),
+)
 
 
 def outreach(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -63,13 +67,19 @@ def outreach(*args: str | Path, cwd: Path | None = None) -> subprocess.Completed
     return subprocess.CompletedProcess(["outreach", *argv], code, _text(out), _text(err))
 
 
-def outreach_process(*args: str | Path, cwd: Path | None = None,
-                     env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def outreach_process(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run ``python -m sim.cli ARGS`` in a fresh interpreter; returns the finished process."""
     env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd or ROOT,
-                          env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=cwd or ROOT,
+        env=env,
+    )
 
 
 def write(path: Path, text: str) -> Path:

@@ -32,8 +32,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "compare.json"
-        cmd = [sys.executable, "-m", "sim.cli", "compare", *PAIR, "--replicates",
-               str(args.replicates), "--workers", str(args.workers), "--json", str(out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "compare",
+            *PAIR,
+            "--replicates",
+            str(args.replicates),
+            "--workers",
+            str(args.workers),
+            "--json",
+            str(out),
+        ]
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - start
@@ -41,20 +52,26 @@ def main() -> None:
             sys.exit(proc.stderr)
         doc = json.loads(out.read_text(encoding="utf-8"))
     sizes = [s["settings"]["population"]["size"] for s in doc["scenarios"]]
-    print(json.dumps({
-        "case": "compare_two_10k_scenarios",
-        "scenarios": list(PAIR),
-        "population_sizes": sizes,
-        "replicates_each": doc["replicates"],
-        "weeks": doc["weeks"],
-        "workers": args.workers,
-        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
-        "wall_seconds": round(seconds, 2),
-        "target_seconds": TARGET_SECONDS,
-        "ratio_to_target": round(seconds / TARGET_SECONDS, 3),
-        "python": platform.python_version(),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "case": "compare_two_10k_scenarios",
+                "scenarios": list(PAIR),
+                "population_sizes": sizes,
+                "replicates_each": doc["replicates"],
+                "weeks": doc["weeks"],
+                "workers": args.workers,
+                "cores_available": len(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else os.cpu_count(),
+                "wall_seconds": round(seconds, 2),
+                "target_seconds": TARGET_SECONDS,
+                "ratio_to_target": round(seconds / TARGET_SECONDS, 3),
+                "python": platform.python_version(),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

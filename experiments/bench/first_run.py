@@ -33,14 +33,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _one(args: list[str], cache: str, processes: int) -> dict:
     """Run ``outreach ARGS`` on numba cache folder ``cache``; its seconds."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache, OUTREACH_COMPILE_PROCESSES=str(processes),
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=cache,
+        OUTREACH_COMPILE_PROCESSES=str(processes),
+        PYTHONUNBUFFERED="1",
+    )
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:  # reach writes its plot here
-        proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=work, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim.cli", *args],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         first = proc.stderr.readline()
         first_at = time.perf_counter() - start
         out, err = proc.communicate()
@@ -51,8 +61,9 @@ def _one(args: list[str], cache: str, processes: int) -> dict:
     found = re.search(r"([\d.]+) s compiling the kernels once", out)
     return {
         "wall_seconds": round(wall, 2),
-        "cpu_seconds": round(after.ru_utime + after.ru_stime
-                             - before.ru_utime - before.ru_stime, 2),
+        "cpu_seconds": round(
+            after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2
+        ),
         "notice_after_seconds": round(first_at, 2) if "compiling" in first else None,
         "compile_seconds_reported": float(found.group(1)) if found else None,
     }
@@ -61,14 +72,19 @@ def _one(args: list[str], cache: str, processes: int) -> dict:
 def main() -> None:
     """Measure and print the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--one-process", action="store_true",
-                        help="also a cold run without the helper process")
-    parser.add_argument("command", nargs="*", default=["run", "baseline"],
-                        help="outreach arguments (after --)")
+    parser.add_argument(
+        "--one-process", action="store_true", help="also a cold run without the helper process"
+    )
+    parser.add_argument(
+        "command", nargs="*", default=["run", "baseline"], help="outreach arguments (after --)"
+    )
     opts = parser.parse_args()
     args = opts.command or ["run", "baseline"]
-    out: dict = {"command": "outreach " + " ".join(args), "cores": os.cpu_count(),
-                 "load_average_before": round(os.getloadavg()[0], 2)}
+    out: dict = {
+        "command": "outreach " + " ".join(args),
+        "cores": os.cpu_count(),
+        "load_average_before": round(os.getloadavg()[0], 2),
+    }
     with tempfile.TemporaryDirectory() as cache:
         out["cold"] = _one(args, cache, 2)
         out["warm"] = _one(args, cache, 2)
@@ -76,8 +92,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as cache:
             out["cold_one_process"] = _one(args, cache, 1)
     out["cold_over_warm"] = round(out["cold"]["wall_seconds"] / out["warm"]["wall_seconds"], 1)
-    out["meets_target"] = (out["cold"]["wall_seconds"] < 20
-                           and (out["cold"]["notice_after_seconds"] or 99) < 3)
+    out["meets_target"] = (
+        out["cold"]["wall_seconds"] < 20 and (out["cold"]["notice_after_seconds"] or 99) < 3
+    )
     print(json.dumps(out, indent=2))
 
 

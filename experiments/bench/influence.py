@@ -73,28 +73,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    out: dict = {"task": f"choose {PEERS} peers (greedy influence maximisation: CELF over "
-                         f"{DEFAULT_SAMPLES} samples; RR sets by IMM, eps {DEFAULT_EPSILON}, "
-                         "l 1)",
-                 "machine": {"python": platform.python_version(), "numba": numba.__version__,
-                             "cores": os.cpu_count(), "numba_threads": numba.get_num_threads()},
-                 "repeats": args.repeats, "kinds": {}}
+    out: dict = {
+        "task": f"choose {PEERS} peers (greedy influence maximisation: CELF over "
+        f"{DEFAULT_SAMPLES} samples; RR sets by IMM, eps {DEFAULT_EPSILON}, "
+        "l 1)",
+        "machine": {
+            "python": platform.python_version(),
+            "numba": numba.__version__,
+            "cores": os.cpu_count(),
+            "numba_threads": numba.get_num_threads(),
+        },
+        "repeats": args.repeats,
+        "kinds": {},
+    }
     big_s, big_w = _world(BIG)
     small_s, small_w = _world(SMALL)
-    out["graphs"] = {"large": {"persons": big_w.n, "ties": big_w.graph.n_arcs // 2},
-                     "small": {"persons": small_w.n, "ties": small_w.graph.n_arcs // 2}}
+    out["graphs"] = {
+        "large": {"persons": big_w.n, "ties": big_w.graph.n_arcs // 2},
+        "small": {"persons": small_w.n, "ties": small_w.graph.n_arcs // 2},
+    }
     for kind in (S.CLOSE, S.DISTANT):
         name = S.KIND_SECTIONS[kind]
         row: dict = {}
         c, h, r = tie_probabilities(big_s, big_w, kind)
         secs, picks = _median_seconds(
-            lambda c=c, h=h, r=r: greedy_influence(big_w.graph, c, h, r, PEERS, key=1,
-                                                   method="celf"),
-            args.repeats)
+            lambda c=c, h=h, r=r: greedy_influence(
+                big_w.graph, c, h, r, PEERS, key=1, method="celf"
+            ),
+            args.repeats,
+        )
         rr_secs, rr = _median_seconds(
-            lambda c=c, h=h, r=r: greedy_influence(big_w.graph, c, h, r, PEERS, key=1,
-                                                   method="rr"),
-            args.repeats)
+            lambda c=c, h=h, r=r: greedy_influence(big_w.graph, c, h, r, PEERS, key=1, method="rr"),
+            args.repeats,
+        )
         row["reach_hops"] = h
         row["celf_seconds_100k"] = round(secs, 3)
         row["celf_evaluations_100k"] = picks.evaluations
@@ -102,25 +113,30 @@ def main(argv: list[str] | None = None) -> int:
         row["rr_seconds_100k"] = round(rr_secs, 3)
         row["rr_sets_100k"] = rr.rr_sets
         row["speedup_rr_over_celf_100k"] = round(secs / rr_secs, 1)
-        celf_reach = spread_samples(big_w.graph, c, h, r, picks.nodes, samples=REACH_SAMPLES,
-                                    key=12345)
-        rr_reach = spread_samples(big_w.graph, c, h, r, rr.nodes, samples=REACH_SAMPLES,
-                                  key=12345)
+        celf_reach = spread_samples(
+            big_w.graph, c, h, r, picks.nodes, samples=REACH_SAMPLES, key=12345
+        )
+        rr_reach = spread_samples(big_w.graph, c, h, r, rr.nodes, samples=REACH_SAMPLES, key=12345)
         diff = rr_reach - celf_reach
         row["forward_reach_celf_picks_100k"] = round(float(celf_reach.mean()), 1)
         row["forward_reach_rr_picks_100k"] = round(float(rr_reach.mean()), 1)
         row["rr_over_celf_reach"] = round(float(rr_reach.mean() / celf_reach.mean()), 4)
         row["reach_difference_standard_error"] = round(
-            float(diff.std(ddof=1) / np.sqrt(REACH_SAMPLES)), 1)
+            float(diff.std(ddof=1) / np.sqrt(REACH_SAMPLES)), 1
+        )
         c, h, r = tie_probabilities(small_s, small_w, kind)
         lazy_secs, lazy = _median_seconds(
-            lambda c=c, h=h, r=r: greedy_influence(small_w.graph, c, h, r, PEERS, key=1,
-                                                   method="celf"),
-            args.repeats)
+            lambda c=c, h=h, r=r: greedy_influence(
+                small_w.graph, c, h, r, PEERS, key=1, method="celf"
+            ),
+            args.repeats,
+        )
         plain_secs, plain = _median_seconds(
-            lambda c=c, h=h, r=r: greedy_influence(small_w.graph, c, h, r, PEERS, key=1,
-                                                   lazy=False),
-            1)
+            lambda c=c, h=h, r=r: greedy_influence(
+                small_w.graph, c, h, r, PEERS, key=1, lazy=False
+            ),
+            1,
+        )
         row["celf_seconds_10k"] = round(lazy_secs, 3)
         row["plain_greedy_seconds_10k"] = round(plain_secs, 3)
         row["speedup_celf_over_plain_10k"] = round(plain_secs / lazy_secs, 1)
@@ -128,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         row["evaluations_plain_10k"] = plain.evaluations
         row["same_picks"] = bool(np.array_equal(lazy.nodes, plain.nodes))
         out["kinds"][name] = row
-    out["note"] = (f"plain greedy runs on the {SMALL:,}-person graph only: at {BIG:,} it would "
-                   f"take about {PEERS}x the first round's work; CELF's picks equal plain "
-                   "greedy's by construction (same_picks checks it)")
+    out["note"] = (
+        f"plain greedy runs on the {SMALL:,}-person graph only: at {BIG:,} it would "
+        f"take about {PEERS}x the first round's work; CELF's picks equal plain "
+        "greedy's by construction (same_picks checks it)"
+    )
     print(json.dumps(out, indent=2))
     return 0
 

@@ -63,16 +63,18 @@ TARGETS = {
 def _scenario(size: int, weeks: int = 52):
     from sim.model.scenario import Scenario
 
-    return Scenario().replace({
-        "name": f"bench_{size}",
-        "population.size": size,
-        "network.generator": "community",
-        "network.mean_degree": 10.0,
-        "close_peers.count": 150,
-        "distant_peers.count": 150,
-        "run.weeks": weeks,
-        "run.seed": 20260101,
-    })
+    return Scenario().replace(
+        {
+            "name": f"bench_{size}",
+            "population.size": size,
+            "network.generator": "community",
+            "network.mean_degree": 10.0,
+            "close_peers.count": 150,
+            "distant_peers.count": 150,
+            "run.weeks": weeks,
+            "run.seed": 20260101,
+        }
+    )
 
 
 def _timed_build(scenario):
@@ -98,8 +100,11 @@ def _time_runs(model_cls, scenario, world, replicates) -> tuple[list[float], lis
 
 
 def _graph_facts(world) -> dict:
-    return {"clients": int(world.n), "ties": int(world.graph.n_edges),
-            "mean_degree": round(2 * world.graph.n_edges / world.n, 3)}
+    return {
+        "clients": int(world.n),
+        "ties": int(world.graph.n_edges),
+        "mean_degree": round(2 * world.graph.n_edges / world.n, 3),
+    }
 
 
 def engine_100k() -> dict:
@@ -248,9 +253,18 @@ def run_10m() -> dict:
     run_s = time.perf_counter() - start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     g, n = world.graph, world.n
-    per_person = [g.indptr, *g.node_attrs.values(), world.locality, world.gender,
-                  world.age_band, world.depth, world.in_orbit, world.mistrust, world.problems,
-                  world.orbit_nodes]
+    per_person = [
+        g.indptr,
+        *g.node_attrs.values(),
+        world.locality,
+        world.gender,
+        world.age_band,
+        world.depth,
+        world.in_orbit,
+        world.mistrust,
+        world.problems,
+        world.orbit_nodes,
+    ]
     state = [v for v in vars(model).values() if isinstance(v, np.ndarray) and v.shape == (n,)]
     state += list(model._egos.work)
     return {
@@ -281,8 +295,9 @@ def ensemble_100k() -> dict:
     # The default (automatic: from 50,000 people one world shared by the replicates) against
     # a world per replicate (run.worlds = 40).
     for label, worlds in (("default", 0), ("world_per_replicate", 40)):
-        scenario = load_scenario(BASELINE, {
-            "population.size": 100_000, "run.replicates": 40, "run.worlds": worlds})
+        scenario = load_scenario(
+            BASELINE, {"population.size": 100_000, "run.replicates": 40, "run.worlds": worlds}
+        )
         _cached_world.clear()
         before = world_stats()["built"]
         start = time.perf_counter()
@@ -314,20 +329,29 @@ ISOLATED = ("memory_1m", "run_10m")
 
 
 def _in_subprocess(case: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--case", case, "--here"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--case", case, "--here"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1:] or ["exit status "
-                                                                   f"{proc.returncode}"]}
+        return {
+            "error": proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        }
     return json.loads(proc.stdout)[case]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=sorted(CASES), action="append",
-                        help="run only this part (repeatable)")
-    parser.add_argument("--here", action="store_true",
-                        help="run isolated cases in this process (used by the subprocess)")
+    parser.add_argument(
+        "--case", choices=sorted(CASES), action="append", help="run only this part (repeatable)"
+    )
+    parser.add_argument(
+        "--here",
+        action="store_true",
+        help="run isolated cases in this process (used by the subprocess)",
+    )
     args = parser.parse_args(argv)
     cases = args.case or list(CASES)
     results: dict = {}
@@ -346,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
             "numpy": numpy.__version__,
             "numba": numba.__version__,
             "machine": platform.machine(),
-            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            "cpus": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
             else os.cpu_count(),
             "numba_threads": numba.get_num_threads(),
             "total_seconds": round(time.perf_counter() - start, 1),

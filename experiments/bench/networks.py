@@ -34,7 +34,7 @@ CASES = {
     "community_1m": "community graph, 1M nodes, mean degree 10 (defaults), ~5M ties",
     "community_1m_localities": "community graph, 1M nodes, 5 localities, homophily 0.9",
     "versus_libraries_1m": "community graph vs NetworKit Chung-Lu vs igraph configuration "
-                           "model, same degree sequence, 1M nodes, ~5M ties",
+    "model, same degree sequence, 1M nodes, ~5M ties",
     "community_10m": "community graph, 10M nodes, mean degree 10 (defaults), ~50M ties",
     "configuration_100k": "erased configuration model, power law 2.5, k 4..1000, 100k nodes",
     "small_world_100k": "Watts-Strogatz, 100k nodes, k=10, p_rewire=0.1",
@@ -143,7 +143,7 @@ def _versus_libraries(n: int, rounds: int = 5) -> dict:
         "what": CASES["versus_libraries_1m"],
         "n_nodes": n,
         "degree_sequence": "the community graph's achieved degrees (log-normal, sigma 0.8, "
-                           "mean 10)",
+        "mean 10)",
         "threads": threads,
         "seconds_median": {k: round(v, 3) for k, v in med.items()},
         "seconds_all": {k: [round(t, 3) for t in v] for k, v in times.items()},
@@ -151,8 +151,11 @@ def _versus_libraries(n: int, rounds: int = 5) -> dict:
         "ratio_to_networkit": round(med["ours"] / med["networkit"], 3),
         "ratio_to_igraph": round(med["ours"] / med["igraph"], 3),
         "no_slower_than_networkit": med["ours"] <= med["networkit"],
-        "versions": {"networkit": networkit.__version__, "igraph": igraph.__version__,
-                     "numba": numba.__version__},
+        "versions": {
+            "networkit": networkit.__version__,
+            "igraph": igraph.__version__,
+            "numba": numba.__version__,
+        },
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -160,8 +163,11 @@ def _versus_libraries(n: int, rounds: int = 5) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=sorted(CASES))
-    parser.add_argument("--here", action="store_true",
-                        help="run the case in this process (used for each case's subprocess)")
+    parser.add_argument(
+        "--here",
+        action="store_true",
+        help="run the case in this process (used for each case's subprocess)",
+    )
     args = parser.parse_args()
     if args.case and args.here:
         print(json.dumps(_run_case(args.case)))

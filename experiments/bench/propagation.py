@@ -58,8 +58,7 @@ def build_graph(seed: int) -> CSRGraph:
     return configuration_graph(power_law_degrees(N_NODES, 2.5, 4, 1000, rng), rng)
 
 
-def blocked_seconds(engines: dict, repeats: int, every: dict, rounds: int = 5
-                    ) -> tuple[dict, dict]:
+def blocked_seconds(engines: dict, repeats: int, every: dict, rounds: int = 5) -> tuple[dict, dict]:
     """Time every engine on seed sets 0..repeats-1, in blocks.
 
     The seed sets are cut into ``rounds`` blocks. In each round every engine runs the block's

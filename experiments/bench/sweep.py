@@ -51,8 +51,10 @@ def make_spec(folder: Path, runs: int):
         "seed": 2026,
         "metrics": ["clients_contacted", "clients_linked", "peers_exhausted_fraction"],
         "set": {"population.size": 20_000, "run.weeks": 52},
-        "parameters": {"services.p_attend": {"range": [0.2, 0.6]},
-                       "close_peers.caseload_cap": {"range": [0, 20]}},
+        "parameters": {
+            "services.p_attend": {"range": [0.2, 0.6]},
+            "close_peers.caseload_cap": {"range": [0, 20]},
+        },
     }
     return spec_from_dict(data, str(folder / "bench_sweep.toml"))
 
@@ -61,8 +63,10 @@ def direct(spec, design) -> tuple[float, list]:
     from sim.ensemble.replicates import run_replicate
     from sim.sweep.design import point_seed
 
-    scenarios = [spec.base.replace({**design.overrides(p), "run.seed": point_seed(spec.seed, p)})
-                 for p in range(len(design))]
+    scenarios = [
+        spec.base.replace({**design.overrides(p), "run.seed": point_seed(spec.seed, p)})
+        for p in range(len(design))
+    ]
     run_replicate(scenarios[0].replace({"run.seed": 1}), 0)  # compile / load the JIT cache
     start = time.perf_counter()
     rows = []
@@ -93,9 +97,13 @@ def through_executor(spec, design, folder: Path, make_executor, batch: int) -> d
         executor.close()
         store.close()
     runs = Store.open(folder).runs()
-    return {"seconds": outcome.seconds, "runs": outcome.written,
-            "runs_per_second": outcome.written / outcome.seconds, "startup_seconds": startup,
-            "table": runs}
+    return {
+        "seconds": outcome.seconds,
+        "runs": outcome.written,
+        "runs_per_second": outcome.written / outcome.seconds,
+        "startup_seconds": startup,
+        "table": runs,
+    }
 
 
 def main() -> None:
@@ -114,44 +122,63 @@ def main() -> None:
         n = len(design) * spec.replicates
         t_direct, direct_rows = direct(spec, design)
         results = {
-            "local_1": through_executor(spec, design, tmp / "l1", lambda: LocalExecutor(1),
-                                        args.batch),
-            "local_2": through_executor(spec, design, tmp / "l2", lambda: LocalExecutor(2),
-                                        args.batch),
-            "dask_2": through_executor(spec, design, tmp / "d2",
-                                       lambda: DaskExecutor(local=2), args.batch),
+            "local_1": through_executor(
+                spec, design, tmp / "l1", lambda: LocalExecutor(1), args.batch
+            ),
+            "local_2": through_executor(
+                spec, design, tmp / "l2", lambda: LocalExecutor(2), args.batch
+            ),
+            "dask_2": through_executor(
+                spec, design, tmp / "d2", lambda: DaskExecutor(local=2), args.batch
+            ),
         }
     reference = results["local_1"].pop("table")
-    identical = all(r.pop("table").equals(reference) for r in
-                    (results["local_2"], results["dask_2"]))
+    identical = all(
+        r.pop("table").equals(reference) for r in (results["local_2"], results["dask_2"])
+    )
     by_pair = {(p, r): m for p, r, m in direct_rows}
     identical_direct = all(
         row[m] == by_pair[(row["point"], row["replicate"])][m]
-        for _, row in reference.iterrows() for m in spec.metrics
-        if row[m] == row[m])  # NaN != NaN
+        for _, row in reference.iterrows()
+        for m in spec.metrics
+        if row[m] == row[m]
+    )  # NaN != NaN
     per_run_direct = t_direct / n
     per_run_local1 = results["local_1"]["seconds"] / n
     overhead = (per_run_local1 - per_run_direct) / per_run_direct
-    print(json.dumps({
-        "benchmark": "sweep",
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "scenario": "baseline, 20,000 clients, 52 weeks",
-        "runs": n,
-        "batch": args.batch,
-        "direct": {"seconds": round(t_direct, 3), "runs_per_second": round(n / t_direct, 2),
-                   "ms_per_run": round(1000 * per_run_direct, 1)},
-        **{k: {kk: round(vv, 3) if isinstance(vv, float) else vv for kk, vv in v.items()}
-           for k, v in results.items()},
-        "overhead_per_run_local_1": {"ms": round(1000 * (per_run_local1 - per_run_direct), 2),
-                                     "fraction": round(overhead, 4),
-                                     "target": TARGET_OVERHEAD,
-                                     "met": overhead < TARGET_OVERHEAD},
-        "speedup_local_2_over_local_1": round(results["local_2"]["runs_per_second"]
-                                              / results["local_1"]["runs_per_second"], 2),
-        "identical_rows_all_executors": bool(identical),
-        "identical_to_direct": bool(identical_direct),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "sweep",
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "scenario": "baseline, 20,000 clients, 52 weeks",
+                "runs": n,
+                "batch": args.batch,
+                "direct": {
+                    "seconds": round(t_direct, 3),
+                    "runs_per_second": round(n / t_direct, 2),
+                    "ms_per_run": round(1000 * per_run_direct, 1),
+                },
+                **{
+                    k: {kk: round(vv, 3) if isinstance(vv, float) else vv for kk, vv in v.items()}
+                    for k, v in results.items()
+                },
+                "overhead_per_run_local_1": {
+                    "ms": round(1000 * (per_run_local1 - per_run_direct), 2),
+                    "fraction": round(overhead, 4),
+                    "target": TARGET_OVERHEAD,
+                    "met": overhead < TARGET_OVERHEAD,
+                },
+                "speedup_local_2_over_local_1": round(
+                    results["local_2"]["runs_per_second"] / results["local_1"]["runs_per_second"], 2
+                ),
+                "identical_rows_all_executors": bool(identical),
+                "identical_to_direct": bool(identical_direct),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,9 @@ CHROMIUM = "/usr/bin/chromium"
 def _scenario():
     from sim.model.scenario import load_scenario
 
-    return load_scenario(REPO / "scenarios" / "baseline.toml",
-                         {"population.size": CLIENTS, "run.weeks": 52})
+    return load_scenario(
+        REPO / "scenarios" / "baseline.toml", {"population.size": CLIENTS, "run.weeks": 52}
+    )
 
 
 def _rate(week, weeks: int, rounds: int = 3) -> tuple[float, list[float], float]:
@@ -140,12 +141,21 @@ def _free_port() -> int:
 
 def _serve(extra: list[str], log: Path):
     port = _free_port()
-    cmd = [sys.executable, "-m", "sim.cli", "viz", "baseline", "--set",
-           f"population.size={CLIENTS}", "--port", str(port), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "viz",
+        "baseline",
+        "--set",
+        f"population.size={CLIENTS}",
+        "--port",
+        str(port),
+        *extra,
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = open(log, "w")  # noqa: SIM115 - closed with the server
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env,
-                            text=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env, text=True)
     deadline = time.monotonic() + 180
     while "Workshop page:" not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -172,7 +182,8 @@ def _click_weeks(pg, weeks: int) -> float:
         pg.get_by_role("button", name="Step", exact=True).click()
         pg.wait_for_function(
             f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {week + 1}'",
-            timeout=30000)
+            timeout=30000,
+        )
     return weeks / (time.perf_counter() - start)
 
 
@@ -187,11 +198,14 @@ def browser(weeks: int) -> dict:
 
     out: dict = {"clients": CLIENTS, "viewport": "1024x768", "weeks_per_round": weeks}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu"])
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         try:
-            for view, extra, ready in (("single", [], ".outreach-series img"),
-                                       ("side", ["--side-by-side"], ".outreach-difference img")):
+            for view, extra, ready in (
+                ("single", [], ".outreach-series img"),
+                ("side", ["--side-by-side"], ".outreach-difference img"),
+            ):
                 proc, log, url = _serve(extra, Path(tmp) / f"{view}.log")
                 try:
                     pg = chromium.new_page(viewport={"width": 1024, "height": 768})
@@ -206,18 +220,25 @@ def browser(weeks: int) -> dict:
                     _stop(proc, log)
         finally:
             chromium.close()
-    out["side_over_single"] = round(out["side_view_weeks_per_second"]
-                                    / out["single_view_weeks_per_second"], 2)
+    out["side_over_single"] = round(
+        out["side_view_weeks_per_second"] / out["single_view_weeks_per_second"], 2
+    )
     out["target_weeks_per_second"] = TARGET_WEEKS_PER_SECOND
-    out["meets_target"] = min(out["single_view_weeks_per_second"],
-                              out["side_view_weeks_per_second"]) >= TARGET_WEEKS_PER_SECOND
+    out["meets_target"] = (
+        min(out["single_view_weeks_per_second"], out["side_view_weeks_per_second"])
+        >= TARGET_WEEKS_PER_SECOND
+    )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("render", "browser"), action="append",
-                        help="run only this part (repeatable)")
+    parser.add_argument(
+        "--part",
+        choices=("render", "browser"),
+        action="append",
+        help="run only this part (repeatable)",
+    )
     parser.add_argument("--weeks", type=int, default=20, help="weeks a round (default 20)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
@@ -225,8 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     for part in args.part or ["render", "browser"]:
         results[part] = {"render": render, "browser": browser}[part](args.weeks)
     # Other people's work on the machine slows the clock's figures; its load says how much.
-    results["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
-                          "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()]}
+    results["machine"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
+    }
     print(json.dumps(results, indent=2))
     return 0
 

@@ -59,8 +59,16 @@ from sim.cascade.rrsets import DEFAULT_EPSILON, DEFAULT_PLANNED_PICKS, RRSets
 from sim.graphs.csr import CSRGraph
 from sim.streams import subkey
 
-__all__ = ["DEFAULT_SAMPLES", "RR_MIN_NODES", "GreedyInfluence", "Influence", "RRInfluence",
-           "greedy_influence", "spread_samples", "team_spread_samples"]
+__all__ = [
+    "DEFAULT_SAMPLES",
+    "RR_MIN_NODES",
+    "GreedyInfluence",
+    "Influence",
+    "RRInfluence",
+    "greedy_influence",
+    "spread_samples",
+    "team_spread_samples",
+]
 
 #: Samples of the propagation the chooser averages over by default. On the baseline world
 #: (5,000 people, 10 peers of each kind, three worlds) the picks made with 32 samples reached,
@@ -119,8 +127,21 @@ def _sample_keys(key, samples):
 
 
 @njit(cache=True)
-def _gain(indptr, indices, contact, hops, refer, node, keys, reached, one, ball_wave,
-          ball_order, seeds, order):
+def _gain(
+    indptr,
+    indices,
+    contact,
+    hops,
+    refer,
+    node,
+    keys,
+    reached,
+    one,
+    ball_wave,
+    ball_order,
+    seeds,
+    order,
+):
     """Persons newly reached from ``node`` in one sample; ``reached`` is marked for them.
 
     ``reached`` holds the sample's persons already reached (>= 0) and is closed under live
@@ -128,8 +149,9 @@ def _gain(indptr, indices, contact, hops, refer, node, keys, reached, one, ball_
     reached (the caller clears them to undo).
     """
     one[0] = node
-    count = propagate_into(indptr, indices, contact, P_PER_ARC, one, keys[0], hops, ball_wave,
-                           ball_order)
+    count = propagate_into(
+        indptr, indices, contact, P_PER_ARC, one, keys[0], hops, ball_wave, ball_order
+    )
     m = 0
     for i in range(count):
         v = ball_order[i]
@@ -139,31 +161,60 @@ def _gain(indptr, indices, contact, hops, refer, node, keys, reached, one, ball_
     clear_waves(ball_wave, ball_order, count)
     if m == 0:
         return 0
-    return propagate_into(indptr, indices, refer, P_PER_NODE, seeds[:m], keys[1], -1, reached,
-                          order)
+    return propagate_into(
+        indptr, indices, refer, P_PER_NODE, seeds[:m], keys[1], -1, reached, order
+    )
 
 
 @njit(cache=True)
-def _commit(indptr, indices, contact, hops, refer, node, keys, reached, ball_wave, ball_order,
-            seeds, order):
+def _commit(
+    indptr, indices, contact, hops, refer, node, keys, reached, ball_wave, ball_order, seeds, order
+):
     """Seed ``node`` in every sample (``reached[r]`` keeps the result); the total gain."""
     one = np.empty(1, np.int32)
     total = 0
     for r in range(keys.shape[0]):
-        total += _gain(indptr, indices, contact, hops, refer, node, keys[r], reached[r], one,
-                       ball_wave, ball_order, seeds, order)
+        total += _gain(
+            indptr,
+            indices,
+            contact,
+            hops,
+            refer,
+            node,
+            keys[r],
+            reached[r],
+            one,
+            ball_wave,
+            ball_order,
+            seeds,
+            order,
+        )
     return total
 
 
 @njit(cache=True)
-def _evaluate(indptr, indices, contact, hops, refer, node, keys, reached, ball_wave,
-              ball_order, seeds, order):
+def _evaluate(
+    indptr, indices, contact, hops, refer, node, keys, reached, ball_wave, ball_order, seeds, order
+):
     """Marginal gain of ``node`` summed over samples, leaving ``reached`` as it was."""
     one = np.empty(1, np.int32)
     total = 0
     for r in range(keys.shape[0]):
-        g = _gain(indptr, indices, contact, hops, refer, node, keys[r], reached[r], one,
-                  ball_wave, ball_order, seeds, order)
+        g = _gain(
+            indptr,
+            indices,
+            contact,
+            hops,
+            refer,
+            node,
+            keys[r],
+            reached[r],
+            one,
+            ball_wave,
+            ball_order,
+            seeds,
+            order,
+        )
         clear_waves(reached[r], order, g)
         total += g
     return total
@@ -190,8 +241,21 @@ def _evaluate_all(indptr, indices, contact, hops, refer, candidates, keys, reach
         for r in range(b * samples // n_blocks, (b + 1) * samples // n_blocks):
             row = reached[r]
             for j in range(m):
-                g = _gain(indptr, indices, contact, hops, refer, candidates[j], keys[r], row,
-                          one, ball_wave, ball_order, seeds, order)
+                g = _gain(
+                    indptr,
+                    indices,
+                    contact,
+                    hops,
+                    refer,
+                    candidates[j],
+                    keys[r],
+                    row,
+                    one,
+                    ball_wave,
+                    ball_order,
+                    seeds,
+                    order,
+                )
                 clear_waves(row, order, g)
                 partial[b, j] += g
     gains = np.zeros(m, np.int64)
@@ -215,9 +279,22 @@ def _sizes(indptr, indices, contact, hops, refer, seed_nodes, keys):
     for r in range(keys.shape[0]):
         total = 0
         for s in seed_nodes:
-            g = _gain(indptr, indices, contact, hops, refer, s, keys[r], reached, one,
-                      ball_wave, ball_order, seeds, order)
-            seen[total:total + g] = order[:g]
+            g = _gain(
+                indptr,
+                indices,
+                contact,
+                hops,
+                refer,
+                s,
+                keys[r],
+                reached,
+                one,
+                ball_wave,
+                ball_order,
+                seeds,
+                order,
+            )
+            seen[total : total + g] = order[:g]
             total += g
         sizes[r] = total
         clear_waves(reached, seen, total)
@@ -233,11 +310,14 @@ def _arrays(graph: CSRGraph, contact, hops, refer):
     contact = np.ascontiguousarray(contact, np.float64)
     refer = np.ascontiguousarray(refer, np.float64)
     if contact.shape != (graph.n_arcs,):
-        raise ValueError(f"contact: must have one probability per arc ({graph.n_arcs}), "
-                         f"got shape {contact.shape}")
+        raise ValueError(
+            f"contact: must have one probability per arc ({graph.n_arcs}), "
+            f"got shape {contact.shape}"
+        )
     if refer.shape != (graph.n_nodes,):
-        raise ValueError(f"refer: must have one probability per node ({graph.n_nodes}), "
-                         f"got shape {refer.shape}")
+        raise ValueError(
+            f"refer: must have one probability per node ({graph.n_nodes}), got shape {refer.shape}"
+        )
     for name, values in (("contact", contact), ("refer", refer)):
         if values.size and not (np.all(values >= 0.0) and np.all(values <= 1.0)):
             raise ValueError(f"{name}: probabilities must lie in [0, 1]")
@@ -246,8 +326,9 @@ def _arrays(graph: CSRGraph, contact, hops, refer):
     return contact, int(hops), refer
 
 
-def spread_samples(graph: CSRGraph, contact, hops: int, refer, seeds, *, samples: int = 200,
-                   key: int = 0) -> np.ndarray:
+def spread_samples(
+    graph: CSRGraph, contact, hops: int, refer, seeds, *, samples: int = 200, key: int = 0
+) -> np.ndarray:
     """Persons reached from ``seeds`` in each of ``samples`` draws of the two-stage propagation.
 
     Args:
@@ -293,20 +374,33 @@ class GreedyInfluence:
             cls = RRInfluence
         return super().__new__(cls)
 
-    def __init__(self, graph: CSRGraph, contact, hops: int, refer, *, candidates=None,
-                 seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0, lazy: bool = True,
-                 groups=None, method: str = "auto", planned: int = DEFAULT_PLANNED_PICKS,
-                 epsilon: float = DEFAULT_EPSILON):
+    def __init__(
+        self,
+        graph: CSRGraph,
+        contact,
+        hops: int,
+        refer,
+        *,
+        candidates=None,
+        seeded=None,
+        samples: int = DEFAULT_SAMPLES,
+        key: int = 0,
+        lazy: bool = True,
+        groups=None,
+        method: str = "auto",
+        planned: int = DEFAULT_PLANNED_PICKS,
+        epsilon: float = DEFAULT_EPSILON,
+    ):
         _use_rr(method, graph.n_nodes, lazy)  # checks the arguments
         contact, hops, refer = _arrays(graph, contact, hops, refer)
         n = graph.n_nodes
-        pool = (np.arange(n) if candidates is None
-                else np.unique(np.asarray(candidates, np.int64)))
+        pool = np.arange(n) if candidates is None else np.unique(np.asarray(candidates, np.int64))
         self._samples = int(samples)
         self._keys = _sample_keys(np.uint64(key), self._samples)
         self._reached = np.full((self._samples, n), -1, np.int32)
-        self._buffers = tuple(np.full(n, -1, np.int32) if b == 0 else np.empty(n, np.int32)
-                              for b in range(4))  # ball wave, ball order, seeds, order
+        self._buffers = tuple(
+            np.full(n, -1, np.int32) if b == 0 else np.empty(n, np.int32) for b in range(4)
+        )  # ball wave, ball order, seeds, order
         self._args = (graph.indptr, graph.indices, contact, hops, refer)
         self.total = 0
         if seeded is not None and len(seeded):
@@ -315,11 +409,13 @@ class GreedyInfluence:
                 self.total += self._commit(int(s))
             pool = np.setdiff1d(pool, seeded)
         self._pool = pool
-        self._group_of = (np.zeros(pool.size, np.int64) if groups is None
-                          else np.asarray(groups, np.int64)[pool])
+        self._group_of = (
+            np.zeros(pool.size, np.int64) if groups is None else np.asarray(groups, np.int64)[pool]
+        )
         self._blocks = max(1, min(self._samples, get_num_threads()))
-        self._gains = _evaluate_all(*self._args, pool.astype(np.int32), self._keys,
-                                    self._reached, self._blocks)
+        self._gains = _evaluate_all(
+            *self._args, pool.astype(np.int32), self._keys, self._reached, self._blocks
+        )
         self.evaluations = int(pool.size)
         self._lazy = lazy
         self._taken = np.zeros(pool.size, bool)
@@ -331,7 +427,8 @@ class GreedyInfluence:
         if lazy:
             for j in range(pool.size):
                 self._heaps.setdefault(int(self._group_of[j]), []).append(
-                    (-int(self._gains[j]), int(pool[j]), j))
+                    (-int(self._gains[j]), int(pool[j]), j)
+                )
             for heap in self._heaps.values():
                 heapq.heapify(heap)
         self._fresh = np.zeros(pool.size, np.int64)
@@ -363,11 +460,15 @@ class GreedyInfluence:
                     batch.append(heapq.heappop(heap))
                 nodes = np.array([v for _, v, _ in batch], np.int32)
                 if len(batch) == 1:
-                    gains = [_evaluate(*self._args, int(nodes[0]), self._keys, self._reached,
-                                       *self._buffers)]
+                    gains = [
+                        _evaluate(
+                            *self._args, int(nodes[0]), self._keys, self._reached, *self._buffers
+                        )
+                    ]
                 else:
-                    gains = _evaluate_all(*self._args, nodes, self._keys, self._reached,
-                                          self._blocks)
+                    gains = _evaluate_all(
+                        *self._args, nodes, self._keys, self._reached, self._blocks
+                    )
                 self.evaluations += len(batch)
                 for (_, v, j), g in zip(batch, gains, strict=True):
                     self._fresh[j] = picked
@@ -377,8 +478,13 @@ class GreedyInfluence:
         if idx.size == 0:
             return None
         if self.nodes:
-            self._gains[idx] = _evaluate_all(*self._args, self._pool[idx].astype(np.int32),
-                                             self._keys, self._reached, self._blocks)
+            self._gains[idx] = _evaluate_all(
+                *self._args,
+                self._pool[idx].astype(np.int32),
+                self._keys,
+                self._reached,
+                self._blocks,
+            )
             self.evaluations += idx.size
         best = idx[np.argmax(self._gains[idx])]  # the first maximum: the lowest position
         v = int(self._pool[best])
@@ -389,9 +495,12 @@ class GreedyInfluence:
     def result(self) -> Influence:
         """The picks so far."""
         scale = 1.0 / self._samples
-        return Influence(nodes=np.asarray(self.nodes, np.int64),
-                         gains=np.asarray(self.gains, np.float64) * scale,
-                         reach=self.total * scale, evaluations=self.evaluations)
+        return Influence(
+            nodes=np.asarray(self.nodes, np.int64),
+            gains=np.asarray(self.gains, np.float64) * scale,
+            reach=self.total * scale,
+            evaluations=self.evaluations,
+        )
 
 
 class RRInfluence(GreedyInfluence):
@@ -404,14 +513,37 @@ class RRInfluence(GreedyInfluence):
     expected reach, with probability at least ``1 - 1/n`` (IMM, Tang, Shi & Xiao 2015).
     """
 
-    def __init__(self, graph: CSRGraph, contact, hops: int, refer, *, candidates=None,
-                 seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0, lazy: bool = True,
-                 groups=None, method: str = "auto", planned: int = DEFAULT_PLANNED_PICKS,
-                 epsilon: float = DEFAULT_EPSILON):
+    def __init__(
+        self,
+        graph: CSRGraph,
+        contact,
+        hops: int,
+        refer,
+        *,
+        candidates=None,
+        seeded=None,
+        samples: int = DEFAULT_SAMPLES,
+        key: int = 0,
+        lazy: bool = True,
+        groups=None,
+        method: str = "auto",
+        planned: int = DEFAULT_PLANNED_PICKS,
+        epsilon: float = DEFAULT_EPSILON,
+    ):
         _use_rr(method, graph.n_nodes, lazy)
         contact, hops, refer = _arrays(graph, contact, hops, refer)
-        self._rr = RRSets(graph, contact, hops, refer, planned, candidates=candidates,
-                          seeded=seeded, key=key, epsilon=epsilon, groups=groups)
+        self._rr = RRSets(
+            graph,
+            contact,
+            hops,
+            refer,
+            planned,
+            candidates=candidates,
+            seeded=seeded,
+            key=key,
+            epsilon=epsilon,
+            groups=groups,
+        )
         self._scale = graph.n_nodes / self._rr.theta
         self.nodes: list[int] = []
         self.gains: list[int] = []
@@ -432,16 +564,33 @@ class RRInfluence(GreedyInfluence):
 
     def result(self) -> Influence:
         """The picks so far; gains and reach are ``n`` times shares of the RR sets."""
-        return Influence(nodes=np.asarray(self.nodes, np.int64),
-                         gains=np.asarray(self.gains, np.float64) * self._scale,
-                         reach=self.total * self._scale, evaluations=self.evaluations,
-                         method="rr", rr_sets=self._rr.theta)
+        return Influence(
+            nodes=np.asarray(self.nodes, np.int64),
+            gains=np.asarray(self.gains, np.float64) * self._scale,
+            reach=self.total * self._scale,
+            evaluations=self.evaluations,
+            method="rr",
+            rr_sets=self._rr.theta,
+        )
 
 
-def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, candidates=None,
-                     seeded=None, samples: int = DEFAULT_SAMPLES, key: int = 0,
-                     lazy: bool = True, groups=None, slots=None, method: str = "auto",
-                     epsilon: float = DEFAULT_EPSILON) -> Influence:
+def greedy_influence(
+    graph: CSRGraph,
+    contact,
+    hops: int,
+    refer,
+    k: int,
+    *,
+    candidates=None,
+    seeded=None,
+    samples: int = DEFAULT_SAMPLES,
+    key: int = 0,
+    lazy: bool = True,
+    groups=None,
+    slots=None,
+    method: str = "auto",
+    epsilon: float = DEFAULT_EPSILON,
+) -> Influence:
     """Choose up to ``k`` persons whose two-stage propagation is expected to reach the most.
 
     Two methods (``method``; ``"auto"`` takes RR sets on graphs of :data:`RR_MIN_NODES`
@@ -488,10 +637,21 @@ def greedy_influence(graph: CSRGraph, contact, hops: int, refer, k: int, *, cand
         An :class:`Influence`. Ties between equal gains go to the lower person position.
     """
     planned = int(k) if slots is None else len(slots)
-    greedy = GreedyInfluence(graph, contact, hops, refer, candidates=candidates, seeded=seeded,
-                             samples=samples, key=key, lazy=lazy,
-                             groups=None if slots is None else groups, method=method,
-                             planned=max(planned, 1), epsilon=epsilon)
+    greedy = GreedyInfluence(
+        graph,
+        contact,
+        hops,
+        refer,
+        candidates=candidates,
+        seeded=seeded,
+        samples=samples,
+        key=key,
+        lazy=lazy,
+        groups=None if slots is None else groups,
+        method=method,
+        planned=max(planned, 1),
+        epsilon=epsilon,
+    )
     if slots is None:
         for _ in range(int(k)):
             if greedy.pick() is None:
@@ -508,8 +668,9 @@ def approximation_bound() -> float:
 
 
 @njit(cache=True)
-def _team_sizes(indptr, indices, contact0, hops0, refer0, seeds0, contact1, hops1, refer1,
-                seeds1, keys):
+def _team_sizes(
+    indptr, indices, contact0, hops0, refer0, seeds0, contact1, hops1, refer1, seeds1, keys
+):
     """Persons reached by either of two kinds' seeds in each sample (seeds included).
 
     Each kind propagates with its own probabilities; kind ``j`` of sample ``r`` uses the keys
@@ -529,19 +690,45 @@ def _team_sizes(indptr, indices, contact0, hops0, refer0, seeds0, contact1, hops
     for r in range(keys.shape[0]):
         total0 = 0
         for s in seeds0:
-            g = _gain(indptr, indices, contact0, hops0, refer0, s, keys[r, 0:2], reached0, one,
-                      ball_wave, ball_order, buf, order)
-            seen0[total0:total0 + g] = order[:g]
+            g = _gain(
+                indptr,
+                indices,
+                contact0,
+                hops0,
+                refer0,
+                s,
+                keys[r, 0:2],
+                reached0,
+                one,
+                ball_wave,
+                ball_order,
+                buf,
+                order,
+            )
+            seen0[total0 : total0 + g] = order[:g]
             total0 += g
         total1 = 0
         both = 0
         for s in seeds1:
-            g = _gain(indptr, indices, contact1, hops1, refer1, s, keys[r, 2:4], reached1, one,
-                      ball_wave, ball_order, buf, order)
+            g = _gain(
+                indptr,
+                indices,
+                contact1,
+                hops1,
+                refer1,
+                s,
+                keys[r, 2:4],
+                reached1,
+                one,
+                ball_wave,
+                ball_order,
+                buf,
+                order,
+            )
             for i in range(g):
                 if reached0[order[i]] >= 0:
                     both += 1
-            seen1[total1:total1 + g] = order[:g]
+            seen1[total1 : total1 + g] = order[:g]
             total1 += g
         sizes[r] = total0 + total1 - both
         clear_waves(reached0, seen0, total0)
@@ -549,8 +736,7 @@ def _team_sizes(indptr, indices, contact0, hops0, refer0, seeds0, contact1, hops
     return sizes
 
 
-def team_spread_samples(graph: CSRGraph, kinds, *, samples: int = 200,
-                        key: int = 0) -> np.ndarray:
+def team_spread_samples(graph: CSRGraph, kinds, *, samples: int = 200, key: int = 0) -> np.ndarray:
     """Persons reached by a team of two peer kinds in each sample, seeds included.
 
     Args:
@@ -568,6 +754,7 @@ def team_spread_samples(graph: CSRGraph, kinds, *, samples: int = 200,
         contact, hops, refer = _arrays(graph, contact, hops, refer)
         args += [contact, hops, refer, np.asarray(seeds, np.int32)]
     base = _sample_keys(np.uint64(key), int(samples))
-    keys = np.concatenate([base, _sample_keys(np.uint64(subkey(np.uint64(key), 1)),
-                                                   int(samples))], axis=1)
+    keys = np.concatenate(
+        [base, _sample_keys(np.uint64(subkey(np.uint64(key), 1)), int(samples))], axis=1
+    )
     return _team_sizes(graph.indptr, graph.indices, *args, keys)

@@ -61,8 +61,14 @@ from numba import njit
 
 from sim.streams import subkey, uniform
 
-__all__ = ["DEFAULT_EPSILON", "DEFAULT_FAILURE_EXPONENT", "DEFAULT_PLANNED_PICKS", "RRSets",
-           "imm_theta", "rr_cover_share"]
+__all__ = [
+    "DEFAULT_EPSILON",
+    "DEFAULT_FAILURE_EXPONENT",
+    "DEFAULT_PLANNED_PICKS",
+    "RRSets",
+    "imm_theta",
+    "rr_cover_share",
+]
 
 #: IMM's ``eps``: the picks reach ``1 - 1/e - eps`` of the optimum with high probability. A
 #: worst-case bound; the measured reach of the picks is far closer to CELF's (see the README).
@@ -273,19 +279,22 @@ class _Coverage:
         self.seeded_hits = 0
         for s in seeded:
             self.seeded_hits += self.cover(int(s))
-        group_of = (np.zeros(pool.size, np.int64) if group_of is None
-                    else np.asarray(group_of, np.int64)[pool])
+        group_of = (
+            np.zeros(pool.size, np.int64)
+            if group_of is None
+            else np.asarray(group_of, np.int64)[pool]
+        )
         self.heaps: dict[int, list] = {}
         for group in np.unique(group_of):
             members_of = pool[group_of == group]
-            heap = list(zip((-self.counts[members_of]).tolist(), members_of.tolist(),
-                            strict=True))
+            heap = list(zip((-self.counts[members_of]).tolist(), members_of.tolist(), strict=True))
             heapq.heapify(heap)
             self.heaps[int(group)] = heap
 
     def cover(self, v: int) -> int:
-        return int(_cover(v, self.members, self.offsets, self.ptr, self.sets, self.covered,
-                          self.counts))
+        return int(
+            _cover(v, self.members, self.offsets, self.ptr, self.sets, self.covered, self.counts)
+        )
 
     def pick(self, group: int = 0) -> tuple[int, int] | None:
         """``(node, sets newly covered)`` of the next pick from ``group``; None if none left."""
@@ -310,7 +319,7 @@ def imm_theta(n: int, pool: int, k: int, epsilon: float, ell: float, lower_bound
     log_c = _log_binomial(pool, k)
     alpha = math.sqrt(ell * math.log(n) + math.log(2.0))
     beta = math.sqrt(e1 * (log_c + ell * math.log(n) + math.log(2.0)))
-    lam = 2.0 * n * (e1 * alpha + beta) ** 2 / epsilon ** 2
+    lam = 2.0 * n * (e1 * alpha + beta) ** 2 / epsilon**2
     return int(math.ceil(lam / max(lower_bound, 1.0)))
 
 
@@ -331,19 +340,33 @@ class RRSets:
         groups: each person's group, for picks constrained to groups.
     """
 
-    def __init__(self, graph, contact, hops, refer, k, *, candidates=None, seeded=None,
-                 key: int = 0, epsilon: float = DEFAULT_EPSILON,
-                 ell: float = DEFAULT_FAILURE_EXPONENT, groups=None):
+    def __init__(
+        self,
+        graph,
+        contact,
+        hops,
+        refer,
+        k,
+        *,
+        candidates=None,
+        seeded=None,
+        key: int = 0,
+        epsilon: float = DEFAULT_EPSILON,
+        ell: float = DEFAULT_FAILURE_EXPONENT,
+        groups=None,
+    ):
         if not 0.0 < epsilon < 1.0:
             raise ValueError(f"epsilon: must lie in (0, 1), got {epsilon!r}")
         if not ell > 0.0:
             raise ValueError(f"ell: must be > 0, got {ell!r}")
         n = graph.n_nodes
         self.n = n
-        pool = (np.arange(n) if candidates is None
-                else np.unique(np.asarray(candidates, np.int64)))
-        seeded = (np.zeros(0, np.int64) if seeded is None or not len(seeded)
-                  else np.unique(np.asarray(seeded, np.int64)))
+        pool = np.arange(n) if candidates is None else np.unique(np.asarray(candidates, np.int64))
+        seeded = (
+            np.zeros(0, np.int64)
+            if seeded is None or not len(seeded)
+            else np.unique(np.asarray(seeded, np.int64))
+        )
         pool = np.setdiff1d(pool, seeded)
         keep = np.zeros(n, bool)
         keep[pool] = True
@@ -351,16 +374,24 @@ class RRSets:
         tptr, tarc, ttail = _transpose(graph.indptr, graph.indices)
         args = (tptr, tarc, ttail, contact, int(hops), refer, keep)
         k = max(1, min(int(k), max(pool.size, 1)))
-        self.lower_bound, phase1 = self._lower_bound(args, n, pool, seeded, k, epsilon, ell,
-                                                     np.uint64(subkey(np.uint64(key),
-                                                                      _PHASE1_TAG)))
-        self.theta = imm_theta(n, max(pool.size, 1), k, epsilon, self._ell(n, ell),
-                               self.lower_bound)
-        members, sizes = _generate(*args, np.uint64(subkey(np.uint64(key), _PHASE2_TAG)), 0,
-                                   self.theta)
+        self.lower_bound, phase1 = self._lower_bound(
+            args, n, pool, seeded, k, epsilon, ell, np.uint64(subkey(np.uint64(key), _PHASE1_TAG))
+        )
+        self.theta = imm_theta(
+            n, max(pool.size, 1), k, epsilon, self._ell(n, ell), self.lower_bound
+        )
+        members, sizes = _generate(
+            *args, np.uint64(subkey(np.uint64(key), _PHASE2_TAG)), 0, self.theta
+        )
         self.phase1_sets = phase1
-        self.coverage = _Coverage(members, sizes, n, pool, seeded,
-                                  None if groups is None else np.asarray(groups, np.int64))
+        self.coverage = _Coverage(
+            members,
+            sizes,
+            n,
+            pool,
+            seeded,
+            None if groups is None else np.asarray(groups, np.int64),
+        )
         self.k = k
 
     @staticmethod
@@ -373,13 +404,16 @@ class RRSets:
         ell = self._ell(n, ell)
         eps1 = math.sqrt(2.0) * epsilon
         log_c = _log_binomial(max(pool.size, 1), k)
-        lam1 = ((2.0 + 2.0 / 3.0 * eps1) * (log_c + ell * math.log(n)
-                                              + math.log(max(math.log2(n), 1.0)))
-                * n / eps1 ** 2)
+        lam1 = (
+            (2.0 + 2.0 / 3.0 * eps1)
+            * (log_c + ell * math.log(n) + math.log(max(math.log2(n), 1.0)))
+            * n
+            / eps1**2
+        )
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         drawn = 0
         for i in range(1, max(2, int(math.ceil(math.log2(n))))):
-            x = n / 2.0 ** i
+            x = n / 2.0**i
             theta = int(math.ceil(lam1 / x))
             if theta > drawn:
                 parts.append(_generate(*args, key, drawn, theta))
@@ -426,9 +460,18 @@ def rr_cover_share(graph, contact, hops, refer, seed_sets, *, sets: int, key: in
     n = graph.n_nodes
     tptr, tarc, ttail = _transpose(graph.indptr, graph.indices)
     keep = np.ones(n, bool)
-    members, sizes = _generate(tptr, tarc, ttail, np.ascontiguousarray(contact, np.float64),
-                               int(hops), np.ascontiguousarray(refer, np.float64), keep,
-                               np.uint64(key), 0, int(sets))
+    members, sizes = _generate(
+        tptr,
+        tarc,
+        ttail,
+        np.ascontiguousarray(contact, np.float64),
+        int(hops),
+        np.ascontiguousarray(refer, np.float64),
+        keep,
+        np.uint64(key),
+        0,
+        int(sets),
+    )
     offsets = np.zeros(sizes.size + 1, np.int64)
     np.cumsum(sizes, out=offsets[1:])
     out = np.empty(len(seed_sets))

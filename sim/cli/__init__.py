@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
             "and link to services, and at what cost to the peers, under a policy."
         ),
         epilog="A SCENARIO is a TOML file or the name of a shipped scenario "
-               "(outreach scenarios lists them).",
+        "(outreach scenarios lists them).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -78,21 +78,46 @@ def add_run_options(p: argparse.ArgumentParser, *, scenarios: int = 1) -> None:
     else:
         default = "the first scenario's"
         each = " of every scenario"
-        overrides = ("override a value in every scenario by dotted key, e.g. "
-                     "services.professionals=4")
-    overrides += ("; a relative network.file or network.nodes_file is taken from the current "
-                  "folder")
-    p.add_argument("--replicates", type=positive_int, metavar="N",
-                   help=f"replicates{each or ' to run'} (default: {default} run.replicates)")
-    p.add_argument("--seed", type=seed_int, metavar="S",
-                   help=("root seed" + (" shared by every scenario" if each else "")
-                         + f" (default: {default} run.seed)"))
-    p.add_argument("--weeks", type=positive_int, metavar="W",
-                   help=f"weeks to simulate (default: {default} run.weeks)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help=f"{overrides} (repeatable)")
-    p.add_argument("--workers", type=positive_int, metavar="N",
-                   help="parallel workers (default: all cores); results do not depend on it")
+        overrides = (
+            "override a value in every scenario by dotted key, e.g. services.professionals=4"
+        )
+    overrides += "; a relative network.file or network.nodes_file is taken from the current folder"
+    p.add_argument(
+        "--replicates",
+        type=positive_int,
+        metavar="N",
+        help=f"replicates{each or ' to run'} (default: {default} run.replicates)",
+    )
+    p.add_argument(
+        "--seed",
+        type=seed_int,
+        metavar="S",
+        help=(
+            "root seed"
+            + (" shared by every scenario" if each else "")
+            + f" (default: {default} run.seed)"
+        ),
+    )
+    p.add_argument(
+        "--weeks",
+        type=positive_int,
+        metavar="W",
+        help=f"weeks to simulate (default: {default} run.weeks)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help=f"{overrides} (repeatable)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="parallel workers (default: all cores); results do not depend on it",
+    )
 
 
 # --------------------------------------------------------------------------- scenario library
@@ -108,8 +133,10 @@ def scenarios_folder() -> Path:
     # installed wheel finds its own copy from any folder.
     folder = Path(__file__).resolve().parents[1] / "scenarios"
     if not folder.is_dir():
-        raise UserInputError(f"scenario library not found: {folder} does not exist (reinstall "
-                             "the package: pip install peer-outreach)")
+        raise UserInputError(
+            f"scenario library not found: {folder} does not exist (reinstall "
+            "the package: pip install peer-outreach)"
+        )
     return folder
 
 
@@ -174,10 +201,14 @@ def scenario_path(arg: str | Path, option: str = "") -> Path:
         names = _shipped_names()
         near = difflib.get_close_matches(text, names, n=1)
         hint = f"did you mean {near[0]}? " if near else ""
-        raise UserInputError(f"{shown}: no such scenario file, and no shipped scenario of that "
-                             f"name ({hint}shipped: {', '.join(names)})")
-    raise UserInputError(f"{shown}: no such scenario file (or name a shipped scenario: "
-                         f"{', '.join(_shipped_names())})")
+        raise UserInputError(
+            f"{shown}: no such scenario file, and no shipped scenario of that "
+            f"name ({hint}shipped: {', '.join(names)})"
+        )
+    raise UserInputError(
+        f"{shown}: no such scenario file (or name a shipped scenario: "
+        f"{', '.join(_shipped_names())})"
+    )
 
 
 def examples_folder() -> Path:
@@ -188,8 +219,10 @@ def examples_folder() -> Path:
     """
     folder = Path(__file__).resolve().parents[1] / "examples"
     if not folder.is_dir():
-        raise UserInputError(f"examples not found: {folder} does not exist (reinstall the "
-                             "package: pip install peer-outreach)")
+        raise UserInputError(
+            f"examples not found: {folder} does not exist (reinstall the "
+            "package: pip install peer-outreach)"
+        )
     return folder
 
 
@@ -226,8 +259,10 @@ def example_path(arg: str | Path, what: str) -> Path:
 
         near = difflib.get_close_matches(text, names.split(", "), n=1)
         hint = f"did you mean {near[0]}? " if near else ""
-        raise UserInputError(f"{text}: no such {what} file, and no shipped example of that "
-                             f"name ({hint}shipped: {names})")
+        raise UserInputError(
+            f"{text}: no such {what} file, and no shipped example of that "
+            f"name ({hint}shipped: {names})"
+        )
     raise UserInputError(f"{text}: no such {what} file (or name a shipped example: {names})")
 
 
@@ -245,8 +280,11 @@ def load_scenario_args(arg: str, args: argparse.Namespace):
         UserInputError: an unknown scenario, a bad file or a bad override.
     """
     overrides = parse_sets(args.overrides)
-    for key, value in (("run.replicates", args.replicates), ("run.seed", args.seed),
-                       ("run.weeks", args.weeks)):
+    for key, value in (
+        ("run.replicates", args.replicates),
+        ("run.seed", args.seed),
+        ("run.weeks", args.weeks),
+    ):
         if value is not None:
             overrides[key] = value
     return load_with_sets(scenario_path(arg), overrides, args.overrides)
@@ -305,26 +343,32 @@ def blame_set(problem: str, source: str, pairs: list[str]) -> str:
     the file, so the problem becomes ``--set KEY=VALUE: what is allowed (scenario SOURCE)``.
     Any other problem is returned as it was.
     """
-    rest = problem[len(source) + 2:] if problem.startswith(source + ": ") else problem
+    rest = problem[len(source) + 2 :] if problem.startswith(source + ": ") else problem
     for pair in pairs:
         key = pair.partition("=")[0].strip()
         # Validation names list items as localities[1]; --set addresses them as localities.1.
         shown = _bracketed(key)
         for lead in (f"{shown} = ", f"{shown}: "):
             if rest.startswith(lead):
-                after = rest[len(lead):]
-                detail = after.split(": ", 1)[1] if lead.endswith("= ") and ": " in after \
-                    else after
+                after = rest[len(lead) :]
+                detail = after.split(": ", 1)[1] if lead.endswith("= ") and ": " in after else after
                 return f"--set {pair.strip()}: {detail} (scenario {source})"
         # A table or list on the way to the key, made or changed by this --set.
         parts = key.split(".")
-        if any(rest.startswith(_bracketed(".".join(parts[:i])) + " = ")
-               for i in range(1, len(parts))):
+        if any(
+            rest.startswith(_bracketed(".".join(parts[:i])) + " = ") for i in range(1, len(parts))
+        ):
             return f"--set {pair.strip()}: {rest} (scenario {source})"
     # A problem of several keys (a sum, a comparison) that one --set took part in.
-    used = [pair.strip() for pair in pairs
-            if re.search(rf"(?<![\w.]){re.escape(_bracketed(pair.partition('=')[0].strip()))}"
-                         r"(?![\w\[])", rest)]
+    used = [
+        pair.strip()
+        for pair in pairs
+        if re.search(
+            rf"(?<![\w.]){re.escape(_bracketed(pair.partition('=')[0].strip()))}"
+            r"(?![\w\[])",
+            rest,
+        )
+    ]
     if used:
         return problem + " (with " + ", ".join(f"--set {u}" for u in used) + ")"
     return problem
@@ -366,8 +410,15 @@ def progress_bar(label: str, unit: str = "run") -> Callable[[int, int], None] | 
         if bar is None:
             # Work already done (a resumed sweep) starts the bar, so the rate and the ETA
             # count only what this process does.
-            bar = tqdm(total=total, initial=done, desc=label, unit=unit, file=sys.stderr,
-                       smoothing=0.1, **size)
+            bar = tqdm(
+                total=total,
+                initial=done,
+                desc=label,
+                unit=unit,
+                file=sys.stderr,
+                smoothing=0.1,
+                **size,
+            )
             if done >= total:
                 bar.close()
             return

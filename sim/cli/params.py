@@ -18,17 +18,23 @@ __all__ = ["register"]
 def register(subparsers) -> None:
     """Add ``outreach params`` to the CLI."""
     p = subparsers.add_parser(
-        "params", help="list every scenario key: default, allowed values, meaning",
+        "params",
+        help="list every scenario key: default, allowed values, meaning",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="List every key a scenario file (or --set, or a sweep's parameters) can "
-                    "set, by dotted key, with its default, the values allowed and what it "
-                    "means. Items of a list of tables are addressed by index: "
-                    "population.localities.0.stigma is the first locality's stigma.",
+        "set, by dotted key, with its default, the values allowed and what it "
+        "means. Items of a list of tables are addressed by index: "
+        "population.localities.0.stigma is the first locality's stigma.",
         epilog="examples:\n  outreach params\n  outreach params wellbeing\n"
-               "  outreach params population.localities")
-    p.add_argument("section", nargs="?", metavar="SECTION",
-                   help="only the keys of this section or under this dotted key (e.g. "
-                        "network, close_peers, population.localities)")
+        "  outreach params population.localities",
+    )
+    p.add_argument(
+        "section",
+        nargs="?",
+        metavar="SECTION",
+        help="only the keys of this section or under this dotted key (e.g. "
+        "network, close_peers, population.localities)",
+    )
     p.set_defaults(func=_cmd_params)
 
 
@@ -46,8 +52,10 @@ def _cmd_params(args: argparse.Namespace) -> int:
             keys = sorted({r[0].rsplit(".", 1)[0] for r in rows} | set(sections))
             near = difflib.get_close_matches(prefix, keys, n=1)
             hint = f"did you mean {near[0]}? " if near else ""
-            raise UserInputError(f"params {args.section}: no such section or key ({hint}"
-                                 f"sections: {', '.join(sections)})")
+            raise UserInputError(
+                f"params {args.section}: no such section or key ({hint}"
+                f"sections: {', '.join(sections)})"
+            )
         rows = chosen
     width = max(len(r[0]) for r in rows)
     columns = shutil.get_terminal_size((100, 24)).columns
@@ -60,8 +68,11 @@ def _cmd_params(args: argparse.Namespace) -> int:
             indent = " " * 4
             print(_wrap(detail, indent, max(40, columns)))
     if not args.section:
-        print("\nset a key in a scenario file ([section] then key = value), with --set "
-              "KEY=VALUE, or vary it in a sweep spec's [parameters]", file=sys.stdout)
+        print(
+            "\nset a key in a scenario file ([section] then key = value), with --set "
+            "KEY=VALUE, or vary it in a sweep spec's [parameters]",
+            file=sys.stdout,
+        )
     return 0
 
 

@@ -46,77 +46,119 @@ def register(subparsers) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
 
     p = subparsers.add_parser(
-        "compare", help="compare scenarios on common random numbers",
-        formatter_class=fmt, epilog=_EPILOG_COMPARE,
+        "compare",
+        help="compare scenarios on common random numbers",
+        formatter_class=fmt,
+        epilog=_EPILOG_COMPARE,
         description="Run every scenario on the same random streams and print each metric per "
-                    "scenario with its 95% interval, and the paired difference of each "
-                    "scenario to the first with its 95% interval and whether it is "
-                    "distinguishable from zero.")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="two or more scenario files (TOML) or shipped scenarios' names; the "
-                        "first is the reference")
+        "scenario with its 95% interval, and the paired difference of each "
+        "scenario to the first with its 95% interval and whether it is "
+        "distinguishable from zero.",
+    )
+    p.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help="two or more scenario files (TOML) or shipped scenarios' names; the "
+        "first is the reference",
+    )
     add_run_options(p, scenarios=2)
-    p.add_argument("--plot", metavar="FILE",
-                   help="draw reach over time (95%% bands) and the key metrics side by side "
-                        "to FILE (.png, .svg or .pdf)")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="draw reach over time (95%% bands) and the key metrics side by side "
+        "to FILE (.png, .svg or .pdf)",
+    )
     p.add_argument("--json", metavar="PATH", help="write every number as JSON to PATH")
-    p.add_argument("--csv", metavar="PATH",
-                   help="write one row per scenario and metric (mean, interval, difference) "
-                        "as CSV to PATH")
+    p.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="write one row per scenario and metric (mean, interval, difference) as CSV to PATH",
+    )
     p.set_defaults(func=_cmd_compare)
 
     p = subparsers.add_parser(
-        "report", help="write an HTML or Markdown report of scenarios to send on",
+        "report",
+        help="write an HTML or Markdown report of scenarios to send on",
         formatter_class=fmt,
         description="Run scenarios on common random numbers and write a report a planner can "
-                    "send on: the question, the settings that differ, tables with 95% "
-                    "intervals, plots and the model's assumptions in plain words. HTML is one "
-                    "self-contained file (report.html); Markdown is report.md with PNG images. "
-                    "results.csv holds the numbers.",
+        "send on: the question, the settings that differ, tables with 95% "
+        "intervals, plots and the model's assumptions in plain words. HTML is one "
+        "self-contained file (report.html); Markdown is report.md with PNG images. "
+        "results.csv holds the numbers.",
         epilog="example:\n  outreach report small_town_stigma small_town_online "
-               "--out online_report")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="one or more scenario files (TOML) or shipped scenarios' names; the "
-                        "first is the reference")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="folder to write the report into (made if missing; its parent must "
-                        "exist); a report already there is kept unless --force is given")
-    p.add_argument("--force", action="store_true",
-                   help="replace a report already in DIR")
-    p.add_argument("--format", choices=("html", "markdown"), default="html",
-                   help="html (one self-contained file, default) or markdown (with PNG files)")
-    p.add_argument("--question", metavar="TEXT",
-                   help="the question the report answers (default: which programme reaches "
-                        "more people, and at what cost to the peers)")
+        "--out online_report",
+    )
+    p.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help="one or more scenario files (TOML) or shipped scenarios' names; the "
+        "first is the reference",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder to write the report into (made if missing; its parent must "
+        "exist); a report already there is kept unless --force is given",
+    )
+    p.add_argument("--force", action="store_true", help="replace a report already in DIR")
+    p.add_argument(
+        "--format",
+        choices=("html", "markdown"),
+        default="html",
+        help="html (one self-contained file, default) or markdown (with PNG files)",
+    )
+    p.add_argument(
+        "--question",
+        metavar="TEXT",
+        help="the question the report answers (default: which programme reaches "
+        "more people, and at what cost to the peers)",
+    )
     add_run_options(p, scenarios=2)
     p.set_defaults(func=_cmd_report)
 
     p = subparsers.add_parser(
-        "validate", help="check scenario files and list every problem",
+        "validate",
+        help="check scenario files and list every problem",
         description="Check scenario files and print every problem of every file, each with "
-                    "the dotted key, the bad value and what is allowed. Exit status 0 when "
-                    "every file is valid, 2 otherwise.")
-    p.add_argument("files", nargs="+", metavar="SCENARIO",
-                   help="scenario files (TOML) or shipped scenarios' names")
+        "the dotted key, the bad value and what is allowed. Exit status 0 when "
+        "every file is valid, 2 otherwise.",
+    )
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="SCENARIO",
+        help="scenario files (TOML) or shipped scenarios' names",
+    )
     p.set_defaults(func=_cmd_validate)
 
     p = subparsers.add_parser(
-        "scenarios", help="list the shipped scenario library",
+        "scenarios",
+        help="list the shipped scenario library",
         description="List the scenarios installed with the package, each with a one-line "
-                    "description and its file. Every command that takes a scenario takes "
-                    "one of these names too (outreach run baseline); copy one to edit with "
-                    "`outreach new NAME --from SCENARIO`.")
+        "description and its file. Every command that takes a scenario takes "
+        "one of these names too (outreach run baseline); copy one to edit with "
+        "`outreach new NAME --from SCENARIO`.",
+    )
     p.set_defaults(func=_cmd_scenarios)
 
     p = subparsers.add_parser(
-        "new", help="write a commented scenario file to edit",
+        "new",
+        help="write a commented scenario file to edit",
         description="Write NAME.toml (or the path given), a commented copy of the baseline "
-                    "scenario (or of --from) with its name set, ready to edit. An existing "
-                    "file is not overwritten unless --force is given.")
+        "scenario (or of --from) with its name set, ready to edit. An existing "
+        "file is not overwritten unless --force is given.",
+    )
     p.add_argument("name", metavar="NAME", help="scenario name, or a path ending in .toml")
-    p.add_argument("--from", dest="template", metavar="SCENARIO", default="baseline",
-                   help="a shipped scenario's name or any scenario file to copy "
-                        "(default: baseline)")
+    p.add_argument(
+        "--from",
+        dest="template",
+        metavar="SCENARIO",
+        default="baseline",
+        help="a shipped scenario's name or any scenario file to copy (default: baseline)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=_cmd_new)
 
@@ -131,8 +173,9 @@ def _prepare(args: argparse.Namespace, at_least: int):
     from sim.model.scenario import ScenarioError
 
     if len(args.scenarios) < at_least:
-        raise UserInputError(f"{args.command}: give at least {at_least} scenario files (the "
-                             "first is the reference)")
+        raise UserInputError(
+            f"{args.command}: give at least {at_least} scenario files (the first is the reference)"
+        )
     overrides = parse_sets(args.overrides)
     scenarios = []
     for arg in args.scenarios:
@@ -142,13 +185,13 @@ def _prepare(args: argparse.Namespace, at_least: int):
             if len(err.problems) == 1:
                 raise
             raise UserInputError(f"{err}; `outreach validate {arg}` lists them all") from None
-    aligned, notes = align_run_settings(scenarios, seed=args.seed, replicates=args.replicates,
-                                        weeks=args.weeks)
+    aligned, notes = align_run_settings(
+        scenarios, seed=args.seed, replicates=args.replicates, weeks=args.weeks
+    )
     from sim.cli.resources import warn_before_runs
 
     warn_before_runs(aligned, args.workers)
-    seed_from = ("--seed" if args.seed is not None
-                 else "the first scenario's run.seed, used for all")
+    seed_from = "--seed" if args.seed is not None else "the first scenario's run.seed, used for all"
     return aligned, notes, seed_from
 
 
@@ -161,8 +204,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
         if Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
             raise UserInputError(f"--plot {args.plot}: must end in " + ", ".join(PLOT_SUFFIXES))
-    outputs = [(opt, path) for opt, path in (("--json", args.json), ("--csv", args.csv),
-                                             ("--plot", args.plot)) if path]
+    outputs = [
+        (opt, path)
+        for opt, path in (("--json", args.json), ("--csv", args.csv), ("--plot", args.plot))
+        if path
+    ]
     for opt, path in outputs:  # before minutes of work, not after
         check_writable(path, opt)
     if len({Path(p).resolve() for _, p in outputs}) < len(outputs):
@@ -179,9 +225,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     )
     from sim.output.tables import dump_json
 
-    comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
-                                progress=progress_bar("compare"),
-                                stop=getattr(args, "interrupted", None))
+    comparison = run_comparison(
+        scenarios,
+        workers=args.workers,
+        notes=notes,
+        progress=progress_bar("compare"),
+        stop=getattr(args, "interrupted", None),
+    )
     print(comparison_header(comparison, seed_from))
     print()
     print(comparison_table(comparison))
@@ -194,8 +244,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
         figure = comparison_figure(comparison)
     if args.json:
-        write_text_atomic(args.json, dump_json(comparison_document(comparison, seed_from)),
-                          "--json")
+        write_text_atomic(
+            args.json, dump_json(comparison_document(comparison, seed_from)), "--json"
+        )
         print(f"numbers written to {args.json}")
     if args.csv:
         write_text_atomic(args.csv, comparison_csv(comparison), "--csv")
@@ -220,18 +271,25 @@ def _cmd_report(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     found = existing_report(args.out)
     if found and not args.force:  # before minutes of work, and never over a report silently
-        raise UserInputError(f"--out {args.out}: already holds a report ({', '.join(found)}); "
-                             "give --force to replace it, or another folder")
+        raise UserInputError(
+            f"--out {args.out}: already holds a report ({', '.join(found)}); "
+            "give --force to replace it, or another folder"
+        )
     from sim.ensemble.compare import run_comparison
     from sim.output.comparison import comparison_header
 
-    comparison = run_comparison(scenarios, workers=args.workers, notes=notes,
-                                progress=progress_bar("report"),
-                                stop=getattr(args, "interrupted", None))
+    comparison = run_comparison(
+        scenarios,
+        workers=args.workers,
+        notes=notes,
+        progress=progress_bar("report"),
+        stop=getattr(args, "interrupted", None),
+    )
     print(comparison_header(comparison, seed_from))
     command = "outreach " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
-    files = write_report(comparison, args.out, args.format, args.question or DEFAULT_QUESTION,
-                         command)
+    files = write_report(
+        comparison, args.out, args.format, args.question or DEFAULT_QUESTION, command
+    )
     print(f"report written to {args.out}: " + ", ".join(f.name for f in files))
     return 0
 
@@ -293,8 +351,10 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
         print(f"  {path.stem:<{width}}  {description}")
         # The full path on a line of its own, to copy or open in an editor.
         print(f"  {'':<{width}}  {path}")
-    print("give a name wherever a scenario file goes: outreach run baseline; "
-          "outreach compare baseline mixed_team")
+    print(
+        "give a name wherever a scenario file goes: outreach run baseline; "
+        "outreach compare baseline mixed_team"
+    )
     print("copy one to edit: outreach new NAME --from baseline")
     return 0
 
@@ -316,13 +376,14 @@ def _cmd_new(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as err:
         raise UserInputError(f"--from {args.template}: cannot be read: {err}") from None
     # A shipped scenario is named as the user can give it again, from any folder.
-    source = (template.stem if template.resolve().parent == scenarios_folder()
-              else _shown(template))
-    header = (f"# {name}: made with `outreach new` from {template.name}; edit the values below.\n"
-              "# Check it with `outreach validate FILE` and compare it with the scenario it "
-              "came from:\n"
-              f"# outreach compare {source} {target}\n#\n")
-    text, count = re.subn(r'(?m)^name\s*=.*$', f"name = {_toml_str(name)}", text, count=1)
+    source = template.stem if template.resolve().parent == scenarios_folder() else _shown(template)
+    header = (
+        f"# {name}: made with `outreach new` from {template.name}; edit the values below.\n"
+        "# Check it with `outreach validate FILE` and compare it with the scenario it "
+        "came from:\n"
+        f"# outreach compare {source} {target}\n#\n"
+    )
+    text, count = re.subn(r"(?m)^name\s*=.*$", f"name = {_toml_str(name)}", text, count=1)
     if not count:  # a template without a name line
         text = f"name = {_toml_str(name)}\n" + text
     text = _move_relative_paths(text, template, target)
@@ -346,9 +407,11 @@ def _new_target(arg: str) -> Path:
     target = Path(arg if arg.endswith(".toml") else f"{arg}.toml")
     name = target.stem  # "" -> ".toml", "dir/" -> "dir/.toml": a hidden file, refused below
     if not name or name.startswith(".") or not re.fullmatch(r"[\w.-]+", name):
-        raise UserInputError(f"new {arg!r}: a name uses letters, digits, '_', '-' or '.' and "
-                             "does not start with '.' (e.g. my_programme, or a path such as "
-                             "scenarios/my_programme.toml)")
+        raise UserInputError(
+            f"new {arg!r}: a name uses letters, digits, '_', '-' or '.' and "
+            "does not start with '.' (e.g. my_programme, or a path such as "
+            "scenarios/my_programme.toml)"
+        )
     return target
 
 
@@ -384,12 +447,13 @@ def _move_relative_paths(text: str, template: Path, target: Path) -> str:
             continue
         moved = moved.replace(os.sep, "/")
         pattern = rf'(?m)^(\s*(?:network\.)?{key}\s*=\s*)(["\'])' + re.escape(value) + r"\2"
-        new, count = re.subn(pattern, lambda m, s=moved: m.group(1) + _toml_str(s), text,
-                             count=1)
+        new, count = re.subn(pattern, lambda m, s=moved: m.group(1) + _toml_str(s), text, count=1)
         if count != 1 or tomllib.loads(new).get("network", {}).get(key) != moved:
-            raise UserInputError(f"new: {template} names network.{key} = {value!r}, relative "
-                                 f"to its folder; the copy cannot rewrite it: write "
-                                 f"network.{key} = {_toml_str(str(full))} in the copy yourself")
+            raise UserInputError(
+                f"new: {template} names network.{key} = {value!r}, relative "
+                f"to its folder; the copy cannot rewrite it: write "
+                f"network.{key} = {_toml_str(str(full))} in the copy yourself"
+            )
         text = new
     return text
 

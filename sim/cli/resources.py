@@ -11,8 +11,15 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 
-__all__ = ["SWEEP_RUNS_WARNING", "available_memory", "run_memory", "warn",
-           "warn_before_runs", "warn_before_sweep", "warn_workers"]
+__all__ = [
+    "SWEEP_RUNS_WARNING",
+    "available_memory",
+    "run_memory",
+    "warn",
+    "warn_before_runs",
+    "warn_before_sweep",
+    "warn_workers",
+]
 
 #: A sweep of more runs than this gets a warning before it starts.
 SWEEP_RUNS_WARNING = 100_000
@@ -51,8 +58,7 @@ def available_memory() -> int | None:
         return None
 
 
-def run_memory(people: int, mean_degree: float, running: int, kept: int,
-               building: int = 1) -> int:
+def run_memory(people: int, mean_degree: float, running: int, kept: int, building: int = 1) -> int:
     """Estimated peak memory of one process running replicates, in bytes.
 
     The estimate follows the arrays the process holds at its fullest::
@@ -96,8 +102,10 @@ def warn_workers(workers: int | None, option: str = "--workers") -> None:
     """Warn when more workers are asked for than the machine has cores."""
     cores = os.cpu_count()
     if workers is not None and cores is not None and workers > cores:
-        warn(f"{option} {workers} is more than this machine's {cores} cores: the runs share "
-             "the cores and go slower, not faster (results do not depend on it)")
+        warn(
+            f"{option} {workers} is more than this machine's {cores} cores: the runs share "
+            "the cores and go slower, not faster (results do not depend on it)"
+        )
 
 
 def warn_before_runs(scenarios: Sequence, workers: int | None) -> None:
@@ -124,16 +132,17 @@ def warn_before_runs(scenarios: Sequence, workers: int | None) -> None:
         # The world cache holds recent worlds up to its budget, and always the latest.
         size = run_memory(people, _mean_degree(s), 0, 1, 0) - _BASE_BYTES
         kept = min(worlds, max(running, WORLD_CACHE_BYTES // max(1, size)))
-        bytes_ = run_memory(people, _mean_degree(s), running, kept,
-                            building=min(running, worlds))
+        bytes_ = run_memory(people, _mean_degree(s), running, kept, building=min(running, worlds))
         if bytes_ > need:
             need, worst = bytes_, (s, people, min(threads, reps))
     if need > free:
         s, people, running = worst
-        warn(f"{s.name} needs about {_gb(need)} of memory ({people:,} people, mean degree "
-             f"{_mean_degree(s):g}, {running} replicate{'s' if running != 1 else ''} at "
-             f"once) and this machine has {_gb(free)} free: it may fail or swap; lower "
-             "population.size or --workers")
+        warn(
+            f"{s.name} needs about {_gb(need)} of memory ({people:,} people, mean degree "
+            f"{_mean_degree(s):g}, {running} replicate{'s' if running != 1 else ''} at "
+            f"once) and this machine has {_gb(free)} free: it may fail or swap; lower "
+            "population.size or --workers"
+        )
 
 
 def warn_before_sweep(spec, runs: int, processes: int | None) -> None:
@@ -145,9 +154,11 @@ def warn_before_sweep(spec, runs: int, processes: int | None) -> None:
         processes: local worker processes (None on a cluster, whose memory is its own).
     """
     if runs > SWEEP_RUNS_WARNING:
-        warn(f"this sweep has {runs:,} runs to do (more than {SWEEP_RUNS_WARNING:,}): it may "
-             "take very long; lower samples, levels or replicates, or stop with Ctrl-C and "
-             "resume with the same command")
+        warn(
+            f"this sweep has {runs:,} runs to do (more than {SWEEP_RUNS_WARNING:,}): it may "
+            "take very long; lower samples, levels or replicates, or stop with Ctrl-C and "
+            "resume with the same command"
+        )
     free = available_memory()
     if processes is None or free is None:
         return
@@ -158,9 +169,11 @@ def warn_before_sweep(spec, runs: int, processes: int | None) -> None:
     # A worker process runs one replicate at a time and keeps the world it last built.
     need = processes * run_memory(int(people), float(degree), 1, 1)
     if need > free:
-        warn(f"{processes} worker processes need about {_gb(need)} of memory (up to "
-             f"{int(people):,} people, mean degree {float(degree):g}) and this machine has "
-             f"{_gb(free)} free: they may fail or swap; lower --workers")
+        warn(
+            f"{processes} worker processes need about {_gb(need)} of memory (up to "
+            f"{int(people):,} people, mean degree {float(degree):g}) and this machine has "
+            f"{_gb(free)} free: they may fail or swap; lower --workers"
+        )
 
 
 def _values(spec, key: str, base: float) -> Iterable[float]:

@@ -20,19 +20,27 @@ examples:
 def register(subparsers) -> None:
     """Add ``outreach run`` to the CLI."""
     p = subparsers.add_parser(
-        "run", help="run a scenario's replicates and print a summary",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
+        "run",
+        help="run a scenario's replicates and print a summary",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
         description="Run the replicates of a scenario (in parallel) and print each metric's "
-                    "mean and 95% interval over replicates.")
-    p.add_argument("scenario", metavar="SCENARIO",
-                   help="scenario file (TOML), or a shipped scenario's name (outreach scenarios "
-                        "lists them)")
+        "mean and 95% interval over replicates.",
+    )
+    p.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="scenario file (TOML), or a shipped scenario's name (outreach scenarios lists them)",
+    )
     add_run_options(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    p.add_argument("--events", metavar="PATH",
-                   help="also write the event history (one row per contact, engagement, "
-                        "referral, linkage, drop-out, peer recruited/exhausted/returned/"
-                        "withdrawn, in every replicate) as Parquet to PATH; needs pyarrow")
+    p.add_argument(
+        "--events",
+        metavar="PATH",
+        help="also write the event history (one row per contact, engagement, "
+        "referral, linkage, drop-out, peer recruited/exhausted/returned/"
+        "withdrawn, in every replicate) as Parquet to PATH; needs pyarrow",
+    )
     p.set_defaults(func=_cmd_run)
 
 
@@ -50,13 +58,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     warn_before_runs([scenario], args.workers)
     before = world_stats()["built"]
     with _events_file(args.events) as events:
-        result = run_ensemble(scenario, workers=args.workers,
-                              progress=progress_bar(scenario.name),
-                              stop=getattr(args, "interrupted", None),
-                              events=events.recorder if events else None)
+        result = run_ensemble(
+            scenario,
+            workers=args.workers,
+            progress=progress_bar(scenario.name),
+            stop=getattr(args, "interrupted", None),
+            events=events.recorder if events else None,
+        )
     summary = result.metrics()
-    print(f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
-          f"seed {scenario.run.seed}, {world_size(scenario):,} people")
+    print(
+        f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
+        f"seed {scenario.run.seed}, {world_size(scenario):,} people"
+    )
     built = int(world_stats()["built"] - before)
     print(worlds_line(scenario, result, built))
     print(metrics_table(summary))
@@ -71,13 +84,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "replicates": scenario.run.replicates,
             "weeks": scenario.run.weeks,
             "settings": scenario_to_dict(scenario),
-            "metrics": {k: {m: v[m] for m in ("mean", "ci_low", "ci_high")}
-                        for k, v in summary.items()},
+            "metrics": {
+                k: {m: v[m] for m in ("mean", "ci_low", "ci_high")} for k, v in summary.items()
+            },
             "groups": groups,
             "weekly": result.weekly(),
-            "worlds": {"built": built, "distinct": world_count(scenario),
-                       "run_worlds": scenario.run.worlds,
-                       **{f"{k}_seconds": round(v, 3) for k, v in result.seconds().items()}},
+            "worlds": {
+                "built": built,
+                "distinct": world_count(scenario),
+                "run_worlds": scenario.run.worlds,
+                **{f"{k}_seconds": round(v, 3) for k, v in result.seconds().items()},
+            },
         }
         write_text_atomic(args.json, dump_json(document), "--json")
         print(f"results written to {args.json}")

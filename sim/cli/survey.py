@@ -4,7 +4,6 @@
 :mod:`sim.rds.estimators` beside the truth the simulation knows.
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -64,73 +63,161 @@ def _number(lo: float, hi: float | None = None, *, open_lo: bool = False):
 def register(subparsers) -> None:
     """Add ``outreach survey`` and ``outreach estimate`` to the CLI."""
     p = subparsers.add_parser(
-        "survey", help="simulate a respondent-driven sampling survey on a scenario's world",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_SURVEY_EPILOG,
+        "survey",
+        help="simulate a respondent-driven sampling survey on a scenario's world",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_SURVEY_EPILOG,
         description="Run the scenario's model once (to know whom the programme engaged and "
-                    "linked), then survey its world by respondent-driven sampling: seeds "
-                    "start chains, each respondent gets coupons for ties not yet sampled. "
-                    "Writes DIR/sample.csv (one row per respondent) and DIR/truth.json (the "
-                    "population's true size and shares). Replicates are independent surveys "
-                    "of the same population; an interrupted survey resumes when run again.")
-    p.add_argument("scenario", metavar="SCENARIO",
-                   help="scenario file (TOML), or a shipped scenario's name")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (made if "
-                   "missing; its parent must exist)")
-    p.add_argument("--n-seeds", type=positive_int, default=10, metavar="N",
-                   help="seed respondents (default 10)")
-    p.add_argument("--coupons", type=positive_int, default=3, metavar="C",
-                   help="coupons per respondent (default 3)")
-    p.add_argument("--p-redeem", type=_probability, default=0.5, metavar="Q",
-                   help="probability a coupon is redeemed (default 0.5)")
-    p.add_argument("--sample-size", type=positive_int, default=500, metavar="M",
-                   help="target sample, seeds included (default 500)")
-    p.add_argument("--seed-from", choices=("random", "engaged", "service"), default="random",
-                   help="seeds drawn from anyone, from persons the programme engaged, or from "
-                        "those it linked to a service (default random)")
-    p.add_argument("--recruit-by", default="uniform", metavar="HOW",
-                   help="differential recruitment: uniform (default); subgroup (ties sharing "
-                        "gender and age band); a number attribute such as trust or mistrust "
-                        "(weight strength^x, x scaled to [0, 1]); or NAME=LABEL")
-    p.add_argument("--recruit-strength", type=_number(0.0, open_lo=True), default=2.0,
-                   metavar="K", help="weight of the preferred ties (default 2; 1 none, below "
-                                     "1 an aversion)")
-    p.add_argument("--degree-noise", type=_number(0.0, 3.0), default=0.0, metavar="SIGMA",
-                   help="log-normal spread of the error of reported degrees (default 0: exact)")
-    p.add_argument("--degree-heaping", type=positive_int, default=1, metavar="H",
-                   help="reported degrees rounded to a multiple of H (default 1: none)")
-    p.add_argument("--replicates", type=positive_int, default=1, metavar="R",
-                   help="independent surveys (default 1)")
-    p.add_argument("--seed", type=seed_int, metavar="S",
-                   help="root seed (default: the scenario's run.seed)")
-    p.add_argument("--weeks", type=positive_int, metavar="W",
-                   help="weeks the model runs before the survey (default: the scenario's "
-                        "run.weeks)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override a scenario value by dotted key (repeatable)")
+        "linked), then survey its world by respondent-driven sampling: seeds "
+        "start chains, each respondent gets coupons for ties not yet sampled. "
+        "Writes DIR/sample.csv (one row per respondent) and DIR/truth.json (the "
+        "population's true size and shares). Replicates are independent surveys "
+        "of the same population; an interrupted survey resumes when run again.",
+    )
+    p.add_argument(
+        "scenario", metavar="SCENARIO", help="scenario file (TOML), or a shipped scenario's name"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder to write (made if missing; its parent must exist)",
+    )
+    p.add_argument(
+        "--n-seeds",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="seed respondents (default 10)",
+    )
+    p.add_argument(
+        "--coupons",
+        type=positive_int,
+        default=3,
+        metavar="C",
+        help="coupons per respondent (default 3)",
+    )
+    p.add_argument(
+        "--p-redeem",
+        type=_probability,
+        default=0.5,
+        metavar="Q",
+        help="probability a coupon is redeemed (default 0.5)",
+    )
+    p.add_argument(
+        "--sample-size",
+        type=positive_int,
+        default=500,
+        metavar="M",
+        help="target sample, seeds included (default 500)",
+    )
+    p.add_argument(
+        "--seed-from",
+        choices=("random", "engaged", "service"),
+        default="random",
+        help="seeds drawn from anyone, from persons the programme engaged, or from "
+        "those it linked to a service (default random)",
+    )
+    p.add_argument(
+        "--recruit-by",
+        default="uniform",
+        metavar="HOW",
+        help="differential recruitment: uniform (default); subgroup (ties sharing "
+        "gender and age band); a number attribute such as trust or mistrust "
+        "(weight strength^x, x scaled to [0, 1]); or NAME=LABEL",
+    )
+    p.add_argument(
+        "--recruit-strength",
+        type=_number(0.0, open_lo=True),
+        default=2.0,
+        metavar="K",
+        help="weight of the preferred ties (default 2; 1 none, below 1 an aversion)",
+    )
+    p.add_argument(
+        "--degree-noise",
+        type=_number(0.0, 3.0),
+        default=0.0,
+        metavar="SIGMA",
+        help="log-normal spread of the error of reported degrees (default 0: exact)",
+    )
+    p.add_argument(
+        "--degree-heaping",
+        type=positive_int,
+        default=1,
+        metavar="H",
+        help="reported degrees rounded to a multiple of H (default 1: none)",
+    )
+    p.add_argument(
+        "--replicates",
+        type=positive_int,
+        default=1,
+        metavar="R",
+        help="independent surveys (default 1)",
+    )
+    p.add_argument(
+        "--seed", type=seed_int, metavar="S", help="root seed (default: the scenario's run.seed)"
+    )
+    p.add_argument(
+        "--weeks",
+        type=positive_int,
+        metavar="W",
+        help="weeks the model runs before the survey (default: the scenario's run.weeks)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a scenario value by dotted key (repeatable)",
+    )
     p.set_defaults(func=_cmd_survey)
 
     e = subparsers.add_parser(
-        "estimate", help="estimate a trait's prevalence and the population's size from a survey",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_ESTIMATE_EPILOG,
+        "estimate",
+        help="estimate a trait's prevalence and the population's size from a survey",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_ESTIMATE_EPILOG,
         description="Estimate a trait's share by the naive share, RDS-I, RDS-II and Gile's SS, "
-                    "and the population size by the multiplier method and Chapman's capture-"
-                    "recapture, each with a 95% interval, beside the truth. With several "
-                    "replicates: each estimator's bias, RMSE and interval coverage, and a "
-                    "plot DIR/estimators-TRAIT.png.")
+        "and the population size by the multiplier method and Chapman's capture-"
+        "recapture, each with a 95% interval, beside the truth. With several "
+        "replicates: each estimator's bias, RMSE and interval coverage, and a "
+        "plot DIR/estimators-TRAIT.png.",
+    )
     e.add_argument("folder", metavar="DIR", help="a folder written by outreach survey")
-    e.add_argument("--trait", required=True, metavar="NAME[=LABEL]",
-                   help="an attribute of sample.csv: a category (each label, or the one "
-                        "named; RDS-I's recruitment chain is over all its labels either way) "
-                        "or a 0/1 number")
-    e.add_argument("--population-size", type=positive_int, metavar="N",
-                   help="population size SS assumes (default: the true size)")
-    e.add_argument("--bootstrap", type=int_at_least(50), default=500, metavar="B",
-                   help="bootstrap samples per interval (default 500)")
-    e.add_argument("--replicate", type=int_at_least(0), metavar="R",
-                   help="estimate this replicate only (default: all)")
-    e.add_argument("--diagnostics", action="store_true",
-                   help="also write recruitment diagnostics (waves, homophily, convergence, "
-                        "bottlenecks) of the first (or --replicate) sample into DIR")
+    e.add_argument(
+        "--trait",
+        required=True,
+        metavar="NAME[=LABEL]",
+        help="an attribute of sample.csv: a category (each label, or the one "
+        "named; RDS-I's recruitment chain is over all its labels either way) "
+        "or a 0/1 number",
+    )
+    e.add_argument(
+        "--population-size",
+        type=positive_int,
+        metavar="N",
+        help="population size SS assumes (default: the true size)",
+    )
+    e.add_argument(
+        "--bootstrap",
+        type=int_at_least(50),
+        default=500,
+        metavar="B",
+        help="bootstrap samples per interval (default 500)",
+    )
+    e.add_argument(
+        "--replicate",
+        type=int_at_least(0),
+        metavar="R",
+        help="estimate this replicate only (default: all)",
+    )
+    e.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="also write recruitment diagnostics (waves, homophily, convergence, "
+        "bottlenecks) of the first (or --replicate) sample into DIR",
+    )
     e.set_defaults(func=_cmd_estimate)
 
 
@@ -166,72 +253,110 @@ def _cmd_survey(args: argparse.Namespace) -> int:
 
     scenario = _load(args)
     design = SurveyDesign(
-        n_seeds=args.n_seeds, coupons=args.coupons, p_redeem=args.p_redeem,
-        sample_size=args.sample_size, seed_from=args.seed_from, recruit_by=args.recruit_by,
-        recruit_strength=args.recruit_strength, degree_noise=args.degree_noise,
-        degree_heaping=args.degree_heaping)
+        n_seeds=args.n_seeds,
+        coupons=args.coupons,
+        p_redeem=args.p_redeem,
+        sample_size=args.sample_size,
+        seed_from=args.seed_from,
+        recruit_by=args.recruit_by,
+        recruit_strength=args.recruit_strength,
+        degree_noise=args.degree_noise,
+        degree_heaping=args.degree_heaping,
+    )
     problems = design.problems()
     if problems:
         raise UserInputError(problems[0])
     people = world_size(scenario)
     if design.sample_size > people:
-        raise UserInputError(f"--sample-size {design.sample_size:,}: must be at most the "
-                             f"population of {scenario.name}, {people:,} people")
+        raise UserInputError(
+            f"--sample-size {design.sample_size:,}: must be at most the "
+            f"population of {scenario.name}, {people:,} people"
+        )
     out = Path(args.out)
     check_folder_writable(out)
     seed = scenario.run.seed
-    settings = {"scenario": scenario.name, "file": str(scenario_path(args.scenario)),
-                "seed": seed, "weeks": scenario.run.weeks, "design": design.to_dict(),
-                "settings": scenario_to_dict(scenario)}
+    settings = {
+        "scenario": scenario.name,
+        "file": str(scenario_path(args.scenario)),
+        "seed": seed,
+        "weeks": scenario.run.weeks,
+        "design": design.to_dict(),
+        "settings": scenario_to_dict(scenario),
+    }
     previous = _previous_settings(out)
     if previous is not None and _comparable(previous) != _comparable(settings):
-        raise UserInputError(f"--out {out}: holds a survey with other settings (see "
-                             f"{out / 'survey.json'}); give another --out, or remove it")
+        raise UserInputError(
+            f"--out {out}: holds a survey with other settings (see "
+            f"{out / 'survey.json'}); give another --out, or remove it"
+        )
     stop = getattr(args, "interrupted", None)
 
     def before_run(population) -> None:
         check_design(population, design, seeds=False)
-        print(f"{scenario.name}: running the model for {scenario.run.weeks} weeks (seed "
-              f"{seed}) to know whom the programme engaged and linked", flush=True)
+        print(
+            f"{scenario.name}: running the model for {scenario.run.weeks} weeks (seed "
+            f"{seed}) to know whom the programme engaged and linked",
+            flush=True,
+        )
 
     pop = survey_population(scenario, stop=stop, before_run=before_run)
     check_design(pop, design)
     if design.coupons * design.p_redeem <= 1:
-        print(f"note: coupons x p-redeem = {design.coupons} x {design.p_redeem:g} = "
-              f"{design.coupons * design.p_redeem:g} <= 1: chains die out on their own, so "
-              f"samples may stop short of {design.sample_size}", file=sys.stderr)
+        print(
+            f"note: coupons x p-redeem = {design.coupons} x {design.p_redeem:g} = "
+            f"{design.coupons * design.p_redeem:g} <= 1: chains die out on their own, so "
+            f"samples may stop short of {design.sample_size}",
+            file=sys.stderr,
+        )
     (out / "replicates").mkdir(parents=True, exist_ok=True)
     truth = F.truth_document(pop, scenario.name)
     write_text_atomic(out / "truth.json", json.dumps(truth, indent=2) + "\n", "--out")
-    write_text_atomic(out / "survey.json",
-                      json.dumps({**settings, "replicates": args.replicates}, indent=2) + "\n",
-                      "--out")
+    write_text_atomic(
+        out / "survey.json",
+        json.dumps({**settings, "replicates": args.replicates}, indent=2) + "\n",
+        "--out",
+    )
     todo = [r for r in range(args.replicates) if not F.part_path(out, r).is_file()]
     if len(todo) < args.replicates:
-        print(f"resuming {out}: {args.replicates - len(todo)} of {args.replicates} replicates "
-              "already surveyed")
+        print(
+            f"resuming {out}: {args.replicates - len(todo)} of {args.replicates} replicates "
+            "already surveyed"
+        )
 
     def write(r: int, sample) -> None:
-        write_text_atomic(F.part_path(out, r), F.sample_csv(pop, sample, r, header=True),
-                          "--out")
+        write_text_atomic(F.part_path(out, r), F.sample_csv(pop, sample, r, header=True), "--out")
 
     try:
-        run_replicates(pop, design, seed, todo, write, stop=stop,
-                       progress=progress_bar(scenario.name, "survey"))
+        run_replicates(
+            pop,
+            design,
+            seed,
+            todo,
+            write,
+            stop=stop,
+            progress=progress_bar(scenario.name, "survey"),
+        )
     except KeyboardInterrupt:
         done = sum(F.part_path(out, r).is_file() for r in range(args.replicates))
-        print(f"outreach: interrupted: {done} of {args.replicates} replicates surveyed in "
-              f"{out}; run the same command again to resume", file=sys.stderr)
+        print(
+            f"outreach: interrupted: {done} of {args.replicates} replicates surveyed in "
+            f"{out}; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     sizes, waves = _assemble(out, args.replicates, {**settings, "replicates": args.replicates})
-    print(f"surveyed {pop.n:,} people ({truth['service_records']:,} on the service's records)"
-          f": {args.replicates} {'replicate' if args.replicates == 1 else 'replicates'}, "
-          f"{min(sizes)}-{max(sizes)} respondents each (target {design.sample_size}), "
-          f"up to wave {max(waves)}")
+    print(
+        f"surveyed {pop.n:,} people ({truth['service_records']:,} on the service's records)"
+        f": {args.replicates} {'replicate' if args.replicates == 1 else 'replicates'}, "
+        f"{min(sizes)}-{max(sizes)} respondents each (target {design.sample_size}), "
+        f"up to wave {max(waves)}"
+    )
     short = sum(s < design.sample_size for s in sizes)
     if short:
-        print(f"{short} of {args.replicates} samples stopped short of {design.sample_size}: "
-              "their chains died out")
+        print(
+            f"{short} of {args.replicates} samples stopped short of {design.sample_size}: "
+            "their chains died out"
+        )
     print(f"written: {out / 'sample.csv'}, {out / 'truth.json'}")
     print(f"next: outreach estimate {out} --trait NAME  (e.g. gender=woman, linked)")
     return 0
@@ -246,8 +371,9 @@ def _previous_settings(out: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise UserInputError(f"--out {out}: {path} cannot be read; give another --out, or "
-                             "remove it") from None
+        raise UserInputError(
+            f"--out {out}: {path} cannot be read; give another --out, or remove it"
+        ) from None
 
 
 def _comparable(settings: dict) -> dict:
@@ -276,8 +402,11 @@ def _assemble(out: Path, replicates: int, settings: dict) -> tuple[list[int], li
         sizes.append(len(body))
         wave_col = lines[0].rstrip("\n").split(",").index("wave")
         waves.append(max(int(line.split(",")[wave_col]) for line in body))
-    write_text_atomic(out / "survey.json",
-                      json.dumps({**settings, "respondents": sizes}, indent=2) + "\n", "--out")
+    write_text_atomic(
+        out / "survey.json",
+        json.dumps({**settings, "respondents": sizes}, indent=2) + "\n",
+        "--out",
+    )
     write_text_atomic(out / "sample.csv", "".join(parts), "--out")
     return sizes, waves
 
@@ -303,28 +432,37 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     trait = trait_of(data, args.trait)
     n_true = int(data.truth["population_size"])
     if args.replicate is not None and args.replicate not in data.replicates:
-        raise UserInputError(f"--replicate {args.replicate}: {data.folder} holds replicates "
-                             f"{data.replicates[0]}-{data.replicates[-1]}")
+        raise UserInputError(
+            f"--replicate {args.replicate}: {data.folder} holds replicates "
+            f"{data.replicates[0]}-{data.replicates[-1]}"
+        )
     largest = max(len(data.column("id", r)) for r in data.replicates)
     if args.population_size is not None and args.population_size < largest:
-        raise UserInputError(f"--population-size {args.population_size:,}: must be at least "
-                             f"the sample size, {largest:,}")
+        raise UserInputError(
+            f"--population-size {args.population_size:,}: must be at least "
+            f"the sample size, {largest:,}"
+        )
     stop = getattr(args, "interrupted", None)
     design = data.settings.get("design", {})
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.trait)
     single = args.replicate is not None or len(data.replicates) == 1
     suffix = f"-replicate{args.replicate}" if args.replicate is not None else ""
     reps = [args.replicate] if args.replicate is not None else data.replicates
-    print(f"survey of {data.settings.get('scenario', '?')} (seed {data.settings.get('seed')}): "
-          f"{len(reps)} {'replicate' if len(reps) == 1 else 'replicates'}, "
-          f"{design.get('n_seeds', '?')} seeds, {design.get('coupons', '?')} coupons, "
-          f"p-redeem {design.get('p_redeem', '?')}; population {n_true:,}")
+    print(
+        f"survey of {data.settings.get('scenario', '?')} (seed {data.settings.get('seed')}): "
+        f"{len(reps)} {'replicate' if len(reps) == 1 else 'replicates'}, "
+        f"{design.get('n_seeds', '?')} seeds, {design.get('coupons', '?')} coupons, "
+        f"p-redeem {design.get('p_redeem', '?')}; population {n_true:,}"
+    )
     if len(trait.labels) > 2 and len(trait.report) == 1:
-        print(f"RDS-I's recruitment chain: every label of {trait.name} "
-              f"({', '.join(trait.labels)}), as in R's RDS")
+        print(
+            f"RDS-I's recruitment chain: every label of {trait.name} "
+            f"({', '.join(trait.labels)}), as in R's RDS"
+        )
     if single:
-        rows = estimate_replicate(data, trait, reps[0], population_size=args.population_size,
-                                  bootstrap=args.bootstrap)
+        rows = estimate_replicate(
+            data, trait, reps[0], population_size=args.population_size, bootstrap=args.bootstrap
+        )
         for row in rows:
             row.replicate = reps[0]
         print(f"replicate {reps[0]}: {len(data.column('id', reps[0]))} respondents")
@@ -335,9 +473,14 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         _write_rows(path, rows)
         print(f"written: {path}")
     else:
-        rows, table = evaluate(data, trait, population_size=args.population_size,
-                               bootstrap=args.bootstrap, stop=stop,
-                               progress=progress_bar("estimate", "replicate"))
+        rows, table = evaluate(
+            data,
+            trait,
+            population_size=args.population_size,
+            bootstrap=args.bootstrap,
+            stop=stop,
+            progress=progress_bar("estimate", "replicate"),
+        )
         _print_table(table, rows)
         _write_rows(data.folder / f"estimates-{stem}.csv", rows)
         from sim.output.plots import save_figure
@@ -361,16 +504,23 @@ def _print_single(rows) -> None:
             quantity = r.quantity
             print()
             print(f"{quantity}: truth {_fmt(r.truth, size)}")
-            print(f"  {'estimator':<{width}}  {'estimate':>9}  {'95% interval':>21}  "
-                  f"{'error':>8}  covers  interval from")
+            print(
+                f"  {'estimator':<{width}}  {'estimate':>9}  {'95% interval':>21}  "
+                f"{'error':>8}  covers  interval from"
+            )
         lo, hi = _fmt(r.low, size), _fmt(r.high, size)
-        covers = ("yes" if r.low <= r.truth <= r.high else "no") \
-            if math.isfinite(r.low) and math.isfinite(r.high) else "-"
+        covers = (
+            ("yes" if r.low <= r.truth <= r.high else "no")
+            if math.isfinite(r.low) and math.isfinite(r.high)
+            else "-"
+        )
         err = r.estimate - r.truth
         err_text = (f"{err:+,.0f}" if size else f"{err:+.3f}") if math.isfinite(err) else "-"
         span = "-" if lo == hi == "-" else f"{lo} - {hi}"
-        print(f"  {r.estimator:<{width}}  {_fmt(r.estimate, size):>9}  "
-              f"{span:>21}  {err_text:>8}  {covers:>6}  {r.interval}")
+        print(
+            f"  {r.estimator:<{width}}  {_fmt(r.estimate, size):>9}  "
+            f"{span:>21}  {err_text:>8}  {covers:>6}  {r.interval}"
+        )
 
 
 def _print_table(table, rows) -> None:
@@ -383,14 +533,21 @@ def _print_table(table, rows) -> None:
             truth = next(r.truth for r in rows if r.quantity == q)
             print()
             print(f"{q}: truth {_fmt(truth, size)}")
-            print(f"  {'estimator':<{width}}  {'mean':>9}  {'bias':>9}  {'RMSE':>9}  "
-                  f"{'coverage':>8}  {'width':>9}  replicates")
+            print(
+                f"  {'estimator':<{width}}  {'mean':>9}  {'bias':>9}  {'RMSE':>9}  "
+                f"{'coverage':>8}  {'width':>9}  replicates"
+            )
         fmt = (lambda x: _fmt(x, True)) if size else (lambda x: _fmt(x, False))
-        bias = (f"{s['bias']:+,.0f}" if size else f"{s['bias']:+.3f}") \
-            if math.isfinite(s["bias"]) else "-"
+        bias = (
+            (f"{s['bias']:+,.0f}" if size else f"{s['bias']:+.3f}")
+            if math.isfinite(s["bias"])
+            else "-"
+        )
         cov = f"{s['coverage']:.2f}" if math.isfinite(s["coverage"]) else "-"
-        print(f"  {name:<{width}}  {fmt(s['mean']):>9}  {bias:>9}  {fmt(s['rmse']):>9}  "
-              f"{cov:>8}  {fmt(s['width']):>9}  {s['replicates']}")
+        print(
+            f"  {name:<{width}}  {fmt(s['mean']):>9}  {bias:>9}  {fmt(s['rmse']):>9}  "
+            f"{cov:>8}  {fmt(s['width']):>9}  {s['replicates']}"
+        )
     print("\ncoverage: share of replicates whose 95% interval holds the truth (0.95 if honest)")
 
 
@@ -402,11 +559,19 @@ def _write_rows(path: Path, rows) -> None:
 
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
-    out.writerow(["replicate", "quantity", "estimator", "estimate", "ci_low", "ci_high",
-                  "truth", "interval"])
+    out.writerow(
+        ["replicate", "quantity", "estimator", "estimate", "ci_low", "ci_high", "truth", "interval"]
+    )
     for r in rows:
-        out.writerow([r.replicate, r.quantity, r.estimator, *(format(x, ".6g") for x in
-                      (r.estimate, r.low, r.high, r.truth)), r.interval])
+        out.writerow(
+            [
+                r.replicate,
+                r.quantity,
+                r.estimator,
+                *(format(x, ".6g") for x in (r.estimate, r.low, r.high, r.truth)),
+                r.interval,
+            ]
+        )
     write_text_atomic(path, buf.getvalue(), _WHAT)
 
 
@@ -437,23 +602,40 @@ def _diagnostics(data, trait, replicate: int, stem: str) -> None:
     eq = D.equilibrium(y, rec, k)
     print()
     print(f"recruitment diagnostics, replicate {replicate}:")
-    print(f"  {trait.shown[code]} by wave: " + ", ".join(
-        f"{int(w)}: {counts[w, code] / counts[w].sum():.2f} (n={int(counts[w].sum())})"
-        for w in range(counts.shape[0]) if counts[w].sum() > 0))
+    print(
+        f"  {trait.shown[code]} by wave: "
+        + ", ".join(
+            f"{int(w)}: {counts[w, code] / counts[w].sum():.2f} (n={int(counts[w].sum())})"
+            for w in range(counts.shape[0])
+            if counts[w].sum() > 0
+        )
+    )
     if np.isfinite(eq[code]):
         print(f"  recruitment equilibrium {eq[code]:.3f}, truth {truth:.3f}")
     elif not np.any(rec >= 0):
-        print(f"  recruitment equilibrium: none (the sample is its seeds only, no one was "
-              f"recruited), truth {truth:.3f}")
+        print(
+            f"  recruitment equilibrium: none (the sample is its seeds only, no one was "
+            f"recruited), truth {truth:.3f}"
+        )
     else:
-        print(f"  recruitment equilibrium: none unique (some categories recruit only among "
-              f"themselves), truth {truth:.3f}")
+        print(
+            f"  recruitment equilibrium: none unique (some categories recruit only among "
+            f"themselves), truth {truth:.3f}"
+        )
     labels = trait.labels
-    print("  homophily (Heckathorn 2002; 0 random, 1 only within): " + ", ".join(
-        f"{labels[j]} {h[j]:+.2f}" if np.isfinite(h[j]) else f"{labels[j]} -"
-        for j in range(k)))
+    print(
+        "  homophily (Heckathorn 2002; 0 random, 1 only within): "
+        + ", ".join(
+            f"{labels[j]} {h[j]:+.2f}" if np.isfinite(h[j]) else f"{labels[j]} -" for j in range(k)
+        )
+    )
     if np.any(rec >= 0):
-        print("  recruits' category by recruiter's (rows: recruiter): " + "; ".join(
-            f"{labels[i]} -> " + " ".join(f"{trans[i, j]:.2f}" for j in range(k))
-            for i in range(k) if np.isfinite(trans[i]).all()))
+        print(
+            "  recruits' category by recruiter's (rows: recruiter): "
+            + "; ".join(
+                f"{labels[i]} -> " + " ".join(f"{trans[i, j]:.2f}" for j in range(k))
+                for i in range(k)
+                if np.isfinite(trans[i]).all()
+            )
+        )
     print("written: " + ", ".join(str(p) for p in written))

@@ -25,8 +25,9 @@ DEFAULT_PORT = 8765
 #: Seconds to wait for the page server to listen (its first start compiles the numba kernels).
 START_TIMEOUT = 180.0
 #: How to get the page's libraries, installed from a package index or from a checkout.
-VIZ_EXTRA_HINT = ("pip install 'peer-outreach[viz]' (in a checkout of the source: "
-                  "pip install -e '.[viz]')")
+VIZ_EXTRA_HINT = (
+    "pip install 'peer-outreach[viz]' (in a checkout of the source: pip install -e '.[viz]')"
+)
 
 
 _port = int_in(1, 65535)
@@ -48,60 +49,107 @@ def _dpi(text: str) -> int:
         mw, mh = (round(x * MAX_DPI) for x in FRAME_INCHES)
         raise argparse.ArgumentTypeError(
             f"{text!r} must be at most {MAX_DPI} ({w} x {h}-pixel frames; {MAX_DPI} dpi gives "
-            f"{mw} x {mh}, and a GIF holds every week's frame in memory)")
+            f"{mw} x {mh}, and a GIF holds every week's frame in memory)"
+        )
     return value
 
 
 def register(subparsers) -> None:
     """Add the ``viz`` and ``animate`` commands to the CLI's subparsers."""
     viz = subparsers.add_parser(
-        "viz", help="serve the live workshop page (network, plots, policy controls)",
+        "viz",
+        help="serve the live workshop page (network, plots, policy controls)",
         description="Serve a browser page that shows outreach spreading through the network "
-                    "week by week, with controls to step, play, reset and change policies "
-                    f"mid-run. Needs the viz extra: {VIZ_EXTRA_HINT}. Works offline.",
+        "week by week, with controls to step, play, reset and change policies "
+        f"mid-run. Needs the viz extra: {VIZ_EXTRA_HINT}. Works offline.",
         epilog="Keys on the page (in presenter mode too; not while typing in a field or a "
-               "select): Space play/pause, Right arrow or N step one week, R reset.")
-    viz.add_argument("scenario", metavar="SCENARIO",
-                     help="scenario file (TOML) or a shipped scenario's name")
-    viz.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="P",
-                     help=f"port to serve on (default {DEFAULT_PORT})")
-    viz.add_argument("--host", default="127.0.0.1",
-                     help="address to listen on (default 127.0.0.1: this machine only; "
-                          "0.0.0.0 lets others in the room connect)")
-    viz.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                     help="override a scenario value by dotted key (repeatable); a relative "
-                          "network.file is taken from the current folder")
-    viz.add_argument("--present", action="store_true",
-                     help="open in presenter mode: big counters and one large network view, the "
-                          "sidebar and policy form hidden (the page's \"Show controls\" button "
-                          "brings them back)")
-    viz.add_argument("--side-by-side", action="store_true", dest="side",
-                     help="open with two policies side by side: a second run of the same world "
-                          "and the same random numbers, the room's proposal, stepping with the "
-                          "first, their difference shown as it grows (the page's \"Two "
-                          "policies\" button switches)")
+        "select): Space play/pause, Right arrow or N step one week, R reset.",
+    )
+    viz.add_argument(
+        "scenario", metavar="SCENARIO", help="scenario file (TOML) or a shipped scenario's name"
+    )
+    viz.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        metavar="P",
+        help=f"port to serve on (default {DEFAULT_PORT})",
+    )
+    viz.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; "
+        "0.0.0.0 lets others in the room connect)",
+    )
+    viz.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a scenario value by dotted key (repeatable); a relative "
+        "network.file is taken from the current folder",
+    )
+    viz.add_argument(
+        "--present",
+        action="store_true",
+        help="open in presenter mode: big counters and one large network view, the "
+        'sidebar and policy form hidden (the page\'s "Show controls" button '
+        "brings them back)",
+    )
+    viz.add_argument(
+        "--side-by-side",
+        action="store_true",
+        dest="side",
+        help="open with two policies side by side: a second run of the same world "
+        "and the same random numbers, the room's proposal, stepping with the "
+        "first, their difference shown as it grows (the page's \"Two "
+        'policies" button switches)',
+    )
     viz.set_defaults(func=_cmd_viz)
 
     anim = subparsers.add_parser(
-        "animate", help="render the workshop view of one run to a GIF or MP4",
+        "animate",
+        help="render the workshop view of one run to a GIF or MP4",
         description="Run one replicate of a scenario and render the network and time series "
-                    "week by week to an animation, for showing without Python.")
-    anim.add_argument("scenario", metavar="SCENARIO",
-                      help="scenario file (TOML) or a shipped scenario's name")
-    anim.add_argument("--out", required=True, metavar="PATH",
-                      help="output file: .gif, or .mp4 (needs ffmpeg)")
-    anim.add_argument("--weeks", type=_positive, metavar="W",
-                      help="weeks to show (default: the scenario's run.weeks)")
+        "week by week to an animation, for showing without Python.",
+    )
+    anim.add_argument(
+        "scenario", metavar="SCENARIO", help="scenario file (TOML) or a shipped scenario's name"
+    )
+    anim.add_argument(
+        "--out", required=True, metavar="PATH", help="output file: .gif, or .mp4 (needs ffmpeg)"
+    )
+    anim.add_argument(
+        "--weeks",
+        type=_positive,
+        metavar="W",
+        help="weeks to show (default: the scenario's run.weeks)",
+    )
     anim.add_argument("--fps", type=_positive, default=4, help="weeks per second (default 4)")
-    anim.add_argument("--dpi", type=_dpi, default=80,
-                      help=f"resolution, dots per inch, 1 to {MAX_DPI} (default 80: 1440x700 "
-                           "pixels)")
-    anim.add_argument("--change", action="append", default=[], metavar="WEEK:KEY=VALUE",
-                      help="change a policy at a week, e.g. 26:close_peers.count=20 "
-                           "(repeatable); marked on the plots as in the page")
-    anim.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                      help="override a scenario value by dotted key (repeatable); a relative "
-                          "network.file is taken from the current folder")
+    anim.add_argument(
+        "--dpi",
+        type=_dpi,
+        default=80,
+        help=f"resolution, dots per inch, 1 to {MAX_DPI} (default 80: 1440x700 pixels)",
+    )
+    anim.add_argument(
+        "--change",
+        action="append",
+        default=[],
+        metavar="WEEK:KEY=VALUE",
+        help="change a policy at a week, e.g. 26:close_peers.count=20 "
+        "(repeatable); marked on the plots as in the page",
+    )
+    anim.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a scenario value by dotted key (repeatable); a relative "
+        "network.file is taken from the current folder",
+    )
     anim.set_defaults(func=_cmd_animate)
 
 
@@ -113,8 +161,9 @@ def _check_port_free(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as err:
-        raise UserInputError(f"--host {host!r}: not an address of this machine ({err.strerror})"
-                             ) from None
+        raise UserInputError(
+            f"--host {host!r}: not an address of this machine ({err.strerror})"
+        ) from None
     family, _, _, _, addr = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as s:
         # Same option as the server will use, so a port in TIME_WAIT is not reported as in use.
@@ -122,8 +171,10 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             s.bind(addr)
         except OSError as err:
-            raise UserInputError(f"--port {port}: cannot listen on {host}:{port} "
-                                 f"({err.strerror}); choose another port with --port") from None
+            raise UserInputError(
+                f"--port {port}: cannot listen on {host}:{port} "
+                f"({err.strerror}); choose another port with --port"
+            ) from None
 
 
 def _wait_listening(host: str, port: int, proc: subprocess.Popen, timeout: float) -> bool:
@@ -181,8 +232,9 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     scenario = load_with_sets(path, overrides, args.overrides)  # bad input stops here
     missing = [m for m in ("solara", "mesa.visualization") if importlib.util.find_spec(m) is None]
     if missing:
-        raise UserInputError(f"the page needs the viz extra ({', '.join(missing)} not "
-                             f"installed): {VIZ_EXTRA_HINT}")
+        raise UserInputError(
+            f"the page needs the viz extra ({', '.join(missing)} not installed): {VIZ_EXTRA_HINT}"
+        )
     _check_port_free(args.host, args.port)
     env = dict(os.environ)
     env["OUTREACH_VIZ_SCENARIO"] = str(path.resolve())
@@ -199,26 +251,50 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     # its session cookie falls back to SameSite=Lax over http: right for a workshop's own
     # machine, and nothing the facilitator can act on.
     env["PYTHONWARNINGS"] = ",".join(
-        w for w in (env.get("PYTHONWARNINGS", ""),
-                    "ignore:Cookies with samesite=none require https:UserWarning") if w)
+        w
+        for w in (
+            env.get("PYTHONWARNINGS", ""),
+            "ignore:Cookies with samesite=none require https:UserWarning",
+        )
+        if w
+    )
     # The page lives with the visualisation (sim/viz/app.py), not with the commands.
     app = Path(__file__).resolve().parents[1] / "viz" / "app.py"
-    cmd = [sys.executable, "-m", "solara", "run", str(app),
-           "--host", args.host, "--port", str(args.port), "--production", "--no-open",
-           "--no-check-version", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(app),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+        "--log-level",
+        "warning",
+    ]
     # Own session: a Ctrl-C reaches this process only, which then stops the server exactly once.
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent)
     # Stop cleanly on Ctrl-C and on a polite kill, even where a shell started us with SIGINT
     # ignored (a background job).
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT,
-                                                                      signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         if not _wait_listening(args.host, args.port, proc, START_TIMEOUT):
             code = proc.poll()
             _stop(proc)
-            raise UserInputError(f"the page server did not start on {args.host}:{args.port}"
-                                 + (f" (it exited with status {code})" if code is not None else
-                                    f" within {START_TIMEOUT:.0f} s"))
+            raise UserInputError(
+                f"the page server did not start on {args.host}:{args.port}"
+                + (
+                    f" (it exited with status {code})"
+                    if code is not None
+                    else f" within {START_TIMEOUT:.0f} s"
+                )
+            )
         shown = "localhost" if args.host in ("127.0.0.1", "::1") else args.host
         print(f"Workshop page: http://{shown}:{args.port}  (Ctrl-C to stop)", flush=True)
         code = proc.wait()
@@ -249,8 +325,10 @@ def _parse_changes(items: list[str]) -> list[tuple[int, dict]]:
         except ValueError:
             week = -1
         if not sep or week < 0:
-            raise UserInputError(f"--change {item!r}: must be WEEK:KEY=VALUE with a whole week "
-                                 "number, for example 26:close_peers.count=20")
+            raise UserInputError(
+                f"--change {item!r}: must be WEEK:KEY=VALUE with a whole week "
+                "number, for example 26:close_peers.count=20"
+            )
         out.append((week, parse_overrides([pair])))
     return out
 
@@ -269,8 +347,10 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     if suffix not in (".gif", ".mp4"):
         raise UserInputError(f"--out {args.out!r}: must end in .gif or .mp4")
     if suffix == ".mp4" and shutil.which("ffmpeg") is None:
-        raise UserInputError(f"--out {args.out!r}: an MP4 needs ffmpeg, which is not on PATH; "
-                             "install it (apt-get install ffmpeg) or write a .gif")
+        raise UserInputError(
+            f"--out {args.out!r}: an MP4 needs ffmpeg, which is not on PATH; "
+            "install it (apt-get install ffmpeg) or write a .gif"
+        )
     changes = _parse_changes(args.change)
     for week, change in changes:  # check each change now, not after minutes of rendering
         try:

@@ -105,9 +105,13 @@ def _world_keys(differing: dict[str, list[Any]]) -> list[str]:
     return [k for k in differing if k.split(".")[0] in WORLD_SECTIONS]
 
 
-def align_run_settings(scenarios: Sequence[Scenario], *, seed: int | None = None,
-                       replicates: int | None = None,
-                       weeks: int | None = None) -> tuple[list[Scenario], list[str]]:
+def align_run_settings(
+    scenarios: Sequence[Scenario],
+    *,
+    seed: int | None = None,
+    replicates: int | None = None,
+    weeks: int | None = None,
+) -> tuple[list[Scenario], list[str]]:
     """Give every scenario one seed, one number of replicates and one number of weeks.
 
     Each of the three comes from the command line when given, else from the first scenario.
@@ -117,14 +121,19 @@ def align_run_settings(scenarios: Sequence[Scenario], *, seed: int | None = None
         the output can say where the numbers came from.
     """
     first = scenarios[0].run
-    chosen = {"seed": (seed, first.seed), "replicates": (replicates, first.replicates),
-              "weeks": (weeks, first.weeks)}
+    chosen = {
+        "seed": (seed, first.seed),
+        "replicates": (replicates, first.replicates),
+        "weeks": (weeks, first.weeks),
+    }
     notes = []
     for key, (given, own) in chosen.items():
         value = own if given is None else given
         if given is None and any(getattr(s.run, key) != value for s in scenarios[1:]):
-            notes.append(f"run.{key} = {value} for every scenario, from the first scenario "
-                         f"(give --{key} to choose)")
+            notes.append(
+                f"run.{key} = {value} for every scenario, from the first scenario "
+                f"(give --{key} to choose)"
+            )
     values = {f"run.{k}": own if given is None else given for k, (given, own) in chosen.items()}
     aligned = []
     for s in scenarios:
@@ -178,8 +187,9 @@ class Comparison:
         """Paired difference to the first scenario of each metric, per other scenario label."""
         first = self.results[0]
         return {
-            label: {m: paired_difference(first.metric_values(m), r.metric_values(m))
-                    for m in METRICS}
+            label: {
+                m: paired_difference(first.metric_values(m), r.metric_values(m)) for m in METRICS
+            }
             for label, r in zip(self.labels[1:], self.results[1:], strict=True)
         }
 
@@ -192,10 +202,14 @@ class Comparison:
         return _world_keys(self.settings_that_differ())
 
 
-def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
-                   progress: Callable[[int, int], None] | None = None,
-                   notes: Sequence[str] = (),
-                   stop: threading.Event | None = None) -> Comparison:
+def run_comparison(
+    scenarios: Sequence[Scenario],
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    notes: Sequence[str] = (),
+    stop: threading.Event | None = None,
+) -> Comparison:
     """Run every scenario's replicates ``0 .. R-1`` on the streams of its (shared) seed.
 
     Args:
@@ -219,8 +233,10 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
         raise UserInputError("compare: give at least one scenario")
     runs = {(s.run.seed, s.run.replicates, s.run.weeks) for s in scenarios}
     if len(runs) > 1:
-        raise UserInputError("compare: scenarios must share run.seed, run.replicates and "
-                             "run.weeks (use align_run_settings)")
+        raise UserInputError(
+            "compare: scenarios must share run.seed, run.replicates and "
+            "run.weeks (use align_run_settings)"
+        )
     reps = scenarios[0].run.replicates
     # Replicate by replicate, every scenario in turn: scenarios that share the world of
     # replicate r run while it is in the cache, so it is built once whatever the replicates.
@@ -237,11 +253,13 @@ def run_comparison(scenarios: Sequence[Scenario], *, workers: int | None = None,
         comparison.notes.append(
             f"worlds shared: {built} world{'s' if built != 1 else ''} built for {len(tasks)} "
             "runs (scenarios with the same population, network and clients settings run "
-            "replicate r in the same world)")
+            "replicate r in the same world)"
+        )
     world = comparison.world_keys()
     if world:
         shown = ", ".join(world[:4]) + (f" and {len(world) - 4} more" if len(world) > 4 else "")
         comparison.notes.append(
             f"the scenarios' populations, networks or clients differ ({shown}): each difference "
-            "includes the effect of a different world, not only of a different policy")
+            "includes the effect of a different world, not only of a different policy"
+        )
     return comparison

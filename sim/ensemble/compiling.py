@@ -40,8 +40,15 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["NOTICE_AFTER_SECONDS", "FIRST_RUN_SECONDS", "enable", "expect", "install",
-           "thread_compile_seconds", "week_signature"]
+__all__ = [
+    "NOTICE_AFTER_SECONDS",
+    "FIRST_RUN_SECONDS",
+    "enable",
+    "expect",
+    "install",
+    "thread_compile_seconds",
+    "week_signature",
+]
 
 #: Seconds of compiling after which the notice is printed (a warm cache compiles nothing).
 NOTICE_AFTER_SECONDS = 0.5
@@ -53,9 +60,17 @@ PHASE_NAMES = ("plan", "linkage", "online", "outreach", "referral", "engagement"
 
 _local = threading.local()
 _lock = threading.Lock()
-_state: dict[str, Any] = {"installed": False, "notice": None, "announced": False,
-                          "timer": None, "helper": False, "pid": None, "compiling": 0,
-                          "started": False, "scenario": None}
+_state: dict[str, Any] = {
+    "installed": False,
+    "notice": None,
+    "announced": False,
+    "timer": None,
+    "helper": False,
+    "pid": None,
+    "compiling": 0,
+    "started": False,
+    "scenario": None,
+}
 
 
 def thread_compile_seconds() -> float:
@@ -95,8 +110,12 @@ def expect(scenario: Any) -> None:
 
 
 def _print_notice() -> None:
-    print(f"outreach: compiling the model once, about {FIRST_RUN_SECONDS} s; later runs start "
-          "at once", file=sys.stderr, flush=True)
+    print(
+        f"outreach: compiling the model once, about {FIRST_RUN_SECONDS} s; later runs start "
+        "at once",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _make_listener():
@@ -194,13 +213,19 @@ def _maybe_start_helper(event) -> None:
         else:
             job = pickle.dumps(("types", week_signature(tuple(data["args"]))))
         # This process's import path first, so the helper compiles the same source files.
-        code = (f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
-                "from sim.ensemble.compiling import _helper_main; _helper_main()")
+        code = (
+            f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
+            "from sim.ensemble.compiling import _helper_main; _helper_main()"
+        )
         # A file, not a pipe: writing more than a pipe holds would wait for the helper's imports.
         with tempfile.NamedTemporaryFile("wb", suffix=".pickle", delete=False) as f:
             f.write(job)
-        proc = subprocess.Popen([sys.executable, "-c", code, f.name], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, f.name],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except Exception:  # the helper only saves time: without it this process compiles all
         return
     atexit.register(_stop_helper, proc)
@@ -253,8 +278,13 @@ def _helper_main() -> None:
         from sim.model.scenario import scenario_from_dict
         from sim.model.world import build_world
 
-        small = scenario_from_dict(job).replace({"network.generator": "small_world",
-                             "population.size": _HELPER_WORLD_SIZE, "run.weeks": 1})
+        small = scenario_from_dict(job).replace(
+            {
+                "network.generator": "small_world",
+                "population.size": _HELPER_WORLD_SIZE,
+                "run.weeks": 1,
+            }
+        )
         OutreachModel(small, 0, build_world(small, 0))  # compiles the recruitment's kernels
         job = week_signature(tuple(K.admit.signatures[0]))
     for name in reversed(PHASE_NAMES):

@@ -29,8 +29,15 @@ from sim.model.metrics import interval
 from sim.model.scenario import RECRUITMENT_POLICIES, Scenario
 from sim.streams import stream, uint64_seeds
 
-__all__ = ["DEFAULT_POLICIES", "SAMPLES", "UPPER_BOUND_NOTE", "ReachScreen", "parse_policies",
-           "policy_scenario", "screen"]
+__all__ = [
+    "DEFAULT_POLICIES",
+    "SAMPLES",
+    "UPPER_BOUND_NOTE",
+    "ReachScreen",
+    "parse_policies",
+    "policy_scenario",
+    "screen",
+]
 
 #: Policies screened when none are named.
 DEFAULT_POLICIES = ("random", "degree", "nomination", "cover_subgroups", "influence")
@@ -39,8 +46,10 @@ DEFAULT_POLICIES = ("random", "degree", "nomination", "cover_subgroups", "influe
 SAMPLES = 200
 
 #: What the screen's numbers are, in plain words, for tables, plots and JSON.
-UPPER_BOUND_NOTE = ("expected clients reached through the network: an upper bound without "
-                    "hours, caseloads, burnout or services (every tie within reach tried)")
+UPPER_BOUND_NOTE = (
+    "expected clients reached through the network: an upper bound without "
+    "hours, caseloads, burnout or services (every tie within reach tried)"
+)
 
 
 def parse_policies(text: str) -> list[str]:
@@ -55,8 +64,9 @@ def parse_policies(text: str) -> list[str]:
         raise UserInputError(f"--policies {text!r}: name at least one of {allowed}")
     for name in names:
         if name not in RECRUITMENT_POLICIES:
-            raise UserInputError(f"--policies {text!r}: unknown policy {name!r}; allowed: "
-                                 f"{allowed}")
+            raise UserInputError(
+                f"--policies {text!r}: unknown policy {name!r}; allowed: {allowed}"
+            )
     if len(set(names)) != len(names):
         raise UserInputError(f"--policies {text!r}: each policy at most once")
     return names
@@ -67,9 +77,11 @@ def policy_scenario(scenario: Scenario, policy: str, peers: int | None = None) -
 
     With ``peers``, each kind that has peers in the scenario has ``peers`` of them.
     """
-    overrides: dict[str, Any] = {"close_peers.recruitment": policy,
-                                 "distant_peers.recruitment": policy,
-                                 "name": f"{scenario.name}/{policy}"}
+    overrides: dict[str, Any] = {
+        "close_peers.recruitment": policy,
+        "distant_peers.recruitment": policy,
+        "name": f"{scenario.name}/{policy}",
+    }
     if peers is not None:
         for kind in ("close_peers", "distant_peers"):
             if getattr(scenario, kind).count > 0:
@@ -119,8 +131,7 @@ class ReachScreen:
             }
             if self.full:
                 row["full"] = interval(self.full[policy])
-                row["full_difference"] = paired_difference(self.full[self.base],
-                                                           self.full[policy])
+                row["full_difference"] = paired_difference(self.full[self.base], self.full[policy])
             out[policy] = row
         return out
 
@@ -139,10 +150,16 @@ def _team_reach(model, key: int) -> float:
     return float(sizes.mean()) - peers
 
 
-def screen(scenario: Scenario, policies: Sequence[str], *, peers: int | None = None,
-           full: bool = False, workers: int | None = None,
-           progress: Callable[[int, int], None] | None = None,
-           stop: threading.Event | None = None) -> ReachScreen:
+def screen(
+    scenario: Scenario,
+    policies: Sequence[str],
+    *,
+    peers: int | None = None,
+    full: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> ReachScreen:
     """Screen recruitment policies on the propagation core (and the full model if ``full``).
 
     Args:
@@ -185,10 +202,10 @@ def screen(scenario: Scenario, policies: Sequence[str], *, peers: int | None = N
             done += 1
             if progress is not None:
                 progress(done, total)
-    result.mean_degree = {p: float(np.mean(d)) if d else float("nan")
-                          for p, d in degrees.items()}
+    result.mean_degree = {p: float(np.mean(d)) if d else float("nan") for p, d in degrees.items()}
     if full:
         for policy in policies:
+
             def step(finished: int, _total: int, offset: int = done) -> None:
                 if progress is not None:
                     progress(offset + finished, total)
@@ -211,7 +228,8 @@ def screen_document(result: ReachScreen, file: str = "") -> dict[str, Any]:
             "expected_clients_reached": {m: row["reach"][m] for m in keep},
             "difference_to_" + result.base: {
                 **{m: row["reach_difference"][m] for m in keep},
-                "distinguishable": row["reach_difference"]["distinguishable"]},
+                "distinguishable": row["reach_difference"]["distinguishable"],
+            },
             "mean_degree_of_peers": row["mean_degree_of_peers"],
             "per_replicate": result.reach[policy].tolist(),
             "peers": [{"close": c, "distant": d} for c, d in result.picks[policy]],
@@ -221,12 +239,20 @@ def screen_document(result: ReachScreen, file: str = "") -> dict[str, Any]:
                 **{m: row["full"][m] for m in keep},
                 "difference_to_" + result.base: {
                     **{m: row["full_difference"][m] for m in keep},
-                    "distinguishable": row["full_difference"]["distinguishable"]},
+                    "distinguishable": row["full_difference"]["distinguishable"],
+                },
                 "per_replicate": result.full[policy].tolist(),
             }
         policies[policy] = entry
-    return {"scenario": s.name, "file": file, "seed": s.run.seed,
-            "replicates": s.run.replicates, "weeks": s.run.weeks,
-            "peers": result.counts,
-            "samples_per_replicate": SAMPLES, "base_policy": result.base,
-            "note": UPPER_BOUND_NOTE, "policies": policies}
+    return {
+        "scenario": s.name,
+        "file": file,
+        "seed": s.run.seed,
+        "replicates": s.run.replicates,
+        "weeks": s.run.weeks,
+        "peers": result.counts,
+        "samples_per_replicate": SAMPLES,
+        "base_policy": result.base,
+        "note": UPPER_BOUND_NOTE,
+        "policies": policies,
+    }

@@ -31,8 +31,14 @@ from sim.model.outreach import WEEKLY_SERIES, OutreachModel
 from sim.model.scenario import Scenario
 from sim.model.world import World, build_world, world_count
 
-__all__ = ["EnsembleResult", "RunCancelled", "RunResult", "run_ensemble", "run_replicate",
-           "run_tasks"]
+__all__ = [
+    "EnsembleResult",
+    "RunCancelled",
+    "RunResult",
+    "run_ensemble",
+    "run_replicate",
+    "run_tasks",
+]
 
 # Count compile time from here on: every run whose time split is reported comes through here.
 compiling.install()
@@ -87,8 +93,10 @@ class EnsembleResult:
         first = self.runs[0].groups
         return {
             attr: {
-                label: {m: interval([r.groups[attr][label][m] for r in self.runs])
-                        for m in first[attr][label]}
+                label: {
+                    m: interval([r.groups[attr][label][m] for r in self.runs])
+                    for m in first[attr][label]
+                }
                 for label in first[attr]
             }
             for attr in first
@@ -99,9 +107,11 @@ class EnsembleResult:
 
         Summed over threads; compiling is counted apart from the other two.
         """
-        return {"world": float(sum(r.world_seconds for r in self.runs)),
-                "model": float(sum(r.model_seconds for r in self.runs)),
-                "compile": float(sum(r.compile_seconds for r in self.runs))}
+        return {
+            "world": float(sum(r.world_seconds for r in self.runs)),
+            "model": float(sum(r.model_seconds for r in self.runs)),
+            "compile": float(sum(r.compile_seconds for r in self.runs)),
+        }
 
     def weekly(self) -> dict[str, dict[str, list[float]]]:
         """Each weekly series summarised week by week: mean and 95% interval."""
@@ -113,9 +123,14 @@ class EnsembleResult:
         return out
 
 
-def run_replicate(scenario: Scenario, replicate: int, *,
-                  stop: threading.Event | None = None, world: World | None = None,
-                  events: Callable[[int], EventRecorder] | None = None) -> RunResult:
+def run_replicate(
+    scenario: Scenario,
+    replicate: int,
+    *,
+    stop: threading.Event | None = None,
+    world: World | None = None,
+    events: Callable[[int], EventRecorder] | None = None,
+) -> RunResult:
     """Build, run and measure one replicate.
 
     Args:
@@ -157,10 +172,15 @@ def run_replicate(scenario: Scenario, replicate: int, *,
     if recorder is not None:
         recorder.close()
     world_compile, model_compile = compile_built - compile_start, compile_end - compile_built
-    return RunResult(replicate, model.metrics(), group_reach(model), model.weekly,
-                     world_seconds=built - start - world_compile,
-                     model_seconds=end - built - model_compile,
-                     compile_seconds=world_compile + model_compile)
+    return RunResult(
+        replicate,
+        model.metrics(),
+        group_reach(model),
+        model.weekly,
+        world_seconds=built - start - world_compile,
+        model_seconds=end - built - model_compile,
+        compile_seconds=world_compile + model_compile,
+    )
 
 
 def _check(stop: threading.Event, replicate: int) -> None:
@@ -179,12 +199,16 @@ def worlds_line(scenario: Scenario, result: EnsembleResult, built: int) -> str:
     reps = len(result.runs)
     worlds, n = scenario.run.worlds, world_count(scenario)
     if worlds and reps > worlds:
-        what = (f"{built} built, shared by {reps} replicates (run.worlds = {worlds}: "
-                f"replicate r lives in world r mod {worlds})")
+        what = (
+            f"{built} built, shared by {reps} replicates (run.worlds = {worlds}: "
+            f"replicate r lives in world r mod {worlds})"
+        )
     elif n == 1 and reps > 1:
-        what = (f"one world shared by the {reps} replicates, their peers starting in different "
-                f"places of it ({built} built; automatic from run.shared_world_from = "
-                f"{scenario.run.shared_world_from:,} people; run.worlds = N for N worlds)")
+        what = (
+            f"one world shared by the {reps} replicates, their peers starting in different "
+            f"places of it ({built} built; automatic from run.shared_world_from = "
+            f"{scenario.run.shared_world_from:,} people; run.worlds = N for N worlds)"
+        )
     elif built < reps:
         what = f"{built} built, {reps - built} reused from this process's cache"
     else:
@@ -193,10 +217,15 @@ def worlds_line(scenario: Scenario, result: EnsembleResult, built: int) -> str:
     total = sec["world"] + sec["model"]
     share = sec["world"] / total if total > 0 else 0.0
     # Compiling happens once per installation (numba's cache), so it is kept out of the split.
-    compiled = (f"; {sec['compile']:.1f} s compiling the kernels once (numba's cache: later "
-                f"runs skip it)") if sec["compile"] >= 0.05 else ""
-    return (f"worlds: {what}; {sec['world']:.1f} s getting worlds, {sec['model']:.1f} s in the "
-            f"model ({share:.0%} on worlds; thread seconds){compiled}")
+    compiled = (
+        (f"; {sec['compile']:.1f} s compiling the kernels once (numba's cache: later runs skip it)")
+        if sec["compile"] >= 0.05
+        else ""
+    )
+    return (
+        f"worlds: {what}; {sec['world']:.1f} s getting worlds, {sec['model']:.1f} s in the "
+        f"model ({share:.0%} on worlds; thread seconds){compiled}"
+    )
 
 
 def default_workers() -> int:
@@ -207,11 +236,16 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: int | None = None,
-                 first_replicate: int = 0,
-                 progress: Callable[[int, int], None] | None = None,
-                 stop: threading.Event | None = None,
-                 events: Callable[[int], EventRecorder] | None = None) -> EnsembleResult:
+def run_ensemble(
+    scenario: Scenario,
+    replicates: int | None = None,
+    *,
+    workers: int | None = None,
+    first_replicate: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+    events: Callable[[int], EventRecorder] | None = None,
+) -> EnsembleResult:
     """Run replicates ``first_replicate ..`` of a scenario, in parallel threads.
 
     Args:
@@ -235,15 +269,24 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, *, workers: 
     total = scenario.run.replicates if replicates is None else replicates
     indices = range(first_replicate, first_replicate + max(0, total))
     result = EnsembleResult(scenario)
-    result.runs = run_tasks([(scenario, r) for r in indices], workers=workers,
-                            progress=progress, stop=stop, events=events)
+    result.runs = run_tasks(
+        [(scenario, r) for r in indices],
+        workers=workers,
+        progress=progress,
+        stop=stop,
+        events=events,
+    )
     return result
 
 
-def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = None,
-              progress: Callable[[int, int], None] | None = None,
-              stop: threading.Event | None = None,
-              events: Callable[[int], EventRecorder] | None = None) -> list[RunResult]:
+def run_tasks(
+    tasks: Sequence[tuple[Scenario, int]],
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+    events: Callable[[int], EventRecorder] | None = None,
+) -> list[RunResult]:
     """Run ``(scenario, replicate)`` tasks in parallel threads; results in task order.
 
     Tasks that share a world (the same world settings, seed and world index) run close
@@ -281,11 +324,17 @@ def run_tasks(tasks: Sequence[tuple[Scenario, int]], *, workers: int | None = No
         progress(1, total)
     # The workers' own stop flag: set on Ctrl-C, on an error, or when the caller's stop is set.
     halt = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replicate",
-                              initializer=_share_numba_threads, initargs=(workers,))
+    pool = ThreadPoolExecutor(
+        max_workers=workers,
+        thread_name_prefix="replicate",
+        initializer=_share_numba_threads,
+        initargs=(workers,),
+    )
     try:
-        futures = [pool.submit(run_replicate, scenario, r, stop=halt, events=events)
-                   for scenario, r in tasks[1:]]
+        futures = [
+            pool.submit(run_replicate, scenario, r, stop=halt, events=events)
+            for scenario, r in tasks[1:]
+        ]
         for done, fut in enumerate(futures, 2):
             runs.append(_wait(fut, stop))
             if progress:

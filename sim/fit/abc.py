@@ -53,8 +53,9 @@ def effective_sample_size(weights: Sequence[float]) -> float:
     return float(s * s / np.sum(w * w)) if s > 0 else 0.0
 
 
-def weighted_quantile(values: Sequence[float], weights: Sequence[float],
-                      q: float | Sequence[float]) -> np.ndarray:
+def weighted_quantile(
+    values: Sequence[float], weights: Sequence[float], q: float | Sequence[float]
+) -> np.ndarray:
     """Quantiles of a weighted sample (inverse of the weighted empirical distribution).
 
     The cumulative weight is taken at each value's midpoint, so equal weights give the usual

@@ -72,12 +72,15 @@ def _identity(spec: FitSpec) -> dict[str, Any]:
     from sim.fit.study import model_fingerprint
     from sim.model.scenario import scenario_to_dict
 
-    return {"model": model_fingerprint(), "scenario": scenario_to_dict(spec.base),
-            "seed": spec.seed,
-            "replicates": spec.replicates,
-            "parameters": [[p.key, p.lo, p.hi, list(p.levels or ())] for p in spec.parameters],
-            "targets": [[t.name, t.expression.text, t.value, t.sd] for t in spec.targets],
-            "tied": [list(t) for t in spec.tied]}
+    return {
+        "model": model_fingerprint(),
+        "scenario": scenario_to_dict(spec.base),
+        "seed": spec.seed,
+        "replicates": spec.replicates,
+        "parameters": [[p.key, p.lo, p.hi, list(p.levels or ())] for p in spec.parameters],
+        "targets": [[t.name, t.expression.text, t.value, t.sd] for t in spec.targets],
+        "tied": [list(t) for t in spec.tied],
+    }
 
 
 def _base_values(spec: FitSpec) -> dict[str, Any] | None:
@@ -105,11 +108,20 @@ def _score(targets):
         attrs = {"means": [float(x) for x in means], "runs": runs.tolist()}
         value = chi2(means, targets)
         return (value if math.isfinite(value) else None), attrs
+
     return score
 
 
-def calibrate(spec: FitSpec, out: str | Path, executor, *, trials: int | None = None,
-              posterior: int | None = None, progress=None, say=print) -> CalibrationResult:
+def calibrate(
+    spec: FitSpec,
+    out: str | Path,
+    executor,
+    *,
+    trials: int | None = None,
+    posterior: int | None = None,
+    progress=None,
+    say=print,
+) -> CalibrationResult:
     """Fit ``spec``'s parameters to its targets; write the folder's files.
 
     Args:
@@ -143,11 +155,20 @@ def calibrate(spec: FitSpec, out: str | Path, executor, *, trials: int | None = 
     if folder.resumed:
         say(resume_line(folder.out, study))
     run = run_study(
-        study, parameters=spec.parameters, trials=trials, replicates=spec.replicates,
-        seed=spec.seed, executor=executor, job=job, score=score, enqueue=_base_values(spec),
+        study,
+        parameters=spec.parameters,
+        trials=trials,
+        replicates=spec.replicates,
+        seed=spec.seed,
+        executor=executor,
+        job=job,
+        score=score,
+        enqueue=_base_values(spec),
         make_sampler=lambda s: optuna.samplers.TPESampler(
-            seed=s, multivariate=True, n_startup_trials=n_start, constant_liar=True),
-        progress=progress(f"{spec.name}: fit") if progress else None)
+            seed=s, multivariate=True, n_startup_trials=n_start, constant_liar=True
+        ),
+        progress=progress(f"{spec.name}: fit") if progress else None,
+    )
     result.trials_done = run.done_before + run.told
     if run.interrupted:
         result.interrupted = True
@@ -160,13 +181,24 @@ def calibrate(spec: FitSpec, out: str | Path, executor, *, trials: int | None = 
         tag = hashlib.sha256(json.dumps(result.box, sort_keys=True).encode()).hexdigest()[:8]
         prior = folder.study(f"posterior-{tag}", ["minimize"])
         run = run_study(
-            prior, parameters=box, trials=posterior, replicates=spec.replicates,
-            seed=spec.seed, executor=executor, job=job, score=score,
+            prior,
+            parameters=box,
+            trials=posterior,
+            replicates=spec.replicates,
+            seed=spec.seed,
+            executor=executor,
+            job=job,
+            score=score,
             make_sampler=lambda s: optuna.samplers.QMCSampler(
-                qmc_type="sobol", scramble=True, seed=spec.seed,
+                qmc_type="sobol",
+                scramble=True,
+                seed=spec.seed,
                 independent_sampler=optuna.samplers.RandomSampler(seed=s),
-                warn_asynchronous_seeding=False, warn_independent_sampling=False),
-            progress=progress(f"{spec.name}: posterior") if progress else None)
+                warn_asynchronous_seeding=False,
+                warn_independent_sampling=False,
+            ),
+            progress=progress(f"{spec.name}: posterior") if progress else None,
+        )
         result.posterior_done = run.done_before + run.told
         if run.interrupted:
             result.interrupted = True
@@ -194,8 +226,7 @@ def resume_line(out: Path, study) -> str:
 
 def rounded(values: dict[str, Any], digits: int = 4) -> dict[str, Any]:
     """Fitted values as a scenario file shows them: numbers to ``digits`` significant digits."""
-    return {k: float(f"{v:.{digits}g}") if isinstance(v, float) else v
-            for k, v in values.items()}
+    return {k: float(f"{v:.{digits}g}") if isinstance(v, float) else v for k, v in values.items()}
 
 
 def posterior_box(parameters, trials, n_targets: int) -> tuple:
@@ -241,8 +272,9 @@ def posterior_box(parameters, trials, n_targets: int) -> tuple:
 def _done(study) -> list:
     from optuna.trial import TrialState
 
-    return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
-                  key=lambda t: t.number)
+    return sorted(
+        study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number
+    )
 
 
 def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) -> None:
@@ -261,9 +293,11 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     keys = [p.key for p in spec.parameters]
     done = _done(study)
     if not done:
-        raise UserInputError(f"{spec.source}: no trial gave a number for every target (e.g. a "
-                             "share of nothing, as exhaustion with no peers); check the "
-                             "targets' expressions and the [parameters] ranges")
+        raise UserInputError(
+            f"{spec.source}: no trial gave a number for every target (e.g. a "
+            "share of nothing, as exhaustion with no peers); check the "
+            "targets' expressions and the [parameters] ranges"
+        )
     best = min(done, key=lambda t: (t.value, t.number))
     result.best = {k: best.params[k] for k in keys}
     result.best.update(tied_values(spec.tied, result.best))
@@ -273,16 +307,27 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     lo = np.nanpercentile(runs, 2.5, axis=0)
     hi = np.nanpercentile(runs, 97.5, axis=0)
     for i, t in enumerate(spec.targets):
-        result.targets.append({"name": t.name, "observed": t.value, "sd": t.sd,
-                               "fitted": float(means[i]), "runs_low": float(lo[i]),
-                               "runs_high": float(hi[i]),
-                               "z": float((means[i] - t.value) / t.sd), "source": t.source})
+        result.targets.append(
+            {
+                "name": t.name,
+                "observed": t.value,
+                "sd": t.sd,
+                "fitted": float(means[i]),
+                "runs_low": float(lo[i]),
+                "runs_high": float(hi[i]),
+                "z": float((means[i] - t.value) / t.sd),
+                "source": t.source,
+            }
+        )
     # trials.csv: every trial of the fit, its values and its target means.
     names = [t.name for t in spec.targets]
     rows = []
     for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        row = {"trial": t.number, "state": t.state.name,
-               "chi2": t.value if t.value is not None else math.nan}
+        row = {
+            "trial": t.number,
+            "state": t.state.name,
+            "chi2": t.value if t.value is not None else math.nan,
+        }
         row.update(t.params)
         row.update(dict(zip(names, t.user_attrs.get("means", []), strict=False)))
         rows.append(row)
@@ -308,25 +353,37 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
             vals = np.array([t.params[p.key] for t in draws])
             if p.levels is None:
                 q = weighted_quantile(vals.astype(float), w, [0.05, 0.5, 0.95])
-                result.posterior[p.key] = {"mean": float(np.sum(w * vals)), "q05": float(q[0]),
-                                           "median": float(q[1]), "q95": float(q[2])}
+                result.posterior[p.key] = {
+                    "mean": float(np.sum(w * vals)),
+                    "q05": float(q[0]),
+                    "median": float(q[1]),
+                    "q95": float(q[2]),
+                }
             else:
-                result.posterior[p.key] = {str(lv): float(w[vals == lv].sum())
-                                           for lv in p.levels}
+                result.posterior[p.key] = {str(lv): float(w[vals == lv].sum()) for lv in p.levels}
         pm = np.array([t.user_attrs["means"] for t in draws], dtype=float)
         band = [tuple(weighted_quantile(pm[:, i], w, [0.05, 0.95])) for i in range(len(names))]
         for row, (plo, phi) in zip(result.targets, band, strict=True):
             row["posterior_low"], row["posterior_high"] = float(plo), float(phi)
         if numeric:
             x = np.array([[t.params[p.key] for p in numeric] for t in draws], dtype=float)
-            fig = pairs_figure([p.key for p in numeric], x, w,
-                               f"{spec.name}: posterior ({len(draws)} draws, "
-                               f"effective sample size {result.ess:.0f})")
+            fig = pairs_figure(
+                [p.key for p in numeric],
+                x,
+                w,
+                f"{spec.name}: posterior ({len(draws)} draws, "
+                f"effective sample size {result.ess:.0f})",
+            )
             write_figure(fig, out / "posterior_pairs.png")
             result.files.append(str(out / "posterior_pairs.png"))
 
-    fig = fit_figure(spec.targets, runs, f"{spec.name}: targets and the best fit "
-                     f"(chi2 {result.best_chi2:.2f}, {spec.replicates} runs)", band)
+    fig = fit_figure(
+        spec.targets,
+        runs,
+        f"{spec.name}: targets and the best fit "
+        f"(chi2 {result.best_chi2:.2f}, {spec.replicates} runs)",
+        band,
+    )
     write_figure(fig, out / "fit.png")
     result.files.append(str(out / "fit.png"))
 
@@ -340,30 +397,43 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
         notes[p.key] = note
     for key, to, ratio in spec.tied:
         notes[key] = f"fitted, tied: {ratio:g} x {to}"
-    header = [f"{spec.base.name}, fitted by `outreach calibrate` to {spec.source}",
-              f"({spec.name}: {spec.description})" if spec.description else "",
-              f"Best of {len(done)} trials (TPE, seed {spec.seed}, {spec.replicates} runs "
-              f"each on common random numbers): chi2 = {result.best_chi2:.3f} over "
-              f"{len(spec.targets)} targets.",
-              "Target: observed (sd) -> fitted mean [95% of runs]:"]
+    header = [
+        f"{spec.base.name}, fitted by `outreach calibrate` to {spec.source}",
+        f"({spec.name}: {spec.description})" if spec.description else "",
+        f"Best of {len(done)} trials (TPE, seed {spec.seed}, {spec.replicates} runs "
+        f"each on common random numbers): chi2 = {result.best_chi2:.3f} over "
+        f"{len(spec.targets)} targets.",
+        "Target: observed (sd) -> fitted mean [95% of runs]:",
+    ]
     for r in result.targets:
-        header.append(f"  {r['name']}: {r['observed']:.4g} ({r['sd']:.3g}) -> "
-                      f"{r['fitted']:.4g} [{r['runs_low']:.4g}, {r['runs_high']:.4g}]")
-    header.append("Keys marked 'fitted' below were set by the fit (to 4 significant digits); "
-                  "the rest are the base's.")
+        header.append(
+            f"  {r['name']}: {r['observed']:.4g} ({r['sd']:.3g}) -> "
+            f"{r['fitted']:.4g} [{r['runs_low']:.4g}, {r['runs_high']:.4g}]"
+        )
+    header.append(
+        "Keys marked 'fitted' below were set by the fit (to 4 significant digits); "
+        "the rest are the base's."
+    )
     data = scenario_to_dict(fitted)
     data["name"] = f"{spec.name}_calibrated"
     if spec.description:
         data["description"] = spec.description
-    write_text_atomic(out / "calibrated.toml",
-                      scenario_toml(data, [h for h in header if h], notes),
-                      "--out")
+    write_text_atomic(
+        out / "calibrated.toml", scenario_toml(data, [h for h in header if h], notes), "--out"
+    )
     result.files.insert(0, str(out / "calibrated.toml"))
-    summary = {"name": spec.name, "trials": len(done), "best": result.best,
-               "best_chi2": result.best_chi2, "targets": result.targets,
-               "posterior": result.posterior, "posterior_box": result.box,
-               "posterior_draws":
-               len(_done(prior)) if prior is not None else 0, "ess": result.ess}
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=float)
-                      + "\n", "--out")
+    summary = {
+        "name": spec.name,
+        "trials": len(done),
+        "best": result.best,
+        "best_chi2": result.best_chi2,
+        "targets": result.targets,
+        "posterior": result.posterior,
+        "posterior_box": result.box,
+        "posterior_draws": len(_done(prior)) if prior is not None else 0,
+        "ess": result.ess,
+    }
+    write_text_atomic(
+        out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n", "--out"
+    )
     result.files.append(str(out / "summary.json"))

@@ -36,12 +36,16 @@ RUN_MEASURES: dict[str, str] = {
     "referrals": "coupons redeemed: hidden friends referred by engaged clients (whole run)",
     "online_contacts": "first contacts made online (whole run)",
     "engaged_recruiting_none": "share of engaged clients who referred no one (in peer-driven "
-                               "referral every engaged client is a potential recruiter)",
+    "referral every engaged client is a potential recruiter)",
 }
 
 _FUNCTIONS = {"mean": np.mean, "sum": np.sum, "min": np.min, "max": np.max}
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv}
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
 
 
 @dataclass(frozen=True)
@@ -87,27 +91,37 @@ def compile_expression(text: Any, where: str) -> Expression:
         UserInputError: one line naming ``where``, the problem and what is allowed.
     """
     scalars, series = _known()
-    allowed = ("metrics, " + ", ".join(sorted(RUN_MEASURES)) + ", a weekly series at a week "
-               "such as contacted[52] (series: " + ", ".join(sorted(series)) + "), numbers, "
-               "+ - * / and mean/sum/min/max of a slice")
+    allowed = (
+        "metrics, " + ", ".join(sorted(RUN_MEASURES)) + ", a weekly series at a week "
+        "such as contacted[52] (series: " + ", ".join(sorted(series)) + "), numbers, "
+        "+ - * / and mean/sum/min/max of a slice"
+    )
     if not isinstance(text, str) or not text.strip():
-        raise UserInputError(f"{where} = {text!r}: must be an expression such as "
-                             "\"clients_contacted\" or \"contacted[104] - contacted[52]\"")
+        raise UserInputError(
+            f"{where} = {text!r}: must be an expression such as "
+            '"clients_contacted" or "contacted[104] - contacted[52]"'
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
-        raise UserInputError(f"{where} = {text!r}: not a valid expression; allowed: "
-                             f"{allowed}") from None
+        raise UserInputError(
+            f"{where} = {text!r}: not a valid expression; allowed: {allowed}"
+        ) from None
     names: set[str] = set()
     weeks = [0]
 
     def bad(node: ast.AST, why: str) -> UserInputError:
-        return UserInputError(f"{where} = {text!r}: {why} ({ast.unparse(node)}); allowed: "
-                              f"{allowed}")
+        return UserInputError(
+            f"{where} = {text!r}: {why} ({ast.unparse(node)}); allowed: {allowed}"
+        )
 
     def week_index(node: ast.AST) -> int:
-        if (isinstance(node, ast.Constant) and isinstance(node.value, int)
-                and not isinstance(node.value, bool) and node.value >= 0):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int)
+            and not isinstance(node.value, bool)
+            and node.value >= 0
+        ):
             weeks.append(node.value)
             return node.value
         raise bad(node, "a week must be a whole number 0 or more")
@@ -118,8 +132,11 @@ def compile_expression(text: Any, where: str) -> Expression:
                 raise bad(node, "only numbers are allowed as constants")
         elif isinstance(node, ast.Name):
             if node.id in series:
-                raise bad(node, f"{node.id} is a weekly series; give a week, "
-                                f"{node.id}[52], or a slice in mean(...)")
+                raise bad(
+                    node,
+                    f"{node.id} is a weekly series; give a week, "
+                    f"{node.id}[52], or a slice in mean(...)",
+                )
             if node.id not in scalars:
                 raise bad(node, f"unknown name {node.id!r}")
             names.add(node.id)
@@ -143,8 +160,12 @@ def compile_expression(text: Any, where: str) -> Expression:
             else:
                 week_index(node.slice)
         elif isinstance(node, ast.Call):
-            if (not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS
-                    or len(node.args) != 1 or node.keywords):
+            if (
+                not isinstance(node.func, ast.Name)
+                or node.func.id not in _FUNCTIONS
+                or len(node.args) != 1
+                or node.keywords
+            ):
                 raise bad(node, "only mean, sum, min or max of one slice")
             check(node.args[0], vector=True)
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
@@ -168,7 +189,7 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
         data = values[node.value.id]
         if isinstance(node.slice, ast.Slice):
             lo = node.slice.lower.value if node.slice.lower is not None else 0
-            return np.asarray(data[lo:node.slice.upper.value], dtype=float)
+            return np.asarray(data[lo : node.slice.upper.value], dtype=float)
         return data[node.slice.value]
     if isinstance(node, ast.Call):
         return _FUNCTIONS[node.func.id](_eval(node.args[0], values))

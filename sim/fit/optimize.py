@@ -74,16 +74,27 @@ def _identity(spec: SearchSpec) -> dict[str, Any]:
     from sim.fit.study import model_fingerprint
     from sim.model.scenario import scenario_to_dict
 
-    return {"model": model_fingerprint(), "scenario": scenario_to_dict(spec.base),
-            "seed": spec.seed,
-            "replicates": spec.replicates, "population": spec.population,
-            "parameters": [[p.key, p.lo, p.hi, list(p.levels or ())] for p in spec.parameters],
-            "objectives": [[o.expression.text, o.direction] for o in spec.objectives],
-            "constraints": [c.text for c in spec.constraints]}
+    return {
+        "model": model_fingerprint(),
+        "scenario": scenario_to_dict(spec.base),
+        "seed": spec.seed,
+        "replicates": spec.replicates,
+        "population": spec.population,
+        "parameters": [[p.key, p.lo, p.hi, list(p.levels or ())] for p in spec.parameters],
+        "objectives": [[o.expression.text, o.direction] for o in spec.objectives],
+        "constraints": [c.text for c in spec.constraints],
+    }
 
 
-def optimize(spec: SearchSpec, out: str | Path, executor, *, trials: int | None = None,
-             progress=None, say=print) -> SearchResult:
+def optimize(
+    spec: SearchSpec,
+    out: str | Path,
+    executor,
+    *,
+    trials: int | None = None,
+    progress=None,
+    say=print,
+) -> SearchResult:
     """Search ``spec``'s decision parameters; write the folder's files.
 
     Args:
@@ -125,24 +136,42 @@ def optimize(spec: SearchSpec, out: str | Path, executor, *, trials: int | None 
         n_start = max(10, 2 * len(keys) + 1)
 
         def make_sampler(s):
-            return optuna.samplers.TPESampler(seed=s, multivariate=True, constant_liar=True,
-                                              n_startup_trials=n_start, constraints_func=cf)
+            return optuna.samplers.TPESampler(
+                seed=s,
+                multivariate=True,
+                constant_liar=True,
+                n_startup_trials=n_start,
+                constraints_func=cf,
+            )
+
         round_size = ROUND_SIZE
     else:
+
         def make_sampler(s):
-            return optuna.samplers.NSGAIISampler(population_size=spec.population, seed=s,
-                                                 constraints_func=cf)
+            return optuna.samplers.NSGAIISampler(
+                population_size=spec.population, seed=s, constraints_func=cf
+            )
+
         round_size = spec.population
     study = folder.study("search", directions)
     if folder.resumed:
         from sim.fit.calibrate import resume_line
 
         say(resume_line(folder.out, study))
-    run = run_study(study, parameters=spec.parameters, trials=trials,
-                    replicates=spec.replicates, seed=spec.seed, executor=executor, job=job,
-                    score=score, make_sampler=make_sampler, round_size=round_size,
-                    enqueue=_base_values(spec),
-                    progress=progress(f"{spec.name}: search") if progress else None)
+    run = run_study(
+        study,
+        parameters=spec.parameters,
+        trials=trials,
+        replicates=spec.replicates,
+        seed=spec.seed,
+        executor=executor,
+        job=job,
+        score=score,
+        make_sampler=make_sampler,
+        round_size=round_size,
+        enqueue=_base_values(spec),
+        progress=progress(f"{spec.name}: search") if progress else None,
+    )
     result = SearchResult(trials_done=run.done_before + run.told)
     if run.interrupted:
         result.interrupted = True
@@ -162,34 +191,46 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
     keys = [p.key for p in spec.parameters]
     onames = [o.name for o in spec.objectives]
     cnames = [c.expression.text for c in spec.constraints]
-    done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
-                  key=lambda t: t.number)
+    done = sorted(
+        study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number
+    )
 
     def record(t) -> dict[str, Any]:
         means = t.user_attrs["means"]
         row = {"trial": t.number}
         row.update(t.params)
-        row.update(dict(zip(onames, means[:len(onames)], strict=False)))
-        row.update({f"constraint: {c}": v for c, v in zip(
-            [c.text for c in spec.constraints], means[len(onames):], strict=False)})
+        row.update(dict(zip(onames, means[: len(onames)], strict=False)))
+        row.update(
+            {
+                f"constraint: {c}": v
+                for c, v in zip(
+                    [c.text for c in spec.constraints], means[len(onames) :], strict=False
+                )
+            }
+        )
         row["feasible"] = all(v <= 0 for v in t.user_attrs["constraints"])
         return row
 
     if not done:
-        raise UserInputError(f"{spec.source}: no trial gave a number for every objective (e.g. "
-                             "a share of nothing, as exhaustion with no peers); check the "
-                             "objectives and the [parameters] ranges")
+        raise UserInputError(
+            f"{spec.source}: no trial gave a number for every objective (e.g. "
+            "a share of nothing, as exhaustion with no peers); check the "
+            "objectives and the [parameters] ranges"
+        )
     rows = [record(t) for t in done]
     feasible = [r for r in rows if r["feasible"]]
     result.feasible = len(feasible)
     points = np.array([[r[o] for o in onames] for r in rows], dtype=float).reshape(-1, len(onames))
     fidx = [i for i, r in enumerate(rows) if r["feasible"]]
-    front_local = pareto_front(points[fidx], [o.direction for o in spec.objectives]) if fidx \
-        else []
+    front_local = pareto_front(points[fidx], [o.direction for o in spec.objectives]) if fidx else []
     front = [fidx[i] for i in front_local]
     first = spec.objectives[0]
-    front.sort(key=lambda i: (-points[i, 0] if first.direction == "maximize" else points[i, 0],
-                              rows[i]["trial"]))
+    front.sort(
+        key=lambda i: (
+            -points[i, 0] if first.direction == "maximize" else points[i, 0],
+            rows[i]["trial"],
+        )
+    )
     # NSGA-II may run one policy more than once (same values, same runs): keep its first.
     seen, unique = set(), []
     for i in front:
@@ -226,8 +267,14 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
     if result.base is not None:
         marks["base scenario (its own policy)"] = xy[0]
     cons = "; ".join(c.text for c in spec.constraints) or "no constraints"
-    fig = pareto_figure(xy, feasible_mask, np.array(front, dtype=int), labels,
-                        f"{spec.name}: {len(rows)} trials, {cons}", marks)
+    fig = pareto_figure(
+        xy,
+        feasible_mask,
+        np.array(front, dtype=int),
+        labels,
+        f"{spec.name}: {len(rows)} trials, {cons}",
+        marks,
+    )
     write_figure(fig, out / "pareto.png")
     result.files.append(str(out / "pareto.png"))
 
@@ -239,20 +286,29 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
         scenario = spec.base.replace(values)
         data = scenario_to_dict(scenario)
         data["name"] = f"{spec.base.name}_best_{k}"
-        data["description"] = (f"Policy {k} of the front of {spec.name} (outreach optimize), "
-                               f"on {spec.base.name}'s programme")
-        header = [f"Policy {k} of the Pareto front found by `outreach optimize` "
-                  f"({spec.source}, trial {r['trial']}, seed {spec.seed}, {spec.replicates} "
-                  "runs on common random numbers):"]
+        data["description"] = (
+            f"Policy {k} of the front of {spec.name} (outreach optimize), "
+            f"on {spec.base.name}'s programme"
+        )
+        header = [
+            f"Policy {k} of the Pareto front found by `outreach optimize` "
+            f"({spec.source}, trial {r['trial']}, seed {spec.seed}, {spec.replicates} "
+            "runs on common random numbers):"
+        ]
         header += [f"  {o}: {r[o]:.5g}" for o in onames]
         header += [f"  {c}: {r[c]:.5g}" for c in ccols]
-        header.append(f"Compare it with the base: outreach compare {spec.base.name} "
-                      f"best_{k}.toml")
+        header.append(f"Compare it with the base: outreach compare {spec.base.name} best_{k}.toml")
         notes = {key: "searched" for key in keys}
         write_text_atomic(out / f"best_{k}.toml", scenario_toml(data, header, notes), "--out")
         result.files.append(str(out / f"best_{k}.toml"))
-    summary = {"name": spec.name, "trials": len(rows), "feasible": len(feasible),
-               "front": result.front, "base": result.base}
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n",
-                      "--out")
+    summary = {
+        "name": spec.name,
+        "trials": len(rows),
+        "feasible": len(feasible),
+        "front": result.front,
+        "base": result.base,
+    }
+    write_text_atomic(
+        out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n", "--out"
+    )
     result.files.append(str(out / "summary.json"))

@@ -41,8 +41,9 @@ def _key(k: str) -> str:
     return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
 
 
-def scenario_toml(data: Mapping[str, Any], header: Sequence[str],
-                  notes: Mapping[str, str] | None = None) -> str:
+def scenario_toml(
+    data: Mapping[str, Any], header: Sequence[str], notes: Mapping[str, str] | None = None
+) -> str:
     """A scenario's tables as a TOML document, with comment lines on top and beside keys.
 
     Args:
@@ -56,8 +57,7 @@ def scenario_toml(data: Mapping[str, Any], header: Sequence[str],
 
     def scalars(table: Mapping[str, Any], prefix: str) -> None:
         for k, v in table.items():
-            if isinstance(v, Mapping) or (isinstance(v, list) and v
-                                          and isinstance(v[0], Mapping)):
+            if isinstance(v, Mapping) or (isinstance(v, list) and v and isinstance(v[0], Mapping)):
                 continue
             note = notes.get(prefix + k)
             lines.append(f"{_key(k)} = {_value(v)}" + (f"  # {note}" if note else ""))
@@ -85,8 +85,7 @@ def scenario_toml(data: Mapping[str, Any], header: Sequence[str],
 def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
     """Rows as CSV (missing cells empty), written atomically."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore",
-                       lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for row in rows:
         w.writerow({k: _cell(v) for k, v in row.items()})
@@ -137,28 +136,57 @@ def fit_figure(targets, runs: np.ndarray, title: str, posterior_band=None):
     for ax, (key, idx) in zip(axes.flat, groups.items(), strict=False):
         if not key.startswith("#"):  # a weekly series: over the weeks
             weeks = [int(targets[i].name.split("[")[1].rstrip("]")) for i in idx]
-            ax.fill_between(weeks, lo[idx], hi[idx], color="C0", alpha=0.25,
-                            label="model, 95% of runs")
+            ax.fill_between(
+                weeks, lo[idx], hi[idx], color="C0", alpha=0.25, label="model, 95% of runs"
+            )
             ax.plot(weeks, mean[idx], color="C0", label="model mean")
-            ax.errorbar(weeks, [targets[i].value for i in idx],
-                        yerr=[2 * targets[i].sd for i in idx], fmt="o", color="C3",
-                        label="observed ± 2 sd")
+            ax.errorbar(
+                weeks,
+                [targets[i].value for i in idx],
+                yerr=[2 * targets[i].sd for i in idx],
+                fmt="o",
+                color="C3",
+                label="observed ± 2 sd",
+            )
             ax.set_xlabel("week")
             ax.set_title(key, fontsize=10)
         else:
             i = idx[0]
             t = targets[i]
-            ax.errorbar([0], [t.value], yerr=[2 * t.sd], fmt="o", color="C3", capsize=6,
-                        label="observed ± 2 sd")
-            ax.errorbar([1], [mean[i]], yerr=[[mean[i] - lo[i]], [hi[i] - mean[i]]], fmt="s",
-                        color="C0", capsize=6, label="model: mean, 95% of runs")
+            ax.errorbar(
+                [0],
+                [t.value],
+                yerr=[2 * t.sd],
+                fmt="o",
+                color="C3",
+                capsize=6,
+                label="observed ± 2 sd",
+            )
+            ax.errorbar(
+                [1],
+                [mean[i]],
+                yerr=[[mean[i] - lo[i]], [hi[i] - mean[i]]],
+                fmt="s",
+                color="C0",
+                capsize=6,
+                label="model: mean, 95% of runs",
+            )
             if posterior_band is not None:
                 plo, phi = posterior_band[i]
-                ax.errorbar([2], [(plo + phi) / 2], yerr=[[(phi - plo) / 2]], fmt="none",
-                            color="0.4", capsize=6, lw=3, label="posterior, 90%")
+                ax.errorbar(
+                    [2],
+                    [(plo + phi) / 2],
+                    yerr=[[(phi - plo) / 2]],
+                    fmt="none",
+                    color="0.4",
+                    capsize=6,
+                    lw=3,
+                    label="posterior, 90%",
+                )
             ax.set_xticks([0, 1] + ([2] if posterior_band is not None else []))
-            ax.set_xticklabels(["observed", "fit"] + (["posterior"] if posterior_band
-                                                       is not None else []))
+            ax.set_xticklabels(
+                ["observed", "fit"] + (["posterior"] if posterior_band is not None else [])
+            )
             ax.set_xlim(-0.6, 2.6 if posterior_band is not None else 1.6)
             ax.set_title(_wrap(t.name), fontsize=10)
         ax.grid(alpha=0.3)
@@ -206,8 +234,14 @@ def pairs_figure(names: Sequence[str], draws: np.ndarray, weights: np.ndarray, t
                 ax.hist(draws[:, i], bins=20, weights=weights, color="C0")
                 ax.set_yticks([])
             elif i > j:
-                ax.scatter(draws[order, j], draws[order, i], s=size, c=weights[order],
-                           cmap="viridis", linewidths=0)
+                ax.scatter(
+                    draws[order, j],
+                    draws[order, i],
+                    s=size,
+                    c=weights[order],
+                    cmap="viridis",
+                    linewidths=0,
+                )
             else:
                 ax.set_visible(False)
                 continue
@@ -221,8 +255,14 @@ def pairs_figure(names: Sequence[str], draws: np.ndarray, weights: np.ndarray, t
     return fig
 
 
-def pareto_figure(points: np.ndarray, feasible: np.ndarray, front: np.ndarray,
-                  labels: Sequence[str], title: str, marks: Mapping[str, Sequence[float]]):
+def pareto_figure(
+    points: np.ndarray,
+    feasible: np.ndarray,
+    front: np.ndarray,
+    labels: Sequence[str],
+    title: str,
+    marks: Mapping[str, Sequence[float]],
+):
     """The trials on the first two objectives: feasible, infeasible, the Pareto front.
 
     Args:
@@ -237,17 +277,36 @@ def pareto_figure(points: np.ndarray, feasible: np.ndarray, front: np.ndarray,
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))
-    ax.scatter(points[~feasible, 0], points[~feasible, 1], s=12, color="0.75",
-               label="trials beyond the constraints")
-    ax.scatter(points[feasible, 0], points[feasible, 1], s=14, color="C0", alpha=0.6,
-               label="feasible trials")
+    ax.scatter(
+        points[~feasible, 0],
+        points[~feasible, 1],
+        s=12,
+        color="0.75",
+        label="trials beyond the constraints",
+    )
+    ax.scatter(
+        points[feasible, 0],
+        points[feasible, 1],
+        s=14,
+        color="C0",
+        alpha=0.6,
+        label="feasible trials",
+    )
     if len(front):
         f = points[front]
         o = np.argsort(f[:, 0])
         ax.plot(f[o, 0], f[o, 1], "-o", color="C3", label="Pareto front")
     for i, (name, xy) in enumerate(marks.items()):
-        ax.scatter([xy[0]], [xy[1]], marker="*", s=160, color=f"C{(i + 4) % 10}",
-                   edgecolors="k", label=name, zorder=5)
+        ax.scatter(
+            [xy[0]],
+            [xy[1]],
+            marker="*",
+            s=160,
+            color=f"C{(i + 4) % 10}",
+            edgecolors="k",
+            label=name,
+            zorder=5,
+        )
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.grid(alpha=0.3)

@@ -25,8 +25,13 @@ __all__ = ["InlineExecutor", "make_fit_job", "run_fit_batch", "run_round"]
 _cache: dict[str, Any] = {}
 
 
-def make_fit_job(base, keys: Sequence[str], expressions: Sequence[Any], identity: str,
-                 tied: Sequence[tuple[str, str, float]] = ()) -> dict[str, Any]:
+def make_fit_job(
+    base,
+    keys: Sequence[str],
+    expressions: Sequence[Any],
+    identity: str,
+    tied: Sequence[tuple[str, str, float]] = (),
+) -> dict[str, Any]:
     """What every task of a fit shares: the base scenario, the keys, the expressions.
 
     Args:
@@ -38,13 +43,19 @@ def make_fit_job(base, keys: Sequence[str], expressions: Sequence[Any], identity
     """
     from sim.model.scenario import scenario_to_dict
 
-    return {"task": "sim.fit.runs:run_fit_batch", "identity": identity,
-            "base": scenario_to_dict(base), "keys": list(keys),
-            "expressions": [e.text for e in expressions], "tied": [list(t) for t in tied]}
+    return {
+        "task": "sim.fit.runs:run_fit_batch",
+        "identity": identity,
+        "base": scenario_to_dict(base),
+        "keys": list(keys),
+        "expressions": [e.text for e in expressions],
+        "tied": [list(t) for t in tied],
+    }
 
 
-def run_fit_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int, int]]
-                  ) -> list[dict[str, Any]]:
+def run_fit_batch(
+    job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int, int]]
+) -> list[dict[str, Any]]:
     """Run a batch of a fit's runs; one plain row per run.
 
     Args:
@@ -81,8 +92,13 @@ def run_fit_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any],
         model = OutreachModel(current[1], int(replicate))
         model.run()
         measured = run_measures(model, names)
-        rows.append({"point": int(trial), "replicate": int(replicate),
-                     "values": [e(measured) for e in exprs]})
+        rows.append(
+            {
+                "point": int(trial),
+                "replicate": int(replicate),
+                "values": [e(measured) for e in exprs],
+            }
+        )
     return rows
 
 
@@ -127,9 +143,14 @@ class InlineExecutor:
         """Nothing to close."""
 
 
-def run_round(executor, job: dict[str, Any], trials: Sequence[tuple[int, Sequence[Any]]],
-              seed: int, replicates: int,
-              on_run: Callable[[], None] | None = None) -> dict[int, list[list[float]]]:
+def run_round(
+    executor,
+    job: dict[str, Any],
+    trials: Sequence[tuple[int, Sequence[Any]]],
+    seed: int,
+    replicates: int,
+    on_run: Callable[[], None] | None = None,
+) -> dict[int, list[list[float]]]:
     """Run every replicate of each trial; each trial's rows, replicate by replicate.
 
     Args:

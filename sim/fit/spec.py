@@ -52,14 +52,31 @@ from sim.errors import UserInputError
 from sim.fit.expressions import Expression, compile_expression
 from sim.sweep.spec import Parameter
 
-__all__ = ["Constraint", "FitSpec", "Objective", "SearchSpec", "Target", "load_fit_spec",
-           "load_search_spec"]
+__all__ = [
+    "Constraint",
+    "FitSpec",
+    "Objective",
+    "SearchSpec",
+    "Target",
+    "load_fit_spec",
+    "load_search_spec",
+]
 
 _COMMON = ("name", "description", "seed", "replicates", "trials", "set", "parameters")
 _FIT_KEYS = (*_COMMON, "posterior", "tied", "target")
 _SEARCH_KEYS = (*_COMMON, "population", "objective", "constraints")
-_TARGET_KEYS = ("name", "metric", "expression", "series", "weeks", "values", "value", "sd",
-                "sds", "source")
+_TARGET_KEYS = (
+    "name",
+    "metric",
+    "expression",
+    "series",
+    "weeks",
+    "values",
+    "value",
+    "sd",
+    "sds",
+    "source",
+)
 
 
 @dataclass(frozen=True)
@@ -155,8 +172,7 @@ class SearchSpec(_Study):
 
     def expressions(self) -> list[Expression]:
         """Every expression the runs must measure."""
-        return ([o.expression for o in self.objectives]
-                + [c.expression for c in self.constraints])
+        return [o.expression for o in self.objectives] + [c.expression for c in self.constraints]
 
 
 def _is_number(x: Any) -> bool:
@@ -166,20 +182,25 @@ def _is_number(x: Any) -> bool:
 def _int(data: Mapping[str, Any], key: str, lo: int, hi: int, default: int, where: str) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise UserInputError(f"{where}: {key} = {value!r}: must be a whole number in "
-                             f"[{lo}, {hi}]")
+        raise UserInputError(f"{where}: {key} = {value!r}: must be a whole number in [{lo}, {hi}]")
     return value
 
 
-def _common(data: Mapping[str, Any], scenario_path: Path, where: str, allowed: tuple[str, ...],
-            default_trials: int) -> dict[str, Any]:
+def _common(
+    data: Mapping[str, Any],
+    scenario_path: Path,
+    where: str,
+    allowed: tuple[str, ...],
+    default_trials: int,
+) -> dict[str, Any]:
     """The keys both kinds of file share; ``[parameters]`` checked by the sweep spec's code."""
     from sim.sweep.spec import spec_from_dict
 
     for key in data:
         if key not in allowed:
-            raise UserInputError(f"{where}: {key}: unknown key; allowed here: "
-                                 + ", ".join(sorted(allowed)))
+            raise UserInputError(
+                f"{where}: {key}: unknown key; allowed here: " + ", ".join(sorted(allowed))
+            )
     name = data.get("name", Path(where).stem)
     if not isinstance(name, str) or not name:
         raise UserInputError(f"{where}: name = {name!r}: must be a non-empty string")
@@ -191,12 +212,17 @@ def _common(data: Mapping[str, Any], scenario_path: Path, where: str, allowed: t
     trials = _int(data, "trials", 1, 1_000_000, default_trials, where)
     table = data.get("parameters")
     if not isinstance(table, Mapping) or not table:
-        raise UserInputError(f"{where}: parameters: must be a non-empty table of dotted "
-                             "scenario keys, each { range = [lo, hi] } or { levels = [...] }")
+        raise UserInputError(
+            f"{where}: parameters: must be a non-empty table of dotted "
+            "scenario keys, each { range = [lo, hi] } or { levels = [...] }"
+        )
     # Ranges and levels go through a sweep spec of the design that takes them, so each is
     # checked on the scenario exactly as `outreach sweep` checks it.
-    ranges = {k: v for k, v in table.items()
-              if not (isinstance(v, Mapping) and "levels" in v and "range" not in v)}
+    ranges = {
+        k: v
+        for k, v in table.items()
+        if not (isinstance(v, Mapping) and "levels" in v and "range" not in v)
+    }
     levels = {k: v for k, v in table.items() if k not in ranges}
     fixed = data.get("set", {})
     params: dict[str, Parameter] = {}
@@ -204,16 +230,29 @@ def _common(data: Mapping[str, Any], scenario_path: Path, where: str, allowed: t
     for design, part in (("lhs", ranges), ("grid", levels)):
         if not part:
             continue
-        sweep = {"base": str(scenario_path.resolve()), "design": design, "seed": seed,
-                 "parameters": part, "set": fixed}
+        sweep = {
+            "base": str(scenario_path.resolve()),
+            "design": design,
+            "seed": seed,
+            "parameters": part,
+            "set": fixed,
+        }
         if design == "lhs":
             sweep["samples"] = 1
         spec = spec_from_dict(sweep, where)
         params.update({p.key: p for p in spec.parameters})
     ordered = tuple(params[k] for k in _dotted_order(table) if k in params)
-    return {"name": name, "description": description, "source": where, "base": spec.base,
-            "fixed": dict(spec.fixed), "parameters": ordered, "seed": seed,
-            "replicates": replicates, "trials": trials}
+    return {
+        "name": name,
+        "description": description,
+        "source": where,
+        "base": spec.base,
+        "fixed": dict(spec.fixed),
+        "parameters": ordered,
+        "seed": seed,
+        "replicates": replicates,
+        "trials": trials,
+    }
 
 
 def _dotted_order(table: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -228,14 +267,18 @@ def _dotted_order(table: Mapping[str, Any], prefix: str = "") -> list[str]:
 
 def _check_weeks(expr: Expression, weeks: int, where: str) -> None:
     if expr.last_week > weeks:
-        raise UserInputError(f"{where} = {expr.text!r}: reads week {expr.last_week}, but the "
-                             f"scenario runs {weeks} weeks (set \"run.weeks\" in [set])")
+        raise UserInputError(
+            f"{where} = {expr.text!r}: reads week {expr.last_week}, but the "
+            f'scenario runs {weeks} weeks (set "run.weeks" in [set])'
+        )
 
 
 def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
     if not isinstance(items, list) or not items:
-        raise UserInputError(f"{where}: target: give at least one [[target]] with metric (or "
-                             "expression, or series), value and sd")
+        raise UserInputError(
+            f"{where}: target: give at least one [[target]] with metric (or "
+            "expression, or series), value and sd"
+        )
     out: list[Target] = []
     for i, item in enumerate(items):
         at = f"{where}: target.{i}"
@@ -243,8 +286,9 @@ def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
             raise UserInputError(f"{at}: must be a table ([[target]])")
         for key in item:
             if key not in _TARGET_KEYS:
-                raise UserInputError(f"{at}.{key}: unknown key; allowed here: "
-                                     + ", ".join(_TARGET_KEYS))
+                raise UserInputError(
+                    f"{at}.{key}: unknown key; allowed here: " + ", ".join(_TARGET_KEYS)
+                )
         kinds = [k for k in ("metric", "expression", "series") if k in item]
         if len(kinds) != 1:
             raise UserInputError(f"{at}: give exactly one of metric, expression or series")
@@ -260,8 +304,10 @@ def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
 
             metric = item["metric"]
             if metric not in METRICS and metric not in RUN_MEASURES:
-                raise UserInputError(f"{at}.metric = {metric!r}: unknown metric; allowed: "
-                                     + ", ".join([*METRICS, *RUN_MEASURES]))
+                raise UserInputError(
+                    f"{at}.metric = {metric!r}: unknown metric; allowed: "
+                    + ", ".join([*METRICS, *RUN_MEASURES])
+                )
         expr = compile_expression(item[kinds[0]], f"{at}.{kinds[0]}")
         _check_weeks(expr, weeks, f"{at}.{kinds[0]}")
         for key in ("weeks", "values", "sds"):
@@ -269,11 +315,12 @@ def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
                 raise UserInputError(f"{at}.{key}: only for a series target (series = ...)")
         value, sd = item.get("value"), item.get("sd")
         if not _is_number(value):
-            raise UserInputError(f"{at}.value = {value!r}: must be a number (the observed "
-                                 "figure)")
+            raise UserInputError(f"{at}.value = {value!r}: must be a number (the observed figure)")
         if not _is_number(sd) or sd <= 0:
-            raise UserInputError(f"{at}.sd = {sd!r}: must be a number above 0 (the figure's "
-                                 "uncertainty, one standard deviation)")
+            raise UserInputError(
+                f"{at}.sd = {sd!r}: must be a number above 0 (the figure's "
+                "uncertainty, one standard deviation)"
+            )
         name = item.get("name", expr.text)
         if not isinstance(name, str) or not name:
             raise UserInputError(f"{at}.name = {name!r}: must be a non-empty string")
@@ -281,8 +328,9 @@ def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
     names = [t.name for t in out]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
-        raise UserInputError(f"{where}: target: two targets are named {dup!r}; give each a "
-                             "distinct name")
+        raise UserInputError(
+            f"{where}: target: two targets are named {dup!r}; give each a distinct name"
+        )
     return tuple(out)
 
 
@@ -291,37 +339,61 @@ def _series_target(item: Mapping[str, Any], at: str, weeks: int, source: str) ->
 
     series = item["series"]
     if series not in WEEKLY_SERIES:
-        raise UserInputError(f"{at}.series = {series!r}: unknown series; allowed: "
-                             + ", ".join(WEEKLY_SERIES))
+        raise UserInputError(
+            f"{at}.series = {series!r}: unknown series; allowed: " + ", ".join(WEEKLY_SERIES)
+        )
     at_weeks, values = item.get("weeks"), item.get("values")
-    if (not isinstance(at_weeks, list) or not at_weeks
-            or not all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= weeks
-                       for w in at_weeks)):
-        raise UserInputError(f"{at}.weeks = {at_weeks!r}: must be a non-empty list of weeks "
-                             f"in [0, {weeks}] (the scenario's run.weeks)")
+    if (
+        not isinstance(at_weeks, list)
+        or not at_weeks
+        or not all(
+            isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= weeks for w in at_weeks
+        )
+    ):
+        raise UserInputError(
+            f"{at}.weeks = {at_weeks!r}: must be a non-empty list of weeks "
+            f"in [0, {weeks}] (the scenario's run.weeks)"
+        )
     if len(set(at_weeks)) != len(at_weeks):
         raise UserInputError(f"{at}.weeks = {at_weeks!r}: weeks must be distinct")
-    if (not isinstance(values, list) or len(values) != len(at_weeks)
-            or not all(_is_number(v) for v in values)):
-        raise UserInputError(f"{at}.values = {values!r}: must be a list of {len(at_weeks)} "
-                             "numbers, one per week")
+    if (
+        not isinstance(values, list)
+        or len(values) != len(at_weeks)
+        or not all(_is_number(v) for v in values)
+    ):
+        raise UserInputError(
+            f"{at}.values = {values!r}: must be a list of {len(at_weeks)} numbers, one per week"
+        )
     if "sds" in item:
         sds = item["sds"]
         if "sd" in item:
-            raise UserInputError(f"{at}: give sd (one for all weeks) or sds (one per week), "
-                                 "not both")
+            raise UserInputError(
+                f"{at}: give sd (one for all weeks) or sds (one per week), not both"
+            )
     else:
         sds = [item.get("sd")] * len(at_weeks)
-    if (not isinstance(sds, list) or len(sds) != len(at_weeks)
-            or not all(_is_number(s) and s > 0 for s in sds)):
-        raise UserInputError(f"{at}.sd = {item.get('sd', item.get('sds'))!r}: give sd, a "
-                             f"number above 0, or sds, {len(at_weeks)} numbers above 0")
+    if (
+        not isinstance(sds, list)
+        or len(sds) != len(at_weeks)
+        or not all(_is_number(s) and s > 0 for s in sds)
+    ):
+        raise UserInputError(
+            f"{at}.sd = {item.get('sd', item.get('sds'))!r}: give sd, a "
+            f"number above 0, or sds, {len(at_weeks)} numbers above 0"
+        )
     for key in ("value", "name"):
         if key in item:
             raise UserInputError(f"{at}.{key}: a series target takes weeks and values")
-    return [Target(f"{series}[{w}]", compile_expression(f"{series}[{w}]", f"{at}.series"),
-                   float(v), float(s), source)
-            for w, v, s in zip(at_weeks, values, sds, strict=True)]
+    return [
+        Target(
+            f"{series}[{w}]",
+            compile_expression(f"{series}[{w}]", f"{at}.series"),
+            float(v),
+            float(s),
+            source,
+        )
+        for w, v, s in zip(at_weeks, values, sds, strict=True)
+    ]
 
 
 def load_fit_spec(path: str | Path, scenario_path: str | Path) -> FitSpec:
@@ -351,38 +423,51 @@ def _tied(table: Any, common: Mapping[str, Any], where: str) -> tuple[tuple[str,
     from sim.sweep.spec import _flatten, _value_at
 
     if not isinstance(table, Mapping):
-        raise UserInputError(f"{where}: tied = {table!r}: must be a table of dotted keys, each "
-                             "{ to = \"FITTED KEY\", ratio = NUMBER }")
+        raise UserInputError(
+            f"{where}: tied = {table!r}: must be a table of dotted keys, each "
+            '{ to = "FITTED KEY", ratio = NUMBER }'
+        )
     fitted = {p.key: p for p in common["parameters"]}
     base = common["base"]
     data = scenario_to_dict(base)
     out = []
     for key, value in _flatten(table, "", lambda t: "to" in t or "ratio" in t).items():
         at = f"{where}: tied.{key}"
-        if (not isinstance(value, Mapping) or set(value) != {"to", "ratio"}
-                or not _is_number(value["ratio"]) or value["ratio"] <= 0):
-            raise UserInputError(f"{at} = {value!r}: must be {{ to = \"FITTED KEY\", ratio = "
-                                 "NUMBER above 0 }")
+        if (
+            not isinstance(value, Mapping)
+            or set(value) != {"to", "ratio"}
+            or not _is_number(value["ratio"])
+            or value["ratio"] <= 0
+        ):
+            raise UserInputError(
+                f'{at} = {value!r}: must be {{ to = "FITTED KEY", ratio = NUMBER above 0 }}'
+            )
         p = fitted.get(value["to"])
         if p is None or p.levels is not None:
-            raise UserInputError(f"{at}.to = {value['to']!r}: must name a parameter fitted "
-                                 "over a range in [parameters]")
+            raise UserInputError(
+                f"{at}.to = {value['to']!r}: must name a parameter fitted "
+                "over a range in [parameters]"
+            )
         if key in fitted:
-            raise UserInputError(f"{at}: is fitted in [parameters]; a key is fitted or tied, "
-                                 "not both")
+            raise UserInputError(
+                f"{at}: is fitted in [parameters]; a key is fitted or tied, not both"
+            )
         try:
             _value_at(data, key)
         except KeyError:
-            raise UserInputError(f"{at}: not a parameter of the base scenario (`outreach "
-                                 "params` lists the dotted keys)") from None
+            raise UserInputError(
+                f"{at}: not a parameter of the base scenario (`outreach "
+                "params` lists the dotted keys)"
+            ) from None
         ratio = float(value["ratio"])
         for end in (p.lo, p.hi):
             try:
                 base.replace({p.key: end, key: tie_value(end, ratio)})
             except UserInputError as err:
                 detail = str(err).split(": ", 1)[-1]
-                raise UserInputError(f"{at}: at {p.key} = {end!r} it would be "
-                                     f"{tie_value(end, ratio)!r}: {detail}") from None
+                raise UserInputError(
+                    f"{at}: at {p.key} = {end!r} it would be {tie_value(end, ratio)!r}: {detail}"
+                ) from None
         out.append((key, p.key, ratio))
     return tuple(out)
 
@@ -412,8 +497,10 @@ def load_search_spec(path: str | Path, scenario_path: str | Path) -> SearchSpec:
     population = _int(data, "population", 2, 10_000, 24, where)
     items = data.get("objective")
     if not isinstance(items, list) or not items:
-        raise UserInputError(f"{where}: objective: give at least one [[objective]] with metric "
-                             "(or expression) and direction = \"maximize\" or \"minimize\"")
+        raise UserInputError(
+            f"{where}: objective: give at least one [[objective]] with metric "
+            '(or expression) and direction = "maximize" or "minimize"'
+        )
     objectives = []
     for i, item in enumerate(items):
         at = f"{where}: objective.{i}"
@@ -421,26 +508,35 @@ def load_search_spec(path: str | Path, scenario_path: str | Path) -> SearchSpec:
             raise UserInputError(f"{at}: must be a table ([[objective]])")
         for key in item:
             if key not in ("name", "metric", "expression", "direction"):
-                raise UserInputError(f"{at}.{key}: unknown key; allowed here: name, metric, "
-                                     "expression, direction")
+                raise UserInputError(
+                    f"{at}.{key}: unknown key; allowed here: name, metric, expression, direction"
+                )
         kinds = [k for k in ("metric", "expression") if k in item]
         if len(kinds) != 1:
             raise UserInputError(f"{at}: give exactly one of metric or expression")
-        if kinds[0] == "metric" and item["metric"] not in METRICS and \
-                item["metric"] not in RUN_MEASURES:
-            raise UserInputError(f"{at}.metric = {item['metric']!r}: unknown metric; allowed: "
-                                 + ", ".join([*METRICS, *RUN_MEASURES]))
+        if (
+            kinds[0] == "metric"
+            and item["metric"] not in METRICS
+            and item["metric"] not in RUN_MEASURES
+        ):
+            raise UserInputError(
+                f"{at}.metric = {item['metric']!r}: unknown metric; allowed: "
+                + ", ".join([*METRICS, *RUN_MEASURES])
+            )
         expr = compile_expression(item[kinds[0]], f"{at}.{kinds[0]}")
         _check_weeks(expr, weeks, f"{at}.{kinds[0]}")
         direction = item.get("direction")
         if direction not in ("maximize", "minimize"):
-            raise UserInputError(f"{at}.direction = {direction!r}: must be \"maximize\" or "
-                                 "\"minimize\"")
+            raise UserInputError(
+                f'{at}.direction = {direction!r}: must be "maximize" or "minimize"'
+            )
         objectives.append(Objective(str(item.get("name", expr.text)), expr, direction))
     raw = data.get("constraints", [])
     if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
-        raise UserInputError(f"{where}: constraints = {raw!r}: must be a list of strings such "
-                             "as \"cost_total <= 120000\"")
+        raise UserInputError(
+            f"{where}: constraints = {raw!r}: must be a list of strings such "
+            'as "cost_total <= 120000"'
+        )
     constraints = []
     for i, text in enumerate(raw):
         at = f"{where}: constraints.{i}"
@@ -452,10 +548,16 @@ def load_search_spec(path: str | Path, scenario_path: str | Path) -> SearchSpec:
             except ValueError:
                 bound = None
         if not m or bound is None or not math.isfinite(bound):
-            raise UserInputError(f"{at} = {text!r}: must be EXPRESSION <= NUMBER or "
-                                 "EXPRESSION >= NUMBER, e.g. \"cost_total <= 120000\"")
+            raise UserInputError(
+                f"{at} = {text!r}: must be EXPRESSION <= NUMBER or "
+                'EXPRESSION >= NUMBER, e.g. "cost_total <= 120000"'
+            )
         expr = compile_expression(m["expr"], at)
         _check_weeks(expr, weeks, at)
         constraints.append(Constraint(text, expr, m["op"], bound))
-    return SearchSpec(**common, objectives=tuple(objectives), constraints=tuple(constraints),
-                      population=population)
+    return SearchSpec(
+        **common,
+        objectives=tuple(objectives),
+        constraints=tuple(constraints),
+        population=population,
+    )

@@ -32,8 +32,7 @@ import numpy as np
 
 from sim.errors import UserInputError
 
-__all__ = ["FitFolder", "StudyRun", "distributions", "parameter_values", "round_seed",
-           "run_study"]
+__all__ = ["FitFolder", "StudyRun", "distributions", "parameter_values", "round_seed", "run_study"]
 
 #: Trials asked per round when the sampler does not fix it (NSGA-II asks a population).
 ROUND_SIZE = 8
@@ -74,8 +73,10 @@ def distributions(parameters) -> dict[str, Any]:
         if p.levels is not None:
             for v in p.levels:
                 if not (v is None or isinstance(v, (bool, int, float, str))):
-                    raise UserInputError(f"parameters.{p.key}.levels: {v!r}: a level must be "
-                                         "a number, a string or true/false")
+                    raise UserInputError(
+                        f"parameters.{p.key}.levels: {v!r}: a level must be "
+                        "a number, a string or true/false"
+                    )
             out[p.key] = D.CategoricalDistribution(list(p.levels))
         elif p.integer:
             out[p.key] = D.IntDistribution(int(p.lo), int(p.hi))
@@ -103,33 +104,43 @@ class FitFolder:
         self.out = Path(out)
         if self.out.exists() and not self.out.is_dir():
             raise UserInputError(f"--out {self.out}: is a file; give a folder")
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str)
-                                .encode()).hexdigest()[:16]
+        digest = hashlib.sha256(
+            json.dumps(identity, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
         record = self.out / "fit.json"
         self.resumed = record.is_file()
         if self.resumed:
             try:
                 old = json.loads(record.read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                raise UserInputError(f"--out {self.out}: {record} cannot be read; give "
-                                     "another folder or remove it") from None
+                raise UserInputError(
+                    f"--out {self.out}: {record} cannot be read; give another folder or remove it"
+                ) from None
             if old.get("kind") != kind or old.get("identity") != digest:
                 raise UserInputError(
                     f"--out {self.out}: holds a {old.get('kind', 'different')} run of other "
                     "inputs (file, scenario, seed or the model's code changed); give another "
-                    "folder or remove it")
+                    "folder or remove it"
+                )
         else:
             if self.out.exists() and any(self.out.iterdir()):
-                raise UserInputError(f"--out {self.out}: is a folder with other files in it; "
-                                     "give a new or empty folder")
+                raise UserInputError(
+                    f"--out {self.out}: is a folder with other files in it; "
+                    "give a new or empty folder"
+                )
             try:
                 self.out.mkdir(parents=True, exist_ok=True)
             except OSError as err:
-                raise UserInputError(f"--out {self.out}: cannot create it "
-                                     f"({err.strerror})") from None
-            record.write_text(json.dumps({"kind": kind, "identity": digest,
-                                          "inputs": identity}, indent=2, default=str) + "\n",
-                              encoding="utf-8")
+                raise UserInputError(
+                    f"--out {self.out}: cannot create it ({err.strerror})"
+                ) from None
+            record.write_text(
+                json.dumps(
+                    {"kind": kind, "identity": digest, "inputs": identity}, indent=2, default=str
+                )
+                + "\n",
+                encoding="utf-8",
+            )
         self.digest = digest
         self._storage = None
 
@@ -148,8 +159,9 @@ class FitFolder:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        return optuna.create_study(study_name=name, storage=self.storage,
-                                   directions=list(directions), load_if_exists=True)
+        return optuna.create_study(
+            study_name=name, storage=self.storage, directions=list(directions), load_if_exists=True
+        )
 
 
 @dataclass
@@ -167,11 +179,21 @@ class StudyRun:
     interrupted: bool = False
 
 
-def run_study(study, *, parameters, trials: int, replicates: int, seed: int, executor,
-              job: dict[str, Any], make_sampler: Callable[[int], Any],
-              score: Callable[[list[list[float]]], tuple[Any, dict[str, Any]]],
-              round_size: int = ROUND_SIZE, enqueue: dict[str, Any] | None = None,
-              progress: Callable[[int, int], None] | None = None) -> StudyRun:
+def run_study(
+    study,
+    *,
+    parameters,
+    trials: int,
+    replicates: int,
+    seed: int,
+    executor,
+    job: dict[str, Any],
+    make_sampler: Callable[[int], Any],
+    score: Callable[[list[list[float]]], tuple[Any, dict[str, Any]]],
+    round_size: int = ROUND_SIZE,
+    enqueue: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> StudyRun:
     """Bring ``study`` to ``trials`` finished trials, in rounds.
 
     Args:

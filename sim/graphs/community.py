@@ -112,14 +112,15 @@ def _start_work(head, first_list):
         first_list[s] = s
 
 
-
-
 @njit(cache=True, inline="always")
 def _level(stub, node, phase, keys, p_within, p_to_comm, one_locality, single_comm, locality):
     """The tie level of a stub: drawn once, then the documented fall-backs and the phase-3 lift."""
     u = uniform(keys[_K_LEVEL], stub)
-    lv = _WITHIN_COMMUNITY if u < p_within else (
-        _CROSS_COMMUNITY if u < p_to_comm else _CROSS_LOCALITY)
+    lv = (
+        _WITHIN_COMMUNITY
+        if u < p_within
+        else (_CROSS_COMMUNITY if u < p_to_comm else _CROSS_LOCALITY)
+    )
     lonely = single_comm[locality[node]]
     if lv == _CROSS_LOCALITY and one_locality:
         lv = _CROSS_COMMUNITY
@@ -143,9 +144,28 @@ def _sub_pool(stub, node, phase, keys, homophily, cell, groups, group_offset, n_
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality, single_comm,
-              locality, community, n_comm, n_loc, homophily, cell, groups, group_offset,
-              n_cells, no_group, sb, grp):
+def _classify(
+    active,
+    phase,
+    keys,
+    stub_node,
+    p_within,
+    p_to_comm,
+    one_locality,
+    single_comm,
+    locality,
+    community,
+    n_comm,
+    n_loc,
+    homophily,
+    cell,
+    groups,
+    group_offset,
+    n_cells,
+    no_group,
+    sb,
+    grp,
+):
     """The sub-pool and group of every stub still to pair, in this phase.
 
     The group is the block the stub pairs in: its community for level 0 (groups ``0 ..
@@ -157,10 +177,12 @@ def _classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
     for i in prange(m):
         a = active[i]
         node = stub_node[a]
-        level = _level(a, node, phase, keys, p_within, p_to_comm, one_locality, single_comm,
-                       locality)
-        sb[i] = _sub_pool(a, node, phase, keys, homophily, cell, groups, group_offset,
-                          n_cells, no_group)
+        level = _level(
+            a, node, phase, keys, p_within, p_to_comm, one_locality, single_comm, locality
+        )
+        sb[i] = _sub_pool(
+            a, node, phase, keys, homophily, cell, groups, group_offset, n_cells, no_group
+        )
         if level == _WITHIN_COMMUNITY:
             grp[i] = community[node]
         elif level == _CROSS_COMMUNITY:
@@ -208,8 +230,22 @@ def _group(active, grp, n_groups, order):
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_round,
-                 stub_node, stub_ptr, head, community, locality):
+def _pair_groups(
+    active,
+    pos,
+    starts,
+    sb,
+    n_sub,
+    n_comm,
+    n_loc,
+    round_key,
+    this_round,
+    stub_node,
+    stub_ptr,
+    head,
+    community,
+    locality,
+):
     """Pair the stubs of each group of :func:`_group`, keeping the pairs that make new ties.
 
     Within a group the stubs are bucketed by sub-pool (a counting sort, in stub order), each
@@ -232,8 +268,11 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
         lo, hi = starts[g], starts[g + 1]
         if hi - lo < 2:
             continue
-        level = _WITHIN_COMMUNITY if g < n_comm else (
-            _CROSS_COMMUNITY if g < n_comm + n_loc else _CROSS_LOCALITY)
+        level = (
+            _WITHIN_COMMUNITY
+            if g < n_comm
+            else (_CROSS_COMMUNITY if g < n_comm + n_loc else _CROSS_LOCALITY)
+        )
         counts = np.zeros(n_sub + 1, np.int64)
         for k in range(lo, hi):
             counts[sb[pos[k]] + 1] += 1
@@ -288,8 +327,9 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
                 per_pair += min(stub_ptr[u + 1] - stub_ptr[u], stub_ptr[v + 1] - stub_ptr[v])
             per_person = _rows_length(active, pos, lo, hi, stub_node, stub_ptr)
             if 4 * per_person < per_pair:
-                known = _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head,
-                                    community, locality, n)
+                known = _known_ties(
+                    active, pos, lo, hi, level, stub_node, stub_ptr, head, community, locality, n
+                )
         # Ties the pairs would make (-1: the pair goes back).
         tie = np.full(n_pairs, -1, np.int64)
         for j in range(n_pairs):
@@ -337,8 +377,7 @@ def _pair_groups(active, pos, starts, sb, n_sub, n_comm, n_loc, round_key, this_
 
 
 @njit(cache=True, nogil=True)
-def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, community,
-                locality, n):
+def _known_ties(active, pos, lo, hi, level, stub_node, stub_ptr, head, community, locality, n):
     """A hash set of the ties kept in earlier rounds by the holders of some stubs.
 
     The stubs are ``active[pos[lo:hi]]``, in stub order, so each person's stubs are
@@ -508,8 +547,9 @@ def _serial_twin(kernel):
     of a function apart by name, not by options, hence the new name.
     """
     f = kernel.py_func
-    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__,
-                              f.__closure__)
+    twin = types.FunctionType(
+        f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__, f.__closure__
+    )
     twin.__qualname__ = f.__qualname__ + "_serial"
     twin.__doc__ = f.__doc__
     return njit(cache=True, nogil=True)(twin)
@@ -518,9 +558,20 @@ def _serial_twin(kernel):
 #: The kernels with ``prange`` loops, by name: the parallel versions and their serial twins. A
 #: world too small for threads (below :data:`PARALLEL_MIN` stubs) uses the twins throughout,
 #: so a first run on small worlds compiles no parallel kernel, and a large one no twin.
-_PARALLEL_KERNELS = {f.__name__: f for f in (
-    _draw_categories, _stub_counts, _stub_owners, _start_work, _classify, _group, _pair_groups,
-    _unpaired, _sort_rows)}
+_PARALLEL_KERNELS = {
+    f.__name__: f
+    for f in (
+        _draw_categories,
+        _stub_counts,
+        _stub_owners,
+        _start_work,
+        _classify,
+        _group,
+        _pair_groups,
+        _unpaired,
+        _sort_rows,
+    )
+}
 _SERIAL_KERNELS = {name: _serial_twin(f) for name, f in _PARALLEL_KERNELS.items()}
 
 
@@ -536,11 +587,21 @@ def kernels_for(n: int, mean_degree: float, threads: int) -> types.SimpleNamespa
     return types.SimpleNamespace(**{name.lstrip("_"): f for name, f in chosen.items()})
 
 
-def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_sigma: float,
-                        locality: np.ndarray, community: np.ndarray, n_comm_in_loc: np.ndarray,
-                        group_shares: list[np.ndarray], factors: dict[int, np.ndarray],
-                        homophily: float, p_cross_community: float, p_cross_locality: float
-                        ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def build_community_csr(
+    keys: np.ndarray,
+    n: int,
+    *,
+    mean_degree: float,
+    degree_sigma: float,
+    locality: np.ndarray,
+    community: np.ndarray,
+    n_comm_in_loc: np.ndarray,
+    group_shares: list[np.ndarray],
+    factors: dict[int, np.ndarray],
+    homophily: float,
+    p_cross_community: float,
+    p_cross_locality: float,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Draw subgroups and degrees, pair the stubs, and return the CSR arrays.
 
     Args:
@@ -584,8 +645,9 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
 
         mu = math.log(mean_degree) - degree_sigma**2 / 2.0
         _threads(most, n)
-        stubs = k.stub_counts(keys[_K_DEGREE], keys[_K_ROUND], n, mu, degree_sigma, factor,
-                              mean_degree)
+        stubs = k.stub_counts(
+            keys[_K_DEGREE], keys[_K_ROUND], n, mu, degree_sigma, factor, mean_degree
+        )
         stub_ptr = np.zeros(n + 1, np.int64)
         np.cumsum(stubs, out=stub_ptr[1:])
         del stubs, factor
@@ -621,16 +683,48 @@ def build_community_csr(keys: np.ndarray, n: int, *, mean_degree: float, degree_
                 this_round += 1
                 round_key = np.uint64(subkey(keys[_K_PAIR], this_round))
                 _threads(most, m)
-                k.classify(active, phase, keys, stub_node, p_within, p_to_comm, one_locality,
-                           single_comm, locality, community, n_comm, n_loc, homophily, cell,
-                           groups, group_offset, n_cells, no_group, sb[:m], grp[:m])
+                k.classify(
+                    active,
+                    phase,
+                    keys,
+                    stub_node,
+                    p_within,
+                    p_to_comm,
+                    one_locality,
+                    single_comm,
+                    locality,
+                    community,
+                    n_comm,
+                    n_loc,
+                    homophily,
+                    cell,
+                    groups,
+                    group_offset,
+                    n_cells,
+                    no_group,
+                    sb[:m],
+                    grp[:m],
+                )
                 starts = k.group(active, grp[:m], n_comm + n_loc + 1, order[:m])
                 # Groups differ in size (a locality's pool holds thousands of communities'
                 # stubs): threads take small chunks of groups as they finish, not equal halves.
                 with numba.parallel_chunksize(_GROUP_CHUNK):
-                    kept = k.pair_groups(active, order[:m], starts, sb[:m], no_group + 1,
-                                         n_comm, n_loc, round_key, this_round, stub_node,
-                                         stub_ptr, head, community, locality)
+                    kept = k.pair_groups(
+                        active,
+                        order[:m],
+                        starts,
+                        sb[:m],
+                        no_group + 1,
+                        n_comm,
+                        n_loc,
+                        round_key,
+                        this_round,
+                        stub_node,
+                        stub_ptr,
+                        head,
+                        community,
+                        locality,
+                    )
                 left = k.unpaired(active, head, lists[1 - current])
                 current = 1 - current
                 active = lists[current][:left]

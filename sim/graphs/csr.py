@@ -177,8 +177,12 @@ class CSRGraph:
             g.add_edges_from(zip(heads[mask].tolist(), self.indices[mask].tolist(), strict=True))
         else:
             g.add_weighted_edges_from(
-                zip(heads[mask].tolist(), self.indices[mask].tolist(), self.weights[mask].tolist(),
-                    strict=True)
+                zip(
+                    heads[mask].tolist(),
+                    self.indices[mask].tolist(),
+                    self.weights[mask].tolist(),
+                    strict=True,
+                )
             )
         for name, values in self.node_attrs.items():
             for i, v in enumerate(values.tolist()):

@@ -78,7 +78,8 @@ def _check_shares(name: str, shares) -> np.ndarray:
     # allows; it is simply never drawn.
     if p.ndim != 1 or p.size == 0 or not np.all(np.isfinite(p)) or np.any(p < 0):
         raise ValueError(
-            f"{name}: must be a non-empty sequence of non-negative shares, got {shares!r}")
+            f"{name}: must be a non-empty sequence of non-negative shares, got {shares!r}"
+        )
     if abs(p.sum() - 1.0) > 1e-6:
         raise ValueError(f"{name}: shares must sum to 1, got {shares!r} (sum {p.sum():g})")
     return p / p.sum()
@@ -209,8 +210,10 @@ def community_graph(
             raise ValueError(f"degree_factors: key {key!r} is not a subgroup attribute")
         arr = np.asarray(values, dtype=np.float64)
         if arr.shape != groups[key].shape or not np.all(arr > 0) or not np.all(np.isfinite(arr)):
-            raise ValueError(f"degree_factors[{key!r}]: must be {groups[key].size} positive "
-                             "numbers, one per value")
+            raise ValueError(
+                f"degree_factors[{key!r}]: must be {groups[key].size} positive "
+                "numbers, one per value"
+            )
         factors[key] = arr
     homophily = _check_real("homophily", homophily, 0.0, 1.0)
     p_comm = _check_real("p_cross_community", p_cross_community, 0.0, 1.0)
@@ -243,11 +246,19 @@ def community_graph(
     # 2-4. Subgroups, degrees and stub matching, in numba (sim.graphs.community).
     names = list(groups)
     indptr, indices, values = build_community_csr(
-        keys, n, mean_degree=mean_degree, degree_sigma=degree_sigma, locality=locality,
-        community=community, n_comm_in_loc=n_comm_in_loc,
+        keys,
+        n,
+        mean_degree=mean_degree,
+        degree_sigma=degree_sigma,
+        locality=locality,
+        community=community,
+        n_comm_in_loc=n_comm_in_loc,
         group_shares=[groups[k] for k in names],
         factors={names.index(k): arr for k, arr in factors.items()},
-        homophily=homophily, p_cross_community=p_comm, p_cross_locality=p_loc)
+        homophily=homophily,
+        p_cross_community=p_comm,
+        p_cross_locality=p_loc,
+    )
     attrs: dict[str, np.ndarray] = {"locality": locality, "community": community}
     attrs.update(zip(names, values, strict=True))
     return CSRGraph(indptr, indices, None, attrs)

@@ -42,8 +42,9 @@ class Labels(NamedTuple):
     key: str = ""
 
 
-def load_graph(path, nodes_path=None, *, weight: str | None = None,
-               labels: Mapping[str, Labels] | None = None) -> tuple[CSRGraph, list[str]]:
+def load_graph(
+    path, nodes_path=None, *, weight: str | None = None, labels: Mapping[str, Labels] | None = None
+) -> tuple[CSRGraph, list[str]]:
     """Load a user's social graph from an edge-list CSV or a GraphML file.
 
     Formats:
@@ -112,8 +113,11 @@ def load_graph(path, nodes_path=None, *, weight: str | None = None,
     if n == 0:
         raise UserInputError(f"{path}: no nodes found; expected at least one tie")
     attrs = {
-        name: (_code_labels(column, name, labels[name]) if name in labels
-               else _code_column(column.values, column.source, name))
+        name: (
+            _code_labels(column, name, labels[name])
+            if name in labels
+            else _code_column(column.values, column.source, name)
+        )
         for name, column in raw.items()
     }
     return CSRGraph.from_edges(n, src, dst, w, attrs), ids
@@ -132,10 +136,15 @@ class _RawColumn:
 _ALIASES = {
     # Names a user may give an attribute the model knows under another name.
     "sex": "gender",
-    "agegroup": "age_band", "ageclass": "age_band", "agecategory": "age_band",
+    "agegroup": "age_band",
+    "ageclass": "age_band",
+    "agecategory": "age_band",
     "agecat": "age_band",
-    "location": "locality", "town": "locality", "city": "locality",
-    "municipality": "locality", "district": "locality",
+    "location": "locality",
+    "town": "locality",
+    "city": "locality",
+    "municipality": "locality",
+    "district": "locality",
 }
 
 
@@ -349,8 +358,9 @@ def _code_column(values: list, where: str, column: str) -> np.ndarray:
     return np.asarray(texts, dtype=str)
 
 
-def _read_nodes_csv(path: Path, ids: list[str],
-                    labels: Mapping[str, Labels]) -> dict[str, _RawColumn]:
+def _read_nodes_csv(
+    path: Path, ids: list[str], labels: Mapping[str, Labels]
+) -> dict[str, _RawColumn]:
     _check_file(path)
     pos = {node: i for i, node in enumerate(ids)}
     with path.open(newline="", encoding="utf-8-sig") as f:
@@ -414,8 +424,9 @@ def _read_nodes_csv(path: Path, ids: list[str],
             f"{path}: column 'id': no row for node {missing!r} ({seen.count(False)} missing); "
             "every node of the graph needs a row"
         )
-    return {name: _RawColumn(values, lines, str(path), "column")
-            for name, values in columns.items()}
+    return {
+        name: _RawColumn(values, lines, str(path), "column") for name, values in columns.items()
+    }
 
 
 def _read_graphml(path: Path, weight: str | None):

@@ -95,9 +95,11 @@ class Peer(_Agent):
         return bool(self.model.peers.ever_exhausted[self.row])
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(row={self.row}, node={self.node}, status={self.status}, "
-                f"energy={self.energy:.2f}, caseload={self.caseload}, "
-                f"hours={self.hours_worked:.1f})")
+        return (
+            f"{type(self).__name__}(row={self.row}, node={self.node}, status={self.status}, "
+            f"energy={self.energy:.2f}, caseload={self.caseload}, "
+            f"hours={self.hours_worked:.1f})"
+        )
 
 
 class ClosePeer(Peer):

@@ -78,7 +78,10 @@ def _fallback(dispatcher: Any, missing: str) -> None:
     import numba
 
     name = getattr(getattr(dispatcher, "py_func", None), "__qualname__", repr(dispatcher))
-    warnings.warn(f"numba {numba.__version__} has no {missing} for {name}: kernels are called "
-                  "through numba's dispatcher, with the same results but slower (sim.model."
-                  "direct is tested with the numba versions pyproject.toml allows)",
-                  RuntimeWarning, stacklevel=3)
+    warnings.warn(
+        f"numba {numba.__version__} has no {missing} for {name}: kernels are called "
+        "through numba's dispatcher, with the same results but slower (sim.model."
+        "direct is tested with the numba versions pyproject.toml allows)",
+        RuntimeWarning,
+        stacklevel=3,
+    )

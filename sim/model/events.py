@@ -75,8 +75,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 __all__ = [
-    "EVENT_COLUMNS", "EVENT_NAMES", "EVENT_TYPES", "NO_EVENTS", "TEAM_PEER", "EventLog",
-    "EventRecorder", "event_schema", "new_log", "read_events",
+    "EVENT_COLUMNS",
+    "EVENT_NAMES",
+    "EVENT_TYPES",
+    "NO_EVENTS",
+    "TEAM_PEER",
+    "EventLog",
+    "EventRecorder",
+    "event_schema",
+    "new_log",
+    "read_events",
 ]
 
 #: The event types: (code, name, meaning). The code is the row's place here.
@@ -96,9 +104,21 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
     (12, "peer_withdrawn", "the peer withdrew"),
 )
 # The codes by name, for the kernel (prefixed: the client states are ENGAGED, LINKED, ...).
-(EV_CONTACT, EV_REFERRED, EV_ENGAGED, EV_COUPONS_GIVEN, EV_LINKED, EV_RETAINED,
- EV_DROPOUT_ENGAGED, EV_DROPOUT_LINKED, EV_LOST_CONTACT, EV_PEER_RECRUITED, EV_PEER_EXHAUSTED,
- EV_PEER_RETURNED, EV_PEER_WITHDRAWN) = range(13)
+(
+    EV_CONTACT,
+    EV_REFERRED,
+    EV_ENGAGED,
+    EV_COUPONS_GIVEN,
+    EV_LINKED,
+    EV_RETAINED,
+    EV_DROPOUT_ENGAGED,
+    EV_DROPOUT_LINKED,
+    EV_LOST_CONTACT,
+    EV_PEER_RECRUITED,
+    EV_PEER_EXHAUSTED,
+    EV_PEER_RETURNED,
+    EV_PEER_WITHDRAWN,
+) = range(13)
 #: Event names by code.
 EVENT_NAMES: tuple[str, ...] = tuple(name for _, name, _ in EVENT_TYPES)
 assert all(code == j for j, (code, _, _) in enumerate(EVENT_TYPES))
@@ -164,15 +184,17 @@ def event_schema():
     """The Arrow schema of an event table (imports pyarrow)."""
     import pyarrow as pa
 
-    return pa.schema([
-        pa.field("replicate", pa.int32(), nullable=False),
-        pa.field("week", pa.int32(), nullable=False),
-        pa.field("event", pa.dictionary(pa.int8(), pa.string()), nullable=False),
-        pa.field("person", pa.int32(), nullable=False),
-        pa.field("peer", pa.int32()),
-        pa.field("recruiter", pa.int32()),
-        pa.field("wave", pa.int32()),
-    ])
+    return pa.schema(
+        [
+            pa.field("replicate", pa.int32(), nullable=False),
+            pa.field("week", pa.int32(), nullable=False),
+            pa.field("event", pa.dictionary(pa.int8(), pa.string()), nullable=False),
+            pa.field("person", pa.int32(), nullable=False),
+            pa.field("peer", pa.int32()),
+            pa.field("recruiter", pa.int32()),
+            pa.field("wave", pa.int32()),
+        ]
+    )
 
 
 class EventRecorder:
@@ -191,8 +213,9 @@ class EventRecorder:
         ModuleNotFoundError: ``path`` given and pyarrow is not installed.
     """
 
-    def __init__(self, replicate: int = 0, path: str | Path | None = None,
-                 rows_per_group: int = 1 << 14):
+    def __init__(
+        self, replicate: int = 0, path: str | Path | None = None, rows_per_group: int = 1 << 14
+    ):
         self.replicate = int(replicate)
         self.path = None if path is None else Path(path)
         self.rows_per_group = int(rows_per_group)
@@ -274,8 +297,10 @@ class EventRecorder:
 
     def _in_memory(self) -> np.ndarray:
         if self.path is not None:
-            raise ValueError(f"the events were written to {self.path}; read that file "
-                             "(sim.model.events.read_events)")
+            raise ValueError(
+                f"the events were written to {self.path}; read that file "
+                "(sim.model.events.read_events)"
+            )
         return self._rows()
 
     def _arrow(self, rows: np.ndarray):
@@ -285,11 +310,15 @@ class EventRecorder:
             return pa.array(col, pa.int32(), mask=col == _NULL)
 
         events = pa.DictionaryArray.from_arrays(
-            pa.array(rows[:, L_EVENT].astype(np.int8)), pa.array(EVENT_NAMES, pa.string()))
+            pa.array(rows[:, L_EVENT].astype(np.int8)), pa.array(EVENT_NAMES, pa.string())
+        )
         columns = [
             pa.array(np.full(rows.shape[0], self.replicate, np.int32)),
-            pa.array(rows[:, L_WEEK]), events, pa.array(rows[:, L_PERSON]),
-            nullable(rows[:, L_PEER]), nullable(rows[:, L_RECRUITER]),
+            pa.array(rows[:, L_WEEK]),
+            events,
+            pa.array(rows[:, L_PERSON]),
+            nullable(rows[:, L_PEER]),
+            nullable(rows[:, L_RECRUITER]),
             nullable(rows[:, L_WAVE]),
         ]
         return pa.Table.from_arrays(columns, schema=event_schema())
@@ -313,16 +342,19 @@ def _frame(rows: np.ndarray, replicate: int):
     def nullable(col: np.ndarray):
         return pd.arrays.IntegerArray(col.copy(), col == _NULL)
 
-    return pd.DataFrame({
-        "replicate": np.full(rows.shape[0], replicate, np.int32),
-        "week": rows[:, L_WEEK].copy(),
-        "event": pd.Categorical.from_codes(rows[:, L_EVENT].astype(np.int8),
-                                           categories=list(EVENT_NAMES)),
-        "person": rows[:, L_PERSON].copy(),
-        "peer": nullable(rows[:, L_PEER]),
-        "recruiter": nullable(rows[:, L_RECRUITER]),
-        "wave": nullable(rows[:, L_WAVE]),
-    })
+    return pd.DataFrame(
+        {
+            "replicate": np.full(rows.shape[0], replicate, np.int32),
+            "week": rows[:, L_WEEK].copy(),
+            "event": pd.Categorical.from_codes(
+                rows[:, L_EVENT].astype(np.int8), categories=list(EVENT_NAMES)
+            ),
+            "person": rows[:, L_PERSON].copy(),
+            "peer": nullable(rows[:, L_PEER]),
+            "recruiter": nullable(rows[:, L_RECRUITER]),
+            "wave": nullable(rows[:, L_WAVE]),
+        }
+    )
 
 
 def read_events(path: str | Path, **filters: Any):

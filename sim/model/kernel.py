@@ -118,8 +118,19 @@ from sim.model.state import (
 )
 from sim.streams import subkey, uniform
 
-__all__ = ["add_ego_networks", "engagement", "ego_network", "ego_networks", "linkage", "online",
-           "outreach", "plan", "referral", "week", "wellbeing"]
+__all__ = [
+    "add_ego_networks",
+    "engagement",
+    "ego_network",
+    "ego_networks",
+    "linkage",
+    "online",
+    "outreach",
+    "plan",
+    "referral",
+    "week",
+    "wellbeing",
+]
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -302,8 +313,9 @@ def tailored_hours(par, kind, strength):
     """
     out = np.empty(kind.shape[0])
     for i in range(kind.shape[0]):
-        out[i] = par.hours_per_week[kind[i]] * _tailor(par.professionals, par.tailoring,
-                                                       strength[i])
+        out[i] = par.hours_per_week[kind[i]] * _tailor(
+            par.professionals, par.tailoring, strength[i]
+        )
     return out
 
 
@@ -317,8 +329,11 @@ def _supervised(w, last_supervised, joined):
 
 @njit(cache=True, _nrt=False, inline="always")
 def _team_meeting(w, par):
-    return (par.team_meeting_every_weeks > 0 and w % par.team_meeting_every_weeks == 0
-            and par.professionals > 0)
+    return (
+        par.team_meeting_every_weeks > 0
+        and w % par.team_meeting_every_weeks == 0
+        and par.professionals > 0
+    )
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -394,15 +409,19 @@ def plan(w, world, c, p, par, keys, counters):
         counters[C_TEAM_MEETINGS] += 1
     educator = 0.0  # the strongest educator effect among experienced working peers
     for i in range(n):
-        if (p.status[i] == ACTIVE and w - p.joined[i] >= par.training_weeks
-                and par.educator_effect[p.kind[i]] > educator):
+        if (
+            p.status[i] == ACTIVE
+            and w - p.joined[i] >= par.training_weeks
+            and par.educator_effect[p.kind[i]] > educator
+        ):
             educator = par.educator_effect[p.kind[i]]
     training = par.training_weeks * (1.0 - educator)
     for i in range(n):
         if p.status[i] != ACTIVE:
             continue
-        budget = par.hours_per_week[p.kind[i]] * _tailor(par.professionals, par.tailoring,
-                                                         p.strength[i])
+        budget = par.hours_per_week[p.kind[i]] * _tailor(
+            par.professionals, par.tailoring, p.strength[i]
+        )
         need = par.indirect_work_share * budget + p.need[i] * par.hours_per_client_week
         if _supervised(w, p.last_supervised[i], p.joined[i]):
             need += par.hours_per_supervision
@@ -414,8 +433,10 @@ def plan(w, world, c, p, par, keys, counters):
         p.hours_worked[i] = used
         p.hours_left[i] = budget - used
     if par.outreach_workers_count > 0:
-        team = (par.outreach_workers_count * par.outreach_workers_hours_per_week
-                - p.team[2] * par.hours_per_client_week)
+        team = (
+            par.outreach_workers_count * par.outreach_workers_hours_per_week
+            - p.team[2] * par.hours_per_client_week
+        )
         p.team[1] = max(0.0, team)
     else:
         p.team[1] = 0.0
@@ -498,8 +519,9 @@ def linkage(w, world, c, p, par, keys, counters):
                 _leave(c, v)
                 continue
             now_engaged += 1
-            q = (par.p_seek_appointment_per_week
-                 + (par.interpreter_boost[p.kind[i]] if works else 0.0))
+            q = par.p_seek_appointment_per_week + (
+                par.interpreter_boost[p.kind[i]] if works else 0.0
+            )
             if slots + house > 0 and uniform(kl_seek, v) < q:
                 seekers[n_seekers] = v
                 n_seekers += 1
@@ -530,24 +552,33 @@ def linkage(w, world, c, p, par, keys, counters):
             slots -= 1
             counters[C_APPOINTMENTS] += 1
             if works and _accompany(p, i, par.hours_per_accompaniment):
-                q = (par.p_attend * _attend_kept(par, world, v, True)
-                     + par.attendance_boost[p.kind[i]])
+                q = (
+                    par.p_attend * _attend_kept(par, world, v, True)
+                    + par.attendance_boost[p.kind[i]]
+                )
                 counters[C_ACCOMPANIED] += 1
             elif i == TEAM and p.team[1] >= par.hours_per_accompaniment:
                 # A professional's company does not bridge mistrust of professionals.
                 p.team[1] -= par.hours_per_accompaniment
-                q = (par.p_attend * _attend_kept(par, world, v, False)
-                     + par.outreach_workers_attendance_boost)
+                q = (
+                    par.p_attend * _attend_kept(par, world, v, False)
+                    + par.outreach_workers_attendance_boost
+                )
                 counters[C_ACCOMPANIED] += 1
             else:
                 q = par.p_attend * _attend_kept(par, world, v, False)
             linked = uniform(kl_attend, v) < q
-        elif (house > 0 and works and par.joins_house_calls[p.kind[i]]
-                and _accompany(p, i, par.hours_per_house_call)):
+        elif (
+            house > 0
+            and works
+            and par.joins_house_calls[p.kind[i]]
+            and _accompany(p, i, par.hours_per_house_call)
+        ):
             house -= 1
             counters[C_HOUSE_CALLS] += 1
-            linked = (uniform(kl_attend, v)
-                      < par.p_link_house_call * _attend_kept(par, world, v, True))
+            linked = uniform(kl_attend, v) < par.p_link_house_call * _attend_kept(
+                par, world, v, True
+            )
         else:
             continue
         if linked:
@@ -588,10 +619,19 @@ def online(w, world, c, p, par, keys, counters):
             v = int(uniform(kp, 2 * j + 1) * n)
             if c.role[v] != CLIENT or c.cstate[v] != HIDDEN:
                 continue
-            if uniform(kp, 2 * j + 2) < (world.loc_online[world.locality[v]] * _mistrust_kept(
-                    par, world, v, par.service_likeness[p.kind[i]])):
-                _contact(c, v, w, i, par.online_trust * _subgroup_trust(
-                    world, p.node[i], v, par.subgroup_trust), -1, 0)
+            if uniform(kp, 2 * j + 2) < (
+                world.loc_online[world.locality[v]]
+                * _mistrust_kept(par, world, v, par.service_likeness[p.kind[i]])
+            ):
+                _contact(
+                    c,
+                    v,
+                    w,
+                    i,
+                    par.online_trust * _subgroup_trust(world, p.node[i], v, par.subgroup_trust),
+                    -1,
+                    0,
+                )
                 counters[C_ONLINE_CONTACTS] += 1
                 counters[C_NEW_CONTACTS] += 1
 
@@ -650,10 +690,15 @@ def outreach(w, world, c, p, par, keys, counters):
                 if n_orbit == 0:
                     continue
                 v = world.orbit_nodes[int(uniform(ksite, 3 * j + 1) * n_orbit)]
-                if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
-                        and uniform(ksite, 3 * j + 2) < par.p_contact_per_meeting[kind] * label
-                        * _stigma_kept(effect, loc_stigma[locality[v]])
-                        * _mistrust_kept(par, world, v, likeness)):
+                if (
+                    c.role[v] == CLIENT
+                    and c.cstate[v] == HIDDEN
+                    and uniform(ksite, 3 * j + 2)
+                    < par.p_contact_per_meeting[kind]
+                    * label
+                    * _stigma_kept(effect, loc_stigma[locality[v]])
+                    * _mistrust_kept(par, world, v, likeness)
+                ):
                     _contact(c, v, w, i, par.trust[kind] * label, -1, 0)
                     counters[C_NEW_CONTACTS] += 1
                 continue
@@ -670,11 +715,15 @@ def outreach(w, world, c, p, par, keys, counters):
                 lo = p.ego_class_ptr[first + cl]
                 hi = p.ego_class_ptr[first + cl + 1]
             v = p.ego_nodes[lo + int(uniform(kgap, 2 * j + 2) * (hi - lo))]
-            if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN
-                    and uniform(subkey(kaccept, v), j)
-                    < par.p_contact_per_meeting[kind] * label
-                    * _stigma_kept(effect, loc_stigma[locality[v]])
-                    * _mistrust_kept(par, world, v, likeness)):
+            if (
+                c.role[v] == CLIENT
+                and c.cstate[v] == HIDDEN
+                and uniform(subkey(kaccept, v), j)
+                < par.p_contact_per_meeting[kind]
+                * label
+                * _stigma_kept(effect, loc_stigma[locality[v]])
+                * _mistrust_kept(par, world, v, likeness)
+            ):
                 _contact(c, v, w, i, par.trust[kind] * label * cw[cl], -1, 0)
                 counters[C_NEW_CONTACTS] += 1
     if par.outreach_workers_count > 0 and p.team[1] > 0.0:
@@ -684,10 +733,14 @@ def outreach(w, world, c, p, par, keys, counters):
         p.team[1] = 0.0
         for j in range(tries):
             v = int(uniform(kw, 2 * j + 1) * n)
-            if (c.role[v] == CLIENT and c.cstate[v] == HIDDEN and uniform(kw, 2 * j + 2)
-                    < par.outreach_workers_p_contact_per_meeting
-                    * _stigma_kept(effect, loc_stigma[locality[v]])
-                    * _mistrust_kept(par, world, v, 1.0)):
+            if (
+                c.role[v] == CLIENT
+                and c.cstate[v] == HIDDEN
+                and uniform(kw, 2 * j + 2)
+                < par.outreach_workers_p_contact_per_meeting
+                * _stigma_kept(effect, loc_stigma[locality[v]])
+                * _mistrust_kept(par, world, v, 1.0)
+            ):
                 _contact(c, v, w, TEAM, par.outreach_workers_trust, -1, 0)
                 counters[C_NEW_CONTACTS] += 1
 
@@ -719,8 +772,7 @@ def referral(w, world, c, p, par, keys, counters):
                 continue
             if uniform(kv, u) < par.p_refer_per_tie_week:
                 c.coupons[v] -= 1
-                t = c.trust[v] * par.hop_trust * _subgroup_trust(world, v, u,
-                                                                 par.subgroup_trust)
+                t = c.trust[v] * par.hop_trust * _subgroup_trust(world, v, u, par.subgroup_trust)
                 if c.events.on:
                     _log(c, w, EV_REFERRED, u, i, v, c.wave[v] + 1)
                 _contact(c, u, w, i, t, v, c.wave[v] + 1)
@@ -752,8 +804,12 @@ def engagement(w, world, c, p, par, keys, counters):
         i = c.peer_of[v]
         engaged = given = False
         q = par.p_engage_per_week * c.trust[v] * _stigma_kept(effect, loc_stigma[locality[v]])
-        if (c.follow[v] == 1 and i >= 0 and p.status[i] == ACTIVE
-                and _accompany(p, i, par.hours_per_meeting)):
+        if (
+            c.follow[v] == 1
+            and i >= 0
+            and p.status[i] == ACTIVE
+            and _accompany(p, i, par.hours_per_meeting)
+        ):
             c.follow[v] = 0  # the peer meets the referred friend
             p.pending[i] -= 1
         if c.follow[v] == 1:
@@ -845,20 +901,31 @@ def wellbeing(w, world, c, p, par, keys, counters):
             load = p.caseload[i]
             # Clients with more problems have more crises: the chance scales with the mean need.
             weight = p.need[i] / load if load > 0 else 1.0
-            crises = _binomial(load, min(1.0, par.p_crisis_per_client_week
-                                         * (1.0 - par.educator_effect[kind]) * weight),
-                               uniform(kp, 16))
+            crises = _binomial(
+                load,
+                min(1.0, par.p_crisis_per_client_week * (1.0 - par.educator_effect[kind]) * weight),
+                uniform(kp, 16),
+            )
             worked = p.hours_worked[i] + crises * par.hours_per_crisis
             p.hours_worked[i] = worked
             risk = par.pair_risk_factor if par.works_in_pairs[kind] else 1.0
-            demand = (par.demand_per_hour * worked + par.demand_per_client_week * load
-                      + par.crisis_cost * crises * risk + par.role_conflict_per_week[kind])
-            if (uniform(kp, 0)
-                    < par.p_stigma_event_per_week * world.loc_stigma[world.locality[p.node[i]]]):
+            demand = (
+                par.demand_per_hour * worked
+                + par.demand_per_client_week * load
+                + par.crisis_cost * crises * risk
+                + par.role_conflict_per_week[kind]
+            )
+            if (
+                uniform(kp, 0)
+                < par.p_stigma_event_per_week * world.loc_stigma[world.locality[p.node[i]]]
+            ):
                 demand += par.stigma_event_cost * risk
                 p.label_until[i] = w + par.stigma_trust_weeks
-            gain = (par.recovery_per_week + par.meaning_gain * par.indirect_work_share
-                    + par.direct_meaning_gain * p.successes[i])
+            gain = (
+                par.recovery_per_week
+                + par.meaning_gain * par.indirect_work_share
+                + par.direct_meaning_gain * p.successes[i]
+            )
             if _supervised(w, p.last_supervised[i], p.joined[i]):
                 gain += par.supervision_gain
             if meeting:
@@ -953,8 +1020,15 @@ def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, 
 
 
 #: The phases in weekly order, by name (for tests and the reference).
-PHASES = {"plan": plan, "linkage": linkage, "online": online, "outreach": outreach,
-          "referral": referral, "engagement": engagement, "wellbeing": wellbeing}
+PHASES = {
+    "plan": plan,
+    "linkage": linkage,
+    "online": online,
+    "outreach": outreach,
+    "referral": referral,
+    "engagement": engagement,
+    "wellbeing": wellbeing,
+}
 
 
 @njit(cache=True, nogil=True)
@@ -1018,21 +1092,22 @@ def ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop, fi
     nodes = np.zeros(1024, np.int32)
     used = 0
     for j in range(k):
-        ego, cnt = ego_network(indptr, indices, srcs[j], hops, gender, age, stamp, queue, hop,
-                               first_visit + j)
+        ego, cnt = ego_network(
+            indptr, indices, srcs[j], hops, gender, age, stamp, queue, hop, first_visit + j
+        )
         m = ego.shape[0]
         while used + m > nodes.shape[0]:
             nodes = np.concatenate((nodes, np.zeros(nodes.shape[0], np.int32)))
-        nodes[used:used + m] = ego
+        nodes[used : used + m] = ego
         counts[j] = cnt
         used += m
     return counts, nodes[:used]
 
 
-
 @njit(cache=True, nogil=True)
-def add_ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop, visit,
-                     class_ptr, nodes, first):
+def add_ego_networks(
+    indptr, indices, srcs, hops, gender, age, stamp, queue, hop, visit, class_ptr, nodes, first
+):
     """:func:`ego_network` of each of ``srcs``, written after the ego networks already listed.
 
     Class ``c`` of the ``j``-th new peer runs from ``class_ptr[first + 9 j + c]`` (the first
@@ -1047,16 +1122,18 @@ def add_ego_networks(indptr, indices, srcs, hops, gender, age, stamp, queue, hop
         at = first + j * N_EGO_CLASSES
         if at + N_EGO_CLASSES + 1 > class_ptr.shape[0]:
             return j, visit
-        ego, counts = ego_network(indptr, indices, srcs[j], hops, gender, age, stamp, queue, hop,
-                                  visit)
+        ego, counts = ego_network(
+            indptr, indices, srcs[j], hops, gender, age, stamp, queue, hop, visit
+        )
         visit += 1
         start = class_ptr[at]
         if start + ego.shape[0] > nodes.shape[0]:
             return j, visit
-        nodes[start:start + ego.shape[0]] = ego
+        nodes[start : start + ego.shape[0]] = ego
         for cl in range(N_EGO_CLASSES):
             class_ptr[at + cl + 1] = class_ptr[at + cl] + counts[cl]
     return srcs.shape[0], visit
+
 
 def empty_work_arrays(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The per-person work arrays of :func:`ego_network` (stamp, queue, hop)."""

@@ -13,8 +13,18 @@ from sim.model import state as E
 from sim.model.state import salaried_hours_per_week
 from sim.model.world import ORBIT_LABELS
 
-__all__ = ["KEY_METRICS", "METRICS", "SHARE_METRICS", "Metric", "group_reach", "interval",
-           "programme_cost", "run_metrics", "salaried_hours_per_week", "summarise"]
+__all__ = [
+    "KEY_METRICS",
+    "METRICS",
+    "SHARE_METRICS",
+    "Metric",
+    "group_reach",
+    "interval",
+    "programme_cost",
+    "run_metrics",
+    "salaried_hours_per_week",
+    "summarise",
+]
 
 
 @dataclass(frozen=True)
@@ -46,78 +56,193 @@ class Metric:
 
 
 _TABLE = (
-    Metric("clients_contacted", "Clients contacted", "Clients contacted (unique, over the period)",
-           "clients", "unique clients a peer contacted at least once", key=True),
-    Metric("clients_engaged", "Clients engaged", "Clients engaged with a peer", "clients",
-           "unique clients who engaged with a peer", key=True),
-    Metric("clients_linked", "Clients linked to services",
-           "Clients who attended a service appointment", "clients",
-           "unique clients who attended a service appointment", key=True),
-    Metric("clients_retained", "Clients retained", "Clients still in contact with services",
-           "clients", "unique clients still in contact with services after the set weeks"),
-    Metric("clients_contacted_outside_orbit", "Contacted outside the service orbit",
-           "Clients outside the service orbit contacted", "clients",
-           "unique clients who had used no service in the past year, contacted"),
-    Metric("outside_orbit_contacted_share", "Share outside the orbit contacted",
-           "Share of the people outside the service orbit contacted", "share",
-           "clients_contacted_outside_orbit / people outside the service orbit", share=True,
-           key=True),
-    Metric("clients_engaged_outside_orbit", "Engaged outside the service orbit",
-           "Clients outside the service orbit engaged", "clients",
-           "unique clients outside the service orbit who engaged with a peer"),
-    Metric("clients_linked_outside_orbit", "Linked outside the service orbit",
-           "Clients outside the service orbit linked to services", "clients",
-           "unique clients outside the service orbit who attended a service appointment"),
-    Metric("deep_contacted_share", "Share of the deepest contacted",
-           "Share of the deepest band of the subculture contacted", "share",
-           "share of the people in the deepest band of clients.depth_names contacted",
-           share=True),
-    Metric("peers_exhausted_fraction", "Share of peers exhausted",
-           "Share of peers exhausted at least once", "share",
-           "share of all peers who were exhausted at least once", share=True, key=True),
-    Metric("peers_exhausted_fraction_close", "Share of close peers exhausted",
-           "Share of close peers exhausted at least once", "share",
-           "share of close peers who were exhausted at least once", share=True),
-    Metric("peers_exhausted_fraction_distant", "Share of distant peers exhausted",
-           "Share of distant peers exhausted at least once", "share",
-           "share of distant peers who were exhausted at least once", share=True),
-    Metric("peer_hours_per_week", "Peer hours a working week",
-           "Hours a working peer worked in an average week", "hours",
-           "hours worked by peers (crises included) / peer weeks worked"),
-    Metric("peers_active_end", "Peers working at the end", "Peers working in the last week",
-           "peers", "peers working in the last week"),
-    Metric("peers_recruited", "Peers recruited", "Peers recruited, replacements included",
-           "peers", "peers recruited in all, replacements included"),
-    Metric("cost_total", "Total cost", "Total cost (peer pay, salaries, rewards)",
-           "currency", "peer pay, professionals' and outreach workers' salaries and referral "
-           "rewards (currency)"),
-    Metric("cost_per_linked_client", "Cost per linked client",
-           "Cost per linked client (peer pay, salaries, rewards)", "currency per client",
-           "cost_total / clients_linked", key=True),
-    Metric("least_connected_contacted", "Least-connected clients contacted",
-           "Share of the least-connected quarter of clients contacted", "share",
-           "share of the least-connected quarter of clients contacted", share=True),
-    Metric("min_subgroup_reach", "Reach of the worst-reached subgroup",
-           "Share contacted of the worst-reached gender and age group", "share",
-           "share contacted of the worst-reached gender x age-band subgroup", share=True),
-    Metric("age_band_evenness", "Evenness across age bands",
-           "Engagement of the least-reached age band relative to all clients", "ratio",
-           "engaged share of the least-reached age band relative to the engaged share of all "
-           "clients (1: every age band reached alike)"),
-    Metric("linked_share_close", "Linked share, close peers",
-           "Share of clients engaged by close peers who were linked", "share",
-           "share of clients engaged by close peers who were linked", share=True),
-    Metric("linked_share_distant", "Linked share, distant peers",
-           "Share of clients engaged by distant peers who were linked", "share",
-           "share of clients engaged by distant peers who were linked", share=True),
-    Metric("linked_share_high_mistrust", "Linked share, high mistrust",
-           "Share of engaged clients with high mistrust of professionals who were linked",
-           "share", "share of engaged clients with mistrust at or above "
-           "clients.high_mistrust_at who were linked", share=True),
-    Metric("linked_share_low_mistrust", "Linked share, low mistrust",
-           "Share of engaged clients with low mistrust of professionals who were linked",
-           "share", "share of engaged clients with mistrust below clients.high_mistrust_at "
-           "who were linked", share=True),
+    Metric(
+        "clients_contacted",
+        "Clients contacted",
+        "Clients contacted (unique, over the period)",
+        "clients",
+        "unique clients a peer contacted at least once",
+        key=True,
+    ),
+    Metric(
+        "clients_engaged",
+        "Clients engaged",
+        "Clients engaged with a peer",
+        "clients",
+        "unique clients who engaged with a peer",
+        key=True,
+    ),
+    Metric(
+        "clients_linked",
+        "Clients linked to services",
+        "Clients who attended a service appointment",
+        "clients",
+        "unique clients who attended a service appointment",
+        key=True,
+    ),
+    Metric(
+        "clients_retained",
+        "Clients retained",
+        "Clients still in contact with services",
+        "clients",
+        "unique clients still in contact with services after the set weeks",
+    ),
+    Metric(
+        "clients_contacted_outside_orbit",
+        "Contacted outside the service orbit",
+        "Clients outside the service orbit contacted",
+        "clients",
+        "unique clients who had used no service in the past year, contacted",
+    ),
+    Metric(
+        "outside_orbit_contacted_share",
+        "Share outside the orbit contacted",
+        "Share of the people outside the service orbit contacted",
+        "share",
+        "clients_contacted_outside_orbit / people outside the service orbit",
+        share=True,
+        key=True,
+    ),
+    Metric(
+        "clients_engaged_outside_orbit",
+        "Engaged outside the service orbit",
+        "Clients outside the service orbit engaged",
+        "clients",
+        "unique clients outside the service orbit who engaged with a peer",
+    ),
+    Metric(
+        "clients_linked_outside_orbit",
+        "Linked outside the service orbit",
+        "Clients outside the service orbit linked to services",
+        "clients",
+        "unique clients outside the service orbit who attended a service appointment",
+    ),
+    Metric(
+        "deep_contacted_share",
+        "Share of the deepest contacted",
+        "Share of the deepest band of the subculture contacted",
+        "share",
+        "share of the people in the deepest band of clients.depth_names contacted",
+        share=True,
+    ),
+    Metric(
+        "peers_exhausted_fraction",
+        "Share of peers exhausted",
+        "Share of peers exhausted at least once",
+        "share",
+        "share of all peers who were exhausted at least once",
+        share=True,
+        key=True,
+    ),
+    Metric(
+        "peers_exhausted_fraction_close",
+        "Share of close peers exhausted",
+        "Share of close peers exhausted at least once",
+        "share",
+        "share of close peers who were exhausted at least once",
+        share=True,
+    ),
+    Metric(
+        "peers_exhausted_fraction_distant",
+        "Share of distant peers exhausted",
+        "Share of distant peers exhausted at least once",
+        "share",
+        "share of distant peers who were exhausted at least once",
+        share=True,
+    ),
+    Metric(
+        "peer_hours_per_week",
+        "Peer hours a working week",
+        "Hours a working peer worked in an average week",
+        "hours",
+        "hours worked by peers (crises included) / peer weeks worked",
+    ),
+    Metric(
+        "peers_active_end",
+        "Peers working at the end",
+        "Peers working in the last week",
+        "peers",
+        "peers working in the last week",
+    ),
+    Metric(
+        "peers_recruited",
+        "Peers recruited",
+        "Peers recruited, replacements included",
+        "peers",
+        "peers recruited in all, replacements included",
+    ),
+    Metric(
+        "cost_total",
+        "Total cost",
+        "Total cost (peer pay, salaries, rewards)",
+        "currency",
+        "peer pay, professionals' and outreach workers' salaries and referral rewards (currency)",
+    ),
+    Metric(
+        "cost_per_linked_client",
+        "Cost per linked client",
+        "Cost per linked client (peer pay, salaries, rewards)",
+        "currency per client",
+        "cost_total / clients_linked",
+        key=True,
+    ),
+    Metric(
+        "least_connected_contacted",
+        "Least-connected clients contacted",
+        "Share of the least-connected quarter of clients contacted",
+        "share",
+        "share of the least-connected quarter of clients contacted",
+        share=True,
+    ),
+    Metric(
+        "min_subgroup_reach",
+        "Reach of the worst-reached subgroup",
+        "Share contacted of the worst-reached gender and age group",
+        "share",
+        "share contacted of the worst-reached gender x age-band subgroup",
+        share=True,
+    ),
+    Metric(
+        "age_band_evenness",
+        "Evenness across age bands",
+        "Engagement of the least-reached age band relative to all clients",
+        "ratio",
+        "engaged share of the least-reached age band relative to the engaged share of all "
+        "clients (1: every age band reached alike)",
+    ),
+    Metric(
+        "linked_share_close",
+        "Linked share, close peers",
+        "Share of clients engaged by close peers who were linked",
+        "share",
+        "share of clients engaged by close peers who were linked",
+        share=True,
+    ),
+    Metric(
+        "linked_share_distant",
+        "Linked share, distant peers",
+        "Share of clients engaged by distant peers who were linked",
+        "share",
+        "share of clients engaged by distant peers who were linked",
+        share=True,
+    ),
+    Metric(
+        "linked_share_high_mistrust",
+        "Linked share, high mistrust",
+        "Share of engaged clients with high mistrust of professionals who were linked",
+        "share",
+        "share of engaged clients with mistrust at or above "
+        "clients.high_mistrust_at who were linked",
+        share=True,
+    ),
+    Metric(
+        "linked_share_low_mistrust",
+        "Linked share, low mistrust",
+        "Share of engaged clients with low mistrust of professionals who were linked",
+        "share",
+        "share of engaged clients with mistrust below clients.high_mistrust_at who were linked",
+        share=True,
+    ),
 )
 
 #: Every metric of a run, by name, in the order tables list them.
@@ -138,9 +263,11 @@ def programme_cost(costs, totals) -> float:
         totals: so far, the ``compensation`` paid to peers, the ``salaried_hours`` of
             professionals and outreach workers, and the ``referrals`` made.
     """
-    return (totals["compensation"] + totals["salaried_hours"] * costs.professional_hour
-            + totals["referrals"] * costs.reward_per_referral)
-
+    return (
+        totals["compensation"]
+        + totals["salaried_hours"] * costs.professional_hour
+        + totals["referrals"] * costs.reward_per_referral
+    )
 
 
 def _share(num: float, den: float) -> float:
@@ -174,8 +301,11 @@ def group_reach(model) -> dict[str, dict[str, dict[str, float]]]:
         size = np.bincount(codes, weights=clients | (ever > 0), minlength=k)
         counts = {
             flag_name: np.bincount(codes, weights=(ever & flag) > 0, minlength=k)
-            for flag_name, flag in (("contacted", E.EVER_CONTACTED),
-                                    ("engaged", E.EVER_ENGAGED), ("linked", E.EVER_LINKED))
+            for flag_name, flag in (
+                ("contacted", E.EVER_CONTACTED),
+                ("engaged", E.EVER_ENGAGED),
+                ("linked", E.EVER_LINKED),
+            )
         }
         out[attr] = {}
         for j in range(k):
@@ -192,8 +322,9 @@ def run_metrics(model) -> dict[str, float]:
     """The metrics of :data:`METRICS` for one finished (or running) model."""
     ever = model.ever
     contacted, engaged, linked, retained = (
-        int(np.count_nonzero(ever & flag)) for flag in
-        (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED))
+        int(np.count_nonzero(ever & flag))
+        for flag in (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED)
+    )
     n = model.n_peers
     w = model.world
     clients = model.role == E.CLIENT
@@ -204,8 +335,11 @@ def run_metrics(model) -> dict[str, float]:
         low &= deg <= np.quantile(deg[population], 0.25)
     cell = w.gender.astype(np.int64) * (int(w.age_band.max()) + 1) + w.age_band
     cell_size = np.bincount(cell[population])
-    cell_hit = np.bincount(cell[population], weights=(ever[population] & E.EVER_CONTACTED) > 0,
-                           minlength=cell_size.size)
+    cell_hit = np.bincount(
+        cell[population],
+        weights=(ever[population] & E.EVER_CONTACTED) > 0,
+        minlength=cell_size.size,
+    )
     present = cell_size > 0
     engaged_pop = (ever[population] & E.EVER_ENGAGED) > 0
     band_size = np.bincount(w.age_band[population])
@@ -230,31 +364,37 @@ def run_metrics(model) -> dict[str, float]:
         "outside_orbit_contacted_share": _share(contacted_out, float(np.sum(out))),
         "clients_engaged_outside_orbit": float(np.sum(eng & out)),
         "clients_linked_outside_orbit": float(np.sum(lnk & out)),
-        "deep_contacted_share": _share(float(np.sum(contacted_mask & deep)),
-                                       float(np.sum(deep))),
+        "deep_contacted_share": _share(float(np.sum(contacted_mask & deep)), float(np.sum(deep))),
         "peers_exhausted_fraction": _share(float(np.sum(model.p_ever_exhausted[:n])), n),
         "peers_exhausted_fraction_close": _share(
             float(np.sum(model.p_ever_exhausted[:n][kinds == E.CLOSE])),
-            float(np.sum(kinds == E.CLOSE))),
+            float(np.sum(kinds == E.CLOSE)),
+        ),
         "peers_exhausted_fraction_distant": _share(
             float(np.sum(model.p_ever_exhausted[:n][kinds == E.DISTANT])),
-            float(np.sum(kinds == E.DISTANT))),
+            float(np.sum(kinds == E.DISTANT)),
+        ),
         "peer_hours_per_week": _share(model.totals["peer_hours"], model.totals["peer_weeks"]),
         "peers_active_end": float(np.sum(model.p_status[:n] == E.ACTIVE)),
         "peers_recruited": float(n),
         "cost_total": float(cost),
         "cost_per_linked_client": _share(float(cost), linked),
         "least_connected_contacted": _share(
-            float(np.sum((ever[low] & E.EVER_CONTACTED) > 0)), float(np.sum(low))),
+            float(np.sum((ever[low] & E.EVER_CONTACTED) > 0)), float(np.sum(low))
+        ),
         "min_subgroup_reach": float(np.min(cell_hit[present] / cell_size[present])),
-        "age_band_evenness": _share(float(np.min(band_eng[bands] / band_size[bands])),
-                                    _share(float(engaged_pop.sum()), float(engaged_pop.size))),
+        "age_band_evenness": _share(
+            float(np.min(band_eng[bands] / band_size[bands])),
+            _share(float(engaged_pop.sum()), float(engaged_pop.size)),
+        ),
         "linked_share_close": _share(float(np.sum(close & lnk)), float(np.sum(close))),
         "linked_share_distant": _share(float(np.sum(distant & lnk)), float(np.sum(distant))),
-        "linked_share_high_mistrust": _share(float(np.sum(eng & lnk & high)),
-                                             float(np.sum(eng & high))),
-        "linked_share_low_mistrust": _share(float(np.sum(eng & lnk & ~high)),
-                                            float(np.sum(eng & ~high))),
+        "linked_share_high_mistrust": _share(
+            float(np.sum(eng & lnk & high)), float(np.sum(eng & high))
+        ),
+        "linked_share_low_mistrust": _share(
+            float(np.sum(eng & lnk & ~high)), float(np.sum(eng & ~high))
+        ),
     }
 
 
@@ -267,16 +407,25 @@ def interval(values: Sequence[float] | np.ndarray, level: float = 0.95) -> dict[
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if x.size == 0:
-        return {"mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
-                "sd": float("nan"), "n": 0}
+        return {
+            "mean": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "sd": float("nan"),
+            "n": 0,
+        }
     mean = float(x.mean())
     if x.size == 1:
-        return {"mean": mean, "ci_low": float("nan"), "ci_high": float("nan"), "sd": float("nan"),
-                "n": 1}
+        return {
+            "mean": mean,
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "sd": float("nan"),
+            "n": 1,
+        }
     sd = float(x.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * sd / math.sqrt(x.size)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd,
-            "n": int(x.size)}
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": int(x.size)}
 
 
 def summarise(runs: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:

@@ -34,10 +34,19 @@ __all__ = ["OutreachModel", "WEEKLY_SERIES"]
 
 #: Names of the weekly time series, in record order.
 WEEKLY_SERIES = (
-    "contacted", "engaged", "linked", "retained",           # unique clients so far
-    "engaged_now", "linked_now",                            # clients in that state this week
-    "peers_active", "peers_resting", "peers_withdrawn", "peers_exhausted_ever",
-    "appointments", "supervisions", "cost",                 # cumulative
+    "contacted",
+    "engaged",
+    "linked",
+    "retained",  # unique clients so far
+    "engaged_now",
+    "linked_now",  # clients in that state this week
+    "peers_active",
+    "peers_resting",
+    "peers_withdrawn",
+    "peers_exhausted_ever",
+    "appointments",
+    "supervisions",
+    "cost",  # cumulative
 )
 
 
@@ -67,16 +76,25 @@ class _EgoNetworks:
         srcs = np.asarray(nodes, np.int32)
         done = 0
         while done < srcs.size:  # straight into the buffers, grown when they are full
-            listed, visit = self._add(g.indptr, g.indices, srcs[done:], hops, w.gender,
-                                      w.age_band, *self.work, self.visits + 1, self.class_ptr,
-                                      self.nodes, (self.count + done) * E.N_EGO_CLASSES)
+            listed, visit = self._add(
+                g.indptr,
+                g.indices,
+                srcs[done:],
+                hops,
+                w.gender,
+                w.age_band,
+                *self.work,
+                self.visits + 1,
+                self.class_ptr,
+                self.nodes,
+                (self.count + done) * E.N_EGO_CLASSES,
+            )
             self.visits = visit - 1
             done += listed
             if done < srcs.size:
                 at = (self.count + done + 1) * E.N_EGO_CLASSES + 1
                 if at > self.class_ptr.size:
-                    self.class_ptr = np.concatenate([self.class_ptr,
-                                                     np.zeros_like(self.class_ptr)])
+                    self.class_ptr = np.concatenate([self.class_ptr, np.zeros_like(self.class_ptr)])
                 else:
                     self.nodes = np.concatenate([self.nodes, np.zeros_like(self.nodes)])
         self.count += srcs.size
@@ -119,8 +137,13 @@ class OutreachModel(mesa.Model):
         recorder: the :class:`~sim.model.events.EventRecorder`, or None.
     """
 
-    def __init__(self, scenario: Scenario, replicate: int = 0, world: World | None = None,
-                 events: bool | EventRecorder = False):
+    def __init__(
+        self,
+        scenario: Scenario,
+        replicate: int = 0,
+        world: World | None = None,
+        events: bool | EventRecorder = False,
+    ):
         seed = scenario.run.seed
         super().__init__(rng=stream(seed, replicate, "mesa"))
         self.scenario = scenario
@@ -158,7 +181,8 @@ class OutreachModel(mesa.Model):
         self.team = np.zeros(3, np.float64)  # outreach workers: caseload, hours left, need
         self._peer_capacity = self._peer_rows(self.peers.capacity)  # for admitting new peers
         self._keys = E.make_keys(
-            uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields)))
+            uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields))
+        )
         self._recruit_streams = {kind: kind_streams(seed, replicate, kind) for kind in _KINDS}
         self._counters = np.zeros(E.N_COUNTERS, np.int64)
         # The kernels, called past numba's type dispatch (the arguments' types are fixed).
@@ -166,20 +190,53 @@ class OutreachModel(mesa.Model):
         self._admit = DirectCall(K.admit)
         w = self.world
         self._world_arrays = E.WorldArrays(
-            indptr=w.graph.indptr, indices=w.graph.indices, locality=w.locality,
-            gender=w.gender, age=w.age_band, loc_stigma=w.loc_stigma, loc_online=w.loc_online,
-            mistrust=w.mistrust, problems=w.problems, orbit_nodes=w.orbit_nodes)
+            indptr=w.graph.indptr,
+            indices=w.graph.indices,
+            locality=w.locality,
+            gender=w.gender,
+            age=w.age_band,
+            loc_stigma=w.loc_stigma,
+            loc_online=w.loc_online,
+            mistrust=w.mistrust,
+            problems=w.problems,
+            orbit_nodes=w.orbit_nodes,
+        )
         self._clients = E.ClientArrays(
-            role=self.role, cstate=self.cstate, ever=self.ever, peer_of=self.peer_of,
-            trust=self.trust, since=self.since, coupons=self.coupons, ekind=self.ekind,
-            referrer=self.referrer, wave=self.wave, follow=self.follow,
-            reached=self.reached, reached_pos=self.reached_pos, fresh=self.fresh,
-            fresh_pos=self.fresh_pos, holders=self.holders, holders_pos=self.holders_pos,
-            scratch=self.scratch, book=self.book, events=self._log)
-        self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
-                       "house_calls": 0, "accompaniments": 0, "peer_hours": 0.0,
-                       "compensation": 0.0, "referrals": 0, "online_contacts": 0,
-                       "exhausted_ever": 0, "peer_weeks": 0, "salaried_hours": 0.0}
+            role=self.role,
+            cstate=self.cstate,
+            ever=self.ever,
+            peer_of=self.peer_of,
+            trust=self.trust,
+            since=self.since,
+            coupons=self.coupons,
+            ekind=self.ekind,
+            referrer=self.referrer,
+            wave=self.wave,
+            follow=self.follow,
+            reached=self.reached,
+            reached_pos=self.reached_pos,
+            fresh=self.fresh,
+            fresh_pos=self.fresh_pos,
+            holders=self.holders,
+            holders_pos=self.holders_pos,
+            scratch=self.scratch,
+            book=self.book,
+            events=self._log,
+        )
+        self.totals = {
+            "appointments": 0,
+            "supervisions": 0,
+            "team_meetings": 0,
+            "house_calls": 0,
+            "accompaniments": 0,
+            "peer_hours": 0.0,
+            "compensation": 0.0,
+            "referrals": 0,
+            "online_contacts": 0,
+            "exhausted_ever": 0,
+            "peer_weeks": 0,
+            "salaried_hours": 0.0,
+        }
         self.policy_changes: list[tuple[int, str, Any]] = []
         self._set_params()
         self.vacancies: list[E.Vacancy] = []
@@ -216,13 +273,16 @@ class OutreachModel(mesa.Model):
                 self.vacancies += [E.Vacancy(kind, self.week)] * diff
             elif diff < 0:
                 open_ = [v for v in self.vacancies if v.kind == kind]
-                for v in open_[: -diff]:
+                for v in open_[:-diff]:
                     self.vacancies.remove(v)
                     diff += 1
                 pf = self.peers
-                mine = [i for i in range(pf.count - 1, -1, -1)
-                        if pf.kind[i] == kind and pf.status[i] != E.WITHDRAWN]
-                for i in mine[: -diff]:
+                mine = [
+                    i
+                    for i in range(pf.count - 1, -1, -1)
+                    if pf.kind[i] == kind and pf.status[i] != E.WITHDRAWN
+                ]
+                for i in mine[:-diff]:
                     pf.status[i] = E.WITHDRAWN
                     pf.replaced[i] = True
                     log_event(self._log, self.week, EV_PEER_WITHDRAWN, int(pf.node[i]), i)
@@ -319,10 +379,20 @@ class OutreachModel(mesa.Model):
             self._admit.forget()
         w = self.scenario.wellbeing
         # A professional assesses a new peer's strength at induction (none without them).
-        self._admit(self._world_arrays, self._clients, self._peer_capacity, self._params,
-                    self.peers.count, np.asarray(nodes, np.int32), int(kind), self.week,
-                    np.uint64(self._recruit_streams[kind].energy_key), float(w.energy_start),
-                    float(w.energy_start_spread), self.scenario.services.professionals > 0)
+        self._admit(
+            self._world_arrays,
+            self._clients,
+            self._peer_capacity,
+            self._params,
+            self.peers.count,
+            np.asarray(nodes, np.int32),
+            int(kind),
+            self.week,
+            np.uint64(self._recruit_streams[kind].energy_key),
+            float(w.energy_start),
+            float(w.energy_start_spread),
+            self.scenario.services.professionals > 0,
+        )
         self._egos.add(self, nodes, kind)
         self.peers.count += k
 
@@ -363,8 +433,15 @@ class OutreachModel(mesa.Model):
         """Advance one week: recruitment, then the weekly dynamics, then the record."""
         self._fill_vacancies()
         c = self._counters
-        self._week(self.week, self._world_arrays, self._clients, self.peer_arrays(),
-                   self._params, self._keys, c)
+        self._week(
+            self.week,
+            self._world_arrays,
+            self._clients,
+            self.peer_arrays(),
+            self._params,
+            self._keys,
+            c,
+        )
         week = c.tolist()  # one conversion, then plain Python numbers
         t = self.totals
         t["appointments"] += week[E.C_APPOINTMENTS]
@@ -412,9 +489,19 @@ class OutreachModel(mesa.Model):
         t = self.totals
         active, resting = week[E.C_ACTIVE], week[E.C_RESTING]
         values = (
-            b[E.B_CONTACTED], b[E.B_ENGAGED], b[E.B_LINKED], b[E.B_RETAINED],
-            week[E.C_NOW_ENGAGED], week[E.C_NOW_LINKED], active, resting, n - active - resting,
-            t["exhausted_ever"], t["appointments"], t["supervisions"], self.cost(),
+            b[E.B_CONTACTED],
+            b[E.B_ENGAGED],
+            b[E.B_LINKED],
+            b[E.B_RETAINED],
+            week[E.C_NOW_ENGAGED],
+            week[E.C_NOW_LINKED],
+            active,
+            resting,
+            n - active - resting,
+            t["exhausted_ever"],
+            t["appointments"],
+            t["supervisions"],
+            self.cost(),
         )
         for name, value in zip(WEEKLY_SERIES, values, strict=True):
             self.weekly[name].append(value)
@@ -444,8 +531,10 @@ class OutreachModel(mesa.Model):
 
     def _recorder(self) -> EventRecorder:
         if self.recorder is None:
-            raise ValueError("this model records no events: make it with "
-                             "OutreachModel(scenario, replicate, events=True)")
+            raise ValueError(
+                "this model records no events: make it with "
+                "OutreachModel(scenario, replicate, events=True)"
+            )
         self.recorder.take(self._log, self.peers.node)  # recruitment before the first week
         return self.recorder
 
@@ -457,9 +546,11 @@ class OutreachModel(mesa.Model):
 
 
 def _peer_column(name: str) -> property:
-    return property(lambda self: getattr(self.peers, name),
-                    doc=f"The peers' ``{name}`` column of :attr:`OutreachModel.peers` (the whole "
-                        "buffer: the first :attr:`OutreachModel.n_peers` rows are in use).")
+    return property(
+        lambda self: getattr(self.peers, name),
+        doc=f"The peers' ``{name}`` column of :attr:`OutreachModel.peers` (the whole "
+        "buffer: the first :attr:`OutreachModel.n_peers` rows are in use).",
+    )
 
 
 # ``model.p_energy`` and the like read the peer frame's columns, for the measures, the page and

@@ -116,17 +116,19 @@ class ReferenceModel:
         self.world = world if world is not None else build_world(scenario, replicate)
         g = self.world.graph
         n = g.n_nodes
-        self.neighbours = [g.indices[g.indptr[v]:g.indptr[v + 1]].tolist() for v in range(n)]
+        self.neighbours = [g.indices[g.indptr[v] : g.indptr[v + 1]].tolist() for v in range(n)]
         self.locality = self.world.locality.tolist()
         self.gender = self.world.gender.tolist()
         self.age = self.world.age_band.tolist()
         self.mistrust = self.world.mistrust.tolist()
         self.problems = self.world.problems.tolist()
         self.orbit = self.world.orbit_nodes.tolist()
-        self.random = random.Random(int(stream(scenario.run.seed, replicate, "reference")
-                                        .integers(2**63)))
-        self._recruit_streams = {kind: kind_streams(scenario.run.seed, replicate, kind)
-                                 for kind in _KINDS}
+        self.random = random.Random(
+            int(stream(scenario.run.seed, replicate, "reference").integers(2**63))
+        )
+        self._recruit_streams = {
+            kind: kind_streams(scenario.run.seed, replicate, kind) for kind in _KINDS
+        }
         self.week = 0
         self.role = [E.CLIENT] * n
         self.cstate = [E.HIDDEN] * n
@@ -142,11 +144,21 @@ class ReferenceModel:
         self.peers: list[dict] = []
         self.team = {"caseload": 0, "hours": 0.0, "need": 0.0}  # the outreach workers
         self._egos: dict[tuple[int, int], tuple[list[int], list[float], list[float]]] = {}
-        self.totals = {"appointments": 0, "supervisions": 0, "team_meetings": 0,
-                       "compensation": 0.0, "referrals": 0, "peer_hours": 0.0, "peer_weeks": 0,
-                       "salaried_hours": 0.0}
-        self.vacancies = [E.Vacancy(kind, 0) for kind, name in _KINDS.items()
-                          for _ in range(getattr(scenario, name).count)]
+        self.totals = {
+            "appointments": 0,
+            "supervisions": 0,
+            "team_meetings": 0,
+            "compensation": 0.0,
+            "referrals": 0,
+            "peer_hours": 0.0,
+            "peer_weeks": 0,
+            "salaried_hours": 0.0,
+        }
+        self.vacancies = [
+            E.Vacancy(kind, 0)
+            for kind, name in _KINDS.items()
+            for _ in range(getattr(scenario, name).count)
+        ]
         self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
         self._fill_vacancies()
         self._record()
@@ -160,23 +172,79 @@ class ReferenceModel:
             peers: a :class:`~sim.model.state.PeerArrays` (copied; rows become ``self.peers``).
         """
         self.week = week
-        for name in ("role", "cstate", "ever", "peer_of", "trust", "since", "coupons", "ekind",
-                     "referrer", "wave", "follow"):
+        for name in (
+            "role",
+            "cstate",
+            "ever",
+            "peer_of",
+            "trust",
+            "since",
+            "coupons",
+            "ekind",
+            "referrer",
+            "wave",
+            "follow",
+        ):
             setattr(self, name, getattr(clients, name).tolist())
         self.peers = [
-            {"node": int(node), "kind": int(kind), "status": int(status), "energy": float(energy),
-             "caseload": int(load), "ever_exhausted": bool(tired), "label_until": int(until),
-             "joined": int(joined), "strength": float(strength), "last_supervised": int(sup),
-             "hours_left": float(left), "hours_worked": float(worked), "successes": int(done),
-             "need": float(need), "pending": int(pending), "replaced": False}
-            for (node, kind, status, energy, load, tired, until, joined, strength, sup, left,
-                 worked, done, need, pending) in zip(
-                peers.node, peers.kind, peers.status, peers.energy, peers.caseload,
-                peers.ever_exhausted, peers.label_until, peers.joined, peers.strength,
-                peers.last_supervised, peers.hours_left, peers.hours_worked, peers.successes,
-                peers.need, peers.pending, strict=True)]
-        self.team = {"caseload": int(peers.team[0]), "hours": float(peers.team[1]),
-                     "need": float(peers.team[2])}
+            {
+                "node": int(node),
+                "kind": int(kind),
+                "status": int(status),
+                "energy": float(energy),
+                "caseload": int(load),
+                "ever_exhausted": bool(tired),
+                "label_until": int(until),
+                "joined": int(joined),
+                "strength": float(strength),
+                "last_supervised": int(sup),
+                "hours_left": float(left),
+                "hours_worked": float(worked),
+                "successes": int(done),
+                "need": float(need),
+                "pending": int(pending),
+                "replaced": False,
+            }
+            for (
+                node,
+                kind,
+                status,
+                energy,
+                load,
+                tired,
+                until,
+                joined,
+                strength,
+                sup,
+                left,
+                worked,
+                done,
+                need,
+                pending,
+            ) in zip(
+                peers.node,
+                peers.kind,
+                peers.status,
+                peers.energy,
+                peers.caseload,
+                peers.ever_exhausted,
+                peers.label_until,
+                peers.joined,
+                peers.strength,
+                peers.last_supervised,
+                peers.hours_left,
+                peers.hours_worked,
+                peers.successes,
+                peers.need,
+                peers.pending,
+                strict=True,
+            )
+        ]
+        self.team = {
+            "caseload": int(peers.team[0]),
+            "hours": float(peers.team[1]),
+            "need": float(peers.team[2]),
+        }
         self.vacancies = []
 
     #: The phases of a week in order, by the names of :data:`sim.model.kernel.PHASES`.
@@ -194,15 +262,21 @@ class ReferenceModel:
         due = [v for v in self.vacancies if v.due_week <= self.week]
         if not due:
             return
-        view = SimpleNamespace(role=np.array(self.role), cstate=np.array(self.cstate),
-                               since=np.array(self.since), week=self.week, world=self.world,
-                               scenario=self.scenario)
+        view = SimpleNamespace(
+            role=np.array(self.role),
+            cstate=np.array(self.cstate),
+            since=np.array(self.since),
+            week=self.week,
+            world=self.world,
+            scenario=self.scenario,
+        )
         for kind, name in _KINDS.items():
             wanted = [v for v in due if v.kind == kind]
             if not wanted:
                 continue
-            nodes = recruit(view, getattr(self.scenario, name), len(wanted),
-                            self._recruit_streams[kind])
+            nodes = recruit(
+                view, getattr(self.scenario, name), len(wanted), self._recruit_streams[kind]
+            )
             for node, vacancy in zip(nodes.tolist(), wanted, strict=False):
                 self._add_peer(node, kind)
                 view.role[node] = kind
@@ -210,15 +284,32 @@ class ReferenceModel:
 
     def _add_peer(self, node: int, kind: int) -> None:
         w = self.scenario.wellbeing
-        energy = float(start_energies(self._recruit_streams[kind], np.array([node]),
-                                      w.energy_start, w.energy_start_spread)[0])
+        energy = float(
+            start_energies(
+                self._recruit_streams[kind], np.array([node]), w.energy_start, w.energy_start_spread
+            )[0]
+        )
         assessed = self.scenario.services.professionals > 0  # induction by a professional
-        self.peers.append({"node": node, "kind": kind, "status": E.ACTIVE, "energy": energy,
-                           "caseload": 0, "ever_exhausted": False, "label_until": 0,
-                           "joined": self.week, "strength": energy if assessed else 1.0,
-                           "last_supervised": self.week, "hours_left": 0.0,
-                           "hours_worked": 0.0, "successes": 0, "need": 0.0, "pending": 0,
-                           "replaced": False})
+        self.peers.append(
+            {
+                "node": node,
+                "kind": kind,
+                "status": E.ACTIVE,
+                "energy": energy,
+                "caseload": 0,
+                "ever_exhausted": False,
+                "label_until": 0,
+                "joined": self.week,
+                "strength": energy if assessed else 1.0,
+                "last_supervised": self.week,
+                "hours_left": 0.0,
+                "hours_worked": 0.0,
+                "successes": 0,
+                "need": 0.0,
+                "pending": 0,
+                "replaced": False,
+            }
+        )
         j = self.peer_of[node]
         if self.cstate[node] == E.ENGAGED:
             self._release(node)
@@ -321,13 +412,17 @@ class ReferenceModel:
         meeting = self._team_meeting()
         if meeting and working:
             self.totals["team_meetings"] += 1
-        experienced = [self._kind(p["kind"]).educator_effect for p in working
-                       if self.week - p["joined"] >= wk.training_weeks]
+        experienced = [
+            self._kind(p["kind"]).educator_effect
+            for p in working
+            if self.week - p["joined"] >= wk.training_weeks
+        ]
         training = wk.training_weeks * (1.0 - max(experienced, default=0.0))
         for peer in working:
             budget = self._kind(peer["kind"]).hours_per_week * self._tailor(peer)
-            need = (s.wellbeing.indirect_work_share * budget
-                    + peer["need"] * wk.hours_per_client_week)
+            need = (
+                s.wellbeing.indirect_work_share * budget + peer["need"] * wk.hours_per_client_week
+            )
             if self._supervised(peer):
                 need += wk.hours_per_supervision
             if meeting:
@@ -337,9 +432,11 @@ class ReferenceModel:
             peer["hours_worked"] = min(budget, need)
             peer["hours_left"] = budget - peer["hours_worked"]
         ow = s.outreach_workers
-        self.team["hours"] = (max(0.0, ow.count * ow.hours_per_week
-                                  - self.team["need"] * wk.hours_per_client_week)
-                              if ow.count > 0 else 0.0)
+        self.team["hours"] = (
+            max(0.0, ow.count * ow.hours_per_week - self.team["need"] * wk.hours_per_client_week)
+            if ow.count > 0
+            else 0.0
+        )
 
     def _spend(self, peer: dict, hours: float) -> bool:
         if peer["hours_left"] >= hours:
@@ -361,10 +458,11 @@ class ReferenceModel:
                         if v not in seen:
                             seen.add(v)
                             nxt.append(v)
-                            differ = ((self.gender[v] != self.gender[node])
-                                      + (self.age[v] != self.age[node]))
+                            differ = (self.gender[v] != self.gender[node]) + (
+                                self.age[v] != self.age[node]
+                            )
                             entries.append(v)
-                            weights.append(o.hop_trust ** (h - 1) * o.subgroup_trust ** differ)
+                            weights.append(o.hop_trust ** (h - 1) * o.subgroup_trust**differ)
                 frontier = nxt
             self._egos[node, hops] = (entries, weights)
         return self._egos[node, hops]
@@ -386,7 +484,7 @@ class ReferenceModel:
             tries = int(street / per_meeting + self.random.random())
             peer["hours_worked"] += street
             peer["hours_left"] = keep
-            label = (s.wellbeing.label_trust_factor if peer["label_until"] > self.week else 1.0)
+            label = s.wellbeing.label_trust_factor if peer["label_until"] > self.week else 1.0
             for _ in range(tries):
                 if not reach or self.random.random() < kind.site_share:
                     if not self.orbit:
@@ -397,9 +495,12 @@ class ReferenceModel:
                     v, weight = entries[j], weights[j]
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
-                if self.random.random() < (kind.p_contact_per_meeting * label
-                                           * self._stigma_factor(v)
-                                           * self._mistrust_kept(v, kind.service_likeness)):
+                if self.random.random() < (
+                    kind.p_contact_per_meeting
+                    * label
+                    * self._stigma_factor(v)
+                    * self._mistrust_kept(v, kind.service_likeness)
+                ):
                     self._contact(v, i, kind.trust * label * weight)
         ow = s.outreach_workers
         if ow.count > 0 and self.team["hours"] > 0:
@@ -409,8 +510,9 @@ class ReferenceModel:
                 v = self.random.randrange(len(self.role))
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
-                if self.random.random() < (ow.p_contact_per_meeting * self._stigma_factor(v)
-                                           * self._mistrust_kept(v, 1.0)):
+                if self.random.random() < (
+                    ow.p_contact_per_meeting * self._stigma_factor(v) * self._mistrust_kept(v, 1.0)
+                ):
                     self._contact(v, E.TEAM, ow.trust)
 
     def _referral(self) -> None:
@@ -452,8 +554,10 @@ class ReferenceModel:
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
                 kind = self._kind(peer["kind"])
-                if self.random.random() < (self.world.loc_online[self.locality[v]]
-                                           * self._mistrust_kept(v, kind.service_likeness)):
+                if self.random.random() < (
+                    self.world.loc_online[self.locality[v]]
+                    * self._mistrust_kept(v, kind.service_likeness)
+                ):
                     self._contact(v, i, o.online_trust * self._subgroup_trust(peer["node"], v))
 
     def _engagement(self) -> None:
@@ -465,8 +569,12 @@ class ReferenceModel:
             i = self.peer_of[v]
             engaged = False
             p = o.p_engage_per_week * self.trust[v] * self._stigma_factor(v)
-            if (self.follow[v] and i >= 0 and self.peers[i]["status"] == E.ACTIVE
-                    and self._spend(self.peers[i], self.scenario.work.hours_per_meeting)):
+            if (
+                self.follow[v]
+                and i >= 0
+                and self.peers[i]["status"] == E.ACTIVE
+                and self._spend(self.peers[i], self.scenario.work.hours_per_meeting)
+            ):
                 self.follow[v] = 0  # the peer meets the referred friend
                 self.peers[i]["pending"] -= 1
             if self.follow[v]:
@@ -524,10 +632,8 @@ class ReferenceModel:
     def _linkage(self) -> None:
         s = self.scenario
         sv, wk, ow = s.services, s.work, s.outreach_workers
-        slots = int(sv.professionals * sv.appointments_per_professional_week
-                    + self.random.random())
-        house = int(sv.professionals * sv.house_calls_per_professional_week
-                    + self.random.random())
+        slots = int(sv.professionals * sv.appointments_per_professional_week + self.random.random())
+        house = int(sv.professionals * sv.house_calls_per_professional_week + self.random.random())
         mirror_kept = 1.0
         for kind in _KINDS:
             if any(p["kind"] == kind and p["status"] == E.ACTIVE for p in self.peers):
@@ -556,8 +662,9 @@ class ReferenceModel:
                     self.cstate[v] = E.HIDDEN
                     self.coupons[v] = 0
                     self.peer_of[v] = -1
-                elif (self.cstate[v] == E.LINKED
-                      and self.week - self.since[v] >= sv.weeks_to_retained):
+                elif (
+                    self.cstate[v] == E.LINKED and self.week - self.since[v] >= sv.weeks_to_retained
+                ):
                     self.cstate[v] = E.RETAINED
                     self.ever[v] |= E.EVER_RETAINED
         self.random.shuffle(askers)  # no one always books first
@@ -574,8 +681,12 @@ class ReferenceModel:
                     p = sv.p_attend * self._attend_kept(v, False) + ow.attendance_boost
                 else:
                     p = sv.p_attend * self._attend_kept(v, False)
-            elif (house > 0 and peer and kind.joins_house_calls
-                  and self._spend(peer, wk.hours_per_house_call)):
+            elif (
+                house > 0
+                and peer
+                and kind.joins_house_calls
+                and self._spend(peer, wk.hours_per_house_call)
+            ):
                 house -= 1
                 p = sv.p_link_house_call * self._attend_kept(v, True)
             else:
@@ -597,20 +708,27 @@ class ReferenceModel:
             if peer["status"] == E.ACTIVE:
                 kind = self._kind(peer["kind"])
                 weight = peer["need"] / peer["caseload"] if peer["caseload"] > 0 else 1.0
-                p_crisis = min(1.0, w.p_crisis_per_client_week * (1.0 - kind.educator_effect)
-                               * weight)
+                p_crisis = min(
+                    1.0, w.p_crisis_per_client_week * (1.0 - kind.educator_effect) * weight
+                )
                 crises = sum(self.random.random() < p_crisis for _ in range(peer["caseload"]))
                 peer["hours_worked"] += crises * wk.hours_per_crisis
                 risk = w.pair_risk_factor if kind.works_in_pairs else 1.0
-                demand = (w.demand_per_hour * peer["hours_worked"]
-                          + w.demand_per_client_week * peer["caseload"]
-                          + w.crisis_cost * crises * risk + kind.role_conflict_per_week)
+                demand = (
+                    w.demand_per_hour * peer["hours_worked"]
+                    + w.demand_per_client_week * peer["caseload"]
+                    + w.crisis_cost * crises * risk
+                    + kind.role_conflict_per_week
+                )
                 stigma = self.world.loc_stigma[self.locality[peer["node"]]]
                 if self.random.random() < w.p_stigma_event_per_week * stigma:
                     demand += w.stigma_event_cost * risk
                     peer["label_until"] = self.week + w.stigma_trust_weeks
-                gain = (w.recovery_per_week + w.meaning_gain * w.indirect_work_share
-                        + w.direct_meaning_gain * peer["successes"])
+                gain = (
+                    w.recovery_per_week
+                    + w.meaning_gain * w.indirect_work_share
+                    + w.direct_meaning_gain * peer["successes"]
+                )
                 if self._supervised(peer):
                     gain += w.supervision_gain
                 if meeting:
@@ -619,8 +737,9 @@ class ReferenceModel:
                     gain += w.peer_support_gain
                 if kind.compensation_per_week > 0:
                     fair = kind.hours_per_week * w.fair_wage_per_hour
-                    gain += w.compensation_gain * (min(1.0, kind.compensation_per_week / fair)
-                                                   if fair > 0 else 1.0)
+                    gain += w.compensation_gain * (
+                        min(1.0, kind.compensation_per_week / fair) if fair > 0 else 1.0
+                    )
                     self.totals["compensation"] += kind.compensation_per_week
                 self.totals["peer_hours"] += peer["hours_worked"]
                 self.totals["peer_weeks"] += 1
@@ -630,8 +749,9 @@ class ReferenceModel:
                     peer["status"] = E.RESTING
                     peer["ever_exhausted"] = True
             elif peer["status"] == E.RESTING:
-                peer["energy"] = min(1.0, peer["energy"]
-                                     + w.rest_recovery_per_week * (1.0 - peer["energy"]))
+                peer["energy"] = min(
+                    1.0, peer["energy"] + w.rest_recovery_per_week * (1.0 - peer["energy"])
+                )
                 if peer["energy"] >= w.return_threshold:
                     peer["status"] = E.ACTIVE
                 elif self.random.random() < w.p_withdraw_per_rest_week:
@@ -644,19 +764,25 @@ class ReferenceModel:
         return programme_cost(self.scenario.costs, self.totals)
 
     def _ever_all(self) -> list[int]:
-        return [sum(1 for e in self.ever if e & flag) for flag in
-                (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED)]
+        return [
+            sum(1 for e in self.ever if e & flag)
+            for flag in (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED)
+        ]
 
     def _record(self) -> None:
         rec = self.weekly
-        for name, value in zip(("contacted", "engaged", "linked", "retained"), self._ever_all(),
-                               strict=True):
+        for name, value in zip(
+            ("contacted", "engaged", "linked", "retained"), self._ever_all(), strict=True
+        ):
             rec[name].append(value)
         clients = [s for s, r in zip(self.cstate, self.role, strict=True) if r == E.CLIENT]
         rec["engaged_now"].append(clients.count(E.ENGAGED))
         rec["linked_now"].append(clients.count(E.LINKED) + clients.count(E.RETAINED))
-        for name, status in (("peers_active", E.ACTIVE), ("peers_resting", E.RESTING),
-                             ("peers_withdrawn", E.WITHDRAWN)):
+        for name, status in (
+            ("peers_active", E.ACTIVE),
+            ("peers_resting", E.RESTING),
+            ("peers_withdrawn", E.WITHDRAWN),
+        ):
             rec[name].append(sum(p["status"] == status for p in self.peers))
         rec["peers_exhausted_ever"].append(sum(p["ever_exhausted"] for p in self.peers))
         rec["appointments"].append(self.totals["appointments"])
@@ -667,12 +793,18 @@ class ReferenceModel:
         """The metrics of :data:`sim.model.metrics.METRICS`, computed as for the engine."""
         n = len(self.peers)
         view = SimpleNamespace(
-            ever=np.array(self.ever, np.int8), role=np.array(self.role, np.int8),
-            ekind=np.array(self.ekind, np.int8), world=self.world, n_peers=n,
+            ever=np.array(self.ever, np.int8),
+            role=np.array(self.role, np.int8),
+            ekind=np.array(self.ekind, np.int8),
+            world=self.world,
+            n_peers=n,
             p_ever_exhausted=np.array([p["ever_exhausted"] for p in self.peers], bool),
             p_status=np.array([p["status"] for p in self.peers], np.int8),
             p_kind=np.array([p["kind"] for p in self.peers], np.int8),
-            totals=self.totals, cost=self.cost, scenario=self.scenario)
+            totals=self.totals,
+            cost=self.cost,
+            scenario=self.scenario,
+        )
         return run_metrics(view)
 
 

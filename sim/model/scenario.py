@@ -34,25 +34,39 @@ __all__ = [
     "scenario_to_dict",
 ]
 
-RECRUITMENT_POLICIES = ("random", "degree", "nomination", "from_engaged", "cover_subgroups",
-                        "influence")
+RECRUITMENT_POLICIES = (
+    "random",
+    "degree",
+    "nomination",
+    "from_engaged",
+    "cover_subgroups",
+    "influence",
+)
 NETWORK_GENERATORS = ("community", "configuration", "small_world", "file")
 
 
 #: Keys of earlier versions that no longer exist, with what replaced them (section class, key).
 REMOVED_KEYS = {
-    ("PeerKind", "p_contact_per_tie_week"):
-        "removed in 0.3: contacts now follow a peer's hours; set hours_per_week and "
-        "p_contact_per_meeting",
-    ("Costs", "hours_per_appointment"):
-        "removed in 0.3: professionals are salaried (services.professional_hours_per_week "
-        "at costs.professional_hour)",
-    ("Costs", "hours_per_supervision"):
-        "removed in 0.3: professionals are salaried; a peer's supervision hours are "
-        "work.hours_per_supervision",
-    ("Costs", "hours_per_team_meeting"):
-        "removed in 0.3: professionals are salaried; a peer's meeting hours are "
-        "work.hours_per_team_meeting",
+    (
+        "PeerKind",
+        "p_contact_per_tie_week",
+    ): "removed in 0.3: contacts now follow a peer's hours; set hours_per_week and "
+    "p_contact_per_meeting",
+    (
+        "Costs",
+        "hours_per_appointment",
+    ): "removed in 0.3: professionals are salaried (services.professional_hours_per_week "
+    "at costs.professional_hour)",
+    (
+        "Costs",
+        "hours_per_supervision",
+    ): "removed in 0.3: professionals are salaried; a peer's supervision hours are "
+    "work.hours_per_supervision",
+    (
+        "Costs",
+        "hours_per_team_meeting",
+    ): "removed in 0.3: professionals are salaried; a peer's meeting hours are "
+    "work.hours_per_team_meeting",
 }
 
 
@@ -65,17 +79,32 @@ class ScenarioError(UserInputError):
         super().__init__(problems[0] + more)
 
 
-def param(default: Any, lo: float | None = None, hi: float | None = None, *, doc: str,
-          choices: tuple[str, ...] | None = None, integer: bool = False,
-          lo_open: bool = False, kernel: bool = False) -> Any:
+def param(
+    default: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    doc: str,
+    choices: tuple[str, ...] | None = None,
+    integer: bool = False,
+    lo_open: bool = False,
+    kernel: bool = False,
+) -> Any:
     """Declare a scenario parameter with its default, range and description.
 
     ``kernel=True`` marks a key the weekly kernel reads as it is: it becomes a field of
     :class:`sim.model.state.Params` under the key's own name (see
     :func:`sim.model.state.kernel_params` for the naming rule).
     """
-    meta = {"lo": lo, "hi": hi, "doc": doc, "choices": choices, "integer": integer,
-            "lo_open": lo_open, "kernel": kernel}
+    meta = {
+        "lo": lo,
+        "hi": hi,
+        "doc": doc,
+        "choices": choices,
+        "integer": integer,
+        "lo_open": lo_open,
+        "kernel": kernel,
+    }
     if isinstance(default, (list, tuple, dict)):
         return field(default_factory=lambda: default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -93,19 +122,29 @@ class RunSettings:
     weeks: int = param(52, 1, 520, integer=True, doc="weeks simulated per run")
     replicates: int = param(20, 1, 100_000, integer=True, doc="independent runs summarised")
     seed: int = param(1, 0, 2**63 - 1, integer=True, doc="root seed of every random stream")
-    worlds: int = param(0, 0, 100_000, integer=True,
-                        doc="distinct worlds (graph and people) the replicates live in: 0, "
-                            "automatic (a new world for every replicate below "
-                            "run.shared_world_from people, one world shared by all from it); "
-                            "N, replicate r lives in world r mod N, so the question is about "
-                            "these N networks and each is built once")
-    shared_world_from: int = param(50_000, 10, 10_000_000_000, integer=True,
-                                   doc="people from which the replicates share one world when "
-                                       "run.worlds is 0: a programme's peers reach a few "
-                                       "thousand of them, from different places in each "
-                                       "replicate, and a world this large varies little in "
-                                       "make-up from one draw to the next (stated "
-                                       "assumption; see the README's worlds at scale)")
+    worlds: int = param(
+        0,
+        0,
+        100_000,
+        integer=True,
+        doc="distinct worlds (graph and people) the replicates live in: 0, "
+        "automatic (a new world for every replicate below "
+        "run.shared_world_from people, one world shared by all from it); "
+        "N, replicate r lives in world r mod N, so the question is about "
+        "these N networks and each is built once",
+    )
+    shared_world_from: int = param(
+        50_000,
+        10,
+        10_000_000_000,
+        integer=True,
+        doc="people from which the replicates share one world when "
+        "run.worlds is 0: a programme's peers reach a few "
+        "thousand of them, from different places in each "
+        "replicate, and a world this large varies little in "
+        "make-up from one draw to the next (stated "
+        "assumption; see the README's worlds at scale)",
+    )
 
 
 @dataclass(frozen=True)
@@ -124,18 +163,24 @@ class Locality:
     share: float = param(1.0, 0.0, 1.0, lo_open=True, doc="share of the population living here")
     stigma: float = param(0.2, 0.0, 1.0, doc="stigma of drug use here (0 none, 1 heavy)")
     online_access: float = param(0.5, 0.0, 1.0, doc="share of clients here reachable online")
-    service_access: float = param(1.0, 0.0, 1.0,
-                                  doc="chance a person here is in the service orbit, relative to "
-                                      "clients.orbit_share_by_depth (1: services as in the "
-                                      "city; fewer services in a small town)")
+    service_access: float = param(
+        1.0,
+        0.0,
+        1.0,
+        doc="chance a person here is in the service orbit, relative to "
+        "clients.orbit_share_by_depth (1: services as in the "
+        "city; fewer services in a small town)",
+    )
 
 
 def _default_subgroups() -> Mapping[str, Subgroup]:
     # Read-only, so a frozen scenario cannot be changed through it.
-    return MappingProxyType({
-        "gender": Subgroup(("man", "woman"), (0.7, 0.3)),
-        "age_band": Subgroup(("under 30", "30-44", "45 and over"), (0.3, 0.45, 0.25)),
-    })
+    return MappingProxyType(
+        {
+            "gender": Subgroup(("man", "woman"), (0.7, 0.3)),
+            "age_band": Subgroup(("under 30", "30-44", "45 and over"), (0.3, 0.45, 0.25)),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -157,11 +202,16 @@ class Population:
 class Network:
     """The social graph of the hidden population."""
 
-    generator: str = param("community", choices=NETWORK_GENERATORS,
-                           doc="how the graph is made, or 'file' to load one")
-    mean_degree: float = param(13.8, 1.0, 200.0,
-                               doc="mean number of ties per person (13.8: median about 10 at "
-                                   "degree_sigma 0.8, Avery et al. 2021)")
+    generator: str = param(
+        "community", choices=NETWORK_GENERATORS, doc="how the graph is made, or 'file' to load one"
+    )
+    mean_degree: float = param(
+        13.8,
+        1.0,
+        200.0,
+        doc="mean number of ties per person (13.8: median about 10 at "
+        "degree_sigma 0.8, Avery et al. 2021)",
+    )
     degree_sigma: float = param(0.8, 0.0, 3.0, doc="spread of log-normal degrees (community)")
     community_size: int = param(50, 2, 100_000, integer=True, doc="people per community")
     homophily: float = param(0.5, 0.0, 1.0, doc="preference for ties within one's subgroups")
@@ -188,42 +238,71 @@ class Clients:
     with the depth's mean.
     """
 
-    depth_names: tuple[str, ...] = param(("edge", "middle", "deep"),
-                                         doc="labels of the bands of depth in the drug-using "
-                                             "subculture, shallowest first")
-    depth_shares: tuple[float, ...] = param((0.4, 0.35, 0.25), 0.0, 1.0,
-                                            doc="population share of each depth band "
-                                                "(assumption)")
+    depth_names: tuple[str, ...] = param(
+        ("edge", "middle", "deep"),
+        doc="labels of the bands of depth in the drug-using subculture, shallowest first",
+    )
+    depth_shares: tuple[float, ...] = param(
+        (0.4, 0.35, 0.25), 0.0, 1.0, doc="population share of each depth band (assumption)"
+    )
     depth_degree_factors: tuple[float, ...] = param(
-        (0.7, 1.0, 1.5), 0.01, 100.0,
+        (0.7, 1.0, 1.5),
+        0.01,
+        100.0,
         doc="relative number of ties of each depth band (community generator; assumption: "
-            "the deeply involved form the dense core, Rothenberg & Muth 2007)")
+        "the deeply involved form the dense core, Rothenberg & Muth 2007)",
+    )
     orbit_share_by_depth: tuple[float, ...] = param(
-        (0.8, 0.5, 0.2), 0.0, 1.0,
+        (0.8, 0.5, 0.2),
+        0.0,
+        1.0,
         doc="share of each depth band in the service orbit (used a needle exchange, "
-            "substitution or health service in the past year); about half overall "
-            "(assumption; in Western Europe most people who inject drugs use needle "
-            "exchanges and about half are in substitution treatment, Larney et al. 2017)")
-    mistrust_in_orbit: float = param(0.3, 0.0, 1.0,
-                                     doc="mean mistrust of professionals in the orbit (0 none, "
-                                         "1 total; assumption)")
-    mistrust_outside_orbit: float = param(0.6, 0.0, 1.0,
-                                          doc="mean mistrust of professionals outside the "
-                                              "orbit (assumption: mistrust keeps people away)")
-    mistrust_concentration: float = param(6.0, 0.1, 1000.0,
-                                          doc="concentration of the Beta distribution of "
-                                              "mistrust around its mean (larger: less spread)")
-    high_mistrust_at: float = param(0.5, 0.0, 1.0,
-                                    doc="mistrust at or above which a client counts as 'high "
-                                        "mistrust' in the results")
+        "substitution or health service in the past year); about half overall "
+        "(assumption; in Western Europe most people who inject drugs use needle "
+        "exchanges and about half are in substitution treatment, Larney et al. 2017)",
+    )
+    mistrust_in_orbit: float = param(
+        0.3,
+        0.0,
+        1.0,
+        doc="mean mistrust of professionals in the orbit (0 none, 1 total; assumption)",
+    )
+    mistrust_outside_orbit: float = param(
+        0.6,
+        0.0,
+        1.0,
+        doc="mean mistrust of professionals outside the "
+        "orbit (assumption: mistrust keeps people away)",
+    )
+    mistrust_concentration: float = param(
+        6.0,
+        0.1,
+        1000.0,
+        doc="concentration of the Beta distribution of "
+        "mistrust around its mean (larger: less spread)",
+    )
+    high_mistrust_at: float = param(
+        0.5,
+        0.0,
+        1.0,
+        doc="mistrust at or above which a client counts as 'high mistrust' in the results",
+    )
     problems_by_depth: tuple[float, ...] = param(
-        (1.0, 2.0, 3.0), 0.0, 5.0,
+        (1.0, 2.0, 3.0),
+        0.0,
+        5.0,
         doc="mean number of problem areas (of 5) in each depth band (assumption; 45% of "
-            "needle-exchange clients had two or three kinds of vulnerability, Treloar et al. "
-            "2016)")
-    problem_load: float = param(0.25, 0.0, 5.0, kernel=True,
-                                doc="extra share of a client's weekly follow-up hours and "
-                                    "chance of a crisis for each problem area (assumption)")
+        "needle-exchange clients had two or three kinds of vulnerability, Treloar et al. "
+        "2016)",
+    )
+    problem_load: float = param(
+        0.25,
+        0.0,
+        5.0,
+        kernel=True,
+        doc="extra share of a client's weekly follow-up hours and "
+        "chance of a crisis for each problem area (assumption)",
+    )
 
 
 @dataclass(frozen=True)
@@ -240,79 +319,170 @@ class PeerKind:
     """
 
     count: int = param(10, 0, 100_000, integer=True, doc="peers of this kind at the start")
-    recruitment: str = param("random", choices=RECRUITMENT_POLICIES,
-                             doc="how peers are chosen from the population")
+    recruitment: str = param(
+        "random", choices=RECRUITMENT_POLICIES, doc="how peers are chosen from the population"
+    )
     age_band_shares: tuple[float, ...] = param(
-        (), 0.0, 1.0, doc="age-band mix of recruits (empty: as in the population)")
-    hours_per_week: float = param(10.0, 0.0, 80.0, kernel=True,
-                                  doc="weekly working hours of a peer of this kind, before the "
-                                      "professionals tailor them (assumption: part-time, MIPA)")
-    caseload_cap: int = param(0, 0, 10_000, integer=True,
-                              kernel=True, doc="most clients a peer supports at once (0: no cap)")
-    p_contact_per_meeting: float = param(0.5, 0.0, 1.0, kernel=True,
-                                         doc="chance a meeting with a hidden person in reach "
-                                             "becomes a first contact (finder)")
-    site_share: float = param(0.0, 0.0, 1.0, kernel=True,
-                              doc="share of meetings held at a fixed service site (a needle "
-                                  "exchange), with whoever comes, not through the peer's ties")
-    reach_hops: int = param(1, 1, 3, integer=True,
-                            doc="how far in the network a peer reaches (1: own ties; "
-                                "bridge-builder)")
+        (), 0.0, 1.0, doc="age-band mix of recruits (empty: as in the population)"
+    )
+    hours_per_week: float = param(
+        10.0,
+        0.0,
+        80.0,
+        kernel=True,
+        doc="weekly working hours of a peer of this kind, before the "
+        "professionals tailor them (assumption: part-time, MIPA)",
+    )
+    caseload_cap: int = param(
+        0,
+        0,
+        10_000,
+        integer=True,
+        kernel=True,
+        doc="most clients a peer supports at once (0: no cap)",
+    )
+    p_contact_per_meeting: float = param(
+        0.5,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a meeting with a hidden person in reach becomes a first contact (finder)",
+    )
+    site_share: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of meetings held at a fixed service site (a needle "
+        "exchange), with whoever comes, not through the peer's ties",
+    )
+    reach_hops: int = param(
+        1,
+        1,
+        3,
+        integer=True,
+        doc="how far in the network a peer reaches (1: own ties; bridge-builder)",
+    )
     trust: float = param(0.6, 0.0, 1.0, kernel=True, doc="how far clients trust this kind of peer")
-    service_likeness: float = param(0.0, 0.0, 1.0, kernel=True,
-                                    doc="share of the mistrust barrier against professionals "
-                                        "that falls on this kind (a peer at a service site is "
-                                        "partly seen as the services; assumption)")
-    attendance_boost: float = param(0.0, 0.0, 1.0, kernel=True,
-                                    doc="added chance an engaged client attends when the peer "
-                                        "has the hours to accompany them (companion)")
-    retention_boost: float = param(0.0, 0.0, 1.0, kernel=True,
-                                   doc="share by which a linked client's drop-out falls while "
-                                       "their peer works (companion: staying in services)")
-    interpreter_boost: float = param(0.0, 0.0, 1.0, kernel=True,
-                                     doc="added weekly chance an engaged client asks for an "
-                                         "appointment (interpreter with authorities, benefits)")
-    joins_house_calls: bool = param(False, kernel=True,
-                                    doc="goes on house calls with a professional")
-    works_in_pairs: bool = param(False, kernel=True,
-                                 doc="works the street in pairs (bodyguard): crises and stigma "
-                                     "events cost less, each meeting takes two peers' time")
-    role_conflict_per_week: float = param(0.0, 0.0, 1.0, kernel=True,
-                                          doc="energy a working week costs through role conflict "
-                                              "(colleague and client; working close to drug use)")
-    mirror_effect: float = param(0.0, 0.0, 1.0, kernel=True,
-                                 doc="share by which linked clients' drop-out falls, programme-"
-                                     "wide, while peers of this kind work (mirror: professionals "
-                                     "tailor their work)")
-    educator_effect: float = param(0.0, 0.0, 1.0, kernel=True,
-                                   doc="share of new peers' training weeks saved while an "
-                                       "experienced peer of this kind works, and of their own "
-                                       "clients' crises avoided (educator)")
-    compensation_per_week: float = param(100.0, 0.0, 1e6, kernel=True,
-                                         doc="pay per working week (currency)")
-    promote_after_weeks: int = param(8, 1, 520, integer=True,
-                                     doc="weeks engaged before a client can become a peer "
-                                         "(recruitment = 'from_engaged')")
-    influence_pool: str = param("all",
-                                doc="whom recruitment = 'influence' may choose: 'all' clients, "
-                                    "'engaged' clients (as from_engaged), or those with a person "
-                                    "attribute true (its name, e.g. 'in_orbit') or of one label "
-                                    "('NAME=LABEL'); persons, no unit")
+    service_likeness: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of the mistrust barrier against professionals "
+        "that falls on this kind (a peer at a service site is "
+        "partly seen as the services; assumption)",
+    )
+    attendance_boost: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="added chance an engaged client attends when the peer "
+        "has the hours to accompany them (companion)",
+    )
+    retention_boost: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share by which a linked client's drop-out falls while "
+        "their peer works (companion: staying in services)",
+    )
+    interpreter_boost: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="added weekly chance an engaged client asks for an "
+        "appointment (interpreter with authorities, benefits)",
+    )
+    joins_house_calls: bool = param(
+        False, kernel=True, doc="goes on house calls with a professional"
+    )
+    works_in_pairs: bool = param(
+        False,
+        kernel=True,
+        doc="works the street in pairs (bodyguard): crises and stigma "
+        "events cost less, each meeting takes two peers' time",
+    )
+    role_conflict_per_week: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="energy a working week costs through role conflict "
+        "(colleague and client; working close to drug use)",
+    )
+    mirror_effect: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share by which linked clients' drop-out falls, programme-"
+        "wide, while peers of this kind work (mirror: professionals "
+        "tailor their work)",
+    )
+    educator_effect: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of new peers' training weeks saved while an "
+        "experienced peer of this kind works, and of their own "
+        "clients' crises avoided (educator)",
+    )
+    compensation_per_week: float = param(
+        100.0, 0.0, 1e6, kernel=True, doc="pay per working week (currency)"
+    )
+    promote_after_weeks: int = param(
+        8,
+        1,
+        520,
+        integer=True,
+        doc="weeks engaged before a client can become a peer (recruitment = 'from_engaged')",
+    )
+    influence_pool: str = param(
+        "all",
+        doc="whom recruitment = 'influence' may choose: 'all' clients, "
+        "'engaged' clients (as from_engaged), or those with a person "
+        "attribute true (its name, e.g. 'in_orbit') or of one label "
+        "('NAME=LABEL'); persons, no unit",
+    )
 
 
 def _close_default() -> PeerKind:
-    return PeerKind(count=10, hours_per_week=12.0, p_contact_per_meeting=0.4, site_share=0.5,
-                    reach_hops=1,
-                    trust=0.45, service_likeness=0.5, attendance_boost=0.35, retention_boost=0.3,
-                    interpreter_boost=0.05, joins_house_calls=True, role_conflict_per_week=0.005,
-                    mirror_effect=0.2, educator_effect=0.3)
+    return PeerKind(
+        count=10,
+        hours_per_week=12.0,
+        p_contact_per_meeting=0.4,
+        site_share=0.5,
+        reach_hops=1,
+        trust=0.45,
+        service_likeness=0.5,
+        attendance_boost=0.35,
+        retention_boost=0.3,
+        interpreter_boost=0.05,
+        joins_house_calls=True,
+        role_conflict_per_week=0.005,
+        mirror_effect=0.2,
+        educator_effect=0.3,
+    )
 
 
 def _distant_default() -> PeerKind:
-    return PeerKind(count=10, hours_per_week=8.0, p_contact_per_meeting=0.6, reach_hops=2,
-                    trust=0.7, attendance_boost=0.05, interpreter_boost=0.02,
-                    role_conflict_per_week=0.02, educator_effect=0.1,
-                    compensation_per_week=60.0)
+    return PeerKind(
+        count=10,
+        hours_per_week=8.0,
+        p_contact_per_meeting=0.6,
+        reach_hops=2,
+        trust=0.7,
+        attendance_boost=0.05,
+        interpreter_boost=0.02,
+        role_conflict_per_week=0.02,
+        educator_effect=0.1,
+        compensation_per_week=60.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -325,124 +495,231 @@ class OutreachWorkers:
     """
 
     count: int = param(0, 0, 10_000, integer=True, kernel=True, doc="outreach workers in the team")
-    hours_per_week: float = param(25.0, 0.0, 80.0, kernel=True,
-                                  doc="client-facing hours of a worker a week (the rest is "
-                                      "office work; assumption)")
-    p_contact_per_meeting: float = param(0.3, 0.0, 1.0, kernel=True,
-                                         doc="chance a meeting with a hidden person becomes a "
-                                             "first contact (assumption)")
-    trust: float = param(0.25, 0.0, 1.0, kernel=True,
-                         doc="how far clients trust a professional (assumption: mistrust of "
-                             "professionals, seed)")
-    caseload_cap: int = param(25, 0, 10_000, integer=True, kernel=True,
-                              doc="most clients a worker supports at once (0: no cap)")
-    attendance_boost: float = param(0.15, 0.0, 1.0, kernel=True,
-                                    doc="added chance an engaged client attends when a worker "
-                                        "accompanies them")
+    hours_per_week: float = param(
+        25.0,
+        0.0,
+        80.0,
+        kernel=True,
+        doc="client-facing hours of a worker a week (the rest is office work; assumption)",
+    )
+    p_contact_per_meeting: float = param(
+        0.3,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a meeting with a hidden person becomes a first contact (assumption)",
+    )
+    trust: float = param(
+        0.25,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="how far clients trust a professional (assumption: mistrust of professionals, seed)",
+    )
+    caseload_cap: int = param(
+        25,
+        0,
+        10_000,
+        integer=True,
+        kernel=True,
+        doc="most clients a worker supports at once (0: no cap)",
+    )
+    attendance_boost: float = param(
+        0.15,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="added chance an engaged client attends when a worker accompanies them",
+    )
 
 
 @dataclass(frozen=True)
 class Work:
     """How long each part of a working week takes (hours), for peers and outreach workers."""
 
-    hours_per_meeting: float = param(0.25, 0.01, 40.0, kernel=True,
-                                     doc="hours one street or online meeting takes (an Osis "
-                                         "street pair met about 20 people a round)")
-    hours_per_client_week: float = param(0.5, 0.0, 40.0, kernel=True,
-                                         doc="hours a week following up one client of the "
-                                             "caseload (calls, listening; assumption)")
-    hours_per_accompaniment: float = param(2.0, 0.0, 40.0, kernel=True,
-                                           doc="hours to accompany a client to an appointment "
-                                               "(escorting, Masese et al. 2022; assumption)")
-    hours_per_house_call: float = param(2.0, 0.0, 40.0, kernel=True,
-                                        doc="hours a house call with a professional takes")
-    hours_per_crisis: float = param(2.0, 0.0, 40.0, kernel=True,
-                                    doc="unplanned hours a client's crisis takes, beyond the "
-                                        "budget if need be (Masese et al. 2022)")
-    hours_per_supervision: float = param(1.0, 0.0, 40.0, kernel=True,
-                                         doc="hours a supervision takes")
-    hours_per_team_meeting: float = param(1.5, 0.0, 40.0, kernel=True,
-                                          doc="hours a team meeting takes")
-    training_weeks: int = param(4, 0, 104, integer=True, kernel=True,
-                                doc="weeks of induction for a new peer (before educators)")
-    training_hours_per_week: float = param(3.0, 0.0, 40.0, kernel=True,
-                                           doc="hours a week a new peer spends in training")
+    hours_per_meeting: float = param(
+        0.25,
+        0.01,
+        40.0,
+        kernel=True,
+        doc="hours one street or online meeting takes (an Osis "
+        "street pair met about 20 people a round)",
+    )
+    hours_per_client_week: float = param(
+        0.5,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="hours a week following up one client of the caseload (calls, listening; assumption)",
+    )
+    hours_per_accompaniment: float = param(
+        2.0,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="hours to accompany a client to an appointment "
+        "(escorting, Masese et al. 2022; assumption)",
+    )
+    hours_per_house_call: float = param(
+        2.0, 0.0, 40.0, kernel=True, doc="hours a house call with a professional takes"
+    )
+    hours_per_crisis: float = param(
+        2.0,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="unplanned hours a client's crisis takes, beyond the "
+        "budget if need be (Masese et al. 2022)",
+    )
+    hours_per_supervision: float = param(
+        1.0, 0.0, 40.0, kernel=True, doc="hours a supervision takes"
+    )
+    hours_per_team_meeting: float = param(
+        1.5, 0.0, 40.0, kernel=True, doc="hours a team meeting takes"
+    )
+    training_weeks: int = param(
+        4,
+        0,
+        104,
+        integer=True,
+        kernel=True,
+        doc="weeks of induction for a new peer (before educators)",
+    )
+    training_hours_per_week: float = param(
+        3.0, 0.0, 40.0, kernel=True, doc="hours a week a new peer spends in training"
+    )
 
 
 @dataclass(frozen=True)
 class Outreach:
     """How contact, engagement and referral work."""
 
-    p_engage_per_week: float = param(0.2, 0.0, 1.0, kernel=True,
-                                     doc="chance a contacted client engages in a week, at full "
-                                         "trust")
-    hop_trust: float = param(0.5, 0.0, 1.0,
-                             kernel=True, doc="trust kept per extra step of social distance")
-    subgroup_trust: float = param(0.6, 0.0, 1.0, kernel=True,
-                                  doc="trust kept for each subgroup in which peer and client "
-                                      "differ")
-    stigma_effect: float = param(0.6, 0.0, 1.0, kernel=True,
-                                 doc="how much local stigma lowers contact and engagement")
-    referral_coupons: int = param(3, 0, 100, integer=True,
-                                  kernel=True, doc="referrals an engaged client can make")
-    p_referrer: float = param(0.1, 0.0, 1.0,
-                              kernel=True, doc="share of engaged clients who refer anyone at all")
-    p_refer_per_tie_week: float = param(0.15, 0.0, 1.0, kernel=True,
-                                        doc="chance a referrer refers a hidden friend in a week")
-    online_contacts_per_peer_week: float = param(0.0, 0.0, 1000.0, kernel=True,
-                                                 doc="online contacts a working peer makes a week "
-                                                     "(0: no online activity)")
+    p_engage_per_week: float = param(
+        0.2, 0.0, 1.0, kernel=True, doc="chance a contacted client engages in a week, at full trust"
+    )
+    hop_trust: float = param(
+        0.5, 0.0, 1.0, kernel=True, doc="trust kept per extra step of social distance"
+    )
+    subgroup_trust: float = param(
+        0.6,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="trust kept for each subgroup in which peer and client differ",
+    )
+    stigma_effect: float = param(
+        0.6, 0.0, 1.0, kernel=True, doc="how much local stigma lowers contact and engagement"
+    )
+    referral_coupons: int = param(
+        3, 0, 100, integer=True, kernel=True, doc="referrals an engaged client can make"
+    )
+    p_referrer: float = param(
+        0.1, 0.0, 1.0, kernel=True, doc="share of engaged clients who refer anyone at all"
+    )
+    p_refer_per_tie_week: float = param(
+        0.15, 0.0, 1.0, kernel=True, doc="chance a referrer refers a hidden friend in a week"
+    )
+    online_contacts_per_peer_week: float = param(
+        0.0,
+        0.0,
+        1000.0,
+        kernel=True,
+        doc="online contacts a working peer makes a week (0: no online activity)",
+    )
     online_trust: float = param(0.4, 0.0, 1.0, kernel=True, doc="trust in a contact made online")
-    p_lose_contact_per_week: float = param(0.05, 0.0, 1.0, kernel=True,
-                                           doc="chance a contacted, unengaged client is lost")
+    p_lose_contact_per_week: float = param(
+        0.05, 0.0, 1.0, kernel=True, doc="chance a contacted, unengaged client is lost"
+    )
 
 
 @dataclass(frozen=True)
 class Services:
     """Professionals, appointments and the client path after engagement."""
 
-    professionals: int = param(3, 0, 10_000, integer=True, kernel=True,
-                               doc="professionals in the team")
-    professional_hours_per_week: float = param(37.5, 0.0, 80.0,
-                                               doc="salaried hours of a professional a week "
-                                                   "(full time in Finland)")
-    appointments_per_professional_week: float = param(8.0, 0.0, 1000.0,
-                                                      doc="appointment slots per professional")
-    supervision_per_professional_week: float = param(5.0, 0.0, 1000.0,
-                                                     doc="peer supervision sessions a "
-                                                         "professional can hold in a week")
-    house_calls_per_professional_week: float = param(2.0, 0.0, 1000.0,
-                                                     doc="house calls a professional makes a "
-                                                         "week with a peer who joins them")
-    p_link_house_call: float = param(0.7, 0.0, 1.0, kernel=True,
-                                     doc="chance a house call links the client to services "
-                                         "(the service comes to them; assumption)")
-    supervision_order: str = param("need", choices=("need", "turn"),
-                                   doc="who gets scarce supervision slots first: the most "
-                                       "strained peers ('need') or those waiting longest "
-                                       "('turn')")
-    tailoring: float = param(0.5, 0.0, 1.0, kernel=True,
-                             doc="how far professionals tailor a peer's hours and caseload cap "
-                                 "to the strength they assess (0: not at all, 1: in proportion)")
-    p_seek_appointment_per_week: float = param(0.25, 0.0, 1.0, kernel=True,
-                                               doc="chance an engaged client asks for an "
-                                                   "appointment in a week")
-    p_attend: float = param(0.4, 0.0, 1.0, kernel=True,
-                            doc="chance a booked client without mistrust attends, unaccompanied")
-    mistrust_barrier: float = param(0.6, 0.0, 1.0, kernel=True,
-                                    doc="share of a client's chance to attend, and to accept "
-                                        "and engage with professionals, lost at full mistrust "
-                                        "(mistrust of professionals, seed; assumption)")
-    accompaniment_bridge: float = param(0.75, 0.0, 1.0, kernel=True,
-                                        doc="share of the mistrust barrier a peer removes by "
-                                            "accompanying a client or joining a house call "
-                                            "(enabler, interpreter; assumption)")
-    weeks_to_retained: int = param(12, 1, 520, integer=True, kernel=True,
-                                   doc="weeks in contact with services that count as retained")
-    p_dropout_engaged_per_week: float = param(0.03, 0.0, 1.0, kernel=True,
-                                              doc="chance an engaged client loses contact")
-    p_dropout_linked_per_week: float = param(0.03, 0.0, 1.0, kernel=True,
-                                             doc="chance a linked client loses contact")
+    professionals: int = param(
+        3, 0, 10_000, integer=True, kernel=True, doc="professionals in the team"
+    )
+    professional_hours_per_week: float = param(
+        37.5, 0.0, 80.0, doc="salaried hours of a professional a week (full time in Finland)"
+    )
+    appointments_per_professional_week: float = param(
+        8.0, 0.0, 1000.0, doc="appointment slots per professional"
+    )
+    supervision_per_professional_week: float = param(
+        5.0, 0.0, 1000.0, doc="peer supervision sessions a professional can hold in a week"
+    )
+    house_calls_per_professional_week: float = param(
+        2.0, 0.0, 1000.0, doc="house calls a professional makes a week with a peer who joins them"
+    )
+    p_link_house_call: float = param(
+        0.7,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a house call links the client to services "
+        "(the service comes to them; assumption)",
+    )
+    supervision_order: str = param(
+        "need",
+        choices=("need", "turn"),
+        doc="who gets scarce supervision slots first: the most "
+        "strained peers ('need') or those waiting longest "
+        "('turn')",
+    )
+    tailoring: float = param(
+        0.5,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="how far professionals tailor a peer's hours and caseload cap "
+        "to the strength they assess (0: not at all, 1: in proportion)",
+    )
+    p_seek_appointment_per_week: float = param(
+        0.25,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance an engaged client asks for an appointment in a week",
+    )
+    p_attend: float = param(
+        0.4,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a booked client without mistrust attends, unaccompanied",
+    )
+    mistrust_barrier: float = param(
+        0.6,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of a client's chance to attend, and to accept "
+        "and engage with professionals, lost at full mistrust "
+        "(mistrust of professionals, seed; assumption)",
+    )
+    accompaniment_bridge: float = param(
+        0.75,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of the mistrust barrier a peer removes by "
+        "accompanying a client or joining a house call "
+        "(enabler, interpreter; assumption)",
+    )
+    weeks_to_retained: int = param(
+        12,
+        1,
+        520,
+        integer=True,
+        kernel=True,
+        doc="weeks in contact with services that count as retained",
+    )
+    p_dropout_engaged_per_week: float = param(
+        0.03, 0.0, 1.0, kernel=True, doc="chance an engaged client loses contact"
+    )
+    p_dropout_linked_per_week: float = param(
+        0.03, 0.0, 1.0, kernel=True, doc="chance a linked client loses contact"
+    )
 
 
 @dataclass(frozen=True)
@@ -450,62 +727,111 @@ class Wellbeing:
     """Peer energy as a job demands-resources balance (Bakker & Demerouti 2007)."""
 
     energy_start: float = param(0.8, 0.0, 1.0, doc="mean energy of a new peer (0 to 1)")
-    energy_start_spread: float = param(0.1, 0.0, 0.5,
-                                       doc="a new peer's energy is energy_start plus a uniform "
-                                           "draw within +/- this (assumption: peers differ)")
-    demand_per_hour: float = param(0.00398, 0.0, 1.0, kernel=True,
-                                   doc="energy an hour of work costs (long hours drain)")
-    demand_per_client_week: float = param(0.00265, 0.0, 1.0, kernel=True,
-                                          doc="energy a client in the caseload costs a week")
-    p_crisis_per_client_week: float = param(0.02, 0.0, 1.0, kernel=True,
-                                            doc="chance a client in the caseload has a crisis")
+    energy_start_spread: float = param(
+        0.1,
+        0.0,
+        0.5,
+        doc="a new peer's energy is energy_start plus a uniform "
+        "draw within +/- this (assumption: peers differ)",
+    )
+    demand_per_hour: float = param(
+        0.00398, 0.0, 1.0, kernel=True, doc="energy an hour of work costs (long hours drain)"
+    )
+    demand_per_client_week: float = param(
+        0.00265, 0.0, 1.0, kernel=True, doc="energy a client in the caseload costs a week"
+    )
+    p_crisis_per_client_week: float = param(
+        0.02, 0.0, 1.0, kernel=True, doc="chance a client in the caseload has a crisis"
+    )
     crisis_cost: float = param(0.05307, 0.0, 1.0, kernel=True, doc="energy a crisis costs")
-    p_stigma_event_per_week: float = param(0.03, 0.0, 1.0, kernel=True,
-                                           doc="chance a peer is labelled a snitch in a week, "
-                                               "at full stigma")
-    stigma_event_cost: float = param(0.15, 0.0, 1.0, kernel=True,
-                                     doc="energy a stigma event costs")
-    stigma_trust_weeks: int = param(8, 0, 520, integer=True, kernel=True,
-                                    doc="weeks a labelled peer's contacts are trusted less")
-    label_trust_factor: float = param(0.5, 0.0, 1.0, kernel=True,
-                                      doc="share of contact chance and trust a peer keeps "
-                                          "while labelled a snitch (assumption)")
-    recovery_per_week: float = param(0.02, 0.0, 1.0, kernel=True,
-                                     doc="energy restored a working week by rest outside work")
-    supervision_every_weeks: int = param(4, 0, 52, integer=True,
-                                         kernel=True, doc="weeks between supervisions (0: none)")
-    supervision_gain: float = param(0.1, 0.0, 1.0, kernel=True,
-                                    doc="energy a supervision restores")
-    team_meeting_every_weeks: int = param(2, 0, 52, integer=True,
-                                          kernel=True, doc="weeks between team meetings (0: none)")
-    team_meeting_gain: float = param(0.03, 0.0, 1.0, kernel=True,
-                                     doc="energy a team meeting restores")
-    peer_support_gain: float = param(0.01, 0.0, 1.0, kernel=True,
-                                     doc="energy restored a week by peer support, with company")
-    compensation_gain: float = param(0.03, 0.0, 1.0, kernel=True,
-                                     doc="energy a week paid a fair wage restores (financial "
-                                         "security); less pay restores less, in proportion")
-    fair_wage_per_hour: float = param(15.0, 0.01, 1e4,
-                                      doc="hourly pay at which pay protects fully (currency; "
-                                          "assumption: a Finnish entry-level wage)")
-    indirect_work_share: float = param(0.1, 0.0, 1.0, kernel=True,
-                                       doc="share of time on indirect work (advocacy, training)")
-    meaning_gain: float = param(0.05, 0.0, 1.0, kernel=True,
-                                doc="energy a week of full-time indirect work restores")
-    direct_meaning_gain: float = param(0.01, 0.0, 1.0, kernel=True,
-                                       doc="energy restored by each client a peer engages or "
-                                           "sees linked that week (meaningful direct work)")
-    pair_risk_factor: float = param(0.5, 0.0, 1.0, kernel=True,
-                                    doc="share of a crisis's and a stigma event's cost a peer "
-                                        "bears when working in pairs (assumption)")
-    exhaustion_threshold: float = param(0.2, 0.0, 1.0, kernel=True,
-                                        doc="energy below which a peer is exhausted and stops")
-    return_threshold: float = param(0.7, 0.0, 1.0, kernel=True,
-                                    doc="energy at which a resting peer returns")
-    rest_recovery_per_week: float = param(0.06, 0.0, 1.0, kernel=True,
-                                          doc="energy restored a resting week")
-    p_withdraw_per_rest_week: float = param(0.04, 0.0, 1.0, kernel=True,
-                                            doc="chance a resting peer withdraws in a week")
+    p_stigma_event_per_week: float = param(
+        0.03,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a peer is labelled a snitch in a week, at full stigma",
+    )
+    stigma_event_cost: float = param(0.15, 0.0, 1.0, kernel=True, doc="energy a stigma event costs")
+    stigma_trust_weeks: int = param(
+        8,
+        0,
+        520,
+        integer=True,
+        kernel=True,
+        doc="weeks a labelled peer's contacts are trusted less",
+    )
+    label_trust_factor: float = param(
+        0.5,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of contact chance and trust a peer keeps while labelled a snitch (assumption)",
+    )
+    recovery_per_week: float = param(
+        0.02, 0.0, 1.0, kernel=True, doc="energy restored a working week by rest outside work"
+    )
+    supervision_every_weeks: int = param(
+        4, 0, 52, integer=True, kernel=True, doc="weeks between supervisions (0: none)"
+    )
+    supervision_gain: float = param(0.1, 0.0, 1.0, kernel=True, doc="energy a supervision restores")
+    team_meeting_every_weeks: int = param(
+        2, 0, 52, integer=True, kernel=True, doc="weeks between team meetings (0: none)"
+    )
+    team_meeting_gain: float = param(
+        0.03, 0.0, 1.0, kernel=True, doc="energy a team meeting restores"
+    )
+    peer_support_gain: float = param(
+        0.01, 0.0, 1.0, kernel=True, doc="energy restored a week by peer support, with company"
+    )
+    compensation_gain: float = param(
+        0.03,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="energy a week paid a fair wage restores (financial "
+        "security); less pay restores less, in proportion",
+    )
+    fair_wage_per_hour: float = param(
+        15.0,
+        0.01,
+        1e4,
+        doc="hourly pay at which pay protects fully (currency; "
+        "assumption: a Finnish entry-level wage)",
+    )
+    indirect_work_share: float = param(
+        0.1, 0.0, 1.0, kernel=True, doc="share of time on indirect work (advocacy, training)"
+    )
+    meaning_gain: float = param(
+        0.05, 0.0, 1.0, kernel=True, doc="energy a week of full-time indirect work restores"
+    )
+    direct_meaning_gain: float = param(
+        0.01,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="energy restored by each client a peer engages or "
+        "sees linked that week (meaningful direct work)",
+    )
+    pair_risk_factor: float = param(
+        0.5,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of a crisis's and a stigma event's cost a peer "
+        "bears when working in pairs (assumption)",
+    )
+    exhaustion_threshold: float = param(
+        0.2, 0.0, 1.0, kernel=True, doc="energy below which a peer is exhausted and stops"
+    )
+    return_threshold: float = param(
+        0.7, 0.0, 1.0, kernel=True, doc="energy at which a resting peer returns"
+    )
+    rest_recovery_per_week: float = param(
+        0.06, 0.0, 1.0, kernel=True, doc="energy restored a resting week"
+    )
+    p_withdraw_per_rest_week: float = param(
+        0.04, 0.0, 1.0, kernel=True, doc="chance a resting peer withdraws in a week"
+    )
 
 
 @dataclass(frozen=True)
@@ -513,8 +839,9 @@ class Policy:
     """Programme policies beyond the peer teams."""
 
     replace_withdrawn: bool = param(True, doc="recruit a new peer when one withdraws")
-    replacement_delay_weeks: int = param(4, 0, 520, integer=True,
-                                         doc="weeks until a withdrawn peer is replaced")
+    replacement_delay_weeks: int = param(
+        4, 0, 520, integer=True, doc="weeks until a withdrawn peer is replaced"
+    )
 
 
 @dataclass(frozen=True)
@@ -525,12 +852,20 @@ class Costs:
     slots are used or not. Peers are paid for the weeks they work.
     """
 
-    professional_hour: float = param(45.0, 0.0, 1e6,
-                                     doc="cost of a salaried hour of a professional or outreach "
-                                         "worker, employer's costs included")
-    reward_per_referral: float = param(0.0, 0.0, 1e6,
-                                       doc="reward paid for each coupon redeemed (peer-driven "
-                                           "intervention, Broadhead et al. 1998)")
+    professional_hour: float = param(
+        45.0,
+        0.0,
+        1e6,
+        doc="cost of a salaried hour of a professional or outreach "
+        "worker, employer's costs included",
+    )
+    reward_per_referral: float = param(
+        0.0,
+        0.0,
+        1e6,
+        doc="reward paid for each coupon redeemed (peer-driven "
+        "intervention, Broadhead et al. 1998)",
+    )
 
 
 @dataclass(frozen=True)
@@ -606,8 +941,9 @@ def _check_number(value: Any, meta: Mapping[str, Any], where: str, problems: lis
     return int(value) if integer else float(value)
 
 
-def _check_value(value: Any, ftype: Any, meta: Mapping[str, Any], where: str,
-                 problems: list[str]) -> Any:
+def _check_value(
+    value: Any, ftype: Any, meta: Mapping[str, Any], where: str, problems: list[str]
+) -> Any:
     origin = typing.get_origin(ftype)
     if ftype is bool:
         if not isinstance(value, bool):
@@ -714,26 +1050,34 @@ def _consistency(s: Scenario) -> list[str]:
         elif len(sub.names) != len(sub.shares):
             # Named by its shares, the key most often changed alone; names not given are the
             # default subgroup's, shown so that the mismatch is plain.
-            problems.append(f"{where}.shares = {list(sub.shares)}: must give one share per "
-                            f"name ({len(sub.names)} names, {len(sub.shares)} shares; "
-                            f"{where}.names = {list(sub.names)})")
+            problems.append(
+                f"{where}.shares = {list(sub.shares)}: must give one share per "
+                f"name ({len(sub.names)} names, {len(sub.shares)} shares; "
+                f"{where}.names = {list(sub.names)})"
+            )
         elif (p := _shares_problem(sub.shares, f"{where}.shares")) is not None:
             problems.append(p)
     locs = s.population.localities
     if not locs:
         problems.append("population.localities: must list at least one locality")
-    elif (p := _shares_problem([loc.share for loc in locs], "population.localities.share")):
+    elif p := _shares_problem([loc.share for loc in locs], "population.localities.share"):
         problems.append(p)
     cl = s.clients
     n_depth = len(cl.depth_names)
     if n_depth == 0:
         problems.append("clients.depth_names: must name at least one depth band")
-    for key in ("depth_shares", "depth_degree_factors", "orbit_share_by_depth",
-                "problems_by_depth"):
+    for key in (
+        "depth_shares",
+        "depth_degree_factors",
+        "orbit_share_by_depth",
+        "problems_by_depth",
+    ):
         values = getattr(cl, key)
         if n_depth and len(values) != n_depth:
-            problems.append(f"clients.{key} = {list(values)}: must have one value per depth "
-                            f"band in clients.depth_names ({n_depth})")
+            problems.append(
+                f"clients.{key} = {list(values)}: must have one value per depth "
+                f"band in clients.depth_names ({n_depth})"
+            )
     if (p := _shares_problem(cl.depth_shares, "clients.depth_shares")) is not None:
         problems.append(p)
     n_bands = len(s.population.subgroups["age_band"].shares)
@@ -741,21 +1085,29 @@ def _consistency(s: Scenario) -> list[str]:
         pk: PeerKind = getattr(s, kind)
         shares = pk.age_band_shares
         if shares and len(shares) != n_bands:
-            problems.append(f"{kind}.age_band_shares = {list(shares)}: must have one share per "
-                            f"age band ({n_bands}) or be empty")
+            problems.append(
+                f"{kind}.age_band_shares = {list(shares)}: must have one share per "
+                f"age band ({n_bands}) or be empty"
+            )
         elif (p := _shares_problem(shares, f"{kind}.age_band_shares")) is not None:
             problems.append(p)
     total_peers = s.close_peers.count + s.distant_peers.count
     if total_peers > s.population.size // 2:
-        problems.append(f"close_peers.count + distant_peers.count = {total_peers}: must be at "
-                        f"most half of population.size ({s.population.size // 2})")
+        problems.append(
+            f"close_peers.count + distant_peers.count = {total_peers}: must be at "
+            f"most half of population.size ({s.population.size // 2})"
+        )
     w = s.wellbeing
     if w.return_threshold <= w.exhaustion_threshold:
-        problems.append(f"wellbeing.return_threshold = {w.return_threshold:g}: must be above "
-                        f"wellbeing.exhaustion_threshold ({w.exhaustion_threshold:g})")
+        problems.append(
+            f"wellbeing.return_threshold = {w.return_threshold:g}: must be above "
+            f"wellbeing.exhaustion_threshold ({w.exhaustion_threshold:g})"
+        )
     if s.network.generator == "file" and not s.network.file:
-        problems.append("network.file: must name an edge-list CSV or GraphML file when "
-                        "network.generator = 'file'")
+        problems.append(
+            "network.file: must name an edge-list CSV or GraphML file when "
+            "network.generator = 'file'"
+        )
     return problems
 
 
@@ -797,8 +1149,11 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.metadata.get("internal")}
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.metadata.get("internal")
+        }
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -850,8 +1205,9 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UserInputError(f"--set {pair!r}: must be dotted.key=value, for example "
-                                 "close_peers.count=12")
+            raise UserInputError(
+                f"--set {pair!r}: must be dotted.key=value, for example close_peers.count=12"
+            )
         try:
             value = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -876,8 +1232,9 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise UserInputError(f"{source}: --set {key}: {where} must be an index below "
-                                     f"{len(node)}")
+                raise UserInputError(
+                    f"{source}: --set {key}: {where} must be an index below {len(node)}"
+                )
             if last:
                 node[int(part)] = value
                 return
@@ -891,7 +1248,7 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
                     defaults = scenario_to_dict(Scenario())
                 # A list's items are addressed by position, so they start as the default
                 # items; a table starts empty, its missing keys defaulted by validation.
-                default = _at(defaults, parts[:i + 1])
+                default = _at(defaults, parts[: i + 1])
                 node[part] = copy.deepcopy(default) if isinstance(default, list) else {}
             node = node[part]
         else:
@@ -962,12 +1319,12 @@ def describe_parameters() -> list[tuple[str, str, str, str]]:
                 for name, sub in value.items():
                     walk(sub, f"{key}.{name}.")
             elif _is_table_list(kind):
-                rows.append((key, _literal(value), "a list of tables",
-                             f.metadata.get("doc", "")))
+                rows.append((key, _literal(value), "a list of tables", f.metadata.get("doc", "")))
                 walk(typing.get_args(kind)[0](), f"{key}.N.")
             else:
-                rows.append((key, _literal(value), _allowed(f.metadata, kind),
-                             f.metadata.get("doc", "")))
+                rows.append(
+                    (key, _literal(value), _allowed(f.metadata, kind), f.metadata.get("doc", ""))
+                )
 
     walk(Scenario(), "")
     return rows
@@ -981,8 +1338,13 @@ def _is_table_list(kind: Any) -> bool:
 def _literal(value: Any) -> str:
     """A default as it would be written in a scenario file (TOML)."""
     if dataclasses.is_dataclass(value):
-        return "{" + ", ".join(f"{f.name} = {_literal(getattr(value, f.name))}"
-                               for f in dataclasses.fields(value)) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{f.name} = {_literal(getattr(value, f.name))}" for f in dataclasses.fields(value)
+            )
+            + "}"
+        )
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

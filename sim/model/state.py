@@ -36,9 +36,21 @@ from sim.model.events import NO_EVENTS, EventLog
 from sim.model.scenario import Scenario
 
 __all__ = [
-    "DERIVED_FROM", "OUTSIDE_KERNEL", "ClientArrays", "Keys", "Params", "PeerArrays", "PeerFrame",
-    "Vacancy", "WorldArrays", "derived_params", "kernel_field_name", "kernel_keys",
-    "kernel_params", "make_keys", "salaried_hours_per_week",
+    "DERIVED_FROM",
+    "OUTSIDE_KERNEL",
+    "ClientArrays",
+    "Keys",
+    "Params",
+    "PeerArrays",
+    "PeerFrame",
+    "Vacancy",
+    "WorldArrays",
+    "derived_params",
+    "kernel_field_name",
+    "kernel_keys",
+    "kernel_params",
+    "make_keys",
+    "salaried_hours_per_week",
 ]
 
 # Client states, in the order of the path.
@@ -55,10 +67,27 @@ KIND_SECTIONS = {CLOSE: "close_peers", DISTANT: "distant_peers"}
 # Peer status.
 ACTIVE, RESTING, WITHDRAWN = 0, 1, 2
 # Weekly counters written by the kernel (a plain int64 array: an output, read by index).
-(C_NEW_CONTACTS, C_NEW_ENGAGED, C_NEW_LINKED, C_APPOINTMENTS, C_SUPERVISIONS, C_TEAM_MEETINGS,
- C_NEW_EXHAUSTED, C_WITHDRAWN, C_PEER_WEEKS_PAID, C_REFERRALS, C_ONLINE_CONTACTS,
- C_COMPENSATION, C_NOW_ENGAGED, C_NOW_LINKED, C_ACTIVE, C_RESTING, C_HOUSE_CALLS,
- C_ACCOMPANIED, C_PEER_CENTIHOURS) = range(19)
+(
+    C_NEW_CONTACTS,
+    C_NEW_ENGAGED,
+    C_NEW_LINKED,
+    C_APPOINTMENTS,
+    C_SUPERVISIONS,
+    C_TEAM_MEETINGS,
+    C_NEW_EXHAUSTED,
+    C_WITHDRAWN,
+    C_PEER_WEEKS_PAID,
+    C_REFERRALS,
+    C_ONLINE_CONTACTS,
+    C_COMPENSATION,
+    C_NOW_ENGAGED,
+    C_NOW_LINKED,
+    C_ACTIVE,
+    C_RESTING,
+    C_HOUSE_CALLS,
+    C_ACCOMPANIED,
+    C_PEER_CENTIHOURS,
+) = range(19)
 N_COUNTERS = 19
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
@@ -74,64 +103,64 @@ N_EGO_CLASSES = 9
 class WorldArrays(NamedTuple):
     """The graph and person attributes, as the kernel reads them."""
 
-    indptr: np.ndarray       # int64, CSR row pointers
-    indices: np.ndarray      # int32, CSR neighbours
-    locality: np.ndarray     # int32 per person
-    gender: np.ndarray       # int8 per person
-    age: np.ndarray          # int8 per person (age band)
-    loc_stigma: np.ndarray   # float64 per locality
-    loc_online: np.ndarray   # float64 per locality
-    mistrust: np.ndarray     # float64 per person: mistrust of professionals, 0 to 1
-    problems: np.ndarray     # int8 per person: problem areas
+    indptr: np.ndarray  # int64, CSR row pointers
+    indices: np.ndarray  # int32, CSR neighbours
+    locality: np.ndarray  # int32 per person
+    gender: np.ndarray  # int8 per person
+    age: np.ndarray  # int8 per person (age band)
+    loc_stigma: np.ndarray  # float64 per locality
+    loc_online: np.ndarray  # float64 per locality
+    mistrust: np.ndarray  # float64 per person: mistrust of professionals, 0 to 1
+    problems: np.ndarray  # int8 per person: problem areas
     orbit_nodes: np.ndarray  # int32: the persons in the service orbit (whom a site sees)
 
 
 class ClientArrays(NamedTuple):
     """One row per person (peers included: their ``role`` says so)."""
 
-    role: np.ndarray         # int8: CLIENT, CLOSE or DISTANT
-    cstate: np.ndarray       # int8: HIDDEN .. RETAINED
-    ever: np.ndarray         # int8: EVER_* flags
-    peer_of: np.ndarray      # int32: peer row supporting the client, or -1
-    trust: np.ndarray        # float64: trust in that peer
-    since: np.ndarray        # int32: week the client entered its state
-    coupons: np.ndarray      # int32: referrals left
-    ekind: np.ndarray        # int8: kind of the peer who engaged the client
-    referrer: np.ndarray     # int32: the friend whose coupon brought the client, or -1
-    wave: np.ndarray         # int32: referral steps from a peer's own contact (0: direct)
-    follow: np.ndarray       # int8: 1 for a referred contact the peer has not yet met
-    reached: np.ndarray      # int32: clients in contact, the first book[B_LEN] entries
+    role: np.ndarray  # int8: CLIENT, CLOSE or DISTANT
+    cstate: np.ndarray  # int8: HIDDEN .. RETAINED
+    ever: np.ndarray  # int8: EVER_* flags
+    peer_of: np.ndarray  # int32: peer row supporting the client, or -1
+    trust: np.ndarray  # float64: trust in that peer
+    since: np.ndarray  # int32: week the client entered its state
+    coupons: np.ndarray  # int32: referrals left
+    ekind: np.ndarray  # int8: kind of the peer who engaged the client
+    referrer: np.ndarray  # int32: the friend whose coupon brought the client, or -1
+    wave: np.ndarray  # int32: referral steps from a peer's own contact (0: direct)
+    follow: np.ndarray  # int8: 1 for a referred contact the peer has not yet met
+    reached: np.ndarray  # int32: clients in contact, the first book[B_LEN] entries
     reached_pos: np.ndarray  # int32: place in ``reached``, or -1
-    fresh: np.ndarray        # int32: clients contacted, not yet engaged: first book[B_FRESH]
-    fresh_pos: np.ndarray    # int32: place in ``fresh``, or -1
-    holders: np.ndarray      # int32: clients holding coupons, the first book[B_HOLDERS]
+    fresh: np.ndarray  # int32: clients contacted, not yet engaged: first book[B_FRESH]
+    fresh_pos: np.ndarray  # int32: place in ``fresh``, or -1
+    holders: np.ndarray  # int32: clients holding coupons, the first book[B_HOLDERS]
     holders_pos: np.ndarray  # int32: place in ``holders``, or -1
-    scratch: np.ndarray      # int32: work space of a phase (holds nothing between phases)
-    book: np.ndarray         # int64[N_BOOK]: list length and running tallies
+    scratch: np.ndarray  # int32: work space of a phase (holds nothing between phases)
+    book: np.ndarray  # int64[N_BOOK]: list length and running tallies
     events: EventLog = NO_EVENTS  # the event history's buffer (sim.model.events), off by default
 
 
 class PeerArrays(NamedTuple):
     """One row per peer ever recruited, in recruitment order (rows in use only)."""
 
-    node: np.ndarray            # int32: the person
-    kind: np.ndarray            # int8: CLOSE or DISTANT
-    status: np.ndarray          # int8: ACTIVE, RESTING or WITHDRAWN
-    energy: np.ndarray          # float64 in [0, 1]
-    caseload: np.ndarray        # int32: engaged clients supported
-    need: np.ndarray            # float64: the caseload weighted by each client's problems
-    pending: np.ndarray         # int32: referred contacts waiting for the peer's first meeting
+    node: np.ndarray  # int32: the person
+    kind: np.ndarray  # int8: CLOSE or DISTANT
+    status: np.ndarray  # int8: ACTIVE, RESTING or WITHDRAWN
+    energy: np.ndarray  # float64 in [0, 1]
+    caseload: np.ndarray  # int32: engaged clients supported
+    need: np.ndarray  # float64: the caseload weighted by each client's problems
+    pending: np.ndarray  # int32: referred contacts waiting for the peer's first meeting
     ever_exhausted: np.ndarray  # bool
-    label_until: np.ndarray     # int32: week a snitch label wears off
-    joined: np.ndarray          # int32: week the peer was recruited
-    strength: np.ndarray        # float64: energy when last assessed by a professional
+    label_until: np.ndarray  # int32: week a snitch label wears off
+    joined: np.ndarray  # int32: week the peer was recruited
+    strength: np.ndarray  # float64: energy when last assessed by a professional
     last_supervised: np.ndarray  # int32: week of the last supervision (or of joining)
-    hours_left: np.ndarray      # float64: hours of this week's budget not yet used
-    hours_worked: np.ndarray    # float64: hours worked this week
-    successes: np.ndarray       # int32: clients the peer engaged or saw linked this week
-    team: np.ndarray            # float64[3]: outreach workers' caseload, hours left, need
-    ego_class_ptr: np.ndarray   # int64: entries of (peer i, class c) start at [i * 9 + c]
-    ego_nodes: np.ndarray       # int32: persons within reach, by peer and class
+    hours_left: np.ndarray  # float64: hours of this week's budget not yet used
+    hours_worked: np.ndarray  # float64: hours worked this week
+    successes: np.ndarray  # int32: clients the peer engaged or saw linked this week
+    team: np.ndarray  # float64[3]: outreach workers' caseload, hours left, need
+    ego_class_ptr: np.ndarray  # int64: entries of (peer i, class c) start at [i * 9 + c]
+    ego_nodes: np.ndarray  # int32: persons within reach, by peer and class
 
 
 @dataclass
@@ -194,11 +223,11 @@ class PeerFrame:
         self.capacity = size
         return True
 
-    def kernel_arrays(self, n: int, team: np.ndarray, ego_class_ptr: np.ndarray,
-                      ego_nodes: np.ndarray) -> PeerArrays:
+    def kernel_arrays(
+        self, n: int, team: np.ndarray, ego_class_ptr: np.ndarray, ego_nodes: np.ndarray
+    ) -> PeerArrays:
         """The first ``n`` rows (views) with the team and ego networks, as :class:`PeerArrays`."""
-        rows = {name: getattr(self, name)[:n] for name in PeerArrays._fields
-                if name in self.NAMES}
+        rows = {name: getattr(self, name)[:n] for name in PeerArrays._fields if name in self.NAMES}
         return PeerArrays(**rows, team=team, ego_class_ptr=ego_class_ptr, ego_nodes=ego_nodes)
 
 
@@ -330,54 +359,84 @@ def salaried_hours_per_week(scenario) -> float:
 _DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
 
 #: The scenario keys each derived field of :class:`Params` is computed from.
-DERIVED_FROM = MappingProxyType({
-    "class_weight": ("outreach.hop_trust", "outreach.subgroup_trust"),
-    "appointment_slots": ("services.professionals", "services.appointments_per_professional_week"),
-    "supervision_slots": ("services.professionals", "services.supervision_per_professional_week"),
-    "house_call_slots": ("services.professionals", "services.house_calls_per_professional_week"),
-    "supervision_by_need": ("services.supervision_order",),
-    "pay_ratio": ("close_peers.hours_per_week", "distant_peers.hours_per_week",
-                  "close_peers.compensation_per_week", "distant_peers.compensation_per_week",
-                  "wellbeing.fair_wage_per_hour"),
-})
+DERIVED_FROM = MappingProxyType(
+    {
+        "class_weight": ("outreach.hop_trust", "outreach.subgroup_trust"),
+        "appointment_slots": (
+            "services.professionals",
+            "services.appointments_per_professional_week",
+        ),
+        "supervision_slots": (
+            "services.professionals",
+            "services.supervision_per_professional_week",
+        ),
+        "house_call_slots": (
+            "services.professionals",
+            "services.house_calls_per_professional_week",
+        ),
+        "supervision_by_need": ("services.supervision_order",),
+        "pay_ratio": (
+            "close_peers.hours_per_week",
+            "distant_peers.hours_per_week",
+            "close_peers.compensation_per_week",
+            "distant_peers.compensation_per_week",
+            "wellbeing.fair_wage_per_hour",
+        ),
+    }
+)
 
 
 #: Scenario keys the weekly kernel does not read (``fnmatch`` patterns of dotted keys, ``N``
 #: for a locality's index), each with the modules that use it and what for. With the keys
 #: marked ``kernel=True`` and :data:`DERIVED_FROM`, these cover every key of
 #: :func:`sim.model.scenario.describe_parameters` once (``tests/model/test_declared.py``).
-OUTSIDE_KERNEL = MappingProxyType({
-    "name": (("sim.ensemble.compare", "sim.output.reports"), "labels of tables, plots and reports"),
-    "description": (("sim.output.comparison",), "the line under a scenario's label"),
-    "run.*": (("sim.ensemble.replicates", "sim.model.outreach", "sim.model.world"),
-              "weeks, replicates, seeds and worlds of a run"),
-    "population.*": (("sim.model.world",), "the world's people, subgroups and localities"),
-    "network.*": (("sim.model.world", "sim.graphs.generators"), "the world's graph"),
-    "clients.depth_*": (("sim.model.world",), "each person's depth and ties"),
-    "clients.orbit_share_by_depth": (("sim.model.world",), "who is in the service orbit"),
-    "clients.mistrust_*": (("sim.model.world",), "each person's mistrust of professionals"),
-    "clients.problems_by_depth": (("sim.model.world",), "each person's problem areas"),
-    "clients.high_mistrust_at": (("sim.model.metrics",), "results split by mistrust"),
-    "*_peers.count": (("sim.model.outreach",), "the posts to fill (vacancies)"),
-    "*_peers.recruitment": (("sim.model.recruitment.policies",), "whom a post is filled with"),
-    "*_peers.age_band_shares": (("sim.model.recruitment.policies",), "the age mix of recruits"),
-    "*_peers.promote_after_weeks": (("sim.model.recruitment.policies",),
-                                    "recruits from engaged clients"),
-    "*_peers.influence_pool": (("sim.model.recruitment.influence",), "recruits by influence"),
-    "*_peers.reach_hops": (("sim.model.outreach",), "each peer's ego network, listed at joining"),
-    "services.professional_hours_per_week": (("sim.model.state",),
-                                             "salaried hours, a cost (salaried_hours_per_week)"),
-    "wellbeing.energy_start*": (("sim.model.outreach",), "a recruit's energy (kernel.admit)"),
-    "policy.*": (("sim.model.outreach",), "replacing peers who withdraw"),
-    "costs.*": (("sim.model.metrics",), "the programme's cost"),
-})
+OUTSIDE_KERNEL = MappingProxyType(
+    {
+        "name": (
+            ("sim.ensemble.compare", "sim.output.reports"),
+            "labels of tables, plots and reports",
+        ),
+        "description": (("sim.output.comparison",), "the line under a scenario's label"),
+        "run.*": (
+            ("sim.ensemble.replicates", "sim.model.outreach", "sim.model.world"),
+            "weeks, replicates, seeds and worlds of a run",
+        ),
+        "population.*": (("sim.model.world",), "the world's people, subgroups and localities"),
+        "network.*": (("sim.model.world", "sim.graphs.generators"), "the world's graph"),
+        "clients.depth_*": (("sim.model.world",), "each person's depth and ties"),
+        "clients.orbit_share_by_depth": (("sim.model.world",), "who is in the service orbit"),
+        "clients.mistrust_*": (("sim.model.world",), "each person's mistrust of professionals"),
+        "clients.problems_by_depth": (("sim.model.world",), "each person's problem areas"),
+        "clients.high_mistrust_at": (("sim.model.metrics",), "results split by mistrust"),
+        "*_peers.count": (("sim.model.outreach",), "the posts to fill (vacancies)"),
+        "*_peers.recruitment": (("sim.model.recruitment.policies",), "whom a post is filled with"),
+        "*_peers.age_band_shares": (("sim.model.recruitment.policies",), "the age mix of recruits"),
+        "*_peers.promote_after_weeks": (
+            ("sim.model.recruitment.policies",),
+            "recruits from engaged clients",
+        ),
+        "*_peers.influence_pool": (("sim.model.recruitment.influence",), "recruits by influence"),
+        "*_peers.reach_hops": (
+            ("sim.model.outreach",),
+            "each peer's ego network, listed at joining",
+        ),
+        "services.professional_hours_per_week": (
+            ("sim.model.state",),
+            "salaried hours, a cost (salaried_hours_per_week)",
+        ),
+        "wellbeing.energy_start*": (("sim.model.outreach",), "a recruit's energy (kernel.admit)"),
+        "policy.*": (("sim.model.outreach",), "replacing peers who withdraw"),
+        "costs.*": (("sim.model.metrics",), "the programme's cost"),
+    }
+)
 
 
 def _sections() -> list[tuple[str, type]]:
     """``(name, class)`` of each section of the scenario, in declaration order."""
     hints = typing.get_type_hints(Scenario)
-    return [(f.name, hints[f.name]) for f in dataclasses.fields(Scenario)
-            if f.metadata.get("section")]
+    return [
+        (f.name, hints[f.name]) for f in dataclasses.fields(Scenario) if f.metadata.get("section")
+    ]
 
 
 def kernel_field_name(section: str, key: str) -> str:
@@ -390,8 +449,9 @@ def kernel_field_name(section: str, key: str) -> str:
     """
     if section in KIND_SECTIONS.values():
         return key
-    shared = {f.name for name, cls in _sections() if name != section
-              for f in dataclasses.fields(cls)}
+    shared = {
+        f.name for name, cls in _sections() if name != section for f in dataclasses.fields(cls)
+    }
     return f"{section}_{key}" if key in shared else key
 
 
@@ -437,8 +497,9 @@ def derived_params(s) -> dict[str, Any]:
     """
     o, sv = s.outreach, s.services
     return {
-        "class_weight": np.array([o.hop_trust ** (cl // 3) * o.subgroup_trust ** (cl % 3)
-                                  for cl in range(N_EGO_CLASSES)]),
+        "class_weight": np.array(
+            [o.hop_trust ** (cl // 3) * o.subgroup_trust ** (cl % 3) for cl in range(N_EGO_CLASSES)]
+        ),
         "appointment_slots": float(sv.professionals * sv.appointments_per_professional_week),
         "supervision_slots": float(sv.professionals * sv.supervision_per_professional_week),
         "house_call_slots": float(sv.professionals * sv.house_calls_per_professional_week),

@@ -26,9 +26,18 @@ import numpy as np
 from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
 
-__all__ = ["ORBIT_LABELS", "WORLD_CACHE_BYTES", "WORLD_SECTIONS", "World", "build_world",
-           "world_count",
-           "world_index", "world_problems", "world_size", "world_stats"]
+__all__ = [
+    "ORBIT_LABELS",
+    "WORLD_CACHE_BYTES",
+    "WORLD_SECTIONS",
+    "World",
+    "build_world",
+    "world_count",
+    "world_index",
+    "world_problems",
+    "world_size",
+    "world_stats",
+]
 
 #: Scenario sections whose settings shape the world (the graph and who lives where): scenarios
 #: that agree on them, and on the seed, share each world.
@@ -143,16 +152,31 @@ def _file_labels(pop: dict, clients: dict) -> tuple:
 
     return (
         ("depth", Labels(tuple(clients["depth_names"]), "clients.depth_names")),
-        ("in_orbit", Labels(("no", "yes"), "in_orbit (0 or no: outside the service orbit, "
-                                           "1 or yes: in it)")),
-        ("problems", Labels(tuple(str(k) for k in range(MAX_PROBLEMS + 1)),
-                            f"problems (whole numbers of problem areas, 0 to {MAX_PROBLEMS})")),
-        ("gender", Labels(tuple(pop["subgroups"]["gender"]["names"]),
-                          "population.subgroups.gender.names")),
-        ("age_band", Labels(tuple(pop["subgroups"]["age_band"]["names"]),
-                            "population.subgroups.age_band.names")),
-        ("locality", Labels(tuple(loc["name"] for loc in pop["localities"]),
-                            "population.localities.name")),
+        (
+            "in_orbit",
+            Labels(("no", "yes"), "in_orbit (0 or no: outside the service orbit, 1 or yes: in it)"),
+        ),
+        (
+            "problems",
+            Labels(
+                tuple(str(k) for k in range(MAX_PROBLEMS + 1)),
+                f"problems (whole numbers of problem areas, 0 to {MAX_PROBLEMS})",
+            ),
+        ),
+        (
+            "gender",
+            Labels(tuple(pop["subgroups"]["gender"]["names"]), "population.subgroups.gender.names"),
+        ),
+        (
+            "age_band",
+            Labels(
+                tuple(pop["subgroups"]["age_band"]["names"]), "population.subgroups.age_band.names"
+            ),
+        ),
+        (
+            "locality",
+            Labels(tuple(loc["name"] for loc in pop["localities"]), "population.localities.name"),
+        ),
     )
 
 
@@ -228,9 +252,19 @@ class _WorldCache:
 
 
 def _world_bytes(world: World) -> int:
-    arrays = [world.graph.indptr, world.graph.indices, *world.graph.node_attrs.values(),
-              world.locality, world.gender, world.age_band, world.depth, world.in_orbit,
-              world.mistrust, world.problems, world.orbit_nodes]
+    arrays = [
+        world.graph.indptr,
+        world.graph.indices,
+        *world.graph.node_attrs.values(),
+        world.locality,
+        world.gender,
+        world.age_band,
+        world.depth,
+        world.in_orbit,
+        world.mistrust,
+        world.problems,
+        world.orbit_nodes,
+    ]
     if world.graph.weights is not None:
         arrays.append(world.graph.weights)
     return int(sum(np.asarray(a).nbytes for a in arrays))
@@ -261,12 +295,18 @@ def _make_world(key: str, replicate: int) -> World:
         # Ties mix by depth in the subculture as by gender and age, and deeper people have
         # more of them.
         graph = networks.community_graph(
-            n, rng, mean_degree=net["mean_degree"], degree_sigma=net["degree_sigma"],
-            community_size=net["community_size"], locality_shares=loc_shares,
+            n,
+            rng,
+            mean_degree=net["mean_degree"],
+            degree_sigma=net["degree_sigma"],
+            community_size=net["community_size"],
+            locality_shares=loc_shares,
             subgroup_shares={**subgroup_shares, "depth": cl["depth_shares"]},
-            homophily=net["homophily"], p_cross_community=net["p_cross_community"],
+            homophily=net["homophily"],
+            p_cross_community=net["p_cross_community"],
             p_cross_locality=net["p_cross_locality"],
-            degree_factors={"depth": cl["depth_degree_factors"]})
+            degree_factors={"depth": cl["depth_degree_factors"]},
+        )
     elif net["generator"] == "configuration":
         mu = np.log(net["mean_degree"]) - net["degree_sigma"] ** 2 / 2
         degrees = np.maximum(1, np.round(rng.lognormal(mu, net["degree_sigma"], n))).astype(int)
@@ -277,33 +317,47 @@ def _make_world(key: str, replicate: int) -> World:
         k = max(2, int(round(net["mean_degree"] / 2)) * 2)
         graph = networks.small_world_graph(n, k, net["rewire"], rng)
     else:
-        graph, id_list = _load_file_graph(net["file"], net["nodes_file"],
-                                          _file_labels(pop, cl))
+        graph, id_list = _load_file_graph(net["file"], net["nodes_file"], _file_labels(pop, cl))
         ids = tuple(id_list)
         n = graph.n_nodes
     # From a file, gender, age_band and locality are codes into the scenario's names (the
     # loader checked every label and code); anything the file does not give is drawn.
     attrs = dict(graph.node_attrs)
     arng = stream(seed, replicate, "attributes")
-    locality = (np.asarray(attrs["locality"], dtype=np.int32) if "locality" in attrs
-                else _draw_categories(arng, n, loc_shares).astype(np.int32))
-    gender = (np.asarray(attrs["gender"], dtype=np.int8) if "gender" in attrs
-              else _draw_categories(arng, n, subgroup_shares["gender"]))
-    age_band = (np.asarray(attrs["age_band"], dtype=np.int8) if "age_band" in attrs
-                else _draw_categories(arng, n, subgroup_shares["age_band"]))
+    locality = (
+        np.asarray(attrs["locality"], dtype=np.int32)
+        if "locality" in attrs
+        else _draw_categories(arng, n, loc_shares).astype(np.int32)
+    )
+    gender = (
+        np.asarray(attrs["gender"], dtype=np.int8)
+        if "gender" in attrs
+        else _draw_categories(arng, n, subgroup_shares["gender"])
+    )
+    age_band = (
+        np.asarray(attrs["age_band"], dtype=np.int8)
+        if "age_band" in attrs
+        else _draw_categories(arng, n, subgroup_shares["age_band"])
+    )
     depth, in_orbit, mistrust, problems = _client_attributes(
-        stream(seed, replicate, "clients"), n, cl,
-        np.array([loc["service_access"] for loc in pop["localities"]])[locality], attrs,
-        net.get("nodes_file") or net.get("file") or "")
+        stream(seed, replicate, "clients"),
+        n,
+        cl,
+        np.array([loc["service_access"] for loc in pop["localities"]])[locality],
+        attrs,
+        net.get("nodes_file") or net.get("file") or "",
+    )
     return World(
         graph=graph,
         locality=np.ascontiguousarray(locality),
         gender=np.ascontiguousarray(gender),
         age_band=np.ascontiguousarray(age_band),
         loc_stigma=np.array([loc["stigma"] for loc in pop["localities"]], dtype=np.float64),
-        loc_online=np.array([loc["online_access"] for loc in pop["localities"]],
-                            dtype=np.float64),
-        depth=depth, in_orbit=in_orbit, mistrust=mistrust, problems=problems,
+        loc_online=np.array([loc["online_access"] for loc in pop["localities"]], dtype=np.float64),
+        depth=depth,
+        in_orbit=in_orbit,
+        mistrust=mistrust,
+        problems=problems,
         orbit_nodes=np.flatnonzero(in_orbit).astype(np.int32),
         ids=ids,
     )
@@ -312,8 +366,9 @@ def _make_world(key: str, replicate: int) -> World:
 _cached_world = _WorldCache(_make_world, WORLD_CACHE_BYTES)
 
 
-def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.ndarray,
-                       given: dict, where: str):
+def _client_attributes(
+    rng: np.random.Generator, n: int, cl: dict, access: np.ndarray, given: dict, where: str
+):
     """Depth, orbit, mistrust and problems of each person (see :class:`Clients`).
 
     What a graph file gives is kept (its labels were checked by the loader; a mistrust column
@@ -339,12 +394,15 @@ def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.nd
         raw = np.asarray(given["mistrust"])
         if raw.dtype.kind in "US":  # labels the loader kept as text
             word = next(x for x in raw.tolist() if not _is_number(x))
-            raise UserInputError(f"{where}: column 'mistrust' must hold numbers from 0 to 1 "
-                                 f"(found {word!r})")
+            raise UserInputError(
+                f"{where}: column 'mistrust' must hold numbers from 0 to 1 (found {word!r})"
+            )
         mistrust = raw.astype(np.float64)
         if not np.all((mistrust >= 0.0) & (mistrust <= 1.0)):
-            raise UserInputError(f"{where}: column 'mistrust' must hold numbers from 0 to 1 "
-                                 f"(found {mistrust.min():g} to {mistrust.max():g})")
+            raise UserInputError(
+                f"{where}: column 'mistrust' must hold numbers from 0 to 1 "
+                f"(found {mistrust.min():g} to {mistrust.max():g})"
+            )
     else:
         mean = np.where(in_orbit == 1, cl["mistrust_in_orbit"], cl["mistrust_outside_orbit"])
         mistrust = _beta_quantile(u[2], mean, cl["mistrust_concentration"])
@@ -353,8 +411,12 @@ def _client_attributes(rng: np.random.Generator, n: int, cl: dict, access: np.nd
     else:
         q = np.asarray(cl["problems_by_depth"], dtype=np.float64)[depth] / MAX_PROBLEMS
         problems = _binomial_quantile(u[3], q).astype(np.int8)
-    return (np.ascontiguousarray(depth), np.ascontiguousarray(in_orbit),
-            np.ascontiguousarray(mistrust), np.ascontiguousarray(problems))
+    return (
+        np.ascontiguousarray(depth),
+        np.ascontiguousarray(in_orbit),
+        np.ascontiguousarray(mistrust),
+        np.ascontiguousarray(problems),
+    )
 
 
 def _is_number(text: str) -> bool:
@@ -461,21 +523,27 @@ def _generator_problems(scenario: Scenario) -> list[str]:
     # No one can have more ties than there are other people; the generators refuse it rather
     # than silently build a sparser graph than asked for.
     if net.mean_degree > n - 1:
-        return [f"network.mean_degree = {net.mean_degree:g}: must be at most population.size "
-                f"- 1 = {n - 1} (ties per person among {n:,} people); raise population.size "
-                "or lower network.mean_degree"]
+        return [
+            f"network.mean_degree = {net.mean_degree:g}: must be at most population.size "
+            f"- 1 = {n - 1} (ties per person among {n:,} people); raise population.size "
+            "or lower network.mean_degree"
+        ]
     p_cross = net.p_cross_community + net.p_cross_locality
     if net.generator == "community" and p_cross > 1.0 + 1e-12:
         # Each of a person's ties goes to their community, another community or another
         # locality: the two shares leave the rest within the community.
-        return [f"network.p_cross_community + network.p_cross_locality = "
-                f"{net.p_cross_community:g} + {net.p_cross_locality:g} = {p_cross:g}: must be "
-                "at most 1 (shares of each person's ties)"]
+        return [
+            f"network.p_cross_community + network.p_cross_locality = "
+            f"{net.p_cross_community:g} + {net.p_cross_locality:g} = {p_cross:g}: must be "
+            "at most 1 (shares of each person's ties)"
+        ]
     if net.generator == "small_world" and _ring_degree(net.mean_degree) > n - 2:
-        return [f"network.mean_degree = {net.mean_degree:g}: the small-world ring gives each "
-                f"person {_ring_degree(net.mean_degree)} ties, at most population.size - 2 = "
-                f"{n - 2} allowed; lower network.mean_degree to {2 * ((n - 2) // 2)} or "
-                "less"]
+        return [
+            f"network.mean_degree = {net.mean_degree:g}: the small-world ring gives each "
+            f"person {_ring_degree(net.mean_degree)} ties, at most population.size - 2 = "
+            f"{n - 2} allowed; lower network.mean_degree to {2 * ((n - 2) // 2)} or "
+            "less"
+        ]
     return []
 
 
@@ -483,8 +551,9 @@ def _file_graph(scenario: Scenario):
     """The scenario's graph file read by the loader runs use (and its cache)."""
     net = scenario.network
     data = scenario_to_dict(scenario)
-    return _load_file_graph(net.file, net.nodes_file,
-                            _file_labels(data["population"], data["clients"]))
+    return _load_file_graph(
+        net.file, net.nodes_file, _file_labels(data["population"], data["clients"])
+    )
 
 
 def world_problems(scenario: Scenario) -> list[str]:
@@ -513,7 +582,8 @@ def world_problems(scenario: Scenario) -> list[str]:
         problems.append(
             f"{where}close_peers.count + distant_peers.count = {scenario.close_peers.count} + "
             f"{scenario.distant_peers.count} = {peers}: the graph in {scenario.network.file} has "
-            f"{n:,} people, so at most {n // 2} (half of them) can be peers")
+            f"{n:,} people, so at most {n // 2} (half of them) can be peers"
+        )
     return problems
 
 
@@ -565,8 +635,13 @@ def build_world(scenario: Scenario, replicate: int) -> World:
         raise UserInputError(problems[0])
     data = scenario_to_dict(scenario)
     net = scenario.network
-    files = ([_file_stamp(net.file), _file_stamp(net.nodes_file) if net.nodes_file else None]
-             if net.generator == "file" else None)
-    key = json.dumps({**{s: data[s] for s in WORLD_SECTIONS}, "seed": scenario.run.seed,
-                      "files": files}, sort_keys=True)
+    files = (
+        [_file_stamp(net.file), _file_stamp(net.nodes_file) if net.nodes_file else None]
+        if net.generator == "file"
+        else None
+    )
+    key = json.dumps(
+        {**{s: data[s] for s in WORLD_SECTIONS}, "seed": scenario.run.seed, "files": files},
+        sort_keys=True,
+    )
     return _cached_world(key, world_index(scenario, replicate))

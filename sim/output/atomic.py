@@ -18,8 +18,15 @@ from pathlib import Path
 
 from sim.errors import UserInputError
 
-__all__ = ["atomic_path", "check_folder_writable", "check_writable", "temp_folder_beside",
-           "write_bytes_atomic", "write_folder_atomic", "write_text_atomic"]
+__all__ = [
+    "atomic_path",
+    "check_folder_writable",
+    "check_writable",
+    "temp_folder_beside",
+    "write_bytes_atomic",
+    "write_folder_atomic",
+    "write_text_atomic",
+]
 
 
 def _parent(path: Path) -> Path:
@@ -170,8 +177,9 @@ def check_folder_writable(out: str | Path, what: str = "--out") -> None:
         raise _cannot_write(what, out, err) from None
 
 
-def write_folder_atomic(out: str | Path, files: Mapping[str, bytes],
-                        what: str = "--out") -> list[Path]:
+def write_folder_atomic(
+    out: str | Path, files: Mapping[str, bytes], what: str = "--out"
+) -> list[Path]:
     """Write ``files`` (name -> content) into the folder ``out``, made if missing.
 
     Everything is written into a hidden temporary folder first and moved in at the end: a new
@@ -192,8 +200,11 @@ def write_folder_atomic(out: str | Path, files: Mapping[str, bytes],
     out = Path(out)
     check_folder_writable(out, what)
     try:
-        tmp = Path(tempfile.mkdtemp(dir=out if out.is_dir() else _parent(out),
-                                    prefix=f".{out.name or 'out'}."))
+        tmp = Path(
+            tempfile.mkdtemp(
+                dir=out if out.is_dir() else _parent(out), prefix=f".{out.name or 'out'}."
+            )
+        )
         tmp.chmod(_shared_mode(0o777))  # mkdtemp makes it private; results are for sharing
     except OSError as err:
         raise _cannot_write(what, out, err) from None

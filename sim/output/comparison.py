@@ -75,8 +75,11 @@ def comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
                 row += ["(reference)", "", ""]
             else:
                 d = diffs[label][m]
-                row += [format_signed(d["mean"]), format_interval(d, signed=True),
-                        format_verdict(d)]
+                row += [
+                    format_signed(d["mean"]),
+                    format_interval(d, signed=True),
+                    format_verdict(d),
+                ]
             rows.append(tuple(row))
     return rows
 
@@ -84,8 +87,15 @@ def comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
 def comparison_table(comparison: Comparison) -> str:
     """The comparison as a plain-text table, one block of rows per metric."""
     first = comparison.labels[0]
-    header = ("metric", "scenario", "mean", "95% interval", f"diff. to {first}",
-              "95% interval", "distinguishable")
+    header = (
+        "metric",
+        "scenario",
+        "mean",
+        "95% interval",
+        f"diff. to {first}",
+        "95% interval",
+        "distinguishable",
+    )
     rows = [header, *comparison_rows(comparison)]
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     align = "<<>>>>^"
@@ -106,16 +116,22 @@ def comparison_header(comparison: Comparison, seed_from: str) -> str:
     """Lines saying what ran: scenarios, replicates, weeks, the shared seed and any notes."""
     run = comparison.run
     count = len(comparison.labels)
-    lines = [f"compared {count} scenario{'s' if count != 1 else ''} on common random numbers: "
-             f"{run.replicates} replicates of {run.weeks} weeks each, seed {run.seed} "
-             f"({seed_from})"]
+    lines = [
+        f"compared {count} scenario{'s' if count != 1 else ''} on common random numbers: "
+        f"{run.replicates} replicates of {run.weeks} weeks each, seed {run.seed} "
+        f"({seed_from})"
+    ]
     for label, s in zip(comparison.labels, comparison.scenarios, strict=True):
-        lines.append(f"  {label}: {s.source or '-'}, {world_size(s):,} people"
-                     + (f" - {s.description}" if s.description else ""))
+        lines.append(
+            f"  {label}: {s.source or '-'}, {world_size(s):,} people"
+            + (f" - {s.description}" if s.description else "")
+        )
     lines += [f"note: {n}" for n in comparison.notes]
     lines += SHARED_LUCK
-    lines.append("distinguishable: the 95% interval of the paired difference (same replicate, "
-                 "same random numbers) excludes 0")
+    lines.append(
+        "distinguishable: the 95% interval of the paired difference (same replicate, "
+        "same random numbers) excludes 0"
+    )
     return "\n".join(lines)
 
 
@@ -134,20 +150,31 @@ def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str
         "reference": comparison.labels[0],
         "notes": comparison.notes,
         "scenarios": [
-            {"label": label, "name": s.name, "file": s.source, "description": s.description,
-             "settings": scenario_to_dict(s)}
+            {
+                "label": label,
+                "name": s.name,
+                "file": s.source,
+                "description": s.description,
+                "settings": scenario_to_dict(s),
+            }
             for label, s in zip(comparison.labels, comparison.scenarios, strict=True)
         ],
         "settings_that_differ": comparison.settings_that_differ(),
         "world_differs": bool(comparison.world_keys()),
         "metric_meanings": {m: metric.meaning for m, metric in METRICS.items()},
-        "metrics": {label: {m: {k: v[k] for k in keep} for m, v in summary.items()}
-                    for label, summary in comparison.summaries().items()},
+        "metrics": {
+            label: {m: {k: v[k] for k in keep} for m, v in summary.items()}
+            for label, summary in comparison.summaries().items()
+        },
         "differences": comparison.differences(),
-        "groups": {label: r.groups()
-                   for label, r in zip(comparison.labels, comparison.results, strict=True)},
-        "weekly": {label: r.weekly()
-                   for label, r in zip(comparison.labels, comparison.results, strict=True)},
+        "groups": {
+            label: r.groups()
+            for label, r in zip(comparison.labels, comparison.results, strict=True)
+        },
+        "weekly": {
+            label: r.weekly()
+            for label, r in zip(comparison.labels, comparison.results, strict=True)
+        },
     }
 
 
@@ -157,8 +184,10 @@ def groups_comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
     Each row: the people of that type and the shares contacted, engaged and linked (means
     over replicates).
     """
-    per_label = {label: groups_rows(r.groups())
-                 for label, r in zip(comparison.labels, comparison.results, strict=True)}
+    per_label = {
+        label: groups_rows(r.groups())
+        for label, r in zip(comparison.labels, comparison.results, strict=True)
+    }
     rows = []
     for j, first in enumerate(per_label[comparison.labels[0]]):
         for i, label in enumerate(comparison.labels):
@@ -172,8 +201,11 @@ def groups_comparison_table(comparison: Comparison) -> str:
     rows = [("client type", "scenario", "people", "contacted", "engaged", "linked")]
     rows += groups_comparison_rows(comparison)
     widths = [max(len(r[c]) for r in rows) for c in range(6)]
-    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}"
-             + "".join(f"  {r[c]:>{widths[c]}}" for c in range(2, 6)) for r in rows]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}"
+        + "".join(f"  {r[c]:>{widths[c]}}" for c in range(2, 6))
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -182,8 +214,20 @@ def comparison_csv(comparison: Comparison) -> str:
     """One row per scenario and metric: the summary and the paired difference to the first."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["scenario", "metric", "mean", "ci_low", "ci_high", "n", "difference",
-                     "difference_ci_low", "difference_ci_high", "distinguishable"])
+    writer.writerow(
+        [
+            "scenario",
+            "metric",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "n",
+            "difference",
+            "difference_ci_low",
+            "difference_ci_high",
+            "distinguishable",
+        ]
+    )
     summaries = comparison.summaries()
     diffs = comparison.differences()
 
@@ -196,8 +240,12 @@ def comparison_csv(comparison: Comparison) -> str:
             row = [label, m, num(s["mean"]), num(s["ci_low"]), num(s["ci_high"]), s["n"]]
             if label in diffs:
                 d = diffs[label][m]
-                row += [num(d["mean"]), num(d["ci_low"]), num(d["ci_high"]),
-                        "yes" if d["distinguishable"] else "no"]
+                row += [
+                    num(d["mean"]),
+                    num(d["ci_low"]),
+                    num(d["ci_high"]),
+                    "yes" if d["distinguishable"] else "no",
+                ]
             else:
                 row += ["", "", "", ""]
             writer.writerow(row)

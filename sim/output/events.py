@@ -28,8 +28,10 @@ def check_events_path(path: str | Path, what: str = "--events") -> None:
         UserInputError: one line naming the option, the path and what is wrong.
     """
     if importlib.util.find_spec("pyarrow") is None:
-        raise UserInputError(f"{what} {path}: writing events needs pyarrow, which is not "
-                             "installed (pip install pyarrow, or the 'sweep' extra)")
+        raise UserInputError(
+            f"{what} {path}: writing events needs pyarrow, which is not "
+            "installed (pip install pyarrow, or the 'sweep' extra)"
+        )
     check_writable(path, what)
 
 
@@ -77,8 +79,10 @@ class EventsFile:
         """Copy the parts, in replicate order, into the target through a temporary file."""
         import pyarrow.parquet as pq
 
-        with atomic_path(self.path, self.what) as tmp, \
-                pq.ParquetWriter(tmp, event_schema()) as writer:
+        with (
+            atomic_path(self.path, self.what) as tmp,
+            pq.ParquetWriter(tmp, event_schema()) as writer,
+        ):
             for replicate in sorted(self._parts):
                 part = pq.ParquetFile(self._parts[replicate])
                 for group in range(part.num_row_groups):

@@ -17,15 +17,26 @@ from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
 from sim.output.atomic import write_bytes_atomic
 
-__all__ = ["PLOT_SUFFIXES", "comparison_figure", "figure_bytes", "metrics_figure", "pyplot",
-           "reach_figure", "save_figure"]
+__all__ = [
+    "PLOT_SUFFIXES",
+    "comparison_figure",
+    "figure_bytes",
+    "metrics_figure",
+    "pyplot",
+    "reach_figure",
+    "save_figure",
+]
 
 #: File types ``--plot`` can write.
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 #: Weekly series drawn as reach over time, with the title of each panel.
-_REACH = (("contacted", "Clients contacted so far"), ("engaged", "Clients engaged so far"),
-          ("linked", "Clients linked to services so far"))
+_REACH = (
+    ("contacted", "Clients contacted so far"),
+    ("engaged", "Clients engaged so far"),
+    ("linked", "Clients linked to services so far"),
+)
+
 
 def pyplot():
     """The pyplot module on matplotlib's Agg backend (files only, never a window)."""
@@ -50,10 +61,12 @@ def _draw_reach(axes, comparison: Comparison) -> None:
         for label, w, colour in zip(comparison.labels, weekly, colours, strict=True):
             s = w[series]
             weeks = range(len(s["mean"]))
-            low = [x if math.isfinite(x) else m for x, m in zip(s["ci_low"], s["mean"],
-                                                                   strict=True)]
-            high = [x if math.isfinite(x) else m for x, m in zip(s["ci_high"], s["mean"],
-                                                                    strict=True)]
+            low = [
+                x if math.isfinite(x) else m for x, m in zip(s["ci_low"], s["mean"], strict=True)
+            ]
+            high = [
+                x if math.isfinite(x) else m for x, m in zip(s["ci_high"], s["mean"], strict=True)
+            ]
             ax.fill_between(weeks, low, high, color=colour, alpha=0.25, linewidth=0)
             ax.plot(weeks, s["mean"], color=colour, linewidth=2, label=label)
         ax.set_title(title, fontsize=11)
@@ -97,11 +110,25 @@ def _draw_metrics(axes, comparison: Comparison) -> None:
             lo = s["ci_low"] if math.isfinite(s["ci_low"]) else s["mean"]
             hi = s["ci_high"] if math.isfinite(s["ci_high"]) else s["mean"]
             ax.barh(y, s["mean"], color=colour, alpha=0.35, height=0.6)
-            ax.errorbar(s["mean"], y, xerr=[[s["mean"] - lo], [hi - s["mean"]]], fmt="o",
-                        color=colour, ecolor="black", capsize=4, markersize=6)
+            ax.errorbar(
+                s["mean"],
+                y,
+                xerr=[[s["mean"] - lo], [hi - s["mean"]]],
+                fmt="o",
+                color=colour,
+                ecolor="black",
+                capsize=4,
+                markersize=6,
+            )
             if label in diffs and diffs[label][metric]["distinguishable"]:
-                ax.annotate("*", (hi, y), xytext=(4, -2), textcoords="offset points",
-                            fontsize=14, fontweight="bold")
+                ax.annotate(
+                    "*",
+                    (hi, y),
+                    xytext=(4, -2),
+                    textcoords="offset points",
+                    fontsize=14,
+                    fontweight="bold",
+                )
         ax.set_yticks(range(n))
         ax.set_yticklabels(list(reversed(comparison.labels)) if ax is axes[0] else [""] * n)
         ax.set_ylim(-0.6, n - 0.4)
@@ -113,11 +140,17 @@ def _draw_metrics(axes, comparison: Comparison) -> None:
 
 def _footnote(fig, comparison: Comparison) -> None:
     run = comparison.run
-    fig.text(0.01, 0.005,
-             f"{run.replicates} replicates of {run.weeks} weeks, seed {run.seed}, common random "
-             f"numbers. Bars and bands: mean and 95% interval. * differs from "
-             f"{comparison.labels[0]} (paired 95% interval excludes 0).",
-             fontsize=8, color="0.3", ha="left", va="bottom")
+    fig.text(
+        0.01,
+        0.005,
+        f"{run.replicates} replicates of {run.weeks} weeks, seed {run.seed}, common random "
+        f"numbers. Bars and bands: mean and 95% interval. * differs from "
+        f"{comparison.labels[0]} (paired 95% interval excludes 0).",
+        fontsize=8,
+        color="0.3",
+        ha="left",
+        va="bottom",
+    )
 
 
 def reach_figure(comparison: Comparison):
@@ -148,8 +181,8 @@ def comparison_figure(comparison: Comparison):
     fig = plt.figure(figsize=(15, 6.5 + 0.35 * n), layout="constrained")
     k = len(KEY_METRICS)  # the top row's three panels and the bottom row's k share the width
     grid = fig.add_gridspec(2, 3 * k, height_ratios=[3, 1.2 + 0.3 * n])
-    top = [fig.add_subplot(grid[0, k * i:k * i + k]) for i in range(3)]
-    bottom = [fig.add_subplot(grid[1, 3 * i:3 * i + 3]) for i in range(k)]
+    top = [fig.add_subplot(grid[0, k * i : k * i + k]) for i in range(3)]
+    bottom = [fig.add_subplot(grid[1, 3 * i : 3 * i + 3]) for i in range(k)]
     _draw_reach(top, comparison)
     _draw_metrics(bottom, comparison)
     names = " vs ".join(comparison.labels)

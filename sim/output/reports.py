@@ -33,8 +33,15 @@ from sim.output.comparison import (
 )
 from sim.output.tables import format_number
 
-__all__ = ["DEFAULT_QUESTION", "REPORT_FILES", "REPORT_FORMATS", "build_report", "check_out_dir",
-           "existing_report", "write_report"]
+__all__ = [
+    "DEFAULT_QUESTION",
+    "REPORT_FILES",
+    "REPORT_FORMATS",
+    "build_report",
+    "check_out_dir",
+    "existing_report",
+    "write_report",
+]
 
 #: Every file a report may write into its folder, in either format.
 REPORT_FILES = ("report.html", "report.md", "results.csv", "reach.png", "metrics.png")
@@ -45,8 +52,8 @@ def existing_report(out: str | Path) -> list[str]:
     out = Path(out)
     return [name for name in REPORT_FILES if (out / name).exists()] if out.is_dir() else []
 
-DEFAULT_QUESTION = ("Which of these programmes reaches more people, and at what cost to the "
-                    "peers?")
+
+DEFAULT_QUESTION = "Which of these programmes reaches more people, and at what cost to the peers?"
 REPORT_FORMATS = ("html", "markdown")
 
 #: What the model assumes, in words a planner can check against their own programme.
@@ -170,8 +177,9 @@ def _value(v: Any) -> str:
     return str(v)
 
 
-def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
-                 command: str = "") -> tuple[str, list[tuple[str, list[Block]]]]:
+def build_report(
+    comparison: Comparison, question: str = DEFAULT_QUESTION, command: str = ""
+) -> tuple[str, list[tuple[str, list[Block]]]]:
     """The report's title and its sections, each a list of blocks.
 
     Args:
@@ -188,29 +196,52 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
 
     sections.append(("The question", [("p", question)]))
 
-    blocks: list[Block] = [(
-        "p", f"Each scenario was run {run.replicates} times for {run.weeks} weeks with root seed "
-             f"{run.seed}, on the same random numbers replicate by replicate.")]
-    blocks.append(("table", ("scenario", "what it is", "people", "file"),
-                   [(label, s.description or "-", f"{world_size(s):,}",
-                     Path(s.source).name if s.source else "-")
-                    for label, s in zip(labels, comparison.scenarios, strict=True)]))
+    blocks: list[Block] = [
+        (
+            "p",
+            f"Each scenario was run {run.replicates} times for {run.weeks} weeks with root seed "
+            f"{run.seed}, on the same random numbers replicate by replicate.",
+        )
+    ]
+    blocks.append(
+        (
+            "table",
+            ("scenario", "what it is", "people", "file"),
+            [
+                (
+                    label,
+                    s.description or "-",
+                    f"{world_size(s):,}",
+                    Path(s.source).name if s.source else "-",
+                )
+                for label, s in zip(labels, comparison.scenarios, strict=True)
+            ],
+        )
+    )
     sections.append(("The scenarios", blocks))
 
     if len(labels) > 1:
         docs = _docs()
         differing = comparison.settings_that_differ()
         if differing:
-            rows = [(key, _meaning(key, docs), *(_value(v) for v in values))
-                    for key, values in differing.items()]
+            rows = [
+                (key, _meaning(key, docs), *(_value(v) for v in values))
+                for key, values in differing.items()
+            ]
             blocks = [("table", ("setting", "meaning", *labels), rows)]
         else:
-            blocks = [("p", "The scenarios have the same settings: every difference below is "
-                            "zero.")]
+            blocks = [
+                ("p", "The scenarios have the same settings: every difference below is zero.")
+            ]
         if comparison.world_keys():
-            blocks.append(("p", "Note: the scenarios' populations, networks or clients differ, so "
-                                "the differences include the effect of a different world, not "
-                                "only of a different policy."))
+            blocks.append(
+                (
+                    "p",
+                    "Note: the scenarios' populations, networks or clients differ, so "
+                    "the differences include the effect of a different world, not "
+                    "only of a different policy.",
+                )
+            )
         sections.append(("How the scenarios differ", blocks))
 
     summaries = comparison.summaries()
@@ -219,35 +250,67 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
     for m in KEY_METRICS:
         for i, label in enumerate(labels):
             s = summaries[label][m]
-            row = [METRICS[m].long_title if i == 0 else "", label, format_number(s["mean"]),
-                   format_interval(s)]
+            row = [
+                METRICS[m].long_title if i == 0 else "",
+                label,
+                format_number(s["mean"]),
+                format_interval(s),
+            ]
             if i == 0:
                 row += ["(reference)", ""] if len(labels) > 1 else []
             else:
                 d = diffs[label][m]
-                row += [format_signed(d["mean"]) + " (" + format_interval(d, True) + ")",
-                        format_verdict(d)]
+                row += [
+                    format_signed(d["mean"]) + " (" + format_interval(d, True) + ")",
+                    format_verdict(d),
+                ]
             key_rows.append(tuple(row))
     header = ("measure", "scenario", "mean", "95% interval")
     if len(labels) > 1:
         header += (f"difference to {labels[0]} (95% interval)", "distinguishable")
-    blocks = [("p", _summary_sentence(comparison)), ("table", header, key_rows),
-              ("img", Image("metrics.png", "Key measures of each scenario with 95% intervals",
-                            lambda: plots.metrics_figure(comparison))),
-              ("img", Image("reach.png", "Clients contacted, engaged and linked week by week",
-                            lambda: plots.reach_figure(comparison)))]
+    blocks = [
+        ("p", _summary_sentence(comparison)),
+        ("table", header, key_rows),
+        (
+            "img",
+            Image(
+                "metrics.png",
+                "Key measures of each scenario with 95% intervals",
+                lambda: plots.metrics_figure(comparison),
+            ),
+        ),
+        (
+            "img",
+            Image(
+                "reach.png",
+                "Clients contacted, engaged and linked week by week",
+                lambda: plots.reach_figure(comparison),
+            ),
+        ),
+    ]
     sections.append(("Results", blocks))
 
-    sections.append(("Who is reached", [
-        ("p", "Different peers reach different clients. For each kind of client, the share of "
-              "them each scenario contacted, engaged and linked to services. Outside the "
-              "service orbit are people who used no needle exchange, substitution or health "
-              "service in the past year; mistrust is of professionals (high from "
-              f"{comparison.scenarios[0].clients.high_mistrust_at:g}); depth is in the "
-              "drug-using subculture."),
-        ("table", ("client type", "scenario", "people", "contacted", "engaged", "linked"),
-         groups_comparison_rows(comparison)),
-    ]))
+    sections.append(
+        (
+            "Who is reached",
+            [
+                (
+                    "p",
+                    "Different peers reach different clients. For each kind of client, the share "
+                    "of them each scenario contacted, engaged and linked to services. Outside the "
+                    "service orbit are people who used no needle exchange, substitution or health "
+                    "service in the past year; mistrust is of professionals (high from "
+                    f"{comparison.scenarios[0].clients.high_mistrust_at:g}); depth is in the "
+                    "drug-using subculture.",
+                ),
+                (
+                    "table",
+                    ("client type", "scenario", "people", "contacted", "engaged", "linked"),
+                    groups_comparison_rows(comparison),
+                ),
+            ],
+        )
+    )
 
     sections.append(("How to read the numbers", [("ul", list(HOW_TO_READ))]))
 
@@ -257,19 +320,28 @@ def build_report(comparison: Comparison, question: str = DEFAULT_QUESTION,
         full_header += (f"difference to {labels[0]}", "95% interval", "distinguishable")
     else:
         all_rows = [r[:4] for r in all_rows]
-    sections.append(("Every measure", [
-        ("table", full_header, all_rows),
-        ("table", ("metric", "unit", "meaning"),
-         [(m.name, m.unit, m.meaning) for m in METRICS.values()]),
-        ("p", "The same numbers are in results.csv beside this report."),
-    ]))
+    sections.append(
+        (
+            "Every measure",
+            [
+                ("table", full_header, all_rows),
+                (
+                    "table",
+                    ("metric", "unit", "meaning"),
+                    [(m.name, m.unit, m.meaning) for m in METRICS.values()],
+                ),
+                ("p", "The same numbers are in results.csv beside this report."),
+            ],
+        )
+    )
 
     sections.append(("Assumptions in plain words", [("ul", list(ASSUMPTIONS))]))
     tail = f"Made by peer-outreach {__version__}"
     if command:
         tail += f" with: {command}"
-    sections.append(("About this report", [("p", tail + ".")] + [
-        ("p", "Note: " + n) for n in comparison.notes]))
+    sections.append(
+        ("About this report", [("p", tail + ".")] + [("p", "Note: " + n) for n in comparison.notes])
+    )
     return title, sections
 
 
@@ -278,23 +350,30 @@ def _summary_sentence(comparison: Comparison) -> str:
     labels = comparison.labels
     if len(labels) == 1:
         s = comparison.summaries()[labels[0]]
-        return (f"{labels[0]} contacted {format_number(s['clients_contacted']['mean'])} clients "
-                f"and linked {format_number(s['clients_linked']['mean'])} to services on "
-                f"average; {format_number(100 * s['peers_exhausted_fraction']['mean'])}% of its "
-                f"peers were exhausted at least once.")
+        return (
+            f"{labels[0]} contacted {format_number(s['clients_contacted']['mean'])} clients "
+            f"and linked {format_number(s['clients_linked']['mean'])} to services on "
+            f"average; {format_number(100 * s['peers_exhausted_fraction']['mean'])}% of its "
+            f"peers were exhausted at least once."
+        )
     diffs = comparison.differences()
     parts = []
     for label in labels[1:]:
         said = []
-        for m, what in (("clients_contacted", "clients contacted"),
-                        ("clients_linked", "clients linked"),
-                        ("peers_exhausted_fraction", "share of peers exhausted")):
+        for m, what in (
+            ("clients_contacted", "clients contacted"),
+            ("clients_linked", "clients linked"),
+            ("peers_exhausted_fraction", "share of peers exhausted"),
+        ):
             d = diffs[label][m]
             if not d["distinguishable"]:
                 said.append(f"no distinguishable difference in {what}")
                 continue
-            amount = (f"{abs(100 * d['mean']):.1f} percentage points" if m.endswith("fraction")
-                      else format_number(abs(d["mean"])))
+            amount = (
+                f"{abs(100 * d['mean']):.1f} percentage points"
+                if m.endswith("fraction")
+                else format_number(abs(d["mean"]))
+            )
             if m.endswith("fraction"):
                 way = "more" if d["mean"] > 0 else "fewer"
                 said.append(f"{amount} {way} of its peers exhausted at least once")
@@ -327,8 +406,7 @@ def _is_num(text: str) -> bool:
 
 
 def _html_table(header: tuple, rows: list) -> str:
-    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-           + "</tr>"]
+    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr>"]
     for row in rows:
         cls = ' class="first"' if row and row[0] else ""
         cells = []
@@ -356,25 +434,31 @@ def render_html(title: str, sections: list[tuple[str, list[Block]]]) -> str:
             if kind == "p":
                 body.append(f"<p>{html.escape(block[1])}</p>")
             elif kind == "ul":
-                body.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in block[1])
-                            + "</ul>")
+                body.append(
+                    "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in block[1]) + "</ul>"
+                )
             elif kind == "table":
                 body.append(_html_table(block[1], block[2]))
             elif kind == "img":
                 data = base64.b64encode(plots.figure_bytes(block[1].draw())).decode("ascii")
-                body.append(f'<img alt="{html.escape(block[1].alt)}" '
-                            f'src="data:image/png;base64,{data}">')
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+                body.append(
+                    f'<img alt="{html.escape(block[1].alt)}" src="data:image/png;base64,{data}">'
+                )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
 
 
 def _md_cell(x: Any) -> str:
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(title: str, sections: list[tuple[str, list[Block]]],
-                    images: dict[str, bytes]) -> str:
+def render_markdown(
+    title: str, sections: list[tuple[str, list[Block]]], images: dict[str, bytes]
+) -> str:
     """The report as Markdown; fills ``images`` with the PNG files it refers to."""
     from sim.output import plots
 
@@ -402,8 +486,13 @@ def render_markdown(title: str, sections: list[tuple[str, list[Block]]],
 # --------------------------------------------------------------------------- writing
 
 
-def write_report(comparison: Comparison, out: str | Path, fmt: str = "html",
-                 question: str = DEFAULT_QUESTION, command: str = "") -> list[Path]:
+def write_report(
+    comparison: Comparison,
+    out: str | Path,
+    fmt: str = "html",
+    question: str = DEFAULT_QUESTION,
+    command: str = "",
+) -> list[Path]:
     """Write the report into the folder ``out`` (made if missing); returns the files written.
 
     Everything is written into a temporary folder beside ``out`` first and moved in at the end,

@@ -9,8 +9,15 @@ from typing import Any
 
 from sim.model.metrics import METRICS
 
-__all__ = ["CLIENT_TYPES", "dump_json", "format_number", "groups_rows", "groups_table",
-           "json_ready", "metrics_table"]
+__all__ = [
+    "CLIENT_TYPES",
+    "dump_json",
+    "format_number",
+    "groups_rows",
+    "groups_table",
+    "json_ready",
+    "metrics_table",
+]
 
 #: The groups of :func:`sim.model.metrics.group_reach` that say what kind of client is reached.
 CLIENT_TYPES = ("service_orbit", "mistrust", "depth")
@@ -42,8 +49,9 @@ def metrics_table(summary: Mapping[str, Mapping[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def groups_rows(groups: Mapping[str, Mapping[str, Mapping[str, Any]]],
-                attrs: tuple[str, ...] = CLIENT_TYPES) -> list[tuple[str, ...]]:
+def groups_rows(
+    groups: Mapping[str, Mapping[str, Mapping[str, Any]]], attrs: tuple[str, ...] = CLIENT_TYPES
+) -> list[tuple[str, ...]]:
     """Rows of reach by client type: group, people, and the shares contacted, engaged, linked.
 
     Args:
@@ -54,20 +62,30 @@ def groups_rows(groups: Mapping[str, Mapping[str, Mapping[str, Any]]],
     rows = []
     for attr in attrs:
         for label, row in groups.get(attr, {}).items():
-            rows.append((f"{attr.replace('_', ' ')}: {label}", format_number(row["size"]["mean"]),
-                         *(format_number(row[f"{m}_share"]["mean"])
-                           for m in ("contacted", "engaged", "linked"))))
+            rows.append(
+                (
+                    f"{attr.replace('_', ' ')}: {label}",
+                    format_number(row["size"]["mean"]),
+                    *(
+                        format_number(row[f"{m}_share"]["mean"])
+                        for m in ("contacted", "engaged", "linked")
+                    ),
+                )
+            )
     return rows
 
 
-def groups_table(groups: Mapping[str, Mapping[str, Mapping[str, Any]]],
-                 attrs: tuple[str, ...] = CLIENT_TYPES) -> str:
+def groups_table(
+    groups: Mapping[str, Mapping[str, Mapping[str, Any]]], attrs: tuple[str, ...] = CLIENT_TYPES
+) -> str:
     """A table of who is reached: for each client type, the shares contacted, engaged, linked."""
     rows = [("client type", "people", "contacted", "engaged", "linked")]
     rows += groups_rows(groups, attrs)
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
-    lines = [f"{r[0]:<{widths[0]}}" + "".join(f"  {r[c]:>{widths[c]}}" for c in range(1, 5))
-             for r in rows]
+    lines = [
+        f"{r[0]:<{widths[0]}}" + "".join(f"  {r[c]:>{widths[c]}}" for c in range(1, 5))
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 

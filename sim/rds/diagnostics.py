@@ -25,8 +25,13 @@ import numpy as np
 from sim.rds import estimators as est
 
 __all__ = [
-    "bottleneck_figure", "convergence_figure", "cumulative_vh", "estimators_figure",
-    "homophily", "wave_composition", "waves_figure",
+    "bottleneck_figure",
+    "convergence_figure",
+    "cumulative_vh",
+    "estimators_figure",
+    "homophily",
+    "wave_composition",
+    "waves_figure",
 ]
 
 
@@ -58,8 +63,9 @@ def equilibrium(y: np.ndarray, recruiter: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def homophily(y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray, k: int
-              ) -> tuple[np.ndarray, np.ndarray]:
+def homophily(
+    y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Heckathorn's recruitment homophily of each category, and the transition proportions.
 
     Returns:
@@ -89,8 +95,15 @@ def _plt():
     return pyplot()
 
 
-def waves_figure(y: np.ndarray, wave: np.ndarray, recruiter: np.ndarray, k: int, code: int,
-                 shown: str, truth: float):
+def waves_figure(
+    y: np.ndarray,
+    wave: np.ndarray,
+    recruiter: np.ndarray,
+    k: int,
+    code: int,
+    shown: str,
+    truth: float,
+):
     """Share of ``code`` in each wave, with the recruitment equilibrium and the truth."""
     plt = _plt()
     counts = wave_composition(y, wave, k)
@@ -101,8 +114,15 @@ def waves_figure(y: np.ndarray, wave: np.ndarray, recruiter: np.ndarray, k: int,
     waves = np.arange(counts.shape[0])
     ax.plot(waves, share, "o-", color="tab:blue", label="share in the wave")
     for w, m in zip(waves, n, strict=True):
-        ax.annotate(f"{int(m)}", (w, share[w]), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=7, color="grey")
+        ax.annotate(
+            f"{int(m)}",
+            (w, share[w]),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=7,
+            color="grey",
+        )
     if np.isfinite(eq):
         ax.axhline(eq, ls="--", color="tab:orange", label=f"recruitment equilibrium {eq:.3f}")
     ax.axhline(truth, ls=":", color="black", label=f"population truth {truth:.3f}")
@@ -114,15 +134,15 @@ def waves_figure(y: np.ndarray, wave: np.ndarray, recruiter: np.ndarray, k: int,
     return fig
 
 
-def convergence_figure(y: np.ndarray, degree: np.ndarray, code: int, shown: str,
-                       truth: float):
+def convergence_figure(y: np.ndarray, degree: np.ndarray, code: int, shown: str, truth: float):
     """RDS-II and naive estimates of the respondents so far, in recruitment order."""
     plt = _plt()
     order = np.arange(1, y.size + 1)
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     ax.plot(order, cumulative_vh(y, degree, code), color="tab:blue", label="RDS-II so far")
-    ax.plot(order, np.cumsum(y == code) / order, color="tab:grey", lw=0.8,
-            label="naive share so far")
+    ax.plot(
+        order, np.cumsum(y == code) / order, color="tab:grey", lw=0.8, label="naive share so far"
+    )
     ax.axhline(truth, ls=":", color="black", label=f"population truth {truth:.3f}")
     ax.set_xlabel("respondents, in recruitment order")
     ax.set_ylabel(f"share {shown}")
@@ -132,8 +152,15 @@ def convergence_figure(y: np.ndarray, degree: np.ndarray, code: int, shown: str,
     return fig
 
 
-def bottleneck_figure(y: np.ndarray, degree: np.ndarray, seed: np.ndarray, code: int,
-                      shown: str, truth: float, min_size: int = 5):
+def bottleneck_figure(
+    y: np.ndarray,
+    degree: np.ndarray,
+    seed: np.ndarray,
+    code: int,
+    shown: str,
+    truth: float,
+    min_size: int = 5,
+):
     """RDS-II estimate within each seed's chain (chains of ``min_size`` or more)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
@@ -142,15 +169,13 @@ def bottleneck_figure(y: np.ndarray, degree: np.ndarray, seed: np.ndarray, code:
         rows = np.flatnonzero(seed == s)
         if rows.size < min_size:
             continue
-        ax.plot(np.arange(1, rows.size + 1), cumulative_vh(y[rows], degree[rows], code),
-                lw=1)
+        ax.plot(np.arange(1, rows.size + 1), cumulative_vh(y[rows], degree[rows], code), lw=1)
         drawn += 1
     ax.axhline(truth, ls=":", color="black", label=f"population truth {truth:.3f}")
     ax.set_xlabel("respondents of the chain, in recruitment order")
     ax.set_ylabel(f"share {shown}")
     ax.set_ylim(0, 1)
-    ax.set_title(f"Bottlenecks: RDS-II within each seed's chain ({drawn} chains of "
-                 f"{min_size}+)")
+    ax.set_title(f"Bottlenecks: RDS-II within each seed's chain ({drawn} chains of {min_size}+)")
     ax.legend(fontsize=8)
     return fig
 
@@ -164,22 +189,31 @@ def estimators_figure(rows, table, quantities: list[str]):
         quantities: the quantities to draw, one panel each.
     """
     plt = _plt()
-    fig, axes = plt.subplots(len(quantities), 1, figsize=(8, 3.2 * len(quantities)),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(quantities), 1, figsize=(8, 3.2 * len(quantities)), layout="constrained", squeeze=False
+    )
     rng = np.random.default_rng(0)  # jitter of the points only
     for ax, quantity in zip(axes[:, 0], quantities, strict=True):
         names = [e for (q, e) in table if q == quantity]
         truth = next(r.truth for r in rows if r.quantity == quantity)
         for i, name in enumerate(names):
-            vals = np.array([r.estimate for r in rows
-                             if r.quantity == quantity and r.estimator == name])
+            vals = np.array(
+                [r.estimate for r in rows if r.quantity == quantity and r.estimator == name]
+            )
             vals = vals[np.isfinite(vals)]
             ax.scatter(i + rng.uniform(-0.15, 0.15, vals.size), vals, s=8, alpha=0.5)
             summary = table[(quantity, name)]
-            ax.annotate(f"bias {summary['bias']:+.3g}\nRMSE {summary['rmse']:.3g}\n"
-                        f"coverage {summary['coverage']:.2f}", (i, 1.0),
-                        xycoords=("data", "axes fraction"), xytext=(0, -4),
-                        textcoords="offset points", ha="center", va="top", fontsize=7)
+            ax.annotate(
+                f"bias {summary['bias']:+.3g}\nRMSE {summary['rmse']:.3g}\n"
+                f"coverage {summary['coverage']:.2f}",
+                (i, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, -4),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=7,
+            )
         ax.axhline(truth, ls=":", color="black", label=f"truth {truth:,.4g}")
         ax.set_xticks(range(len(names)), names, fontsize=8)
         ax.set_title(quantity, fontsize=10)

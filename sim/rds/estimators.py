@@ -56,9 +56,21 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
-    "BOOTSTRAP_ESTIMATORS", "chapman", "fill_empty_rows", "harmonic_means", "multiplier",
-    "naive", "rds1", "salganik_bootstrap", "ss", "ss_inclusion", "ss_weights", "stationary",
-    "transitions", "vh", "wilson",
+    "BOOTSTRAP_ESTIMATORS",
+    "chapman",
+    "fill_empty_rows",
+    "harmonic_means",
+    "multiplier",
+    "naive",
+    "rds1",
+    "salganik_bootstrap",
+    "ss",
+    "ss_inclusion",
+    "ss_weights",
+    "stationary",
+    "transitions",
+    "vh",
+    "wilson",
 ]
 
 #: Estimators whose interval comes from :func:`salganik_bootstrap`.
@@ -138,8 +150,9 @@ def stationary(p: np.ndarray) -> np.ndarray:
     unique = np.all(~both | reach, axis=(1, 2))
     # Rows of the system: pi_j - sum_i pi_i p_ij = 0 for recurrent j, pi_j = 0 for transient
     # j, and the first recurrent state's row replaced by sum over recurrent states = 1.
-    a = np.where(recurrent[:, :, None], np.swapaxes(flat, 1, 2) * recurrent[:, None, :]
-                 - eye, eye).astype(float)
+    a = np.where(
+        recurrent[:, :, None], np.swapaxes(flat, 1, 2) * recurrent[:, None, :] - eye, eye
+    ).astype(float)
     first = np.argmax(recurrent, axis=1)
     rows = np.arange(flat.shape[0])
     a[rows, first] = recurrent.astype(float)
@@ -227,8 +240,15 @@ def _round_to_total(props: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-def _simulated_inclusion(classes: np.ndarray, props: np.ndarray, population: int, n: int,
-                         nums: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+def _simulated_inclusion(
+    classes: np.ndarray,
+    props: np.ndarray,
+    population: int,
+    n: int,
+    nums: np.ndarray,
+    samples: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Inclusion probability of a unit of each degree class under successive sampling.
 
     A successive sample (without replacement, each draw proportional to degree) is the ``n``
@@ -252,8 +272,14 @@ def _simulated_inclusion(classes: np.ndarray, props: np.ndarray, population: int
     return n * share / per_class
 
 
-def ss_inclusion(degree: np.ndarray, population: int, rng: np.random.Generator, *,
-                 samples: int = 500, iterations: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def ss_inclusion(
+    degree: np.ndarray,
+    population: int,
+    rng: np.random.Generator,
+    *,
+    samples: int = 500,
+    iterations: int = 5,
+) -> tuple[np.ndarray, np.ndarray]:
     """Gile's successive-sampling inclusion probability of each degree in the sample.
 
     Starts from inclusion proportional to degree, then alternates: the population's degree
@@ -297,17 +323,24 @@ def ss_weights(degree: np.ndarray, classes: np.ndarray, probs: np.ndarray) -> np
     return np.interp(d, classes.astype(float), 1.0 / probs)
 
 
-def ss(y: np.ndarray, degree: np.ndarray, k: int, population: int,
-       rng: np.random.Generator) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def ss(
+    y: np.ndarray, degree: np.ndarray, k: int, population: int, rng: np.random.Generator
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Gile's SS estimate of each category's share, with the inclusion probabilities used."""
     mapping = ss_inclusion(degree, population, rng)
     return _weighted_shares(y, ss_weights(degree, *mapping), k), mapping
 
 
-def salganik_bootstrap(y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray, k: int,
-                       rng: np.random.Generator, *, replicates: int = 500,
-                       ss_mapping: tuple[np.ndarray, np.ndarray] | None = None
-                       ) -> dict[str, np.ndarray]:
+def salganik_bootstrap(
+    y: np.ndarray,
+    degree: np.ndarray,
+    recruiter: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    replicates: int = 500,
+    ss_mapping: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """Salganik's bootstrap estimates of RDS-I, RDS-II and (with ``ss_mapping``) SS.
 
     Each bootstrap sample is one chain as long as the number of recruited respondents plus
@@ -340,14 +373,22 @@ def salganik_bootstrap(y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray,
     start = np.searchsorted(y[order], np.arange(k))
     count = np.bincount(y, minlength=k)
     pick = start[groups] + (rng.random(groups.shape) * np.maximum(count[groups], 1)).astype(
-        np.int64)
+        np.int64
+    )
     degrees = d[order][np.minimum(pick, d.size - 1)]
     onehot = groups[..., None] == np.arange(k)
     inv = 1.0 / degrees
     out = {"RDS-II": (onehot * inv[..., None]).sum(axis=1) / inv.sum(axis=1, keepdims=True)}
     tb = np.zeros((replicates, k, k))
-    np.add.at(tb, (np.repeat(np.arange(replicates), length - 1), groups[:, :-1].ravel(),
-                   groups[:, 1:].ravel()), 1.0)
+    np.add.at(
+        tb,
+        (
+            np.repeat(np.arange(replicates), length - 1),
+            groups[:, :-1].ravel(),
+            groups[:, 1:].ravel(),
+        ),
+        1.0,
+    )
     nb = onehot.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         h = nb / (onehot * inv[..., None]).sum(axis=1)
@@ -377,13 +418,13 @@ def bootstrap_interval(estimate: float, draws: np.ndarray) -> tuple[float, float
     return max(0.0, estimate - Z95 * se), min(1.0, estimate + Z95 * se)
 
 
-def multiplier(records: int, share: float, low: float, high: float
-               ) -> tuple[float, float, float]:
+def multiplier(records: int, share: float, low: float, high: float) -> tuple[float, float, float]:
     """Population size by the multiplier method: ``records / share``, with its interval.
 
     A share of 0 gives infinity; an undefined share (NaN, such as the interval of a sample
     too small to bootstrap) gives NaN.
     """
+
     def over(p: float) -> float:
         if math.isnan(p):
             return math.nan
@@ -409,8 +450,12 @@ def chapman(n1: int, n2: int, m: int) -> tuple[float, float, float]:
     return est, max(n1 + n2 - m, est - half), est + half
 
 
-def coverage_table(estimates: Sequence[float], lows: Sequence[float], highs: Sequence[float],
-                   truths: Sequence[float]) -> dict[str, float]:
+def coverage_table(
+    estimates: Sequence[float],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    truths: Sequence[float],
+) -> dict[str, float]:
     """Bias, RMSE, interval coverage and mean width of one estimator over replicates."""
     e = np.asarray(estimates, dtype=float)
     lo = np.asarray(lows, dtype=float)
@@ -424,7 +469,7 @@ def coverage_table(estimates: Sequence[float], lows: Sequence[float], highs: Seq
         "replicates": int(ok.sum()),
         "mean": float(e[ok].mean()) if ok.any() else math.nan,
         "bias": float(err.mean()) if err.size else math.nan,
-        "rmse": float(np.sqrt(np.mean(err ** 2))) if err.size else math.nan,
+        "rmse": float(np.sqrt(np.mean(err**2))) if err.size else math.nan,
         "coverage": float(covered.mean()) if covered.size else math.nan,
         "width": float(np.mean(hi[has] - lo[has])) if has.any() else math.nan,
     }

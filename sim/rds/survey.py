@@ -47,8 +47,17 @@ import numpy as np
 from sim.errors import UserInputError
 
 __all__ = [
-    "MODEL_ATTRIBUTES", "SEED_SOURCES", "Population", "Sample", "SurveyDesign", "chain_referral",
-    "random_walk", "recruit_weights", "report_degrees", "survey", "survey_population",
+    "MODEL_ATTRIBUTES",
+    "SEED_SOURCES",
+    "Population",
+    "Sample",
+    "SurveyDesign",
+    "chain_referral",
+    "random_walk",
+    "recruit_weights",
+    "report_degrees",
+    "survey",
+    "survey_population",
 ]
 
 #: Where seed respondents come from: anyone, those the programme engaged, those it linked.
@@ -104,16 +113,22 @@ class SurveyDesign:
         if self.sample_size < 1:
             out.append(f"--sample-size {self.sample_size}: must be 1 or more")
         elif self.n_seeds > self.sample_size:
-            out.append(f"--n-seeds {self.n_seeds}: must be at most --sample-size "
-                       f"{self.sample_size} (seeds are respondents)")
+            out.append(
+                f"--n-seeds {self.n_seeds}: must be at most --sample-size "
+                f"{self.sample_size} (seeds are respondents)"
+            )
         if self.seed_from not in SEED_SOURCES:
             out.append(f"--seed-from {self.seed_from}: must be one of {', '.join(SEED_SOURCES)}")
         if not self.recruit_strength > 0 or math.isinf(self.recruit_strength):
-            out.append(f"--recruit-strength {self.recruit_strength:g}: must be a positive "
-                       "number (1: no preference)")
+            out.append(
+                f"--recruit-strength {self.recruit_strength:g}: must be a positive "
+                "number (1: no preference)"
+            )
         if not 0.0 <= self.degree_noise <= 3.0:
-            out.append(f"--degree-noise {self.degree_noise:g}: must be in [0, 3] (spread of "
-                       "the log of the reporting error)")
+            out.append(
+                f"--degree-noise {self.degree_noise:g}: must be in [0, 3] (spread of "
+                "the log of the reporting error)"
+            )
         if self.degree_heaping < 1:
             out.append(f"--degree-heaping {self.degree_heaping}: must be 1 or more")
         return out
@@ -195,8 +210,12 @@ def _model_attributes(model) -> dict[str, tuple[np.ndarray, tuple | None]]:
     }
 
 
-def survey_population(scenario, *, stop: threading.Event | None = None,
-                      before_run: Callable[[Population], None] | None = None) -> Population:
+def survey_population(
+    scenario,
+    *,
+    stop: threading.Event | None = None,
+    before_run: Callable[[Population], None] | None = None,
+) -> Population:
     """The scenario's world (replicate 0) with what one run of its model did to each person.
 
     The model runs the scenario's weeks on that world, so who was engaged and linked (the
@@ -228,9 +247,14 @@ def survey_population(scenario, *, stop: threading.Event | None = None,
             attributes.setdefault(name, value)
         # A graph file's attribute never shares a name with these (refused above), so the
         # service's records in sample.csv are the model's.
-        return Population(indptr=world.graph.indptr, indices=world.graph.indices,
-                          attributes=attributes, ids=ids, engaged=ran["engaged"][0] > 0,
-                          linked=ran["linked"][0] > 0)
+        return Population(
+            indptr=world.graph.indptr,
+            indices=world.graph.indices,
+            attributes=attributes,
+            ids=ids,
+            engaged=ran["engaged"][0] > 0,
+            linked=ran["linked"][0] > 0,
+        )
 
     if before_run is not None:
         before_run(population())
@@ -254,12 +278,16 @@ def _check_attribute_names(attributes: dict, where: str) -> None:
     from sim.rds.survey_files import FIXED_COLUMNS
 
     for name in attributes:
-        for taken, what in ((FIXED_COLUMNS, "a column of the survey's sample.csv"),
-                            (MODEL_ATTRIBUTES, "what the survey records of the model run")):
+        for taken, what in (
+            (FIXED_COLUMNS, "a column of the survey's sample.csv"),
+            (MODEL_ATTRIBUTES, "what the survey records of the model run"),
+        ):
             if name in taken:
-                raise UserInputError(f"{where}: node attribute {name!r} has the name of "
-                                     f"{what} ({', '.join(taken)}); rename it to survey this "
-                                     "graph")
+                raise UserInputError(
+                    f"{where}: node attribute {name!r} has the name of "
+                    f"{what} ({', '.join(taken)}); rename it to survey this "
+                    "graph"
+                )
 
 
 def recruit_weights(pop: Population, design: SurveyDesign) -> tuple[np.ndarray | None, str]:
@@ -280,36 +308,51 @@ def recruit_weights(pop: Population, design: SurveyDesign) -> tuple[np.ndarray |
         return None, "subgroup"
     name, _, label = by.partition("=")
     if name not in pop.attributes:
-        raise UserInputError(f"--recruit-by {by}: no such attribute (uniform, subgroup or one "
-                             f"of: {', '.join(pop.attributes)})")
+        raise UserInputError(
+            f"--recruit-by {by}: no such attribute (uniform, subgroup or one "
+            f"of: {', '.join(pop.attributes)})"
+        )
     values, labels = pop.attributes[name]
     if label:
         if labels is not None:
             if label not in labels:
-                raise UserInputError(f"--recruit-by {by}: {name} has no label {label!r} "
-                                     f"(labels: {', '.join(labels)})")
+                raise UserInputError(
+                    f"--recruit-by {by}: {name} has no label {label!r} "
+                    f"(labels: {', '.join(labels)})"
+                )
             match = np.asarray(values) == labels.index(label)
         else:
             try:
                 match = np.asarray(values, dtype=float) == float(label)
             except ValueError:
-                raise UserInputError(f"--recruit-by {by}: {name} is a number; give "
-                                     f"{name}=VALUE with a number") from None
+                raise UserInputError(
+                    f"--recruit-by {by}: {name} is a number; give {name}=VALUE with a number"
+                ) from None
         return np.where(match, k, 1.0), "person"
     if labels is not None:
-        raise UserInputError(f"--recruit-by {by}: {name} is a category; name a label: "
-                             f"{', '.join(f'{name}={x}' for x in labels)}")
+        raise UserInputError(
+            f"--recruit-by {by}: {name} is a category; name a label: "
+            f"{', '.join(f'{name}={x}' for x in labels)}"
+        )
     x = np.asarray(values, dtype=float)
     lo, hi = float(np.min(x)), float(np.max(x))
     scaled = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
     return np.power(k, scaled), "person"
 
 
-def chain_referral(indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, *, coupons: int,
-                   p_redeem: float, max_size: int | None, rng: np.random.Generator,
-                   weights: np.ndarray | None = None,
-                   subgroups: tuple[np.ndarray, ...] | None = None,
-                   strength: float = 1.0) -> Sample:
+def chain_referral(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    seeds: np.ndarray,
+    *,
+    coupons: int,
+    p_redeem: float,
+    max_size: int | None,
+    rng: np.random.Generator,
+    weights: np.ndarray | None = None,
+    subgroups: tuple[np.ndarray, ...] | None = None,
+    strength: float = 1.0,
+) -> Sample:
     """Recruit from seeds through coupons until ``max_size`` respondents or the chains die out.
 
     Each respondent, in arrival order, gives up to ``coupons`` coupons to distinct ties not in
@@ -344,7 +387,7 @@ def chain_referral(indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, *
     while queue and len(node) < limit:
         row = queue.popleft()
         person = node[row]
-        ties = np.unique(indices[indptr[person]:indptr[person + 1]])
+        ties = np.unique(indices[indptr[person] : indptr[person + 1]])
         ties = ties[~in_sample[ties]]
         if ties.size == 0:
             continue
@@ -368,13 +411,17 @@ def chain_referral(indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, *
             recruiter.append(row)
             wave.append(wave[row] + 1)
             seed.append(seed[row])
-    return Sample(node=np.asarray(node, dtype=np.int64),
-                  recruiter=np.asarray(recruiter, dtype=np.int64),
-                  wave=np.asarray(wave, dtype=np.int64), seed=np.asarray(seed, dtype=np.int64))
+    return Sample(
+        node=np.asarray(node, dtype=np.int64),
+        recruiter=np.asarray(recruiter, dtype=np.int64),
+        wave=np.asarray(wave, dtype=np.int64),
+        seed=np.asarray(seed, dtype=np.int64),
+    )
 
 
-def random_walk(indptr: np.ndarray, indices: np.ndarray, start: int, steps: int,
-                rng: np.random.Generator) -> np.ndarray:
+def random_walk(
+    indptr: np.ndarray, indices: np.ndarray, start: int, steps: int, rng: np.random.Generator
+) -> np.ndarray:
     """A random walk with replacement: each respondent passes one coupon to a uniform tie.
 
     The recruitment process under which Volz & Heckathorn (2008) derive their estimator: a
@@ -392,8 +439,9 @@ def random_walk(indptr: np.ndarray, indices: np.ndarray, start: int, steps: int,
     return out
 
 
-def report_degrees(true_degree: np.ndarray, noise: float, heaping: int,
-                   rng: np.random.Generator) -> np.ndarray:
+def report_degrees(
+    true_degree: np.ndarray, noise: float, heaping: int, rng: np.random.Generator
+) -> np.ndarray:
     """Degrees as respondents report them: log-normal error of mean one, heaping, at least 1."""
     d = true_degree.astype(float)
     if noise > 0:
@@ -412,12 +460,16 @@ def _seed_pool(pop: Population, design: SurveyDesign) -> np.ndarray:
     else:
         pool = np.arange(pop.n)
     if pool.size < design.n_seeds:
-        who = {"engaged": "persons the programme engaged",
-               "service": "persons the programme linked to a service",
-               "random": "persons"}[design.seed_from]
-        raise UserInputError(f"--n-seeds {design.n_seeds}: the run has only {pool.size:,} "
-                             f"{who} to start from (--seed-from {design.seed_from}); lower "
-                             "--n-seeds or choose another --seed-from")
+        who = {
+            "engaged": "persons the programme engaged",
+            "service": "persons the programme linked to a service",
+            "random": "persons",
+        }[design.seed_from]
+        raise UserInputError(
+            f"--n-seeds {design.n_seeds}: the run has only {pool.size:,} "
+            f"{who} to start from (--seed-from {design.seed_from}); lower "
+            "--n-seeds or choose another --seed-from"
+        )
     return pool
 
 
@@ -438,8 +490,10 @@ def check_design(pop: Population, design: SurveyDesign, *, seeds: bool = True) -
     if problems:
         raise UserInputError(problems[0])
     if design.sample_size > pop.n:
-        raise UserInputError(f"--sample-size {design.sample_size:,}: must be at most the "
-                             f"population, {pop.n:,} people")
+        raise UserInputError(
+            f"--sample-size {design.sample_size:,}: must be at most the "
+            f"population, {pop.n:,} people"
+        )
     if seeds:
         _seed_pool(pop, design)
     recruit_weights(pop, design)
@@ -451,26 +505,43 @@ def survey(pop: Population, design: SurveyDesign, seed: int, replicate: int) -> 
 
     check_design(pop, design)
     pool = _seed_pool(pop, design)
-    seeds = stream(seed, replicate, "survey-seeds").choice(pool, size=design.n_seeds,
-                                                           replace=False)
+    seeds = stream(seed, replicate, "survey-seeds").choice(pool, size=design.n_seeds, replace=False)
     weights, kind = recruit_weights(pop, design)
     subgroups = None
     if kind == "subgroup":
         subgroups = tuple(np.asarray(pop.attributes[g][0]) for g in ("gender", "age_band"))
-    sample = chain_referral(pop.indptr, pop.indices, seeds, coupons=design.coupons,
-                            p_redeem=design.p_redeem, max_size=design.sample_size,
-                            rng=stream(seed, replicate, "survey-coupons"), weights=weights,
-                            subgroups=subgroups, strength=design.recruit_strength)
+    sample = chain_referral(
+        pop.indptr,
+        pop.indices,
+        seeds,
+        coupons=design.coupons,
+        p_redeem=design.p_redeem,
+        max_size=design.sample_size,
+        rng=stream(seed, replicate, "survey-coupons"),
+        weights=weights,
+        subgroups=subgroups,
+        strength=design.recruit_strength,
+    )
     true_degree = pop.degree()[sample.node]
-    sample.reported = report_degrees(true_degree, design.degree_noise, design.degree_heaping,
-                                     stream(seed, replicate, "survey-degrees"))
+    sample.reported = report_degrees(
+        true_degree,
+        design.degree_noise,
+        design.degree_heaping,
+        stream(seed, replicate, "survey-degrees"),
+    )
     return sample
 
 
-def run_replicates(pop: Population, design: SurveyDesign, seed: int, replicates: range,
-                   write: Callable[[int, Sample], None], *,
-                   stop: threading.Event | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> None:
+def run_replicates(
+    pop: Population,
+    design: SurveyDesign,
+    seed: int,
+    replicates: range,
+    write: Callable[[int, Sample], None],
+    *,
+    stop: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Survey each replicate and hand it to ``write`` as it finishes.
 
     Raises:

@@ -26,12 +26,16 @@ from sim.errors import UserInputError
 from sim.output.atomic import write_text_atomic
 
 __all__ = [
-    "FIXED_COLUMNS", "SurveyData", "part_path", "read_survey", "sample_csv", "truth_document",
+    "FIXED_COLUMNS",
+    "SurveyData",
+    "part_path",
+    "read_survey",
+    "sample_csv",
+    "truth_document",
 ]
 
 #: Columns of ``sample.csv`` before the person attributes.
-FIXED_COLUMNS = ("replicate", "id", "recruiter", "wave", "seed", "degree_reported",
-                 "degree_true")
+FIXED_COLUMNS = ("replicate", "id", "recruiter", "wave", "seed", "degree_reported", "degree_true")
 
 #: Whole-number attributes with at most this many values get a share per value in the truth.
 _MAX_SHARED_VALUES = 20
@@ -58,12 +62,18 @@ def sample_csv(pop, sample, replicate: int, header: bool) -> str:
     for row in range(sample.size):
         person = int(sample.node[row])
         rec = int(sample.recruiter[row])
-        out.writerow([
-            replicate, ids[person], "" if rec < 0 else ids[int(sample.node[rec])],
-            int(sample.wave[row]), ids[int(sample.node[sample.seed[row]])],
-            int(sample.reported[row]), int(degree[person]),
-            *(_text(v[person], labels) for v, labels in columns),
-        ])
+        out.writerow(
+            [
+                replicate,
+                ids[person],
+                "" if rec < 0 else ids[int(sample.node[rec])],
+                int(sample.wave[row]),
+                ids[int(sample.node[sample.seed[row]])],
+                int(sample.reported[row]),
+                int(degree[person]),
+                *(_text(v[person], labels) for v, labels in columns),
+            ]
+        )
     return buf.getvalue()
 
 
@@ -74,16 +84,21 @@ def truth_document(pop, scenario_name: str) -> dict:
         values = np.asarray(values)
         if labels is not None:
             counts = np.bincount(values.astype(np.int64), minlength=len(labels))
-            attrs[name] = {"kind": "category",
-                           "shares": {str(lab): float(c) / pop.n
-                                      for lab, c in zip(labels, counts, strict=True)}}
+            attrs[name] = {
+                "kind": "category",
+                "shares": {
+                    str(lab): float(c) / pop.n for lab, c in zip(labels, counts, strict=True)
+                },
+            }
             continue
         x = values.astype(float)
         entry = {"kind": "number", "mean": float(x.mean())}
         distinct = np.unique(x)
         if distinct.size <= _MAX_SHARED_VALUES and np.all(distinct == np.round(distinct)):
-            entry["shares"] = {_text(v, None) if v != int(v) else str(int(v)):
-                               float(np.mean(x == v)) for v in distinct}
+            entry["shares"] = {
+                _text(v, None) if v != int(v) else str(int(v)): float(np.mean(x == v))
+                for v in distinct
+            }
         attrs[name] = entry
     degree = pop.degree()
     return {
@@ -142,13 +157,17 @@ def read_survey(folder: str | Path) -> SurveyData:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserInputError(f"{folder}: no such folder (make one with outreach survey "
-                             "SCENARIO --out DIR)")
+        raise UserInputError(
+            f"{folder}: no such folder (make one with outreach survey SCENARIO --out DIR)"
+        )
     sample = folder / "sample.csv"
     if not sample.is_file():
         partial = (folder / "replicates").is_dir()
-        hint = ("the survey was interrupted: run the same outreach survey command again to "
-                "finish it" if partial else "make one with outreach survey SCENARIO --out DIR")
+        hint = (
+            "the survey was interrupted: run the same outreach survey command again to finish it"
+            if partial
+            else "make one with outreach survey SCENARIO --out DIR"
+        )
         raise UserInputError(f"{folder}: no sample.csv in it ({hint})")
     docs = []
     for name in ("survey.json", "truth.json"):
@@ -156,16 +175,19 @@ def read_survey(folder: str | Path) -> SurveyData:
         try:
             docs.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as err:
-            raise UserInputError(f"{path}: cannot be read ({err.__class__.__name__}); write "
-                                 "the survey again with outreach survey") from None
+            raise UserInputError(
+                f"{path}: cannot be read ({err.__class__.__name__}); write "
+                "the survey again with outreach survey"
+            ) from None
     try:
         text = sample.read_text(encoding="utf-8")
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise UserInputError(f"{sample}: cannot be read ({err})") from None
     if not rows or any(c not in rows[0] for c in FIXED_COLUMNS):
-        raise UserInputError(f"{sample}: not a survey sample (columns "
-                             f"{', '.join(FIXED_COLUMNS)} expected)")
+        raise UserInputError(
+            f"{sample}: not a survey sample (columns {', '.join(FIXED_COLUMNS)} expected)"
+        )
     header = rows[0]
     body = rows[1:]
     if not body:
@@ -178,8 +200,7 @@ def read_survey(folder: str | Path) -> SurveyData:
 
 
 #: How a damaged sample can be written again: the survey's replicates are kept beside it.
-_REWRITE = ("run the same outreach survey command again to write it anew from "
-            "replicates/")
+_REWRITE = "run the same outreach survey command again to write it anew from replicates/"
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -190,17 +211,23 @@ _WHOLE_COLUMNS = ("replicate", "wave", "degree_reported", "degree_true")
 def _check_rows(sample: Path, header: list[str], body: list[list[str]], text: str) -> None:
     """Refuse a sample cut short or damaged: every line whole, with a field per column."""
     if not text.endswith("\n"):
-        raise UserInputError(f"{sample}: line {len(body) + 1}: the last line is cut short (the "
-                             f"file does not end with a line break); {_REWRITE}")
+        raise UserInputError(
+            f"{sample}: line {len(body) + 1}: the last line is cut short (the "
+            f"file does not end with a line break); {_REWRITE}"
+        )
     at = {name: header.index(name) for name in _WHOLE_COLUMNS}
     for line, row in enumerate(body, 2):
         if len(row) != len(header):
-            raise UserInputError(f"{sample}: line {line}: {len(row)} fields where the header "
-                                 f"has {len(header)}; {_REWRITE}")
+            raise UserInputError(
+                f"{sample}: line {line}: {len(row)} fields where the header "
+                f"has {len(header)}; {_REWRITE}"
+            )
         for name, i in at.items():
             if not _DIGITS.fullmatch(row[i]):
-                raise UserInputError(f"{sample}: line {line}: column {name!r} is {row[i]!r}, "
-                                     f"not a whole number of 0 or more; {_REWRITE}")
+                raise UserInputError(
+                    f"{sample}: line {line}: column {name!r} is {row[i]!r}, "
+                    f"not a whole number of 0 or more; {_REWRITE}"
+                )
         if not row[header.index("id")]:
             raise UserInputError(f"{sample}: line {line}: column 'id' is empty; {_REWRITE}")
 
@@ -209,26 +236,33 @@ def _check_counts(sample: Path, data: SurveyData) -> None:
     """Refuse a sample whose replicates or respondents differ from what ``survey.json`` says."""
     want = data.settings.get("replicates")
     if isinstance(want, int) and data.replicates != list(range(want)):
-        have = (f"replicate {data.replicates[0]}" if len(data.replicates) == 1 else
-                f"{len(data.replicates)} replicates ({data.replicates[0]}-"
-                f"{data.replicates[-1]})")
-        raise UserInputError(f"{sample}: holds {have} where survey.json says {want} (0-"
-                             f"{want - 1}); {_REWRITE}")
+        have = (
+            f"replicate {data.replicates[0]}"
+            if len(data.replicates) == 1
+            else f"{len(data.replicates)} replicates ({data.replicates[0]}-{data.replicates[-1]})"
+        )
+        raise UserInputError(
+            f"{sample}: holds {have} where survey.json says {want} (0-{want - 1}); {_REWRITE}"
+        )
     for r in data.replicates:
         ids = set(data.column("id", r))
         for name in ("recruiter", "seed"):
             bad = [x for x in data.column(name, r) if x and x not in ids]
             if bad:
-                raise UserInputError(f"{sample}: replicate {r}: column {name!r} names "
-                                     f"{bad[0]!r}, who is not among its respondents; "
-                                     f"{_REWRITE}")
+                raise UserInputError(
+                    f"{sample}: replicate {r}: column {name!r} names "
+                    f"{bad[0]!r}, who is not among its respondents; "
+                    f"{_REWRITE}"
+                )
     sizes = data.settings.get("respondents")
     if isinstance(sizes, list) and len(sizes) == len(data.replicates):
         for r, size in zip(data.replicates, sizes, strict=True):
             got = data.size(r)
             if got != size:
-                raise UserInputError(f"{sample}: replicate {r} has {got} respondents where "
-                                     f"survey.json says {size}; {_REWRITE}")
+                raise UserInputError(
+                    f"{sample}: replicate {r} has {got} respondents where "
+                    f"survey.json says {size}; {_REWRITE}"
+                )
 
 
 def write_json(path: Path, document: dict, what: str) -> None:

@@ -54,8 +54,9 @@ def point_summary(runs, keys: Sequence[str], metrics: Sequence[str]):
             row[f"{m}_ci_low"] = s["ci_low"]
             row[f"{m}_ci_high"] = s["ci_high"]
         rows.append(row)
-    columns = ["point", *keys, "replicates"] + [f"{m}_{s}" for m in metrics
-                                                for s in ("mean", "ci_low", "ci_high")]
+    columns = ["point", *keys, "replicates"] + [
+        f"{m}_{s}" for m in metrics for s in ("mean", "ci_low", "ci_high")
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -84,14 +85,24 @@ def sobol_indices(design, y, *, seed: int = 0, num_resamples: int = 1000) -> dic
         raise UserInputError(f"Sobol indices need a Sobol design, not {design.kind!r}")
     y = np.asarray(y, dtype=float)
     if y.shape != (len(design.points),):
-        raise UserInputError(f"Sobol indices need an output at every one of the "
-                             f"{len(design.points):,} points (got {y.size:,})")
+        raise UserInputError(
+            f"Sobol indices need an output at every one of the "
+            f"{len(design.points):,} points (got {y.size:,})"
+        )
     if not np.all(np.isfinite(y)):
-        raise UserInputError(f"Sobol indices need a finite output at every point "
-                             f"({int(np.sum(~np.isfinite(y)))} are not)")
+        raise UserInputError(
+            f"Sobol indices need a finite output at every point "
+            f"({int(np.sum(~np.isfinite(y)))} are not)"
+        )
     problem = sobol_problem(design.keys, design.bounds)
-    return sobol.analyze(problem, y, calc_second_order=design.second_order,
-                         num_resamples=num_resamples, conf_level=0.95, seed=seed)
+    return sobol.analyze(
+        problem,
+        y,
+        calc_second_order=design.second_order,
+        num_resamples=num_resamples,
+        conf_level=0.95,
+        seed=seed,
+    )
 
 
 #: How a message names a table or figure that analyze writes.
@@ -134,16 +145,34 @@ def _sobol_figure(table, metrics: Sequence[str], keys: Sequence[str], title: str
     import numpy as np
 
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics) + 1.4,
-                                                       0.45 * len(keys) + 1.6),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(metrics),
+        figsize=(4.6 * len(metrics) + 1.4, 0.45 * len(keys) + 1.6),
+        sharey=True,
+        squeeze=False,
+    )
     ypos = np.arange(len(keys))
     for ax, m in zip(axes[0], metrics, strict=True):
         t = table[table["metric"] == m].set_index("parameter").reindex(keys)
-        ax.barh(ypos - 0.2, t["S1"], height=0.38, xerr=t["S1_conf"], color="#4c72b0",
-                label="first order $S_1$", capsize=2)
-        ax.barh(ypos + 0.2, t["ST"], height=0.38, xerr=t["ST_conf"], color="#dd8452",
-                label="total $S_T$", capsize=2)
+        ax.barh(
+            ypos - 0.2,
+            t["S1"],
+            height=0.38,
+            xerr=t["S1_conf"],
+            color="#4c72b0",
+            label="first order $S_1$",
+            capsize=2,
+        )
+        ax.barh(
+            ypos + 0.2,
+            t["ST"],
+            height=0.38,
+            xerr=t["ST_conf"],
+            color="#dd8452",
+            label="total $S_T$",
+            capsize=2,
+        )
         ax.axvline(0, color="black", lw=0.6)
         ax.set_title(_title(m), fontsize=10)
         ax.set_xlabel("share of output variance")
@@ -162,8 +191,9 @@ def _scatter_figure(summary, keys: Sequence[str], metric: str, title: str, path:
     plt = _pyplot()
     cols = min(4, len(keys))
     rows = -(-len(keys) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.2 * cols, 2.6 * rows), sharey=True, squeeze=False
+    )
     y = summary[f"{metric}_mean"].to_numpy(dtype=float)
     for ax, key in zip(axes.flat, keys, strict=False):
         x = summary[key].to_numpy(dtype=float)
@@ -173,12 +203,11 @@ def _scatter_figure(summary, keys: Sequence[str], metric: str, title: str, path:
         if edges.size > 2:
             which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, edges.size - 2)
             centres = [x[which == b].mean() for b in range(edges.size - 1) if np.any(which == b)]
-            means = [np.nanmean(y[which == b]) for b in range(edges.size - 1)
-                     if np.any(which == b)]
+            means = [np.nanmean(y[which == b]) for b in range(edges.size - 1) if np.any(which == b)]
             ax.plot(centres, means, color="#c44e52", lw=2)
         ax.set_xlabel(_short(key), fontsize=9)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(keys):]:
+    for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
     for r in range(rows):
         axes[r][0].set_ylabel(_label(metric), fontsize=9)
@@ -187,8 +216,9 @@ def _scatter_figure(summary, keys: Sequence[str], metric: str, title: str, path:
     _save(fig, path, dpi=90)
 
 
-def _grid_figure(summary, keys: Sequence[str], metric: str, pair: Sequence[str] | None,
-                 title: str, path: Path):
+def _grid_figure(
+    summary, keys: Sequence[str], metric: str, pair: Sequence[str] | None, title: str, path: Path
+):
     import numpy as np
 
     plt = _pyplot()
@@ -199,8 +229,14 @@ def _grid_figure(summary, keys: Sequence[str], metric: str, pair: Sequence[str] 
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         x = np.arange(len(s)) if s[key].dtype == object else s[key].to_numpy()
         ax.plot(x, s[col], marker="o", color="#4c72b0")
-        ax.fill_between(x, s[f"{metric}_ci_low"], s[f"{metric}_ci_high"], alpha=0.25,
-                        color="#4c72b0", label="95% interval")
+        ax.fill_between(
+            x,
+            s[f"{metric}_ci_low"],
+            s[f"{metric}_ci_high"],
+            alpha=0.25,
+            color="#4c72b0",
+            label="95% interval",
+        )
         if s[key].dtype == object:
             ax.set_xticks(x, s[key])
         ax.set_xlabel(key)
@@ -230,17 +266,28 @@ def _grid_figure(summary, keys: Sequence[str], metric: str, pair: Sequence[str] 
     mid = (finite.min() + finite.max()) / 2 if finite.size else 0
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8,
-                    color="black" if v > mid else "white")
+            ax.text(
+                j,
+                i,
+                f"{v:.3g}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if v > mid else "white",
+            )
     fig.colorbar(image, ax=ax, label=_label(metric))
     others = [k for k in keys if k not in (xkey, ykey)]
     ax.set_title(title + (f"\n(mean over {', '.join(others)})" if others else ""), fontsize=10)
     _save(fig, path)
 
 
-def analyze_store(folder: str | Path, out: str | Path | None = None, *,
-                  metrics: Sequence[str] | None = None,
-                  pair: Sequence[str] | None = None) -> dict[str, Any]:
+def analyze_store(
+    folder: str | Path,
+    out: str | Path | None = None,
+    *,
+    metrics: Sequence[str] | None = None,
+    pair: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Analyse a stored sweep and write its tables (CSV) and figures (PNG).
 
     Args:
@@ -269,13 +316,15 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
     metrics = list(metrics) if metrics else kept
     for m in metrics:
         if m not in kept:
-            raise UserInputError(f"--metric {m}: not kept by this sweep; it kept: "
-                                 + ", ".join(kept))
+            raise UserInputError(
+                f"--metric {m}: not kept by this sweep; it kept: " + ", ".join(kept)
+            )
     if pair:
         for k in pair:
             if k not in keys:
-                raise UserInputError(f"--pair {k}: not a parameter of this sweep; they are: "
-                                     + ", ".join(keys))
+                raise UserInputError(
+                    f"--pair {k}: not a parameter of this sweep; they are: " + ", ".join(keys)
+                )
         if pair[0] == pair[1]:
             raise UserInputError(f"--pair {pair[0]} {pair[1]}: give two different parameters")
     runs = store.runs()
@@ -303,47 +352,71 @@ def analyze_store(folder: str | Path, out: str | Path | None = None, *,
     reps = int(store.manifest["replicates"])
     complete = len(summary) == n_points and bool((summary["replicates"] >= reps).all())
     if not complete:
-        notes.append(f"the sweep is incomplete: {len(runs):,} of {n_points * reps:,} runs; "
-                     "summaries cover the runs stored")
+        notes.append(
+            f"the sweep is incomplete: {len(runs):,} of {n_points * reps:,} runs; "
+            "summaries cover the runs stored"
+        )
     indices = None
     if design.kind == "sobol":
         if len(summary) < n_points:
-            notes.append(f"Sobol indices need every point: {len(summary):,} of {n_points:,} "
-                         "have runs; run the sweep to the end")
+            notes.append(
+                f"Sobol indices need every point: {len(summary):,} of {n_points:,} "
+                "have runs; run the sweep to the end"
+            )
         else:
             rows = []
             for m in metrics:
                 try:
-                    si = sobol_indices(design, summary[f"{m}_mean"].to_numpy(),
-                                       seed=int(store.manifest["seed"]) % 2**32)
+                    si = sobol_indices(
+                        design,
+                        summary[f"{m}_mean"].to_numpy(),
+                        seed=int(store.manifest["seed"]) % 2**32,
+                    )
                 except UserInputError as err:
                     notes.append(f"{m}: no Sobol indices: {err}")
                     continue
                 for j, key in enumerate(keys):
-                    rows.append({"metric": m, "parameter": key, "S1": si["S1"][j],
-                                 "S1_conf": si["S1_conf"][j], "ST": si["ST"][j],
-                                 "ST_conf": si["ST_conf"][j]})
-            indices = pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST",
-                                                  "ST_conf"])
-            write_text_atomic(out / "sobol_indices.csv", indices.to_csv(index=False),
-                              _WRITTEN)
+                    rows.append(
+                        {
+                            "metric": m,
+                            "parameter": key,
+                            "S1": si["S1"][j],
+                            "S1_conf": si["S1_conf"][j],
+                            "ST": si["ST"][j],
+                            "ST_conf": si["ST_conf"][j],
+                        }
+                    )
+            indices = pd.DataFrame(
+                rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+            )
+            write_text_atomic(out / "sobol_indices.csv", indices.to_csv(index=False), _WRITTEN)
             files.append(out / "sobol_indices.csv")
             done = [m for m in metrics if m in set(indices["metric"])]
             if done:
-                _sobol_figure(indices, done, keys, f"{name}: Sobol sensitivity indices "
-                              "(95% intervals)", out / "sobol_indices.png")
+                _sobol_figure(
+                    indices,
+                    done,
+                    keys,
+                    f"{name}: Sobol sensitivity indices (95% intervals)",
+                    out / "sobol_indices.png",
+                )
                 files.append(out / "sobol_indices.png")
     if design.kind in ("lhs", "sobol"):
         numeric = [k for k in keys if pd.api.types.is_numeric_dtype(summary[k])]
         for m in metrics:
             path = out / f"scatter_{m}.png"
-            _scatter_figure(summary, numeric, m, f"{name}: {_title(m)} (mean per point)",
-                            path)
+            _scatter_figure(summary, numeric, m, f"{name}: {_title(m)} (mean per point)", path)
             files.append(path)
     if design.kind == "grid":
         for m in metrics:
             path = out / f"heatmap_{m}.png"
             _grid_figure(summary, keys, m, pair, f"{name}: {_title(m)}", path)
             files.append(path)
-    return {"files": files, "summary": summary, "indices": indices, "notes": notes,
-            "runs_done": len(runs), "runs_total": n_points * reps}
+    return {
+        "files": files,
+        "summary": summary,
+        "indices": indices,
+        "notes": notes,
+        "runs_done": len(runs),
+        "runs_total": n_points * reps,
+    }

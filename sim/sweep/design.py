@@ -70,26 +70,36 @@ class Design:
             "grid": "full grid",
             "lhs": "Latin hypercube",
             "sobol": f"Sobol/Saltelli, N = {self.n_base}"
-                     + (", with second order" if self.second_order else ""),
+            + (", with second order" if self.second_order else ""),
         }[self.kind]
-        return (f"{how} over {d} parameters: {n:,} points x {replicates} replicates = "
-                f"{n * replicates:,} runs")
+        return (
+            f"{how} over {d} parameters: {n:,} points x {replicates} replicates = "
+            f"{n * replicates:,} runs"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, for the store's manifest."""
-        return {"kind": self.kind, "keys": list(self.keys),
-                "points": [list(p) for p in self.points], "n_base": self.n_base,
-                "second_order": self.second_order,
-                "bounds": None if self.bounds is None else [list(b) for b in self.bounds]}
+        return {
+            "kind": self.kind,
+            "keys": list(self.keys),
+            "points": [list(p) for p in self.points],
+            "n_base": self.n_base,
+            "second_order": self.second_order,
+            "bounds": None if self.bounds is None else [list(b) for b in self.bounds],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Design:
         """The inverse of :meth:`to_dict`."""
         bounds = data.get("bounds")
-        return cls(kind=data["kind"], keys=tuple(data["keys"]),
-                   points=tuple(tuple(p) for p in data["points"]), n_base=data.get("n_base", 0),
-                   second_order=data.get("second_order", False),
-                   bounds=None if bounds is None else tuple(tuple(b) for b in bounds))
+        return cls(
+            kind=data["kind"],
+            keys=tuple(data["keys"]),
+            points=tuple(tuple(p) for p in data["points"]),
+            n_base=data.get("n_base", 0),
+            second_order=data.get("second_order", False),
+            bounds=None if bounds is None else tuple(tuple(b) for b in bounds),
+        )
 
 
 def sobol_problem(keys, bounds) -> dict[str, Any]:
@@ -118,8 +128,9 @@ def _to_values(unit_or_scaled: np.ndarray, parameters) -> list[tuple[Any, ...]]:
     return list(zip(*cols, strict=True))
 
 
-def make_design(kind: str, parameters, *, samples: int = 0, seed: int = 0,
-                second_order: bool = False) -> Design:
+def make_design(
+    kind: str, parameters, *, samples: int = 0, seed: int = 0, second_order: bool = False
+) -> Design:
     """Build a design's points.
 
     Args:
@@ -143,17 +154,24 @@ def make_design(kind: str, parameters, *, samples: int = 0, seed: int = 0,
     if kind == "lhs":
         from scipy.stats import qmc
 
-        unit = qmc.LatinHypercube(d=len(keys), rng=np.random.default_rng(
-            _design_rng_seed(seed))).random(samples)
+        unit = qmc.LatinHypercube(
+            d=len(keys), rng=np.random.default_rng(_design_rng_seed(seed))
+        ).random(samples)
         scaled = lo + unit * (hi - lo)
-        return Design("lhs", keys, tuple(_to_values(scaled, parameters)),
-                      bounds=tuple(bounds))
+        return Design("lhs", keys, tuple(_to_values(scaled, parameters)), bounds=tuple(bounds))
     if kind == "sobol":
         from SALib.sample import sobol
 
         problem = sobol_problem(keys, bounds)
-        scaled = sobol.sample(problem, samples, calc_second_order=second_order,
-                              seed=_design_rng_seed(seed))
-        return Design("sobol", keys, tuple(_to_values(scaled, parameters)), n_base=samples,
-                      second_order=second_order, bounds=tuple(bounds))
+        scaled = sobol.sample(
+            problem, samples, calc_second_order=second_order, seed=_design_rng_seed(seed)
+        )
+        return Design(
+            "sobol",
+            keys,
+            tuple(_to_values(scaled, parameters)),
+            n_base=samples,
+            second_order=second_order,
+            bounds=tuple(bounds),
+        )
     raise ValueError(f"unknown design {kind!r}")

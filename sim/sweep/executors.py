@@ -21,8 +21,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DaskExecutor", "LocalExecutor", "SweepOutcome", "make_batches", "make_job",
-           "one_numba_thread", "run_batch", "run_sweep", "shares_worlds"]
+__all__ = [
+    "DaskExecutor",
+    "LocalExecutor",
+    "SweepOutcome",
+    "make_batches",
+    "make_job",
+    "one_numba_thread",
+    "run_batch",
+    "run_sweep",
+    "shares_worlds",
+]
 
 #: Restarts of a local process pool after a worker died, before giving up.
 _MAX_POOL_RESTARTS = 3
@@ -82,13 +91,18 @@ def make_job(manifest: dict[str, Any]) -> dict[str, Any]:
     and their own streams. Otherwise it is None and each point's world comes from its own seed.
     """
     keys = list(manifest["design"]["keys"])
-    return {"identity": manifest["identity"], "base": manifest["base_scenario"],
-            "keys": keys, "metrics": list(manifest["metrics"]),
-            "world_seed": int(manifest["seed"]) if shares_worlds(keys) else None}
+    return {
+        "identity": manifest["identity"],
+        "base": manifest["base_scenario"],
+        "keys": keys,
+        "metrics": list(manifest["metrics"]),
+        "world_seed": int(manifest["seed"]) if shares_worlds(keys) else None,
+    }
 
 
-def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int, int]]
-              ) -> list[dict[str, Any]]:
+def run_batch(
+    job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int, int]]
+) -> list[dict[str, Any]]:
     """Run a batch of a sweep's runs and return one plain row per run.
 
     Args:
@@ -132,16 +146,16 @@ def run_batch(job: dict[str, Any], batch: Sequence[tuple[int, Sequence[Any], int
             current = (point, scenario, shared)
         world = None if current[2] is None else build_world(current[2], int(replicate))
         result = run_replicate(current[1], int(replicate), world=world)
-        row: dict[str, Any] = {"point": int(point), "replicate": int(replicate),
-                               "seed": int(seed)}
+        row: dict[str, Any] = {"point": int(point), "replicate": int(replicate), "seed": int(seed)}
         row.update(zip(keys, values, strict=True))
         row.update({m: float(result.metrics[m]) for m in metrics})
         rows.append(row)
     return rows
 
 
-def make_batches(manifest: dict[str, Any], done: set[tuple[int, int]], batch_size: int
-                 ) -> list[list[tuple[int, list[Any], int, int]]]:
+def make_batches(
+    manifest: dict[str, Any], done: set[tuple[int, int]], batch_size: int
+) -> list[list[tuple[int, list[Any], int, int]]]:
     """The runs not yet done, cut into batches.
 
     In (point, replicate) order; when the points share worlds (:func:`shares_worlds`), in
@@ -159,7 +173,7 @@ def make_batches(manifest: dict[str, Any], done: set[tuple[int, int]], batch_siz
             todo.extend((point, list(values), s, r) for r in missing)
     if shares_worlds(manifest["design"]["keys"]):
         todo.sort(key=lambda run: (run[3], run[0]))
-    return [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    return [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
 
 
 def _init_local_worker(parent: int | None = None) -> None:
@@ -243,10 +257,12 @@ class LocalExecutor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(max_workers=self.workers,
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_local_worker,
-                                   initargs=(os.getpid(),))
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_local_worker,
+            initargs=(os.getpid(),),
+        )
 
     def describe(self) -> str:
         """One line naming the executor."""
@@ -322,8 +338,13 @@ class DaskExecutor:
 
         self._cluster = None
         if local is not None:
-            self._cluster = LocalCluster(n_workers=local, threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None)
+            self._cluster = LocalCluster(
+                n_workers=local,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
             self.client = Client(self._cluster)
             self._where = f"a local Dask cluster of {local} worker processes"
         else:
@@ -331,8 +352,10 @@ class DaskExecutor:
             try:
                 self.client = Client(address, timeout=20)
             except (OSError, TimeoutError, ValueError) as err:
-                raise UserInputError(f"--scheduler {address}: cannot connect to a Dask "
-                                     f"scheduler there ({type(err).__name__}: {err})") from None
+                raise UserInputError(
+                    f"--scheduler {address}: cannot connect to a Dask "
+                    f"scheduler there ({type(err).__name__}: {err})"
+                ) from None
             n = len(self.client.scheduler_info().get("workers", {}))
             self._where = f"the Dask scheduler at {address} ({n} workers now)"
         self._futures: list[Any] = []
@@ -346,8 +369,7 @@ class DaskExecutor:
         """Send every batch to the scheduler."""
         for batch in batches:
             # pure=False: a unique key per submission, so a batch sent again is run again.
-            self._futures.append(self.client.submit(run_batch, job, batch, pure=False,
-                                                    retries=2))
+            self._futures.append(self.client.submit(run_batch, job, batch, pure=False, retries=2))
 
     def results(self) -> Iterator[list[dict[str, Any]]]:
         """Row lists, as batches finish (in any order)."""
@@ -405,9 +427,11 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as err:
         reason = err.strerror or type(err).__name__
-        raise UserInputError(f"--scheduler {address}: cannot connect to a Dask scheduler there "
-                             f"({reason}); start one with `dask scheduler`, or check the "
-                             "address") from None
+        raise UserInputError(
+            f"--scheduler {address}: cannot connect to a Dask scheduler there "
+            f"({reason}); start one with `dask scheduler`, or check the "
+            "address"
+        ) from None
 
 
 @dataclass
@@ -431,9 +455,15 @@ class SweepOutcome:
     interrupted: bool = False
 
 
-def run_sweep(store, executor, *, batch_size: int | None = None, chunk_rows: int = 1000,
-              flush_seconds: float = 10.0,
-              progress: Callable[[int, int], None] | None = None) -> SweepOutcome:
+def run_sweep(
+    store,
+    executor,
+    *,
+    batch_size: int | None = None,
+    chunk_rows: int = 1000,
+    flush_seconds: float = 10.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepOutcome:
     """Run every run of ``store``'s sweep that is not stored yet.
 
     Rows are written as a chunk whenever ``chunk_rows`` have finished or ``flush_seconds``

@@ -38,8 +38,19 @@ __all__ = ["DESIGNS", "Parameter", "SpecError", "SweepSpec", "load_spec", "spec_
 #: Experiment designs: full factorial grid, Latin hypercube, Sobol/Saltelli.
 DESIGNS = ("grid", "lhs", "sobol")
 
-_TOP_KEYS = ("name", "description", "base", "design", "samples", "second_order", "replicates",
-             "seed", "metrics", "set", "parameters")
+_TOP_KEYS = (
+    "name",
+    "description",
+    "base",
+    "design",
+    "samples",
+    "second_order",
+    "replicates",
+    "seed",
+    "metrics",
+    "set",
+    "parameters",
+)
 _MAX_POINTS = 10_000_000
 
 
@@ -142,8 +153,15 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _check_int(data: Mapping[str, Any], key: str, lo: int, hi: int, default: int | None,
-               where: str, problems: list[str]) -> int:
+def _check_int(
+    data: Mapping[str, Any],
+    key: str,
+    lo: int,
+    hi: int,
+    default: int | None,
+    where: str,
+    problems: list[str],
+) -> int:
     value = data.get(key, default)
     if value is None:
         problems.append(f"{where}: {key}: missing; must be a whole number in [{lo}, {hi}]")
@@ -154,13 +172,15 @@ def _check_int(data: Mapping[str, Any], key: str, lo: int, hi: int, default: int
     return value
 
 
-def _parameter(key: str, value: Any, base_data: Mapping[str, Any], design: str, where: str,
-               problems: list[str]) -> Parameter | None:
+def _parameter(
+    key: str, value: Any, base_data: Mapping[str, Any], design: str, where: str, problems: list[str]
+) -> Parameter | None:
     """Validate one ``[parameters]`` entry (shape only; values are checked on the scenario)."""
     at = f"{where}: parameters.{key}"
     if not isinstance(value, Mapping):
-        problems.append(f"{at} = {value!r}: must be a table {{ levels = [...] }} or "
-                        "{ range = [lo, hi] }")
+        problems.append(
+            f"{at} = {value!r}: must be a table {{ levels = [...] }} or {{ range = [lo, hi] }}"
+        )
         return None
     unknown = sorted(set(value) - {"levels", "range"})
     if unknown:
@@ -172,19 +192,24 @@ def _parameter(key: str, value: Any, base_data: Mapping[str, Any], design: str, 
     try:
         current = _value_at(base_data, key)
     except KeyError:
-        problems.append(f"{at}: not a parameter of the base scenario (`outreach params` "
-                        "lists the dotted keys)")
+        problems.append(
+            f"{at}: not a parameter of the base scenario (`outreach params` lists the dotted keys)"
+        )
         return None
     if isinstance(current, (Mapping, list)):
-        problems.append(f"{at}: is a table or list in the scenario; vary one of its values "
-                        "(e.g. population.localities.0.stigma)")
+        problems.append(
+            f"{at}: is a table or list in the scenario; vary one of its values "
+            "(e.g. population.localities.0.stigma)"
+        )
         return None
     integer = isinstance(current, int) and not isinstance(current, bool)
     if "levels" in value:
         levels = value["levels"]
         if design != "grid":
-            problems.append(f"{at}.levels: the {design!r} design samples ranges; give "
-                            "range = [lo, hi] (levels are for design = 'grid')")
+            problems.append(
+                f"{at}.levels: the {design!r} design samples ranges; give "
+                "range = [lo, hi] (levels are for design = 'grid')"
+            )
             return None
         if not isinstance(levels, list) or not levels:
             problems.append(f"{at}.levels = {levels!r}: must be a non-empty list")
@@ -195,24 +220,33 @@ def _parameter(key: str, value: Any, base_data: Mapping[str, Any], design: str, 
         return Parameter(key, levels=tuple(levels), integer=integer)
     rng = value["range"]
     if design == "grid":
-        problems.append(f"{at}.range: the 'grid' design needs levels = [...]; ranges are for "
-                        "'lhs' and 'sobol'")
+        problems.append(
+            f"{at}.range: the 'grid' design needs levels = [...]; ranges are for 'lhs' and 'sobol'"
+        )
         return None
-    if (not isinstance(rng, list) or len(rng) != 2 or not all(_is_number(x) for x in rng)
-            or isinstance(current, (str, bool))):
-        problems.append(f"{at}.range = {rng!r}: must be [lo, hi], two numbers, for a numeric "
-                        "parameter")
+    if (
+        not isinstance(rng, list)
+        or len(rng) != 2
+        or not all(_is_number(x) for x in rng)
+        or isinstance(current, (str, bool))
+    ):
+        problems.append(
+            f"{at}.range = {rng!r}: must be [lo, hi], two numbers, for a numeric parameter"
+        )
         return None
     lo, hi = rng
     if not lo < hi:
         problems.append(f"{at}.range = {rng!r}: lo must be below hi")
         return None
     if integer and not (float(lo).is_integer() and float(hi).is_integer()):
-        problems.append(f"{at}.range = {rng!r}: {key} is a whole number; give whole-number "
-                        "bounds")
+        problems.append(f"{at}.range = {rng!r}: {key} is a whole number; give whole-number bounds")
         return None
-    return Parameter(key, lo=int(lo) if integer else float(lo), hi=int(hi) if integer else
-                     float(hi), integer=integer)
+    return Parameter(
+        key,
+        lo=int(lo) if integer else float(lo),
+        hi=int(hi) if integer else float(hi),
+        integer=integer,
+    )
 
 
 def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec:
@@ -236,8 +270,9 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
     problems: list[str] = []
     for key in data:
         if key not in _TOP_KEYS:
-            problems.append(f"{where}: {key}: unknown key; allowed here: "
-                            + ", ".join(sorted(_TOP_KEYS)))
+            problems.append(
+                f"{where}: {key}: unknown key; allowed here: " + ", ".join(sorted(_TOP_KEYS))
+            )
     name = data.get("name", Path(source).stem)
     if not isinstance(name, str) or not name:
         problems.append(f"{where}: name = {name!r}: must be a non-empty string")
@@ -246,20 +281,26 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
         problems.append(f"{where}: description = {description!r}: must be a string")
     design = data.get("design")
     if design not in DESIGNS:
-        problems.append(f"{where}: design = {design!r}: must be one of "
-                        + ", ".join(repr(d) for d in DESIGNS))
+        problems.append(
+            f"{where}: design = {design!r}: must be one of " + ", ".join(repr(d) for d in DESIGNS)
+        )
     replicates = _check_int(data, "replicates", 1, 100_000, 1, where, problems)
     seed = _check_int(data, "seed", 0, 2**63 - 1, None, where, problems)
     samples = 0
     if design in ("lhs", "sobol"):
-        samples = _check_int(data, "samples", 2 if design == "sobol" else 1, 1_000_000, None,
-                             where, problems)
+        samples = _check_int(
+            data, "samples", 2 if design == "sobol" else 1, 1_000_000, None, where, problems
+        )
         if design == "sobol" and samples & (samples - 1):
-            problems.append(f"{where}: samples = {samples}: a Sobol design needs a power of 2 "
-                            "(e.g. 64, 128, 256) to keep the sequence balanced")
+            problems.append(
+                f"{where}: samples = {samples}: a Sobol design needs a power of 2 "
+                "(e.g. 64, 128, 256) to keep the sequence balanced"
+            )
     elif design == "grid" and "samples" in data:
-        problems.append(f"{where}: samples: only for design = 'lhs' or 'sobol' (a grid runs "
-                        "every combination of levels)")
+        problems.append(
+            f"{where}: samples: only for design = 'lhs' or 'sobol' (a grid runs "
+            "every combination of levels)"
+        )
     second_order = data.get("second_order", False)
     if not isinstance(second_order, bool):
         problems.append(f"{where}: second_order = {second_order!r}: must be true or false")
@@ -267,39 +308,48 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
         problems.append(f"{where}: second_order = true: only for design = 'sobol'")
     metrics = data.get("metrics", list(METRICS))
     if not isinstance(metrics, list) or not metrics:
-        problems.append(f"{where}: metrics = {metrics!r}: must be a non-empty list of metric "
-                        "names")
+        problems.append(f"{where}: metrics = {metrics!r}: must be a non-empty list of metric names")
         metrics = []
     for m in metrics:
         if m not in METRICS:
-            problems.append(f"{where}: metrics: {m!r}: unknown metric; allowed: "
-                            + ", ".join(METRICS))
+            problems.append(
+                f"{where}: metrics: {m!r}: unknown metric; allowed: " + ", ".join(METRICS)
+            )
     base_rel = data.get("base")
     if not isinstance(base_rel, str) or not base_rel:
-        problems.append(f"{where}: base = {base_rel!r}: must name the base scenario: a "
-                        "shipped scenario's name (base = \"baseline\") or a TOML file, "
-                        "relative to the spec")
+        problems.append(
+            f"{where}: base = {base_rel!r}: must name the base scenario: a "
+            'shipped scenario\'s name (base = "baseline") or a TOML file, '
+            "relative to the spec"
+        )
     fixed_table = data.get("set", {})
     if not isinstance(fixed_table, Mapping):
-        problems.append(f"{where}: set = {fixed_table!r}: must be a table of dotted scenario "
-                        "keys and values")
+        problems.append(
+            f"{where}: set = {fixed_table!r}: must be a table of dotted scenario keys and values"
+        )
         fixed_table = {}
     param_table = data.get("parameters", {})
     if not isinstance(param_table, Mapping) or not param_table:
-        problems.append(f"{where}: parameters: must be a non-empty table of dotted scenario "
-                        "keys, each { levels = [...] } or { range = [lo, hi] }")
+        problems.append(
+            f"{where}: parameters: must be a non-empty table of dotted scenario "
+            "keys, each { levels = [...] } or { range = [lo, hi] }"
+        )
         param_table = {}
     if problems or not isinstance(base_rel, str):
         raise SpecError(problems)
 
-    base_path = (Path(source).parent / base_rel)
+    base_path = Path(source).parent / base_rel
     shipped = Path(__file__).resolve().parents[1] / "scenarios" / f"{base_rel}.toml"
     if not base_path.is_file() and Path(base_rel).name == base_rel and shipped.is_file():
         base_path = shipped  # a bare name of a shipped scenario, as the commands take it
     if not base_path.is_file():
         names = ", ".join(p.stem for p in sorted(shipped.parent.glob("*.toml")))
-        raise SpecError([f"{where}: base = {base_rel!r}: no such scenario file ({base_path}) "
-                         f"and no shipped scenario of that name (shipped: {names})"])
+        raise SpecError(
+            [
+                f"{where}: base = {base_rel!r}: no such scenario file ({base_path}) "
+                f"and no shipped scenario of that name (shipped: {names})"
+            ]
+        )
     fixed = _flatten(fixed_table, "", lambda _: False)
     try:
         base = load_scenario(base_path, fixed)
@@ -311,8 +361,10 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
     params: list[Parameter] = []
     for key, value in _flatten(param_table, "", is_leaf).items():
         if key in ("run.seed", "run.replicates"):
-            problems.append(f"{where}: parameters.{key}: set by the sweep (seed, replicates), "
-                            "not a parameter to vary")
+            problems.append(
+                f"{where}: parameters.{key}: set by the sweep (seed, replicates), "
+                "not a parameter to vary"
+            )
             continue
         p = _parameter(key, value, base_data, design, where, problems)
         if p is not None:
@@ -330,20 +382,31 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> SweepSpec
                 # A problem of this key alone says what it allows; one of several keys (the
                 # peers against population.size) is kept whole, so it names them all.
                 lead = f"{p.key} = {v!r}: "
-                detail = detail[len(lead):] if detail.startswith(lead) else detail
+                detail = detail[len(lead) :] if detail.startswith(lead) else detail
                 problems.append(f"{where}: parameters.{p.key} = {v!r}: {detail}")
                 break
     if design == "grid" and params:
         n = math.prod(len(p.levels) for p in params)
         if n > _MAX_POINTS:
-            problems.append(f"{where}: parameters: the grid has {n:,} points; at most "
-                            f"{_MAX_POINTS:,}")
+            problems.append(
+                f"{where}: parameters: the grid has {n:,} points; at most {_MAX_POINTS:,}"
+            )
     if problems:
         raise SpecError(problems)
     return SweepSpec(
-        name=name, description=description, source=str(source), base_path=str(base_path),
-        base=base, fixed=fixed, parameters=tuple(params), design=design, samples=samples,
-        second_order=second_order, replicates=replicates, seed=seed, metrics=tuple(metrics),
+        name=name,
+        description=description,
+        source=str(source),
+        base_path=str(base_path),
+        base=base,
+        fixed=fixed,
+        parameters=tuple(params),
+        design=design,
+        samples=samples,
+        second_order=second_order,
+        replicates=replicates,
+        seed=seed,
+        metrics=tuple(metrics),
         raw=dict(data),
     )
 

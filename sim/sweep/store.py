@@ -75,13 +75,17 @@ class Store:
         folder = Path(folder)
         path = folder / MANIFEST
         if folder.exists() and not folder.is_dir():
-            raise UserInputError(f"{folder}: is a file, not a sweep folder (give the --out "
-                                 "folder of `outreach sweep SPEC --out DIR`)")
+            raise UserInputError(
+                f"{folder}: is a file, not a sweep folder (give the --out "
+                "folder of `outreach sweep SPEC --out DIR`)"
+            )
         if not folder.is_dir():
             raise UserInputError(f"{folder}: no such sweep folder")
         if not path.is_file():
-            raise UserInputError(f"{folder}: not a sweep folder (no {MANIFEST}); run "
-                                 "`outreach sweep SPEC --out DIR` first")
+            raise UserInputError(
+                f"{folder}: not a sweep folder (no {MANIFEST}); run "
+                "`outreach sweep SPEC --out DIR` first"
+            )
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -116,17 +120,21 @@ class Store:
                 raise UserInputError(
                     f"--out {folder}: holds a different sweep ({old.manifest.get('name')!r}, "
                     f"created {old.manifest.get('created')}) than {manifest.get('spec_file')}; "
-                    "give a new folder, or the same spec and base scenario to resume")
+                    "give a new folder, or the same spec and base scenario to resume"
+                )
             store, resumed = old, True
         else:
             if folder.exists() and any(p.name != ".lock" for p in folder.iterdir()):
-                raise UserInputError(f"--out {folder}: exists and is not empty, and holds no "
-                                     "sweep; give a new or empty folder")
+                raise UserInputError(
+                    f"--out {folder}: exists and is not empty, and holds no "
+                    "sweep; give a new or empty folder"
+                )
             try:
                 folder.mkdir(exist_ok=True)
             except OSError as err:
-                raise UserInputError(f"--out {folder}: cannot create the folder "
-                                     f"({err.strerror})") from None
+                raise UserInputError(
+                    f"--out {folder}: cannot create the folder ({err.strerror})"
+                ) from None
             store, resumed = cls(folder, manifest), False
         store._lock()
         (folder / RUNS).mkdir(exist_ok=True)
@@ -154,8 +162,10 @@ class Store:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 fh.close()
-                raise UserInputError(f"--out {self.folder}: another sweep is writing to this "
-                                     "folder; wait for it or stop it") from None
+                raise UserInputError(
+                    f"--out {self.folder}: another sweep is writing to this "
+                    "folder; wait for it or stop it"
+                ) from None
             try:
                 same = os.path.samestat(os.fstat(fh.fileno()), os.stat(path))
             except FileNotFoundError:
@@ -164,8 +174,10 @@ class Store:
                 self._lock_fh = fh
                 return
             fh.close()  # removed by the sweep that held it: lock the new file
-        raise UserInputError(f"--out {self.folder}: cannot lock the folder (its .lock file "
-                             "keeps changing); is another sweep starting there?")
+        raise UserInputError(
+            f"--out {self.folder}: cannot lock the folder (its .lock file "
+            "keeps changing); is another sweep starting there?"
+        )
 
     def close(self) -> None:
         """Release the write lock and remove the lock file."""
@@ -200,8 +212,11 @@ class Store:
         import pyarrow as pa
 
         points = self.manifest["design"]["points"]
-        fields = [pa.field("point", pa.int64()), pa.field("replicate", pa.int64()),
-                  pa.field("seed", pa.int64())]
+        fields = [
+            pa.field("point", pa.int64()),
+            pa.field("replicate", pa.int64()),
+            pa.field("seed", pa.int64()),
+        ]
         for j, key in enumerate(self.keys):
             fields.append(pa.field(key, _column_type(p[j] for p in points)))
         fields += [pa.field(m, pa.float64()) for m in self.metrics]
@@ -277,8 +292,13 @@ class Store:
     def done(self) -> set[tuple[int, int]]:
         """The (point, replicate) pairs with a stored run."""
         table = self._read(["point", "replicate"])
-        return set(zip(table.column("point").to_pylist(), table.column("replicate").to_pylist(),
-                       strict=True))
+        return set(
+            zip(
+                table.column("point").to_pylist(),
+                table.column("replicate").to_pylist(),
+                strict=True,
+            )
+        )
 
     def runs(self):
         """Every stored run, once each, sorted by point and replicate (a pandas DataFrame)."""
@@ -289,8 +309,13 @@ class Store:
     def status(self) -> dict[str, Any]:
         """Progress: runs done and to do, points complete, chunks and rows written."""
         table = self._read(["point", "replicate"])
-        pairs = set(zip(table.column("point").to_pylist(), table.column("replicate").to_pylist(),
-                        strict=True))
+        pairs = set(
+            zip(
+                table.column("point").to_pylist(),
+                table.column("replicate").to_pylist(),
+                strict=True,
+            )
+        )
         n_points = len(self.manifest["design"]["points"])
         reps = int(self.manifest["replicates"])
         per_point: dict[int, int] = {}
@@ -340,8 +365,16 @@ def manifest_for(spec, design) -> dict[str, Any]:
         "description": spec.description,
         "spec_file": spec.source,
         "spec": spec.raw,
-        "parameters": [{"key": p.key, "levels": None if p.levels is None else list(p.levels),
-                        "lo": p.lo, "hi": p.hi, "integer": p.integer} for p in spec.parameters],
+        "parameters": [
+            {
+                "key": p.key,
+                "levels": None if p.levels is None else list(p.levels),
+                "lo": p.lo,
+                "hi": p.hi,
+                "integer": p.integer,
+            }
+            for p in spec.parameters
+        ],
         **content,
         "identity": sweep_identity(content),
         "package_version": sim.__version__,

@@ -14,8 +14,14 @@ from sim.model.scenario import Scenario
 __all__ = ["animate"]
 
 
-def animate(scenario: Scenario, out: str | Path, fps: int = 4, dpi: int = 80,
-            changes: list[tuple[int, dict]] | None = None, replicate: int = 0) -> int:
+def animate(
+    scenario: Scenario,
+    out: str | Path,
+    fps: int = 4,
+    dpi: int = 80,
+    changes: list[tuple[int, dict]] | None = None,
+    replicate: int = 0,
+) -> int:
     """Run one replicate for ``scenario.run.weeks`` weeks and write the animation.
 
     Args:
@@ -56,8 +62,9 @@ def animate(scenario: Scenario, out: str | Path, fps: int = 4, dpi: int = 80,
         series.update(model)
         return []
 
-    anim = FuncAnimation(fig, frame, frames=weeks + 1, interval=1000 / fps, blit=False,
-                         repeat=False)
+    anim = FuncAnimation(
+        fig, frame, frames=weeks + 1, interval=1000 / fps, blit=False, repeat=False
+    )
     writer = FFMpegWriter(fps=fps) if Path(out).suffix.lower() == ".mp4" else PillowWriter(fps=fps)
     anim.save(str(out), writer=writer, dpi=dpi)
     return weeks + 1

@@ -53,9 +53,20 @@ from sim.viz.figures import (
     mean_peer_hours,
 )
 
-__all__ = ["ENV_OVERRIDES", "ENV_PRESENT", "ENV_SCENARIO", "ENV_SIDE", "KEYS_LINE", "Page",
-           "WorkshopModel", "difference_words", "policy_overrides", "policy_values",
-           "present_at_start", "side_at_start"]
+__all__ = [
+    "ENV_OVERRIDES",
+    "ENV_PRESENT",
+    "ENV_SCENARIO",
+    "ENV_SIDE",
+    "KEYS_LINE",
+    "Page",
+    "WorkshopModel",
+    "difference_words",
+    "policy_overrides",
+    "policy_values",
+    "present_at_start",
+    "side_at_start",
+]
 
 ENV_SCENARIO = "OUTREACH_VIZ_SCENARIO"
 ENV_OVERRIDES = "OUTREACH_VIZ_OVERRIDES"
@@ -81,38 +92,78 @@ _RECRUITMENT_NAMES = {v: k for k, v in RECRUITMENT_WORDS.items()}
 #: The policies a workshop changes: name -> (scenario keys it sets, label, widget settings).
 #: A slider's ``unit`` follows its value on the page; ``zero`` is shown instead of a value 0.
 POLICIES: dict[str, tuple[tuple[str, ...], str, dict[str, Any]]] = {
-    "close_peers": (("close_peers.count",), "Close peers (at a service site)",
-                    {"type": "SliderInt", "min": 0, "max": 40, "step": 1, "unit": "peers"}),
-    "distant_peers": (("distant_peers.count",), "Distant peers (in own networks)",
-                      {"type": "SliderInt", "min": 0, "max": 40, "step": 1, "unit": "peers"}),
-    "recruitment": (("close_peers.recruitment", "distant_peers.recruitment"),
-                    "How new peers are recruited",
-                    {"type": "Select", "values": list(RECRUITMENT_WORDS)}),
-    "hours_per_week": (("close_peers.hours_per_week", "distant_peers.hours_per_week"),
-                       "Peer hours a week",
-                       {"type": "SliderFloat", "min": 0.0, "max": 40.0, "step": 1.0,
-                        "unit": "h"}),
+    "close_peers": (
+        ("close_peers.count",),
+        "Close peers (at a service site)",
+        {"type": "SliderInt", "min": 0, "max": 40, "step": 1, "unit": "peers"},
+    ),
+    "distant_peers": (
+        ("distant_peers.count",),
+        "Distant peers (in own networks)",
+        {"type": "SliderInt", "min": 0, "max": 40, "step": 1, "unit": "peers"},
+    ),
+    "recruitment": (
+        ("close_peers.recruitment", "distant_peers.recruitment"),
+        "How new peers are recruited",
+        {"type": "Select", "values": list(RECRUITMENT_WORDS)},
+    ),
+    "hours_per_week": (
+        ("close_peers.hours_per_week", "distant_peers.hours_per_week"),
+        "Peer hours a week",
+        {"type": "SliderFloat", "min": 0.0, "max": 40.0, "step": 1.0, "unit": "h"},
+    ),
     # The scenario's pay has no currency of its own ("currency" in its description).
-    "pay_per_week": (("close_peers.compensation_per_week", "distant_peers.compensation_per_week"),
-                     "Peer pay a week",
-                     {"type": "SliderFloat", "min": 0.0, "max": 600.0, "step": 10.0,
-                      "unit": "(currency)", "zero": "unpaid"}),
-    "professionals": (("services.professionals",), "Professionals",
-                      {"type": "SliderInt", "min": 0, "max": 20, "step": 1, "unit": "people"}),
-    "outreach_workers": (("outreach_workers.count",), "Salaried outreach workers",
-                         {"type": "SliderInt", "min": 0, "max": 20, "step": 1,
-                          "unit": "people"}),
-    "supervision_every_weeks": (("wellbeing.supervision_every_weeks",), "Supervision interval",
-                                {"type": "SliderInt", "min": 0, "max": 12, "step": 1,
-                                 "unit": "weeks", "zero": "no supervision"}),
-    "caseload_cap": (("close_peers.caseload_cap", "distant_peers.caseload_cap"),
-                     "Most clients per peer",
-                     {"type": "SliderInt", "min": 0, "max": 30, "step": 1, "unit": "clients",
-                      "zero": "no limit"}),
-    "online_contacts": (("outreach.online_contacts_per_peer_week",),
-                        "Online contacts per peer a week",
-                        {"type": "SliderFloat", "min": 0.0, "max": 10.0, "step": 0.5,
-                         "zero": "none"}),
+    "pay_per_week": (
+        ("close_peers.compensation_per_week", "distant_peers.compensation_per_week"),
+        "Peer pay a week",
+        {
+            "type": "SliderFloat",
+            "min": 0.0,
+            "max": 600.0,
+            "step": 10.0,
+            "unit": "(currency)",
+            "zero": "unpaid",
+        },
+    ),
+    "professionals": (
+        ("services.professionals",),
+        "Professionals",
+        {"type": "SliderInt", "min": 0, "max": 20, "step": 1, "unit": "people"},
+    ),
+    "outreach_workers": (
+        ("outreach_workers.count",),
+        "Salaried outreach workers",
+        {"type": "SliderInt", "min": 0, "max": 20, "step": 1, "unit": "people"},
+    ),
+    "supervision_every_weeks": (
+        ("wellbeing.supervision_every_weeks",),
+        "Supervision interval",
+        {
+            "type": "SliderInt",
+            "min": 0,
+            "max": 12,
+            "step": 1,
+            "unit": "weeks",
+            "zero": "no supervision",
+        },
+    ),
+    "caseload_cap": (
+        ("close_peers.caseload_cap", "distant_peers.caseload_cap"),
+        "Most clients per peer",
+        {
+            "type": "SliderInt",
+            "min": 0,
+            "max": 30,
+            "step": 1,
+            "unit": "clients",
+            "zero": "no limit",
+        },
+    ),
+    "online_contacts": (
+        ("outreach.online_contacts_per_peer_week",),
+        "Online contacts per peer a week",
+        {"type": "SliderFloat", "min": 0.0, "max": 10.0, "step": 0.5, "zero": "none"},
+    ),
 }
 
 _KEY_WORDS = {key: label for keys, label, _ in POLICIES.values() for key in keys}
@@ -201,19 +252,32 @@ class WorkshopModel(OutreachModel):
             right side of two policies side by side), or None.
     """
 
-    def __init__(self, close_peers: int | None = None, distant_peers: int | None = None,
-                 recruitment: str | None = None, hours_per_week: float | None = None,
-                 pay_per_week: float | None = None, professionals: int | None = None,
-                 outreach_workers: int | None = None,
-                 supervision_every_weeks: int | None = None, caseload_cap: int | None = None,
-                 online_contacts: float | None = None):
+    def __init__(
+        self,
+        close_peers: int | None = None,
+        distant_peers: int | None = None,
+        recruitment: str | None = None,
+        hours_per_week: float | None = None,
+        pay_per_week: float | None = None,
+        professionals: int | None = None,
+        outreach_workers: int | None = None,
+        supervision_every_weeks: int | None = None,
+        caseload_cap: int | None = None,
+        online_contacts: float | None = None,
+    ):
         base = base_scenario()
-        values = {"close_peers": close_peers, "distant_peers": distant_peers,
-                  "recruitment": recruitment, "hours_per_week": hours_per_week,
-                  "pay_per_week": pay_per_week, "professionals": professionals,
-                  "outreach_workers": outreach_workers,
-                  "supervision_every_weeks": supervision_every_weeks,
-                  "caseload_cap": caseload_cap, "online_contacts": online_contacts}
+        values = {
+            "close_peers": close_peers,
+            "distant_peers": distant_peers,
+            "recruitment": recruitment,
+            "hours_per_week": hours_per_week,
+            "pay_per_week": pay_per_week,
+            "professionals": professionals,
+            "outreach_workers": outreach_workers,
+            "supervision_every_weeks": supervision_every_weeks,
+            "caseload_cap": caseload_cap,
+            "online_contacts": online_contacts,
+        }
         self.start_values = values
         self.applied: list[tuple[int, dict[str, Any]]] = []
         self.inherited = 0  # changes in ``applied`` a twin copied from its original
@@ -254,7 +318,7 @@ class WorkshopModel(OutreachModel):
     def own_changes(self) -> dict[str, Any]:
         """The policy changes made on this run itself (not copied by :meth:`twin`), merged."""
         out: dict[str, Any] = {}
-        for _, overrides in self.applied[self.inherited:]:
+        for _, overrides in self.applied[self.inherited :]:
             out.update(overrides)
         return out
 
@@ -310,12 +374,20 @@ def value_words(widget: dict[str, Any], value: Any) -> str:
 def _policy_sentence(s: Scenario) -> str:
     v = policy_values(s)
     cap = f"at most {v['caseload_cap']} clients each" if v["caseload_cap"] else "no caseload limit"
-    sup = (f"supervision every {v['supervision_every_weeks']} weeks"
-           if v["supervision_every_weeks"] else "no supervision")
-    online = (f"{v['online_contacts']:g} online contacts a week each" if v["online_contacts"]
-              else "no online work")
-    return (f"{v['close_peers']} close peers, {v['distant_peers']} distant peers, recruited "
-            f"{v['recruitment']}; {sup}; {cap}; {online}")
+    sup = (
+        f"supervision every {v['supervision_every_weeks']} weeks"
+        if v["supervision_every_weeks"]
+        else "no supervision"
+    )
+    online = (
+        f"{v['online_contacts']:g} online contacts a week each"
+        if v["online_contacts"]
+        else "no online work"
+    )
+    return (
+        f"{v['close_peers']} close peers, {v['distant_peers']} distant peers, recruited "
+        f"{v['recruitment']}; {sup}; {cap}; {online}"
+    )
 
 
 class WidthProbe(v.VuetifyTemplate):
@@ -400,8 +472,9 @@ module.exports = {
 
 
 @solara.component
-def ValueSlider(label: str, value: Any, on_value, widget: dict[str, Any],
-                classes: list[str] | None = None):
+def ValueSlider(
+    label: str, value: Any, on_value, widget: dict[str, Any], classes: list[str] | None = None
+):
     """A slider under its label, the label ending in the current value and unit.
 
     The label sits above the track, not beside it, so a narrow sidebar or form column keeps a
@@ -411,8 +484,15 @@ def ValueSlider(label: str, value: Any, on_value, widget: dict[str, Any],
     top = max(widget["max"], value)  # a scenario beyond the usual range still fits
     with solara.Div(classes=["outreach-slider", *(classes or [])]):
         solara.Text(f"{label}: {value_words(widget, value)}", classes=["outreach-slider-label"])
-        slider("", value=value, min=widget["min"], max=top, step=widget["step"],
-               on_value=on_value, thumb_label=False)
+        slider(
+            "",
+            value=value,
+            min=widget["min"],
+            max=top,
+            step=widget["step"],
+            on_value=on_value,
+            thumb_label=False,
+        )
 
 
 #: Smallest network height in presenter mode, in CSS pixels (a very short window scrolls).
@@ -449,23 +529,32 @@ def Workshop(model: OutreachModel, present: bool = False):
     series.fit(fig_w, net_h if beside else int(min(max(0.6 * fig_w, 420), 560)))
     w = model.weekly
     with solara.Column(classes=["outreach-main"], gap="6px"):
-        with solara.Row(classes=["outreach-figures"], gap="28px",
-                        style={"align-items": "baseline", "flex-wrap": "wrap"}):
+        with solara.Row(
+            classes=["outreach-figures"],
+            gap="28px",
+            style={"align-items": "baseline", "flex-wrap": "wrap"},
+        ):
             solara.Text(f"Week {model.week}", classes=["outreach-week"])
             for key in ("contacted", "engaged", "linked", "retained"):
                 solara.Text(f"{w[key][-1]:,} {key}", classes=[f"outreach-{key}"])
             solara.Text(f"{w['peers_active'][-1]} peers working", classes=["outreach-working"])
-            solara.Text(f"{w['peers_exhausted_ever'][-1]} ever exhausted",
-                        classes=["outreach-exhausted"])
+            solara.Text(
+                f"{w['peers_exhausted_ever'][-1]} ever exhausted", classes=["outreach-exhausted"]
+            )
         if not present:
-            solara.Text(f"Now: {_policy_sentence(model.scenario)}",
-                        classes=["outreach-policy"])
+            solara.Text(f"Now: {_policy_sentence(model.scenario)}", classes=["outreach-policy"])
         solara.Text(KEYS_LINE, classes=["outreach-keys"])
         WidthProbe.element(on_width=width.set, on_room=room.set)
         # A grid, not a wrapping row: a scrollbar appearing must not push the plots below.
         columns = f"{fig_w}px {fig_w}px" if beside else f"{fig_w}px"
-        with solara.Div(style={"display": "grid", "grid-template-columns": columns,
-                               "column-gap": f"{gap}px", "row-gap": "8px"}):
+        with solara.Div(
+            style={
+                "display": "grid",
+                "grid-template-columns": columns,
+                "column-gap": f"{gap}px",
+                "row-gap": "8px",
+            }
+        ):
             with solara.Div(classes=["outreach-network", "outreach-figure"]):
                 rw.Image(value=network.png(model, dpi=PAGE_DPI), format="png")
             if not present:  # one large network view; the plots cost nothing while hidden
@@ -477,9 +566,11 @@ def Workshop(model: OutreachModel, present: bool = False):
 
 
 #: What the peers' bars mean, under them.
-PEERS_WORDS = ("Grey: hours available this week (tailored to each peer's strength); black: "
-               "hours worked; vermillion: beyond them (crises). Energy: black while working, "
-               "vermillion while resting exhausted; dashed: the exhaustion threshold.")
+PEERS_WORDS = (
+    "Grey: hours available this week (tailored to each peer's strength); black: "
+    "hours worked; vermillion: beyond them (crises). Energy: black while working, "
+    "vermillion while resting exhausted; dashed: the exhaustion threshold."
+)
 
 
 @solara.component
@@ -494,8 +585,11 @@ def PeersPanel(model: OutreachModel, width: int):
     peers = _figure(model, "peers", PeersFigure)
     peers.fit(width)
     hours = mean_peer_hours(model)
-    average = (f"a working peer worked {hours:.1f} h a week on average so far"
-               if hours == hours else "no week worked yet")
+    average = (
+        f"a working peer worked {hours:.1f} h a week on average so far"
+        if hours == hours
+        else "no week worked yet"
+    )
     with solara.Div(classes=["outreach-peers"], style={"max-width": f"{width}px"}):
         solara.Text(f"Peers' hours and energy: {average}", classes=["outreach-peers-title"])
         with solara.Div(classes=["outreach-figure"]):
@@ -509,10 +603,13 @@ def difference_words(d: float) -> str:
 
 
 #: The side-by-side view's counters: weekly series and their words (with DIFFERENCES' order).
-SIDE_COUNTERS = (("contacted", "Clients contacted"), ("engaged", "Clients engaged"),
-                 ("linked", "Clients linked to services"),
-                 ("peers_exhausted_ever", "Peers ever exhausted"),
-                 ("peers_active", "Peers working now"))
+SIDE_COUNTERS = (
+    ("contacted", "Clients contacted"),
+    ("engaged", "Clients engaged"),
+    ("linked", "Clients linked to services"),
+    ("peers_exhausted_ever", "Peers ever exhausted"),
+    ("peers_active", "Peers working now"),
+)
 
 
 @solara.component
@@ -532,8 +629,10 @@ def SideBySide(left: OutreachModel, right: OutreachModel, present: bool = False)
     column = width.value or 640
     gap = 16
     half = (column - gap) // 2
-    nets = [_figure(m, "side-network", functools.partial(NetworkFigure, legend=False))
-            for m in (left, right)]
+    nets = [
+        _figure(m, "side-network", functools.partial(NetworkFigure, legend=False))
+        for m in (left, right)
+    ]
     for net in nets:
         net.fit(half)
     legend = _figure(left.world, "legend", lambda _w: LegendFigure(left))
@@ -544,9 +643,12 @@ def SideBySide(left: OutreachModel, right: OutreachModel, present: bool = False)
     with solara.Column(classes=["outreach-main", "outreach-side"], gap="6px"):
         solara.Text(f"Week {left.week}", classes=["outreach-week"])
         with solara.Div(classes=["outreach-side-table"]):
-            for text, cls in (("", "outreach-side-head"), ("Now", "outreach-side-head"),
-                              ("Proposal", "outreach-side-head"),
-                              ("Difference", "outreach-side-head")):
+            for text, cls in (
+                ("", "outreach-side-head"),
+                ("Now", "outreach-side-head"),
+                ("Proposal", "outreach-side-head"),
+                ("Difference", "outreach-side-head"),
+            ):
                 solara.Text(text, classes=[cls])
             for key, words in SIDE_COUNTERS:
                 a, b = lw[key][-1], rw_[key][-1]
@@ -556,21 +658,34 @@ def SideBySide(left: OutreachModel, right: OutreachModel, present: bool = False)
                 solara.Text(difference_words(b - a), classes=[f"outreach-diff-{key}"])
         solara.Text(KEYS_LINE, classes=["outreach-keys"])
         WidthProbe.element(on_width=width.set, on_room=lambda _r: None)
-        with solara.Div(style={"display": "grid", "grid-template-columns": f"{half}px {half}px",
-                               "column-gap": f"{gap}px", "row-gap": "8px"}):
+        with solara.Div(
+            style={
+                "display": "grid",
+                "grid-template-columns": f"{half}px {half}px",
+                "column-gap": f"{gap}px",
+                "row-gap": "8px",
+            }
+        ):
             for side, model, net in (("left", left, nets[0]), ("right", right, nets[1])):
                 with solara.Div(classes=[f"outreach-side-{side}"]):
-                    solara.Text(f"{'Now' if side == 'left' else 'Proposal'}: "
-                                f"{_policy_sentence(model.scenario)}",
-                                classes=["outreach-side-policy"])
+                    solara.Text(
+                        f"{'Now' if side == 'left' else 'Proposal'}: "
+                        f"{_policy_sentence(model.scenario)}",
+                        classes=["outreach-side-policy"],
+                    )
                     with solara.Div(classes=["outreach-network", "outreach-figure"]):
                         rw.Image(value=net.png(model, dpi=PAGE_DPI), format="png")
         with solara.Div(classes=["outreach-legend", "outreach-figure"]):
             rw.Image(value=legend.png(), format="png")
         with solara.Div(classes=["outreach-difference", "outreach-figure"]):
             rw.Image(value=diff.png(left, right, dpi=PAGE_DPI), format="png")
-        with solara.Div(style={"display": "grid", "grid-template-columns": f"{half}px {half}px",
-                               "column-gap": f"{gap}px"}):
+        with solara.Div(
+            style={
+                "display": "grid",
+                "grid-template-columns": f"{half}px {half}px",
+                "column-gap": f"{gap}px",
+            }
+        ):
             for side, model in (("left", left), ("right", right)):
                 with solara.Div(classes=[f"outreach-side-{side}-peers"]):
                     PeersPanel(model, half)
@@ -607,17 +722,29 @@ def _PolicyForm(model: OutreachModel, title: str):
                 on_value = functools.partial(set_value, name)
                 if widget["type"] == "Select":
                     with solara.Div(classes=[f"outreach-now-{name}"]):
-                        solara.Select(label, value=draft.value[name], values=widget["values"],
-                                      on_value=on_value)
+                        solara.Select(
+                            label,
+                            value=draft.value[name],
+                            values=widget["values"],
+                            on_value=on_value,
+                        )
                 else:
-                    ValueSlider(label, draft.value[name], on_value, widget,
-                                classes=[f"outreach-now-{name}"])
-        solara.Button("Apply from next week", color="primary", disabled=not changed,
-                      on_click=apply, classes=["outreach-apply"])
+                    ValueSlider(
+                        label, draft.value[name], on_value, widget, classes=[f"outreach-now-{name}"]
+                    )
+        solara.Button(
+            "Apply from next week",
+            color="primary",
+            disabled=not changed,
+            on_click=apply,
+            classes=["outreach-apply"],
+        )
         if model.policy_changes:
-            lines = [f"- week {week}: {_KEY_WORDS.get(key, key)} set to "
-                     f"{value_words(_KEY_WIDGETS.get(key, {}), value)}"
-                     for week, key, value in model.policy_changes]
+            lines = [
+                f"- week {week}: {_KEY_WORDS.get(key, key)} set to "
+                f"{value_words(_KEY_WIDGETS.get(key, {}), value)}"
+                for week, key, value in model.policy_changes
+            ]
             solara.Markdown("**Changes so far** (dashed lines on the plots)\n\n" + "\n".join(lines))
 
 
@@ -641,19 +768,26 @@ def Sidebar(model: solara.Reactive, scenario: Scenario):
     with solara.Sidebar(), solara.Column(classes=["outreach-sidebar"]):
         with solara.Card("Controls"):
             ValueSlider("Play interval", play_interval.value, play_interval.set, PLAY_INTERVAL)
-            ValueSlider("Redraw every", render_interval.value, render_interval.set,
-                        RENDER_INTERVAL)
+            ValueSlider("Redraw every", render_interval.value, render_interval.set, RENDER_INTERVAL)
             solara.Checkbox(label="Use threads", value=use_threads)
-            ModelController(model, model_parameters=params, play_interval=play_interval,
-                            render_interval=render_interval, use_threads=use_threads)
+            ModelController(
+                model,
+                model_parameters=params,
+                play_interval=play_interval,
+                render_interval=render_interval,
+                use_threads=use_threads,
+            )
         with solara.Card("Model Parameters"):
             solara.Text("Used from the next Reset", classes=["outreach-note"])
             for name, spec in specs.items():
-                on_value = functools.partial(lambda n, x: params.set({**params.value, n: x}),
-                                             name)
+                on_value = functools.partial(lambda n, x: params.set({**params.value, n: x}), name)
                 if spec["type"] == "Select":
-                    solara.Select(spec["label"], value=params.value[name],
-                                  values=spec["values"], on_value=on_value)
+                    solara.Select(
+                        spec["label"],
+                        value=params.value[name],
+                        values=spec["values"],
+                        on_value=on_value,
+                    )
                 else:
                     ValueSlider(spec["label"], params.value[name], on_value, spec)
 
@@ -750,15 +884,22 @@ def Page():
         solara.Title(f"Peer outreach: {scenario.name}")
         with solara.AppBar():
             solara.AppBarTitle(f"Peer outreach: {scenario.name}")
-            solara.Button("One policy" if side.value else "Two policies",
-                          icon_name="mdi-view-agenda" if side.value else "mdi-compare",
-                          outlined=True, color="white", on_click=lambda: side.set(not side.value),
-                          classes=["outreach-side-toggle"])
-            solara.Button("Show controls" if present.value else "Presenter mode",
-                          icon_name="mdi-tune" if present.value else "mdi-presentation",
-                          outlined=True, color="white",
-                          on_click=lambda: present.set(not present.value),
-                          classes=["outreach-present-toggle"])
+            solara.Button(
+                "One policy" if side.value else "Two policies",
+                icon_name="mdi-view-agenda" if side.value else "mdi-compare",
+                outlined=True,
+                color="white",
+                on_click=lambda: side.set(not side.value),
+                classes=["outreach-side-toggle"],
+            )
+            solara.Button(
+                "Show controls" if present.value else "Presenter mode",
+                icon_name="mdi-tune" if present.value else "mdi-presentation",
+                outlined=True,
+                color="white",
+                on_click=lambda: present.set(not present.value),
+                classes=["outreach-present-toggle"],
+            )
         PresenterKeys.element()
         Sidebar(model, scenario)
         if right is not None:

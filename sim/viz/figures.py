@@ -21,20 +21,35 @@ from matplotlib.lines import Line2D
 from sim.model import state as E
 from sim.viz.layout import network_view
 
-__all__ = ["BODY_PX", "DIFFERENCES", "DiffFigure", "FONT", "LegendFigure", "NetworkFigure",
-           "PAGE_DPI", "PALETTE", "PeersFigure", "STATE_WORDS", "SeriesFigure", "in_orbit",
-           "legend_handles", "mean_peer_hours", "peer_week", "png"]
+__all__ = [
+    "BODY_PX",
+    "DIFFERENCES",
+    "DiffFigure",
+    "FONT",
+    "LegendFigure",
+    "NetworkFigure",
+    "PAGE_DPI",
+    "PALETTE",
+    "PeersFigure",
+    "STATE_WORDS",
+    "SeriesFigure",
+    "in_orbit",
+    "legend_handles",
+    "mean_peer_hours",
+    "peer_week",
+    "png",
+]
 
 #: Okabe-Ito colours by meaning.
 PALETTE = {
-    "hidden": "#C8C8C8",       # light grey: not reached, recedes into the background
-    "contacted": "#56B4E9",    # sky blue
-    "engaged": "#E69F00",      # orange
-    "linked": "#009E73",       # bluish green
-    "retained": "#0072B2",     # blue
-    "close": "#CC79A7",        # reddish purple
-    "distant": "#F0E442",      # yellow, drawn with a black edge
-    "exhausted": "#D55E00",    # vermillion
+    "hidden": "#C8C8C8",  # light grey: not reached, recedes into the background
+    "contacted": "#56B4E9",  # sky blue
+    "engaged": "#E69F00",  # orange
+    "linked": "#009E73",  # bluish green
+    "retained": "#0072B2",  # blue
+    "close": "#CC79A7",  # reddish purple
+    "distant": "#F0E442",  # yellow, drawn with a black edge
+    "exhausted": "#D55E00",  # vermillion
     "working": "#000000",
     "withdrawn": "#999999",
 }
@@ -48,9 +63,9 @@ STATE_WORDS = (
     "Retained in services",
 )
 _STATE_KEYS = ("hidden", "contacted", "engaged", "linked", "retained")
-_STATE_RGBA = np.array([
-    [int(PALETTE[k][i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0] for k in _STATE_KEYS
-])
+_STATE_RGBA = np.array(
+    [[int(PALETTE[k][i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0] for k in _STATE_KEYS]
+)
 _CLIENT_SIZE = np.array([22.0, 60.0, 75.0, 85.0, 85.0])  # reached clients stand out
 
 #: Font sizes in points; the page draws at 72 dpi, so these are also pixels on screen, none
@@ -73,8 +88,17 @@ LEGEND_TITLE = "Bigger peer marker: more energy left"
 
 
 def _dot(color, label, marker="o", edge="none", lw=0.0, size=13) -> Line2D:
-    return Line2D([], [], ls="none", marker=marker, markersize=size, markerfacecolor=color,
-                  markeredgecolor=edge, markeredgewidth=lw, label=label)
+    return Line2D(
+        [],
+        [],
+        ls="none",
+        marker=marker,
+        markersize=size,
+        markerfacecolor=color,
+        markeredgecolor=edge,
+        markeredgewidth=lw,
+        label=label,
+    )
 
 
 def in_orbit(model) -> np.ndarray | None:
@@ -96,8 +120,9 @@ def legend_handles(orbit: bool = False) -> list[Line2D]:
     """
     handles = [_dot(PALETTE[k], w) for k, w in zip(_STATE_KEYS, STATE_WORDS, strict=True)]
     if orbit:
-        handles.append(_dot("white", "Hollow: no service in a year", "o",
-                            PALETTE["contacted"], 2.0, 13))
+        handles.append(
+            _dot("white", "Hollow: no service in a year", "o", PALETTE["contacted"], 2.0, 13)
+        )
     handles += [
         _dot(PALETTE["close"], "Close peer (at a service site)", "s", "black", 1.0, 15),
         _dot(PALETTE["distant"], "Distant peer (in own networks)", "^", "black", 1.0, 16),
@@ -152,9 +177,9 @@ class _Blitter:
         buf = io.BytesIO()
         # Fast compression: the image crosses a loopback socket, not the internet. The figures
         # are opaque, so RGB loses nothing and leaves a quarter less to compress.
-        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(),
-                         "raw", "RGBA", 0, 1).convert("RGB").save(buf, format="png",
-                                                                 compress_level=1)
+        Image.frombuffer(
+            "RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+        ).convert("RGB").save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
 
@@ -169,8 +194,9 @@ class NetworkFigure:
             :class:`LegendFigure` instead.
     """
 
-    def __init__(self, model, size: tuple[float, float] = (9.0, 8.6), fig=None,
-                 legend: bool = True):
+    def __init__(
+        self, model, size: tuple[float, float] = (9.0, 8.6), fig=None, legend: bool = True
+    ):
         self.lock = threading.Lock()  # a figure is not safe to draw from two threads at once
         self.with_legend = legend
         self._orbit = in_orbit(model)
@@ -181,10 +207,10 @@ class NetworkFigure:
         ax = self.ax
         ax.set_axis_off()
         ax.set_aspect("equal")
-        self._week = self.fig.text(0.02, 0.985, "", ha="left", va="top",
-                                   fontsize=FONT["title"] + 6, weight="bold")
-        self._caption = self.fig.text(0.02, 0.925, "", ha="left", va="top",
-                                      fontsize=FONT["tick"])
+        self._week = self.fig.text(
+            0.02, 0.985, "", ha="left", va="top", fontsize=FONT["title"] + 6, weight="bold"
+        )
+        self._caption = self.fig.text(0.02, 0.925, "", ha="left", va="top", fontsize=FONT["tick"])
         self._edges = LineCollection([], colors="#B0B0B0", linewidths=0.6, alpha=0.6, zorder=1)
         ax.add_collection(self._edges)
         self._clients = ax.scatter([], [], s=[], linewidths=0, zorder=2)
@@ -201,17 +227,26 @@ class NetworkFigure:
         self._legend()
         self.update(model)
 
-    def _legend(self, ncol: int = 2, loc: str = "lower center",
-                anchor: tuple[float, float] | None = None) -> None:
+    def _legend(
+        self, ncol: int = 2, loc: str = "lower center", anchor: tuple[float, float] | None = None
+    ) -> None:
         if getattr(self, "_legend_box", None) is not None:
             self._legend_box.remove()
         self._legend_box = None
         if not self.with_legend:
             return
         self._legend_box = self.fig.legend(
-            handles=legend_handles(self._orbit is not None), loc=loc, bbox_to_anchor=anchor,
-            ncol=ncol, frameon=False, fontsize=FONT["legend"], handletextpad=0.3,
-            columnspacing=1.0, title=LEGEND_TITLE, title_fontsize=FONT["legend"])
+            handles=legend_handles(self._orbit is not None),
+            loc=loc,
+            bbox_to_anchor=anchor,
+            ncol=ncol,
+            frameon=False,
+            fontsize=FONT["legend"],
+            handletextpad=0.3,
+            columnspacing=1.0,
+            title=LEGEND_TITLE,
+            title_fontsize=FONT["legend"],
+        )
 
     def fit(self, width_px: int, height_px: int | None = None) -> bool:
         """Lay the figure out for a page column ``width_px`` CSS pixels wide.
@@ -311,10 +346,14 @@ class NetworkFigure:
             energy = np.clip(model.p_energy[mine], 0.0, 1.0)
             sizes = np.where(status == E.WITHDRAWN, 70.0, 110.0 + 420.0 * energy)
             scatter.set_sizes(sizes)
-            face = np.where(status == E.WITHDRAWN, "white", PALETTE["close" if kind == E.CLOSE
-                                                                else "distant"])
-            edge = np.select([status == E.RESTING, status == E.WITHDRAWN],
-                             [PALETTE["exhausted"], PALETTE["withdrawn"]], "black")
+            face = np.where(
+                status == E.WITHDRAWN, "white", PALETTE["close" if kind == E.CLOSE else "distant"]
+            )
+            edge = np.select(
+                [status == E.RESTING, status == E.WITHDRAWN],
+                [PALETTE["exhausted"], PALETTE["withdrawn"]],
+                "black",
+            )
             scatter.set_facecolors(face.tolist())
             scatter.set_edgecolors(edge.tolist())
             scatter.set_linewidths(np.where(status == E.RESTING, 4.0, 1.2))
@@ -332,8 +371,11 @@ class NetworkFigure:
         """Update for ``model`` and render to PNG bytes (the page's fast path)."""
         with self.lock:
             if self._blitter is None:
-                self._blitter = _Blitter(self.fig, [self._clients, self._hollow, self._close,
-                                                    self._distant, self._week], dpi)
+                self._blitter = _Blitter(
+                    self.fig,
+                    [self._clients, self._hollow, self._close, self._distant, self._week],
+                    dpi,
+                )
             self.update(model)
             return self._blitter.png()
 
@@ -347,12 +389,18 @@ class SeriesFigure:
         fig: draw into this figure or subfigure instead (the animation's right half).
     """
 
-    REACH = (("contacted", "Contacted"), ("engaged", "Engaged"),
-             ("linked", "Linked to services"), ("retained", "Retained"))
-    PEERS = (("peers_active", "Working", PALETTE["working"], "-"),
-             ("peers_resting", "Resting (exhausted now)", PALETTE["exhausted"], "-"),
-             ("peers_exhausted_ever", "Ever exhausted", PALETTE["exhausted"], "--"),
-             ("peers_withdrawn", "Withdrawn", PALETTE["withdrawn"], ":"))
+    REACH = (
+        ("contacted", "Contacted"),
+        ("engaged", "Engaged"),
+        ("linked", "Linked to services"),
+        ("retained", "Retained"),
+    )
+    PEERS = (
+        ("peers_active", "Working", PALETTE["working"], "-"),
+        ("peers_resting", "Resting (exhausted now)", PALETTE["exhausted"], "-"),
+        ("peers_exhausted_ever", "Ever exhausted", PALETTE["exhausted"], "--"),
+        ("peers_withdrawn", "Withdrawn", PALETTE["withdrawn"], ":"),
+    )
 
     def __init__(self, model, size: tuple[float, float] = (9.0, 7.4), fig=None):
         self.lock = threading.Lock()
@@ -364,13 +412,16 @@ class SeriesFigure:
             (self.lines[key],) = self.ax_reach.plot([], [], lw=3, color=PALETTE[key], label=label)
         for key, label, color, ls in self.PEERS:
             (self.lines[key],) = self.ax_peers.plot([], [], lw=3, color=color, ls=ls, label=label)
-        for ax, title in ((self.ax_reach, "Clients reached so far"),
-                          (self.ax_peers, "Peers")):
+        for ax, title in ((self.ax_reach, "Clients reached so far"), (self.ax_peers, "Peers")):
             ax.set_title(title, fontsize=FONT["title"], loc="left")
             ax.tick_params(labelsize=FONT["tick"])
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=FONT["legend"], loc="center left", bbox_to_anchor=(1.01, 0.5),
-                      frameon=False)
+            ax.legend(
+                fontsize=FONT["legend"],
+                loc="center left",
+                bbox_to_anchor=(1.01, 0.5),
+                frameon=False,
+            )
         self.ax_peers.set_xlabel("Week", fontsize=FONT["label"])
         self._marks: list = []
         self._n_marked = -1
@@ -395,12 +446,19 @@ class SeriesFigure:
             self.fig.set_dpi(PAGE_DPI)
             self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
             renderer = _agg_renderer(self.fig)
-            legend_w = max(ax.get_legend().get_window_extent(renderer).width
-                           for ax in (self.ax_reach, self.ax_peers))
+            legend_w = max(
+                ax.get_legend().get_window_extent(renderer).width
+                for ax in (self.ax_reach, self.ax_peers)
+            )
             top, bottom, gap = 34, 60, 56  # title; ticks and "Week"; the lower plot's title
             plot_h = (h - top - bottom - gap) / 2
-            self.fig.subplots_adjust(left=72 / w, right=1 - (legend_w + 24) / w,
-                                     top=1 - top / h, bottom=bottom / h, hspace=gap / plot_h)
+            self.fig.subplots_adjust(
+                left=72 / w,
+                right=1 - (legend_w + 24) / w,
+                top=1 - top / h,
+                bottom=bottom / h,
+                hspace=gap / plot_h,
+            )
             if self._blitter is not None:
                 self._blitter.invalidate()
         return True
@@ -422,8 +480,10 @@ class SeriesFigure:
         top_x = max(10, model.scenario.run.weeks)
         while top_x < len(weeks) - 1:
             top_x *= 2
-        for ax, keys in ((self.ax_reach, [k for k, _ in self.REACH]),
-                         (self.ax_peers, [k for k, *_ in self.PEERS])):
+        for ax, keys in (
+            (self.ax_reach, [k for k, _ in self.REACH]),
+            (self.ax_peers, [k for k, *_ in self.PEERS]),
+        ):
             top_y = max(max(model.weekly[k]) for k in keys)
             x0, y1 = ax.get_xlim()[1], ax.get_ylim()[1]
             if top_y > y1 or y1 > 4 * max(top_y, 10) or x0 != top_x:  # new run after a reset
@@ -439,10 +499,17 @@ class SeriesFigure:
             for week in sorted({w for w, _, _ in changes}):
                 for ax in (self.ax_reach, self.ax_peers):
                     self._marks.append(ax.axvline(week, color="black", ls="--", lw=2))
-                self._marks.append(self.ax_reach.annotate(
-                    "policy\nchanged", (week, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(4, -4), textcoords="offset points", va="top",
-                    fontsize=FONT["legend"]))
+                self._marks.append(
+                    self.ax_reach.annotate(
+                        "policy\nchanged",
+                        (week, 1.0),
+                        xycoords=("data", "axes fraction"),
+                        xytext=(4, -4),
+                        textcoords="offset points",
+                        va="top",
+                        fontsize=FONT["legend"],
+                    )
+                )
             self._n_marked = len(changes)
             changed = True
         return changed
@@ -492,9 +559,16 @@ class LegendFigure:
                 if self._legend is not None:
                     self._legend.remove()
                 self._legend = self.fig.legend(
-                    handles=legend_handles(self.orbit), loc="upper left", ncol=ncol,
-                    frameon=False, fontsize=FONT["legend"], handletextpad=0.3,
-                    columnspacing=1.0, title=LEGEND_TITLE, title_fontsize=FONT["legend"])
+                    handles=legend_handles(self.orbit),
+                    loc="upper left",
+                    ncol=ncol,
+                    frameon=False,
+                    fontsize=FONT["legend"],
+                    handletextpad=0.3,
+                    columnspacing=1.0,
+                    title=LEGEND_TITLE,
+                    title_fontsize=FONT["legend"],
+                )
                 box = self._legend.get_window_extent(renderer)
                 if box.width <= w - 16:
                     break
@@ -529,7 +603,9 @@ def peer_week(model) -> dict[str, np.ndarray]:
     rows = rows[np.argsort(kind[rows], kind="stable")]  # close (1) before distant (2)
     working = status[rows] == E.ACTIVE
     return {
-        "row": rows, "kind": kind[rows], "status": status[rows],
+        "row": rows,
+        "kind": kind[rows],
+        "status": status[rows],
         "available": np.where(working, model.available_hours()[rows], 0.0),
         "worked": np.where(working, model.p_hours_worked[rows], 0.0),
         "energy": np.clip(model.p_energy[rows], 0.0, 1.0),
@@ -575,8 +651,9 @@ class PeersFigure:
         self.ax_energy.set_xlim(0.0, 1.0)
         self.ax_energy.set_xticks([0.0, 1.0], ["0", "full"])
         threshold = model.scenario.wellbeing.exhaustion_threshold
-        self._threshold = self.ax_energy.axvline(threshold, color=PALETTE["exhausted"], ls="--",
-                                                 lw=2)
+        self._threshold = self.ax_energy.axvline(
+            threshold, color=PALETTE["exhausted"], ls="--", lw=2
+        )
 
         def bars(ax, color):
             lc = LineCollection([], colors=color, capstyle="butt", zorder=2)
@@ -591,12 +668,28 @@ class PeersFigure:
         from matplotlib.transforms import blended_transform_factory
 
         at_left = blended_transform_factory(self.ax_hours.transAxes, self.ax_hours.transData)
-        self._close = self.ax_hours.scatter([], [], marker="s", color=PALETTE["close"],
-                                            edgecolors="black", linewidths=1.0,
-                                            transform=at_left, clip_on=False, zorder=3)
-        self._distant = self.ax_hours.scatter([], [], marker="^", color=PALETTE["distant"],
-                                              edgecolors="black", linewidths=1.0,
-                                              transform=at_left, clip_on=False, zorder=3)
+        self._close = self.ax_hours.scatter(
+            [],
+            [],
+            marker="s",
+            color=PALETTE["close"],
+            edgecolors="black",
+            linewidths=1.0,
+            transform=at_left,
+            clip_on=False,
+            zorder=3,
+        )
+        self._distant = self.ax_hours.scatter(
+            [],
+            [],
+            marker="^",
+            color=PALETTE["distant"],
+            edgecolors="black",
+            linewidths=1.0,
+            transform=at_left,
+            clip_on=False,
+            zorder=3,
+        )
         self._size = 0
         self._row_px = 12.0
         self._plot_h = 300.0
@@ -625,8 +718,9 @@ class PeersFigure:
             hours_w = 0.64 * plot_w
             plot_h = h - top - bottom
             self.ax_hours.set_position((left / w, bottom / h, hours_w / w, plot_h / h))
-            self.ax_energy.set_position(((left + hours_w + gap) / w, bottom / h,
-                                         (plot_w - hours_w) / w, plot_h / h))
+            self.ax_energy.set_position(
+                ((left + hours_w + gap) / w, bottom / h, (plot_w - hours_w) / w, plot_h / h)
+            )
             self._plot_h = plot_h
             self._marker_x = -15 / hours_w
             self._n_rows = -1  # bar thickness follows the new height
@@ -646,8 +740,13 @@ class PeersFigure:
             self.ax_hours.set_ylim(rows - 0.5, -0.5)  # the first peer at the top
             row_px = self._plot_h / rows
             self._row_px = row_px
-            for lc in (self._available, self._worked, self._beyond, self._energy_track,
-                       self._energy):
+            for lc in (
+                self._available,
+                self._worked,
+                self._beyond,
+                self._energy_track,
+                self._energy,
+            ):
                 lc.set_linewidth(0.7 * row_px)  # points are pixels at PAGE_DPI
             changed = True
         avail, worked = pw["available"], pw["worked"]
@@ -669,8 +768,9 @@ class PeersFigure:
         self._energy_track.set_segments(segments(zero, np.ones(n)))
         self._energy.set_segments(segments(zero, pw["energy"]))
         resting = pw["status"] == E.RESTING
-        self._energy.set_colors([PALETTE["exhausted"] if r else PALETTE["working"]
-                                 for r in resting])
+        self._energy.set_colors(
+            [PALETTE["exhausted"] if r else PALETTE["working"] for r in resting]
+        )
         marker = min(0.9 * self._row_px, 14.0) ** 2
         x = self._marker_x  # in the margin, left of the bars
         for scatter, kind in ((self._close, E.CLOSE), (self._distant, E.DISTANT)):
@@ -683,9 +783,19 @@ class PeersFigure:
         """Update for ``model`` and render to PNG bytes."""
         with self.lock:
             if self._blitter is None:
-                self._blitter = _Blitter(self.fig, [
-                    self._available, self._worked, self._beyond, self._energy_track,
-                    self._energy, self._close, self._distant], dpi)
+                self._blitter = _Blitter(
+                    self.fig,
+                    [
+                        self._available,
+                        self._worked,
+                        self._beyond,
+                        self._energy_track,
+                        self._energy,
+                        self._close,
+                        self._distant,
+                    ],
+                    dpi,
+                )
             if self.update(model):
                 self._blitter.invalidate()
             return self._blitter.png()
@@ -720,14 +830,17 @@ class DiffFigure:
         for key, label, color, ls in DIFFERENCES:
             ax = self.ax_peers if key.startswith("peers") else self.ax_clients
             (self.lines[key],) = ax.plot([], [], lw=3, color=color, ls=ls, label=label)
-        for ax, title in ((self.ax_clients, "Clients: proposal minus now"),
-                          (self.ax_peers, "Peers ever exhausted: proposal minus now")):
+        for ax, title in (
+            (self.ax_clients, "Clients: proposal minus now"),
+            (self.ax_peers, "Peers ever exhausted: proposal minus now"),
+        ):
             ax.axhline(0.0, color="#999999", lw=4, zorder=1)
             ax.set_title(title, fontsize=FONT["title"], loc="left")
             ax.tick_params(labelsize=FONT["tick"])
             ax.grid(alpha=0.3)
-        self.ax_clients.legend(fontsize=FONT["legend"], loc="center left",
-                               bbox_to_anchor=(1.01, 0.5), frameon=False)
+        self.ax_clients.legend(
+            fontsize=FONT["legend"], loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False
+        )
         self.ax_peers.set_xlabel("Week", fontsize=FONT["label"])
         self._marks: list = []
         self._marked: tuple = ()
@@ -750,12 +863,16 @@ class DiffFigure:
             self._size = (w, h)
             self.fig.set_dpi(PAGE_DPI)
             self.fig.set_size_inches(w / PAGE_DPI, h / PAGE_DPI)
-            legend_w = self.ax_clients.get_legend().get_window_extent(
-                _agg_renderer(self.fig)).width
+            legend_w = self.ax_clients.get_legend().get_window_extent(_agg_renderer(self.fig)).width
             top, bottom, gap = 34, 60, 56
             plot_h = (h - top - bottom - gap) / 2
-            self.fig.subplots_adjust(left=72 / w, right=1 - (legend_w + 24) / w,
-                                     top=1 - top / h, bottom=bottom / h, hspace=gap / plot_h)
+            self.fig.subplots_adjust(
+                left=72 / w,
+                right=1 - (legend_w + 24) / w,
+                top=1 - top / h,
+                bottom=bottom / h,
+                hspace=gap / plot_h,
+            )
             if self._blitter is not None:
                 self._blitter.invalidate()
         return True
@@ -765,22 +882,26 @@ class DiffFigure:
         # The weeks every series of both runs has (Play steps them in another thread).
         weeks = min(len(m.weekly[key]) for m in (left, right) for key, *_ in DIFFERENCES)
         x = np.arange(weeks)
-        diff = {key: np.asarray(right.weekly[key][:weeks], float)
-                - np.asarray(left.weekly[key][:weeks], float) for key, *_ in DIFFERENCES}
+        diff = {
+            key: np.asarray(right.weekly[key][:weeks], float)
+            - np.asarray(left.weekly[key][:weeks], float)
+            for key, *_ in DIFFERENCES
+        }
         for key, line in self.lines.items():
             line.set_data(x, diff[key])
         changed = False
         top_x = max(10, left.scenario.run.weeks)
         while top_x < weeks - 1:
             top_x *= 2
-        for ax, keys in ((self.ax_clients, ("contacted", "engaged", "linked")),
-                         (self.ax_peers, ("peers_exhausted_ever",))):
+        for ax, keys in (
+            (self.ax_clients, ("contacted", "engaged", "linked")),
+            (self.ax_peers, ("peers_exhausted_ever",)),
+        ):
             big = max(float(np.abs(diff[k]).max(initial=0.0)) for k in keys)
             floor = 10.0 if ax is self.ax_clients else 2.0
             lim = _round_up(max(floor, 1.25 * big))
             # The limits move in steps: up when a line reaches the edge, down after a reset.
-            if (big > self._lims[ax] or self._lims[ax] > 4 * max(big, floor)
-                    or self._top_x != top_x):
+            if big > self._lims[ax] or self._lims[ax] > 4 * max(big, floor) or self._top_x != top_x:
                 self._lims[ax] = lim
                 ax.set_ylim(-lim, lim)
                 changed = True
@@ -792,8 +913,11 @@ class DiffFigure:
         if weeks_changed != self._marked:
             for artist in self._marks:
                 artist.remove()
-            self._marks = [ax.axvline(w, color="black", ls="--", lw=2)
-                           for w in weeks_changed for ax in (self.ax_clients, self.ax_peers)]
+            self._marks = [
+                ax.axvline(w, color="black", ls="--", lw=2)
+                for w in weeks_changed
+                for ax in (self.ax_clients, self.ax_peers)
+            ]
             self._marked = weeks_changed
             changed = True
         return changed

@@ -172,8 +172,7 @@ def network_view(model, max_nodes: int = MAX_NODES, seed: int = 0) -> NetworkVie
         g.add_nodes_from(range(nodes.size))
         g.add_edges_from(edges.tolist())
         # k a little above 1/sqrt(n) spreads clusters apart, which reads better on a projector.
-        layout = nx.spring_layout(g, k=1.6 / np.sqrt(max(nodes.size, 1)), iterations=60,
-                                  seed=seed)
+        layout = nx.spring_layout(g, k=1.6 / np.sqrt(max(nodes.size, 1)), iterations=60, seed=seed)
         pos = np.array([layout[i] for i in range(nodes.size)]).reshape(-1, 2)
         view = NetworkView(nodes, pos, edges, n, sampled, index, seed)
         _CACHE[model.world] = view

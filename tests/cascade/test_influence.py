@@ -47,8 +47,10 @@ def _uniform(g: CSRGraph, contact: float, refer: float):
 
 def _optimum(g, contact, hops, refer, k, samples, key) -> float:
     """The best ``k``-set's reach on the sampled objective, by trying every set."""
-    return max(spread_samples(g, contact, hops, refer, list(s), samples=samples, key=key).mean()
-               for s in itertools.combinations(range(g.n_nodes), k))
+    return max(
+        spread_samples(g, contact, hops, refer, list(s), samples=samples, key=key).mean()
+        for s in itertools.combinations(range(g.n_nodes), k)
+    )
 
 
 # ---------------------------------------------------------------- greedy against the optimum
@@ -108,8 +110,9 @@ def test_lazy_evaluation_picks_what_plain_greedy_picks():
     for kind in (S.CLOSE, S.DISTANT):
         contact, hops, refer = tie_probabilities(s, model.world, kind)
         lazy = greedy_influence(model.world.graph, contact, hops, refer, 8, samples=16, key=1)
-        plain = greedy_influence(model.world.graph, contact, hops, refer, 8, samples=16, key=1,
-                                 lazy=False)
+        plain = greedy_influence(
+            model.world.graph, contact, hops, refer, 8, samples=16, key=1, lazy=False
+        )
         assert np.array_equal(lazy.nodes, plain.nodes)
         assert lazy.evaluations < plain.evaluations
 
@@ -121,10 +124,12 @@ def test_a_resumed_greedy_makes_the_picks_of_one_longer_run():
     model = OutreachModel(s.replace({"close_peers.count": 0, "distant_peers.count": 0}), 0)
     contact, hops, refer = tie_probabilities(s, model.world, S.DISTANT)
     slots = np.array([2, 0, 0, 1, 0, 2, 1, 0])
-    whole = greedy_influence(model.world.graph, contact, hops, refer, 0,
-                             groups=model.world.age_band, slots=slots, key=9)
-    resumed = GreedyInfluence(model.world.graph, contact, hops, refer, key=9,
-                              groups=model.world.age_band)
+    whole = greedy_influence(
+        model.world.graph, contact, hops, refer, 0, groups=model.world.age_band, slots=slots, key=9
+    )
+    resumed = GreedyInfluence(
+        model.world.graph, contact, hops, refer, key=9, groups=model.world.age_band
+    )
     for group in slots[:3]:
         resumed.pick(int(group))
     for group in slots[3:]:
@@ -147,28 +152,36 @@ def test_picks_do_not_depend_on_the_thread_count():
             runs.append(greedy_influence(model.world.graph, contact, hops, refer, 6, key=4))
     finally:
         set_num_threads(before)
-    assert all(np.array_equal(r.nodes, runs[0].nodes) and r.reach == runs[0].reach
-               for r in runs)
+    assert all(np.array_equal(r.nodes, runs[0].nodes) and r.reach == runs[0].reach for r in runs)
 
 
 # ---------------------------------------------------------------- the model's recruitment
 
 
 def _small(**extra):
-    return load_scenario(BASELINE, {"population.size": 1000, "run.seed": 20261202,
-                                    "close_peers.recruitment": "influence",
-                                    "distant_peers.recruitment": "influence", **extra})
+    return load_scenario(
+        BASELINE,
+        {
+            "population.size": 1000,
+            "run.seed": 20261202,
+            "close_peers.recruitment": "influence",
+            "distant_peers.recruitment": "influence",
+            **extra,
+        },
+    )
 
 
 def test_the_model_recruits_the_peers_the_chooser_returns():
-    s = _small(**{"close_peers.count": 6, "distant_peers.count": 0,
-                  "close_peers.age_band_shares": []})
+    s = _small(
+        **{"close_peers.count": 6, "distant_peers.count": 0, "close_peers.age_band_shares": []}
+    )
     for r in range(3):
         model = OutreachModel(s, r)
         streams = kind_streams(s.run.seed, r, S.CLOSE)
         contact, hops, refer = tie_probabilities(s, model.world, S.CLOSE)
-        picks = greedy_influence(model.world.graph, contact, hops, refer, 6,
-                                 key=int(streams.influence_key))
+        picks = greedy_influence(
+            model.world.graph, contact, hops, refer, 6, key=int(streams.influence_key)
+        )
         assert np.array_equal(model.peer_nodes("close"), picks.nodes)
 
 
@@ -180,13 +193,22 @@ def test_with_an_age_band_mix_each_pick_comes_from_its_recruits_band():
     streams = kind_streams(s.run.seed, 0, S.CLOSE)
     shares = s.close_peers.age_band_shares
     # The bands any policy would draw for the 8 recruits (the same age-band mix as random).
-    assert np.array_equal(slot_bands(streams, shares, 0, 8),
-                          kind_streams(s.run.seed, 0, S.CLOSE).rng.choice(3, size=8, p=shares))
+    assert np.array_equal(
+        slot_bands(streams, shares, 0, 8),
+        kind_streams(s.run.seed, 0, S.CLOSE).rng.choice(3, size=8, p=shares),
+    )
     contact, hops, refer = tie_probabilities(s, model.world, S.CLOSE)
     slots = slot_bands(streams, shares, 0, 16)
-    order = greedy_influence(model.world.graph, contact, hops, refer, 16,
-                             groups=model.world.age_band, slots=slots,
-                             key=int(streams.influence_key)).nodes
+    order = greedy_influence(
+        model.world.graph,
+        contact,
+        hops,
+        refer,
+        16,
+        groups=model.world.age_band,
+        slots=slots,
+        key=int(streams.influence_key),
+    ).nodes
     assert np.array_equal(model.world.age_band[order], slots)  # each pick in its slot's band
     peers = model.peer_nodes("close")
     band = model.world.age_band
@@ -211,26 +233,38 @@ def test_one_more_close_peer_leaves_the_distant_influence_picks_alone():
 
 
 def test_replacements_walk_on_down_the_greedy_queue():
-    s = _small(**{"close_peers.count": 4, "distant_peers.count": 0,
-                  "close_peers.age_band_shares": [],
-                  "wellbeing.p_withdraw_per_rest_week": 1.0, "wellbeing.crisis_cost": 0.5,
-                  "policy.replacement_delay_weeks": 0})
+    s = _small(
+        **{
+            "close_peers.count": 4,
+            "distant_peers.count": 0,
+            "close_peers.age_band_shares": [],
+            "wellbeing.p_withdraw_per_rest_week": 1.0,
+            "wellbeing.crisis_cost": 0.5,
+            "policy.replacement_delay_weeks": 0,
+        }
+    )
     model = OutreachModel(s, 0)
     model.run(30)
     peers = model.peer_nodes("close")
     assert peers.size > 4  # some withdrew and were replaced
     contact, hops, refer = tie_probabilities(s, model.world, S.CLOSE)
     streams = kind_streams(s.run.seed, 0, S.CLOSE)
-    order = greedy_influence(model.world.graph, contact, hops, refer, peers.size,
-                             key=int(streams.influence_key)).nodes
+    order = greedy_influence(
+        model.world.graph, contact, hops, refer, peers.size, key=int(streams.influence_key)
+    ).nodes
     assert np.array_equal(peers, order)
 
 
 def test_influence_pool_limits_whom_it_may_choose():
-    s = _small(**{"close_peers.count": 5, "distant_peers.count": 5,
-                  "close_peers.influence_pool": "gender=woman",
-                  "distant_peers.influence_pool": "engaged",
-                  "distant_peers.promote_after_weeks": 2})
+    s = _small(
+        **{
+            "close_peers.count": 5,
+            "distant_peers.count": 5,
+            "close_peers.influence_pool": "gender=woman",
+            "distant_peers.influence_pool": "engaged",
+            "distant_peers.promote_after_weeks": 2,
+        }
+    )
     model = OutreachModel(s, 0)
     assert np.all(model.world.gender[model.peer_nodes("close")] == 1)
     assert model.peer_nodes("distant").size == 0  # no one is engaged yet
@@ -243,8 +277,9 @@ def test_influence_pool_limits_whom_it_may_choose():
 
 @pytest.mark.parametrize("pool", ["in_orbit", "in_orbit=in orbit"])
 def test_the_service_orbit_as_the_pool(pool):
-    s = _small(**{"close_peers.count": 6, "distant_peers.count": 0,
-                  "close_peers.influence_pool": pool})
+    s = _small(
+        **{"close_peers.count": 6, "distant_peers.count": 0, "close_peers.influence_pool": pool}
+    )
     model = OutreachModel(s, 0)
     assert model.peer_nodes("close").size == 6
     assert np.all(model.world.in_orbit[model.peer_nodes("close")] == 1)
@@ -254,14 +289,23 @@ def test_an_unknown_pool_attribute_is_one_clear_error():
     from sim.errors import UserInputError
 
     s = _small(**{"close_peers.influence_pool": "in_orbitt"})
-    with pytest.raises(UserInputError, match=r"close_peers.influence_pool = 'in_orbitt': no "
-                                             r"such person attribute; allowed: 'all'"):
+    with pytest.raises(
+        UserInputError,
+        match=r"close_peers.influence_pool = 'in_orbitt': no "
+        r"such person attribute; allowed: 'all'",
+    ):
         OutreachModel(s, 0)
 
 
 def _reference_scenario():
-    return _small(**{"population.size": 600, "run.weeks": 26, "close_peers.count": 4,
-                     "distant_peers.count": 4})
+    return _small(
+        **{
+            "population.size": 600,
+            "run.weeks": 26,
+            "close_peers.count": 4,
+            "distant_peers.count": 4,
+        }
+    )
 
 
 def test_reference_recruits_the_engines_influence_peers():
@@ -270,7 +314,7 @@ def test_reference_recruits_the_engines_influence_peers():
     for r in range(4):
         m = OutreachModel(s, r)
         f = ReferenceModel(s, r)
-        assert [p["node"] for p in f.peers] == m.p_node[:m.n_peers].tolist()
+        assert [p["node"] for p in f.peers] == m.p_node[: m.n_peers].tolist()
         assert m.n_peers == 8
 
 
@@ -283,7 +327,7 @@ def test_reference_matches_the_engine_in_distribution_under_influence():
     for r in range(60):
         m = OutreachModel(s, r)
         f = ReferenceModel(s, r)
-        assert [p["node"] for p in f.peers] == m.p_node[:m.n_peers].tolist()
+        assert [p["node"] for p in f.peers] == m.p_node[: m.n_peers].tolist()
         m.run()
         f.run()
         eng.append(m.metrics())
@@ -339,9 +383,23 @@ def test_per_kind_influence_reaches_at_least_what_degree_reaches():
 
 
 def test_reach_command_writes_table_plot_and_json(tmp_path):
-    proc = outreach("reach", "baseline", "--policies", "random,influence", "--replicates", "2",
-                    "--peers", "3", "--json", tmp_path / "r.json", "--plot", tmp_path / "r.png",
-                    "--seed", "5", cwd=tmp_path)
+    proc = outreach(
+        "reach",
+        "baseline",
+        "--policies",
+        "random,influence",
+        "--replicates",
+        "2",
+        "--peers",
+        "3",
+        "--json",
+        tmp_path / "r.json",
+        "--plot",
+        tmp_path / "r.png",
+        "--seed",
+        "5",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "upper bound without hours" in proc.stdout
     assert "influence" in proc.stdout and (tmp_path / "r.png").stat().st_size > 1000
@@ -349,18 +407,23 @@ def test_reach_command_writes_table_plot_and_json(tmp_path):
     assert doc["peers"] == {"close": 3, "distant": 3} and doc["seed"] == 5
     inf = doc["policies"]["influence"]
     assert len(inf["peers"]) == 2 and len(inf["peers"][0]["close"]) == 3
-    assert inf["expected_clients_reached"]["mean"] > doc["policies"]["random"][
-        "expected_clients_reached"]["mean"]
+    assert (
+        inf["expected_clients_reached"]["mean"]
+        > doc["policies"]["random"]["expected_clients_reached"]["mean"]
+    )
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["--policies", "random,best"], "unknown policy 'best'"),
-    (["--policies", ","], "name at least one of"),
-    (["--peers", "0"], "--peers"),
-    (["--replicates", "x"], "--replicates"),
-    (["--plot", "out.txt"], "--plot out.txt: must end in .png"),
-    (["--peers", "4000"], "close_peers.count + distant_peers.count"),
-])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--policies", "random,best"], "unknown policy 'best'"),
+        (["--policies", ","], "name at least one of"),
+        (["--peers", "0"], "--peers"),
+        (["--replicates", "x"], "--replicates"),
+        (["--plot", "out.txt"], "--plot out.txt: must end in .png"),
+        (["--peers", "4000"], "close_peers.count + distant_peers.count"),
+    ],
+)
 def test_reach_bad_arguments_are_one_line(tmp_path, args, fragment):
     one_line_error(outreach("reach", "baseline", *args, cwd=tmp_path), fragment)
     assert not list(tmp_path.iterdir())  # nothing written

@@ -98,8 +98,7 @@ def test_rr_picks_reach_what_celf_picks_reach(kind):
     # neither chose with); the mean's standard error is under 0.5% of it here. IMM's own
     # bound (1 - 1/e - eps) is a worst case; the picks are required within 3%.
     rr_reach = spread_samples(g, contact, hops, refer, rr.nodes, samples=2000, key=77).mean()
-    celf_reach = spread_samples(g, contact, hops, refer, celf.nodes, samples=2000,
-                                key=77).mean()
+    celf_reach = spread_samples(g, contact, hops, refer, celf.nodes, samples=2000, key=77).mean()
     assert rr_reach >= 0.97 * celf_reach
     # The RR estimate of the picks' reach is an estimate of the same expectation.
     assert rr.reach == pytest.approx(rr_reach, rel=0.05)
@@ -110,10 +109,12 @@ def test_rr_picks_are_the_same_at_once_or_in_steps():
     contact, hops, refer = tie_probabilities(s, model.world, S.DISTANT)
     g = model.world.graph
     slots = np.array([2, 0, 0, 1, 0, 2, 1, 0])
-    whole = greedy_influence(g, contact, hops, refer, 0, groups=model.world.age_band,
-                             slots=slots, key=9, method="rr")
-    resumed = GreedyInfluence(g, contact, hops, refer, key=9, groups=model.world.age_band,
-                              method="rr", planned=slots.size)
+    whole = greedy_influence(
+        g, contact, hops, refer, 0, groups=model.world.age_band, slots=slots, key=9, method="rr"
+    )
+    resumed = GreedyInfluence(
+        g, contact, hops, refer, key=9, groups=model.world.age_band, method="rr", planned=slots.size
+    )
     assert isinstance(resumed, RRInfluence)
     for group in slots[:3]:
         resumed.pick(int(group))
@@ -139,12 +140,12 @@ def test_rr_picks_do_not_depend_on_the_thread_count():
         runs = []
         for threads in sorted({1, before}):
             set_num_threads(threads)
-            runs.append(greedy_influence(model.world.graph, contact, hops, refer, 6, key=4,
-                                         method="rr"))
+            runs.append(
+                greedy_influence(model.world.graph, contact, hops, refer, 6, key=4, method="rr")
+            )
     finally:
         set_num_threads(before)
-    assert all(np.array_equal(r.nodes, runs[0].nodes) and r.reach == runs[0].reach
-               for r in runs)
+    assert all(np.array_equal(r.nodes, runs[0].nodes) and r.reach == runs[0].reach for r in runs)
 
 
 def test_rr_picks_come_from_the_pool_and_skip_the_seeded():
@@ -153,17 +154,18 @@ def test_rr_picks_come_from_the_pool_and_skip_the_seeded():
     g = model.world.graph
     pool = np.arange(0, g.n_nodes, 3)
     seeded = pool[:4]
-    picks = greedy_influence(g, contact, hops, refer, 8, candidates=pool, seeded=seeded,
-                             key=1, method="rr")
+    picks = greedy_influence(
+        g, contact, hops, refer, 8, candidates=pool, seeded=seeded, key=1, method="rr"
+    )
     assert picks.nodes.size == 8
     assert np.isin(picks.nodes, pool).all() and not np.isin(picks.nodes, seeded).any()
     # reach counts the seeded persons' reach too: it estimates the reach of both together.
-    both = spread_samples(g, contact, hops, refer, np.concatenate([seeded, picks.nodes]),
-                          samples=2000, key=8).mean()
+    both = spread_samples(
+        g, contact, hops, refer, np.concatenate([seeded, picks.nodes]), samples=2000, key=8
+    ).mean()
     assert picks.reach == pytest.approx(both, rel=0.05)
     # Asked for more than the pool holds, it stops when the pool runs out.
-    small = greedy_influence(g, contact, hops, refer, 10, candidates=[1, 2, 3], key=1,
-                             method="rr")
+    small = greedy_influence(g, contact, hops, refer, 10, candidates=[1, 2, 3], key=1, method="rr")
     assert sorted(small.nodes.tolist()) == [1, 2, 3]
 
 
@@ -184,5 +186,5 @@ def test_imm_theta_follows_the_papers_formula():
     e1 = 1 - 1 / math.e
     alpha = math.sqrt(ell * math.log(n) + math.log(2))
     beta = math.sqrt(e1 * (math.log(math.comb(n, k)) + ell * math.log(n) + math.log(2)))
-    expected = 2 * n * (e1 * alpha + beta) ** 2 / eps ** 2 / lb
+    expected = 2 * n * (e1 * alpha + beta) ** 2 / eps**2 / lb
     assert imm_theta(n, n, k, eps, ell, lb) == math.ceil(expected)

@@ -26,15 +26,24 @@ pytestmark = pytest.mark.timeout(600)
 _drawn = itertools.count()
 
 
-def file_scenario(folder: Path, edges: str, *, close: int = 1, distant: int = 1,
-                  nodes: str | None = None, name: str = "net") -> Path:
+def file_scenario(
+    folder: Path,
+    edges: str,
+    *,
+    close: int = 1,
+    distant: int = 1,
+    nodes: str | None = None,
+    name: str = "net",
+) -> Path:
     """A scenario on a graph file written beside it (and a nodes file, if given)."""
     write(folder / f"{name}.csv", edges)
     nodes_line = ""
     if nodes is not None:
         write(folder / f"{name}_nodes.csv", nodes)
         nodes_line = f'nodes_file = "{name}_nodes.csv"\n'
-    return write(folder / f"{name}.toml", f"""
+    return write(
+        folder / f"{name}.toml",
+        f"""
 name = "{name}"
 [run]
 replicates = 2
@@ -47,13 +56,15 @@ file = "{name}.csv"
 count = {close}
 [distant_peers]
 count = {distant}
-""")
+""",
+    )
 
 
 def ring_edges(n: int) -> str:
     """A ring of ``n`` people with chords, as an edge list: connected, no repeats."""
-    rows = [f"p{i},p{(i + 1) % n}" for i in range(n)] + [f"p{i},p{(i + 7) % n}"
-                                                       for i in range(0, n, 3)]
+    rows = [f"p{i},p{(i + 1) % n}" for i in range(n)] + [
+        f"p{i},p{(i + 7) % n}" for i in range(0, n, 3)
+    ]
     return "source,target\n" + "\n".join(rows) + "\n"
 
 
@@ -61,7 +72,9 @@ def ring_edges(n: int) -> str:
 
 
 def test_more_ties_than_people_is_one_line_in_validate_and_run(tmp_path):
-    scenario = write(tmp_path / "tiny.toml", """
+    scenario = write(
+        tmp_path / "tiny.toml",
+        """
 name = "tiny"
 [run]
 replicates = 2
@@ -72,18 +85,31 @@ size = 10
 count = 2
 [distant_peers]
 count = 2
-""")
-    ran = one_line_error(outreach("run", scenario), "network.mean_degree = 13.8",
-                         "population.size - 1 = 9")
+""",
+    )
+    ran = one_line_error(
+        outreach("run", scenario), "network.mean_degree = 13.8", "population.size - 1 = 9"
+    )
     checked = outreach("validate", scenario)
     assert checked.returncode == 2 and "Traceback" not in checked.stderr
     assert checked.stderr.splitlines()[0] == ran.removeprefix("outreach: error: ")
     # The ring of the small-world generator rounds the degree to an even number of ties.
-    ring = one_line_error(outreach("run", scenario, "--set", "network.generator=small_world",
-                                   "--set", "population.size=12",
-                                   "--set", "network.mean_degree=11"),
-                          "network.mean_degree = 11", "small-world ring", "12 ties",
-                          "population.size - 2 = 10")
+    ring = one_line_error(
+        outreach(
+            "run",
+            scenario,
+            "--set",
+            "network.generator=small_world",
+            "--set",
+            "population.size=12",
+            "--set",
+            "network.mean_degree=11",
+        ),
+        "network.mean_degree = 11",
+        "small-world ring",
+        "12 ties",
+        "population.size - 2 = 10",
+    )
     assert "lower network.mean_degree to 10 or less" in ring
     # Within the bound it runs.
     fine = outreach("run", scenario, "--set", "network.mean_degree=9", "--workers", "1")
@@ -93,43 +119,61 @@ count = 2
 
 def test_generator_settings_each_within_range_but_not_together(tmp_path):
     args = ("run", "baseline", "--replicates", "1", "--weeks", "2", "--workers", "1")
-    line = one_line_error(outreach(*args, "--set", "network.p_cross_community=0.8",
-                                   "--set", "network.p_cross_locality=0.5"),
-                          "network.p_cross_community + network.p_cross_locality", "= 1.3",
-                          "at most 1")
+    line = one_line_error(
+        outreach(
+            *args, "--set", "network.p_cross_community=0.8", "--set", "network.p_cross_locality=0.5"
+        ),
+        "network.p_cross_community + network.p_cross_locality",
+        "= 1.3",
+        "at most 1",
+    )
     checked = outreach("validate", "baseline", cwd=tmp_path)
     assert checked.returncode == 0  # the shipped file itself is fine
     # A category no one falls in is allowed by the scenario, so the generator takes it.
-    only_men = write(tmp_path / "men.toml", """
+    only_men = write(
+        tmp_path / "men.toml",
+        """
 name = "men"
 [population]
 size = 300
 [population.subgroups.gender]
 names = ["man", "woman"]
 shares = [1.0, 0.0]
-""")
+""",
+    )
     ran = outreach(*args[:1], only_men, *args[2:])
     assert ran.returncode == 0, (line, ran.stderr)
 
 
 def test_more_peers_than_a_graph_file_holds_names_file_counts_and_size(tmp_path):
     scenario = file_scenario(tmp_path, "source,target\na,b\n", close=5, distant=5)
-    line = one_line_error(outreach("run", scenario), "net.csv", "= 5 + 5 = 10",
-                          "has 2 people", "at most 1")
+    line = one_line_error(
+        outreach("run", scenario), "net.csv", "= 5 + 5 = 10", "has 2 people", "at most 1"
+    )
     checked = outreach("validate", scenario)
     assert checked.returncode == 2
     assert checked.stderr.splitlines()[0] == line.removeprefix("outreach: error: ")
 
 
-@pytest.mark.parametrize(("edges", "nodes", "expected"), [
-    ("source,target\na,b\nb,b\n", None, "self-loop on 'b'"),
-    ("source,target\n", None, "no ties below the header"),
-    ("source,target\na,\n", None, "column 'target' is empty"),
-    ("source,target\na,b\nb,c\n", "id,gender\na,man\nb,man\n", "no row for node 'c'"),
-    ("source,target\na,b\nb,c\n", "id,gender\na,man\nb,man\nc,\n", "column 'gender' is empty"),
-    ("source,target\na,b\nb,c\n", "id,gender\na,man\nb,man\nc,x\n", "label 'x'"),
-], ids=["self-loop", "header-only", "empty-value", "nodes-missing-row", "nodes-empty-value",
-        "nodes-unknown-label"])
+@pytest.mark.parametrize(
+    ("edges", "nodes", "expected"),
+    [
+        ("source,target\na,b\nb,b\n", None, "self-loop on 'b'"),
+        ("source,target\n", None, "no ties below the header"),
+        ("source,target\na,\n", None, "column 'target' is empty"),
+        ("source,target\na,b\nb,c\n", "id,gender\na,man\nb,man\n", "no row for node 'c'"),
+        ("source,target\na,b\nb,c\n", "id,gender\na,man\nb,man\nc,\n", "column 'gender' is empty"),
+        ("source,target\na,b\nb,c\n", "id,gender\na,man\nb,man\nc,x\n", "label 'x'"),
+    ],
+    ids=[
+        "self-loop",
+        "header-only",
+        "empty-value",
+        "nodes-missing-row",
+        "nodes-empty-value",
+        "nodes-unknown-label",
+    ],
+)
 def test_validate_reads_the_graph_files_and_agrees_with_run(tmp_path, edges, nodes, expected):
     scenario = file_scenario(tmp_path, edges, nodes=nodes)
     checked = outreach("validate", scenario)
@@ -188,10 +232,18 @@ def test_a_truncated_parquet_chunk_is_named_with_what_to_do_and_its_runs_redone(
     damaged = chunks[1]
     whole = damaged.read_bytes()
     damaged.write_bytes(whole[: len(whole) // 2])  # a copy cut short
-    for args in (("sweep", "status", out), ("sweep", "analyze", out),
-                 ("sweep", spec, "--out", out, "--workers", "1")):
-        line = one_line_error(outreach(*args), str(damaged), "damaged chunk",
-                              f"mv {damaged} {damaged}.damaged", "to redo its runs")
+    for args in (
+        ("sweep", "status", out),
+        ("sweep", "analyze", out),
+        ("sweep", spec, "--out", out, "--workers", "1"),
+    ):
+        line = one_line_error(
+            outreach(*args),
+            str(damaged),
+            "damaged chunk",
+            f"mv {damaged} {damaged}.damaged",
+            "to redo its runs",
+        )
         assert f"outreach sweep {spec}" in line or "outreach sweep spec.toml" in line
     # Doing what the line says redoes exactly the runs of the damaged chunk.
     shutil.move(damaged, f"{damaged}.damaged")
@@ -229,8 +281,9 @@ def finished_sweep(tmp_path_factory) -> Path:
     return folder / "out"
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(keep=st.floats(0.0, 1.0, exclude_max=True))
 def test_a_chunk_cut_anywhere_is_one_line_in_status(tmp_path, capsys, finished_sweep, keep):
     from sim.cli import main
@@ -252,8 +305,13 @@ def test_a_chunk_cut_anywhere_is_one_line_in_status(tmp_path, capsys, finished_s
 def test_animate_dpi_beyond_what_the_output_holds_is_refused_at_once(tmp_path):
     out = tmp_path / "a.gif"
     start = time.monotonic()
-    line = one_line_error(outreach("animate", "baseline", "--out", out, "--dpi", "2000"),
-                          "--dpi", "'2000'", "at most 300", "36000 x 17500")
+    line = one_line_error(
+        outreach("animate", "baseline", "--out", out, "--dpi", "2000"),
+        "--dpi",
+        "'2000'",
+        "at most 300",
+        "36000 x 17500",
+    )
     assert time.monotonic() - start < 30 and not out.exists(), line
     one_line_error(outreach("animate", "baseline", "--out", out, "--dpi", "0"), "--dpi")
 
@@ -261,22 +319,42 @@ def test_animate_dpi_beyond_what_the_output_holds_is_refused_at_once(tmp_path):
 # ----------------------------------------------------------------- property: never a traceback
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(size=st.integers(10, 40), close=st.integers(0, 12), distant=st.integers(0, 12),
-       mean_degree=st.floats(1.0, 50.0).map(lambda x: round(x, 1)),
-       generator=st.sampled_from(["community", "configuration", "small_world"]),
-       community_size=st.integers(2, 100), degree_sigma=st.sampled_from([0.0, 0.8, 3.0]),
-       p_cross=st.tuples(*[st.sampled_from([0.0, 0.02, 0.5, 1.0])] * 2),
-       men=st.sampled_from([0.0, 0.7, 1.0]),
-       recruitment=st.sampled_from(["random", "degree", "nomination", "from_engaged",
-                                    "cover_subgroups"]))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    size=st.integers(10, 40),
+    close=st.integers(0, 12),
+    distant=st.integers(0, 12),
+    mean_degree=st.floats(1.0, 50.0).map(lambda x: round(x, 1)),
+    generator=st.sampled_from(["community", "configuration", "small_world"]),
+    community_size=st.integers(2, 100),
+    degree_sigma=st.sampled_from([0.0, 0.8, 3.0]),
+    p_cross=st.tuples(*[st.sampled_from([0.0, 0.02, 0.5, 1.0])] * 2),
+    men=st.sampled_from([0.0, 0.7, 1.0]),
+    recruitment=st.sampled_from(
+        ["random", "degree", "nomination", "from_engaged", "cover_subgroups"]
+    ),
+)
 def test_small_scenarios_within_declared_ranges_give_a_result_or_one_line(
-        tmp_path, capsys, size, close, distant, mean_degree, generator, community_size,
-        degree_sigma, p_cross, men, recruitment):
+    tmp_path,
+    capsys,
+    size,
+    close,
+    distant,
+    mean_degree,
+    generator,
+    community_size,
+    degree_sigma,
+    p_cross,
+    men,
+    recruitment,
+):
     from sim.cli import main
 
-    scenario = write(tmp_path / "drawn.toml", f"""
+    scenario = write(
+        tmp_path / "drawn.toml",
+        f"""
 name = "drawn"
 [run]
 replicates = 1
@@ -299,7 +377,8 @@ recruitment = "{recruitment}"
 [distant_peers]
 count = {distant}
 recruitment = "{recruitment}"
-""")
+""",
+    )
     capsys.readouterr()
     valid = main(["validate", str(scenario)])
     checked = capsys.readouterr()
@@ -317,12 +396,19 @@ recruitment = "{recruitment}"
         assert f", {size} people" in ran.out.splitlines()[0]
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(n_people=st.integers(2, 30), extra_ties=st.integers(0, 40), close=st.integers(0, 8),
-       distant=st.integers(0, 8), data=st.data())
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n_people=st.integers(2, 30),
+    extra_ties=st.integers(0, 40),
+    close=st.integers(0, 8),
+    distant=st.integers(0, 8),
+    data=st.data(),
+)
 def test_graph_files_of_awkward_shapes_give_a_result_or_one_line(
-        tmp_path, capsys, n_people, extra_ties, close, distant, data):
+    tmp_path, capsys, n_people, extra_ties, close, distant, data
+):
     from sim.cli import main
 
     # A path through everyone (so every person is in the file), then random extra ties:
@@ -333,8 +419,9 @@ def test_graph_files_of_awkward_shapes_give_a_result_or_one_line(
     ties += [(data.draw(pick), data.draw(pick)) for _ in range(extra_ties)]
     edges = "source,target\n" + "".join(f"{a},{b}\n" for a, b in ties)
     # A new name each time: the graph cache knows a file by path, time and size.
-    scenario = file_scenario(tmp_path, edges, close=close, distant=distant,
-                             name=f"net{next(_drawn)}")
+    scenario = file_scenario(
+        tmp_path, edges, close=close, distant=distant, name=f"net{next(_drawn)}"
+    )
     capsys.readouterr()
     valid = main(["validate", str(scenario)])
     checked = capsys.readouterr()

@@ -56,8 +56,6 @@ SMALL = textwrap.dedent("""\
 """)
 
 
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cli")
@@ -80,8 +78,9 @@ def runs(workdir) -> dict[str, tuple[subprocess.CompletedProcess, dict | None]]:
     """Every successful run of the module, one after another in this process."""
 
     def one(name: str):
-        proc = outreach("run", workdir / "small.toml", "--json", workdir / f"{name}.json",
-                        *RUNS[name])
+        proc = outreach(
+            "run", workdir / "small.toml", "--json", workdir / f"{name}.json", *RUNS[name]
+        )
         path = workdir / f"{name}.json"
         document = None
         if proc.returncode == 0 and path.exists():
@@ -121,8 +120,9 @@ def test_help():
 
 @pytest.mark.skipif(shutil.which("outreach") is None, reason="console script not installed")
 def test_console_script_help():
-    proc = subprocess.run(["outreach", "run", "--help"], capture_output=True, text=True,
-                          timeout=TIMEOUT, check=False)
+    proc = subprocess.run(
+        ["outreach", "run", "--help"], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "SCENARIO" in proc.stdout
 
@@ -135,28 +135,50 @@ def test_run_help():
     assert "shipped scenario" in proc.stdout and "outreach run baseline" in proc.stdout
 
 
-HEAVY = ("numpy", "numba", "scipy", "matplotlib", "dask", "distributed", "mesa", "solara",
-         "pandas", "pyarrow", "tqdm")
+HEAVY = (
+    "numpy",
+    "numba",
+    "scipy",
+    "matplotlib",
+    "dask",
+    "distributed",
+    "mesa",
+    "solara",
+    "pandas",
+    "pyarrow",
+    "tqdm",
+)
 
 
 def test_help_imports_nothing_heavy():
     # -X importtime lists every module imported, to stderr, one per line ending in its name.
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "sim.cli", "--help"],
-                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sim.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
-    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
-                if line.startswith("import time:") and "|" in line}
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
     assert "sim.cli.options" in imported
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == []
     # importtime does not log modules loaded by importlib.import_module (the command
     # registry), so ask the interpreter too.
-    code = ("import sys\nfrom sim.cli import main\ntry:\n    main(['--help'])\n"
-            "except SystemExit:\n    pass\n"
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
-            "print('sim.cli.run' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=TIMEOUT, check=False)
+    code = (
+        "import sys\nfrom sim.cli import main\ntry:\n    main(['--help'])\n"
+        "except SystemExit:\n    pass\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+        "print('sim.cli.run' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-2:] == ["[]", "True"], proc.stdout
 
@@ -196,8 +218,7 @@ def test_json_metrics_have_intervals(runs):
 
 def test_json_groups(runs):
     groups = _ok(runs, "file")["groups"]
-    assert set(groups) == {"gender", "age_band", "locality", "service_orbit", "mistrust",
-                           "depth"}
+    assert set(groups) == {"gender", "age_band", "locality", "service_orbit", "mistrust", "depth"}
     assert set(groups["service_orbit"]) == {"in orbit", "outside orbit"}
     assert set(groups["mistrust"]) == {"low", "high"}
     assert list(groups["depth"]) == ["edge", "middle", "deep"]
@@ -206,8 +227,15 @@ def test_json_groups(runs):
     assert len(groups["age_band"]) == 3
     for attr, labels in groups.items():
         for label, measures in labels.items():
-            assert {"size", "contacted", "engaged", "linked", "contacted_share",
-                    "engaged_share", "linked_share"} <= set(measures), (attr, label)
+            assert {
+                "size",
+                "contacted",
+                "engaged",
+                "linked",
+                "contacted_share",
+                "engaged_share",
+                "linked_share",
+            } <= set(measures), (attr, label)
             assert set(measures["size"]) >= {"mean", "ci_low", "ci_high"}
     # every client counts, and peers only once someone reached them (promoted clients)
     total = sum(m["size"]["mean"] for m in groups["locality"].values())
@@ -229,8 +257,13 @@ def test_json_weekly_series(runs):
 def test_options_are_honoured(runs):
     doc = _ok(runs, "seed7_w1")
     assert (doc["seed"], doc["replicates"], doc["weeks"]) == (7, 4, 6)
-    assert doc["settings"]["run"] == {"weeks": 6, "replicates": 4, "seed": 7, "worlds": 0,
-                                       "shared_world_from": 50_000}
+    assert doc["settings"]["run"] == {
+        "weeks": 6,
+        "replicates": 4,
+        "seed": 7,
+        "worlds": 0,
+        "shared_world_from": 50_000,
+    }
     assert len(doc["weekly"]["contacted"]["mean"]) == 7
     assert runs["seed7_w1"][0].stdout.startswith("small: 4 replicates of 6 weeks, seed 7")
 
@@ -256,9 +289,22 @@ def test_results_do_not_depend_on_workers(runs):
 
 def test_set_overrides(workdir):
     out = workdir / "set.json"
-    proc = outreach("run", workdir / "small.toml", "--set", "run.replicates=2",
-                    "--set", "run.weeks=3", "--set", "population.size=200",
-                    "--set", "name=overridden", "--workers", "1", "--json", out)
+    proc = outreach(
+        "run",
+        workdir / "small.toml",
+        "--set",
+        "run.replicates=2",
+        "--set",
+        "run.weeks=3",
+        "--set",
+        "population.size=200",
+        "--set",
+        "name=overridden",
+        "--workers",
+        "1",
+        "--json",
+        out,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert (doc["scenario"], doc["replicates"], doc["weeks"]) == ("overridden", 2, 3)
@@ -280,14 +326,20 @@ BAD = {
     "set_without_equals": (SMALL, ["--set", "noequals"], "dotted.key=value"),
     # A --set value's problem names --set, not the file (which is named after it).
     "set_unknown_key": (SMALL, ["--set", "run.weks=3"], "--set run.weks=3: unknown key"),
-    "set_bad_value": (SMALL, ["--set", "outreach.hop_trust=2"],
-                      "--set outreach.hop_trust=2: must be"),
+    "set_bad_value": (
+        SMALL,
+        ["--set", "outreach.hop_trust=2"],
+        "--set outreach.hop_trust=2: must be",
+    ),
     "set_bad_index": (SMALL, ["--set", "population.localities.7.stigma=0.1"], "index below 2"),
     "replicates_zero": (SMALL, ["--replicates", "0"], "--replicates"),
     "replicates_abc": (SMALL, ["--replicates", "abc"], "--replicates"),
     "seed_negative": (SMALL, ["--seed", "-1"], "--seed"),
-    "json_in_missing_folder": (SMALL, ["--json", "{tmp}/no/such/folder/out.json"],
-                               "does not exist"),
+    "json_in_missing_folder": (
+        SMALL,
+        ["--json", "{tmp}/no/such/folder/out.json"],
+        "does not exist",
+    ),
     "json_is_a_folder": (SMALL, ["--json", "{tmp}"], "is a folder"),
     "workers_zero": (SMALL, ["--workers", "0"], "--workers"),
     "scenario_is_a_folder": ("<folder>", [], "is a folder"),
@@ -331,16 +383,16 @@ def test_bad_input_is_one_line_and_status_2(bad_runs, name):
     assert after == before, "a failed run left files behind"
 
 
-@pytest.mark.parametrize("name", ["missing_file", "bad_toml", "unknown_key", "out_of_range",
-                                  "set_unknown_key"])
+@pytest.mark.parametrize(
+    "name", ["missing_file", "bad_toml", "unknown_key", "out_of_range", "set_unknown_key"]
+)
 def test_bad_input_names_the_file(bad_runs, name):
     proc, _, _ = bad_runs[name]
     assert "scenario.toml" in proc.stderr, (name, proc.stderr)
 
 
 def test_set_through_a_list_value_is_a_user_error(workdir):
-    proc = outreach("run", workdir / "small.toml", "--set",
-                    "close_peers.age_band_shares.0.x=1")
+    proc = outreach("run", workdir / "small.toml", "--set", "close_peers.age_band_shares.0.x=1")
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 2
 
@@ -350,8 +402,19 @@ def test_set_through_a_list_value_is_a_user_error(workdir):
 
 def test_run_a_shipped_scenario_by_name_from_any_folder(tmp_path):
     out = tmp_path / "b.json"
-    proc = outreach("run", "baseline", "--replicates", "2", "--weeks", "3",
-                    "--set", "population.size=400", "--json", out, cwd=tmp_path)
+    proc = outreach(
+        "run",
+        "baseline",
+        "--replicates",
+        "2",
+        "--weeks",
+        "3",
+        "--set",
+        "population.size=400",
+        "--json",
+        out,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("baseline: 2 replicates of 3 weeks")
     doc = json.loads(out.read_text(encoding="utf-8"))
@@ -367,12 +430,18 @@ def test_a_file_in_the_folder_comes_before_a_shipped_name(tmp_path):
     assert proc.stdout.startswith("small: 2 replicates of 2 weeks")
 
 
-@pytest.mark.parametrize("arg, expected", [
-    ("basline", "basline: no such scenario file, and no shipped scenario of that name "
-                "(did you mean baseline?"),
-    ("no/such.toml", "no/such.toml: no such scenario file (or name a shipped scenario:"),
-    ("baseline.toml", "baseline.toml: no such scenario file (or name a shipped scenario:"),
-])
+@pytest.mark.parametrize(
+    "arg, expected",
+    [
+        (
+            "basline",
+            "basline: no such scenario file, and no shipped scenario of that name "
+            "(did you mean baseline?",
+        ),
+        ("no/such.toml", "no/such.toml: no such scenario file (or name a shipped scenario:"),
+        ("baseline.toml", "baseline.toml: no such scenario file (or name a shipped scenario:"),
+    ],
+)
 def test_unknown_scenario_is_one_line_listing_the_library(tmp_path, arg, expected):
     proc = outreach("run", arg, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
@@ -385,7 +454,8 @@ def test_unknown_scenario_is_one_line_listing_the_library(tmp_path, arg, expecte
 
 @pytest.mark.skipif(
     any(__import__("importlib").util.find_spec(m) is None for m in ("solara", "mesa")),
-    reason="needs the viz extra")
+    reason="needs the viz extra",
+)
 def test_viz_takes_a_shipped_name(tmp_path):
     # With the port taken, the command stops just after loading the scenario: the error is
     # about the port, so the name was found.
@@ -412,8 +482,13 @@ def _on_a_terminal(*args: str, cwd: Path, columns: int | None) -> tuple[int, str
     if columns is not None:
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=follower)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+    )
     os.close(follower)
     shown = b""
     while True:
@@ -433,8 +508,18 @@ def _on_a_terminal(*args: str, cwd: Path, columns: int | None) -> tuple[int, str
 @pytest.mark.e2e
 @pytest.mark.parametrize("columns", [100, None])
 def test_progress_bar_on_a_terminal(workdir, columns):
-    code, stdout, shown = _on_a_terminal("run", "small.toml", "--replicates", "5", "--weeks",
-                                         "3", "--workers", "2", cwd=workdir, columns=columns)
+    code, stdout, shown = _on_a_terminal(
+        "run",
+        "small.toml",
+        "--replicates",
+        "5",
+        "--weeks",
+        "3",
+        "--workers",
+        "2",
+        cwd=workdir,
+        columns=columns,
+    )
     assert code == 0, shown
     assert stdout.startswith("small: 5 replicates")  # the table stays on stdout, clean
     assert "\r" not in stdout

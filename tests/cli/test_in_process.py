@@ -54,8 +54,9 @@ def test_standard_streams_and_the_exit_status_are_the_commands(monkeypatch):
     assert proc.args == ["outreach", "a", "b"]
 
 
-@pytest.mark.parametrize(("code", "status", "stderr"), [(None, 0, ""), (2, 2, ""),
-                                                        ("bad input", 1, "bad input\n")])
+@pytest.mark.parametrize(
+    ("code", "status", "stderr"), [(None, 0, ""), (2, 2, ""), ("bad input", 1, "bad input\n")]
+)
 def test_sys_exit_ends_as_in_a_process(monkeypatch, code, status, stderr):
     def body(argv):
         sys.exit(code)
@@ -122,9 +123,12 @@ def test_warnings_go_to_the_commands_stderr_as_in_a_fresh_interpreter(monkeypatc
 def test_the_packages_in_memory_caches_are_emptied_after_a_command(monkeypatch):
     # A module of the package as a command leaves it: a functools cache and a dict cache full.
     probe = types.ModuleType("sim._probe")
-    exec("import functools\n"
-         "@functools.lru_cache\ndef square(x):\n    return x * x\n"
-         "_graph_cache = {}\n", vars(probe))
+    exec(
+        "import functools\n"
+        "@functools.lru_cache\ndef square(x):\n    return x * x\n"
+        "_graph_cache = {}\n",
+        vars(probe),
+    )
     monkeypatch.setitem(sys.modules, probe.__name__, probe)
     probe.square(3)
     probe._graph_cache["a"] = 1
@@ -145,23 +149,32 @@ def test_on_demand_computes_each_entry_once():
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("args", [("--version",), ("scenarios",), ("run", "tiny.toml"),
-                                  ("run", "tiny.toml", "--set", "run.weks=3"),
-                                  ("validate", "missing.toml")],
-                         ids=["version", "scenarios", "run", "bad-set", "missing-file"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--version",),
+        ("scenarios",),
+        ("run", "tiny.toml"),
+        ("run", "tiny.toml", "--set", "run.weks=3"),
+        ("validate", "missing.toml"),
+    ],
+    ids=["version", "scenarios", "run", "bad-set", "missing-file"],
+)
 def test_in_process_answers_as_python_m_sim_cli(tmp_path, args):
     write(tmp_path / "tiny.toml", TINY)
     here = outreach(*args, cwd=tmp_path)
     there = outreach_process(*args, cwd=tmp_path)
     assert (here.returncode, _timeless(here.stdout), here.stderr) == (
-        there.returncode, _timeless(there.stdout), there.stderr)
+        there.returncode,
+        _timeless(there.stdout),
+        there.stderr,
+    )
 
 
 @pytest.mark.e2e
 def test_a_run_writes_the_same_json_in_process_and_in_a_process(cli, small_scenario, tmp_path):
     assert cli("run", small_scenario, "--json", "a.json", cwd=tmp_path).returncode == 0
-    assert outreach_process("run", small_scenario, "--json", "b.json",
-                            cwd=tmp_path).returncode == 0
+    assert outreach_process("run", small_scenario, "--json", "b.json", cwd=tmp_path).returncode == 0
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
     for document in (a, b):
         worlds = document["worlds"]

@@ -39,13 +39,23 @@ ONLINE = SMALL.replace('name = "town"', 'name = "town_online"') + textwrap.deden
 """)
 # Three problems in one file, all of which validate must print.
 THREE_PROBLEMS = SMALL.replace("size = 300", "size = 5").replace(
-    "count = 3\n\n[distant", "count = -1\nkind = 2\n\n[distant")
+    "count = 3\n\n[distant", "count = -1\nkind = 2\n\n[distant"
+)
 
-LIBRARY = ("big_city", "small_town_stigma", "small_town_online", "close_peers_only",
-           "distant_peers_only", "mixed_team", "supervision_weekly", "supervision_monthly",
-           "caseload_cap", "peers_from_clients", "budget_more_peers", "budget_more_support")
-
-
+LIBRARY = (
+    "big_city",
+    "small_town_stigma",
+    "small_town_online",
+    "close_peers_only",
+    "distant_peers_only",
+    "mixed_team",
+    "supervision_weekly",
+    "supervision_monthly",
+    "caseload_cap",
+    "peers_from_clients",
+    "budget_more_peers",
+    "budget_more_support",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +74,26 @@ def reports(workdir):
     """An HTML report into a new folder and a Markdown one into an existing folder."""
     (workdir / "md").mkdir()
     calls = {
-        "html": ["report", workdir / "town.toml", workdir / "online.toml", "--out",
-                 workdir / "html", "--question", "Does online work help the town?"],
-        "markdown": ["report", workdir / "town.toml", workdir / "online.toml", "--out",
-                     workdir / "md", "--format", "markdown", "--replicates", "4"],
+        "html": [
+            "report",
+            workdir / "town.toml",
+            workdir / "online.toml",
+            "--out",
+            workdir / "html",
+            "--question",
+            "Does online work help the town?",
+        ],
+        "markdown": [
+            "report",
+            workdir / "town.toml",
+            workdir / "online.toml",
+            "--out",
+            workdir / "md",
+            "--format",
+            "markdown",
+            "--replicates",
+            "4",
+        ],
     }
     return {name: outreach(*call) for name, call in calls.items()}
 
@@ -94,8 +120,12 @@ def test_markdown_report_has_its_images(reports, workdir):
     proc = reports["markdown"]
     assert proc.returncode == 0, proc.stderr
     folder = workdir / "md"
-    assert sorted(p.name for p in folder.iterdir()) == ["metrics.png", "reach.png", "report.md",
-                                                        "results.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "metrics.png",
+        "reach.png",
+        "report.md",
+        "results.csv",
+    ]
     text = (folder / "report.md").read_text(encoding="utf-8")
     assert "![" in text and "(reach.png)" in text and "(metrics.png)" in text
     assert "4 times for 8 weeks" in text
@@ -131,8 +161,13 @@ def test_shipped_scenarios_comment_their_changes():
 
 
 def test_validate_ok_and_every_problem(workdir):
-    proc = outreach("validate", workdir / "town.toml", workdir / "three.toml",
-                    workdir / "bad.toml", workdir / "missing.toml")
+    proc = outreach(
+        "validate",
+        workdir / "town.toml",
+        workdir / "three.toml",
+        workdir / "bad.toml",
+        workdir / "missing.toml",
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert f"{workdir / 'town.toml'}: ok" in proc.stdout
@@ -172,9 +207,20 @@ def test_planner_commands_take_shipped_names(tmp_path):
     assert checked.stdout.splitlines() == ["baseline: ok", "mixed_team: ok"]
     # A folder of the same name (an earlier report's --out) does not hide the shipped one.
     (tmp_path / "baseline").mkdir()
-    proc = outreach("compare", "baseline", "mixed_team", "--replicates", "2", "--weeks", "3",
-                    "--set", "population.size=400", "--json", tmp_path / "c.json",
-                    cwd=tmp_path)
+    proc = outreach(
+        "compare",
+        "baseline",
+        "mixed_team",
+        "--replicates",
+        "2",
+        "--weeks",
+        "3",
+        "--set",
+        "population.size=400",
+        "--json",
+        tmp_path / "c.json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
     import json
@@ -184,9 +230,15 @@ def test_planner_commands_take_shipped_names(tmp_path):
     assert "baseline" in json.dumps(document) and "mixed_team" in json.dumps(document)
 
 
-@pytest.mark.parametrize("args", [["validate", "mixed_tem"], ["compare", "baseline", "mixed_tem"],
-                                  ["report", "mixed_tem", "--out", "r"]],
-                         ids=["validate", "compare", "report"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "mixed_tem"],
+        ["compare", "baseline", "mixed_tem"],
+        ["report", "mixed_tem", "--out", "r"],
+    ],
+    ids=["validate", "compare", "report"],
+)
 def test_unknown_scenario_name_lists_the_library(tmp_path, args):
     proc = outreach(*args, cwd=tmp_path)
     assert proc.returncode == 2, (args, proc.stderr)
@@ -210,8 +262,9 @@ def test_new_writes_a_valid_commented_copy(tmp_path):
     assert again.returncode == 2 and "already exists" in again.stderr
     assert len(again.stderr.splitlines()) == 1
     assert (tmp_path / "my_town.toml").read_text(encoding="utf-8") == text
-    forced = outreach("new", "sub/other.toml", "--from", "small_town_online", "--force",
-                      cwd=tmp_path)
+    forced = outreach(
+        "new", "sub/other.toml", "--from", "small_town_online", "--force", cwd=tmp_path
+    )
     assert forced.returncode == 2 and "does not exist" in forced.stderr
     (tmp_path / "sub").mkdir()
     forced = outreach("new", "sub/other.toml", "--from", "small_town_online", cwd=tmp_path)
@@ -235,43 +288,89 @@ def test_new_from_a_shipped_scenario_writes_here(tmp_path):
     again = outreach("new", "prog2", "--from", "prog.toml", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "# outreach compare prog.toml prog2.toml\n" in (tmp_path / "prog2.toml").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
 
 
 # --------------------------------------------------------------------------- bad input
 
 BAD = {
     # name: (arguments with {w} for the work folder and {t} for a fresh folder, error text)
-    "missing_file": (["compare", "{w}/town.toml", "{w}/nope.toml", "--json", "{t}/o.json"],
-                     "nope.toml: no such scenario file"),
-    "bad_toml": (["compare", "{w}/town.toml", "{w}/bad.toml", "--csv", "{t}/o.csv"],
-                 "not valid TOML"),
-    "three_problems": (["compare", "{w}/town.toml", "{w}/three.toml", "--plot", "{t}/o.png"],
-                       "(and 2 more problems); `outreach validate"),
-    "unknown_key": (["compare", "{w}/town.toml", "{w}/unknown.toml", "--json", "{t}/o.json"],
-                    "unknown.toml: wellbeing.stamina: unknown key; allowed here:"),
-    "json_unwritable": (["compare", "{w}/town.toml", "{w}/town.toml", "--json",
-                         "/proc/o.json"], "cannot write there"),
-    "out_of_range": (["compare", "{w}/town.toml", "{w}/town.toml", "--set",
-                      "outreach.hop_trust=3", "--json", "{t}/o.json"],
-                     "--set outreach.hop_trust=3: must be a number in [0, 1]"),
-    "bad_set": (["compare", "{w}/town.toml", "{w}/town.toml", "--set", "noequals"],
-                "dotted.key=value"),
+    "missing_file": (
+        ["compare", "{w}/town.toml", "{w}/nope.toml", "--json", "{t}/o.json"],
+        "nope.toml: no such scenario file",
+    ),
+    "bad_toml": (
+        ["compare", "{w}/town.toml", "{w}/bad.toml", "--csv", "{t}/o.csv"],
+        "not valid TOML",
+    ),
+    "three_problems": (
+        ["compare", "{w}/town.toml", "{w}/three.toml", "--plot", "{t}/o.png"],
+        "(and 2 more problems); `outreach validate",
+    ),
+    "unknown_key": (
+        ["compare", "{w}/town.toml", "{w}/unknown.toml", "--json", "{t}/o.json"],
+        "unknown.toml: wellbeing.stamina: unknown key; allowed here:",
+    ),
+    "json_unwritable": (
+        ["compare", "{w}/town.toml", "{w}/town.toml", "--json", "/proc/o.json"],
+        "cannot write there",
+    ),
+    "out_of_range": (
+        [
+            "compare",
+            "{w}/town.toml",
+            "{w}/town.toml",
+            "--set",
+            "outreach.hop_trust=3",
+            "--json",
+            "{t}/o.json",
+        ],
+        "--set outreach.hop_trust=3: must be a number in [0, 1]",
+    ),
+    "bad_set": (
+        ["compare", "{w}/town.toml", "{w}/town.toml", "--set", "noequals"],
+        "dotted.key=value",
+    ),
     "one_scenario": (["compare", "{w}/town.toml"], "at least 2 scenario files"),
-    "json_missing_folder": (["compare", "{w}/town.toml", "{w}/town.toml", "--json",
-                             "{t}/no/o.json", "--plot", "{t}/o.png"], "does not exist"),
-    "plot_bad_suffix": (["compare", "{w}/town.toml", "{w}/town.toml", "--plot", "{t}/o.gif",
-                         "--json", "{t}/o.json"], "must end in .png"),
-    "same_output_twice": (["compare", "{w}/town.toml", "{w}/town.toml", "--json", "{t}/o.x",
-                           "--csv", "{t}/o.x"], "different files"),
-    "replicates_zero": (["compare", "{w}/town.toml", "{w}/town.toml", "--replicates", "0"],
-                        "--replicates"),
-    "report_out_is_file": (["report", "{w}/town.toml", "--out", "{w}/town.toml"],
-                           "is a file"),
-    "report_parent_missing": (["report", "{w}/town.toml", "--out", "{t}/a/b"],
-                              "does not exist"),
-    "report_bad_format": (["report", "{w}/town.toml", "--out", "{t}/r", "--format", "pdf"],
-                          "--format"),
+    "json_missing_folder": (
+        [
+            "compare",
+            "{w}/town.toml",
+            "{w}/town.toml",
+            "--json",
+            "{t}/no/o.json",
+            "--plot",
+            "{t}/o.png",
+        ],
+        "does not exist",
+    ),
+    "plot_bad_suffix": (
+        [
+            "compare",
+            "{w}/town.toml",
+            "{w}/town.toml",
+            "--plot",
+            "{t}/o.gif",
+            "--json",
+            "{t}/o.json",
+        ],
+        "must end in .png",
+    ),
+    "same_output_twice": (
+        ["compare", "{w}/town.toml", "{w}/town.toml", "--json", "{t}/o.x", "--csv", "{t}/o.x"],
+        "different files",
+    ),
+    "replicates_zero": (
+        ["compare", "{w}/town.toml", "{w}/town.toml", "--replicates", "0"],
+        "--replicates",
+    ),
+    "report_out_is_file": (["report", "{w}/town.toml", "--out", "{w}/town.toml"], "is a file"),
+    "report_parent_missing": (["report", "{w}/town.toml", "--out", "{t}/a/b"], "does not exist"),
+    "report_bad_format": (
+        ["report", "{w}/town.toml", "--out", "{t}/r", "--format", "pdf"],
+        "--format",
+    ),
     "report_bad_scenario": (["report", "{w}/three.toml", "--out", "{t}/r"], "population.size = 5"),
     "new_bad_template": (["new", "{t}/x", "--from", "no_such_thing"], "no shipped scenario"),
 }

@@ -67,9 +67,14 @@ def test_atomic_writes_follow_the_umask(tmp_path):
 def test_new_writes_a_file_readable_by_others(tmp_path):
     write(tmp_path / "tiny.toml", TINY)
     command = f"umask 022 && {sys.executable} -m sim.cli new mine --from tiny.toml"
-    proc = subprocess.run(["sh", "-c", command],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    proc = subprocess.run(
+        ["sh", "-c", command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "mine.toml").stat().st_mode & 0o777 == 0o644
 
@@ -77,8 +82,21 @@ def test_new_writes_a_file_readable_by_others(tmp_path):
 # ----------------------------------------------------------------- help texts (item 7)
 
 
-@pytest.mark.parametrize("command", ["run", "compare", "report", "validate", "scenarios", "new",
-                                     "params", "sweep", "viz", "animate"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "run",
+        "compare",
+        "report",
+        "validate",
+        "scenarios",
+        "new",
+        "params",
+        "sweep",
+        "viz",
+        "animate",
+    ],
+)
 def test_help_has_no_doubled_percent(command):
     proc = outreach(command, "--help")
     assert proc.returncode == 0, proc.stderr
@@ -101,8 +119,12 @@ def test_report_header_says_one_scenario_in_the_singular():
     from sim.model.scenario import Scenario
     from sim.output.comparison import comparison_header
 
-    one = SimpleNamespace(run=SimpleNamespace(replicates=2, weeks=4, seed=1), labels=["a"],
-                          scenarios=[Scenario()], notes=[])
+    one = SimpleNamespace(
+        run=SimpleNamespace(replicates=2, weeks=4, seed=1),
+        labels=["a"],
+        scenarios=[Scenario()],
+        notes=[],
+    )
     assert comparison_header(one, "--seed").startswith("compared 1 scenario on ")
     two = SimpleNamespace(**{**vars(one), "labels": ["a", "b"], "scenarios": [Scenario()] * 2})
     assert comparison_header(two, "--seed").startswith("compared 2 scenarios on ")
@@ -122,7 +144,9 @@ def test_new_keeps_a_copied_scenarios_graph_file(tmp_path):
     other = tmp_path / "other"
     write(other / "net" / "edges.csv", ring_edges(20))
     write(other / "net" / "nodes.csv", "id,gender\n" + "".join(f"p{i},man\n" for i in range(20)))
-    write(other / "net.toml", textwrap.dedent("""\
+    write(
+        other / "net.toml",
+        textwrap.dedent("""\
         name = "net"
         [run]
         weeks = 4
@@ -135,7 +159,8 @@ def test_new_keeps_a_copied_scenarios_graph_file(tmp_path):
         count = 2
         [distant_peers]
         count = 2
-        """))
+        """),
+    )
     work = tmp_path / "work"
     work.mkdir()
     proc = outreach("new", "copied", "--from", other / "net.toml", cwd=work)
@@ -155,27 +180,51 @@ def test_set_value_problem_names_set_not_the_file(tmp_path):
     proc = outreach("run", "tiny.toml", "--set", "population.size=5", cwd=tmp_path)
     line = one_line_error(proc, "--set population.size=5: must be an integer in [10, ")
     assert not line.startswith("outreach: error: tiny.toml:"), line
-    proc = outreach("compare", "tiny.toml", "tiny.toml", "--set", "services.p_attend=2",
-                    cwd=tmp_path)
+    proc = outreach(
+        "compare", "tiny.toml", "tiny.toml", "--set", "services.p_attend=2", cwd=tmp_path
+    )
     one_line_error(proc, "--set services.p_attend=2: must be")
     proc = outreach("run", "tiny.toml", "--set", "close_peers.count=400", cwd=tmp_path)
-    one_line_error(proc, "close_peers.count + distant_peers.count",
-                   "(with --set close_peers.count=400)")
+    one_line_error(
+        proc, "close_peers.count + distant_peers.count", "(with --set close_peers.count=400)"
+    )
 
 
 def test_set_graph_file_is_taken_from_the_current_folder(tmp_path):
     scenarios = tmp_path / "scenarios"
     write(scenarios / "tiny.toml", TINY)
     write(tmp_path / "net" / "edges.csv", ring_edges(30))
-    sets = ["--set", "network.generator=file", "--set", "network.file=net/edges.csv",
-            "--set", "close_peers.count=2", "--set", "distant_peers.count=2"]
+    sets = [
+        "--set",
+        "network.generator=file",
+        "--set",
+        "network.file=net/edges.csv",
+        "--set",
+        "close_peers.count=2",
+        "--set",
+        "distant_peers.count=2",
+    ]
     # There is no scenarios/net/edges.csv: a path typed on the command line is the shell's.
-    proc = outreach("compare", "scenarios/tiny.toml", "scenarios/tiny.toml", "--replicates", "1",
-                    *sets, cwd=tmp_path)
+    proc = outreach(
+        "compare",
+        "scenarios/tiny.toml",
+        "scenarios/tiny.toml",
+        "--replicates",
+        "1",
+        *sets,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "30 people" in proc.stdout
-    proc = outreach("run", "scenarios/tiny.toml", "--set", "network.generator=file",
-                    "--set", "network.file=nowhere/edges.csv", cwd=tmp_path)
+    proc = outreach(
+        "run",
+        "scenarios/tiny.toml",
+        "--set",
+        "network.generator=file",
+        "--set",
+        "network.file=nowhere/edges.csv",
+        cwd=tmp_path,
+    )
     one_line_error(proc, str(tmp_path / "nowhere" / "edges.csv"))
 
 
@@ -190,8 +239,13 @@ def test_output_to_a_closed_pipe_ends_quietly(tmp_path, args):
     args = [a.format(tiny=tmp_path / "tiny.toml") for a in args]
     if args[0] == "run":
         args += ["--json", str(json_out)]
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     proc.stdout.close()  # the reader has gone, as `| head -0` would
     stderr = proc.stderr.read()
     code = proc.wait(timeout=120)
@@ -206,8 +260,12 @@ def test_head_reads_the_first_line(tmp_path):
     write(tmp_path / "tiny.toml", TINY)
     proc = subprocess.run(
         ["sh", "-c", f"{sys.executable} -m sim.cli run tiny.toml | head -1"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert proc.stdout.startswith("tiny: 2 replicates"), proc.stdout
     assert proc.stderr == "", proc.stderr
 
@@ -279,10 +337,26 @@ def test_a_killed_sweep_leaves_no_worker_behind(tmp_path, signal_name):
     pytest.importorskip("pyarrow")
     write(tmp_path / "base.toml", SWEEP_BASE)
     write(tmp_path / "spec.toml", LONG_SWEEP)
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", "spec.toml", "--out",
-                             "out", "--workers", "2", "--chunk-rows", "2"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "sweep",
+            "spec.toml",
+            "--out",
+            "out",
+            "--workers",
+            "2",
+            "--chunk-rows",
+            "2",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     try:
         deadline = time.monotonic() + 60
         workers: set[int] = set()
@@ -350,8 +424,15 @@ def test_a_sweep_whose_scheduler_cannot_be_reached_leaves_no_folder(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     started = time.monotonic()
-    proc = outreach("sweep", "spec.toml", "--out", "runs/tiny", "--scheduler",
-                    f"tcp://127.0.0.1:{port}", cwd=tmp_path)
+    proc = outreach(
+        "sweep",
+        "spec.toml",
+        "--out",
+        "runs/tiny",
+        "--scheduler",
+        f"tcp://127.0.0.1:{port}",
+        cwd=tmp_path,
+    )
     one_line_error(proc, f"--scheduler tcp://127.0.0.1:{port}: cannot connect")
     assert time.monotonic() - started < 15  # not Dask's 20 s of retries
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.toml", "spec.toml"]
@@ -361,8 +442,9 @@ def test_a_sweep_of_very_many_runs_is_warned_about(tmp_path):
     pytest.importorskip("distributed")
     write(tmp_path / "base.toml", TINY)
     write(tmp_path / "spec.toml", TINY_SWEEP.replace("replicates = 1", "replicates = 60000"))
-    proc = outreach("sweep", "spec.toml", "--out", "runs/tiny", "--scheduler",
-                    "tcp://127.0.0.1:1", cwd=tmp_path)
+    proc = outreach(
+        "sweep", "spec.toml", "--out", "runs/tiny", "--scheduler", "tcp://127.0.0.1:1", cwd=tmp_path
+    )
     warning, error = proc.stderr.splitlines()
     assert warning.startswith("outreach: warning: this sweep has 120,000 runs"), warning
     assert "cannot connect" in error
@@ -370,12 +452,17 @@ def test_a_sweep_of_very_many_runs_is_warned_about(tmp_path):
 
 def test_sweep_error_on_too_many_peers_names_the_peer_counts(tmp_path):
     write(tmp_path / "base.toml", TINY)
-    write(tmp_path / "spec.toml", TINY_SWEEP.replace(
-        '"services.p_attend" = { levels = [0.2, 0.6] }',
-        '"population.size" = { levels = [10, 300] }'))
+    write(
+        tmp_path / "spec.toml",
+        TINY_SWEEP.replace(
+            '"services.p_attend" = { levels = [0.2, 0.6] }',
+            '"population.size" = { levels = [10, 300] }',
+        ),
+    )
     proc = outreach("sweep", "spec.toml", "--out", "out", cwd=tmp_path)
-    one_line_error(proc, "parameters.population.size = 10",
-                   "close_peers.count + distant_peers.count = 6")
+    one_line_error(
+        proc, "parameters.population.size = 10", "close_peers.count + distant_peers.count = 6"
+    )
 
 
 # ----------------------------------------------------------------- params (item 8)
@@ -389,8 +476,7 @@ def test_params_lists_every_key_with_default_range_and_meaning():
     out = proc.stdout
     assert "an integer in [10, 10000000]; people in the hidden population" in out
     assert "'small_world'" in out
-    listed = {m.group(1).replace(".N.", ".0.")
-              for m in re.finditer(r"(?m)^(\S+) +=", out)}
+    listed = {m.group(1).replace(".N.", ".0.") for m in re.finditer(r"(?m)^(\S+) +=", out)}
 
     def leaves(value, prefix=""):
         if isinstance(value, dict):
@@ -424,8 +510,9 @@ def test_more_workers_than_cores_is_a_warning_and_the_run_goes_on(tmp_path):
     proc = outreach("run", "tiny.toml", "--workers", str(workers), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"outreach: warning: --workers {workers} "
-                                                   "is more than"), proc.stderr
+    assert len(lines) == 1 and lines[0].startswith(
+        f"outreach: warning: --workers {workers} is more than"
+    ), proc.stderr
     assert "tiny: 2 replicates" in proc.stdout
 
 
@@ -460,7 +547,9 @@ def _isolated_files(folder: Path) -> Path:
     write(folder / "edges.csv", ring_edges(30))
     rows = [f"p{i},{'man' if i % 2 else 'woman'},30-44" for i in range(40)]
     write(folder / "nodes.csv", "id,gender,age_band\n" + "\n".join(rows) + "\n")
-    return write(folder / "iso.toml", textwrap.dedent("""\
+    return write(
+        folder / "iso.toml",
+        textwrap.dedent("""\
         name = "iso"
         [run]
         weeks = 4
@@ -473,7 +562,8 @@ def _isolated_files(folder: Path) -> Path:
         count = 3
         [distant_peers]
         count = 3
-        """))
+        """),
+    )
 
 
 def test_a_nodes_file_adds_people_with_no_ties(tmp_path):
@@ -505,7 +595,9 @@ def test_run_and_report_count_the_isolated_people(tmp_path):
 
 
 def test_validate_shows_problems_between_keys_with_bad_values(tmp_path):
-    write(tmp_path / "v.toml", textwrap.dedent("""\
+    write(
+        tmp_path / "v.toml",
+        textwrap.dedent("""\
         name = "v"
         [population]
         size = 5
@@ -517,14 +609,16 @@ def test_validate_shows_problems_between_keys_with_bad_values(tmp_path):
         [wellbeing]
         return_threshold = 0.1
         exhaustion_threshold = 0.5
-        """))
+        """),
+    )
     proc = outreach("validate", "v.toml", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert lines[0] == "v.toml: population.size = 5: must be an integer in [10, 10000000]"
     assert lines[1].startswith("v.toml: close_peers.count = -1: must be an integer")
     assert any("gender.shares = [0.5, 0.6]: shares must add up to 1" in x for x in lines)
-    assert any(x.startswith("v.toml: wellbeing.return_threshold = 0.1: must be above")
-               for x in lines)
+    assert any(
+        x.startswith("v.toml: wellbeing.return_threshold = 0.1: must be above") for x in lines
+    )
     # Not the peers against the default population.size that replaced the bad one.
     assert not any("at most half of population.size" in x for x in lines), lines

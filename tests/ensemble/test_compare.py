@@ -46,12 +46,13 @@ A = textwrap.dedent("""\
     count = 4
 """)
 # More distant peers on the same world: a policy difference only.
-B = A.replace('name = "team_a"', 'name = "team_b"').replace(
-    "[distant_peers]\ncount = 4", "[distant_peers]\ncount = 10").replace("seed = 5", "seed = 99")
+B = (
+    A.replace('name = "team_a"', 'name = "team_b"')
+    .replace("[distant_peers]\ncount = 4", "[distant_peers]\ncount = 10")
+    .replace("seed = 5", "seed = 99")
+)
 # A bigger population: the world differs too.
 C = A.replace('name = "team_a"', 'name = "team_c"').replace("size = 500", "size = 600")
-
-
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +65,46 @@ def workdir(tmp_path_factory) -> Path:
 
 def _calls(w: Path) -> dict[str, list]:
     return {
-        "self": ["compare", w / "a.toml", w / "a.toml", "--json", w / "self.json",
-                 "--csv", w / "self.csv", "--plot", w / "self.png", "--workers", "2"],
-        "pair": ["compare", w / "a.toml", w / "b.toml", w / "c.toml", "--json", w / "pair.json",
-                 "--csv", w / "pair.csv", "--plot", w / "pair.png", "--workers", "1"],
-        "seeded": ["compare", w / "b.toml", w / "a.toml", "--seed", "7", "--replicates", "3",
-                   "--weeks", "6", "--json", w / "seeded.json"],
+        "self": [
+            "compare",
+            w / "a.toml",
+            w / "a.toml",
+            "--json",
+            w / "self.json",
+            "--csv",
+            w / "self.csv",
+            "--plot",
+            w / "self.png",
+            "--workers",
+            "2",
+        ],
+        "pair": [
+            "compare",
+            w / "a.toml",
+            w / "b.toml",
+            w / "c.toml",
+            "--json",
+            w / "pair.json",
+            "--csv",
+            w / "pair.csv",
+            "--plot",
+            w / "pair.png",
+            "--workers",
+            "1",
+        ],
+        "seeded": [
+            "compare",
+            w / "b.toml",
+            w / "a.toml",
+            "--seed",
+            "7",
+            "--replicates",
+            "3",
+            "--weeks",
+            "6",
+            "--json",
+            w / "seeded.json",
+        ],
     }
 
 
@@ -143,8 +178,13 @@ def test_a_clients_setting_counts_as_a_world_difference(workdir):
     b = a.replace({"name": "b", "clients.mistrust_outside_orbit": 0.8})
     comparison = run_comparison([a, b], workers=1)
     assert comparison.world_keys() == ["clients.mistrust_outside_orbit"]
-    assert any(n.startswith("the scenarios' populations, networks or clients differ "
-                            "(clients.mistrust_outside_orbit)") for n in comparison.notes)
+    assert any(
+        n.startswith(
+            "the scenarios' populations, networks or clients differ "
+            "(clients.mistrust_outside_orbit)"
+        )
+        for n in comparison.notes
+    )
 
 
 def test_in_process_self_comparison_is_zero(workdir):
@@ -185,8 +225,11 @@ def test_json_numbers_equal_run_ensemble(runs, workdir):
             got = doc["metrics"][label][m]
             for k in ("mean", "ci_low", "ci_high"):
                 e = expected[m][k]
-                assert (got[k] is None) if not math.isfinite(e) else got[k] == pytest.approx(e), \
-                    (label, m, k)
+                assert (got[k] is None) if not math.isfinite(e) else got[k] == pytest.approx(e), (
+                    label,
+                    m,
+                    k,
+                )
     for m in METRICS:
         d = paired_difference(ra.metric_values(m), rb.metric_values(m))
         got = doc["differences"]["team_b"][m]

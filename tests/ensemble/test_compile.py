@@ -16,8 +16,14 @@ from sim.ensemble import compiling
 from sim.graphs import community
 from tests.cli_helpers import ROOT
 
-SMALL = {"population.size": 1000, "close_peers.count": 3, "distant_peers.count": 3,
-         "run.weeks": 2, "run.replicates": 2, "run.seed": 11}
+SMALL = {
+    "population.size": 1000,
+    "close_peers.count": 3,
+    "distant_peers.count": 3,
+    "run.weeks": 2,
+    "run.replicates": 2,
+    "run.seed": 11,
+}
 
 
 def test_compile_time_is_counted_for_the_thread_that_compiles():
@@ -45,8 +51,9 @@ def test_a_runs_time_split_keeps_compiling_apart():
     assert set(result.seconds()) == {"world", "model", "compile"}
     # A warm cache (or this session's earlier tests) compiles nothing; a compile is named.
     assert "compiling" not in worlds_line(s, result, 2) or result.seconds()["compile"] >= 0.05
-    result.runs.append(RunResult(9, {}, {}, {}, world_seconds=0.1, model_seconds=0.2,
-                                 compile_seconds=12.0))
+    result.runs.append(
+        RunResult(9, {}, {}, {}, world_seconds=0.1, model_seconds=0.2, compile_seconds=12.0)
+    )
     line = worlds_line(s, result, 2)
     assert "s compiling the kernels once" in line
     assert f"{result.seconds()['model']:.1f} s in the model" in line
@@ -125,15 +132,31 @@ def _forced(parallel: bool):
 
 @pytest.mark.slow
 def test_a_first_run_on_an_empty_cache_says_it_compiles_and_a_second_does_not(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"), PYTHONUNBUFFERED="1",
-               PYTHONPATH=str(ROOT))
-    args = [sys.executable, "-m", "sim.cli", "run", "baseline", "--replicates", "2",
-            "--weeks", "4", "--set", "population.size=1000"]
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=str(tmp_path / "numba"),
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(ROOT),
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "run",
+        "baseline",
+        "--replicates",
+        "2",
+        "--weeks",
+        "4",
+        "--set",
+        "population.size=1000",
+    ]
     runs = []
     for _ in range(2):
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=ROOT, env=env)
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
+        )
         first_line = proc.stderr.readline()  # waits for the notice (or the end)
         said_after = time.perf_counter() - start
         out, err = proc.communicate(timeout=600)
@@ -158,9 +181,19 @@ def test_the_helpers_small_world_hands_the_kernels_the_types_of_the_real_one():
     from sim.model.world import build_world
 
     real = Scenario().replace(SMALL)
-    ring = real.replace({"network.generator": "small_world",
-                         "population.size": compiling._HELPER_WORLD_SIZE, "run.weeks": 1})
+    ring = real.replace(
+        {
+            "network.generator": "small_world",
+            "population.size": compiling._HELPER_WORLD_SIZE,
+            "run.weeks": 1,
+        }
+    )
     models = [OutreachModel(s, 0, build_world(s, 0)) for s in (real, ring)]
-    types = [tuple(typeof(a) for a in (m._world_arrays, m._clients, m.peer_arrays(),
-                                       m._params, m._keys, m._counters)) for m in models]
+    types = [
+        tuple(
+            typeof(a)
+            for a in (m._world_arrays, m._clients, m.peer_arrays(), m._params, m._keys, m._counters)
+        )
+        for m in models
+    ]
     assert types[0] == types[1]

@@ -50,12 +50,18 @@ def _interrupt(args: list[str], presses: int, cwd: Path) -> tuple[int, float, st
     Returns:
         Exit status, seconds from the first SIGINT to the end, standard output and error.
     """
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                            # as from a terminal, even when these tests run in a background job
-                            # (which ignores SIGINT, and children inherit that)
-                            preexec_fn=_default_sigint)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        # as from a terminal, even when these tests run in a background job
+        # (which ignores SIGINT, and children inherit that)
+        preexec_fn=_default_sigint,
+    )
     try:
         deadline = time.monotonic() + 120
         while _cpu_seconds(proc.pid) < BUSY_CPU_SECONDS:
@@ -90,8 +96,8 @@ def _assert_stopped(status: int, seconds: float, err: str) -> None:
 def test_ctrl_c_stops_run(tmp_path, presses):
     out_json = tmp_path / "results.json"
     status, seconds, out, err = _interrupt(
-        ["run", "baseline", "--replicates", REPLICATES, "--json", str(out_json)], presses,
-        tmp_path)
+        ["run", "baseline", "--replicates", REPLICATES, "--json", str(out_json)], presses, tmp_path
+    )
     _assert_stopped(status, seconds, err)
     assert out == ""
     assert list(tmp_path.iterdir()) == []  # no results, no temporary file left behind
@@ -100,8 +106,10 @@ def test_ctrl_c_stops_run(tmp_path, presses):
 @pytest.mark.e2e
 def test_ctrl_c_three_times_stops_compare(tmp_path):
     status, seconds, out, err = _interrupt(
-        ["compare", "baseline", "mixed_team", "--replicates", REPLICATES,
-         "--csv", "table.csv"], 3, tmp_path)
+        ["compare", "baseline", "mixed_team", "--replicates", REPLICATES, "--csv", "table.csv"],
+        3,
+        tmp_path,
+    )
     _assert_stopped(status, seconds, err)
     assert list(tmp_path.iterdir()) == []
 
@@ -109,8 +117,10 @@ def test_ctrl_c_three_times_stops_compare(tmp_path):
 @pytest.mark.e2e
 def test_ctrl_c_stops_report(tmp_path):
     status, seconds, out, err = _interrupt(
-        ["report", "baseline", "mixed_team", "--replicates", REPLICATES, "--out", "report"], 1,
-        tmp_path)
+        ["report", "baseline", "mixed_team", "--replicates", REPLICATES, "--out", "report"],
+        1,
+        tmp_path,
+    )
     _assert_stopped(status, seconds, err)
     assert list(tmp_path.iterdir()) == []
 

@@ -9,8 +9,13 @@ import numpy as np
 from sim.model.scenario import Scenario
 from sim.model.world import _cached_world, build_world, world_index, world_stats
 
-SMALL = {"population.size": 2000, "close_peers.count": 4, "distant_peers.count": 4,
-         "run.weeks": 4, "run.seed": 99}
+SMALL = {
+    "population.size": 2000,
+    "close_peers.count": 4,
+    "distant_peers.count": 4,
+    "run.weeks": 4,
+    "run.seed": 99,
+}
 
 
 def _built(before: dict) -> int:
@@ -50,8 +55,10 @@ def test_compare_builds_each_replicates_world_once():
     before = world_stats()
     comparison = run_comparison([a, b], workers=2)
     assert _built(before) == reps
-    assert any(n.startswith(f"worlds shared: {reps} worlds built for {2 * reps} runs")
-               for n in comparison.notes)
+    assert any(
+        n.startswith(f"worlds shared: {reps} worlds built for {2 * reps} runs")
+        for n in comparison.notes
+    )
     # Each scenario's runs are its own, in replicate order.
     for result in comparison.results:
         assert [r.replicate for r in result.runs] == list(range(reps))

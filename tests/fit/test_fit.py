@@ -41,8 +41,10 @@ TRUTH = {"outreach.p_engage_per_week": 0.2, "wellbeing.demand_per_hour": 0.006}
 
 
 def _targets_file(tmp_path: Path, targets: str, head: str = "", name: str = "t.toml") -> Path:
-    return write(tmp_path / name, f"name = \"synthetic\"\nseed = 7\nreplicates = 8\n{head}\n"
-                 f"{SMALL}\n{FIT_PARAMS}\n{targets}")
+    return write(
+        tmp_path / name,
+        f'name = "synthetic"\nseed = 7\nreplicates = 8\n{head}\n{SMALL}\n{FIT_PARAMS}\n{targets}',
+    )
 
 
 def _measure(base, values, exprs, seed, replicates):
@@ -55,13 +57,17 @@ def _measure(base, values, exprs, seed, replicates):
 def _synthetic_spec(tmp_path: Path, seed: int):
     """A targets file whose figures the model gave at TRUTH (another seed, 24 runs)."""
     sds = {"clients_engaged": 10.0, "clients_contacted": 15.0, "peers_exhausted_fraction": 0.03}
-    probe = _targets_file(tmp_path, "".join(
-        f"[[target]]\nmetric = \"{m}\"\nvalue = 1\nsd = {sd}\n" for m, sd in sds.items()),
-        name="probe.toml")
+    probe = _targets_file(
+        tmp_path,
+        "".join(f'[[target]]\nmetric = "{m}"\nvalue = 1\nsd = {sd}\n' for m, sd in sds.items()),
+        name="probe.toml",
+    )
     spec = load_fit_spec(probe, BASELINE)
     truth = _measure(spec.base, TRUTH, spec.expressions(), seed, 24)
-    text = "".join(f"[[target]]\nmetric = \"{m}\"\nvalue = {float(v)!r}\nsd = {sd}\n"
-                   for (m, sd), v in zip(sds.items(), truth, strict=True))
+    text = "".join(
+        f'[[target]]\nmetric = "{m}"\nvalue = {float(v)!r}\nsd = {sd}\n'
+        for (m, sd), v in zip(sds.items(), truth, strict=True)
+    )
     return load_fit_spec(_targets_file(tmp_path, text), BASELINE)
 
 
@@ -127,18 +133,29 @@ def test_posterior_intervals_cover_the_truth_at_their_nominal_rate(tmp_path):
     """
     from scipy.stats import qmc
 
-    spec = load_fit_spec(_targets_file(tmp_path, "".join(
-        f"[[target]]\nmetric = \"{m}\"\nvalue = 1\nsd = {sd}\n"
-        for m, sd in (("clients_contacted", 25.0), ("peers_exhausted_fraction", 0.08),
-                      ("clients_engaged", 20.0)))), BASELINE)
+    spec = load_fit_spec(
+        _targets_file(
+            tmp_path,
+            "".join(
+                f'[[target]]\nmetric = "{m}"\nvalue = 1\nsd = {sd}\n'
+                for m, sd in (
+                    ("clients_contacted", 25.0),
+                    ("peers_exhausted_fraction", 0.08),
+                    ("clients_engaged", 20.0),
+                )
+            ),
+        ),
+        BASELINE,
+    )
     keys = [p.key for p in spec.parameters]
     lo = np.array([p.lo for p in spec.parameters])
     hi = np.array([p.hi for p in spec.parameters])
     u = qmc.Sobol(len(keys), scramble=True, seed=11).random(256)
     draws = lo + u * (hi - lo)
     job = make_fit_job(spec.base, keys, spec.expressions(), "sbc")
-    rows = run_round(InlineExecutor(), job, list(enumerate(draws.tolist())), spec.seed,
-                     spec.replicates)
+    rows = run_round(
+        InlineExecutor(), job, list(enumerate(draws.tolist())), spec.seed, spec.replicates
+    )
     means = np.array([np.mean(rows[k], axis=0) for k in range(len(draws))])
     sd = np.array([t.sd for t in spec.targets])
     rng = np.random.default_rng(5)
@@ -182,12 +199,15 @@ def test_optimize_finds_the_known_optimum_within_a_budget(tmp_path):
     peer, with no randomness, so the most peers within 737.5 are 10 distant and 1 close (11);
     12 would cost at least 800.
     """
-    path = write(tmp_path / "s.toml", SEARCH_PEERS.replace("{top}",
-        'trials = 60\nconstraints = ["cost[1] <= 5800"]') + """
+    path = write(
+        tmp_path / "s.toml",
+        SEARCH_PEERS.replace("{top}", 'trials = 60\nconstraints = ["cost[1] <= 5800"]')
+        + """
 [[objective]]
 expression = "peers_active[0]"
 direction = "maximize"
-""")
+""",
+    )
     spec = load_search_spec(path, BASELINE)
     result = optimize(spec, tmp_path / "opt", InlineExecutor(), say=lambda _: None)
     best = result.front[0]
@@ -205,15 +225,18 @@ def test_nsga2_front_matches_the_known_front(tmp_path):
     this seed), and none that is not on it (fewer generations leave a dominated policy whose
     better neighbour was never tried: 16 x 12 kept (1, 3), as (0, 4) was not run).
     """
-    path = write(tmp_path / "s.toml", SEARCH_PEERS.replace(
-        "{top}", "trials = 320\npopulation = 32") + """
+    path = write(
+        tmp_path / "s.toml",
+        SEARCH_PEERS.replace("{top}", "trials = 320\npopulation = 32")
+        + """
 [[objective]]
 expression = "peers_active[0]"
 direction = "maximize"
 [[objective]]
 expression = "cost[1]"
 direction = "minimize"
-""")
+""",
+    )
     spec = load_search_spec(path, BASELINE)
     result = optimize(spec, tmp_path / "opt", InlineExecutor(), say=lambda _: None)
     true_front = {(0, n) for n in range(11)} | {(n, 10) for n in range(1, 11)}
@@ -230,8 +253,10 @@ direction = "minimize"
 def test_same_seed_same_fit_and_a_resumed_fit_equals_one_run(tmp_path):
     """8 trials then 16 in one folder give the same trials as 16 at once, and as a fit that
     was interrupted mid-round and run again."""
-    spec = load_fit_spec(_targets_file(tmp_path, "[[target]]\nmetric = \"clients_contacted\"\n"
-                                       "value = 300\nsd = 20\n"), BASELINE)
+    spec = load_fit_spec(
+        _targets_file(tmp_path, '[[target]]\nmetric = "clients_contacted"\nvalue = 300\nsd = 20\n'),
+        BASELINE,
+    )
     spec = dataclasses.replace(spec, replicates=2)
     quiet = {"say": lambda _: None}
     calibrate(spec, tmp_path / "a", InlineExecutor(), trials=8, **quiet)
@@ -257,8 +282,9 @@ def test_same_seed_same_fit_and_a_resumed_fit_equals_one_run(tmp_path):
     calibrate(spec, tmp_path / "c", InlineExecutor(), trials=16, **quiet)
     a, b, c = (_rows(tmp_path / x / "trials.csv") for x in "abc")
     assert len(a) == 16 and a == b == c
-    assert (tmp_path / "a" / "calibrated.toml").read_text() == \
-        (tmp_path / "b" / "calibrated.toml").read_text()
+    assert (tmp_path / "a" / "calibrated.toml").read_text() == (
+        tmp_path / "b" / "calibrated.toml"
+    ).read_text()
 
 
 @pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
@@ -266,15 +292,18 @@ def test_workers_do_not_change_the_front(tmp_path):
     """The same search on 2 worker processes and in this process gives the same trials."""
     from sim.sweep.executors import LocalExecutor
 
-    path = write(tmp_path / "s.toml", SEARCH_PEERS.replace(
-        "{top}", "trials = 16\npopulation = 8") + """
+    path = write(
+        tmp_path / "s.toml",
+        SEARCH_PEERS.replace("{top}", "trials = 16\npopulation = 8")
+        + """
 [[objective]]
 expression = "peers_active[0]"
 direction = "maximize"
 [[objective]]
 metric = "cost_total"
 direction = "minimize"
-""")
+""",
+    )
     spec = load_search_spec(path, BASELINE)
     optimize(spec, tmp_path / "one", InlineExecutor(), say=lambda _: None)
     pool = LocalExecutor(2)
@@ -290,37 +319,73 @@ direction = "minimize"
 
 
 def test_calibrate_command_end_to_end(tmp_path):
-    targets = _targets_file(tmp_path, "[[target]]\nmetric = \"peers_exhausted_fraction\"\n"
-                            "value = 0.3\nsd = 0.05\nsource = \"a test\"\n",
-                            head="trials = 6\nposterior = 8")
-    proc = outreach("calibrate", "baseline", targets, "--out", tmp_path / "out", "--workers",
-                    "1", "--replicates", "2")
+    targets = _targets_file(
+        tmp_path,
+        '[[target]]\nmetric = "peers_exhausted_fraction"\n'
+        'value = 0.3\nsd = 0.05\nsource = "a test"\n',
+        head="trials = 6\nposterior = 8",
+    )
+    proc = outreach(
+        "calibrate",
+        "baseline",
+        targets,
+        "--out",
+        tmp_path / "out",
+        "--workers",
+        "1",
+        "--replicates",
+        "2",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "best of 6 trials" in proc.stdout
     assert "effective sample size" in proc.stdout
-    for name in ("calibrated.toml", "trials.csv", "fit.png", "posterior.csv",
-                 "posterior_pairs.png"):
+    for name in (
+        "calibrated.toml",
+        "trials.csv",
+        "fit.png",
+        "posterior.csv",
+        "posterior_pairs.png",
+    ):
         assert (tmp_path / "out" / name).is_file(), name
     check = outreach("validate", tmp_path / "out" / "calibrated.toml")
     assert check.returncode == 0, check.stdout + check.stderr
-    again = outreach("calibrate", "baseline", targets, "--out", tmp_path / "out", "--workers",
-                     "1", "--replicates", "2")
+    again = outreach(
+        "calibrate",
+        "baseline",
+        targets,
+        "--out",
+        tmp_path / "out",
+        "--workers",
+        "1",
+        "--replicates",
+        "2",
+    )
     assert again.returncode == 0 and "resuming" in again.stdout
 
 
 BAD_TARGETS = [
-    ("[[target]]\nmetric = \"clients_reached\"\nvalue = 1\nsd = 1\n", "target.0.metric",
-     "unknown metric"),
-    ("[[target]]\nmetric = \"clients_contacted\"\nvalue = 1\nsd = 0\n", "target.0.sd",
-     "above 0"),
-    ("[[target]]\nexpression = \"contacted[99]\"\nvalue = 1\nsd = 1\n", "week 99",
-     "runs 26 weeks"),
-    ("[[target]]\nexpression = \"__import__('os')\"\nvalue = 1\nsd = 1\n",
-     "target.0.expression", "allowed"),
-    ("[[target]]\nseries = \"contacted\"\nweeks = [4, 8]\nvalues = [1]\nsd = 1\n",
-     "target.0.values", "2 numbers"),
-    ("[[target]]\nmetric = \"clients_contacted\"\nvalue = 1\nsd = 1\nwhat = 2\n",
-     "target.0.what", "unknown key"),
+    (
+        '[[target]]\nmetric = "clients_reached"\nvalue = 1\nsd = 1\n',
+        "target.0.metric",
+        "unknown metric",
+    ),
+    ('[[target]]\nmetric = "clients_contacted"\nvalue = 1\nsd = 0\n', "target.0.sd", "above 0"),
+    ('[[target]]\nexpression = "contacted[99]"\nvalue = 1\nsd = 1\n', "week 99", "runs 26 weeks"),
+    (
+        "[[target]]\nexpression = \"__import__('os')\"\nvalue = 1\nsd = 1\n",
+        "target.0.expression",
+        "allowed",
+    ),
+    (
+        '[[target]]\nseries = "contacted"\nweeks = [4, 8]\nvalues = [1]\nsd = 1\n',
+        "target.0.values",
+        "2 numbers",
+    ),
+    (
+        '[[target]]\nmetric = "clients_contacted"\nvalue = 1\nsd = 1\nwhat = 2\n',
+        "target.0.what",
+        "unknown key",
+    ),
     ("", "target", "at least one"),
 ]
 
@@ -334,18 +399,34 @@ def test_bad_targets_get_one_line(tmp_path, targets, where, what):
 
 
 BAD_SEARCHES = [
-    ("[parameters]\n\"close_peers.count\" = { range = [0, 9999] }\n", "close_peers.count",
-     "population"),
-    ("[parameters]\n\"close_peers.nothing\" = { range = [0, 1] }\n", "close_peers.nothing",
-     "not a parameter"),
-    ("[parameters]\n\"close_peers.count\" = { range = [0, 5] }\n[[objective]]\n"
-     "metric = \"clients_linked\"\ndirection = \"up\"\n", "objective.0.direction", "maximize"),
-    ("constraints = [\"cost_total < 5\"]\n[parameters]\n\"close_peers.count\" = { range = "
-     "[0, 5] }\n[[objective]]\nmetric = \"clients_linked\"\ndirection = \"maximize\"\n",
-     "constraints.0", "<= NUMBER"),
-    ("constraints = [\"money <= 5\"]\n[parameters]\n\"close_peers.count\" = { range = "
-     "[0, 5] }\n[[objective]]\nmetric = \"clients_linked\"\ndirection = \"maximize\"\n",
-     "constraints.0", "unknown name 'money'"),
+    (
+        '[parameters]\n"close_peers.count" = { range = [0, 9999] }\n',
+        "close_peers.count",
+        "population",
+    ),
+    (
+        '[parameters]\n"close_peers.nothing" = { range = [0, 1] }\n',
+        "close_peers.nothing",
+        "not a parameter",
+    ),
+    (
+        '[parameters]\n"close_peers.count" = { range = [0, 5] }\n[[objective]]\n'
+        'metric = "clients_linked"\ndirection = "up"\n',
+        "objective.0.direction",
+        "maximize",
+    ),
+    (
+        'constraints = ["cost_total < 5"]\n[parameters]\n"close_peers.count" = { range = '
+        '[0, 5] }\n[[objective]]\nmetric = "clients_linked"\ndirection = "maximize"\n',
+        "constraints.0",
+        "<= NUMBER",
+    ),
+    (
+        'constraints = ["money <= 5"]\n[parameters]\n"close_peers.count" = { range = '
+        '[0, 5] }\n[[objective]]\nmetric = "clients_linked"\ndirection = "maximize"\n',
+        "constraints.0",
+        "unknown name 'money'",
+    ),
 ]
 
 
@@ -358,19 +439,41 @@ def test_bad_search_spaces_and_constraints_get_one_line(tmp_path, text, where, w
 
 @pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_a_folder_of_another_fit_is_refused(tmp_path):
-    a = _targets_file(tmp_path, "[[target]]\nmetric = \"clients_contacted\"\nvalue = 300\n"
-                      "sd = 20\n", head="trials = 2", name="a.toml")
-    b = _targets_file(tmp_path, "[[target]]\nmetric = \"clients_contacted\"\nvalue = 400\n"
-                      "sd = 20\n", head="trials = 2", name="b.toml")
-    assert outreach("calibrate", "baseline", a, "--out", tmp_path / "o", "--workers", "1",
-                    "--replicates", "1").returncode == 0
+    a = _targets_file(
+        tmp_path,
+        '[[target]]\nmetric = "clients_contacted"\nvalue = 300\nsd = 20\n',
+        head="trials = 2",
+        name="a.toml",
+    )
+    b = _targets_file(
+        tmp_path,
+        '[[target]]\nmetric = "clients_contacted"\nvalue = 400\nsd = 20\n',
+        head="trials = 2",
+        name="b.toml",
+    )
+    assert (
+        outreach(
+            "calibrate",
+            "baseline",
+            a,
+            "--out",
+            tmp_path / "o",
+            "--workers",
+            "1",
+            "--replicates",
+            "1",
+        ).returncode
+        == 0
+    )
     proc = outreach("calibrate", "baseline", b, "--out", tmp_path / "o", "--workers", "1")
     one_line_error(proc, "--out", "other inputs")
 
 
 def test_a_fit_whose_targets_never_give_a_number_says_so(tmp_path):
     """With no peers the share exhausted is a share of nothing: every trial fails, one line."""
-    path = write(tmp_path / "t.toml", """seed = 1
+    path = write(
+        tmp_path / "t.toml",
+        """seed = 1
 replicates = 1
 trials = 3
 [set]
@@ -383,6 +486,7 @@ trials = 3
 metric = "peers_exhausted_fraction"
 value = 0.3
 sd = 0.1
-""")
+""",
+    )
     proc = outreach("calibrate", "baseline", path, "--out", tmp_path / "o", "--workers", "1")
     one_line_error(proc, str(path), "no trial gave a number for every target")

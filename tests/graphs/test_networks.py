@@ -196,8 +196,12 @@ def test_community_graph_same_for_any_thread_count(monkeypatch):
 
     monkeypatch.setattr(community, "PARALLEL_MIN", 0)
     most = numba.get_num_threads()
-    kwargs = {"locality_shares": (0.6, 0.4), "homophily": 0.7, "p_cross_locality": 0.05,
-              "degree_factors": {"gender": (1.0, 1.5)}}
+    kwargs = {
+        "locality_shares": (0.6, 0.4),
+        "homophily": 0.7,
+        "p_cross_locality": 0.05,
+        "degree_factors": {"gender": (1.0, 1.5)},
+    }
     graphs = []
     for threads in sorted({1, most}):
         numba.set_num_threads(threads)
@@ -420,8 +424,9 @@ def test_load_graphml(tmp_path):
     h.add_edge("y", "z", weight=0.7)
     path = tmp_path / "net.graphml"
     nx.write_graphml(h, path)
-    g, ids = load_graph(path, labels={"gender": Labels(("woman", "man")),
-                                      "age_band": Labels(("a", "b", "c"))})
+    g, ids = load_graph(
+        path, labels={"gender": Labels(("woman", "man")), "age_band": Labels(("a", "b", "c"))}
+    )
     assert ids == ["x", "y", "z"]
     assert g.n_edges == 2
     assert g.node_attrs["gender"].tolist() == [0, 1, 1]

@@ -28,8 +28,16 @@ def _toml_list(names) -> str:
     return "[" + ", ".join(f'"{x}"' for x in names) + "]"
 
 
-def _scenario(tmp_path, name: str, *, graph: str = "ties.csv", nodes: str = "",
-              gender=("man", "woman"), age_band=AGE_BANDS, localities=("city",)):
+def _scenario(
+    tmp_path,
+    name: str,
+    *,
+    graph: str = "ties.csv",
+    nodes: str = "",
+    gender=("man", "woman"),
+    age_band=AGE_BANDS,
+    localities=("city",),
+):
     """A scenario file on a graph file, with the given names; returns its path."""
     shares = [round(1 / len(localities), 6)] * len(localities)
     shares[-1] = round(1 - sum(shares[:-1]), 6)
@@ -113,8 +121,11 @@ def test_localities_by_name_and_extra_columns_ignored(tmp_path):
     rows = [(node, towns[(i * 7) % 3], f"site{i % 4}", i % 2) for i, node in enumerate(ids)]
     # 'site' and 'hiv_status' are unrelated extra columns: read, and ignored by the model.
     _nodes(tmp_path, "people.csv", "id,locality,site,hiv_status", rows)
-    world = _world(_scenario(tmp_path, "loc.toml", nodes="people.csv",
-                             localities=("station", "harbour", "mill")))
+    world = _world(
+        _scenario(
+            tmp_path, "loc.toml", nodes="people.csv", localities=("station", "harbour", "mill")
+        )
+    )
     pos = _by_id(world)
     names = ("station", "harbour", "mill")
     assert [names[world.locality[pos[node]]] for node in ids] == [r[1] for r in rows]
@@ -141,20 +152,30 @@ def test_graphml_text_attributes_come_back_as_their_labels(tmp_path):
 
 def test_a_mistrust_column_of_words_is_one_line(tmp_path):
     ids = _ties(tmp_path, 30)
-    _nodes(tmp_path, "people.csv", "id,mistrust",
-           [(node, "high" if i == 4 else 0.5) for i, node in enumerate(ids)])
-    with pytest.raises(UserInputError, match=r"people\.csv: column 'mistrust' must hold "
-                                             r"numbers from 0 to 1 \(found 'high'\)"):
+    _nodes(
+        tmp_path,
+        "people.csv",
+        "id,mistrust",
+        [(node, "high" if i == 4 else 0.5) for i, node in enumerate(ids)],
+    )
+    with pytest.raises(
+        UserInputError,
+        match=r"people\.csv: column 'mistrust' must hold "
+        r"numbers from 0 to 1 \(found 'high'\)",
+    ):
         _world(_scenario(tmp_path, "m.toml", nodes="people.csv"))
 
 
 def test_integer_codes_index_the_scenario_names(tmp_path):
     n = 40
     ids = _ties(tmp_path, n)
-    _nodes(tmp_path, "codes.csv", "id,gender,age_band",
-           [(node, i % 2, i % 3) for i, node in enumerate(ids)])
-    world = _world(_scenario(tmp_path, "codes.toml", nodes="codes.csv",
-                             gender=("woman", "man")))
+    _nodes(
+        tmp_path,
+        "codes.csv",
+        "id,gender,age_band",
+        [(node, i % 2, i % 3) for i, node in enumerate(ids)],
+    )
+    world = _world(_scenario(tmp_path, "codes.toml", nodes="codes.csv", gender=("woman", "man")))
     pos = _by_id(world)
     assert [int(world.gender[pos[node]]) for node in ids] == [i % 2 for i in range(n)]
     assert [int(world.age_band[pos[node]]) for node in ids] == [i % 3 for i in range(n)]
@@ -171,20 +192,28 @@ def test_names_that_are_numbers_match_as_labels(tmp_path):
     n = 30
     ids = _ties(tmp_path, n)
     bands = ["3", "1", "2"]
-    _nodes(tmp_path, "people.csv", "id,age_band",
-           [(node, bands[i % 3]) for i, node in enumerate(ids)])
+    _nodes(
+        tmp_path, "people.csv", "id,age_band", [(node, bands[i % 3]) for i, node in enumerate(ids)]
+    )
     world = _world(_scenario(tmp_path, "num.toml", nodes="people.csv", age_band=("1", "2", "3")))
     pos = _by_id(world)
     assert [("1", "2", "3")[world.age_band[pos[node]]] for node in ids] == [
-        bands[i % 3] for i in range(n)]
+        bands[i % 3] for i in range(n)
+    ]
 
 
-@pytest.mark.parametrize(("label", "needle"), [
-    ("nonbinary", "label 'nonbinary' is not among the scenario's names 'man', 'woman'"),
-    ("Woman", "label 'Woman' is not among the scenario's names 'man', 'woman' "
-              "(population.subgroups.gender.names); did you mean 'woman'?"),
-    ("1", "label '1' is not among"),  # a code among labels: neither reading is safe
-])
+@pytest.mark.parametrize(
+    ("label", "needle"),
+    [
+        ("nonbinary", "label 'nonbinary' is not among the scenario's names 'man', 'woman'"),
+        (
+            "Woman",
+            "label 'Woman' is not among the scenario's names 'man', 'woman' "
+            "(population.subgroups.gender.names); did you mean 'woman'?",
+        ),
+        ("1", "label '1' is not among"),  # a code among labels: neither reading is safe
+    ],
+)
 def test_a_label_the_scenario_does_not_name_is_one_line(tmp_path, label, needle):
     n = 20
     ids = _ties(tmp_path, n)
@@ -202,16 +231,27 @@ def test_a_label_the_scenario_does_not_name_is_one_line(tmp_path, label, needle)
 def test_a_name_given_to_two_localities_is_refused_when_used(tmp_path):
     ids = _ties(tmp_path, 10)
     _nodes(tmp_path, "people.csv", "id,locality", [(node, "city") for node in ids])
-    with pytest.raises(UserInputError, match=r"people\.csv: line 2: column 'locality': label "
-                                             r"'city' names more than one entry \(0, 1\)"):
+    with pytest.raises(
+        UserInputError,
+        match=r"people\.csv: line 2: column 'locality': label "
+        r"'city' names more than one entry \(0, 1\)",
+    ):
         _world(_scenario(tmp_path, "dup.toml", nodes="people.csv", localities=("city", "city")))
 
 
-@pytest.mark.parametrize(("column", "like"), [
-    ("gendr", "gender"), ("Gender", "gender"), ("sex", "gender"), ("age", "age_band"),
-    ("ageband", "age_band"), ("Age Band", "age_band"), ("locality_name", "locality"),
-    ("city", "locality"),
-])
+@pytest.mark.parametrize(
+    ("column", "like"),
+    [
+        ("gendr", "gender"),
+        ("Gender", "gender"),
+        ("sex", "gender"),
+        ("age", "age_band"),
+        ("ageband", "age_band"),
+        ("Age Band", "age_band"),
+        ("locality_name", "locality"),
+        ("city", "locality"),
+    ],
+)
 def test_a_column_named_like_a_known_attribute_is_refused(tmp_path, column, like):
     ids = _ties(tmp_path, 12)
     _nodes(tmp_path, "people.csv", f"id,{column}", [(node, "x") for node in ids])
@@ -229,8 +269,7 @@ def test_a_look_alike_beside_its_attribute_is_an_ignored_extra(tmp_path):
     _nodes(tmp_path, "people.csv", "id,gender,gender_note", rows)
     world = _world(_scenario(tmp_path, "note.toml", nodes="people.csv", gender=("woman", "man")))
     pos = _by_id(world)
-    assert [("woman", "man")[world.gender[pos[node]]] for node, *_ in rows] == [
-        r[1] for r in rows]
+    assert [("woman", "man")[world.gender[pos[node]]] for node, *_ in rows] == [r[1] for r in rows]
 
 
 def _graphml(tmp_path, name: str, attrs: dict[str, list]) -> list[str]:
@@ -250,8 +289,9 @@ def test_graphml_attributes_map_by_name(tmp_path):
     bands = [AGE_BANDS[(i * 5) % 3] for i in range(n)]
     ids = _graphml(tmp_path, "net.graphml", {"gender": genders, "age_band": bands})
     names = ("45 and over", "under 30", "30-44")
-    world = _world(_scenario(tmp_path, "g.toml", graph="net.graphml", gender=("M", "F"),
-                             age_band=names))
+    world = _world(
+        _scenario(tmp_path, "g.toml", graph="net.graphml", gender=("M", "F"), age_band=names)
+    )
     pos = _by_id(world)
     assert [("M", "F")[world.gender[pos[node]]] for node in ids] == genders
     assert [names[world.age_band[pos[node]]] for node in ids] == bands
@@ -262,11 +302,16 @@ def test_graphml_unknown_label_and_look_alike_are_one_line(tmp_path):
     _graphml(tmp_path, "odd.graphml", {"gender": genders})
     with pytest.raises(UserInputError) as info:
         _world(_scenario(tmp_path, "odd.toml", graph="odd.graphml"))
-    assert ("odd.graphml: node 'n2': attribute 'gender': label 'other' is not among the "
-            "scenario's names 'man', 'woman'") in str(info.value)
+    assert (
+        "odd.graphml: node 'n2': attribute 'gender': label 'other' is not among the "
+        "scenario's names 'man', 'woman'"
+    ) in str(info.value)
     _graphml(tmp_path, "typo.graphml", {"Gender": genders})
-    with pytest.raises(UserInputError, match=r"typo\.graphml: node attribute 'Gender' looks "
-                                             r"like 'gender'"):
+    with pytest.raises(
+        UserInputError,
+        match=r"typo\.graphml: node attribute 'Gender' looks "
+        r"like 'gender'",
+    ):
         _world(_scenario(tmp_path, "typo.toml", graph="typo.graphml"))
 
 

@@ -33,11 +33,14 @@ def _circles(graph: grimp.ImportGraph) -> list[str]:
 def test_import_contracts_are_kept():
     # In a fresh interpreter started in the project's root, as `lint-imports` in .ci/run runs,
     # so the package checked is this checkout's.
-    code = ("import sys; from importlinter.cli import lint_imports; "
-            "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, "
-            "no_logo=True))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    code = (
+        "import sys; from importlinter.cli import lint_imports; "
+        "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, "
+        "no_logo=True))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert ", 0 broken." in done.stdout
 

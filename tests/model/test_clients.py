@@ -86,7 +86,7 @@ def test_deeper_people_have_more_ties_and_ties_mix_by_depth(big):
     src = np.repeat(np.arange(w.n), np.diff(w.graph.indptr))
     same = np.mean(w.depth[src] == w.depth[w.graph.indices])
     tie_share = np.bincount(w.depth, weights=deg, minlength=3) / deg.sum()
-    assert same > np.sum(tie_share ** 2) + 0.1
+    assert same > np.sum(tie_share**2) + 0.1
 
 
 def test_person_attributes_list_the_client_attributes(big):
@@ -104,8 +104,8 @@ def _file_scenario(tmp_path, nodes: str):
     path.write_text(f"""\
 [network]
 generator = "file"
-file = "{tmp_path / 'edges.csv'}"
-nodes_file = "{tmp_path / 'nodes.csv'}"
+file = "{tmp_path / "edges.csv"}"
+nodes_file = "{tmp_path / "nodes.csv"}"
 [close_peers]
 count = 1
 [distant_peers]
@@ -115,9 +115,12 @@ count = 1
 
 
 def test_a_graph_file_gives_orbit_depth_mistrust_and_problems(tmp_path):
-    path = _file_scenario(tmp_path, "id,depth,in_orbit,mistrust,problems\n"
-                                    "a,deep,no,0.9,4\nb,edge,yes,0.1,0\n"
-                                    "c,middle,yes,0.5,2\nd,deep,no,0.7,5\n")
+    path = _file_scenario(
+        tmp_path,
+        "id,depth,in_orbit,mistrust,problems\n"
+        "a,deep,no,0.9,4\nb,edge,yes,0.1,0\n"
+        "c,middle,yes,0.5,2\nd,deep,no,0.7,5\n",
+    )
     w = build_world(load_scenario(path), 0)
     assert w.depth.tolist() == [2, 0, 1, 2]
     assert w.in_orbit.tolist() == [0, 1, 1, 0]
@@ -126,12 +129,15 @@ def test_a_graph_file_gives_orbit_depth_mistrust_and_problems(tmp_path):
     assert w.orbit_nodes.tolist() == [1, 2]
 
 
-@pytest.mark.parametrize("column, values, needle", [
-    ("depth", ["deep", "shallow", "edge", "edge"], "clients.depth_names"),
-    ("in_orbit", ["yes", "maybe", "no", "no"], "in_orbit"),
-    ("problems", ["1", "7", "0", "0"], "problems"),
-    ("mistrust", ["0.5", "1.5", "0", "0"], "mistrust"),
-])
+@pytest.mark.parametrize(
+    "column, values, needle",
+    [
+        ("depth", ["deep", "shallow", "edge", "edge"], "clients.depth_names"),
+        ("in_orbit", ["yes", "maybe", "no", "no"], "in_orbit"),
+        ("problems", ["1", "7", "0", "0"], "problems"),
+        ("mistrust", ["0.5", "1.5", "0", "0"], "mistrust"),
+    ],
+)
 def test_a_bad_client_attribute_in_a_file_is_one_line(tmp_path, column, values, needle):
     rows = "".join(f"{i},{v}\n" for i, v in zip("abcd", values, strict=True))
     path = _file_scenario(tmp_path, f"id,{column}\n{rows}")
@@ -148,15 +154,23 @@ def test_distant_peers_reach_more_of_those_outside_the_orbit():
     # and bear part of the mistrust of professionals; distant peers meet their own networks.
     close = _base(**{"close_peers.count": 16, "distant_peers.count": 0})
     distant = _base(**{"close_peers.count": 0, "distant_peers.count": 16})
-    diff = (_values(distant, "outside_orbit_contacted_share")
-            - _values(close, "outside_orbit_contacted_share"))
+    diff = _values(distant, "outside_orbit_contacted_share") - _values(
+        close, "outside_orbit_contacted_share"
+    )
     assert _z(diff) > Z
 
 
 def test_a_site_sees_only_the_orbit():
     # Every meeting at the site, no referral, no online work: no one outside the orbit is met.
-    s = _base(**{"close_peers.count": 10, "distant_peers.count": 0, "close_peers.site_share": 1.0,
-                 "outreach.p_referrer": 0.0, "outreach.online_contacts_per_peer_week": 0.0})
+    s = _base(
+        **{
+            "close_peers.count": 10,
+            "distant_peers.count": 0,
+            "close_peers.site_share": 1.0,
+            "outreach.p_referrer": 0.0,
+            "outreach.online_contacts_per_peer_week": 0.0,
+        }
+    )
     res = run_ensemble(s, 4)
     assert np.all(res.metric_values("clients_contacted") > 50)
     assert np.all(res.metric_values("clients_contacted_outside_orbit") == 0)
@@ -176,8 +190,10 @@ def test_accompaniment_raises_linkage_most_where_mistrust_is_high():
     # accompaniment is switched off by making it take more hours than a week has.
     team = {"close_peers.count": 16, "distant_peers.count": 0}
     on, off = _base(**team), _base(**team, **{"work.hours_per_accompaniment": 40.0})
-    gain = {g: (_values(on, f"linked_share_{g}_mistrust")
-                - _values(off, f"linked_share_{g}_mistrust")) for g in ("high", "low")}
+    gain = {
+        g: (_values(on, f"linked_share_{g}_mistrust") - _values(off, f"linked_share_{g}_mistrust"))
+        for g in ("high", "low")
+    }
     assert _z(gain["low"]) > Z
     assert _z(gain["high"] - gain["low"]) > Z
 
@@ -195,8 +211,10 @@ def test_clients_with_more_problems_take_more_hours_and_wear_peers_down():
     # Each problem area adds follow-up hours and crisis chance to a client of the caseload.
     light, heavy = _base(**{"clients.problem_load": 0.0}), _base(**{"clients.problem_load": 1.0})
     assert _z(_values(heavy, "peer_hours_per_week") - _values(light, "peer_hours_per_week")) > Z
-    assert _z(_values(heavy, "peers_exhausted_fraction")
-              - _values(light, "peers_exhausted_fraction")) > Z
+    assert (
+        _z(_values(heavy, "peers_exhausted_fraction") - _values(light, "peers_exhausted_fraction"))
+        > Z
+    )
 
 
 # --------------------------------------------------------------------------- referral
@@ -210,8 +228,7 @@ def _referral_state():
     c, p = model.client_arrays(), model.peer_arrays()
     counters = np.zeros(S.N_COUNTERS, np.int64)
     for name in ("plan", "linkage", "online", "outreach"):
-        K.PHASES[name](model.week, model.world_arrays(), c, p, model._params, model._keys,
-                       counters)
+        K.PHASES[name](model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
     return model, c, p, counters
 
 
@@ -221,15 +238,16 @@ def test_a_referred_friend_trusts_as_the_referrer_does_and_waits_to_be_met():
     wave_before = c.wave.copy()
     pending_before = p.pending.copy()
     K.referral(model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
-    referred = np.flatnonzero((c.referrer >= 0) & (c.since == model.week)
-                              & (c.cstate == S.CONTACTED))
+    referred = np.flatnonzero(
+        (c.referrer >= 0) & (c.since == model.week) & (c.cstate == S.CONTACTED)
+    )
     assert referred.size > 0
     o = model.scenario.outreach
     w = model.world
     for u in referred:
         v = c.referrer[u]
         differ = int(w.gender[u] != w.gender[v]) + int(w.age_band[u] != w.age_band[v])
-        expected = trust_before[v] * o.hop_trust * o.subgroup_trust ** differ
+        expected = trust_before[v] * o.hop_trust * o.subgroup_trust**differ
         assert c.trust[u] == pytest.approx(expected)
         assert c.wave[u] == wave_before[v] + 1
         assert c.follow[u] == 1 and c.peer_of[u] == c.peer_of[v]

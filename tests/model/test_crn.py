@@ -24,14 +24,21 @@ REPLICATES = range(8)
 
 def _pair(**extra):
     common = {"population.size": 1000, "distant_peers.count": 5, "run.seed": 20261201, **extra}
-    return (load_scenario(BASELINE, {**common, "close_peers.count": 5}),
-            load_scenario(BASELINE, {**common, "close_peers.count": 6}))
+    return (
+        load_scenario(BASELINE, {**common, "close_peers.count": 5}),
+        load_scenario(BASELINE, {**common, "close_peers.count": 6}),
+    )
 
 
 def _energy_by_person(model: OutreachModel) -> dict[tuple[int, int], float]:
     n = model.n_peers
-    return dict(zip(zip(model.p_node[:n].tolist(), model.p_kind[:n].tolist(), strict=True),
-                    model.p_energy[:n].tolist(), strict=True))
+    return dict(
+        zip(
+            zip(model.p_node[:n].tolist(), model.p_kind[:n].tolist(), strict=True),
+            model.p_energy[:n].tolist(),
+            strict=True,
+        )
+    )
 
 
 def _reach(model: OutreachModel, kind: int) -> set[int]:
@@ -48,8 +55,9 @@ def _reach(model: OutreachModel, kind: int) -> set[int]:
 # Least number of the 8 replicates in which the distant peers must be exactly the same persons.
 # A clash needs the extra close peer to be one of the distant kind's own picks: about 5 in
 # 1,000 at random, but frequent when both kinds recruit the best-connected.
-@pytest.mark.parametrize(("policy", "least_exact"),
-                         [("random", 7), ("cover_subgroups", 7), ("degree", 1)])
+@pytest.mark.parametrize(
+    ("policy", "least_exact"), [("random", 7), ("cover_subgroups", 7), ("degree", 1)]
+)
 def test_one_more_close_peer_leaves_the_distant_peers_alone(policy, least_exact):
     a, b = _pair(**{"close_peers.recruitment": policy, "distant_peers.recruitment": policy})
     exact = 0
@@ -85,8 +93,13 @@ def test_clients_only_distant_peers_reach_live_the_same_first_weeks():
         if not np.array_equal(ma.peer_nodes("distant"), mb.peer_nodes("distant")):
             continue
         # Clients no close peer reaches in either scenario, and who are not peers themselves.
-        alone = (_reach(ma, S.DISTANT) - _reach(mb, S.CLOSE) - _reach(ma, S.CLOSE)
-                 - set(mb.peer_nodes("close")) - set(ma.peer_nodes("close")))
+        alone = (
+            _reach(ma, S.DISTANT)
+            - _reach(mb, S.CLOSE)
+            - _reach(ma, S.CLOSE)
+            - set(mb.peer_nodes("close"))
+            - set(ma.peer_nodes("close"))
+        )
         alone = np.array(sorted(alone))
         ma.step()
         mb.step()

@@ -41,7 +41,7 @@ def _kernel_dotted() -> dict[str, str]:
     """Dotted scenario key -> Params field, both peer kinds listed."""
     out = {}
     for name, section, key, _ in S.kernel_keys():
-        for sec in (KINDS if section in KINDS else (section,)):
+        for sec in KINDS if section in KINDS else (section,):
             out[f"{sec}.{key}"] = name
     return out
 
@@ -70,15 +70,23 @@ def test_field_names_follow_the_one_rule():
             assert name == key
         else:
             assert name == f"{section}_{key}"
-    assert S.kernel_field_name("outreach_workers", "hours_per_week") == \
-        "outreach_workers_hours_per_week"
+    assert (
+        S.kernel_field_name("outreach_workers", "hours_per_week")
+        == "outreach_workers_hours_per_week"
+    )
     assert S.kernel_field_name("close_peers", "hours_per_week") == "hours_per_week"
 
 
 def test_kernel_params_read_each_key_typed_as_declared():
-    s = Scenario().replace({"close_peers.hours_per_week": 11.5, "distant_peers.caseload_cap": 7,
-                            "distant_peers.works_in_pairs": True,
-                            "outreach_workers.caseload_cap": 9, "wellbeing.meaning_gain": 0.07})
+    s = Scenario().replace(
+        {
+            "close_peers.hours_per_week": 11.5,
+            "distant_peers.caseload_cap": 7,
+            "distant_peers.works_in_pairs": True,
+            "outreach_workers.caseload_cap": 9,
+            "wellbeing.meaning_gain": 0.07,
+        }
+    )
     par = S.kernel_params(s)
     for name, section, key, kind in S.kernel_keys():
         value = getattr(par, name)
@@ -95,13 +103,18 @@ def test_kernel_params_read_each_key_typed_as_declared():
 
 
 def test_derived_values():
-    s = Scenario().replace({"services.professionals": 4,
-                            "services.appointments_per_professional_week": 2.5,
-                            "services.supervision_order": "turn",
-                            "outreach.hop_trust": 0.5, "outreach.subgroup_trust": 0.8,
-                            "close_peers.compensation_per_week": 90.0,
-                            "close_peers.hours_per_week": 12.0,
-                            "wellbeing.fair_wage_per_hour": 10.0})
+    s = Scenario().replace(
+        {
+            "services.professionals": 4,
+            "services.appointments_per_professional_week": 2.5,
+            "services.supervision_order": "turn",
+            "outreach.hop_trust": 0.5,
+            "outreach.subgroup_trust": 0.8,
+            "close_peers.compensation_per_week": 90.0,
+            "close_peers.hours_per_week": 12.0,
+            "wellbeing.fair_wage_per_hour": 10.0,
+        }
+    )
     par = S.kernel_params(s)
     assert par.appointment_slots == 10.0
     assert par.supervision_by_need is False
@@ -112,9 +125,13 @@ def test_derived_values():
 def test_the_kernel_reads_every_field():
     # Every Params field appears as ``par.FIELD`` in the kernel's source, and nothing else does.
     tree = ast.parse((ROOT / "sim" / "model" / "kernel.py").read_text())
-    read = {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            and node.value.id == "par"}
+    read = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "par"
+    }
     assert read == set(S.Params._fields)
 
 
@@ -158,8 +175,9 @@ def test_kernel_keys_are_exactly_those_marked():
     for f in dataclasses.fields(Scenario):
         if f.metadata.get("section"):
             cls = type(getattr(Scenario(), f.name))
-            marked |= {f"{f.name}.{g.name}" for g in dataclasses.fields(cls)
-                       if g.metadata.get("kernel")}
+            marked |= {
+                f"{f.name}.{g.name}" for g in dataclasses.fields(cls) if g.metadata.get("kernel")
+            }
     assert marked == set(_kernel_dotted())
 
 
@@ -212,8 +230,9 @@ def test_peer_frame_columns_are_the_kernels_peer_rows():
 
 
 def test_model_rows_live_in_the_frame():
-    s = Scenario().replace({"population.size": 400, "close_peers.count": 3,
-                            "distant_peers.count": 2, "run.weeks": 2})
+    s = Scenario().replace(
+        {"population.size": 400, "close_peers.count": 3, "distant_peers.count": 2, "run.weeks": 2}
+    )
     model = OutreachModel(s, 0)
     model.run()
     assert model.n_peers == model.peers.count == 5
@@ -231,18 +250,19 @@ def test_model_rows_live_in_the_frame():
 
 @pytest.mark.parametrize("professionals", [3, 0])
 def test_available_hours_are_the_plans_budget(professionals):
-    s = Scenario().replace({"population.size": 600, "services.tailoring": 1.0,
-                            "services.professionals": professionals})
+    s = Scenario().replace(
+        {"population.size": 600, "services.tailoring": 1.0, "services.professionals": professionals}
+    )
     model = OutreachModel(s, 0)
     p = model.peer_arrays()
     p.strength[:] = np.linspace(0.2, 1.0, p.strength.size)
     p.caseload[:] = 0
     available = model.available_hours()
     counters = np.zeros(S.N_COUNTERS, np.int64)
-    K.plan(1, model.world_arrays(), model.client_arrays(), p, model._params, model._keys,
-           counters)
+    K.plan(1, model.world_arrays(), model.client_arrays(), p, model._params, model._keys, counters)
     assert np.allclose(p.hours_left + p.hours_worked, available, rtol=1e-12, atol=0)
     if professionals == 0:
-        hours = np.where(p.kind == S.CLOSE, s.close_peers.hours_per_week,
-                         s.distant_peers.hours_per_week)
+        hours = np.where(
+            p.kind == S.CLOSE, s.close_peers.hours_per_week, s.distant_peers.hours_per_week
+        )
         assert np.array_equal(available, hours)

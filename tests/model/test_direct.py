@@ -68,8 +68,15 @@ def test_the_models_kernels_are_called_through_their_entry_points():
     from sim.model.scenario import Scenario
     from sim.model.world import build_world
 
-    s = Scenario().replace({"population.size": 1000, "close_peers.count": 3,
-                            "distant_peers.count": 3, "run.weeks": 2, "run.seed": 5})
+    s = Scenario().replace(
+        {
+            "population.size": 1000,
+            "close_peers.count": 3,
+            "distant_peers.count": 3,
+            "run.weeks": 2,
+            "run.seed": 5,
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         model = OutreachModel(s, 0, build_world(s, 0))

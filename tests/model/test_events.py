@@ -40,17 +40,28 @@ CLI_SETS = ("--set", "population.size=800", "--weeks", "8")
 def _scenario(**extra):
     # Every event type happens within WEEKS: many referrers, outreach workers, scarce
     # appointments and house calls, quick retention, drop-outs, exhaustion and withdrawal.
-    return load_scenario(BASELINE, {
-        "population.size": 1500, "run.seed": 4242, "run.weeks": WEEKS,
-        "close_peers.count": 8, "distant_peers.count": 8,
-        "outreach.p_referrer": 0.7, "outreach.online_contacts_per_peer_week": 2.0,
-        "outreach_workers.count": 1, "outreach_workers.hours_per_week": 10.0,
-        "services.weeks_to_retained": 4, "services.p_dropout_linked_per_week": 0.1,
-        "wellbeing.demand_per_client_week": 0.05, "wellbeing.exhaustion_threshold": 0.45,
-        "wellbeing.p_withdraw_per_rest_week": 0.1, "wellbeing.rest_recovery_per_week": 0.3,
-        "policy.replacement_delay_weeks": 1,
-        **extra,
-    })
+    return load_scenario(
+        BASELINE,
+        {
+            "population.size": 1500,
+            "run.seed": 4242,
+            "run.weeks": WEEKS,
+            "close_peers.count": 8,
+            "distant_peers.count": 8,
+            "outreach.p_referrer": 0.7,
+            "outreach.online_contacts_per_peer_week": 2.0,
+            "outreach_workers.count": 1,
+            "outreach_workers.hours_per_week": 10.0,
+            "services.weeks_to_retained": 4,
+            "services.p_dropout_linked_per_week": 0.1,
+            "wellbeing.demand_per_client_week": 0.05,
+            "wellbeing.exhaustion_threshold": 0.45,
+            "wellbeing.p_withdraw_per_rest_week": 0.1,
+            "wellbeing.rest_recovery_per_week": 0.3,
+            "policy.replacement_delay_weeks": 1,
+            **extra,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +75,7 @@ def test_every_event_type_happens(run):
     _, ev = run
     counts = ev["event"].value_counts()
     assert all(counts[name] > 0 for name in EVENT_NAMES), counts
-    assert list(ev.columns) == ["replicate", "week", "event", "person", "peer", "recruiter",
-                                "wave"]
+    assert list(ev.columns) == ["replicate", "week", "event", "person", "peer", "recruiter", "wave"]
     assert (ev["replicate"] == 3).all()
     assert ev["week"].is_monotonic_increasing and ev["week"].max() == WEEKS - 1
     assert (ev["peer"] == TEAM_PEER).any()  # the outreach workers' clients
@@ -95,14 +105,18 @@ def test_counts_match_the_models_totals(run):
     recruited = ev[kind == "peer_recruited"]
     assert len(recruited) == model.metrics()["peers_recruited"] == model.n_peers
     assert recruited["person"].is_unique
-    assert np.array_equal(np.sort(recruited["person"]), np.sort(model.p_node[:model.n_peers]))
+    assert np.array_equal(np.sort(recruited["person"]), np.sort(model.p_node[: model.n_peers]))
     exhausted = ev[kind == "peer_exhausted"]
     assert exhausted["person"].nunique() == model.totals["exhausted_ever"]
     withdrawn = ev[kind == "peer_withdrawn"]
-    assert len(withdrawn) == int(np.sum(model.p_status[:model.n_peers] == S.WITHDRAWN))
+    assert len(withdrawn) == int(np.sum(model.p_status[: model.n_peers] == S.WITHDRAWN))
     # First events of each kind per person, by week: the weekly series of unique persons.
-    for event, series in (("contact", "contacted"), ("engaged", "engaged"),
-                          ("linked", "linked"), ("retained", "retained")):
+    for event, series in (
+        ("contact", "contacted"),
+        ("engaged", "engaged"),
+        ("linked", "linked"),
+        ("retained", "retained"),
+    ):
         first = ev[kind == event].drop_duplicates("person")
         per_week = np.bincount(first["week"], minlength=WEEKS)
         assert np.array_equal(per_week, np.diff(model.weekly[series])), event
@@ -176,11 +190,16 @@ def test_replay_gives_the_models_path_week_by_week(run):
             state[v] = after
         clients = ~is_peer
         assert np.sum(state[clients] == S.ENGAGED) == model.weekly["engaged_now"][w + 1], w
-        assert (np.sum((state[clients] == S.LINKED) | (state[clients] == S.RETAINED))
-                == model.weekly["linked_now"][w + 1]), w
+        assert (
+            np.sum((state[clients] == S.LINKED) | (state[clients] == S.RETAINED))
+            == model.weekly["linked_now"][w + 1]
+        ), w
         statuses = np.array(list(status.values()))
-        for code, series in ((S.ACTIVE, "peers_active"), (S.RESTING, "peers_resting"),
-                             (S.WITHDRAWN, "peers_withdrawn")):
+        for code, series in (
+            (S.ACTIVE, "peers_active"),
+            (S.RESTING, "peers_resting"),
+            (S.WITHDRAWN, "peers_withdrawn"),
+        ):
             assert np.sum(statuses == code) == model.weekly[series][w + 1], (w, series)
     clients = model.role == S.CLIENT
     assert np.array_equal(state[clients], model.cstate[clients])
@@ -191,7 +210,8 @@ def test_replay_gives_the_models_path_week_by_week(run):
     assert np.array_equal(peer[reached], expected)
     assert np.array_equal(wave[reached], model.wave[reached])
     assert {v: status[v] for v in status} == {
-        int(model.p_node[i]): int(model.p_status[i]) for i in range(model.n_peers)}
+        int(model.p_node[i]): int(model.p_status[i]) for i in range(model.n_peers)
+    }
 
 
 def test_policy_change_logs_withdrawals():
@@ -213,8 +233,7 @@ def test_table_frame_and_streamed_file_agree(run, tmp_path):
     table = model.event_table()
     assert table.num_rows == len(ev)
     assert table.column("event").to_pylist() == list(ev["event"].astype(str))
-    assert table.column("peer").to_pylist() == [None if pd.isna(x) else int(x)
-                                                for x in ev["peer"]]
+    assert table.column("peer").to_pylist() == [None if pd.isna(x) else int(x) for x in ev["peer"]]
     # Streaming in small row groups: whole weeks per group, the same rows.
     path = tmp_path / "one.parquet"
     recorder = EventRecorder(3, path, rows_per_group=300)
@@ -225,8 +244,7 @@ def test_table_frame_and_streamed_file_agree(run, tmp_path):
         streamed.events()
     f = pq.ParquetFile(path)
     assert f.num_row_groups > 3
-    weeks = [set(f.read_row_group(g).column("week").to_pylist())
-             for g in range(f.num_row_groups)]
+    weeks = [set(f.read_row_group(g).column("week").to_pylist()) for g in range(f.num_row_groups)]
     for a, b in zip(weeks, weeks[1:], strict=False):
         assert max(a) < min(b)  # a week never spans two groups
     assert pq.read_table(path).equals(table)
@@ -256,8 +274,18 @@ def _python_table(replicates: int):
 def test_cli_file_is_the_python_table_whatever_the_workers(tmp_path):
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
     for path, workers in ((one, "1"), (two, "2")):
-        proc = outreach("run", "baseline", *CLI_SETS, "--replicates", "3", "--workers", workers,
-                        "--events", path, cwd=tmp_path)
+        proc = outreach(
+            "run",
+            "baseline",
+            *CLI_SETS,
+            "--replicates",
+            "3",
+            "--workers",
+            workers,
+            "--events",
+            path,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr
         assert f"events written to {path}" in proc.stdout
     assert one.read_bytes() == two.read_bytes()  # same seed, same file
@@ -267,11 +295,13 @@ def test_cli_file_is_the_python_table_whatever_the_workers(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.parquet", "two.parquet"]
 
 
-@pytest.mark.parametrize(("where", "says"), [("missing/ev.parquet", "does not exist"),
-                                             (".", "is a folder")])
+@pytest.mark.parametrize(
+    ("where", "says"), [("missing/ev.parquet", "does not exist"), (".", "is a folder")]
+)
 def test_cli_bad_events_path(tmp_path, where, says):
-    proc = outreach("run", "baseline", *CLI_SETS, "--replicates", "1", "--events", where,
-                    cwd=tmp_path)
+    proc = outreach(
+        "run", "baseline", *CLI_SETS, "--replicates", "1", "--events", where, cwd=tmp_path
+    )
     one_line_error(proc, "--events", where, says)
     assert list(tmp_path.iterdir()) == []
 
@@ -282,10 +312,20 @@ def test_events_without_pyarrow_is_one_line(tmp_path, monkeypatch, capsys):
     from sim.cli import main
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "pyarrow" else real(name, *a))
-    status = main(["run", "baseline", *CLI_SETS, "--replicates", "1", "--events",
-                   str(tmp_path / "ev.parquet")])
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a)
+    )
+    status = main(
+        [
+            "run",
+            "baseline",
+            *CLI_SETS,
+            "--replicates",
+            "1",
+            "--events",
+            str(tmp_path / "ev.parquet"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and "needs pyarrow" in err[0], err
     assert list(tmp_path.iterdir()) == []
@@ -299,8 +339,14 @@ def test_interrupted_run_leaves_no_file(tmp_path):
     stop = threading.Event()
     scenario = load_scenario(BASELINE, {"population.size": 800, "run.weeks": 8})
     with pytest.raises(RunCancelled), EventsFile(target) as events:
-        run_ensemble(scenario, 6, workers=2, stop=stop, events=events.recorder,
-                     progress=lambda done, total: stop.set())
+        run_ensemble(
+            scenario,
+            6,
+            workers=2,
+            stop=stop,
+            events=events.recorder,
+            progress=lambda done, total: stop.set(),
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -313,11 +359,25 @@ def test_ctrl_c_leaves_no_file(tmp_path):
     import time
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "run", "baseline", "--replicates", "2000",
-         "--events", "ev.parquet"], cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "run",
+            "baseline",
+            "--replicates",
+            "2000",
+            "--events",
+            "ev.parquet",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
         while not any(tmp_path.glob(".ev.parquet.parts.*/*.parquet")):

@@ -98,7 +98,7 @@ def test_caseloads_match_engaged_clients_and_states_are_consistent():
         engaged = clients & (m.cstate == E.ENGAGED)
         counts = np.bincount(m.peer_of[engaged], minlength=n)
         assert np.array_equal(counts, m.p_caseload[:n])
-        capped = (m.p_kind[:n] == E.CLOSE)
+        capped = m.p_kind[:n] == E.CLOSE
         assert np.all(m.p_caseload[:n][capped] <= 4)
         # Everyone in a state has been through the states before it.
         assert np.all((m.ever[clients & (m.cstate >= E.CONTACTED)] & E.EVER_CONTACTED) > 0)
@@ -123,22 +123,41 @@ def test_agents_are_views_over_the_arrays():
 
 # ---------------------------------------------------------------- engine vs reference
 
-AGREEMENT_METRICS = ("clients_contacted", "clients_engaged", "clients_linked",
-                     "peers_exhausted_fraction", "cost_total")
+AGREEMENT_METRICS = (
+    "clients_contacted",
+    "clients_engaged",
+    "clients_linked",
+    "peers_exhausted_fraction",
+    "cost_total",
+)
 
 
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"outreach.online_contacts_per_peer_week": 2.0, "close_peers.caseload_cap": 3,
-     "distant_peers.recruitment": "from_engaged", "distant_peers.promote_after_weeks": 4},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {
+            "outreach.online_contacts_per_peer_week": 2.0,
+            "close_peers.caseload_cap": 3,
+            "distant_peers.recruitment": "from_engaged",
+            "distant_peers.promote_after_weeks": 4,
+        },
+    ],
+)
 def test_engine_matches_reference_in_distribution(overrides):
     """60 replicates each; Welch t-test on the means and a two-sample KS test on the whole
     distribution of each metric, each at alpha = 0.01 / (2 x 5 metrics) (Bonferroni), so a
     correct engine fails this test about 1% of the time for a new seed, and the fixed seed
     makes it deterministic."""
-    s = small(**{"population.size": 600, "run.weeks": 26, "close_peers.count": 4,
-                 "distant_peers.count": 4, **overrides})
+    s = small(
+        **{
+            "population.size": 600,
+            "run.weeks": 26,
+            "close_peers.count": 4,
+            "distant_peers.count": 4,
+            **overrides,
+        }
+    )
     runs = 60
     eng, ref = [], []
     for r in range(runs):
@@ -165,15 +184,24 @@ def test_reference_and_engine_agree_exactly_on_the_working_week():
     the hours it leaves for meetings, and energy follows deterministically from the hours
     worked, pay and supervision, so exhaustion, rest and returns must match week by week.
     """
-    s = small(**{
-        "population.size": 400, "run.weeks": 30, "close_peers.count": 4,
-        "distant_peers.count": 4, "close_peers.p_contact_per_meeting": 0.0,
-        "distant_peers.p_contact_per_meeting": 0.0, "outreach.p_referrer": 0.0,
-        "services.professionals": 1, "services.supervision_per_professional_week": 2.0,
-        "wellbeing.supervision_every_weeks": 1, "wellbeing.p_stigma_event_per_week": 0.0,
-        "wellbeing.p_withdraw_per_rest_week": 0.0, "wellbeing.demand_per_hour": 0.012,
-        "work.training_weeks": 3,
-    })
+    s = small(
+        **{
+            "population.size": 400,
+            "run.weeks": 30,
+            "close_peers.count": 4,
+            "distant_peers.count": 4,
+            "close_peers.p_contact_per_meeting": 0.0,
+            "distant_peers.p_contact_per_meeting": 0.0,
+            "outreach.p_referrer": 0.0,
+            "services.professionals": 1,
+            "services.supervision_per_professional_week": 2.0,
+            "wellbeing.supervision_every_weeks": 1,
+            "wellbeing.p_stigma_event_per_week": 0.0,
+            "wellbeing.p_withdraw_per_rest_week": 0.0,
+            "wellbeing.demand_per_hour": 0.012,
+            "work.training_weeks": 3,
+        }
+    )
     m, f = OutreachModel(s, 2), ReferenceModel(s, 2)
     m.run()
     f.run()
@@ -191,8 +219,13 @@ def test_reference_and_engine_agree_exactly_on_the_working_week():
 
 
 def test_zero_peers_reach_no_one():
-    s = small(**{"close_peers.count": 0, "distant_peers.count": 0,
-                 "outreach.online_contacts_per_peer_week": 5.0})
+    s = small(
+        **{
+            "close_peers.count": 0,
+            "distant_peers.count": 0,
+            "outreach.online_contacts_per_peer_week": 5.0,
+        }
+    )
     for r in range(3):
         m = OutreachModel(s, r)
         m.run()
@@ -235,8 +268,10 @@ def test_mixed_team_reaches_age_bands_more_evenly_than_one_kind():
     # comparison leaves the site out.
     base = {"population.size": 4000, "close_peers.site_share": 0.0}
     mixed = small(**base)
-    for one_kind in ({"close_peers.count": 20, "distant_peers.count": 0},
-                     {"close_peers.count": 0, "distant_peers.count": 20}):
+    for one_kind in (
+        {"close_peers.count": 20, "distant_peers.count": 0},
+        {"close_peers.count": 0, "distant_peers.count": 20},
+    ):
         diff, t = paired_t(mixed, small(**base, **one_kind), "age_band_evenness", 100)
         assert diff > 0 and t > 3, one_kind
 
@@ -268,8 +303,9 @@ def test_policy_change_mid_run_takes_effect_from_next_week():
     m = OutreachModel(s, 0)
     m.run(10)
     before = m.n_peers
-    m.set_policy({"close_peers.count": 10, "distant_peers.reach_hops": 1,
-                  "close_peers.caseload_cap": 2})
+    m.set_policy(
+        {"close_peers.count": 10, "distant_peers.reach_hops": 1, "close_peers.caseload_cap": 2}
+    )
     assert m.policy_changes[0][:2] == (10, "close_peers.count")
     assert m.scenario.close_peers.caseload_cap == 2
     m.step()
@@ -292,7 +328,8 @@ def test_policy_change_mid_run_takes_effect_from_next_week():
     fewer.run(5)
     fewer.set_policy({"distant_peers.count": 1})
     working = (fewer.p_kind[: fewer.n_peers] == E.DISTANT) & (
-        fewer.p_status[: fewer.n_peers] != E.WITHDRAWN)
+        fewer.p_status[: fewer.n_peers] != E.WITHDRAWN
+    )
     assert working.sum() == 1
 
 
@@ -303,16 +340,22 @@ def test_model_runs_on_a_users_graph_file(tmp_path):
     dst = rng.integers(0, n, 2000)
     keep = src != dst
     edges = tmp_path / "ties.csv"
-    edges.write_text("source,target\n" + "".join(
-        f"p{a},p{b}\n" for a, b in zip(src[keep], dst[keep], strict=True)))
+    edges.write_text(
+        "source,target\n"
+        + "".join(f"p{a},p{b}\n" for a, b in zip(src[keep], dst[keep], strict=True))
+    )
     nodes = tmp_path / "people.csv"
     nodes.write_text("id,locality\n" + "".join(f"p{i},{int(i >= 300)}\n" for i in range(n)))
     scenario_file = tmp_path / "file.toml"
-    scenario_file.write_text(BASELINE.read_text().replace(
-        'generator = "community"', 'generator = "file"\nfile = "ties.csv"\n'
-        'nodes_file = "people.csv"'))
-    s = load_scenario(scenario_file, {"close_peers.count": 3, "distant_peers.count": 3,
-                                      "run.weeks": 20})
+    scenario_file.write_text(
+        BASELINE.read_text().replace(
+            'generator = "community"',
+            'generator = "file"\nfile = "ties.csv"\nnodes_file = "people.csv"',
+        )
+    )
+    s = load_scenario(
+        scenario_file, {"close_peers.count": 3, "distant_peers.count": 3, "run.weeks": 20}
+    )
     m = OutreachModel(s, 0)
     m.run()
     # Identifiers map to positions; each person keeps the locality the file gave them.

@@ -31,42 +31,90 @@ BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 TRIALS = 300
 WARM_WEEKS = 6
 
-TALLY_NAMES = ("hidden", "contacted", "engaged", "linked", "retained", "ever contacted",
-               "ever engaged", "ever linked", "ever retained", "trust of the contacted",
-               "coupons", "caseload", "energy", "peers working", "peers resting",
-               "peers withdrawn", "peers labelled", "peers ever exhausted", "hours left",
-               "hours worked", "successes", "supervised", "strength", "team caseload",
-               "team hours", "referred waiting", "referral waves", "caseload need",
-               "peers' referred waiting", "team need")
+TALLY_NAMES = (
+    "hidden",
+    "contacted",
+    "engaged",
+    "linked",
+    "retained",
+    "ever contacted",
+    "ever engaged",
+    "ever linked",
+    "ever retained",
+    "trust of the contacted",
+    "coupons",
+    "caseload",
+    "energy",
+    "peers working",
+    "peers resting",
+    "peers withdrawn",
+    "peers labelled",
+    "peers ever exhausted",
+    "hours left",
+    "hours worked",
+    "successes",
+    "supervised",
+    "strength",
+    "team caseload",
+    "team hours",
+    "referred waiting",
+    "referral waves",
+    "caseload need",
+    "peers' referred waiting",
+    "team need",
+)
 
 
 def _scenario():
     # Every mechanism switched on and strong enough to act within one phase: online contacts,
     # many referrers, stigma events, caseload caps, scarce appointments, house calls and
     # supervision, pairs, training, outreach workers, and hours that run short.
-    return load_scenario(BASELINE, {
-        "population.size": 1000, "run.seed": 77,
-        "population.localities": [
-            {"name": "city", "share": 0.6, "stigma": 0.2, "online_access": 0.6},
-            {"name": "town", "share": 0.4, "stigma": 0.8, "online_access": 0.3,
-             "service_access": 0.5}],
-        "clients.problem_load": 0.5,
-        "close_peers.count": 10, "distant_peers.count": 8, "close_peers.caseload_cap": 6,
-        "close_peers.hours_per_week": 10.0, "close_peers.mirror_effect": 0.6,
-        "close_peers.retention_boost": 0.5, "close_peers.interpreter_boost": 0.3,
-        "distant_peers.hours_per_week": 14.0, "distant_peers.works_in_pairs": True,
-        "outreach.online_contacts_per_peer_week": 3.0, "outreach.p_referrer": 0.6,
-        "services.professionals": 1, "services.appointments_per_professional_week": 6.5,
-        "services.house_calls_per_professional_week": 6.0,
-        "services.supervision_per_professional_week": 3.0,
-        "services.p_seek_appointment_per_week": 0.4, "services.p_dropout_linked_per_week": 0.3,
-        "wellbeing.p_stigma_event_per_week": 0.3, "wellbeing.demand_per_client_week": 0.05,
-        "wellbeing.direct_meaning_gain": 0.3, "wellbeing.supervision_every_weeks": 2,
-        "wellbeing.exhaustion_threshold": 0.45, "wellbeing.p_withdraw_per_rest_week": 0.3,
-        "work.training_weeks": 2, "outreach_workers.count": 1,
-        "outreach_workers.hours_per_week": 8.0, "outreach_workers.caseload_cap": 4,
-        "policy.replacement_delay_weeks": 1,
-    })
+    return load_scenario(
+        BASELINE,
+        {
+            "population.size": 1000,
+            "run.seed": 77,
+            "population.localities": [
+                {"name": "city", "share": 0.6, "stigma": 0.2, "online_access": 0.6},
+                {
+                    "name": "town",
+                    "share": 0.4,
+                    "stigma": 0.8,
+                    "online_access": 0.3,
+                    "service_access": 0.5,
+                },
+            ],
+            "clients.problem_load": 0.5,
+            "close_peers.count": 10,
+            "distant_peers.count": 8,
+            "close_peers.caseload_cap": 6,
+            "close_peers.hours_per_week": 10.0,
+            "close_peers.mirror_effect": 0.6,
+            "close_peers.retention_boost": 0.5,
+            "close_peers.interpreter_boost": 0.3,
+            "distant_peers.hours_per_week": 14.0,
+            "distant_peers.works_in_pairs": True,
+            "outreach.online_contacts_per_peer_week": 3.0,
+            "outreach.p_referrer": 0.6,
+            "services.professionals": 1,
+            "services.appointments_per_professional_week": 6.5,
+            "services.house_calls_per_professional_week": 6.0,
+            "services.supervision_per_professional_week": 3.0,
+            "services.p_seek_appointment_per_week": 0.4,
+            "services.p_dropout_linked_per_week": 0.3,
+            "wellbeing.p_stigma_event_per_week": 0.3,
+            "wellbeing.demand_per_client_week": 0.05,
+            "wellbeing.direct_meaning_gain": 0.3,
+            "wellbeing.supervision_every_weeks": 2,
+            "wellbeing.exhaustion_threshold": 0.45,
+            "wellbeing.p_withdraw_per_rest_week": 0.3,
+            "work.training_weeks": 2,
+            "outreach_workers.count": 1,
+            "outreach_workers.hours_per_week": 8.0,
+            "outreach_workers.caseload_cap": 4,
+            "policy.replacement_delay_weeks": 1,
+        },
+    )
 
 
 def tallies(c, peers, week: int) -> np.ndarray:
@@ -74,19 +122,41 @@ def tallies(c, peers, week: int) -> np.ndarray:
     clients = c.role == S.CLIENT
     st = c.cstate[clients]
     ever = c.ever
-    return np.array([
-        np.sum(st == S.HIDDEN), np.sum(st == S.CONTACTED), np.sum(st == S.ENGAGED),
-        np.sum(st == S.LINKED), np.sum(st == S.RETAINED),
-        np.sum(ever & S.EVER_CONTACTED > 0), np.sum(ever & S.EVER_ENGAGED > 0),
-        np.sum(ever & S.EVER_LINKED > 0), np.sum(ever & S.EVER_RETAINED > 0),
-        np.sum(c.trust[clients][st == S.CONTACTED]), np.sum(c.coupons), np.sum(peers.caseload),
-        np.sum(peers.energy), np.sum(peers.status == S.ACTIVE), np.sum(peers.status == S.RESTING),
-        np.sum(peers.status == S.WITHDRAWN), np.sum(peers.label_until > week),
-        np.sum(peers.ever_exhausted), np.sum(peers.hours_left), np.sum(peers.hours_worked),
-        np.sum(peers.successes), np.sum(peers.last_supervised == week), np.sum(peers.strength),
-        peers.team[0], peers.team[1], np.sum(c.follow), np.sum(c.wave),
-        np.sum(peers.need), np.sum(peers.pending), peers.team[2],
-    ], dtype=float)
+    return np.array(
+        [
+            np.sum(st == S.HIDDEN),
+            np.sum(st == S.CONTACTED),
+            np.sum(st == S.ENGAGED),
+            np.sum(st == S.LINKED),
+            np.sum(st == S.RETAINED),
+            np.sum(ever & S.EVER_CONTACTED > 0),
+            np.sum(ever & S.EVER_ENGAGED > 0),
+            np.sum(ever & S.EVER_LINKED > 0),
+            np.sum(ever & S.EVER_RETAINED > 0),
+            np.sum(c.trust[clients][st == S.CONTACTED]),
+            np.sum(c.coupons),
+            np.sum(peers.caseload),
+            np.sum(peers.energy),
+            np.sum(peers.status == S.ACTIVE),
+            np.sum(peers.status == S.RESTING),
+            np.sum(peers.status == S.WITHDRAWN),
+            np.sum(peers.label_until > week),
+            np.sum(peers.ever_exhausted),
+            np.sum(peers.hours_left),
+            np.sum(peers.hours_worked),
+            np.sum(peers.successes),
+            np.sum(peers.last_supervised == week),
+            np.sum(peers.strength),
+            peers.team[0],
+            peers.team[1],
+            np.sum(c.follow),
+            np.sum(c.wave),
+            np.sum(peers.need),
+            np.sum(peers.pending),
+            peers.team[2],
+        ],
+        dtype=float,
+    )
 
 
 def _copy(nt):
@@ -139,15 +209,26 @@ def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
         ref.random = random.Random(1000 + t)
         ref.run_phase(phase)
         c = S.ClientArrays(
-            role=np.array(ref.role, np.int8), cstate=np.array(ref.cstate, np.int8),
-            ever=np.array(ref.ever, np.int8), peer_of=np.array(ref.peer_of, np.int32),
-            trust=np.array(ref.trust), since=np.array(ref.since, np.int32),
-            coupons=np.array(ref.coupons, np.int32), ekind=np.array(ref.ekind, np.int8),
-            referrer=np.array(ref.referrer, np.int32), wave=np.array(ref.wave, np.int32),
-            follow=np.array(ref.follow, np.int8), reached=clients0.reached,
-            reached_pos=clients0.reached_pos, fresh=clients0.fresh,
-            fresh_pos=clients0.fresh_pos, holders=clients0.holders,
-            holders_pos=clients0.holders_pos, scratch=clients0.scratch, book=clients0.book)
+            role=np.array(ref.role, np.int8),
+            cstate=np.array(ref.cstate, np.int8),
+            ever=np.array(ref.ever, np.int8),
+            peer_of=np.array(ref.peer_of, np.int32),
+            trust=np.array(ref.trust),
+            since=np.array(ref.since, np.int32),
+            coupons=np.array(ref.coupons, np.int32),
+            ekind=np.array(ref.ekind, np.int8),
+            referrer=np.array(ref.referrer, np.int32),
+            wave=np.array(ref.wave, np.int32),
+            follow=np.array(ref.follow, np.int8),
+            reached=clients0.reached,
+            reached_pos=clients0.reached_pos,
+            fresh=clients0.fresh,
+            fresh_pos=clients0.fresh_pos,
+            holders=clients0.holders,
+            holders_pos=clients0.holders_pos,
+            scratch=clients0.scratch,
+            book=clients0.book,
+        )
         peers = ref.peers
         p = peers0._replace(
             status=np.array([q["status"] for q in peers], np.int8),
@@ -162,8 +243,8 @@ def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
             successes=np.array([q["successes"] for q in peers], np.int32),
             need=np.array([q["need"] for q in peers]),
             pending=np.array([q["pending"] for q in peers], np.int32),
-            team=np.array([ref.team["caseload"], ref.team["hours"], ref.team["need"]],
-                          np.float64))
+            team=np.array([ref.team["caseload"], ref.team["hours"], ref.team["need"]], np.float64),
+        )
         out.append(tallies(c, p, model.week))
     return np.array(out)
 
@@ -193,7 +274,8 @@ def test_phase_matches_reference_in_distribution(start):
             assert a.mean() == pytest.approx(b.mean(), abs=1e-9), f"{phase}: {name}"
         else:
             z = (a.mean() - b.mean()) / se
-            assert abs(z) < 4.5, (f"{phase}: {name}: engine {a.mean():.3f} vs reference "
-                                  f"{b.mean():.3f} (z = {z:.1f})")
+            assert abs(z) < 4.5, (
+                f"{phase}: {name}: engine {a.mean():.3f} vs reference {b.mean():.3f} (z = {z:.1f})"
+            )
         moved |= abs(a.mean() - before[j]) > 1e-9
     assert moved, f"{phase} changed nothing: the test would not see a wrong rule"

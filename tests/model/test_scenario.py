@@ -83,14 +83,22 @@ def test_baseline_loads():
 
 def test_baseline_with_overrides():
     plain = load_scenario(BASELINE)
-    s = load_scenario(BASELINE, {"population.size": 300, "run.weeks": 8,
-                                 "population.localities.1.stigma": 0.9})
+    s = load_scenario(
+        BASELINE, {"population.size": 300, "run.weeks": 8, "population.localities.1.stigma": 0.9}
+    )
     assert (s.population.size, s.run.weeks) == (300, 8)
     assert s.population.localities[1].stigma == 0.9
     assert s.population.localities[0] == plain.population.localities[0]
-    assert s.replace({"population.size": plain.population.size, "run.weeks": plain.run.weeks,
-                      "population.localities.1.stigma":
-                          plain.population.localities[1].stigma}) == plain
+    assert (
+        s.replace(
+            {
+                "population.size": plain.population.size,
+                "run.weeks": plain.run.weeks,
+                "population.localities.1.stigma": plain.population.localities[1].stigma,
+            }
+        )
+        == plain
+    )
 
 
 # --------------------------------------------------------------------------- unknown keys
@@ -111,21 +119,27 @@ def test_unknown_nested_key(tmp_path):
 
 
 def test_unknown_key_in_locality(tmp_path):
-    msg = only_problem(tmp_path, """\
+    msg = only_problem(
+        tmp_path,
+        """\
         [[population.localities]]
         name = "city"
         stigmaa = 0.3
-    """)
+    """,
+    )
     assert "population.localities" in msg and "stigmaa" in msg
     assert "name, online_access, service_access, share, stigma" in msg
 
 
 def test_unknown_subgroup(tmp_path):
-    msg = only_problem(tmp_path, """\
+    msg = only_problem(
+        tmp_path,
+        """\
         [population.subgroups.income]
         names = ["low", "high"]
         shares = [0.5, 0.5]
-    """)
+    """,
+    )
     assert "population.subgroups.income" in msg and "age_band, gender" in msg
 
 
@@ -145,15 +159,12 @@ def test_section_that_is_not_a_table(tmp_path):
         ("[run]\nweeks = 2.0\n", "run.weeks", "2.0", "an integer in [1, 520]"),
         ("[run]\nweeks = true\n", "run.weeks", "True", "an integer in [1, 520]"),
         ("[outreach]\nhop_trust = true\n", "outreach.hop_trust", "True", "a number in [0, 1]"),
-        ('[outreach]\nhop_trust = "high"\n', "outreach.hop_trust", "'high'",
-         "a number in [0, 1]"),
+        ('[outreach]\nhop_trust = "high"\n', "outreach.hop_trust", "'high'", "a number in [0, 1]"),
         ("[outreach]\nhop_trust = nan\n", "outreach.hop_trust", "nan", "a number in [0, 1]"),
-        ("[outreach]\nhop_trust = [0.5]\n", "outreach.hop_trust", "[0.5]",
-         "a number in [0, 1]"),
+        ("[outreach]\nhop_trust = [0.5]\n", "outreach.hop_trust", "[0.5]", "a number in [0, 1]"),
         ("[policy]\nreplace_withdrawn = 1\n", "policy.replace_withdrawn", "1", "true or false"),
         ("name = 3\n", "name", "3", "a string"),
-        ("[close_peers]\nage_band_shares = 0.5\n", "close_peers.age_band_shares", "0.5",
-         "a list"),
+        ("[close_peers]\nage_band_shares = 0.5\n", "close_peers.age_band_shares", "0.5", "a list"),
     ],
 )
 def test_wrong_type(tmp_path, toml, key, value, allowed):
@@ -168,20 +179,38 @@ def test_wrong_type(tmp_path, toml, key, value, allowed):
         ("[run]\nweeks = 521\n", "run.weeks", "521", "[1, 520]"),
         ("[run]\nseed = -1\n", "run.seed", "-1", "an integer in [0,"),
         ("[population]\nsize = 5\n", "population.size", "5", "an integer in [10,"),
-        ("[outreach]\np_engage_per_week = 1.5\n", "outreach.p_engage_per_week", "1.5",
-         "a number in [0, 1]"),
-        ("[outreach]\np_engage_per_week = -0.1\n", "outreach.p_engage_per_week", "-0.1",
-         "a number in [0, 1]"),
-        ("[outreach]\np_engage_per_week = inf\n", "outreach.p_engage_per_week", "inf",
-         "a number in [0, 1]"),
-        ("[close_peers]\nreach_hops = 4\n", "close_peers.reach_hops", "4",
-         "an integer in [1, 3]"),
-        ("[network]\nmean_degree = 0.5\n", "network.mean_degree", "0.5",
-         "a number in [1, 200]"),
-        ("[[population.localities]]\nshare = 0.0\n", "population.localities[0].share", "0.0",
-         "a number in (0, 1]"),
-        ("[population.subgroups.gender]\nnames = ['m', 'w']\nshares = [1.2, -0.2]\n",
-         "population.subgroups.gender.shares[0]", "1.2", "a number in [0, 1]"),
+        (
+            "[outreach]\np_engage_per_week = 1.5\n",
+            "outreach.p_engage_per_week",
+            "1.5",
+            "a number in [0, 1]",
+        ),
+        (
+            "[outreach]\np_engage_per_week = -0.1\n",
+            "outreach.p_engage_per_week",
+            "-0.1",
+            "a number in [0, 1]",
+        ),
+        (
+            "[outreach]\np_engage_per_week = inf\n",
+            "outreach.p_engage_per_week",
+            "inf",
+            "a number in [0, 1]",
+        ),
+        ("[close_peers]\nreach_hops = 4\n", "close_peers.reach_hops", "4", "an integer in [1, 3]"),
+        ("[network]\nmean_degree = 0.5\n", "network.mean_degree", "0.5", "a number in [1, 200]"),
+        (
+            "[[population.localities]]\nshare = 0.0\n",
+            "population.localities[0].share",
+            "0.0",
+            "a number in (0, 1]",
+        ),
+        (
+            "[population.subgroups.gender]\nnames = ['m', 'w']\nshares = [1.2, -0.2]\n",
+            "population.subgroups.gender.shares[0]",
+            "1.2",
+            "a number in [0, 1]",
+        ),
     ],
 )
 def test_out_of_range(tmp_path, toml, key, value, allowed):
@@ -208,34 +237,43 @@ def test_bad_generator_choice(tmp_path):
 
 
 def test_subgroup_shares_must_add_to_one(tmp_path):
-    msg = only_problem(tmp_path, """\
+    msg = only_problem(
+        tmp_path,
+        """\
         [population.subgroups.gender]
         names = ["man", "woman"]
         shares = [0.5, 0.6]
-    """)
+    """,
+    )
     assert "population.subgroups.gender.shares = [0.5, 0.6]" in msg
     assert "add up to 1" in msg and "1.1" in msg
 
 
 def test_subgroup_names_and_shares_must_match(tmp_path):
-    msg = only_problem(tmp_path, """\
+    msg = only_problem(
+        tmp_path,
+        """\
         [population.subgroups.age_band]
         names = ["young", "old"]
         shares = [0.2, 0.3, 0.5]
-    """)
+    """,
+    )
     assert "population.subgroups.age_band" in msg
     assert "2 names, 3 shares" in msg
 
 
 def test_locality_shares_must_add_to_one(tmp_path):
-    msg = only_problem(tmp_path, """\
+    msg = only_problem(
+        tmp_path,
+        """\
         [[population.localities]]
         name = "city"
         share = 0.5
         [[population.localities]]
         name = "town"
         share = 0.4
-    """)
+    """,
+    )
     assert "population.localities.share = [0.5, 0.4]" in msg
     assert "add up to 1" in msg and "0.9" in msg
 
@@ -258,28 +296,34 @@ def test_age_band_shares_must_add_to_one(tmp_path):
 
 @pytest.mark.parametrize("ret", [0.2, 0.1])
 def test_return_threshold_above_exhaustion(tmp_path, ret):
-    msg = only_problem(tmp_path, f"[wellbeing]\nexhaustion_threshold = 0.2\n"
-                                 f"return_threshold = {ret}\n")
+    msg = only_problem(
+        tmp_path, f"[wellbeing]\nexhaustion_threshold = 0.2\nreturn_threshold = {ret}\n"
+    )
     assert f"wellbeing.return_threshold = {ret:g}: must be above" in msg
     assert "wellbeing.exhaustion_threshold (0.2)" in msg
 
 
 def test_too_many_peers_for_population(tmp_path):
-    msg = only_problem(tmp_path, """\
+    msg = only_problem(
+        tmp_path,
+        """\
         [population]
         size = 30
         [close_peers]
         count = 10
         [distant_peers]
         count = 10
-    """)
+    """,
+    )
     assert "close_peers.count + distant_peers.count = 20" in msg
     assert "at most half of population.size (15)" in msg
 
 
 def test_half_the_population_may_be_peers(tmp_path):
-    path = write(tmp_path, "[population]\nsize = 40\n[close_peers]\ncount = 10\n"
-                           "[distant_peers]\ncount = 10\n")
+    path = write(
+        tmp_path,
+        "[population]\nsize = 40\n[close_peers]\ncount = 10\n[distant_peers]\ncount = 10\n",
+    )
     assert load_scenario(path).close_peers.count == 10
 
 
@@ -339,7 +383,9 @@ def test_not_utf8(tmp_path):
 
 
 def test_every_problem_is_collected(tmp_path):
-    path, err = problems_of(tmp_path, """\
+    path, err = problems_of(
+        tmp_path,
+        """\
         colour = "red"
         [run]
         weeks = 0
@@ -348,17 +394,25 @@ def test_every_problem_is_collected(tmp_path):
         recruitment = "best"
         [wellbeing]
         crisis_cost = 2.0
-    """)
+    """,
+    )
     joined = "\n".join(err.problems)
     assert len(err.problems) == 5, err.problems
-    for fragment in ("colour: unknown key", "run.weeks = 0", "run.replicates = 'many'",
-                     "close_peers.recruitment = 'best'", "wellbeing.crisis_cost = 2.0"):
+    for fragment in (
+        "colour: unknown key",
+        "run.weeks = 0",
+        "run.replicates = 'many'",
+        "close_peers.recruitment = 'best'",
+        "wellbeing.crisis_cost = 2.0",
+    ):
         assert fragment in joined
     assert "(and 4 more problems)" in str(err)
 
 
 def test_every_consistency_problem_is_collected(tmp_path):
-    _, err = problems_of(tmp_path, """\
+    _, err = problems_of(
+        tmp_path,
+        """\
         [population.subgroups.gender]
         names = ["man", "woman"]
         shares = [0.5, 0.6]
@@ -366,7 +420,8 @@ def test_every_consistency_problem_is_collected(tmp_path):
         age_band_shares = [1.0]
         [wellbeing]
         return_threshold = 0.1
-    """)
+    """,
+    )
     joined = "\n".join(err.problems)
     assert len(err.problems) == 3, err.problems
     assert "gender.shares" in joined and "age_band_shares" in joined
@@ -377,17 +432,29 @@ def test_every_consistency_problem_is_collected(tmp_path):
 
 
 def test_parse_overrides_values():
-    parsed = parse_overrides([
-        "run.weeks=12", "outreach.hop_trust=0.25", "policy.replace_withdrawn=false",
-        "close_peers.recruitment=degree", 'name="two words"',
-        "close_peers.age_band_shares=[0.2, 0.3, 0.5]", " run.seed = 7 ", "description=a=b",
-        "network.mean_degree=1e1",
-    ])
+    parsed = parse_overrides(
+        [
+            "run.weeks=12",
+            "outreach.hop_trust=0.25",
+            "policy.replace_withdrawn=false",
+            "close_peers.recruitment=degree",
+            'name="two words"',
+            "close_peers.age_band_shares=[0.2, 0.3, 0.5]",
+            " run.seed = 7 ",
+            "description=a=b",
+            "network.mean_degree=1e1",
+        ]
+    )
     assert parsed == {
-        "run.weeks": 12, "outreach.hop_trust": 0.25, "policy.replace_withdrawn": False,
-        "close_peers.recruitment": "degree", "name": "two words",
-        "close_peers.age_band_shares": [0.2, 0.3, 0.5], "run.seed": 7,
-        "description": "a=b", "network.mean_degree": 10.0,
+        "run.weeks": 12,
+        "outreach.hop_trust": 0.25,
+        "policy.replace_withdrawn": False,
+        "close_peers.recruitment": "degree",
+        "name": "two words",
+        "close_peers.age_band_shares": [0.2, 0.3, 0.5],
+        "run.seed": 7,
+        "description": "a=b",
+        "network.mean_degree": 10.0,
     }
     assert type(parsed["run.weeks"]) is int
     assert type(parsed["outreach.hop_trust"]) is float
@@ -420,9 +487,14 @@ def test_override_with_bad_value_is_reported(tmp_path):
 
 def test_replace_dotted_keys():
     s = Scenario()
-    t = s.replace({"run.weeks": 10, "close_peers.count": 4,
-                   "population.localities.0.stigma": 0.9,
-                   "population.subgroups.gender.shares": [0.5, 0.5]})
+    t = s.replace(
+        {
+            "run.weeks": 10,
+            "close_peers.count": 4,
+            "population.localities.0.stigma": 0.9,
+            "population.subgroups.gender.shares": [0.5, 0.5],
+        }
+    )
     assert t.run.weeks == 10 and t.close_peers.count == 4
     assert t.population.localities[0].stigma == 0.9
     assert t.population.subgroups["gender"].shares == (0.5, 0.5)
@@ -490,13 +562,16 @@ def test_scenario_subgroups_are_frozen():
 def _all_fields_differ_from_default() -> dict:
     """A scenario table whose values mostly differ from the defaults."""
     return {
-        "name": "other", "description": "all changed",
+        "name": "other",
+        "description": "all changed",
         "run": {"weeks": 9, "replicates": 2, "seed": 5},
         "population": {
             "size": 700,
             "subgroups": {"gender": {"names": ["a", "b", "c"], "shares": [0.2, 0.3, 0.5]}},
-            "localities": [{"name": "x", "share": 0.25, "stigma": 0.1, "online_access": 0.2},
-                           {"name": "y", "share": 0.75, "stigma": 0.7, "online_access": 0.9}],
+            "localities": [
+                {"name": "x", "share": 0.25, "stigma": 0.1, "online_access": 0.2},
+                {"name": "y", "share": 0.75, "stigma": 0.7, "online_access": 0.9},
+            ],
         },
         "network": {"generator": "small_world", "rewire": 0.3, "mean_degree": 6},
         "close_peers": {"count": 3, "recruitment": "degree", "age_band_shares": [0.2, 0.2, 0.6]},

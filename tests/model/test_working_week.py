@@ -39,9 +39,13 @@ def test_more_hours_more_contacts_with_diminishing_returns():
     # Contacts follow the hours (meetings of hours_per_meeting each); within a fixed reach, the
     # more a peer meets, the more of those met are already in contact, so each extra hour finds
     # fewer new clients.
-    runs = {h: _values(_base(**{"close_peers.hours_per_week": h,
-                                "distant_peers.hours_per_week": h}), "clients_contacted")
-            for h in (4, 8, 16)}
+    runs = {
+        h: _values(
+            _base(**{"close_peers.hours_per_week": h, "distant_peers.hours_per_week": h}),
+            "clients_contacted",
+        )
+        for h in (4, 8, 16)
+    }
     assert _z(runs[8] - runs[4]) > Z
     assert _z(runs[16] - runs[8]) > Z
     per_hour_low = (runs[8] - runs[4]) / 4
@@ -54,16 +58,24 @@ def test_degree_recruitment_no_longer_multiplies_reach():
     # hours allow: recruiting by degree raises contacts a little, not by the size of the
     # recruits' networks (it tripled them when contacts followed the network).
     random_ = _values(_base(), "clients_contacted")
-    degree = _values(_base(**{"close_peers.recruitment": "degree",
-                              "distant_peers.recruitment": "degree"}), "clients_contacted")
+    degree = _values(
+        _base(**{"close_peers.recruitment": "degree", "distant_peers.recruitment": "degree"}),
+        "clients_contacted",
+    )
     ratio = degree.mean() / random_.mean()
     assert 0.8 < ratio < 1.5, ratio
 
 
 def test_contacts_a_week_are_bounded_by_the_hours():
     # However large a peer's reach, their new contacts in a week cannot exceed their meetings.
-    s = _base(**{"close_peers.recruitment": "degree", "distant_peers.recruitment": "degree",
-                 "distant_peers.reach_hops": 3, "outreach.p_referrer": 0.0})
+    s = _base(
+        **{
+            "close_peers.recruitment": "degree",
+            "distant_peers.recruitment": "degree",
+            "distant_peers.reach_hops": 3,
+            "outreach.p_referrer": 0.0,
+        }
+    )
     model = OutreachModel(s, 0)
     most = 0
     for _ in range(8):
@@ -72,8 +84,9 @@ def test_contacts_a_week_are_bounded_by_the_hours():
         new = (before[1] == S.HIDDEN) & (model.cstate != S.HIDDEN) & (model.peer_of >= 0)
         counts = np.bincount(model.peer_of[new], minlength=model.n_peers)
         most = max(most, int(counts.max()))
-    meetings = max(s.close_peers.hours_per_week, s.distant_peers.hours_per_week) / \
-        s.work.hours_per_meeting
+    meetings = (
+        max(s.close_peers.hours_per_week, s.distant_peers.hours_per_week) / s.work.hours_per_meeting
+    )
     assert 0 < most <= meetings + 1
 
 
@@ -86,8 +99,13 @@ def test_pay_dose_response_none_token_fair():
     fair = 8 * 15.0  # distant peers' hours x fair wage per hour
 
     def at(pay):
-        return _base(**{"distant_peers.compensation_per_week": pay, "close_peers.count": 0,
-                        "distant_peers.count": 20})
+        return _base(
+            **{
+                "distant_peers.compensation_per_week": pay,
+                "close_peers.count": 0,
+                "distant_peers.count": 20,
+            }
+        )
 
     none = _values(at(0.0), "peers_exhausted_fraction", 40)
     token = _values(at(fair / 4), "peers_exhausted_fraction", 40)
@@ -112,8 +130,10 @@ def test_pay_above_a_fair_wage_buys_no_more_protection():
 def test_more_professionals_more_linkage_when_slots_bind_and_more_cost():
     # Appointment slots bind (two per professional a week): more professionals link more
     # clients, and their salaries cost more whether or not their slots are used.
-    scarce = {"services.appointments_per_professional_week": 2.0,
-              "services.house_calls_per_professional_week": 0.0}
+    scarce = {
+        "services.appointments_per_professional_week": 2.0,
+        "services.house_calls_per_professional_week": 0.0,
+    }
     few = _base(**scarce, **{"services.professionals": 1})
     many = _base(**scarce, **{"services.professionals": 6})
     assert _more(few, many, "clients_linked") > Z
@@ -131,23 +151,38 @@ def test_house_calls_link_clients_the_office_cannot_see():
 def test_supervision_by_need_lowers_exhaustion():
     # When supervision slots are scarce, giving them to the most strained peers first keeps
     # more peers above the exhaustion threshold than giving them in turn.
-    scarce = {"services.supervision_per_professional_week": 1.0,
-              "wellbeing.supervision_every_weeks": 1, "wellbeing.supervision_gain": 0.3}
+    scarce = {
+        "services.supervision_per_professional_week": 1.0,
+        "wellbeing.supervision_every_weeks": 1,
+        "wellbeing.supervision_gain": 0.3,
+    }
     turn = _base(**scarce, **{"services.supervision_order": "turn"})
     need = _base(**scarce, **{"services.supervision_order": "need"})
     assert _more(need, turn, "peers_exhausted_fraction", 40) > Z
 
 
 def test_supervision_slots_go_to_the_most_strained_first(tmp_path):
-    s = _base(**{"services.professionals": 1, "services.supervision_per_professional_week": 3.0,
-                 "wellbeing.supervision_every_weeks": 1})
+    s = _base(
+        **{
+            "services.professionals": 1,
+            "services.supervision_per_professional_week": 3.0,
+            "wellbeing.supervision_every_weeks": 1,
+        }
+    )
     model = OutreachModel(s, 0)
     model.run(3)
     p = model.peer_arrays()
     energy_before = p.energy.copy()
     counters = np.zeros(S.N_COUNTERS, np.int64)
-    K.plan(model.week, model.world_arrays(), model.client_arrays(), p, model._params,
-           model._keys, counters)
+    K.plan(
+        model.week,
+        model.world_arrays(),
+        model.client_arrays(),
+        p,
+        model._params,
+        model._keys,
+        counters,
+    )
     chosen = np.flatnonzero(p.last_supervised == model.week)
     working = np.flatnonzero(p.status == S.ACTIVE)
     assert chosen.size == 3
@@ -162,18 +197,17 @@ def test_professionals_tailor_hours_to_strength():
     p.strength[:] = np.linspace(0.2, 1.0, p.strength.size)
     p.caseload[:] = 0
     counters = np.zeros(S.N_COUNTERS, np.int64)
-    K.plan(1, model.world_arrays(), model.client_arrays(), p, model._params, model._keys,
-           counters)
+    K.plan(1, model.world_arrays(), model.client_arrays(), p, model._params, model._keys, counters)
     budget = p.hours_left + p.hours_worked
     for kind in (S.CLOSE, S.DISTANT):
         mine = p.kind == kind
         assert np.all(np.diff(budget[mine]) > 0)  # stronger, more hours
     alone = OutreachModel(s.replace({"services.professionals": 0}), 0)
     q = alone.peer_arrays()
-    K.plan(1, alone.world_arrays(), alone.client_arrays(), q, alone._params, alone._keys,
-           counters)
-    hours = np.where(q.kind == S.CLOSE, s.close_peers.hours_per_week,
-                     s.distant_peers.hours_per_week)
+    K.plan(1, alone.world_arrays(), alone.client_arrays(), q, alone._params, alone._keys, counters)
+    hours = np.where(
+        q.kind == S.CLOSE, s.close_peers.hours_per_week, s.distant_peers.hours_per_week
+    )
     assert np.allclose(q.hours_left + q.hours_worked, hours)
 
 
@@ -183,8 +217,13 @@ def test_professionals_tailor_hours_to_strength():
 def test_stigma_events_more_frequent_where_stigma_is_high():
     # A peer is labelled a snitch with chance p_stigma_event x local stigma each week.
     def labelled_weeks(stigma):
-        s = _base(**{"population.localities": [
-            {"name": "town", "share": 1.0, "stigma": stigma, "online_access": 0.5}]})
+        s = _base(
+            **{
+                "population.localities": [
+                    {"name": "town", "share": 1.0, "stigma": stigma, "online_access": 0.5}
+                ]
+            }
+        )
         out = []
         for r in range(REPS):
             model = OutreachModel(s, r)
@@ -192,8 +231,11 @@ def test_stigma_events_more_frequent_where_stigma_is_high():
             for _ in range(26):
                 model.step()
                 n = model.n_peers
-                total += int(np.sum(model.p_label_until[:n] == model.week - 1
-                                    + s.wellbeing.stigma_trust_weeks))
+                total += int(
+                    np.sum(
+                        model.p_label_until[:n] == model.week - 1 + s.wellbeing.stigma_trust_weeks
+                    )
+                )
             out.append(total)
         return np.array(out, float)
 
@@ -203,26 +245,44 @@ def test_stigma_events_more_frequent_where_stigma_is_high():
 def test_high_stigma_burdens_peers():
     # Stigma no longer protects peers by giving them fewer clients: they work their hours
     # anyway, and stigma events cost energy.
-    low = _base(**{"population.localities": [
-        {"name": "town", "share": 1.0, "stigma": 0.1, "online_access": 0.5}]})
-    high = _base(**{"population.localities": [
-        {"name": "town", "share": 1.0, "stigma": 0.9, "online_access": 0.5}],
-        "wellbeing.p_stigma_event_per_week": 0.1})
+    low = _base(
+        **{
+            "population.localities": [
+                {"name": "town", "share": 1.0, "stigma": 0.1, "online_access": 0.5}
+            ]
+        }
+    )
+    high = _base(
+        **{
+            "population.localities": [
+                {"name": "town", "share": 1.0, "stigma": 0.9, "online_access": 0.5}
+            ],
+            "wellbeing.p_stigma_event_per_week": 0.1,
+        }
+    )
     assert _more(low, high, "peers_exhausted_fraction", 40) > Z
 
 
 # --------------------------------------------------------------------------- roles
 
 
-@pytest.mark.parametrize("role, key, low, high, metric", [
-    ("finder", "distant_peers.p_contact_per_meeting", 0.3, 0.7, "clients_contacted"),
-    ("bridge-builder", "distant_peers.reach_hops", 1, 2, "clients_contacted"),
-    ("companion: attendance", "close_peers.attendance_boost", 0.0, 0.5, "clients_linked"),
-    ("companion: staying in services", "close_peers.retention_boost", 0.0, 0.9,
-     "clients_retained"),
-    ("interpreter", "close_peers.interpreter_boost", 0.0, 0.3, "clients_linked"),
-    ("mirror", "close_peers.mirror_effect", 0.0, 0.8, "clients_retained"),
-])
+@pytest.mark.parametrize(
+    "role, key, low, high, metric",
+    [
+        ("finder", "distant_peers.p_contact_per_meeting", 0.3, 0.7, "clients_contacted"),
+        ("bridge-builder", "distant_peers.reach_hops", 1, 2, "clients_contacted"),
+        ("companion: attendance", "close_peers.attendance_boost", 0.0, 0.5, "clients_linked"),
+        (
+            "companion: staying in services",
+            "close_peers.retention_boost",
+            0.0,
+            0.9,
+            "clients_retained",
+        ),
+        ("interpreter", "close_peers.interpreter_boost", 0.0, 0.3, "clients_linked"),
+        ("mirror", "close_peers.mirror_effect", 0.0, 0.8, "clients_retained"),
+    ],
+)
 def test_role_moves_its_outcome_up(role, key, low, high, metric):
     assert _more(_base(**{key: low}), _base(**{key: high}), metric) > Z, role
 
@@ -253,12 +313,10 @@ def test_educator_shortens_a_new_peers_training():
     p.joined[0] = 10  # a new peer among peers who have worked ten weeks
     p.caseload[:] = 0
     counters = np.zeros(S.N_COUNTERS, np.int64)
-    K.plan(11, model.world_arrays(), model.client_arrays(), p, model._params, model._keys,
-           counters)
+    K.plan(11, model.world_arrays(), model.client_arrays(), p, model._params, model._keys, counters)
     trained = p.hours_left[0]
     p.joined[:] = 10  # nobody experienced: no educator
-    K.plan(11, model.world_arrays(), model.client_arrays(), p, model._params, model._keys,
-           counters)
+    K.plan(11, model.world_arrays(), model.client_arrays(), p, model._params, model._keys, counters)
     assert trained - p.hours_left[0] == pytest.approx(s.work.training_hours_per_week)
 
 
@@ -266,8 +324,9 @@ def test_educator_shortens_a_new_peers_training():
 
 
 def test_a_programme_without_peers_runs_on_outreach_workers():
-    s = load_scenario(SCENARIOS / "traditional_outreach.toml",
-                      {"population.size": 2000, "run.weeks": 26})
+    s = load_scenario(
+        SCENARIOS / "traditional_outreach.toml", {"population.size": 2000, "run.weeks": 26}
+    )
     assert s.close_peers.count == 0 and s.distant_peers.count == 0
     runs = run_ensemble(s, 4)
     assert np.all(runs.metric_values("clients_contacted") > 0)

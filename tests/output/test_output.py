@@ -113,14 +113,20 @@ def test_no_other_module_writes_files_itself():
 
 def test_metric_table_is_consistent():
     assert all(isinstance(m, Metric) and m.name == name for name, m in METRICS.items())
-    assert KEY_METRICS == ("clients_contacted", "clients_engaged", "clients_linked",
-                           "outside_orbit_contacted_share", "peers_exhausted_fraction",
-                           "cost_per_linked_client")
+    assert KEY_METRICS == (
+        "clients_contacted",
+        "clients_engaged",
+        "clients_linked",
+        "outside_orbit_contacted_share",
+        "peers_exhausted_fraction",
+        "cost_per_linked_client",
+    )
     assert SHARE_METRICS == {name for name, m in METRICS.items() if m.unit == "share"}
     for m in METRICS.values():
         assert m.title and m.long_title and m.unit and m.meaning
     assert METRICS["cost_per_linked_client"].axis_label == (
-        "Cost per linked client (currency per client)")
+        "Cost per linked client (currency per client)"
+    )
 
 
 def test_share_intervals_are_clipped_to_one_and_counts_only_at_zero():

@@ -39,7 +39,9 @@ def _ties(folder: Path, n: int) -> list[str]:
 
 def _scenario(folder: Path, gender: tuple[str, str], weeks: int = 2) -> Path:
     names = json.dumps(list(gender), ensure_ascii=False)
-    return write(folder / "net.toml", f"""
+    return write(
+        folder / "net.toml",
+        f"""
 name = "labels"
 [run]
 weeks = {weeks}
@@ -54,7 +56,8 @@ nodes_file = "nodes.csv"
 count = 2
 [distant_peers]
 count = 2
-""")
+""",
+    )
 
 
 def _nodes(folder: Path, header: list[str], rows: list[list]) -> None:
@@ -73,7 +76,8 @@ def _is_number(text: str) -> bool:
 
 
 _LABEL = st.text(st.sampled_from("abcXYZäöé019 -_."), min_size=1, max_size=7).filter(
-    lambda s: s == s.strip())
+    lambda s: s == s.strip()
+)
 
 
 @st.composite
@@ -98,30 +102,45 @@ def test_what_goes_in_by_label_comes_out_by_the_same_label(files):
     folder = Path(tempfile.mkdtemp(prefix="labels-"))
     try:
         ids = _ties(folder, n)
-        _nodes(folder, ["id", "group", "score", "gender"],
-               [[ids[i], group[i], score[i], sex[i]] for i in range(n)])
+        _nodes(
+            folder,
+            ["id", "group", "score", "gender"],
+            [[ids[i], group[i], score[i], sex[i]] for i in range(n)],
+        )
         scenario = load_scenario(_scenario(folder, gender))
         world = build_world(scenario, 0)
         attributes = world.person_attributes(scenario)
-        pop = Population(world.graph.indptr, world.graph.indices, attributes,
-                         list(world.ids), np.zeros(n, bool), np.zeros(n, bool))
+        pop = Population(
+            world.graph.indptr,
+            world.graph.indices,
+            attributes,
+            list(world.ids),
+            np.zeros(n, bool),
+            np.zeros(n, bool),
+        )
         written = dict(zip(ids, zip(group, score, sex, strict=True), strict=True))
         person = {node: i for i, node in enumerate(world.ids)}
 
         sample = survey(pop, SurveyDesign(n_seeds=2, p_redeem=1.0, sample_size=n), 1, 0)
-        (folder / "sample.csv").write_text(F.sample_csv(pop, sample, 0, header=True),
-                                           encoding="utf-8")
-        (folder / "truth.json").write_text(json.dumps(F.truth_document(pop, "labels")),
-                                           encoding="utf-8")
-        (folder / "survey.json").write_text(json.dumps(
-            {"seed": 1, "replicates": 1, "respondents": [sample.size]}), encoding="utf-8")
+        (folder / "sample.csv").write_text(
+            F.sample_csv(pop, sample, 0, header=True), encoding="utf-8"
+        )
+        (folder / "truth.json").write_text(
+            json.dumps(F.truth_document(pop, "labels")), encoding="utf-8"
+        )
+        (folder / "survey.json").write_text(
+            json.dumps({"seed": 1, "replicates": 1, "respondents": [sample.size]}), encoding="utf-8"
+        )
         data = F.read_survey(folder)
         # sample.csv: each respondent's label and number as the nodes file wrote them.
-        for node, g, s, x in zip(data.column("id", 0), data.column("group", 0),
-                                 data.column("score", 0), data.column("gender", 0),
-                                 strict=True):
-            assert (g, float(s), x) == (written[node][0], float(written[node][1]),
-                                        written[node][2])
+        for node, g, s, x in zip(
+            data.column("id", 0),
+            data.column("group", 0),
+            data.column("score", 0),
+            data.column("gender", 0),
+            strict=True,
+        ):
+            assert (g, float(s), x) == (written[node][0], float(written[node][1]), written[node][2])
         # truth.json: a category with the file's labels; the number a number.
         truth = data.truth["attributes"]
         assert truth["group"]["kind"] == "category"
@@ -139,12 +158,14 @@ def test_what_goes_in_by_label_comes_out_by_the_same_label(files):
             y = sample_arrays(data, 0, trait)["y"]
             assert [bool(v == code) for v in y] == [g == label for g in data.column("group", 0)]
             # --recruit-by group=LABEL: the weight falls on exactly those people.
-            weights, _ = recruit_weights(pop, SurveyDesign(recruit_by=f"group={label}",
-                                                           recruit_strength=3.0))
+            weights, _ = recruit_weights(
+                pop, SurveyDesign(recruit_by=f"group={label}", recruit_strength=3.0)
+            )
             assert set(np.flatnonzero(weights == 3.0).tolist()) == members
             # An influence pool group=LABEL: the same people.
-            pool = _attribute_pool(f"group={label}",
-                                   SimpleNamespace(world=world, scenario=scenario), "pool")
+            pool = _attribute_pool(
+                f"group={label}", SimpleNamespace(world=world, scenario=scenario), "pool"
+            )
             assert set(pool.tolist()) == members
         trait = trait_of(data, f"gender={gender[1]}")
         assert trait.truth[trait.report[0]] == sex.count(gender[1]) / n
@@ -152,8 +173,7 @@ def test_what_goes_in_by_label_comes_out_by_the_same_label(files):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_group_column_of_a_and_b_is_surveyed_estimated_and_recruited_by_its_labels(
-        tmp_path):
+def test_a_group_column_of_a_and_b_is_surveyed_estimated_and_recruited_by_its_labels(tmp_path):
     # The issue's case: a 'group' column with A/B came back as 0/1, truth.json called it a
     # number, and --trait group=A and --recruit-by group=A were refused.
     n = 200
@@ -161,17 +181,28 @@ def test_a_group_column_of_a_and_b_is_surveyed_estimated_and_recruited_by_its_la
     group = ["A" if i % 4 else "B" for i in range(n)]  # 150 A, 50 B
     _nodes(tmp_path, ["id", "group"], [[ids[i], group[i]] for i in range(n)])
     scenario = _scenario(tmp_path, ("man", "woman"))
-    proc = outreach("survey", scenario, "--out", tmp_path / "out", "--sample-size", "80",
-                    "--n-seeds", "4", "--p-redeem", "0.8", "--recruit-by", "group=A",
-                    cwd=tmp_path)
+    proc = outreach(
+        "survey",
+        scenario,
+        "--out",
+        tmp_path / "out",
+        "--sample-size",
+        "80",
+        "--n-seeds",
+        "4",
+        "--p-redeem",
+        "0.8",
+        "--recruit-by",
+        "group=A",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     with (tmp_path / "out" / "sample.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     written = dict(zip(ids, group, strict=True))
     assert rows and all(r["group"] == written[r["id"]] for r in rows)
     truth = json.loads((tmp_path / "out" / "truth.json").read_text(encoding="utf-8"))
-    assert truth["attributes"]["group"] == {"kind": "category",
-                                            "shares": {"A": 0.75, "B": 0.25}}
+    assert truth["attributes"]["group"] == {"kind": "category", "shares": {"A": 0.75, "B": 0.25}}
     est = outreach("estimate", tmp_path / "out", "--trait", "group=A", "--bootstrap", "50")
     assert est.returncode == 0, est.stderr
     assert "group = A: truth 0.750" in est.stdout, est.stdout

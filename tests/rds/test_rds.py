@@ -22,8 +22,9 @@ from tests.cli_helpers import one_line_error, outreach, write
 # ---------------------------------------------------------------------------- graphs
 
 
-def two_group_graph(n_a: int, n_b: int, degree: int, s_ab: float, s_ba: float,
-                    rng: np.random.Generator) -> tuple[CSRGraph, np.ndarray]:
+def two_group_graph(
+    n_a: int, n_b: int, degree: int, s_ab: float, s_ba: float, rng: np.random.Generator
+) -> tuple[CSRGraph, np.ndarray]:
     """A random graph where each A has ``degree * s_ab`` ties to B, each B ``degree * s_ba``
     to A, the rest within the group (stubs paired at random). Returns the graph and each
     person's group (0 = A, 1 = B)."""
@@ -59,7 +60,7 @@ def test_wave_composition_converges_to_the_equilibrium_at_the_chain_rate():
     shares = []
     for t in range(7):
         share = float(np.mean(group[chains[:, t]] == 0))
-        expected = p_star + (1 - p_star) * lam ** t
+        expected = p_star + (1 - p_star) * lam**t
         se = math.sqrt(expected * (1 - expected) / len(seeds))
         assert abs(share - expected) < 4 * se + 1e-12, (t, share, expected)
         shares.append(share)
@@ -76,8 +77,15 @@ def test_survey_chains_reach_the_equilibrium_without_replacement():
     rng = stream(12, 0, "test-graph")
     graph, group = two_group_graph(36_000, 24_000, 30, 0.2, 0.3, rng)
     seeds = stream(12, 0, "test-seeds").choice(36_000, size=1000, replace=False)
-    sample = chain_referral(graph.indptr, graph.indices, seeds, coupons=1, p_redeem=1.0,
-                            max_size=None, rng=stream(12, 0, "test-coupons"))
+    sample = chain_referral(
+        graph.indptr,
+        graph.indices,
+        seeds,
+        coupons=1,
+        p_redeem=1.0,
+        max_size=None,
+        rng=stream(12, 0, "test-coupons"),
+    )
     last = sample.wave == 5
     assert last.sum() == 1000
     assert abs(np.mean(group[sample.node[last]] == 0) - 0.6) < 0.05 + 4 * 0.016
@@ -92,8 +100,15 @@ def test_mean_chain_size_per_seed_is_one_over_one_minus_cq(coupons, p_redeem):
     degrees = np.full(200_000, 10)
     graph = configuration_graph(degrees, stream(5, 0, "test-graph"))
     seeds = stream(5, 0, "test-seeds").choice(200_000, size=4000, replace=False)
-    sample = chain_referral(graph.indptr, graph.indices, seeds, coupons=coupons,
-                            p_redeem=p_redeem, max_size=None, rng=stream(5, 0, "test-coupons"))
+    sample = chain_referral(
+        graph.indptr,
+        graph.indices,
+        seeds,
+        coupons=coupons,
+        p_redeem=p_redeem,
+        max_size=None,
+        rng=stream(5, 0, "test-coupons"),
+    )
     sizes = np.bincount(sample.seed)[sample.seed[sample.recruiter < 0]]
     m = coupons * p_redeem
     expected = 1 / (1 - m)
@@ -157,13 +172,25 @@ def test_differential_recruitment_biases_volz_heckathorn_towards_the_favoured():
     graph = configuration_graph(np.full(20_000, 10), stream(4, 0, "test-graph"))
     trait = (stream(4, 0, "test-trait").random(20_000) < 0.2).astype(np.int64)
     nobody = np.zeros(20_000, dtype=bool)
-    pop = Population(graph.indptr, graph.indices, {"hiv": (trait, None)},
-                     [str(i) for i in range(20_000)], nobody, nobody)
+    pop = Population(
+        graph.indptr,
+        graph.indices,
+        {"hiv": (trait, None)},
+        [str(i) for i in range(20_000)],
+        nobody,
+        nobody,
+    )
     truth = trait.mean()
     means = {}
     for how in ("uniform", "hiv=1"):
-        design = SurveyDesign(n_seeds=10, coupons=3, p_redeem=0.6, sample_size=300,
-                              recruit_by=how, recruit_strength=3.0)
+        design = SurveyDesign(
+            n_seeds=10,
+            coupons=3,
+            p_redeem=0.6,
+            sample_size=300,
+            recruit_by=how,
+            recruit_strength=3.0,
+        )
         est_vh = []
         for r in range(40):
             s = survey(pop, design, 21, r)
@@ -180,8 +207,7 @@ def test_seeds_come_from_the_service_when_asked(tmp_path):
     pop = survey_population(load_scenario(_graph_scenario(tmp_path)))
     assert pop.linked.sum() > 0 and pop.engaged.sum() >= pop.linked.sum()
     for source, who in (("service", pop.linked), ("engaged", pop.engaged)):
-        design = SurveyDesign(n_seeds=min(3, int(who.sum())), sample_size=50,
-                              seed_from=source)
+        design = SurveyDesign(n_seeds=min(3, int(who.sum())), sample_size=50, seed_from=source)
         s = survey(pop, design, 1, 0)
         assert who[s.node[s.recruiter < 0]].all()
         # Same seed and replicate: the same sample; another replicate: another one.
@@ -254,8 +280,15 @@ def test_successive_sampling_inclusion_matches_enumeration():
     # replacement, each draw proportional to size: P(i in sample) = p_i + sum_j p_j p_i /
     # (1 - p_j), by hand 13/42, 4/7 and 17/21 for sizes 1, 2 and 4. 200,000 simulated samples
     # (no observed sample added): standard error under 0.0011 per unit; tolerance 4 of them.
-    probs = est._simulated_inclusion(np.array([1, 2, 4]), np.array([0.5, 0.25, 0.25]), 4, 2,
-                                     np.zeros(3), 200_000, stream(8, 0, "test-ss"))
+    probs = est._simulated_inclusion(
+        np.array([1, 2, 4]),
+        np.array([0.5, 0.25, 0.25]),
+        4,
+        2,
+        np.zeros(3),
+        200_000,
+        stream(8, 0, "test-ss"),
+    )
     assert probs == pytest.approx([13 / 42, 4 / 7, 17 / 21], abs=4 * 0.0011)
 
 
@@ -308,7 +341,9 @@ def _graph_scenario(folder):
     write(folder / "ties.csv", "source,target\n" + "\n".join(rows) + "\n")
     nodes = ["id,hiv"] + [f"p{i},{1 if i % 5 == 0 else 0}" for i in range(n)]
     write(folder / "nodes.csv", "\n".join(nodes) + "\n")
-    return write(folder / "net.toml", """
+    return write(
+        folder / "net.toml",
+        """
 name = "net"
 [run]
 replicates = 2
@@ -321,15 +356,27 @@ nodes_file = "nodes.csv"
 count = 2
 [distant_peers]
 count = 2
-""")
+""",
+    )
 
 
 @pytest.fixture(scope="module")
 def graph_survey(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rds")
     scenario = _graph_scenario(folder)
-    proc = outreach("survey", scenario, "--out", folder / "out", "--sample-size", "120",
-                    "--n-seeds", "4", "--replicates", "3", cwd=folder)
+    proc = outreach(
+        "survey",
+        scenario,
+        "--out",
+        folder / "out",
+        "--sample-size",
+        "120",
+        "--n-seeds",
+        "4",
+        "--replicates",
+        "3",
+        cwd=folder,
+    )
     assert proc.returncode == 0, proc.stderr
     return folder, scenario, proc
 
@@ -356,8 +403,17 @@ def test_survey_on_a_user_graph_file_writes_sample_and_truth(graph_survey):
 
 def test_estimate_prints_each_estimator_beside_the_truth(graph_survey):
     folder, _, _ = graph_survey
-    proc = outreach("estimate", folder / "out", "--trait", "hiv", "--replicate", "1",
-                    "--bootstrap", "100", "--diagnostics")
+    proc = outreach(
+        "estimate",
+        folder / "out",
+        "--trait",
+        "hiv",
+        "--replicate",
+        "1",
+        "--bootstrap",
+        "100",
+        "--diagnostics",
+    )
     assert proc.returncode == 0, proc.stderr
     for name in ("naive", "RDS-I", "RDS-II", "SS (N = 400)", "truth 0.200", "Chapman"):
         assert name in proc.stdout, proc.stdout
@@ -374,13 +430,37 @@ def test_estimate_prints_each_estimator_beside_the_truth(graph_survey):
 @pytest.mark.slow  # several seconds; run by .ci/run with the other slow tests
 def test_same_seed_gives_the_same_sample_byte_for_byte(graph_survey, tmp_path):
     folder, scenario, _ = graph_survey
-    again = outreach("survey", scenario, "--out", tmp_path / "again", "--sample-size", "120",
-                     "--n-seeds", "4", "--replicates", "3", cwd=folder)
+    again = outreach(
+        "survey",
+        scenario,
+        "--out",
+        tmp_path / "again",
+        "--sample-size",
+        "120",
+        "--n-seeds",
+        "4",
+        "--replicates",
+        "3",
+        cwd=folder,
+    )
     assert again.returncode == 0, again.stderr
     first = (folder / "out" / "sample.csv").read_bytes()
     assert (tmp_path / "again" / "sample.csv").read_bytes() == first
-    other = outreach("survey", scenario, "--out", tmp_path / "other", "--sample-size", "120",
-                     "--n-seeds", "4", "--replicates", "3", "--seed", "99", cwd=folder)
+    other = outreach(
+        "survey",
+        scenario,
+        "--out",
+        tmp_path / "other",
+        "--sample-size",
+        "120",
+        "--n-seeds",
+        "4",
+        "--replicates",
+        "3",
+        "--seed",
+        "99",
+        cwd=folder,
+    )
     assert other.returncode == 0, other.stderr
     assert (tmp_path / "other" / "sample.csv").read_bytes() != first
 
@@ -395,42 +475,71 @@ def test_an_interrupted_survey_resumes_to_the_same_sample(graph_survey, tmp_path
     (copy / "replicates" / "0002.csv").unlink()
     gone = outreach("estimate", copy, "--trait", "hiv")
     one_line_error(gone, "no sample.csv", "run the same outreach survey command again")
-    proc = outreach("survey", scenario, "--out", copy, "--sample-size", "120", "--n-seeds",
-                    "4", "--replicates", "3", cwd=folder)
+    proc = outreach(
+        "survey",
+        scenario,
+        "--out",
+        copy,
+        "--sample-size",
+        "120",
+        "--n-seeds",
+        "4",
+        "--replicates",
+        "3",
+        cwd=folder,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "resuming" in proc.stdout and "2 of 3" in proc.stdout
     assert (copy / "sample.csv").read_bytes() == (folder / "out" / "sample.csv").read_bytes()
-    other = outreach("survey", scenario, "--out", copy, "--sample-size", "120", "--n-seeds",
-                     "4", "--coupons", "2", cwd=folder)
+    other = outreach(
+        "survey",
+        scenario,
+        "--out",
+        copy,
+        "--sample-size",
+        "120",
+        "--n-seeds",
+        "4",
+        "--coupons",
+        "2",
+        cwd=folder,
+    )
     one_line_error(other, "holds a survey with other settings")
 
 
-@pytest.mark.parametrize(("args", "fragments"), [
-    (["--p-redeem", "1.5"], ["--p-redeem", "[0, 1]"]),
-    (["--p-redeem", "-0.1"], ["--p-redeem", "[0, 1]"]),
-    (["--coupons", "0"], ["--coupons", "1 or more"]),
-    (["--sample-size", "401"], ["--sample-size 401", "400 people"]),
-    (["--n-seeds", "30", "--sample-size", "20"], ["--n-seeds 30", "--sample-size 20"]),
-    (["--recruit-by", "nosuch"], ["--recruit-by nosuch", "no such attribute"]),
-    (["--recruit-strength", "0"], ["--recruit-strength"]),
-])
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--p-redeem", "1.5"], ["--p-redeem", "[0, 1]"]),
+        (["--p-redeem", "-0.1"], ["--p-redeem", "[0, 1]"]),
+        (["--coupons", "0"], ["--coupons", "1 or more"]),
+        (["--sample-size", "401"], ["--sample-size 401", "400 people"]),
+        (["--n-seeds", "30", "--sample-size", "20"], ["--n-seeds 30", "--sample-size 20"]),
+        (["--recruit-by", "nosuch"], ["--recruit-by nosuch", "no such attribute"]),
+        (["--recruit-strength", "0"], ["--recruit-strength"]),
+    ],
+)
 def test_bad_survey_input_is_one_line(graph_survey, tmp_path, args, fragments):
     folder, scenario, _ = graph_survey
     # A valid sample size first: a later one given in ``args`` replaces it.
-    proc = outreach("survey", scenario, "--out", tmp_path / "bad", "--sample-size", "120",
-                    *args, cwd=folder)
+    proc = outreach(
+        "survey", scenario, "--out", tmp_path / "bad", "--sample-size", "120", *args, cwd=folder
+    )
     one_line_error(proc, *fragments)
 
 
-@pytest.mark.parametrize(("args", "fragments"), [
-    (["--trait", "nosuch"], ["--trait nosuch", "no such attribute", "hiv"]),
-    (["--trait", "gender=other"], ["gender has no label 'other'", "man"]),
-    (["--trait", "community"], []),
-    (["--trait", "mistrust"], ["--trait mistrust", "too many values", "hiv"]),
-    (["--trait", "problems"], ["--trait problems=VALUE"]),
-    (["--trait", "problems=99"], ["no one in the population has problems = 99"]),
-    (["--trait", "hiv", "--population-size", "50"], ["--population-size 50", "sample size"]),
-])
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--trait", "nosuch"], ["--trait nosuch", "no such attribute", "hiv"]),
+        (["--trait", "gender=other"], ["gender has no label 'other'", "man"]),
+        (["--trait", "community"], []),
+        (["--trait", "mistrust"], ["--trait mistrust", "too many values", "hiv"]),
+        (["--trait", "problems"], ["--trait problems=VALUE"]),
+        (["--trait", "problems=99"], ["no one in the population has problems = 99"]),
+        (["--trait", "hiv", "--population-size", "50"], ["--population-size 50", "sample size"]),
+    ],
+)
 def test_bad_estimate_input_is_one_line(graph_survey, args, fragments):
     folder, _, _ = graph_survey
     proc = outreach("estimate", folder / "out", *args)
@@ -441,8 +550,9 @@ def test_bad_estimate_input_is_one_line(graph_survey, args, fragments):
 
 def test_estimate_of_a_folder_without_a_sample_is_one_line(tmp_path):
     one_line_error(outreach("estimate", tmp_path, "--trait", "gender"), "no sample.csv")
-    one_line_error(outreach("estimate", tmp_path / "missing", "--trait", "gender"),
-                   "no such folder")
+    one_line_error(
+        outreach("estimate", tmp_path / "missing", "--trait", "gender"), "no such folder"
+    )
 
 
 @pytest.mark.e2e
@@ -457,10 +567,15 @@ def test_ctrl_c_stops_a_survey_which_then_resumes(tmp_path):
 
     args = ["survey", "baseline", "--out", "rds", "--sample-size", "3000"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", *args, "--replicates", "2000"], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [sys.executable, "-m", "sim.cli", *args, "--replicates", "2000"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
         while not (tmp_path / "rds" / "replicates" / "0001.csv").exists():

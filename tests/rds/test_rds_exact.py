@@ -27,16 +27,19 @@ def _two_group(p_ab: float, p_ba: float) -> float:
 
 def _tree_theorem3(p: np.ndarray) -> np.ndarray:
     """Stationary distribution of a 3-state chain by the Markov chain tree theorem."""
-    w = np.array([
-        p[1, 0] * p[2, 0] + p[1, 2] * p[2, 0] + p[2, 1] * p[1, 0],
-        p[0, 1] * p[2, 1] + p[0, 2] * p[2, 1] + p[2, 0] * p[0, 1],
-        p[0, 2] * p[1, 2] + p[0, 1] * p[1, 2] + p[1, 0] * p[0, 2],
-    ])
+    w = np.array(
+        [
+            p[1, 0] * p[2, 0] + p[1, 2] * p[2, 0] + p[2, 1] * p[1, 0],
+            p[0, 1] * p[2, 1] + p[0, 2] * p[2, 1] + p[2, 0] * p[0, 1],
+            p[0, 2] * p[1, 2] + p[0, 1] * p[1, 2] + p[1, 0] * p[0, 2],
+        ]
+    )
     return w / w.sum()
 
 
-def _sample_from_counts(t: np.ndarray, degree_of=lambda k: 3 + k
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sample_from_counts(
+    t: np.ndarray, degree_of=lambda k: 3 + k
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A sample whose recruitments are exactly the counts ``t`` (one recruiter per count).
 
     Each category gets one seed; each recruitment i -> j adds a recruit of category j whose
@@ -54,8 +57,7 @@ def _sample_from_counts(t: np.ndarray, degree_of=lambda k: 3 + k
     return y, degree, np.asarray(recruiter, dtype=np.int64)
 
 
-def _expected_rds1(t: np.ndarray, y: np.ndarray, degree: np.ndarray, q: np.ndarray
-                   ) -> np.ndarray:
+def _expected_rds1(t: np.ndarray, y: np.ndarray, degree: np.ndarray, q: np.ndarray) -> np.ndarray:
     h = est.harmonic_means(y, degree, t.shape[0])
     r = q / h
     return r / r.sum()
@@ -64,15 +66,18 @@ def _expected_rds1(t: np.ndarray, y: np.ndarray, degree: np.ndarray, q: np.ndarr
 # ------------------------------------------------------------------ bottlenecked chains
 
 
-@pytest.mark.parametrize(("t", "q_a"), [
-    # Crossing once in 3,000 recruitments: 2,000 steps of power iteration left 0.605 where
-    # the exact share is 2/3.
-    (np.array([[3000.0, 1.0], [2.0, 3000.0]]), None),
-    (np.array([[5000.0, 1.0], [7.0, 400.0]]), None),
-    # B leads to A once in a thousand; A never recruits B: B is transient, A's share is 1
-    # (the case of "0.914 where the exact value is 1.000"; power iteration gave 0.816).
-    (np.array([[40.0, 0.0], [1.0, 1000.0]]), 1.0),
-])
+@pytest.mark.parametrize(
+    ("t", "q_a"),
+    [
+        # Crossing once in 3,000 recruitments: 2,000 steps of power iteration left 0.605 where
+        # the exact share is 2/3.
+        (np.array([[3000.0, 1.0], [2.0, 3000.0]]), None),
+        (np.array([[5000.0, 1.0], [7.0, 400.0]]), None),
+        # B leads to A once in a thousand; A never recruits B: B is transient, A's share is 1
+        # (the case of "0.914 where the exact value is 1.000"; power iteration gave 0.816).
+        (np.array([[40.0, 0.0], [1.0, 1000.0]]), 1.0),
+    ],
+)
 def test_two_group_stationary_matches_the_closed_form(t, q_a):
     p = t / t.sum(axis=1, keepdims=True)
     want = _two_group(p[0, 1], p[1, 0]) if q_a is None else q_a
@@ -82,7 +87,8 @@ def test_two_group_stationary_matches_the_closed_form(t, q_a):
     y, degree, recruiter = _sample_from_counts(t)
     assert est.transitions(y, recruiter, 2).tolist() == t.tolist()
     assert est.rds1(y, degree, recruiter, 2) == pytest.approx(
-        _expected_rds1(t, y, degree, np.array([want, 1 - want])), abs=1e-12)
+        _expected_rds1(t, y, degree, np.array([want, 1 - want])), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -99,7 +105,8 @@ def test_three_group_stationary_matches_the_tree_theorem(seed):
     assert q == pytest.approx(_tree_theorem3(p), abs=1e-12)
     y, degree, recruiter = _sample_from_counts(t)
     assert est.rds1(y, degree, recruiter, 3) == pytest.approx(
-        _expected_rds1(t, y, degree, _tree_theorem3(p)), abs=1e-12)
+        _expected_rds1(t, y, degree, _tree_theorem3(p)), abs=1e-12
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -118,8 +125,9 @@ def test_the_solved_distribution_is_stationary(k, seed, crossing):
 def test_a_periodic_chain_and_a_batch_of_chains():
     # A recruits only B and B only A: period two, stationary (1/2, 1/2) all the same.
     assert est.stationary(np.array([[0.0, 1.0], [1.0, 0.0]])) == pytest.approx([0.5, 0.5])
-    batch = np.stack([np.array([[0.5, 0.5], [1 / 3, 2 / 3]]), np.eye(2),
-                      np.array([[1.0, 0.0], [0.5, 0.5]])])
+    batch = np.stack(
+        [np.array([[0.5, 0.5], [1 / 3, 2 / 3]]), np.eye(2), np.array([[1.0, 0.0], [0.5, 0.5]])]
+    )
     q = est.stationary(batch)
     assert q[0] == pytest.approx([0.4, 0.6])
     assert np.isnan(q[1]).all()  # two closed classes: no unique distribution
@@ -154,7 +162,8 @@ def test_no_recruitment_or_separate_closed_classes_give_no_estimate():
     # A category absent from the sample stays out of the chain and gets 0.
     y = np.array([0, 0, 2, 2, 0])
     assert est.rds1(y, np.full(5, 3), np.array([-1, 0, 0, 2, 2]), 3) == pytest.approx(
-        [0.5, 0.0, 0.5])
+        [0.5, 0.0, 0.5]
+    )
 
 
 def test_one_label_of_a_trait_is_estimated_from_the_chain_of_all_its_labels():

@@ -81,8 +81,10 @@ def _scenario(name: str):
     from sim.cli.options import scenarios_folder
     from sim.model.scenario import load_scenario
 
-    return load_scenario(scenarios_folder() / f"{name}.toml",
-                         {"run.seed": SEED, "run.weeks": WEEKS, "run.replicates": REPLICATES})
+    return load_scenario(
+        scenarios_folder() / f"{name}.toml",
+        {"run.seed": SEED, "run.weeks": WEEKS, "run.replicates": REPLICATES},
+    )
 
 
 def _digest(scenario) -> str:
@@ -97,8 +99,11 @@ def _environment() -> dict[str, str]:
     import numba
     import numpy
 
-    return {"numba": numba.__version__, "numpy": numpy.__version__,
-            "python": platform.python_version()}
+    return {
+        "numba": numba.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def compute() -> dict[str, Any]:
@@ -117,11 +122,16 @@ def compute() -> dict[str, Any]:
         # One worker: the replicates are the same with any number, and one thread keeps the
         # check's timing predictable on a busy machine.
         result = run_ensemble(scenario, REPLICATES, workers=1)
-        metrics = {metric: [r.metrics[metric] for r in result.runs]
-                   for metric in result.runs[0].metrics}
+        metrics = {
+            metric: [r.metrics[metric] for r in result.runs] for metric in result.runs[0].metrics
+        }
         scenarios[name] = {"parameters": _digest(scenario), "metrics": metrics}
-    return {"package_version": sim.__version__, "settings": settings(),
-            "environment": _environment(), "scenarios": scenarios}
+    return {
+        "package_version": sim.__version__,
+        "settings": settings(),
+        "environment": _environment(),
+        "scenarios": scenarios,
+    }
 
 
 # --------------------------------------------------------------------------- the file
@@ -167,18 +177,22 @@ def read_record(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserInputError(f"{_relative(path)}: no such file; create it with "
-                              f"{update_command(path)}") from None
+        raise UserInputError(
+            f"{_relative(path)}: no such file; create it with {update_command(path)}"
+        ) from None
     except OSError as err:
         raise UserInputError(f"{_relative(path)}: cannot be read ({err.strerror})") from None
     try:
         record = json.loads(text)
     except json.JSONDecodeError as err:
-        raise UserInputError(f"{_relative(path)}: not valid JSON (line {err.lineno}: {err.msg}); "
-                             f"rewrite it with {update_command(path)}") from None
+        raise UserInputError(
+            f"{_relative(path)}: not valid JSON (line {err.lineno}: {err.msg}); "
+            f"rewrite it with {update_command(path)}"
+        ) from None
     if not isinstance(record, dict) or not isinstance(record.get("scenarios"), dict):
-        raise UserInputError(f"{_relative(path)}: has no 'scenarios' table; rewrite it with "
-                              f"{update_command(path)}")
+        raise UserInputError(
+            f"{_relative(path)}: has no 'scenarios' table; rewrite it with {update_command(path)}"
+        )
     return record
 
 
@@ -215,8 +229,9 @@ def same(old: Any, new: Any) -> bool:
     return math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
 
 
-def compare(recorded: dict[str, Any], current: dict[str, Any]) -> tuple[list[Difference],
-                                                                       list[str]]:
+def compare(
+    recorded: dict[str, Any], current: dict[str, Any]
+) -> tuple[list[Difference], list[str]]:
     """Differences between a recorded file and freshly computed numbers.
 
     Returns:
@@ -226,8 +241,9 @@ def compare(recorded: dict[str, Any], current: dict[str, Any]) -> tuple[list[Dif
     """
     problems: list[str] = []
     if recorded.get("settings") != current["settings"]:
-        problems.append(f"settings differ: recorded {recorded.get('settings')}, "
-                        f"now {current['settings']}")
+        problems.append(
+            f"settings differ: recorded {recorded.get('settings')}, now {current['settings']}"
+        )
     diffs: list[Difference] = []
     old_scenarios, new_scenarios = recorded["scenarios"], current["scenarios"]
     for name in sorted(set(old_scenarios) | set(new_scenarios)):
@@ -255,8 +271,10 @@ def notes(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """What changed beside the numbers: version, libraries, scenario parameters (no failure)."""
     out = []
     if recorded.get("package_version") != current["package_version"]:
-        out.append(f"package version: recorded {recorded.get('package_version')}, "
-                   f"now {current['package_version']}")
+        out.append(
+            f"package version: recorded {recorded.get('package_version')}, "
+            f"now {current['package_version']}"
+        )
     old_env = recorded.get("environment", {})
     for lib, version in current["environment"].items():
         if old_env.get(lib) != version:
@@ -264,8 +282,10 @@ def notes(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     for name, entry in current["scenarios"].items():
         old = recorded["scenarios"].get(name, {}).get("parameters")
         if old is not None and old != entry["parameters"]:
-            out.append(f"scenario {name}: its parameters changed (sim/scenarios/{name}.toml or "
-                       "a parameter's default)")
+            out.append(
+                f"scenario {name}: its parameters changed (sim/scenarios/{name}.toml or "
+                "a parameter's default)"
+            )
     return out
 
 
@@ -286,15 +306,26 @@ def _change(old: Any, new: Any) -> str:
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    lines = ["  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in (header, *rows)]
+    lines = [
+        "  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    ]
     return "\n".join(lines)
 
 
 def format_differences(diffs: list[Difference]) -> str:
     """A table of the values that moved: scenario, metric, replicate, recorded, now, change."""
-    rows = [(d.scenario, d.metric, str(d.replicate), _shown(d.old), _shown(d.new),
-             _change(d.old, d.new)) for d in diffs]
+    rows = [
+        (
+            d.scenario,
+            d.metric,
+            str(d.replicate),
+            _shown(d.old),
+            _shown(d.new),
+            _change(d.old, d.new),
+        )
+        for d in diffs
+    ]
     return _table(("scenario", "metric", "replicate", "recorded", "now", "change"), rows)
 
 
@@ -321,14 +352,17 @@ def check_report(recorded: dict[str, Any], current: dict[str, Any], path: Path) 
     diffs, problems = compare(recorded, current)
     if not diffs and not problems:
         return None
-    lines = [f"the key metrics differ from {_relative(path)} "
-             f"(relative tolerance {RELATIVE_TOLERANCE:g}):"]
+    lines = [
+        f"the key metrics differ from {_relative(path)} "
+        f"(relative tolerance {RELATIVE_TOLERANCE:g}):"
+    ]
     lines += [f"  {p}" for p in problems]
     if diffs:
         lines.append(format_differences(diffs))
     lines += [f"  note: {n}" for n in notes(recorded, current)]
-    lines.append("If the model or a scenario changed on purpose, update the file: "
-                 f"{update_command(path)}")
+    lines.append(
+        f"If the model or a scenario changed on purpose, update the file: {update_command(path)}"
+    )
     return "\n".join(lines)
 
 
@@ -353,8 +387,10 @@ def run(update: bool, path: Path) -> int:
                 print(f"the old file cannot be compared ({err}); writing a new one")
         current = compute()
         write_record(path, current)
-        print(f"wrote {_relative(path)}: {len(SCENARIOS)} scenarios x {REPLICATES} replicates, "
-              f"seed {SEED}, {WEEKS} weeks, version {current['package_version']}")
+        print(
+            f"wrote {_relative(path)}: {len(SCENARIOS)} scenarios x {REPLICATES} replicates, "
+            f"seed {SEED}, {WEEKS} weeks, version {current['package_version']}"
+        )
         if recorded is None:
             return 0
         _, problems = compare(recorded, current)
@@ -369,8 +405,10 @@ def run(update: bool, path: Path) -> int:
     current = compute()
     message = check_report(recorded, current, path)
     if message is None:
-        print(f"{_relative(path)}: the key metrics agree ({len(SCENARIOS)} scenarios x "
-              f"{REPLICATES} replicates, relative tolerance {RELATIVE_TOLERANCE:g})")
+        print(
+            f"{_relative(path)}: the key metrics agree ({len(SCENARIOS)} scenarios x "
+            f"{REPLICATES} replicates, relative tolerance {RELATIVE_TOLERANCE:g})"
+        )
         return 0
     print(message)
     return 1
@@ -378,11 +416,19 @@ def run(update: bool, path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Check the regression baseline of key metrics, or rewrite it (--update).")
-    parser.add_argument("--update", action="store_true",
-                        help="rewrite the file with fresh numbers and print what moved")
-    parser.add_argument("--file", type=Path, default=BASELINE_FILE,
-                        help=f"the recorded file (default: {_relative(BASELINE_FILE)})")
+        description="Check the regression baseline of key metrics, or rewrite it (--update)."
+    )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite the file with fresh numbers and print what moved",
+    )
+    parser.add_argument(
+        "--file",
+        type=Path,
+        default=BASELINE_FILE,
+        help=f"the recorded file (default: {_relative(BASELINE_FILE)})",
+    )
     args = parser.parse_args(argv)
     try:
         return run(args.update, args.file)

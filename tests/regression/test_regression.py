@@ -76,8 +76,13 @@ def test_a_moved_value_is_named_with_its_replicate_and_the_update_command(curren
     assert d.new - d.old == 3
     message = reg.check_report(recorded, current, reg.BASELINE_FILE)
     row = next(line for line in message.splitlines() if "clients_linked" in line)
-    assert row.split()[:5] == ["peers_from_clients", "clients_linked", "2",
-                               reg._shown(d.old), reg._shown(d.new)]
+    assert row.split()[:5] == [
+        "peers_from_clients",
+        "clients_linked",
+        "2",
+        reg._shown(d.old),
+        reg._shown(d.new),
+    ]
     assert message.rstrip().endswith(reg.UPDATE_COMMAND)
 
 
@@ -110,8 +115,9 @@ def test_other_settings_or_a_missing_metric_fail_the_check(current):
     assert len(reg.notes(recorded, current)) == 2
 
 
-def test_check_fails_then_update_rewrites_and_shows_what_moved(current, tmp_path, monkeypatch,
-                                                               capsys):
+def test_check_fails_then_update_rewrites_and_shows_what_moved(
+    current, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setattr(reg, "compute", lambda: copy.deepcopy(current))
     path = tmp_path / "key_metrics.json"
     path.write_text(reg.dumps(_moved(current, metric="cost_total", replicate=0, by=-100.0)))
@@ -134,15 +140,23 @@ def test_check_fails_then_update_rewrites_and_shows_what_moved(current, tmp_path
 def test_the_command_from_the_repository_root(current, tmp_path):
     # A fresh interpreter, as a developer runs it: the same numbers as this process's.
     path = tmp_path / "key_metrics.json"
-    done = subprocess.run([sys.executable, "experiments/regression.py", "--update",
-                           "--file", str(path)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "experiments/regression.py", "--update", "--file", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert reg.compare(json.loads(path.read_text()), current) == ([], [])
 
-    missing = subprocess.run([sys.executable, "experiments/regression.py", "--file",
-                              str(tmp_path / "none.json")], cwd=ROOT, capture_output=True,
-                             text=True, timeout=300)
+    missing = subprocess.run(
+        [sys.executable, "experiments/regression.py", "--file", str(tmp_path / "none.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
     assert "none.json: no such file" in missing.stderr and "--update" in missing.stderr

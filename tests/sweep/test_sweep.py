@@ -64,26 +64,41 @@ def test_spec_base_may_name_a_shipped_scenario(tmp_path):
     spec = load_spec(write(tmp_path, TINY.replace(f'base = "{BASELINE}"', 'base = "big_city"')))
     assert spec.base.name == "big_city"
     (tmp_path / "big_city").write_text((BASELINE).read_text())
-    assert load_spec(write(tmp_path, TINY.replace(f'base = "{BASELINE}"',
-                                                  'base = "big_city"'))).base.name == "baseline"
+    assert (
+        load_spec(
+            write(tmp_path, TINY.replace(f'base = "{BASELINE}"', 'base = "big_city"'))
+        ).base.name
+        == "baseline"
+    )
     with pytest.raises(SpecError, match="no shipped scenario of that name"):
         load_spec(write(tmp_path, TINY.replace(f'base = "{BASELINE}"', 'base = "nowhere"')))
 
 
-@pytest.mark.parametrize("change, expected", [
-    (("design = \"grid\"", "design = \"grid\"\ncolour = 3"), "colour: unknown key"),
-    (("\"services.p_attend\"", "\"services.p_atend\""),
-     "parameters.services.p_atend: not a parameter of the base scenario"),
-    (("levels = [0.2, 0.6]", "levels = [0.2, 1.6]"),
-     "parameters.services.p_attend = 1.6: must be a number in [0, 1]"),
-    (("\"clients_linked\"", "\"clients_linkd\""), "metrics: 'clients_linkd': unknown metric"),
-    (("design = \"grid\"", "design = \"lhs\"\nsamples = 8"),
-     "parameters.services.p_attend.levels: the 'lhs' design samples ranges"),
-    (("design = \"grid\"", "design = \"factorial\""), "design = 'factorial': must be one of"),
-    (("replicates = 3", "replicates = 0"), "replicates = 0: must be a whole number in"),
-    (("\"population.size\" = 300", "\"population.size\" = -5"),
-     "population.size = -5: must be an integer"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (('design = "grid"', 'design = "grid"\ncolour = 3'), "colour: unknown key"),
+        (
+            ('"services.p_attend"', '"services.p_atend"'),
+            "parameters.services.p_atend: not a parameter of the base scenario",
+        ),
+        (
+            ("levels = [0.2, 0.6]", "levels = [0.2, 1.6]"),
+            "parameters.services.p_attend = 1.6: must be a number in [0, 1]",
+        ),
+        (('"clients_linked"', '"clients_linkd"'), "metrics: 'clients_linkd': unknown metric"),
+        (
+            ('design = "grid"', 'design = "lhs"\nsamples = 8'),
+            "parameters.services.p_attend.levels: the 'lhs' design samples ranges",
+        ),
+        (('design = "grid"', 'design = "factorial"'), "design = 'factorial': must be one of"),
+        (("replicates = 3", "replicates = 0"), "replicates = 0: must be a whole number in"),
+        (
+            ('"population.size" = 300', '"population.size" = -5'),
+            "population.size = -5: must be an integer",
+        ),
+    ],
+)
 def test_spec_errors_name_file_key_value_and_allowed(tmp_path, change, expected):
     path = write(tmp_path, TINY.replace(*change))
     with pytest.raises(UserInputError) as err:
@@ -96,16 +111,19 @@ def test_spec_errors_name_file_key_value_and_allowed(tmp_path, change, expected)
 
 def test_range_spec_errors(tmp_path):
     sobol = TINY.replace('design = "grid"', 'design = "sobol"\nsamples = 8')
-    bad_range = sobol.replace('{ levels = [0.2, 0.6] }', '{ range = [0.6, 0.2] }')
+    bad_range = sobol.replace("{ levels = [0.2, 0.6] }", "{ range = [0.6, 0.2] }")
     with pytest.raises(SpecError, match=r"range = \[0.6, 0.2\]: lo must be below hi"):
         load_spec(write(tmp_path, bad_range))
-    not_pow2 = sobol.replace("samples = 8", "samples = 12").replace(
-        "{ levels = [0.2, 0.6] }", "{ range = [0.2, 0.6] }").replace(
-        "{ levels = [0, 3] }", "{ range = [0, 3] }")
+    not_pow2 = (
+        sobol.replace("samples = 8", "samples = 12")
+        .replace("{ levels = [0.2, 0.6] }", "{ range = [0.2, 0.6] }")
+        .replace("{ levels = [0, 3] }", "{ range = [0, 3] }")
+    )
     with pytest.raises(SpecError, match="samples = 12: a Sobol design needs a power of 2"):
         load_spec(write(tmp_path, not_pow2))
     out_of_range = not_pow2.replace("samples = 12", "samples = 8").replace(
-        "{ range = [0, 3] }", "{ range = [-2, 3] }")
+        "{ range = [0, 3] }", "{ range = [-2, 3] }"
+    )
     with pytest.raises(SpecError, match=r"parameters.close_peers.caseload_cap = -2: must be"):
         load_spec(write(tmp_path, out_of_range))
 
@@ -134,8 +152,9 @@ def test_designs_sizes_and_rounding():
     assert len(sob) == 16 * (2 + 2)
     sob2 = make_design("sobol", ranges, samples=16, seed=3, second_order=True)
     assert len(sob2) == 16 * (2 * 2 + 2)
-    grid = make_design("grid", [Parameter("x", levels=(1, 2, 3)), Parameter("y", levels=("u",
-                                                                                     "v"))])
+    grid = make_design(
+        "grid", [Parameter("x", levels=(1, 2, 3)), Parameter("y", levels=("u", "v"))]
+    )
     assert grid.points == ((1, "u"), (1, "v"), (2, "u"), (2, "v"), (3, "u"), (3, "v"))
 
 
@@ -150,8 +169,23 @@ def test_sweep_identical_for_one_and_two_workers_and_resumes(tmp_path, capsys):
 
     spec = write(tmp_path, TINY)
     assert main(["sweep", str(spec), "--out", str(tmp_path / "one"), "--workers", "1"]) == 0
-    assert main(["sweep", str(spec), "--out", str(tmp_path / "two"), "--workers", "2",
-                 "--batch", "1", "--chunk-rows", "2"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                str(spec),
+                "--out",
+                str(tmp_path / "two"),
+                "--workers",
+                "2",
+                "--batch",
+                "1",
+                "--chunk-rows",
+                "2",
+            ]
+        )
+        == 0
+    )
     one, two = Store.open(tmp_path / "one"), Store.open(tmp_path / "two")
     a, b = one.runs(), two.runs()
     assert len(a) == 4 * 3 and len(two.chunk_paths()) > 1
@@ -161,9 +195,13 @@ def test_sweep_identical_for_one_and_two_workers_and_resumes(tmp_path, capsys):
     loaded = load_spec(spec)
     row = a.iloc[7]
     cap = int(row["close_peers.caseload_cap"])
-    scenario = loaded.base.replace({"services.p_attend": row["services.p_attend"],
-                                    "close_peers.caseload_cap": cap,
-                                    "run.seed": point_seed(11, int(row["point"]))})
+    scenario = loaded.base.replace(
+        {
+            "services.p_attend": row["services.p_attend"],
+            "close_peers.caseload_cap": cap,
+            "run.seed": point_seed(11, int(row["point"])),
+        }
+    )
     world = build_world(loaded.base.replace({"run.seed": 11}), int(row["replicate"]))
     direct = run_replicate(scenario, int(row["replicate"]), world=world).metrics
     assert row["seed"] == point_seed(11, int(row["point"]))
@@ -183,9 +221,14 @@ def test_points_share_worlds_only_when_the_design_leaves_the_world_alone():
     assert shares_worlds(["close_peers.count", "services.p_attend", "run.weeks"])
     for key in ("population.size", "network.homophily", "clients.mistrust_in_orbit"):
         assert not shares_worlds(["close_peers.count", key])
-    manifest = {"identity": "x", "base_scenario": {}, "metrics": ["m"], "seed": 5,
-                "replicates": 2,
-                "design": {"keys": ["close_peers.count"], "points": [[1], [2], [3]]}}
+    manifest = {
+        "identity": "x",
+        "base_scenario": {},
+        "metrics": ["m"],
+        "seed": 5,
+        "replicates": 2,
+        "design": {"keys": ["close_peers.count"], "points": [[1], [2], [3]]},
+    }
     assert make_job(manifest)["world_seed"] == 5
     # Shared worlds: replicate-major order, so a batch needs few worlds.
     runs = [run for batch in make_batches(manifest, set(), 2) for run in batch]
@@ -232,8 +275,18 @@ def test_sobol_indices_of_ishigami_through_the_store_and_analysis(tmp_path):
     assert not resumed
     x = np.array(design.points, dtype=float)
     y = ishigami(x)
-    rows = [{"point": i, "replicate": 0, "seed": point_seed(2, i), "x1": x[i, 0],
-             "x2": x[i, 1], "x3": x[i, 2], "y": y[i]} for i in range(len(y))]
+    rows = [
+        {
+            "point": i,
+            "replicate": 0,
+            "seed": point_seed(2, i),
+            "x1": x[i, 0],
+            "x2": x[i, 1],
+            "x3": x[i, 2],
+            "y": y[i],
+        }
+        for i in range(len(y))
+    ]
     half = len(rows) // 2  # two chunks, written out of order
     store.write_chunk(rows[half:])
     store.write_chunk(rows[:half])
@@ -285,18 +338,30 @@ def test_cli_status_of_a_finished_sweep(finished):
     assert status.returncode == 0 and "12 of 12 done" in status.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ("sweep", "{t}/missing.toml", "--out", "{t}/x"),
-    ("sweep", "{t}/spec.toml"),  # no --out
-    ("sweep", "status"),  # no DIR
-    ("sweep", "status", "{t}/nowhere"),
-    ("sweep", "analyze", "{t}/c", "--metric", "cost_total"),
-    ("sweep", "{t}/spec.toml", "--out", "{t}/y", "--workers", "0"),
-    # (missing parent folders are made; a parent that is a file cannot be)
-    ("sweep", "{t}/spec.toml", "--out", "{t}/spec.toml/dir"),
-    ("sweep", "status", "{t}/c", "--workers", "2"),
-], ids=["missing-spec", "no-out", "status-no-dir", "status-nowhere", "analyze-bad-metric",
-        "workers-0", "out-under-a-file", "status-workers"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sweep", "{t}/missing.toml", "--out", "{t}/x"),
+        ("sweep", "{t}/spec.toml"),  # no --out
+        ("sweep", "status"),  # no DIR
+        ("sweep", "status", "{t}/nowhere"),
+        ("sweep", "analyze", "{t}/c", "--metric", "cost_total"),
+        ("sweep", "{t}/spec.toml", "--out", "{t}/y", "--workers", "0"),
+        # (missing parent folders are made; a parent that is a file cannot be)
+        ("sweep", "{t}/spec.toml", "--out", "{t}/spec.toml/dir"),
+        ("sweep", "status", "{t}/c", "--workers", "2"),
+    ],
+    ids=[
+        "missing-spec",
+        "no-out",
+        "status-no-dir",
+        "status-nowhere",
+        "analyze-bad-metric",
+        "workers-0",
+        "out-under-a-file",
+        "status-workers",
+    ],
+)
 def test_cli_bad_input_exit_2_with_one_line(finished, args):
     result = run_cli(*(a.format(t=finished) for a in args))
     assert result.returncode == 2, (args, result.stderr)
@@ -304,9 +369,10 @@ def test_cli_bad_input_exit_2_with_one_line(finished, args):
 
 
 def test_module_import_is_light():
-    code = ("import sys, sim.cli.sweep, sim.cli; sim.cli.build_parser(); "
-            "heavy = [m for m in ('numba', 'dask', 'distributed', 'pyarrow', 'matplotlib', "
-            "'pandas', 'SALib') if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, sim.cli.sweep, sim.cli; sim.cli.build_parser(); "
+        "heavy = [m for m in ('numba', 'dask', 'distributed', 'pyarrow', 'matplotlib', "
+        "'pandas', 'SALib') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -112,8 +112,12 @@ def specs(tmp_path_factory):
 def slow_reference(specs, tmp_path_factory):
     """The slow sweep run uninterrupted on two local processes."""
     out = tmp_path_factory.mktemp("ref") / "slow"
-    done = subprocess.run(sweep_cmd(specs / "slow.toml", out, "--workers", "2"),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        sweep_cmd(specs / "slow.toml", out, "--workers", "2"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return Store.open(out).runs()
 
@@ -133,15 +137,40 @@ def cluster(request):
             stop(p)
 
     request.addfinalizer(cleanup)
-    procs.append(subprocess.Popen(
-        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs.append(
+        subprocess.Popen(
+            [
+                str(BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
     workers = []
     for _ in range(2):
         w = subprocess.Popen(
-            [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
-             "--host", "127.0.0.1", "--no-dashboard"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                str(BIN / "dask"),
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         procs.append(w)
         workers.append(w)
     with Client(address, timeout=30) as client:
@@ -150,12 +179,26 @@ def cluster(request):
 
 
 def test_dask_cluster_gives_the_same_rows_as_local_processes(specs, cluster, tmp_path):
-    local = subprocess.run(sweep_cmd(specs / "fast.toml", tmp_path / "local", "--workers", "2"),
-                           capture_output=True, text=True, timeout=120)
+    local = subprocess.run(
+        sweep_cmd(specs / "fast.toml", tmp_path / "local", "--workers", "2"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert local.returncode == 0, local.stderr
-    dask = subprocess.run(sweep_cmd(specs / "fast.toml", tmp_path / "dask", "--scheduler",
-                                    cluster["address"], "--batch", "2"),
-                          capture_output=True, text=True, timeout=120)
+    dask = subprocess.run(
+        sweep_cmd(
+            specs / "fast.toml",
+            tmp_path / "dask",
+            "--scheduler",
+            cluster["address"],
+            "--batch",
+            "2",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dask.returncode == 0, dask.stderr
     assert "Dask scheduler" in dask.stdout
     a, b = Store.open(tmp_path / "local").runs(), Store.open(tmp_path / "dask").runs()
@@ -165,12 +208,16 @@ def test_dask_cluster_gives_the_same_rows_as_local_processes(specs, cluster, tmp
 
 def test_interrupt_and_resume_equals_an_uninterrupted_run(specs, slow_reference, tmp_path):
     out = tmp_path / "resumed"
-    cmd = sweep_cmd(specs / "slow.toml", out, "--workers", "2", "--batch", "2",
-                    "--chunk-rows", "4")
+    cmd = sweep_cmd(specs / "slow.toml", out, "--workers", "2", "--batch", "2", "--chunk-rows", "4")
     # Ctrl-C as a user's shell delivers it: the sweep starts with SIGINT's default disposition,
     # whatever an earlier test left in this process (an ignored SIGINT is inherited).
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         wait_for_chunks(out, 2, proc)
         proc.send_signal(signal.SIGINT)  # as Ctrl-C does
@@ -189,15 +236,26 @@ def test_interrupt_and_resume_equals_an_uninterrupted_run(specs, slow_reference,
     assert store.runs().equals(slow_reference)
 
 
-def test_killing_a_dask_worker_mid_sweep_loses_and_duplicates_nothing(specs, cluster,
-                                                                       slow_reference,
-                                                                       tmp_path):
+def test_killing_a_dask_worker_mid_sweep_loses_and_duplicates_nothing(
+    specs, cluster, slow_reference, tmp_path
+):
     # Runs last: it kills one of the module's two workers.
     out = tmp_path / "killed"
     proc = subprocess.Popen(
-        sweep_cmd(specs / "slow.toml", out, "--scheduler", cluster["address"], "--batch", "2",
-                  "--chunk-rows", "4"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sweep_cmd(
+            specs / "slow.toml",
+            out,
+            "--scheduler",
+            cluster["address"],
+            "--batch",
+            "2",
+            "--chunk-rows",
+            "4",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for_chunks(out, 1, proc)
         victim = cluster["workers"][0]

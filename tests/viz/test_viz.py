@@ -23,8 +23,10 @@ def small():
 
 def test_commands_module_imports_nothing_heavy():
     heavy = "('solara', 'matplotlib', 'numba', 'mesa')"
-    code = ("import sys, sim.cli.viz, sim.cli; sim.cli.build_parser(); "
-            f"print(sorted(m for m in {heavy} if m in sys.modules))")
+    code = (
+        "import sys, sim.cli.viz, sim.cli; sim.cli.build_parser(); "
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -74,31 +76,54 @@ def test_workshop_model_applies_only_changed_policies():
     s = load_scenario(BASELINE, {"distant_peers.caseload_cap": 7})
     values = app.policy_values(s)
     assert app.policy_overrides(s, values) == {}  # unchanged caps stay apart
-    out = app.policy_overrides(s, {**values, "recruitment": "from engaged clients",
-                                   "close_peers": 3})
-    assert out == {"close_peers.count": 3, "close_peers.recruitment": "from_engaged",
-                   "distant_peers.recruitment": "from_engaged"}
+    out = app.policy_overrides(
+        s, {**values, "recruitment": "from engaged clients", "close_peers": 3}
+    )
+    assert out == {
+        "close_peers.count": 3,
+        "close_peers.recruitment": "from_engaged",
+        "distant_peers.recruitment": "from_engaged",
+    }
 
 
 def test_animate_writes_a_gif_with_a_frame_a_week(tmp_path, capsys):
     from PIL import Image
 
     out = tmp_path / "run.gif"
-    code = main(["animate", BASELINE, "--set", "population.size=300", "--weeks", "4",
-                 "--dpi", "30", "--out", str(out), "--change", "2:close_peers.count=14"])
+    code = main(
+        [
+            "animate",
+            BASELINE,
+            "--set",
+            "population.size=300",
+            "--weeks",
+            "4",
+            "--dpi",
+            "30",
+            "--out",
+            str(out),
+            "--change",
+            "2:close_peers.count=14",
+        ]
+    )
     assert code == 0
     assert Image.open(out).n_frames == 5
     assert "5 frames" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["animate", BASELINE, "--out", "x.avi"], "must end in .gif or .mp4"),
-    (["animate", BASELINE, "--out", "/no/such/dir/x.gif"], "--out"),
-    (["animate", BASELINE, "--out", "x.gif", "--change", "soon:close_peers.count=2"],
-     "WEEK:KEY=VALUE"),
-    (["animate", "missing.toml", "--out", "x.gif"], "missing.toml"),
-    (["viz", "missing.toml"], "missing.toml"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["animate", BASELINE, "--out", "x.avi"], "must end in .gif or .mp4"),
+        (["animate", BASELINE, "--out", "/no/such/dir/x.gif"], "--out"),
+        (
+            ["animate", BASELINE, "--out", "x.gif", "--change", "soon:close_peers.count=2"],
+            "WEEK:KEY=VALUE",
+        ),
+        (["animate", "missing.toml", "--out", "x.gif"], "missing.toml"),
+        (["viz", "missing.toml"], "missing.toml"),
+    ],
+)
 def test_bad_input_is_one_line_and_status_2(argv, words, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -256,8 +281,9 @@ def test_clients_outside_the_service_orbit_are_hollow():
     assert any("no service in a year" in t for t in labels)
     assert LegendFigure(model).orbit
 
-    everyone = dataclasses.replace(world, in_orbit=np.ones(world.n, np.int8),
-                                   orbit_nodes=np.arange(world.n, dtype=np.int32))
+    everyone = dataclasses.replace(
+        world, in_orbit=np.ones(world.n, np.int8), orbit_nodes=np.arange(world.n, dtype=np.int32)
+    )
     inside = OutreachModel(s, 0, everyone)
     full = NetworkFigure(inside)
     full.png(inside)

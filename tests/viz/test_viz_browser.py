@@ -25,9 +25,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOOPBACK = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/")
 
 
@@ -40,7 +46,7 @@ def _need_browser():
             import playwright.sync_api  # noqa: F401
             import solara  # noqa: F401
         except ImportError as err:
-            why = f"{err.name} not installed (pip install -e \".[test]\")"
+            why = f'{err.name} not installed (pip install -e ".[test]")'
     if why:
         if os.environ.get("CI"):
             pytest.fail(f"browser test cannot run in CI: {why}")
@@ -62,8 +68,16 @@ def running_viz(logs: Path, *args: str):
     """
     port = _free_port()
     out, err = logs / "stdout.txt", logs / "stderr.txt"
-    cmd = [sys.executable, "-m", "sim.cli", "viz", "scenarios/baseline.toml", *args,
-           "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "viz",
+        "scenarios/baseline.toml",
+        *args,
+        "--port",
+        str(port),
+    ]
     with open(out, "w") as o, open(err, "w") as e:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=o, stderr=e, text=True)
     try:
@@ -86,6 +100,7 @@ def running_viz(logs: Path, *args: str):
 def offline(outside: list[str]):
     """A Playwright route handler: loopback, data: and blob: go through; anything else is
     refused and its address kept in ``outside``."""
+
     def route(r):
         url = r.request.url
         if LOOPBACK.match(url) or url.startswith(("data:", "blob:")):
@@ -124,8 +139,9 @@ def page_opener(browser, url: str, ready: str):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
-    with running_viz(tmp_path_factory.mktemp("viz-server"), "--set",
-                     "population.size=2000") as running:
+    with running_viz(
+        tmp_path_factory.mktemp("viz-server"), "--set", "population.size=2000"
+    ) as running:
         yield running
 
 
@@ -137,8 +153,12 @@ def page(server, tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1000})
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+        )
         try:
             pg = browser.new_page()
             pg.route("**/*", offline(outside))
@@ -162,7 +182,8 @@ def _step(pg, times: int) -> None:
         pg.get_by_role("button", name="Step", exact=True).click()
         pg.wait_for_function(
             f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {week + 1}'",
-            timeout=15000)
+            timeout=15000,
+        )
 
 
 def test_workshop_page_in_chromium(server, page, tmp_path):
@@ -175,7 +196,9 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
     for panel in (".outreach-network img", ".outreach-series img"):
         pg.wait_for_function(
             f"(() => {{ const i = document.querySelector('{panel}'); "
-            "return i && i.complete && i.naturalWidth > 300; })()", timeout=30000)
+            "return i && i.complete && i.naturalWidth > 300; })()",
+            timeout=30000,
+        )
     assert "close peers" in pg.inner_text(".outreach-policy")
 
     contacted = _number(pg, "contacted")
@@ -191,8 +214,9 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
         thumb.press("ArrowRight")
     # The label is drawn by the server from the form's draft: once it shows the new value,
     # Apply applies that value, not an earlier step of the slider.
-    pg.locator(".outreach-now-close_peers .outreach-slider-label",
-               has_text=f": {before + 4} peers").wait_for(timeout=15000)
+    pg.locator(
+        ".outreach-now-close_peers .outreach-slider-label", has_text=f": {before + 4} peers"
+    ).wait_for(timeout=15000)
     pg.get_by_role("button", name="Apply from next week").click()
     pg.wait_for_selector("text=Changes so far", timeout=15000)
     assert f"{before + 4} close peers" in pg.inner_text(".outreach-policy")  # the model's own
@@ -212,14 +236,17 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
     # On a loaded machine the first weeks of play may take a while to show: wait for one.
     pg.wait_for_function(
         f"parseInt(document.querySelector('.outreach-week')?.innerText.split(' ')[1]) > {week}",
-        timeout=30000)
+        timeout=30000,
+    )
     time.sleep(max(0.0, 3.0 - (time.perf_counter() - start)))
     pg.get_by_role("button", name="❚❚").click()
     played = (_week(pg) - week) / (time.perf_counter() - start)
     # Printed for the record, not asserted: speed belongs in benchmarks, and a timed assertion
     # fails on a loaded machine while the page works.
-    print(f"\nviz speed, 2,000 clients: {per_second:.1f} weeks/s by Step, "
-          f"{played:.1f} weeks/s playing")
+    print(
+        f"\nviz speed, 2,000 clients: {per_second:.1f} weeks/s by Step, "
+        f"{played:.1f} weeks/s playing"
+    )
     assert played > 0  # Play advanced the weeks on its own
 
     shot = tmp_path / "viz.png"

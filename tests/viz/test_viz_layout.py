@@ -101,18 +101,26 @@ MEASURE = r"""
 
 def _overlap(a: dict, b: dict, tolerance: float = 1.0) -> bool:
     """Whether two boxes share more than ``tolerance`` pixels both across and down."""
-    return (min(a["r"], b["r"]) - max(a["l"], b["l"]) > tolerance
-            and min(a["b"], b["b"]) - max(a["t"], b["t"]) > tolerance)
+    return (
+        min(a["r"], b["r"]) - max(a["l"], b["l"]) > tolerance
+        and min(a["b"], b["b"]) - max(a["t"], b["t"]) > tolerance
+    )
 
 
 def overlaps(part: dict) -> tuple[list, list]:
     """Text over text, and text over a control not its own, in one :data:`MEASURE` result."""
     texts = part["texts"]
-    over_text = [(a["text"], b["text"]) for a, b in itertools.combinations(texts, 2)
-                 if any(_overlap(x, y) for x in a["boxes"] for y in b["boxes"])]
-    over_control = [(t["text"], c["kind"], c["name"]) for c in part["controls"] for t in texts
-                    if t["id"] not in c["own"]
-                    and any(_overlap(x, c["box"]) for x in t["boxes"])]
+    over_text = [
+        (a["text"], b["text"])
+        for a, b in itertools.combinations(texts, 2)
+        if any(_overlap(x, y) for x in a["boxes"] for y in b["boxes"])
+    ]
+    over_control = [
+        (t["text"], c["kind"], c["name"])
+        for c in part["controls"]
+        for t in texts
+        if t["id"] not in c["own"] and any(_overlap(x, c["box"]) for x in t["boxes"])
+    ]
     return over_text, over_control
 
 
@@ -145,10 +153,12 @@ def test_page_fits_the_screen(server, browser, size):
         # The figures are redrawn for the width the browser reported: shown at their own size.
         # Twice, half a second apart: a scrollbar appearing narrows the column once more, and a
         # figure being replaced has no size for a moment.
-        drawn = ("['.outreach-network img', '.outreach-series img'].every(s => {"
-                 " const i = document.querySelector(s);"
-                 " return i && i.complete && i.naturalWidth > 0 &&"
-                 " Math.abs(i.naturalWidth - i.getBoundingClientRect().width) <= 2; })")
+        drawn = (
+            "['.outreach-network img', '.outreach-series img'].every(s => {"
+            " const i = document.querySelector(s);"
+            " return i && i.complete && i.naturalWidth > 0 &&"
+            " Math.abs(i.naturalWidth - i.getBoundingClientRect().width) <= 2; })"
+        )
         pg.wait_for_function(drawn, timeout=30000)
         pg.wait_for_timeout(500)
         pg.wait_for_function(drawn, timeout=30000)
@@ -157,8 +167,10 @@ def test_page_fits_the_screen(server, browser, size):
         artefacts.mkdir(exist_ok=True)
         pg.screenshot(path=str(artefacts / f"viz-{width}x{height}.png"))
         # The rest of the page (the plots and the policy form on a small screen), scrolled to.
-        pg.evaluate("document.querySelectorAll('.v-content__wrap > div, "
-                    ".v-navigation-drawer__content').forEach(e => e.scrollTop = e.scrollHeight)")
+        pg.evaluate(
+            "document.querySelectorAll('.v-content__wrap > div, "
+            ".v-navigation-drawer__content').forEach(e => e.scrollTop = e.scrollHeight)"
+        )
         pg.wait_for_timeout(200)
         below = pg.evaluate(MEASURE)
     finally:
@@ -175,16 +187,23 @@ def test_page_fits_the_screen(server, browser, size):
         scale = fig["width"] / fig["natural"]
         smallest = min(FONT.values()) * scale  # figure points are pixels at the page's 72 dpi
         assert smallest >= m["body"] - 0.5, (width, fig, smallest, m["body"])
-    unlabelled = [s for s in m["sliders"] if not s["label"] or ":" not in s["label"]
-                  or (float(s["value"]) and f"{float(s['value']):g}" not in s["label"])]
+    unlabelled = [
+        s
+        for s in m["sliders"]
+        if not s["label"]
+        or ":" not in s["label"]
+        or (float(s["value"]) and f"{float(s['value']):g}" not in s["label"])
+    ]
     assert m["sliders"] and unlabelled == [], unlabelled
     smallest_text = min(t["size"] for t in texts)
     widths = [round(f["width"]) for f in m["figures"]]
     shares = ", ".join(f"{w / width:.0%}" for w in widths)
-    print(f"\n{width}x{height}: figures {widths} px wide ({shares} of the window), "
-          f"figure text >= {smallest:.1f} px, body {m['body']:.0f} px, smallest page text "
-          f"{smallest_text:.0f} px; {len(texts)} texts, {len(m['controls'])} controls, "
-          f"{len(m['sliders'])} sliders; 0 overlaps")
+    print(
+        f"\n{width}x{height}: figures {widths} px wide ({shares} of the window), "
+        f"figure text >= {smallest:.1f} px, body {m['body']:.0f} px, smallest page text "
+        f"{smallest_text:.0f} px; {len(texts)} texts, {len(m['controls'])} controls, "
+        f"{len(m['sliders'])} sliders; 0 overlaps"
+    )
     assert outside == [], f"the page requested outside addresses: {outside[:5]}"
 
 
@@ -196,8 +215,9 @@ def test_figure_text_fits_inside_the_figures(column):
     from sim.model.outreach import OutreachModel
     from sim.viz.figures import BODY_PX, NetworkFigure, SeriesFigure
 
-    model = OutreachModel(load_scenario("scenarios/baseline.toml",
-                                        {"population.size": 600, "run.weeks": 12}))
+    model = OutreachModel(
+        load_scenario("scenarios/baseline.toml", {"population.size": 600, "run.weeks": 12})
+    )
     for _ in range(3):
         model.step()
     model.set_policy({"close_peers.count": 14})  # a "policy changed" mark on the plots
@@ -211,8 +231,9 @@ def test_figure_text_fits_inside_the_figures(column):
         renderer = fig.canvas.get_renderer()
         texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
         boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
-        assert [(a, b) for (a, x), (b, y) in itertools.combinations(boxes, 2)
-                if x.overlaps(y)] == []
+        assert [
+            (a, b) for (a, x), (b, y) in itertools.combinations(boxes, 2) if x.overlaps(y)
+        ] == []
         w, h = fig.bbox.width, fig.bbox.height
         assert [t for t, b in boxes if b.x0 < 0 or b.y0 < 0 or b.x1 > w or b.y1 > h] == []
         assert min(t.get_fontsize() for t in texts) >= BODY_PX

@@ -34,8 +34,9 @@ COUNTERS = ("week", "contacted", "engaged", "linked", "working", "exhausted")
 def server(tmp_path_factory):
     """``outreach viz --present`` on a free loopback port (a small population: fast steps)."""
     _need_browser()
-    with running_viz(tmp_path_factory.mktemp("viz-present"), "--present", "--set",
-                     "population.size=600") as running:
+    with running_viz(
+        tmp_path_factory.mktemp("viz-present"), "--present", "--set", "population.size=600"
+    ) as running:
         yield running
 
 
@@ -55,7 +56,8 @@ def _press(pg, key: str, weeks: int) -> None:
 def _wait_week(pg, weeks: int) -> None:
     pg.wait_for_function(
         f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {weeks}'",
-        timeout=30000)
+        timeout=30000,
+    )
 
 
 def _network_fits(pg) -> None:
@@ -66,7 +68,8 @@ def _network_fits(pg) -> None:
         " return i && i.complete && i.naturalWidth > 0 &&"
         " Math.abs(i.naturalWidth - r.width) <= 2 && Math.abs(i.naturalHeight - r.height) <= 2"
         " && r.bottom <= window.innerHeight && r.height > window.innerHeight / 2; })()",
-        timeout=30000)
+        timeout=30000,
+    )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
@@ -77,12 +80,17 @@ def test_presenter_mode_fills_the_screen(open_page, size):
     _press(pg, "ArrowRight", 2)  # numbers in the counters
     _network_fits(pg)
     m = pg.evaluate(MEASURE)
-    sizes = {name: pg.eval_on_selector(f".outreach-{name}",
-                                       "e => parseFloat(getComputedStyle(e).fontSize)")
-             for name in COUNTERS}
-    hidden = pg.evaluate("['nav.v-navigation-drawer', '.outreach-policy-form',"
-                         " '.outreach-series'].map(s => { const e = document.querySelector(s);"
-                         " return !e || !e.checkVisibility(); })")
+    sizes = {
+        name: pg.eval_on_selector(
+            f".outreach-{name}", "e => parseFloat(getComputedStyle(e).fontSize)"
+        )
+        for name in COUNTERS
+    }
+    hidden = pg.evaluate(
+        "['nav.v-navigation-drawer', '.outreach-policy-form',"
+        " '.outreach-series'].map(s => { const e = document.querySelector(s);"
+        " return !e || !e.checkVisibility(); })"
+    )
     artefacts = REPO / "test-artifacts"
     artefacts.mkdir(exist_ok=True)
     pg.screenshot(path=str(artefacts / f"viz-present-{width}x{height}.png"))
@@ -97,9 +105,11 @@ def test_presenter_mode_fills_the_screen(open_page, size):
     assert over_text == [], f"text over text at {width}x{height}: {over_text[:5]}"
     assert covered == [], f"text over a control at {width}x{height}: {covered[:5]}"
     assert pg.is_visible("text=Space play/pause")
-    print(f"\npresenter {width}x{height}: counters {min(sizes.values()):.0f}-"
-          f"{max(sizes.values()):.0f} px, network {network['width']:.0f}x"
-          f"{network['height']:.0f} px ({share:.0%} of the window); 0 overlaps")
+    print(
+        f"\npresenter {width}x{height}: counters {min(sizes.values()):.0f}-"
+        f"{max(sizes.values()):.0f} px, network {network['width']:.0f}x"
+        f"{network['height']:.0f} px ({share:.0%} of the window); 0 overlaps"
+    )
 
 
 def test_presenter_keys_and_toggle(open_page):
@@ -109,8 +119,10 @@ def test_presenter_keys_and_toggle(open_page):
     _press(pg, "n", 2)
     # Space plays; the weeks advance on their own; a second Space pauses.
     pg.keyboard.press(" ")
-    pg.wait_for_function("parseInt(document.querySelector('.outreach-week')?.innerText"
-                         ".split(' ')[1]) >= 5", timeout=30000)
+    pg.wait_for_function(
+        "parseInt(document.querySelector('.outreach-week')?.innerText.split(' ')[1]) >= 5",
+        timeout=30000,
+    )
     pg.keyboard.press(" ")
     # Weeks played before the pause may still be on their way to the page (on a loaded
     # machine the page shows them late): wait until the week holds still for a second.

@@ -48,9 +48,12 @@ def workshop(monkeypatch):
 
 
 def _same(a, b) -> bool:
-    return (all(a.weekly[k] == b.weekly[k] for k in a.weekly)
-            and np.array_equal(a.cstate, b.cstate) and np.array_equal(a.ever, b.ever)
-            and np.array_equal(a.p_energy[: a.n_peers], b.p_energy[: b.n_peers]))
+    return (
+        all(a.weekly[k] == b.weekly[k] for k in a.weekly)
+        and np.array_equal(a.cstate, b.cstate)
+        and np.array_equal(a.ever, b.ever)
+        and np.array_equal(a.p_energy[: a.n_peers], b.p_energy[: b.n_peers])
+    )
 
 
 def test_a_twin_has_the_same_numbers_until_one_side_changes(workshop):
@@ -92,8 +95,9 @@ def test_difference_words():
 def server(tmp_path_factory):
     """``outreach viz --side-by-side`` on a free loopback port (small population: fast steps)."""
     _need_browser()
-    with running_viz(tmp_path_factory.mktemp("viz-side"), "--side-by-side", "--set",
-                     "population.size=600") as running:
+    with running_viz(
+        tmp_path_factory.mktemp("viz-side"), "--side-by-side", "--set", "population.size=600"
+    ) as running:
         yield running
 
 
@@ -106,13 +110,18 @@ def open_page(server, browser):
 
 def _numbers(pg) -> dict[str, tuple[int, int, str]]:
     """Each counter: (left, right, the difference as shown)."""
+
     def read(selector: str) -> str:
         return pg.inner_text(selector).strip()
 
-    return {key: (int(read(f".outreach-left-{key}").replace(",", "")),
-                  int(read(f".outreach-right-{key}").replace(",", "")),
-                  read(f".outreach-diff-{key}"))
-            for key in COUNTERS}
+    return {
+        key: (
+            int(read(f".outreach-left-{key}").replace(",", "")),
+            int(read(f".outreach-right-{key}").replace(",", "")),
+            read(f".outreach-diff-{key}"),
+        )
+        for key in COUNTERS
+    }
 
 
 def _policy(pg, side: str) -> str:
@@ -128,7 +137,8 @@ WAIT_MS = 45000
 def _wait_week(pg, weeks: int) -> None:
     pg.wait_for_function(
         f"document.querySelector('.outreach-week')?.innerText.trim() == 'Week {weeks}'",
-        timeout=WAIT_MS)
+        timeout=WAIT_MS,
+    )
 
 
 def _step(pg, times: int) -> None:
@@ -149,16 +159,21 @@ def _apply(pg, side: str, name: str, presses: int) -> None:
         thumb.press("ArrowRight")
     pg.wait_for_function(
         f"document.querySelector('.outreach-side-{side}-form .outreach-now-{name} "
-        f"[role=slider]').getAttribute('aria-valuenow') == '{start + presses}'", timeout=WAIT_MS)
+        f"[role=slider]').getAttribute('aria-valuenow') == '{start + presses}'",
+        timeout=WAIT_MS,
+    )
     # The slider's label is drawn by the server from its draft: once it shows the new value,
     # Apply applies that value (the button is enabled as soon as the first step arrives).
     pg.wait_for_function(
         f"document.querySelector('.outreach-side-{side}-form .outreach-now-{name} "
-        f".outreach-slider-label').innerText.includes(': {start + presses} ')", timeout=WAIT_MS)
+        f".outreach-slider-label').innerText.includes(': {start + presses} ')",
+        timeout=WAIT_MS,
+    )
     button = form.get_by_role("button", name="Apply from next week")
     pg.wait_for_function(
         f"!document.querySelector('.outreach-side-{side}-form .outreach-apply').disabled",
-        timeout=WAIT_MS)
+        timeout=WAIT_MS,
+    )
     button.click()
     form.locator("text=Changes so far").wait_for(timeout=WAIT_MS)
 
@@ -199,7 +214,9 @@ def test_both_runs_step_together_and_differ_after_a_change(open_page):
     _wait_week(pg, 0)
     pg.wait_for_function(
         "document.querySelector('.outreach-side-right .outreach-side-policy').innerText"
-        f".includes('{10 + ADDED} distant peers')", timeout=WAIT_MS)
+        f".includes('{10 + ADDED} distant peers')",
+        timeout=WAIT_MS,
+    )
     assert "10 distant peers" in _policy(pg, "left")
     _step(pg, 2)
     after_reset = _numbers(pg)
@@ -219,10 +236,13 @@ def test_both_runs_step_together_and_differ_after_a_change(open_page):
 
 
 #: Everything in the page's scrolling parts, measured screen by screen from the top down.
-SCROLL = ("(y) => document.querySelectorAll('.v-content__wrap > div, html')"
-          ".forEach(e => e.scrollTop = y)")
-SCROLL_HEIGHT = ("Math.max(...[...document.querySelectorAll('.v-content__wrap > div, html')]"
-                 ".map(e => e.scrollHeight))")
+SCROLL = (
+    "(y) => document.querySelectorAll('.v-content__wrap > div, html').forEach(e => e.scrollTop = y)"
+)
+SCROLL_HEIGHT = (
+    "Math.max(...[...document.querySelectorAll('.v-content__wrap > div, html')]"
+    ".map(e => e.scrollHeight))"
+)
 
 
 @pytest.mark.e2e
@@ -237,11 +257,13 @@ def test_side_by_side_fits_the_screen(open_page, size):
         "[...document.querySelectorAll('.outreach-figure img')].length >= 6 &&"
         " [...document.querySelectorAll('.outreach-figure img')].every(i =>"
         " i.complete && i.naturalWidth > 0 &&"
-        " Math.abs(i.naturalWidth - i.getBoundingClientRect().width) <= 2)", timeout=30000)
-    networks = pg.eval_on_selector_all(".outreach-network img",
-                                       "els => els.map(e => e.getBoundingClientRect().width)")
-    diff_w = pg.eval_on_selector(".outreach-difference img",
-                                 "e => e.getBoundingClientRect().width")
+        " Math.abs(i.naturalWidth - i.getBoundingClientRect().width) <= 2)",
+        timeout=30000,
+    )
+    networks = pg.eval_on_selector_all(
+        ".outreach-network img", "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    diff_w = pg.eval_on_selector(".outreach-difference img", "e => e.getBoundingClientRect().width")
     artefacts = REPO / "test-artifacts"
     artefacts.mkdir(exist_ok=True)
     pg.screenshot(path=str(artefacts / f"viz-side-{width}x{height}.png"))
@@ -261,6 +283,8 @@ def test_side_by_side_fits_the_screen(open_page, size):
     assert len(networks) == 2
     assert sum(networks) >= MIN_FIGURE_SHARE * width, (networks, width)
     assert diff_w >= MIN_FIGURE_SHARE * width, (diff_w, width)
-    print(f"\nside by side {width}x{height}: networks {[round(w) for w in networks]} px "
-          f"({sum(networks) / width:.0%} of the window), difference {diff_w:.0f} px; "
-          f"{len(parts)} screens, 0 overlaps")
+    print(
+        f"\nside by side {width}x{height}: networks {[round(w) for w in networks]} px "
+        f"({sum(networks) / width:.0%} of the window), difference {diff_w:.0f} px; "
+        f"{len(parts)} screens, 0 overlaps"
+    )

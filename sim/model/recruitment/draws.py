@@ -28,8 +28,13 @@ class KindStreams:
         queues: the fixed-order policies' queues, by (policy, age band).
     """
 
-    def __init__(self, rng: np.random.Generator, priority_key: np.uint64,
-                 energy_key: np.uint64, influence_key: np.uint64 | None = None):
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        priority_key: np.uint64,
+        energy_key: np.uint64,
+        influence_key: np.uint64 | None = None,
+    ):
         self.rng = rng
         self.priority_key = priority_key
         self.energy_key = energy_key
@@ -44,7 +49,6 @@ class KindStreams:
         if self._priority is None or self._priority.size != n:
             self._priority = priorities(self.priority_key, np.arange(n))
         return self._priority[nodes]
-
 
     def queue(self, policy: str, band: int, model) -> list:
         """A fixed-order policy's queue for one age band (-1: everyone): ``[persons, cursor]``.
@@ -78,8 +82,9 @@ def kind_streams(seed: int, replicate: int, kind: int) -> KindStreams:
     keys = uint64_seeds(stream(seed, replicate, f"recruitment-keys/{name}"), 2)
     # A stream of its own, so the other policies' draws are as they were without it.
     influence = uint64_seeds(stream(seed, replicate, f"influence/{name}"), 1)[0]
-    streams = KindStreams(stream(seed, replicate, f"recruitment/{name}"), keys[0], keys[1],
-                          influence)
+    streams = KindStreams(
+        stream(seed, replicate, f"recruitment/{name}"), keys[0], keys[1], influence
+    )
     streams.kind = kind
     return streams
 
@@ -114,8 +119,10 @@ def _start_energies(key, nodes, mean, spread):
     return out
 
 
-def start_energies(streams: KindStreams, nodes: np.ndarray, mean: float,
-                   spread: float) -> np.ndarray:
+def start_energies(
+    streams: KindStreams, nodes: np.ndarray, mean: float, spread: float
+) -> np.ndarray:
     """New peers' energies, each by :func:`start_energy`."""
-    return _start_energies(np.uint64(streams.energy_key), np.asarray(nodes, np.int64),
-                           float(mean), float(spread))
+    return _start_energies(
+        np.uint64(streams.energy_key), np.asarray(nodes, np.int64), float(mean), float(spread)
+    )

@@ -75,16 +75,16 @@ def tie_probabilities(scenario: Scenario, world, kind: int) -> tuple[np.ndarray,
     out = scenario.outreach
     g = world.graph
     kept = 1.0 - out.stigma_effect * world.loc_stigma[world.locality]  # per person
-    kept = kept * (1.0 - scenario.services.mistrust_barrier * pk.service_likeness
-                   * world.mistrust)
+    kept = kept * (1.0 - scenario.services.mistrust_barrier * pk.service_likeness * world.mistrust)
     contact = pk.p_contact_per_meeting * kept[g.indices]
     q = out.p_engage_per_week * pk.trust * kept
     lose = out.p_lose_contact_per_week
     denominator = q + lose - q * lose
     engage = np.divide(q, denominator, out=np.zeros_like(q), where=denominator > 0)
     degree = np.maximum(g.degree(), 1)
-    per_tie = np.minimum(1.0 - (1.0 - out.p_refer_per_tie_week) ** scenario.run.weeks,
-                         out.referral_coupons / degree)
+    per_tie = np.minimum(
+        1.0 - (1.0 - out.p_refer_per_tie_week) ** scenario.run.weeks, out.referral_coupons / degree
+    )
     refer = np.clip(engage * out.p_referrer * per_tie, 0.0, 1.0)
     return np.clip(contact, 0.0, 1.0), int(pk.reach_hops), refer
 
@@ -96,8 +96,9 @@ def _attribute_pool(spec: str, model, where: str) -> np.ndarray:
     attributes = model.world.person_attributes(model.scenario)
     if name not in attributes:
         allowed = ", ".join(repr(p) for p in (*FIXED_POOLS, *sorted(attributes)))
-        raise UserInputError(f"{where} = {spec!r}: no such person attribute; allowed: "
-                             f"{allowed}, or NAME=LABEL")
+        raise UserInputError(
+            f"{where} = {spec!r}: no such person attribute; allowed: {allowed}, or NAME=LABEL"
+        )
     values, labels = attributes[name]
     values = np.asarray(values)
     if not label:
@@ -106,8 +107,10 @@ def _attribute_pool(spec: str, model, where: str) -> np.ndarray:
         return np.flatnonzero(np.isin(np.char.lower(values.astype(str)), ["1", "true", "yes"]))
     if labels is not None:
         if label not in labels:
-            raise UserInputError(f"{where} = {spec!r}: {name} has no label {label!r}; its "
-                                 f"labels: {', '.join(labels)}")
+            raise UserInputError(
+                f"{where} = {spec!r}: {name} has no label {label!r}; its "
+                f"labels: {', '.join(labels)}"
+            )
         return np.flatnonzero(values == labels.index(label))
     return np.flatnonzero(values.astype(str) == label)
 
@@ -122,14 +125,24 @@ def eligible_pool(model, pk: PeerKind, kind: int) -> np.ndarray | None:
     if spec == "all":
         return None
     if spec == "engaged":
-        eligible = (model.role == S.CLIENT) & (model.cstate >= S.ENGAGED) & (
-            model.week - model.since >= pk.promote_after_weeks)
+        eligible = (
+            (model.role == S.CLIENT)
+            & (model.cstate >= S.ENGAGED)
+            & (model.week - model.since >= pk.promote_after_weeks)
+        )
         return np.flatnonzero(eligible)
     return _attribute_pool(spec, model, f"{S.KIND_SECTIONS[kind]}.influence_pool")
 
 
-def choose(model, kind: int, k: int, candidates: np.ndarray | None, streams,
-           seeded: np.ndarray | None = None, slots: np.ndarray | None = None) -> np.ndarray:
+def choose(
+    model,
+    kind: int,
+    k: int,
+    candidates: np.ndarray | None,
+    streams,
+    seeded: np.ndarray | None = None,
+    slots: np.ndarray | None = None,
+) -> np.ndarray:
     """The greedy influence order of up to ``k`` persons for one kind, on its stream.
 
     With ``slots``, pick ``i`` comes from age band ``slots[i]`` (``k`` is then ignored).
@@ -140,11 +153,19 @@ def choose(model, kind: int, k: int, candidates: np.ndarray | None, streams,
         cache["probabilities"] = tie_probabilities(model.scenario, model.world, kind)
         cache["probabilities_for"] = model.scenario
     contact, hops, refer = cache["probabilities"]
-    picks = greedy_influence(model.world.graph, contact, hops, refer, k, candidates=candidates,
-                             seeded=seeded, samples=DEFAULT_SAMPLES,
-                             key=int(streams.influence_key),
-                             groups=None if slots is None else model.world.age_band,
-                             slots=slots)
+    picks = greedy_influence(
+        model.world.graph,
+        contact,
+        hops,
+        refer,
+        k,
+        candidates=candidates,
+        seeded=seeded,
+        samples=DEFAULT_SAMPLES,
+        key=int(streams.influence_key),
+        groups=None if slots is None else model.world.age_band,
+        slots=slots,
+    )
     return picks.nodes
 
 
@@ -176,8 +197,9 @@ def take(model, pk: PeerKind, kind: int, count: int, streams) -> np.ndarray:
     place. The sequence runs a few slots past those in use and goes on (the greedy is kept)
     when a band's walk would run off its end.
     """
-    state = streams.influence_cache.setdefault("queue", {"slots_used": 0, "length": 0,
-                                                         "bands": {}, "done": set()})
+    state = streams.influence_cache.setdefault(
+        "queue", {"slots_used": 0, "length": 0, "bands": {}, "done": set()}
+    )
     shares = pk.age_band_shares
     first = state["slots_used"]
     bands = slot_bands(streams, shares, first, count) if shares else np.full(count, -1)
@@ -188,7 +210,7 @@ def take(model, pk: PeerKind, kind: int, count: int, streams) -> np.ndarray:
         want = int(np.sum(bands == band))
         while True:
             entry = state["bands"].setdefault(int(band), [np.zeros(0, np.int64), 0])
-            ahead = int(np.sum(model.role[entry[0][entry[1]:]] == S.CLIENT))
+            ahead = int(np.sum(model.role[entry[0][entry[1] :]] == S.CLIENT))
             if ahead >= want or int(band) in state["done"]:
                 break
             _lengthen(model, pk, kind, streams, state, pool)
@@ -209,8 +231,15 @@ def _lengthen(model, pk: PeerKind, kind: int, streams, state: dict, pool) -> Non
     if "greedy" not in state:
         contact, hops, refer = tie_probabilities(model.scenario, model.world, kind)
         state["greedy"] = GreedyInfluence(
-            model.world.graph, contact, hops, refer, candidates=pool, samples=DEFAULT_SAMPLES,
-            key=int(streams.influence_key), groups=model.world.age_band if shares else None)
+            model.world.graph,
+            contact,
+            hops,
+            refer,
+            candidates=pool,
+            samples=DEFAULT_SAMPLES,
+            key=int(streams.influence_key),
+            groups=model.world.age_band if shares else None,
+        )
     greedy = state["greedy"]
     old = state["length"]
     # A few slots past those in use: picks cost many re-evaluations where reach overlaps, and

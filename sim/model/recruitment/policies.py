@@ -90,8 +90,7 @@ def _nominate(pool: np.ndarray, k: int, model, streams: KindStreams) -> np.ndarr
                 in_pool[f] = False
     if len(chosen) < k:  # isolated people everywhere: the rest by priority
         rest = pool[in_pool[pool]]
-        chosen += first(rest, streams.priority(rest, model.role.size),
-                         k - len(chosen)).tolist()
+        chosen += first(rest, streams.priority(rest, model.role.size), k - len(chosen)).tolist()
     return np.asarray(chosen, dtype=pool.dtype)
 
 
@@ -110,9 +109,17 @@ def _influence(model, pk: PeerKind, count: int, streams: KindStreams) -> np.ndar
         if not pk.age_band_shares:
             return choose(model, kind, count, pool, streams, working).astype(np.intp)
         bands = streams.rng.choice(len(pk.age_band_shares), size=count, p=pk.age_band_shares)
-        chosen = [choose(model, kind, int(np.sum(bands == b)),
-                         pool[model.world.age_band[pool] == b], streams, working)
-                  for b in range(len(pk.age_band_shares))]
+        chosen = [
+            choose(
+                model,
+                kind,
+                int(np.sum(bands == b)),
+                pool[model.world.age_band[pool] == b],
+                streams,
+                working,
+            )
+            for b in range(len(pk.age_band_shares))
+        ]
         return np.concatenate(chosen).astype(np.intp)
     return take(model, pk, kind, count, streams).astype(np.intp)
 
@@ -133,8 +140,11 @@ def recruit(model, kind: PeerKind, count: int, streams: KindStreams) -> np.ndarr
     if policy == "influence":
         return _influence(model, kind, count, streams)
     if policy == "from_engaged":
-        eligible = (model.role == S.CLIENT) & (model.cstate >= S.ENGAGED) & (
-            model.week - model.since >= kind.promote_after_weeks)
+        eligible = (
+            (model.role == S.CLIENT)
+            & (model.cstate >= S.ENGAGED)
+            & (model.week - model.since >= kind.promote_after_weeks)
+        )
         pool = np.flatnonzero(eligible)
         # Weeks are whole numbers: since + priority orders by week first, ties by priority.
         return first(pool, model.since[pool] + streams.priority(pool, model.role.size), count)
