@@ -27,6 +27,7 @@ from sim.graphs.csr import CSRGraph
 from sim.model.scenario import Scenario, scenario_to_dict
 
 __all__ = [
+    "FILE_ORBIT_LABELS",
     "ORBIT_LABELS",
     "WORLD_CACHE_BYTES",
     "WORLD_SECTIONS",
@@ -43,8 +44,11 @@ __all__ = [
 #: that agree on them, and on the seed, share each world.
 WORLD_SECTIONS = ("population", "network", "clients")
 
-#: Labels of ``in_orbit`` codes 0 and 1, in results and in a graph file's nodes.
+#: Labels of ``in_orbit`` codes 0 and 1 in results, and in surveys of a generated world.
 ORBIT_LABELS = ("outside orbit", "in orbit")
+#: Labels of ``in_orbit`` codes 0 and 1 in a graph file's nodes (which may also give the codes);
+#: a survey of a world whose file gave ``in_orbit`` names them so, as the file did.
+FILE_ORBIT_LABELS = ("no", "yes")
 #: Most problem areas a person can have (housing, mental health, physical health, income,
 #: justice).
 MAX_PROBLEMS = 5
@@ -75,6 +79,8 @@ class World:
         problems: number of problem areas, 0 to 5 (``int8``).
         orbit_nodes: the persons in the orbit, ascending (``int32``): whom a service site sees.
         ids: original identifiers when the graph came from a file, else None.
+        orbit_labels: the names of ``in_orbit``'s codes in a survey: the file's own
+            (:data:`FILE_ORBIT_LABELS`) when a graph file gave it, else :data:`ORBIT_LABELS`.
     """
 
     graph: CSRGraph
@@ -89,6 +95,7 @@ class World:
     problems: np.ndarray
     orbit_nodes: np.ndarray
     ids: tuple[str, ...] | None = None
+    orbit_labels: tuple[str, str] = ORBIT_LABELS
 
     @property
     def n(self) -> int:
@@ -112,7 +119,7 @@ class World:
             "age_band": (self.age_band, tuple(pop.subgroups["age_band"].names)),
             "locality": (self.locality, tuple(loc.name for loc in pop.localities)),
             "depth": (self.depth, tuple(scenario.clients.depth_names)),
-            "in_orbit": (self.in_orbit, ORBIT_LABELS),
+            "in_orbit": (self.in_orbit, self.orbit_labels),
             "mistrust": (self.mistrust, None),
             "problems": (self.problems, None),
         }
@@ -154,7 +161,9 @@ def _file_labels(pop: dict, clients: dict) -> tuple:
         ("depth", Labels(tuple(clients["depth_names"]), "clients.depth_names")),
         (
             "in_orbit",
-            Labels(("no", "yes"), "in_orbit (0 or no: outside the service orbit, 1 or yes: in it)"),
+            Labels(
+                FILE_ORBIT_LABELS, "in_orbit (0 or no: outside the service orbit, 1 or yes: in it)"
+            ),
         ),
         (
             "problems",
@@ -360,6 +369,7 @@ def _make_world(key: str, replicate: int) -> World:
         problems=problems,
         orbit_nodes=np.flatnonzero(in_orbit).astype(np.int32),
         ids=ids,
+        orbit_labels=FILE_ORBIT_LABELS if "in_orbit" in attrs else ORBIT_LABELS,
     )
 
 

@@ -26,7 +26,7 @@ from sim.model.world import build_world
 from sim.rds import survey_files as F
 from sim.rds.analysis import sample_arrays, trait_of
 from sim.rds.survey import Population, SurveyDesign, recruit_weights, survey
-from tests.cli_helpers import outreach, write
+from tests.cli_helpers import ROOT, outreach, write
 
 
 def _ties(folder: Path, n: int) -> list[str]:
@@ -206,3 +206,32 @@ def test_a_group_column_of_a_and_b_is_surveyed_estimated_and_recruited_by_its_la
     est = outreach("estimate", tmp_path / "out", "--trait", "group=A", "--bootstrap", "50")
     assert est.returncode == 0, est.stderr
     assert "group = A: truth 0.750" in est.stdout, est.stdout
+
+
+def test_a_nodes_files_in_orbit_comes_back_in_its_own_words(tmp_path):
+    # A nodes file gives in_orbit as no/yes: the survey writes no/yes, truth.json names them
+    # so and --trait in_orbit=yes asks for it (it was refused: the survey spoke of "in orbit").
+    n = 200
+    ids = _ties(tmp_path, n)
+    orbit = ["yes" if i % 5 else "no" for i in range(n)]  # 160 yes, 40 no
+    _nodes(tmp_path, ["id", "in_orbit"], [[ids[i], orbit[i]] for i in range(n)])
+    scenario = _scenario(tmp_path, ("man", "woman"))
+    proc = outreach(
+        "survey", scenario, "--out", tmp_path / "out", "--sample-size", "60", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "out" / "sample.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    written = dict(zip(ids, orbit, strict=True))
+    assert rows and all(r["in_orbit"] == written[r["id"]] for r in rows)
+    truth = json.loads((tmp_path / "out" / "truth.json").read_text(encoding="utf-8"))
+    assert truth["attributes"]["in_orbit"]["shares"] == {"no": 0.2, "yes": 0.8}
+    est = outreach("estimate", tmp_path / "out", "--trait", "in_orbit=yes", "--bootstrap", "50")
+    assert est.returncode == 0, est.stderr
+    assert "in_orbit = yes: truth 0.800" in est.stdout, est.stdout
+
+
+def test_a_generated_worlds_in_orbit_keeps_the_models_names():
+    scenario = load_scenario(ROOT / "sim" / "scenarios" / "baseline.toml")
+    world = build_world(scenario, 0)
+    assert world.person_attributes(scenario)["in_orbit"][1] == ("outside orbit", "in orbit")
