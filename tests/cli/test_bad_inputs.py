@@ -222,14 +222,18 @@ metrics = ["clients_contacted", "clients_linked"]
 
 
 def test_a_truncated_parquet_chunk_is_named_with_what_to_do_and_its_runs_redone(tmp_path):
+    import pyarrow.parquet as pq
+
     base = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
     spec = write(tmp_path / "spec.toml", SPEC.format(base=base))
     out = tmp_path / "sweep"
     made = outreach("sweep", spec, "--out", out, "--workers", "1", "--chunk-rows", "2")
     assert made.returncode == 0, made.stderr
     chunks = sorted((out / "runs").glob("part-*.parquet"))
-    assert len(chunks) == 2
-    damaged = chunks[1]
+    # Two chunks of two runs, or more where a slow machine's ten seconds flushed a run alone.
+    assert len(chunks) >= 2
+    damaged = chunks[-1]
+    lost = pq.read_metadata(damaged).num_rows
     whole = damaged.read_bytes()
     damaged.write_bytes(whole[: len(whole) // 2])  # a copy cut short
     for args in (
@@ -249,7 +253,7 @@ def test_a_truncated_parquet_chunk_is_named_with_what_to_do_and_its_runs_redone(
     shutil.move(damaged, f"{damaged}.damaged")
     resumed = outreach("sweep", spec, "--out", out, "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
-    assert "2 of 4 runs already stored" in resumed.stdout
+    assert f"{4 - lost} of 4 runs already stored" in resumed.stdout
     status = outreach("sweep", "status", out)
     assert status.returncode == 0 and "4 of 4 done" in status.stdout, status.stdout
 
