@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import ROOT, one_line_error, outreach, write
+from tests.fit_helpers import InterruptingExecutor
 
 BASE = textwrap.dedent("""\
     name = "base"
@@ -270,21 +271,10 @@ def test_a_resumed_fit_counts_the_trials_the_interrupted_one_stored(tmp_path):
     spec = load_fit_spec(targets, ROOT / "sim" / "scenarios" / "baseline.toml")
     spec = dataclasses.replace(spec, replicates=2)
 
-    class Interrupting(InlineExecutor):
-        """Ctrl-C after 21 runs: the first round's 8 trials told, the second's running."""
-
-        def __init__(self):
-            super().__init__()
-            self.runs = 0
-
-        def results(self):
-            for rows in super().results():
-                self.runs += len(rows)
-                if self.runs > 21:
-                    raise KeyboardInterrupt
-                yield rows
-
-    first = calibrate(spec, tmp_path / "fit", Interrupting(), trials=16, say=lambda _: None)
+    # Ctrl-C after 21 runs: the first round's 8 trials told, the second's running.
+    first = calibrate(
+        spec, tmp_path / "fit", InterruptingExecutor(after=21), trials=16, say=lambda _: None
+    )
     assert first.interrupted and first.trials_done == 8
     said: list[str] = []
     calibrate(spec, tmp_path / "fit", InlineExecutor(), trials=16, posterior=0, say=said.append)

@@ -18,6 +18,7 @@ from sim.fit.optimize import optimize, pareto_front  # noqa: E402
 from sim.fit.runs import InlineExecutor, make_fit_job, run_round  # noqa: E402
 from sim.fit.spec import load_fit_spec, load_search_spec  # noqa: E402
 from tests.cli_helpers import one_line_error, outreach, write  # noqa: E402
+from tests.fit_helpers import InterruptingExecutor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "sim" / "scenarios" / "baseline.toml"
@@ -263,21 +264,8 @@ def test_same_seed_same_fit_and_a_resumed_fit_equals_one_run(tmp_path):
     calibrate(spec, tmp_path / "a", InlineExecutor(), trials=16, **quiet)
     calibrate(spec, tmp_path / "b", InlineExecutor(), trials=16, **quiet)
 
-    class Interrupting(InlineExecutor):
-        """Ctrl-C after 21 runs: in the middle of the second round."""
-
-        def __init__(self):
-            super().__init__()
-            self.runs = 0
-
-        def results(self):
-            for rows in super().results():
-                self.runs += len(rows)
-                if self.runs > 21:
-                    raise KeyboardInterrupt
-                yield rows
-
-    first = calibrate(spec, tmp_path / "c", Interrupting(), trials=16, **quiet)
+    # Ctrl-C after 21 runs: in the middle of the second round.
+    first = calibrate(spec, tmp_path / "c", InterruptingExecutor(after=21), trials=16, **quiet)
     assert first.interrupted and first.trials_done == 8
     calibrate(spec, tmp_path / "c", InlineExecutor(), trials=16, **quiet)
     a, b, c = (_rows(tmp_path / x / "trials.csv") for x in "abc")
