@@ -27,7 +27,8 @@ examples:
 
 burnout and helsinki are shipped targets files (sim/examples/); TARGETS may be any file.
 
-Each trial runs the same replicates of one seed (common random numbers). Interrupted? Run the
+Each trial runs the same replicates of the file's seed, or of each of its seeds (common
+random numbers). Interrupted? Run the
 same command again: it resumes from DIR. A larger --trials carries on from the trials stored.
 """
 
@@ -73,13 +74,14 @@ def register(subparsers) -> None:
             "--seed",
             type=seed_int,
             metavar="S",
-            help="root seed of every run and of the search (default: the file's)",
+            help="root seed of every run and of the search (default: the file's seed or "
+            "seeds; replaces a file's seeds list by this one seed)",
         )
         p.add_argument(
             "--replicates",
             type=positive_int,
             metavar="N",
-            help="runs per trial (default: the file's replicates)",
+            help="runs per trial and seed (default: the file's replicates)",
         )
         where = p.add_mutually_exclusive_group()
         where.add_argument(
@@ -182,6 +184,7 @@ def _with_options(spec, args: argparse.Namespace):
     changes = {}
     if args.seed is not None:
         changes["seed"] = args.seed
+        changes["seeds"] = (args.seed,)
     if args.replicates is not None:
         changes["replicates"] = args.replicates
     return dataclasses.replace(spec, **changes) if changes else spec
@@ -216,7 +219,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         print(
             f"{spec.name}: fitting {len(spec.parameters)} parameters to "
-            f"{len(spec.targets)} targets, {spec.replicates} runs a trial, on "
+            f"{len(spec.targets)} targets, {spec.runs_text()} a trial ({spec.seeds_text()}), on "
             f"{executor.describe()}",
             flush=True,
         )
@@ -251,7 +254,24 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         )
         if "posterior_low" in r:
             line += f"  [{_g(r['posterior_low'])}, {_g(r['posterior_high'])}]"
+        if r["effect"]:
+            line += "  (effect: 95% CI of the paired mean)"
         print(line)
+    if len(result.targets[0]["by_seed"]) > 1:
+        seeds = list(result.targets[0]["by_seed"])
+        cells = [max(len(s), 9) for s in seeds]
+        print("mean per seed at the best trial:")
+        print(
+            f"{'target':<{width}}  "
+            + "  ".join(f"{s:>{c}}" for s, c in zip(seeds, cells, strict=True))
+        )
+        for r in result.targets:
+            print(
+                f"{r['name']:<{width}}  "
+                + "  ".join(
+                    f"{_g(m):>{c}}" for m, c in zip(r["by_seed"].values(), cells, strict=True)
+                )
+            )
     kwidth = max(len(k) for k in result.best)
     print(
         "fitted values" + (" and posterior (mean; 90% interval)" if result.posterior else "") + ":"
@@ -318,7 +338,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         print(
             f"{spec.name}: searching {len(spec.parameters)} parameters for "
             f"{len(spec.objectives)} objective{'s' if len(spec.objectives) > 1 else ''}"
-            f", {spec.replicates} runs a trial, on {executor.describe()}",
+            f", {spec.runs_text()} a trial ({spec.seeds_text()}), on {executor.describe()}",
             flush=True,
         )
         result = optimize(spec, args.out, executor, trials=args.trials, progress=progress_bar)

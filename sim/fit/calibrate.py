@@ -3,8 +3,9 @@
 Two studies in one folder, both on the fit's common random numbers:
 
 1. ``fit``: Optuna's TPE minimises the discrepancy ``chi2 = sum_i ((m_i - y_i) / sd_i)^2``
-   between each target's mean over replicates ``m_i`` and its observed figure ``y_i``, in
-   units of the figure's stated uncertainty. The best trial becomes ``calibrated.toml``. The
+   between each target's mean over runs ``m_i`` (every replicate of every seed; for an effect
+   target, the mean paired difference) and its observed figure ``y_i``, in units of the
+   figure's stated uncertainty. The best trial becomes ``calibrated.toml``. The
    base scenario's own values are the first trial, so the fit never ends worse than the start.
 2. ``posterior-*`` (when ``posterior`` draws are asked for): draws from the prior, truncated
    to the box where the fit's trials came close (:func:`posterior_box`), weighted into an
@@ -49,7 +50,9 @@ class CalibrationResult:
         trials_done: finished trials of the fit.
         best: the best trial's parameter values.
         best_chi2: its discrepancy.
-        targets: per target: name, observed, sd, fitted mean and 95% of runs, z-score.
+        targets: per target: name, observed, sd, fitted mean and 95% of runs (for an effect
+            target, the 95% confidence interval of its mean paired difference), z-score, and
+            the mean per seed.
         posterior: per parameter: weighted mean and 5%, 50%, 95% quantiles (if asked).
         ess: the posterior's effective sample size.
         box: the ranges the posterior's draws came from (:func:`posterior_box`).
@@ -72,15 +75,23 @@ def _identity(spec: FitSpec) -> dict[str, Any]:
     from sim.fit.study import model_fingerprint
     from sim.model.scenario import scenario_to_dict
 
-    return {
+    identity = {
         "model": model_fingerprint(),
         "scenario": scenario_to_dict(spec.base),
         "seed": spec.seed,
         "replicates": spec.replicates,
         "parameters": [[p.key, p.lo, p.hi, list(p.levels or ())] for p in spec.parameters],
-        "targets": [[t.name, t.expression.text, t.value, t.sd] for t in spec.targets],
+        "targets": [
+            [t.name, t.expression.text, t.value, t.sd]
+            + ([[list(map(list, side)) for side in t.contrast]] if t.contrast else [])
+            for t in spec.targets
+        ],
         "tied": [list(t) for t in spec.tied],
     }
+    # Written only for several seeds, so a folder fitted on one seed keeps its identity.
+    if len(spec.seeds) > 1:
+        identity["seeds"] = list(spec.seeds)
+    return identity
 
 
 def _base_values(spec: FitSpec) -> dict[str, Any] | None:
@@ -146,7 +157,14 @@ def calibrate(
     posterior = spec.posterior if posterior is None else posterior
     folder = FitFolder(out, "calibrate", _identity(spec))
     keys = [p.key for p in spec.parameters]
-    job = make_fit_job(spec.base, keys, spec.expressions(), folder.digest, spec.tied)
+    job = make_fit_job(
+        spec.base,
+        keys,
+        spec.expressions(),
+        folder.digest,
+        spec.tied,
+        [t.contrast for t in spec.targets],
+    )
     score = _score(spec.targets)
     result = CalibrationResult()
     n_start = max(10, 2 * len(keys) + 1)
@@ -160,6 +178,7 @@ def calibrate(
         trials=trials,
         replicates=spec.replicates,
         seed=spec.seed,
+        seeds=spec.seeds,
         executor=executor,
         job=job,
         score=score,
@@ -186,6 +205,7 @@ def calibrate(
             trials=posterior,
             replicates=spec.replicates,
             seed=spec.seed,
+            seeds=spec.seeds,
             executor=executor,
             job=job,
             score=score,
@@ -206,6 +226,26 @@ def calibrate(
         draws = prior
     _write(spec, folder.out, study, draws, result)
     return result
+
+
+def target_intervals(targets, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each target's interval from its runs (run x target).
+
+    A figure's interval holds 95% of its runs; an effect's is the 95% confidence interval of
+    its mean paired difference, ``mean +- 1.96 sd / sqrt(n)`` with ``sd`` the standard
+    deviation of the per-run differences, as the effect is a property of the mean, not of
+    one run.
+    """
+    lo = np.nanpercentile(runs, 2.5, axis=0)
+    hi = np.nanpercentile(runs, 97.5, axis=0)
+    for i, t in enumerate(targets):
+        if t.contrast is None:
+            continue
+        d = runs[:, i][np.isfinite(runs[:, i])]
+        mean = float(np.mean(d)) if d.size else math.nan
+        se = float(np.std(d, ddof=1) / math.sqrt(d.size)) if d.size > 1 else 0.0
+        lo[i], hi[i] = mean - 1.96 * se, mean + 1.96 * se
+    return lo, hi
 
 
 def resume_line(out: Path, study) -> str:
@@ -304,8 +344,9 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     result.best_chi2 = float(best.value)
     runs = np.array(best.user_attrs["runs"], dtype=float)
     means = np.nanmean(runs, axis=0)
-    lo = np.nanpercentile(runs, 2.5, axis=0)
-    hi = np.nanpercentile(runs, 97.5, axis=0)
+    lo, hi = target_intervals(spec.targets, runs)
+    # Runs come seed by seed, each seed's replicates together (sim.fit.runs.run_round).
+    by_seed = np.nanmean(runs.reshape(len(spec.seeds), spec.replicates, -1), axis=1)
     for i, t in enumerate(spec.targets):
         result.targets.append(
             {
@@ -316,6 +357,10 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
                 "runs_low": float(lo[i]),
                 "runs_high": float(hi[i]),
                 "z": float((means[i] - t.value) / t.sd),
+                "effect": t.contrast is not None,
+                "by_seed": {
+                    str(s): float(m) for s, m in zip(spec.seeds, by_seed[:, i], strict=True)
+                },
                 "source": t.source,
             }
         )
@@ -380,8 +425,9 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     fig = fit_figure(
         spec.targets,
         runs,
+        (lo, hi),
         f"{spec.name}: targets and the best fit "
-        f"(chi2 {result.best_chi2:.2f}, {spec.replicates} runs)",
+        f"(chi2 {result.best_chi2:.2f}, {spec.runs_text()}, {spec.seeds_text()})",
         band,
     )
     write_figure(fig, out / "fit.png")
@@ -400,16 +446,21 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     header = [
         f"{spec.base.name}, fitted by `outreach calibrate` to {spec.source}",
         f"({spec.name}: {spec.description})" if spec.description else "",
-        f"Best of {len(done)} trials (TPE, seed {spec.seed}, {spec.replicates} runs "
+        f"Best of {len(done)} trials (TPE, {spec.seeds_text()}, {spec.runs_text()} "
         f"each on common random numbers): chi2 = {result.best_chi2:.3f} over "
         f"{len(spec.targets)} targets.",
-        "Target: observed (sd) -> fitted mean [95% of runs]:",
+        "Target: observed (sd) -> fitted mean [95% of runs; of an effect's paired mean]:",
     ]
     for r in result.targets:
         header.append(
             f"  {r['name']}: {r['observed']:.4g} ({r['sd']:.3g}) -> "
             f"{r['fitted']:.4g} [{r['runs_low']:.4g}, {r['runs_high']:.4g}]"
+            + (" (effect)" if r["effect"] else "")
         )
+    if len(spec.seeds) > 1:
+        header.append(f"Mean per seed ({', '.join(map(str, spec.seeds))}):")
+        for r in result.targets:
+            header.append(f"  {r['name']}: " + ", ".join(f"{m:.4g}" for m in r["by_seed"].values()))
     header.append(
         "Keys marked 'fitted' below were set by the fit (to 4 significant digits); "
         "the rest are the base's."
@@ -424,6 +475,8 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     result.files.insert(0, str(out / "calibrated.toml"))
     summary = {
         "name": spec.name,
+        "seeds": list(spec.seeds),
+        "replicates": spec.replicates,
         "trials": len(done),
         "best": result.best,
         "best_chi2": result.best_chi2,

@@ -74,7 +74,7 @@ def _identity(spec: SearchSpec) -> dict[str, Any]:
     from sim.fit.study import model_fingerprint
     from sim.model.scenario import scenario_to_dict
 
-    return {
+    identity = {
         "model": model_fingerprint(),
         "scenario": scenario_to_dict(spec.base),
         "seed": spec.seed,
@@ -84,6 +84,10 @@ def _identity(spec: SearchSpec) -> dict[str, Any]:
         "objectives": [[o.expression.text, o.direction] for o in spec.objectives],
         "constraints": [c.text for c in spec.constraints],
     }
+    # Written only for several seeds, so a folder searched on one seed keeps its identity.
+    if len(spec.seeds) > 1:
+        identity["seeds"] = list(spec.seeds)
+    return identity
 
 
 def optimize(
@@ -164,6 +168,7 @@ def optimize(
         trials=trials,
         replicates=spec.replicates,
         seed=spec.seed,
+        seeds=spec.seeds,
         executor=executor,
         job=job,
         score=score,
@@ -292,8 +297,8 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
         )
         header = [
             f"Policy {k} of the Pareto front found by `outreach optimize` "
-            f"({spec.source}, trial {r['trial']}, seed {spec.seed}, {spec.replicates} "
-            "runs on common random numbers):"
+            f"({spec.source}, trial {r['trial']}, {spec.seeds_text()}, {spec.runs_text()} "
+            "on common random numbers):"
         ]
         header += [f"  {o}: {r[o]:.5g}" for o in onames]
         header += [f"  {c}: {r[c]:.5g}" for c in ccols]

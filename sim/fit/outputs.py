@@ -105,15 +105,18 @@ def write_figure(fig, path: Path) -> None:
     save_figure(fig, path, "--out")
 
 
-def fit_figure(targets, runs: np.ndarray, title: str, posterior_band=None):
+def fit_figure(targets, runs: np.ndarray, intervals, title: str, posterior_band=None):
     """Each target's observed figure (with 2 sd) beside the fitted model's runs.
 
     Targets of one weekly series share a panel, drawn over the weeks; every other target has
-    its own panel.
+    its own panel. An effect target (a paired contrast) is drawn as any other figure, its
+    model bar the 95% confidence interval of the mean paired difference.
 
     Args:
         targets: the :class:`sim.fit.spec.Target` list.
-        runs: the fitted model's values, replicate x target.
+        runs: the fitted model's values, run x target (an effect's: paired differences).
+        intervals: (low, high) per target, the model's bar
+            (:func:`sim.fit.calibrate.target_intervals`).
         title: the figure's title.
         posterior_band: optional (low, high) per target: the posterior's 90% predictive
             interval of the mean, drawn as a grey bar.
@@ -131,8 +134,7 @@ def fit_figure(targets, runs: np.ndarray, title: str, posterior_band=None):
     rows_n = math.ceil(n / cols)
     fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3.2 * rows_n), squeeze=False)
     mean = np.nanmean(runs, axis=0)
-    lo = np.nanpercentile(runs, 2.5, axis=0)
-    hi = np.nanpercentile(runs, 97.5, axis=0)
+    lo, hi = (np.asarray(x, dtype=float) for x in intervals)
     for ax, (key, idx) in zip(axes.flat, groups.items(), strict=False):
         if not key.startswith("#"):  # a weekly series: over the weeks
             weeks = [int(targets[i].name.split("[")[1].rstrip("]")) for i in idx]
@@ -188,7 +190,11 @@ def fit_figure(targets, runs: np.ndarray, title: str, posterior_band=None):
                 ["observed", "fit"] + (["posterior"] if posterior_band is not None else [])
             )
             ax.set_xlim(-0.6, 2.6 if posterior_band is not None else 1.6)
-            ax.set_title(_wrap(t.name), fontsize=10)
+            title_text = _wrap(t.name)
+            if t.contrast is not None:
+                # The effect's bar is an interval of the mean, not of the runs: said on the panel.
+                title_text += "\n(effect: to - from; model bar 95% CI of the paired mean)"
+            ax.set_title(title_text, fontsize=10)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)

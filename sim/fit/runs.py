@@ -1,14 +1,19 @@
 """Running a round of trials on the sweep's executors, on common random numbers.
 
-Every trial of a fit or a search runs replicates ``0 .. R-1`` of one root seed, so two trials
-differ only where their parameters differ (common random numbers): the objective is then a
+Every trial of a fit or a search runs replicates ``0 .. R-1`` of each of the same root seeds
+(one or several), so two trials differ only where their parameters differ (common random
+numbers): the objective is then a
 much smoother function of the parameters than with fresh noise per trial, which both the
 optimiser and the posterior's weights need (Law 2015, Simulation Modeling and Analysis,
 ch. 11).
 
-A trial's replicates go to the executor as one batch ``(trial, values, seed, replicate)``,
-the shape of a sweep's runs; :func:`run_fit_batch` runs them and returns, for each replicate,
-the value of every expression the fit measures. The executors
+A trial's runs (seeds x replicates) go to the executor as one batch
+``(trial, values, seed, replicate)``, the shape of a sweep's runs; :func:`run_fit_batch` runs
+them and returns, for each run, one value per measure. A measure is an expression on the
+trial's scenario, or the paired difference of an expression between two variants of it (an
+effect target: ``to`` minus ``from``, each variant the trial's scenario with the variant's
+overrides applied last, run on the same seed and replicate). Each distinct variant is run
+once per seed and replicate, however many measures use it. The executors
 (:class:`sim.sweep.executors.LocalExecutor`, :class:`~sim.sweep.executors.DaskExecutor`) are
 the sweep's own; :class:`InlineExecutor` runs batches in this process, for small fits and
 tests.
@@ -20,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["InlineExecutor", "make_fit_job", "run_fit_batch", "run_round"]
+__all__ = ["InlineExecutor", "make_fit_job", "run_fit_batch", "run_round", "variants_of"]
 
 _cache: dict[str, Any] = {}
 
@@ -31,8 +36,9 @@ def make_fit_job(
     expressions: Sequence[Any],
     identity: str,
     tied: Sequence[tuple[str, str, float]] = (),
+    contrasts: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
-    """What every task of a fit shares: the base scenario, the keys, the expressions.
+    """What every task of a fit shares: the base scenario, the keys, the measures.
 
     Args:
         base: the base scenario (with the file's ``[set]``).
@@ -40,9 +46,12 @@ def make_fit_job(
         expressions: the checked expressions (their text travels; workers compile again).
         identity: names this job in a worker's cache.
         tied: ``(key, fitted key, ratio)`` set along with the fitted keys.
+        contrasts: per expression, None (measured on the trial's scenario) or the
+            ``(from, to)`` overrides of an effect (:attr:`sim.fit.spec.Target.contrast`).
     """
     from sim.model.scenario import scenario_to_dict
 
+    variants, measures = variants_of(contrasts or [None] * len(expressions))
     return {
         "task": "sim.fit.runs:run_fit_batch",
         "identity": identity,
@@ -50,7 +59,32 @@ def make_fit_job(
         "keys": list(keys),
         "expressions": [e.text for e in expressions],
         "tied": [list(t) for t in tied],
+        "variants": [[list(kv) for kv in v] for v in variants],
+        "measures": measures,
     }
+
+
+def variants_of(contrasts: Sequence[Any]) -> tuple[list[tuple], list[list[int]]]:
+    """The distinct variants a set of measures runs, and each measure's ``[to, from]``.
+
+    Variant 0 is the trial's own scenario (no overrides); an empty ``from`` or ``to`` is it
+    too. A plain measure is ``[0, -1]`` (no ``from``).
+    """
+    variants: list[tuple] = [()]
+    measures = []
+
+    def index(overrides: tuple) -> int:
+        if overrides not in variants:
+            variants.append(overrides)
+        return variants.index(overrides)
+
+    for contrast in contrasts:
+        if contrast is None:
+            measures.append([0, -1])
+        else:
+            frm, to = contrast
+            measures.append([index(tuple(to)), index(tuple(frm))])
+    return variants, measures
 
 
 def run_fit_batch(
@@ -63,7 +97,8 @@ def run_fit_batch(
         batch: runs as ``(trial, values, seed, replicate)``.
 
     Returns:
-        Rows ``{"point": trial, "replicate": r, "values": [one number per expression]}``.
+        Rows ``{"point": trial, "seed": s, "replicate": r, "values": [one number per
+        measure]}``.
     """
     from sim.sweep.executors import one_numba_thread
 
@@ -81,22 +116,35 @@ def run_fit_batch(
         _cache.clear()
         _cache[job["identity"]] = cached
     base, exprs, names = cached
+    variants = [dict((k, v) for k, v in var) for var in job.get("variants", [[]])]
+    measures = job.get("measures") or [[0, -1]] * len(exprs)
+    used = sorted({v for m in measures for v in m if v >= 0})
     rows = []
-    current: tuple[int, Any] = (-1, None)
+    current: tuple[tuple[int, int], dict[int, Any]] = ((-1, -1), {})
     for trial, values, seed, replicate in batch:
-        if current[0] != trial:
+        if current[0] != (trial, seed):
             overrides = dict(zip(job["keys"], values, strict=True))
             overrides.update(tied_values(job.get("tied", ()), overrides))
-            overrides["run.seed"] = int(seed)
-            current = (trial, base.replace(overrides))
-        model = OutreachModel(current[1], int(replicate))
-        model.run()
-        measured = run_measures(model, names)
+            # A variant's keys come after the trial's fitted and tied values.
+            scenarios = {
+                v: base.replace({**overrides, **variants[v], "run.seed": int(seed)}) for v in used
+            }
+            current = ((trial, seed), scenarios)
+        measured = {}
+        for v, scenario in current[1].items():
+            model = OutreachModel(scenario, int(replicate))
+            model.run()
+            measured[v] = run_measures(model, names)
+        out = []
+        for e, (to, frm) in zip(exprs, measures, strict=True):
+            value = e(measured[to])
+            out.append(value if frm < 0 else value - e(measured[frm]))
         rows.append(
             {
                 "point": int(trial),
+                "seed": int(seed),
                 "replicate": int(replicate),
-                "values": [e(measured) for e in exprs],
+                "values": out,
             }
         )
     return rows
@@ -147,33 +195,36 @@ def run_round(
     executor,
     job: dict[str, Any],
     trials: Sequence[tuple[int, Sequence[Any]]],
-    seed: int,
+    seeds: int | Sequence[int],
     replicates: int,
     on_run: Callable[[], None] | None = None,
 ) -> dict[int, list[list[float]]]:
-    """Run every replicate of each trial; each trial's rows, replicate by replicate.
+    """Run every replicate of every seed of each trial; each trial's rows, run by run.
 
     Args:
         executor: a sweep executor or :class:`InlineExecutor`.
         job: from :func:`make_fit_job`.
         trials: ``(trial number, values of job["keys"])``.
-        seed: the root seed every trial shares (common random numbers).
-        replicates: runs per trial.
+        seeds: the root seed or seeds every trial shares (common random numbers).
+        replicates: runs per trial and seed.
         on_run: called once per run finished (progress).
 
     Returns:
-        ``{trial: [[value per expression] per replicate]}``, replicates in order.
+        ``{trial: [[value per measure] per run]}``, seed by seed (in the given order) and
+        within a seed replicate by replicate.
 
     Raises:
         KeyboardInterrupt: Ctrl-C; the executor has stopped what had not finished.
     """
-    batches = [[(t, list(v), int(seed), r) for r in range(replicates)] for t, v in trials]
-    got: dict[int, dict[int, list[float]]] = defaultdict(dict)
+    seeds = [int(seeds)] if isinstance(seeds, int) else [int(s) for s in seeds]
+    runs = [(s, r) for s in seeds for r in range(replicates)]
+    batches = [[(t, list(v), s, r) for s, r in runs] for t, v in trials]
+    got: dict[int, dict[tuple[int, int], list[float]]] = defaultdict(dict)
     try:
         executor.submit(job, batches)
         for rows in executor.results():
             for row in rows:
-                got[row["point"]][row["replicate"]] = row["values"]
+                got[row["point"]][(row["seed"], row["replicate"])] = row["values"]
                 if on_run:
                     on_run()
     except KeyboardInterrupt:
@@ -182,4 +233,4 @@ def run_round(
         except KeyboardInterrupt:
             pass
         raise
-    return {t: [got[t][r] for r in range(replicates)] for t, _ in trials}
+    return {t: [got[t][run] for run in runs] for t, _ in trials}

@@ -6,7 +6,7 @@ parameters to fit within which ranges::
     name = "burnout"
     description = "One peer in three exhausted within a year (MIPA)"
     seed = 20261123        # root seed of every run (common random numbers across trials)
-    replicates = 16        # runs per trial; the target is compared with their mean
+    replicates = 16        # runs per trial (per seed); the target is compared with their mean
     trials = 60            # default of --trials
     posterior = 0          # prior draws for the approximate-Bayesian posterior (0: none)
 
@@ -21,6 +21,33 @@ parameters to fit within which ranges::
     value = 0.333                         #   with weeks = [...] and values = [...]
     sd = 0.05
     source = "MIPA (Rissanen & Jurvansuu 2017): every third peer exhausted"
+
+Several seeds: ``seeds = [20261123, 7, 11, 13]`` instead of ``seed`` (never both) runs
+``replicates`` runs of each seed in every trial, the same seeds and replicates for every trial
+(still common random numbers), and each target is compared with the mean over all seeds x
+replicates. One seed's runs share its world and its luck, so a fit on one seed may fit that
+world; several seeds show whether the fit holds across worlds. The samplers' seeds derive
+from the first seed, and the list is part of the fit's identity (a folder fitted on another
+list is refused, not resumed).
+
+A target may be the effect of a change (a paired contrast on common random numbers)::
+
+    [[target]]
+    name = "weekly vs monthly supervision"
+    metric = "peers_exhausted_fraction"
+    contrast = { from = { "wellbeing.supervision_every_weeks" = 4 },
+                 to = { "wellbeing.supervision_every_weeks" = 1 } }
+    value = -0.07
+    sd = 0.03
+
+Its measured value is ``mean(measure under to) - mean(measure under from)``, both variants of
+the trial's scenario run on the same seed and replicate, so each run gives a paired
+difference. ``from`` or ``to`` may be an empty table (the trial's scenario itself); their keys
+are applied after the trial's fitted and tied values and are checked as ``[set]`` is. Each
+distinct table is run once per seed and replicate, shared between the targets that name it.
+An effect target counts in the discrepancy as any other figure; its interval in the report is
+the 95% confidence interval of the mean paired difference (sd of the differences / sqrt(n)).
+A series target cannot be a contrast.
 
 A search file names decision parameters, objectives and constraints::
 
@@ -62,7 +89,7 @@ __all__ = [
     "load_search_spec",
 ]
 
-_COMMON = ("name", "description", "seed", "replicates", "trials", "set", "parameters")
+_COMMON = ("name", "description", "seed", "seeds", "replicates", "trials", "set", "parameters")
 _FIT_KEYS = (*_COMMON, "posterior", "tied", "target")
 _SEARCH_KEYS = (*_COMMON, "population", "objective", "constraints")
 _TARGET_KEYS = (
@@ -76,6 +103,7 @@ _TARGET_KEYS = (
     "sd",
     "sds",
     "source",
+    "contrast",
 )
 
 
@@ -89,6 +117,8 @@ class Target:
         value: the observed figure.
         sd: its uncertainty (one standard deviation), in the same unit.
         source: where the figure comes from.
+        contrast: for an effect target, the ``(from, to)`` overrides, each a sorted tuple of
+            ``(dotted key, value)``: the figure is the paired difference ``to - from``.
     """
 
     name: str
@@ -96,6 +126,7 @@ class Target:
     value: float
     sd: float
     source: str = ""
+    contrast: tuple[tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +165,23 @@ class _Study:
     seed: int
     replicates: int
     trials: int
+    #: Every root seed, ``seed`` first; one element when the file gave ``seed``.
+    seeds: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if not self.seeds:
+            object.__setattr__(self, "seeds", (self.seed,))
+
+    def seeds_text(self) -> str:
+        """``seed 7`` or ``seeds 7, 11, 13``, as the outputs name them."""
+        if len(self.seeds) == 1:
+            return f"seed {self.seeds[0]}"
+        return "seeds " + ", ".join(str(s) for s in self.seeds)
+
+    def runs_text(self) -> str:
+        """``8 runs`` or ``8 runs x 4 seeds``: a trial's runs."""
+        runs = f"{self.replicates} run{'s' if self.replicates > 1 else ''}"
+        return runs if len(self.seeds) == 1 else f"{runs} x {len(self.seeds)} seeds"
 
 
 @dataclass(frozen=True)
@@ -207,7 +255,8 @@ def _common(
     description = data.get("description", "")
     if not isinstance(description, str):
         raise UserInputError(f"{where}: description = {description!r}: must be a string")
-    seed = _int(data, "seed", 0, 2**63 - 1, 1, where)
+    seeds = _seeds(data, where)
+    seed = seeds[0]
     replicates = _int(data, "replicates", 1, 10_000, 8, where)
     trials = _int(data, "trials", 1, 1_000_000, default_trials, where)
     table = data.get("parameters")
@@ -250,9 +299,36 @@ def _common(
         "fixed": dict(spec.fixed),
         "parameters": ordered,
         "seed": seed,
+        "seeds": seeds,
         "replicates": replicates,
         "trials": trials,
     }
+
+
+def _seeds(data: Mapping[str, Any], where: str) -> tuple[int, ...]:
+    """``seed = N`` or ``seeds = [N, ...]`` (not both): the root seeds, in the file's order."""
+    if "seeds" not in data:
+        return (_int(data, "seed", 0, 2**63 - 1, 1, where),)
+    if "seed" in data:
+        raise UserInputError(
+            f"{where}: seed and seeds: give seed = N (one root seed) or seeds = [N, ...] "
+            "(several), not both"
+        )
+    seeds = data["seeds"]
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(
+            isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 2**63 - 1 for x in seeds
+        )
+    ):
+        raise UserInputError(
+            f"{where}: seeds = {seeds!r}: must be a non-empty list of whole numbers "
+            f"in [0, {2**63 - 1}]"
+        )
+    if len(set(seeds)) != len(seeds):
+        raise UserInputError(f"{where}: seeds = {seeds!r}: seeds must be distinct")
+    return tuple(seeds)
 
 
 def _dotted_order(table: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -273,7 +349,8 @@ def _check_weeks(expr: Expression, weeks: int, where: str) -> None:
         )
 
 
-def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
+def _targets(items: Any, base: Any, where: str) -> tuple[Target, ...]:
+    weeks = base.run.weeks
     if not isinstance(items, list) or not items:
         raise UserInputError(
             f"{where}: target: give at least one [[target]] with metric (or "
@@ -296,6 +373,11 @@ def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
         if not isinstance(source, str):
             raise UserInputError(f"{at}.source = {source!r}: must be a string")
         if kinds[0] == "series":
+            if "contrast" in item:
+                raise UserInputError(
+                    f"{at}.contrast: a series target cannot be a contrast; give the effect "
+                    "as one figure (metric = ... or expression = ..., value and sd)"
+                )
             out += _series_target(item, at, weeks, source)
             continue
         if kinds[0] == "metric":
@@ -324,7 +406,8 @@ def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
         name = item.get("name", expr.text)
         if not isinstance(name, str) or not name:
             raise UserInputError(f"{at}.name = {name!r}: must be a non-empty string")
-        out.append(Target(name, expr, float(value), float(sd), source))
+        contrast = _contrast(item["contrast"], base, at) if "contrast" in item else None
+        out.append(Target(name, expr, float(value), float(sd), source, contrast))
     names = [t.name for t in out]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
@@ -332,6 +415,49 @@ def _targets(items: Any, weeks: int, where: str) -> tuple[Target, ...]:
             f"{where}: target: two targets are named {dup!r}; give each a distinct name"
         )
     return tuple(out)
+
+
+def _contrast(table: Any, base: Any, at: str) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """``contrast = { from = {...}, to = {...} }``: two override tables, checked as ``[set]``."""
+    from sim.model.scenario import scenario_to_dict
+    from sim.sweep.spec import _flatten, _value_at
+
+    if not isinstance(table, Mapping) or set(table) != {"from", "to"}:
+        raise UserInputError(
+            f"{at}.contrast = {table!r}: must be {{ from = {{ KEY = VALUE, ... }}, "
+            "to = { KEY = VALUE, ... } } (either may be empty: the trial's scenario itself)"
+        )
+    data = scenario_to_dict(base)
+    sides = []
+    for side in ("from", "to"):
+        if not isinstance(table[side], Mapping):
+            raise UserInputError(
+                f"{at}.contrast.{side} = {table[side]!r}: must be a table of dotted "
+                "scenario keys and values (may be empty)"
+            )
+        flat = _flatten(table[side], "", lambda _: False)
+        for key, value in flat.items():
+            try:
+                _value_at(data, key)
+            except KeyError:
+                raise UserInputError(
+                    f"{at}.contrast.{side}.{key}: not a parameter of the base scenario "
+                    "(`outreach params` lists the dotted keys)"
+                ) from None
+            try:
+                base.replace({key: value})
+            except UserInputError as err:
+                detail = str(err).split(": ", 1)[-1]
+                raise UserInputError(f"{at}.contrast.{side}.{key} = {value!r}: {detail}") from None
+        try:
+            base.replace(flat)
+        except UserInputError as err:
+            detail = str(err).split(": ", 1)[-1]
+            raise UserInputError(f"{at}.contrast.{side}: {detail}") from None
+        sides.append(tuple(sorted(flat.items())))
+    if sides[0] == sides[1]:
+        raise UserInputError(f"{at}.contrast: from and to are the same; an effect needs a change")
+    return tuple(sides)
 
 
 def _series_target(item: Mapping[str, Any], at: str, weeks: int, source: str) -> list[Target]:
@@ -412,7 +538,7 @@ def load_fit_spec(path: str | Path, scenario_path: str | Path) -> FitSpec:
     data = read_toml(path, "targets file")
     common = _common(data, Path(scenario_path), where, _FIT_KEYS, 60)
     posterior = _int(data, "posterior", 0, 1_000_000, 0, where)
-    targets = _targets(data.get("target"), common["base"].run.weeks, where)
+    targets = _targets(data.get("target"), common["base"], where)
     tied = _tied(data.get("tied", {}), common, where)
     return FitSpec(**common, targets=targets, posterior=posterior, tied=tied)
 

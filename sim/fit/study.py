@@ -1,7 +1,7 @@
 """Optuna studies kept in a folder: trials asked in rounds, run on an executor, told in order.
 
 A fit or a search lives in one folder: ``fit.json`` records what it was started with (its
-identity: the file, the scenario, the seed), and ``optuna.journal`` is Optuna's journal
+identity: the file, the scenario, the seed or seeds), and ``optuna.journal`` is Optuna's journal
 storage, which holds every trial told. The same command run again opens the same studies and
 carries on, so an interrupted fit loses at most the round it was in.
 
@@ -188,6 +188,7 @@ def run_study(
     seed: int,
     executor,
     job: dict[str, Any],
+    seeds: Sequence[int] | None = None,
     make_sampler: Callable[[int], Any],
     score: Callable[[list[list[float]]], tuple[Any, dict[str, Any]]],
     round_size: int = ROUND_SIZE,
@@ -200,13 +201,15 @@ def run_study(
         study: an Optuna study (its storage keeps the trials).
         parameters: the ``[parameters]`` (:class:`sim.sweep.spec.Parameter`).
         trials: finished trials wanted in all.
-        replicates: runs per trial.
-        seed: the root seed of every run (common random numbers) and of the samplers.
+        replicates: runs per trial and seed.
+        seed: the root seed of the samplers, and of every run unless ``seeds`` is given.
         executor: where the runs go.
         job: from :func:`sim.fit.runs.make_fit_job`.
+        seeds: the root seeds of every trial's runs (common random numbers); default
+            ``(seed,)``.
         make_sampler: a round's sampler from its seed.
-        score: a trial's value(s) and user attributes from its rows (replicate x
-            expression); a value of None marks the trial failed (its runs gave no number).
+        score: a trial's value(s) and user attributes from its rows (run x measure, seed
+            by seed); a value of None marks the trial failed (its runs gave no number).
         round_size: trials per round.
         enqueue: parameter values to try first (the base scenario's own), if within range.
         progress: called with (runs done, runs wanted).
@@ -224,10 +227,12 @@ def run_study(
     def count(states) -> int:
         return len(study.get_trials(deepcopy=False, states=states))
 
+    seeds = [seed] if seeds is None else list(seeds)
     done = count(finished)
     outcome = StudyRun(done_before=done)
-    runs_done = done * replicates
-    total_runs = max(trials, done) * replicates
+    per_trial = replicates * len(seeds)
+    runs_done = done * per_trial
+    total_runs = max(trials, done) * per_trial
 
     def tick() -> None:
         nonlocal runs_done
@@ -254,7 +259,7 @@ def run_study(
                     pending = [study.ask(dists) for _ in range(k)]
             pending = sorted(pending, key=lambda t: t.number)
             asked = [(t.number, parameter_values(parameters, t.params)) for t in pending]
-            rows = run_round(executor, job, asked, seed, replicates, tick)
+            rows = run_round(executor, job, asked, seeds, replicates, tick)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for t in pending:
