@@ -427,7 +427,7 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
         runs,
         (lo, hi),
         f"{spec.name}: targets and the best fit "
-        f"(chi2 {result.best_chi2:.2f}, {spec.runs_text()}, {spec.seeds_text()})",
+        f"(chi2 {result.best_chi2:.2f}, {spec.runs_of_seeds()})",
         band,
     )
     write_figure(fig, out / "fit.png")
@@ -446,8 +446,8 @@ def _write(spec: FitSpec, out: Path, study, prior, result: CalibrationResult) ->
     header = [
         f"{spec.base.name}, fitted by `outreach calibrate` to {spec.source}",
         f"({spec.name}: {spec.description})" if spec.description else "",
-        f"Best of {len(done)} trials (TPE, {spec.seeds_text()}, {spec.runs_text()} "
-        f"each on common random numbers): chi2 = {result.best_chi2:.3f} over "
+        f"Best of {len(done)} trials (TPE; each trial {spec.runs_of_seeds()}, on "
+        f"common random numbers): chi2 = {result.best_chi2:.3f} over "
         f"{len(spec.targets)} targets.",
         "Target: observed (sd) -> fitted mean [95% of runs; of an effect's paired mean]:",
     ]

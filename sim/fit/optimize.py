@@ -297,7 +297,7 @@ def _write(spec: SearchSpec, out: Path, study, result: SearchResult, enqueued: b
         )
         header = [
             f"Policy {k} of the Pareto front found by `outreach optimize` "
-            f"({spec.source}, trial {r['trial']}, {spec.seeds_text()}, {spec.runs_text()} "
+            f"({spec.source}, trial {r['trial']}, {spec.runs_of_seeds()} "
             "on common random numbers):"
         ]
         header += [f"  {o}: {r[o]:.5g}" for o in onames]

@@ -178,6 +178,11 @@ class _Study:
             return f"seed {self.seeds[0]}"
         return "seeds " + ", ".join(str(s) for s in self.seeds)
 
+    def runs_of_seeds(self) -> str:
+        """``8 runs of seed 7`` or ``2 runs of each of seeds 7, 11, 13``."""
+        runs = f"{self.replicates} run{'s' if self.replicates > 1 else ''}"
+        return f"{runs} of {'each of ' if len(self.seeds) > 1 else ''}{self.seeds_text()}"
+
     def runs_text(self) -> str:
         """``8 runs`` or ``8 runs x 4 seeds``: a trial's runs."""
         runs = f"{self.replicates} run{'s' if self.replicates > 1 else ''}"
