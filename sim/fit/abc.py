@@ -10,7 +10,8 @@ scrambled Sobol sampler (quasi-random, so a few hundred draws cover the box even
 
     w_k = exp(-chi2_k / 2),   chi2_k = sum_i ((m_ik - y_i) / sd_i) ** 2
 
-where ``m_ik`` is the mean of the draw's replicates for target ``i``, ``y_i`` the observed
+where ``m_ik`` is the mean of the draw's runs (every replicate of every seed) for target
+``i`` (for an effect target, the mean of the runs' paired differences), ``y_i`` the observed
 figure and ``sd_i`` its stated uncertainty. With this kernel ABC is exact inference for the
 model plus independent Gaussian observation errors of those standard deviations (Wilkinson
 2013, Stat. Appl. Genet. Mol. Biol. 12:129), so the targets' ``sd`` is both the kernel's

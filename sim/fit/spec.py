@@ -43,7 +43,8 @@ A target may be the effect of a change (a paired contrast on common random numbe
 Its measured value is ``mean(measure under to) - mean(measure under from)``, both variants of
 the trial's scenario run on the same seed and replicate, so each run gives a paired
 difference. ``from`` or ``to`` may be an empty table (the trial's scenario itself); their keys
-are applied after the trial's fitted and tied values and are checked as ``[set]`` is. Each
+are applied after the trial's fitted and tied values and are checked as ``[set]`` is (the
+``run`` table's keys excepted: the seed, weeks and worlds pair the two sides' runs). Each
 distinct table is run once per seed and replicate, shared between the targets that name it.
 An effect target counts in the discrepancy as any other figure; its interval in the report is
 the 95% confidence interval of the mean paired difference (sd of the differences / sqrt(n)).
@@ -442,6 +443,12 @@ def _contrast(table: Any, base: Any, at: str) -> tuple[tuple[tuple[str, Any], ..
             )
         flat = _flatten(table[side], "", lambda _: False)
         for key, value in flat.items():
+            if key.split(".")[0] == "run":
+                # The seed, the weeks and the worlds are what pairs the two variants' runs.
+                raise UserInputError(
+                    f"{at}.contrast.{side}.{key}: the run's settings are the fit's own, the "
+                    "same for both sides of a paired effect; contrast a programme's keys"
+                )
             try:
                 _value_at(data, key)
             except KeyError:

@@ -236,6 +236,12 @@ BAD = [
         "contrast = { to = {} }\n",
         ("target.0.contrast", "from = "),
     ),
+    (
+        "seeds = [7, 11]",
+        '[[target]]\nmetric = "peers_exhausted_fraction"\nvalue = 0\nsd = 1\n'
+        'contrast = { from = {}, to = { "run.weeks" = 13 } }\n',
+        ("target.0.contrast.to.run.weeks", "the run's settings"),
+    ),
     ("seed = 7\nseeds = [7, 11]", PLAIN, ("seed and seeds", "not both")),
     ("seeds = []", PLAIN, ("seeds = []", "non-empty list")),
     ("seeds = [7, 7]", PLAIN, ("seeds = [7, 7]", "distinct")),
