@@ -423,7 +423,10 @@ def _targets(items: Any, base: Any, where: str) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def _contrast(table: Any, base: Any, at: str) -> tuple[tuple[tuple[str, Any], ...], ...]:
+_Overrides = tuple[tuple[str, Any], ...]
+
+
+def _contrast(table: Any, base: Any, at: str) -> tuple[_Overrides, _Overrides]:
     """``contrast = { from = {...}, to = {...} }``: two override tables, checked as ``[set]``."""
     from sim.model.scenario import scenario_to_dict
     from sim.sweep.spec import _flatten, _value_at
@@ -434,7 +437,7 @@ def _contrast(table: Any, base: Any, at: str) -> tuple[tuple[tuple[str, Any], ..
             "to = { KEY = VALUE, ... } } (either may be empty: the trial's scenario itself)"
         )
     data = scenario_to_dict(base)
-    sides = []
+    sides: list[_Overrides] = []
     for side in ("from", "to"):
         if not isinstance(table[side], Mapping):
             raise UserInputError(
@@ -469,7 +472,7 @@ def _contrast(table: Any, base: Any, at: str) -> tuple[tuple[tuple[str, Any], ..
         sides.append(tuple(sorted(flat.items())))
     if sides[0] == sides[1]:
         raise UserInputError(f"{at}.contrast: from and to are the same; an effect needs a change")
-    return tuple(sides)
+    return sides[0], sides[1]
 
 
 def _series_target(item: Mapping[str, Any], at: str, weeks: int, source: str) -> list[Target]:
