@@ -26,7 +26,7 @@ from sim.ensemble import compiling
 from sim.ensemble.compiling import expect as expect_compiling
 from sim.ensemble.compiling import thread_compile_seconds
 from sim.model.events import EventRecorder
-from sim.model.metrics import group_reach, interval, summarise
+from sim.model.metrics import group_reach, interval, peers_leaving, summarise
 from sim.model.outreach import WEEKLY_SERIES, OutreachModel
 from sim.model.scenario import Scenario
 from sim.model.world import World, build_world, world_count
@@ -175,7 +175,7 @@ def run_replicate(
     return RunResult(
         replicate,
         model.metrics(),
-        group_reach(model),
+        {**group_reach(model), "peers_left": peers_leaving(model)},
         model.weekly,
         world_seconds=built - start - world_compile,
         model_seconds=end - built - model_compile,

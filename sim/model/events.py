@@ -29,6 +29,12 @@ code   name               what happened to ``person``
 10     ``peer_exhausted`` the peer's energy fell below the exhaustion threshold: rests
 11     ``peer_returned``  the resting peer recovered and works again
 12     ``peer_withdrawn`` the peer withdrew (while resting, or by a change of policy)
+13     ``peer_break``     the peer took a break (after a relapse too)
+14     ``peer_back``      the peer came back from a break
+15     ``peer_left_relapse``  the peer left after a relapse
+16     ``peer_left_other_work``  the peer left for other work or study
+17     ``peer_left_health_or_prison``  the peer left for their health, or went to prison
+18     ``peer_left_moving``  the peer moved away
 =====  =================  ==================================================================
 
 The columns (:data:`EVENT_COLUMNS`): ``replicate``, ``week`` (0 is the first week; peers
@@ -102,6 +108,12 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
     (10, "peer_exhausted", "the peer was exhausted and rests"),
     (11, "peer_returned", "the resting peer works again"),
     (12, "peer_withdrawn", "the peer withdrew"),
+    (13, "peer_break", "the peer took a break"),
+    (14, "peer_back", "the peer came back from a break"),
+    (15, "peer_left_relapse", "the peer left after a relapse"),
+    (16, "peer_left_other_work", "the peer left for other work or study"),
+    (17, "peer_left_health_or_prison", "the peer left for their health or went to prison"),
+    (18, "peer_left_moving", "the peer moved away"),
 )
 # The codes by name, for the kernel (prefixed: the client states are ENGAGED, LINKED, ...).
 (
@@ -118,7 +130,13 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
     EV_PEER_EXHAUSTED,
     EV_PEER_RETURNED,
     EV_PEER_WITHDRAWN,
-) = range(13)
+    EV_PEER_BREAK,
+    EV_PEER_BACK,
+    EV_PEER_LEFT_RELAPSE,
+    EV_PEER_LEFT_OTHER_WORK,
+    EV_PEER_LEFT_HEALTH_OR_PRISON,
+    EV_PEER_LEFT_MOVING,
+) = range(19)
 #: Event names by code.
 EVENT_NAMES: tuple[str, ...] = tuple(name for _, name, _ in EVENT_TYPES)
 assert all(code == j for j, (code, _, _) in enumerate(EVENT_TYPES))

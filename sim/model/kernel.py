@@ -13,8 +13,8 @@ each phase does), each a function of its own, tested against the same phase of t
    left allow, and the outreach workers' meetings;
 5. :func:`referral`: chain referral by engaged clients with coupons;
 6. :func:`engagement`: engagement within the (tailored) caseload cap, or lost contact;
-7. :func:`wellbeing`: the week worked as job demands and resources; exhaustion, rest and
-   withdrawal.
+7. :func:`wellbeing`: the week worked and life as job demands and resources; exhaustion,
+   rest, breaks and leaving.
 
 Each phase takes the named structures of :mod:`sim.model.state`. Every random number comes from
 :mod:`sim.streams`, hashed on (process key, week, person): a peer's draws are keyed by the
@@ -56,7 +56,13 @@ from sim.model.events import (
     EV_ENGAGED,
     EV_LINKED,
     EV_LOST_CONTACT,
+    EV_PEER_BACK,
+    EV_PEER_BREAK,
     EV_PEER_EXHAUSTED,
+    EV_PEER_LEFT_HEALTH_OR_PRISON,
+    EV_PEER_LEFT_MOVING,
+    EV_PEER_LEFT_OTHER_WORK,
+    EV_PEER_LEFT_RELAPSE,
     EV_PEER_RECRUITED,
     EV_PEER_RETURNED,
     EV_PEER_WITHDRAWN,
@@ -69,7 +75,7 @@ from sim.model.events import (
     L_WAVE,
     L_WEEK,
 )
-from sim.model.recruitment.draws import start_energy
+from sim.model.recruitment.draws import normal, start_energy, vulnerability
 from sim.model.state import (
     ACTIVE,
     B_CONTACTED,
@@ -79,17 +85,21 @@ from sim.model.state import (
     B_LEN,
     B_LINKED,
     B_RETAINED,
+    BREAK,
     C_ACCOMPANIED,
     C_ACTIVE,
     C_APPOINTMENTS,
     C_COMPENSATION,
     C_HOUSE_CALLS,
+    C_LEFT,
+    C_LIFE_EVENTS,
     C_NEW_CONTACTS,
     C_NEW_ENGAGED,
     C_NEW_EXHAUSTED,
     C_NEW_LINKED,
     C_NOW_ENGAGED,
     C_NOW_LINKED,
+    C_ON_BREAK,
     C_ONLINE_CONTACTS,
     C_PEER_CENTIHOURS,
     C_PEER_WEEKS_PAID,
@@ -108,6 +118,11 @@ from sim.model.state import (
     EVER_LINKED,
     EVER_RETAINED,
     HIDDEN,
+    LEFT_EXHAUSTION,
+    LEFT_HEALTH_PRISON,
+    LEFT_MOVING,
+    LEFT_OTHER_WORK,
+    LEFT_RELAPSE,
     LINKED,
     N_EGO_CLASSES,
     RESTING,
@@ -338,11 +353,12 @@ def _team_meeting(w, par):
 
 @njit(cache=True, _nrt=False, inline="always")
 def _due_order(p, par, i):
-    """Peer row ``i``'s place in the queue for scarce supervision: need (energy) or turn.
+    """Peer row ``i``'s place in the queue for scarce supervision: need or turn.
 
-    The person breaks ties, so no two peers share a place.
+    Need is the energy as the professionals judge it (``p.judged``), not the true one. The
+    person breaks ties, so no two peers share a place.
     """
-    first = p.energy[i] if par.supervision_by_need else float(p.last_supervised[i])
+    first = p.judged[i] if par.supervision_by_need else float(p.last_supervised[i])
     return first + p.node[i] * 1e-12
 
 
@@ -373,13 +389,15 @@ def plan(w, world, c, p, par, keys, counters):
     """Phase 1: the professionals' side and each working peer's hours for the week.
 
     Supervision slots go to the peers who are due (``supervision_every_weeks`` weeks since the
-    last), when scarce the most strained first (lowest energy, then person), or with
+    last), when scarce the most strained first (lowest judged energy, then person), or with
     ``supervision_order = 'turn'`` those waiting longest first; a supervision is also an
-    assessment: the peer's strength is their energy then. A peer's hours are their kind's,
-    tailored to that strength; supervision, a team meeting, training (new peers, shortened
-    by educators), indirect work and following up the caseload come first, and what does not
-    fit waits. A client's follow-up takes ``hours_per_client_week`` for each unit of their need
-    (1 plus ``problem_load`` per problem area).
+    assessment: the peer's strength is their energy as judged then. The professionals judge a
+    working peer's energy with a normal error of sd ``assessment_error_sd`` (within [0, 1]). A
+    peer's hours are their kind's, tailored to that strength; supervision, a team meeting,
+    training (new peers, shortened by educators), indirect work and following up the caseload
+    come first, and what does not fit waits. A client's follow-up takes
+    ``hours_per_client_week`` for each unit of their need (1 plus ``problem_load`` per problem
+    area).
     """
     n = p.node.shape[0]
     working = 0
@@ -389,6 +407,12 @@ def plan(w, world, c, p, par, keys, counters):
         p.successes[i] = 0
         if p.status[i] == ACTIVE:
             working += 1
+            if par.assessment_error_sd > 0.0:
+                kp = _peer_key(keys.wellbeing, w, p.node[i], p.kind[i])
+                judged = p.energy[i] + par.assessment_error_sd * normal(kp, 20)
+                p.judged[i] = min(1.0, max(0.0, judged))
+            else:
+                p.judged[i] = p.energy[i]
     if par.supervision_every_weeks > 0 and par.professionals > 0:
         due = c.scratch  # a peer is a person: room for every peer
         m = 0
@@ -402,7 +426,7 @@ def plan(w, world, c, p, par, keys, counters):
         for j in range(min(m, slots)):
             i = due[j]
             p.last_supervised[i] = w
-            p.strength[i] = p.energy[i]
+            p.strength[i] = p.judged[i]
             counters[C_SUPERVISIONS] += 1
     meeting = _team_meeting(w, par)
     if meeting and working > 0:
@@ -877,16 +901,67 @@ def _binomial(n, q, u):
     return k
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _weekly(per_year):
+    """A chance a week from a chance a year: ``1 - (1 - rate)^(1/52)``."""
+    if per_year >= 1.0:
+        return 1.0
+    return 1.0 - (1.0 - per_year) ** (1.0 / 52.0)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _geometric(mean, u):
+    """Weeks of a break: geometric on 1, 2, ... with mean ``mean``, by inversion of ``u``."""
+    if mean <= 1.0:
+        return 1
+    return 1 + int(math.log(max(u, 1e-300)) / math.log(1.0 - 1.0 / mean))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _peer_leaves(c, p, w, i, reason, counters):
+    """Peer row ``i`` leaves the programme for ``reason`` (``LEFT_*``)."""
+    p.status[i] = WITHDRAWN
+    p.left_reason[i] = reason
+    counters[C_LEFT] += 1
+    if reason == LEFT_EXHAUSTION:
+        counters[C_WITHDRAWN] += 1
+        _log_peer(c, p, w, EV_PEER_WITHDRAWN, i)
+    elif reason == LEFT_RELAPSE:
+        _log_peer(c, p, w, EV_PEER_LEFT_RELAPSE, i)
+    elif reason == LEFT_OTHER_WORK:
+        _log_peer(c, p, w, EV_PEER_LEFT_OTHER_WORK, i)
+    elif reason == LEFT_HEALTH_PRISON:
+        _log_peer(c, p, w, EV_PEER_LEFT_HEALTH_OR_PRISON, i)
+    else:
+        _log_peer(c, p, w, EV_PEER_LEFT_MOVING, i)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _take_break(c, p, w, i, until):
+    p.status[i] = BREAK
+    p.break_until[i] = until
+    _log_peer(c, p, w, EV_PEER_BREAK, i)
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def wellbeing(w, world, c, p, par, keys, counters):
-    """Phase 7: the week worked drains a peer's energy, resources restore it (saturating).
+    """Phase 7: the week worked drains a peer's energy, resources restore it; careers move on.
 
     Demands (job demands-resources, Bakker & Demerouti 2007): the hours worked (crises add
     unplanned hours), the caseload, crises (fewer among an educator's clients), a stigma event
-    (chance rising with local stigma; it labels the peer a snitch for some weeks), role
-    conflict; crises and stigma events cost less in pairs. Resources restore a share of the
-    missing energy: rest, supervision, a team meeting, peer support, pay in proportion to a
-    fair wage (dose response), indirect work and each client engaged or linked this week.
+    (chance rising with local stigma; it labels the peer a snitch for some weeks) and the
+    steady weight of local stigma, role conflict, and life events (a client's or friend's
+    overdose death, a relapse, losing housing, an arrest); crises and stigma events cost less
+    in pairs. The week's demands are multiplied by the peer's lasting vulnerability and by a
+    random strain (lognormal, mean 1). Resources restore a share of the missing energy: rest,
+    supervision, a team meeting, peer support, pay in proportion to a fair wage (dose
+    response), indirect work and each client engaged or linked this week.
+
+    Careers (``[careers]``): an enrolled peer (working, resting after exhaustion or on a break)
+    leaves for other work, health or prison, or a move at yearly rates; a relapse takes a
+    working peer out for a break, or ends their work; an arrest may end in prison; a working
+    peer takes breaks; an exhausted peer rests, and returns or withdraws. At most one change of
+    status a week.
     """
     meeting = _team_meeting(w, par)
     n_peers = p.node.shape[0]
@@ -894,10 +969,31 @@ def wellbeing(w, world, c, p, par, keys, counters):
     for i in range(n_peers):
         if p.status[i] == ACTIVE:
             working += 1
+    q_other = _weekly(par.leave_other_work_per_year)
+    q_health = q_other + _weekly(par.leave_health_per_year)
+    q_leave = q_health + _weekly(par.leave_moving_per_year)
+    q_death = _weekly(par.overdose_deaths_per_year)
+    q_relapse = _weekly(par.relapse_per_year)
+    q_housing = _weekly(par.housing_loss_per_year)
+    q_arrest = _weekly(par.arrest_per_year)
+    q_break = min(1.0, par.breaks_per_year / 52.0)
     for i in range(n_peers):
         kind = p.kind[i]
+        status = p.status[i]
+        if status == WITHDRAWN:
+            continue
         kp = _peer_key(keys.wellbeing, w, p.node[i], kind)
-        if p.status[i] == ACTIVE:
+        u = uniform(kp, 13)
+        if u < q_leave:  # reasons of their own, one draw for the three
+            if u < q_other:
+                _peer_leaves(c, p, w, i, LEFT_OTHER_WORK, counters)
+            elif u < q_health:
+                _peer_leaves(c, p, w, i, LEFT_HEALTH_PRISON, counters)
+            else:
+                _peer_leaves(c, p, w, i, LEFT_MOVING, counters)
+            continue
+        if status == ACTIVE:
+            v = p.node[i]
             load = p.caseload[i]
             # Clients with more problems have more crises: the chance scales with the mean need.
             weight = p.need[i] / load if load > 0 else 1.0
@@ -909,18 +1005,36 @@ def wellbeing(w, world, c, p, par, keys, counters):
             worked = p.hours_worked[i] + crises * par.hours_per_crisis
             p.hours_worked[i] = worked
             risk = par.pair_risk_factor if par.works_in_pairs[kind] else 1.0
+            stigma = world.loc_stigma[world.locality[v]]
             demand = (
                 par.demand_per_hour * worked
                 + par.demand_per_client_week * load
                 + par.crisis_cost * crises * risk
                 + par.role_conflict_per_week[kind]
+                + par.stigma_demand_per_week * stigma
             )
-            if (
-                uniform(kp, 0)
-                < par.p_stigma_event_per_week * world.loc_stigma[world.locality[p.node[i]]]
-            ):
+            if uniform(kp, 0) < par.p_stigma_event_per_week * stigma:
                 demand += par.stigma_event_cost * risk
                 p.label_until[i] = w + par.stigma_trust_weeks
+            # Life events: a death among the clients and friends, a relapse, housing, arrest.
+            known = load + world.indptr[v + 1] - world.indptr[v]
+            if uniform(kp, 4) < 1.0 - (1.0 - q_death) ** known:
+                demand += par.bereavement_cost
+                counters[C_LIFE_EVENTS] += 1
+            relapsed = uniform(kp, 5) < q_relapse
+            if relapsed:
+                demand += par.relapse_cost
+                counters[C_LIFE_EVENTS] += 1
+            if uniform(kp, 8) < q_housing:
+                demand += par.housing_loss_cost
+                counters[C_LIFE_EVENTS] += 1
+            arrested = uniform(kp, 9) < q_arrest
+            if arrested:
+                demand += par.arrest_cost
+                counters[C_LIFE_EVENTS] += 1
+            sd = par.strain_sd
+            strain = math.exp(sd * normal(kp, 2) - 0.5 * sd * sd) if sd > 0.0 else 1.0
+            demand *= p.vulnerability[i] * strain
             gain = (
                 par.recovery_per_week
                 + par.meaning_gain * par.indirect_work_share
@@ -932,32 +1046,50 @@ def wellbeing(w, world, c, p, par, keys, counters):
                 gain += par.team_meeting_gain
             if working >= 2:
                 gain += par.peer_support_gain
-            if par.compensation_per_week[kind] > 0.0:
-                gain += par.compensation_gain * par.pay_ratio[kind]
-                counters[C_COMPENSATION] += int(round(par.compensation_per_week[kind] * 100.0))
+            pay = par.pay_per_hour[kind]
+            if pay > 0.0:
+                gain += par.compensation_gain * min(1.0, pay / par.fair_wage_per_hour)
+                counters[C_COMPENSATION] += int(round(worked * pay * 100.0))
             counters[C_PEER_WEEKS_PAID] += 1
             counters[C_PEER_CENTIHOURS] += int(round(worked * 100.0))
             e = p.energy[i] + gain * (1.0 - p.energy[i]) - demand
             p.energy[i] = min(1.0, max(0.0, e))
-            if p.energy[i] < par.exhaustion_threshold:
+            exhausted = p.energy[i] < par.exhaustion_threshold
+            if exhausted and not p.ever_exhausted[i]:
+                counters[C_NEW_EXHAUSTED] += 1
+            if exhausted:
+                p.ever_exhausted[i] = True
+            # One change of status a week: exhaustion first (the peer rests, whatever else
+            # happened), then prison, a relapse, a break.
+            if exhausted:
                 p.status[i] = RESTING
                 _log_peer(c, p, w, EV_PEER_EXHAUSTED, i)
-                if not p.ever_exhausted[i]:
-                    counters[C_NEW_EXHAUSTED] += 1
-                p.ever_exhausted[i] = True
-        elif p.status[i] == RESTING:
+            elif arrested and uniform(kp, 10) < par.p_prison_after_arrest:
+                _peer_leaves(c, p, w, i, LEFT_HEALTH_PRISON, counters)
+            elif relapsed and uniform(kp, 6) < par.p_leave_after_relapse:
+                _peer_leaves(c, p, w, i, LEFT_RELAPSE, counters)
+            elif relapsed:
+                _take_break(c, p, w, i, w + _geometric(par.relapse_break_weeks, uniform(kp, 7)))
+            elif uniform(kp, 11) < q_break:
+                _take_break(c, p, w, i, w + _geometric(par.break_weeks, uniform(kp, 12)))
+        elif status == RESTING:
             p.energy[i] = min(1.0, p.energy[i] + par.rest_recovery_per_week * (1.0 - p.energy[i]))
             if p.energy[i] >= par.return_threshold:
                 p.status[i] = ACTIVE
                 _log_peer(c, p, w, EV_PEER_RETURNED, i)
             elif uniform(kp, 1) < par.p_withdraw_per_rest_week:
-                p.status[i] = WITHDRAWN
-                _log_peer(c, p, w, EV_PEER_WITHDRAWN, i)
-                counters[C_WITHDRAWN] += 1
+                _peer_leaves(c, p, w, i, LEFT_EXHAUSTION, counters)
+        else:  # on a break: rests, and comes back when it ends
+            p.energy[i] = min(1.0, p.energy[i] + par.rest_recovery_per_week * (1.0 - p.energy[i]))
+            if w >= p.break_until[i]:
+                p.status[i] = ACTIVE
+                _log_peer(c, p, w, EV_PEER_BACK, i)
         if p.status[i] == ACTIVE:
             counters[C_ACTIVE] += 1
         elif p.status[i] == RESTING:
             counters[C_RESTING] += 1
+        elif p.status[i] == BREAK:
+            counters[C_ON_BREAK] += 1
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -985,12 +1117,13 @@ def week(w, world, c, p, par, keys, counters):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, assessed):
+def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, vuln_sd, assessed):
     """Make persons ``nodes`` peers of ``kind`` in the peer rows from ``first`` on.
 
     ``p`` holds the model's whole peer arrays (capacity, not only the rows in use). A new
     peer's start energy is ``mean`` plus a uniform draw within ``+/- spread`` keyed by the
-    person (``energy_key``), and a professional assesses it at induction (``assessed``). A
+    person (``energy_key``), and a professional assesses it at induction (``assessed``); their
+    lasting vulnerability is lognormal with log-sd ``vuln_sd``, keyed by the person too. A
     client who becomes a peer leaves their own peer's caseload and every list of clients.
     """
     for j in range(nodes.shape[0]):
@@ -1001,6 +1134,10 @@ def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, 
         p.status[i] = ACTIVE
         e = start_energy(energy_key, v, mean, spread)
         p.energy[i] = e
+        p.vulnerability[i] = vulnerability(energy_key, v, vuln_sd)
+        p.judged[i] = e
+        p.left_reason[i] = 0
+        p.break_until[i] = 0
         p.joined[i] = week
         p.strength[i] = e if assessed else 1.0
         p.last_supervised[i] = week

@@ -20,6 +20,7 @@ __all__ = [
     "Metric",
     "group_reach",
     "interval",
+    "peers_leaving",
     "programme_cost",
     "run_metrics",
     "salaried_hours_per_week",
@@ -148,6 +149,31 @@ _TABLE = (
         "Share of distant peers exhausted at least once",
         "share",
         "share of distant peers who were exhausted at least once",
+        share=True,
+    ),
+    Metric(
+        "peers_left_fraction",
+        "Share of peers who left",
+        "Share of peers who left the programme during the run",
+        "share",
+        "share of all peers (replacements included) who left during the run, for any "
+        "reason of their own or after exhaustion (not those let go by a change of policy)",
+        share=True,
+    ),
+    Metric(
+        "peers_enrolled",
+        "Peers enrolled",
+        "Peers enrolled at a time (working, resting or on a break)",
+        "peers",
+        "mean over the weeks of the peers enrolled: working, resting after exhaustion or "
+        "on a break",
+    ),
+    Metric(
+        "peers_active_share",
+        "Share of enrolled peers working",
+        "Share of the enrolled peers working at a time",
+        "share",
+        "mean over the weeks of the peers working / the peers enrolled",
         share=True,
     ),
     Metric(
@@ -318,6 +344,41 @@ def group_reach(model) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
+def peers_leaving(model) -> dict[str, dict[str, float]]:
+    """Why peers left: ``{reason: {"size", "left", "left_share"}}``, for the JSON's groups.
+
+    ``size`` is every peer of the run (replacements included), ``left`` those who left for
+    the reason (:data:`sim.model.state.LEAVING_REASONS`), ``left_share`` their share.
+    """
+    n = model.n_peers
+    left = model.p_status[:n] == E.WITHDRAWN
+    reasons = model.p_left_reason[:n]
+    return {
+        name: {
+            "size": float(n),
+            "left": float(np.sum(left & (reasons == code))),
+            "left_share": _share(float(np.sum(left & (reasons == code))), float(n)),
+        }
+        for code, name in E.LEAVING_REASONS.items()
+    }
+
+
+def _enrolment(weekly) -> tuple[float, float]:
+    """Mean peers enrolled a week, and the mean share of them working, from the series."""
+    active = np.asarray(weekly["peers_active"][1:], float)
+    if active.size == 0:
+        return float("nan"), float("nan")
+    enrolled = (
+        active
+        + np.asarray(weekly["peers_resting"][1:], float)
+        + np.asarray(weekly["peers_on_break"][1:], float)
+    )
+    some = enrolled > 0
+    if not some.any():
+        return float(enrolled.mean()), float("nan")
+    return float(enrolled.mean()), float(np.mean(active[some] / enrolled[some]))
+
+
 def run_metrics(model) -> dict[str, float]:
     """The metrics of :data:`METRICS` for one finished (or running) model."""
     ever = model.ever
@@ -355,6 +416,8 @@ def run_metrics(model) -> dict[str, float]:
     high = w.mistrust >= model.scenario.clients.high_mistrust_at
     contacted_mask = (ever & E.EVER_CONTACTED) > 0
     contacted_out = float(np.sum(contacted_mask & out))
+    left_reason = model.p_left_reason[:n]
+    enrolled, active_share = _enrolment(model.weekly)
     return {
         "clients_contacted": float(contacted),
         "clients_engaged": float(engaged),
@@ -374,6 +437,12 @@ def run_metrics(model) -> dict[str, float]:
             float(np.sum(model.p_ever_exhausted[:n][kinds == E.DISTANT])),
             float(np.sum(kinds == E.DISTANT)),
         ),
+        "peers_left_fraction": _share(
+            float(np.sum((model.p_status[:n] == E.WITHDRAWN) & (left_reason != E.LEFT_POLICY))),
+            n,
+        ),
+        "peers_enrolled": enrolled,
+        "peers_active_share": active_share,
         "peer_hours_per_week": _share(model.totals["peer_hours"], model.totals["peer_weeks"]),
         "peers_active_end": float(np.sum(model.p_status[:n] == E.ACTIVE)),
         "peers_recruited": float(n),

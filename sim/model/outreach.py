@@ -42,7 +42,8 @@ WEEKLY_SERIES = (
     "linked_now",  # clients in that state this week
     "peers_active",
     "peers_resting",
-    "peers_withdrawn",
+    "peers_on_break",
+    "peers_withdrawn",  # left the programme, any reason
     "peers_exhausted_ever",
     "appointments",
     "supervisions",
@@ -284,6 +285,7 @@ class OutreachModel(mesa.Model):
                 ]
                 for i in mine[:-diff]:
                     pf.status[i] = E.WITHDRAWN
+                    pf.left_reason[i] = E.LEFT_POLICY
                     pf.replaced[i] = True
                     log_event(self._log, self.week, EV_PEER_WITHDRAWN, int(pf.node[i]), i)
         wanted = self.scenario.services.professionals
@@ -391,6 +393,7 @@ class OutreachModel(mesa.Model):
             np.uint64(self._recruit_streams[kind].energy_key),
             float(w.energy_start),
             float(w.energy_start_spread),
+            float(w.vulnerability_sd),
             self.scenario.services.professionals > 0,
         )
         self._egos.add(self, nodes, kind)
@@ -416,7 +419,8 @@ class OutreachModel(mesa.Model):
                     left.append(vacancy)
             self.vacancies = left
 
-    def _replace_withdrawn(self) -> None:
+    def _replace_leavers(self) -> None:
+        """Open a vacancy for each peer who left this week (any reason), if the policy says so."""
         policy = self.scenario.policy
         pf = self.peers
         n = pf.count
@@ -459,8 +463,8 @@ class OutreachModel(mesa.Model):
         if self.recorder is not None:
             self.recorder.take(self._log, self.peers.node)
         self.week += 1
-        if week[E.C_WITHDRAWN]:
-            self._replace_withdrawn()
+        if week[E.C_LEFT]:
+            self._replace_leavers()
         self._record(week)
 
     def run(self, weeks: int | None = None) -> None:
@@ -487,7 +491,7 @@ class OutreachModel(mesa.Model):
             week[E.C_ACTIVE] = n
         b = self.book.tolist()
         t = self.totals
-        active, resting = week[E.C_ACTIVE], week[E.C_RESTING]
+        active, resting, away = week[E.C_ACTIVE], week[E.C_RESTING], week[E.C_ON_BREAK]
         values = (
             b[E.B_CONTACTED],
             b[E.B_ENGAGED],
@@ -497,7 +501,8 @@ class OutreachModel(mesa.Model):
             week[E.C_NOW_LINKED],
             active,
             resting,
-            n - active - resting,
+            away,
+            n - active - resting - away,
             t["exhausted_ever"],
             t["appointments"],
             t["supervisions"],

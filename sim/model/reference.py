@@ -91,7 +91,7 @@ import numpy as np
 from sim.model import state as E
 from sim.model.metrics import programme_cost, run_metrics
 from sim.model.outreach import WEEKLY_SERIES
-from sim.model.recruitment.draws import kind_streams, start_energies
+from sim.model.recruitment.draws import kind_streams, start_energies, vulnerabilities
 from sim.model.recruitment.policies import recruit
 from sim.model.scenario import Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
@@ -204,6 +204,10 @@ class ReferenceModel:
                 "need": float(need),
                 "pending": int(pending),
                 "replaced": False,
+                "vulnerability": float(vuln),
+                "judged": float(judged),
+                "break_until": int(back),
+                "left_reason": int(why),
             }
             for (
                 node,
@@ -221,6 +225,10 @@ class ReferenceModel:
                 done,
                 need,
                 pending,
+                vuln,
+                judged,
+                back,
+                why,
             ) in zip(
                 peers.node,
                 peers.kind,
@@ -237,6 +245,10 @@ class ReferenceModel:
                 peers.successes,
                 peers.need,
                 peers.pending,
+                peers.vulnerability,
+                peers.judged,
+                peers.break_until,
+                peers.left_reason,
                 strict=True,
             )
         ]
@@ -289,6 +301,9 @@ class ReferenceModel:
                 self._recruit_streams[kind], np.array([node]), w.energy_start, w.energy_start_spread
             )[0]
         )
+        vuln = float(
+            vulnerabilities(self._recruit_streams[kind], np.array([node]), w.vulnerability_sd)[0]
+        )
         assessed = self.scenario.services.professionals > 0  # induction by a professional
         self.peers.append(
             {
@@ -308,6 +323,10 @@ class ReferenceModel:
                 "need": 0.0,
                 "pending": 0,
                 "replaced": False,
+                "vulnerability": vuln,
+                "judged": energy,
+                "break_until": 0,
+                "left_reason": E.STAYING,
             }
         )
         j = self.peer_of[node]
@@ -367,7 +386,7 @@ class ReferenceModel:
         self.totals["salaried_hours"] += salaried_hours_per_week(self.scenario)
         self.week += 1
         for p in self.peers:
-            if p["status"] == E.WITHDRAWN and not p["replaced"]:
+            if p["status"] == E.WITHDRAWN and not p["replaced"]:  # left, for any reason
                 p["replaced"] = True
                 if self.scenario.policy.replace_withdrawn:
                     due = self.week + self.scenario.policy.replacement_delay_weeks
@@ -398,16 +417,20 @@ class ReferenceModel:
             peer["hours_left"] = peer["hours_worked"] = 0.0
             peer["successes"] = 0
         working = [p for p in self.peers if p["status"] == E.ACTIVE]
+        error = s.wellbeing.assessment_error_sd
+        for peer in working:  # the professionals judge each working peer's energy
+            judged = peer["energy"] + error * self.random.gauss(0.0, 1.0)
+            peer["judged"] = min(1.0, max(0.0, judged))
         every = s.wellbeing.supervision_every_weeks
         if every > 0 and sv.professionals > 0:
             due = [p for p in working if self.week - p["last_supervised"] >= every]
             if sv.supervision_order == "need":
-                due.sort(key=lambda p: (p["energy"], p["node"]))
+                due.sort(key=lambda p: (p["judged"], p["node"]))
             else:
                 due.sort(key=lambda p: (p["last_supervised"], p["node"]))
             for peer in due[: int(sv.professionals * sv.supervision_per_professional_week)]:
                 peer["last_supervised"] = self.week
-                peer["strength"] = peer["energy"]
+                peer["strength"] = peer["judged"]
                 self.totals["supervisions"] += 1
         meeting = self._team_meeting()
         if meeting and working:
@@ -699,12 +722,39 @@ class ReferenceModel:
                 if self.peer_of[v] >= 0:
                     self.peers[self.peer_of[v]]["successes"] += 1
 
+    @staticmethod
+    def _weekly_chance(per_year: float) -> float:
+        return 1.0 if per_year >= 1.0 else 1.0 - (1.0 - per_year) ** (1.0 / 52.0)
+
+    def _break_weeks(self, mean: float) -> int:
+        """A geometric number of weeks (1, 2, ...) with the given mean."""
+        weeks = 1
+        while mean > 1.0 and self.random.random() >= 1.0 / mean:
+            weeks += 1
+        return weeks
+
     def _wellbeing(self) -> None:
         s = self.scenario
-        w, wk = s.wellbeing, s.work
+        w, wk, cr = s.wellbeing, s.work, s.careers
         meeting = self._team_meeting()
         working = sum(p["status"] == E.ACTIVE for p in self.peers)
+        q = self._weekly_chance
+        leave = (
+            (E.LEFT_OTHER_WORK, q(cr.leave_other_work_per_year)),
+            (E.LEFT_HEALTH_PRISON, q(cr.leave_health_per_year)),
+            (E.LEFT_MOVING, q(cr.leave_moving_per_year)),
+        )
         for peer in self.peers:
+            if peer["status"] == E.WITHDRAWN:
+                continue
+            u, gone = self.random.random(), False
+            for reason, chance in leave:  # reasons of their own
+                if u < chance:
+                    peer["status"], peer["left_reason"], gone = E.WITHDRAWN, reason, True
+                    break
+                u -= chance
+            if gone:
+                continue
             if peer["status"] == E.ACTIVE:
                 kind = self._kind(peer["kind"])
                 weight = peer["need"] / peer["caseload"] if peer["caseload"] > 0 else 1.0
@@ -714,16 +764,30 @@ class ReferenceModel:
                 crises = sum(self.random.random() < p_crisis for _ in range(peer["caseload"]))
                 peer["hours_worked"] += crises * wk.hours_per_crisis
                 risk = w.pair_risk_factor if kind.works_in_pairs else 1.0
+                stigma = self.world.loc_stigma[self.locality[peer["node"]]]
                 demand = (
                     w.demand_per_hour * peer["hours_worked"]
                     + w.demand_per_client_week * peer["caseload"]
                     + w.crisis_cost * crises * risk
                     + kind.role_conflict_per_week
+                    + w.stigma_demand_per_week * stigma
                 )
-                stigma = self.world.loc_stigma[self.locality[peer["node"]]]
                 if self.random.random() < w.p_stigma_event_per_week * stigma:
                     demand += w.stigma_event_cost * risk
                     peer["label_until"] = self.week + w.stigma_trust_weeks
+                known = peer["caseload"] + len(self.neighbours[peer["node"]])
+                if self.random.random() < 1.0 - (1.0 - q(cr.overdose_deaths_per_year)) ** known:
+                    demand += cr.bereavement_cost
+                relapsed = self.random.random() < q(cr.relapse_per_year)
+                if relapsed:
+                    demand += cr.relapse_cost
+                if self.random.random() < q(cr.housing_loss_per_year):
+                    demand += cr.housing_loss_cost
+                arrested = self.random.random() < q(cr.arrest_per_year)
+                if arrested:
+                    demand += cr.arrest_cost
+                strain = self.random.lognormvariate(-0.5 * w.strain_sd**2, w.strain_sd)
+                demand *= peer["vulnerability"] * strain
                 gain = (
                     w.recovery_per_week
                     + w.meaning_gain * w.indirect_work_share
@@ -735,19 +799,28 @@ class ReferenceModel:
                     gain += w.team_meeting_gain
                 if working >= 2:
                     gain += w.peer_support_gain
-                if kind.compensation_per_week > 0:
-                    fair = kind.hours_per_week * w.fair_wage_per_hour
-                    gain += w.compensation_gain * (
-                        min(1.0, kind.compensation_per_week / fair) if fair > 0 else 1.0
-                    )
-                    self.totals["compensation"] += kind.compensation_per_week
+                if kind.pay_per_hour > 0:
+                    gain += w.compensation_gain * min(1.0, kind.pay_per_hour / w.fair_wage_per_hour)
+                    self.totals["compensation"] += kind.pay_per_hour * peer["hours_worked"]
                 self.totals["peer_hours"] += peer["hours_worked"]
                 self.totals["peer_weeks"] += 1
                 energy = peer["energy"] + gain * (1.0 - peer["energy"]) - demand
                 peer["energy"] = min(1.0, max(0.0, energy))
-                if peer["energy"] < w.exhaustion_threshold:
-                    peer["status"] = E.RESTING
+                exhausted = peer["energy"] < w.exhaustion_threshold
+                if exhausted:
                     peer["ever_exhausted"] = True
+                if exhausted:  # one change of status a week, exhaustion first
+                    peer["status"] = E.RESTING
+                elif arrested and self.random.random() < cr.p_prison_after_arrest:
+                    peer["status"], peer["left_reason"] = E.WITHDRAWN, E.LEFT_HEALTH_PRISON
+                elif relapsed and self.random.random() < cr.p_leave_after_relapse:
+                    peer["status"], peer["left_reason"] = E.WITHDRAWN, E.LEFT_RELAPSE
+                elif relapsed:
+                    peer["status"] = E.BREAK
+                    peer["break_until"] = self.week + self._break_weeks(cr.relapse_break_weeks)
+                elif self.random.random() < min(1.0, cr.breaks_per_year / 52.0):
+                    peer["status"] = E.BREAK
+                    peer["break_until"] = self.week + self._break_weeks(cr.break_weeks)
             elif peer["status"] == E.RESTING:
                 peer["energy"] = min(
                     1.0, peer["energy"] + w.rest_recovery_per_week * (1.0 - peer["energy"])
@@ -755,7 +828,13 @@ class ReferenceModel:
                 if peer["energy"] >= w.return_threshold:
                     peer["status"] = E.ACTIVE
                 elif self.random.random() < w.p_withdraw_per_rest_week:
-                    peer["status"] = E.WITHDRAWN
+                    peer["status"], peer["left_reason"] = E.WITHDRAWN, E.LEFT_EXHAUSTION
+            else:  # on a break
+                peer["energy"] = min(
+                    1.0, peer["energy"] + w.rest_recovery_per_week * (1.0 - peer["energy"])
+                )
+                if self.week >= peer["break_until"]:
+                    peer["status"] = E.ACTIVE
 
     # ------------------------------------------------------------------ measures
 
@@ -781,6 +860,7 @@ class ReferenceModel:
         for name, status in (
             ("peers_active", E.ACTIVE),
             ("peers_resting", E.RESTING),
+            ("peers_on_break", E.BREAK),
             ("peers_withdrawn", E.WITHDRAWN),
         ):
             rec[name].append(sum(p["status"] == status for p in self.peers))
@@ -801,6 +881,8 @@ class ReferenceModel:
             p_ever_exhausted=np.array([p["ever_exhausted"] for p in self.peers], bool),
             p_status=np.array([p["status"] for p in self.peers], np.int8),
             p_kind=np.array([p["kind"] for p in self.peers], np.int8),
+            p_left_reason=np.array([p["left_reason"] for p in self.peers], np.int8),
+            weekly=self.weekly,
             totals=self.totals,
             cost=self.cost,
             scenario=self.scenario,

@@ -53,6 +53,11 @@ REMOVED_KEYS = {
     ): "removed in 0.3: contacts now follow a peer's hours; set hours_per_week and "
     "p_contact_per_meeting",
     (
+        "PeerKind",
+        "compensation_per_week",
+    ): "removed in 0.4: peers are paid by the hour; set pay_per_hour (currency an hour "
+    "worked, crises included)",
+    (
         "Costs",
         "hours_per_appointment",
     ): "removed in 0.3: professionals are salaried (services.professional_hours_per_week "
@@ -432,8 +437,13 @@ class PeerKind:
         "experienced peer of this kind works, and of their own "
         "clients' crises avoided (educator)",
     )
-    compensation_per_week: float = param(
-        100.0, 0.0, 1e6, kernel=True, doc="pay per working week (currency)"
+    pay_per_hour: float = param(
+        8.0,
+        0.0,
+        1e4,
+        kernel=True,
+        doc="pay an hour worked, crises included (currency an hour); it "
+        "protects in proportion to pay over wellbeing.fair_wage_per_hour",
     )
     promote_after_weeks: int = param(
         8,
@@ -481,7 +491,7 @@ def _distant_default() -> PeerKind:
         interpreter_boost=0.02,
         role_conflict_per_week=0.02,
         educator_effect=0.1,
-        compensation_per_week=60.0,
+        pay_per_hour=7.5,
     )
 
 
@@ -734,6 +744,22 @@ class Wellbeing:
         doc="a new peer's energy is energy_start plus a uniform "
         "draw within +/- this (assumption: peers differ)",
     )
+    vulnerability_sd: float = param(
+        0.5,
+        0.0,
+        2.0,
+        doc="spread (sd of the logarithm) of a peer's lasting vulnerability, a factor on "
+        "every demand drawn once per person, mean 1 (lognormal; assumption: personality "
+        "and history explain much of who burns out, Alarcon 2011, Swider & Zimmerman 2010)",
+    )
+    strain_sd: float = param(
+        0.4,
+        0.0,
+        2.0,
+        kernel=True,
+        doc="spread (sd of the logarithm) of the week-to-week strain, a factor on the "
+        "week's demands, mean 1 (lognormal; assumption: weeks differ)",
+    )
     demand_per_hour: float = param(
         0.00398, 0.0, 1.0, kernel=True, doc="energy an hour of work costs (long hours drain)"
     )
@@ -752,6 +778,14 @@ class Wellbeing:
         doc="chance a peer is labelled a snitch in a week, at full stigma",
     )
     stigma_event_cost: float = param(0.15, 0.0, 1.0, kernel=True, doc="energy a stigma event costs")
+    stigma_demand_per_week: float = param(
+        0.01,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="energy a working week costs at full local stigma, for working where one "
+        "is known (a steady demand besides the events; Mamdani et al. 2021; assumption)",
+    )
     stigma_trust_weeks: int = param(
         8,
         0,
@@ -795,6 +829,7 @@ class Wellbeing:
         15.0,
         0.01,
         1e4,
+        kernel=True,
         doc="hourly pay at which pay protects fully (currency; "
         "assumption: a Finnish entry-level wage)",
     )
@@ -832,15 +867,122 @@ class Wellbeing:
     p_withdraw_per_rest_week: float = param(
         0.04, 0.0, 1.0, kernel=True, doc="chance a resting peer withdraws in a week"
     )
+    assessment_error_sd: float = param(
+        0.1,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="sd of the professionals' error judging a peer's energy at a supervision; "
+        "supervision by need goes by the judged strain (assumption)",
+    )
+
+
+@dataclass(frozen=True)
+class Careers:
+    """Peers' lives and careers: life events, breaks, and leaving for reasons of their own.
+
+    Every rate is a chance a year, applied weekly as ``1 - (1 - rate)^(1/52)``. A peer is
+    *enrolled* from recruitment until they leave, and *active* in the weeks they work: an
+    enrolled peer may rest after exhaustion, or take a break and come back. Life events are
+    demands on a working peer's energy (see ``[wellbeing]``); a relapse also takes the peer
+    out for a while, an arrest may end in prison. Leaving for other work, health or prison, or
+    a move happens to enrolled peers at stated rates, as well as withdrawing after exhaustion.
+    """
+
+    overdose_deaths_per_year: float = param(
+        0.015,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year that one person who uses drugs dies of an overdose: a peer "
+        "loses a client or a friend (each client of the caseload and each tie) at this "
+        "rate (people who inject drugs 1-2% a year, Mathers et al. 2013)",
+    )
+    bereavement_cost: float = param(
+        0.1, 0.0, 1.0, kernel=True, doc="energy a client's or friend's death costs (assumption)"
+    )
+    relapse_per_year: float = param(
+        0.1,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year a peer relapses (assumption: peers in recovery or on "
+        "substitution, below the 40-60% a year after treatment, McLellan et al. 2000)",
+    )
+    relapse_cost: float = param(0.15, 0.0, 1.0, kernel=True, doc="energy a relapse costs")
+    relapse_break_weeks: float = param(
+        8.0,
+        1.0,
+        520.0,
+        kernel=True,
+        doc="mean weeks a relapse takes a peer out of work (geometric; assumption)",
+    )
+    p_leave_after_relapse: float = param(
+        0.3, 0.0, 1.0, kernel=True, doc="chance a relapse ends the peer's work (assumption)"
+    )
+    housing_loss_per_year: float = param(
+        0.05,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year a peer loses their housing (assumption)",
+    )
+    housing_loss_cost: float = param(
+        0.15, 0.0, 1.0, kernel=True, doc="energy losing one's housing costs (assumption)"
+    )
+    arrest_per_year: float = param(
+        0.04, 0.0, 1.0, kernel=True, doc="chance a year a peer is arrested (assumption)"
+    )
+    arrest_cost: float = param(0.1, 0.0, 1.0, kernel=True, doc="energy an arrest costs")
+    p_prison_after_arrest: float = param(
+        0.2,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance an arrest ends in prison, and the peer leaves (health or prison)",
+    )
+    breaks_per_year: float = param(
+        2.0,
+        0.0,
+        52.0,
+        kernel=True,
+        doc="breaks a working peer takes a year, besides exhaustion (assumption: peers "
+        "work some weeks, MIPA)",
+    )
+    break_weeks: float = param(
+        3.0, 1.0, 520.0, kernel=True, doc="mean weeks of a break (geometric; assumption)"
+    )
+    leave_other_work_per_year: float = param(
+        0.06,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year an enrolled peer leaves for other work or study (assumption; "
+        "with the other reasons about one peer in five a year, Osis)",
+    )
+    leave_health_per_year: float = param(
+        0.03,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year an enrolled peer leaves for their health (assumption)",
+    )
+    leave_moving_per_year: float = param(
+        0.03,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year an enrolled peer moves away (assumption)",
+    )
 
 
 @dataclass(frozen=True)
 class Policy:
     """Programme policies beyond the peer teams."""
 
-    replace_withdrawn: bool = param(True, doc="recruit a new peer when one withdraws")
+    replace_withdrawn: bool = param(True, doc="recruit a new peer when one leaves (for any reason)")
     replacement_delay_weeks: int = param(
-        4, 0, 520, integer=True, doc="weeks until a withdrawn peer is replaced"
+        4, 0, 520, integer=True, doc="weeks until a peer who left is replaced"
     )
 
 
@@ -849,7 +991,7 @@ class Costs:
     """Prices for the cost per linked client.
 
     Professionals and outreach workers are salaried: their hours cost the same whether their
-    slots are used or not. Peers are paid for the weeks they work.
+    slots are used or not. Peers are paid for the hours they work (``pay_per_hour``).
     """
 
     professional_hour: float = param(
@@ -885,6 +1027,7 @@ class Scenario:
     outreach: Outreach = section(Outreach)
     services: Services = section(Services)
     wellbeing: Wellbeing = section(Wellbeing)
+    careers: Careers = section(Careers)
     policy: Policy = section(Policy)
     costs: Costs = section(Costs)
     source: str = field(default="", compare=False, metadata={"internal": True})

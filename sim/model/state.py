@@ -64,8 +64,22 @@ CLIENT, CLOSE, DISTANT, WORKER = 0, 1, 2, 3
 TEAM = -2
 #: The peer kinds by code, with the name of their scenario section.
 KIND_SECTIONS = {CLOSE: "close_peers", DISTANT: "distant_peers"}
-# Peer status.
-ACTIVE, RESTING, WITHDRAWN = 0, 1, 2
+# Peer status. An enrolled peer is ACTIVE (works this week), RESTING (after exhaustion) or on
+# a BREAK; WITHDRAWN is a peer who left the programme, for the reason in ``left_reason``.
+ACTIVE, RESTING, WITHDRAWN, BREAK = 0, 1, 2, 3
+# Why a peer left (``left_reason``); STAYING while enrolled. POLICY: let go by a change of
+# policy (fewer posts).
+STAYING, LEFT_EXHAUSTION, LEFT_RELAPSE, LEFT_OTHER_WORK, LEFT_HEALTH_PRISON, LEFT_MOVING = range(6)
+LEFT_POLICY = 6
+#: Reasons for leaving by code, as results name them.
+LEAVING_REASONS = {
+    LEFT_EXHAUSTION: "exhaustion",
+    LEFT_RELAPSE: "relapse",
+    LEFT_OTHER_WORK: "other_work",
+    LEFT_HEALTH_PRISON: "health_or_prison",
+    LEFT_MOVING: "moving",
+    LEFT_POLICY: "policy",
+}
 # Weekly counters written by the kernel (a plain int64 array: an output, read by index).
 (
     C_NEW_CONTACTS,
@@ -87,8 +101,11 @@ ACTIVE, RESTING, WITHDRAWN = 0, 1, 2
     C_HOUSE_CALLS,
     C_ACCOMPANIED,
     C_PEER_CENTIHOURS,
-) = range(19)
-N_COUNTERS = 19
+    C_ON_BREAK,
+    C_LEFT,
+    C_LIFE_EVENTS,
+) = range(22)
+N_COUNTERS = 22
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
 # are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone)
@@ -145,8 +162,12 @@ class PeerArrays(NamedTuple):
 
     node: np.ndarray  # int32: the person
     kind: np.ndarray  # int8: CLOSE or DISTANT
-    status: np.ndarray  # int8: ACTIVE, RESTING or WITHDRAWN
+    status: np.ndarray  # int8: ACTIVE, RESTING, BREAK or WITHDRAWN
     energy: np.ndarray  # float64 in [0, 1]
+    vulnerability: np.ndarray  # float64: lasting factor on the peer's demands (mean 1)
+    judged: np.ndarray  # float64: energy as the professionals judge it this week
+    break_until: np.ndarray  # int32: week a peer on a break comes back
+    left_reason: np.ndarray  # int8: STAYING, or why the peer left (LEFT_*)
     caseload: np.ndarray  # int32: engaged clients supported
     need: np.ndarray  # float64: the caseload weighted by each client's problems
     pending: np.ndarray  # int32: referred contacts waiting for the peer's first meeting
@@ -187,13 +208,17 @@ class PeerFrame:
         ("kind", np.int8, 0),
         ("status", np.int8, 0),
         ("energy", np.float64, 0.0),
+        ("vulnerability", np.float64, 1.0),
+        ("judged", np.float64, 1.0),
+        ("break_until", np.int32, 0),
+        ("left_reason", np.int8, 0),
         ("caseload", np.int32, 0),
         ("need", np.float64, 0.0),
         ("pending", np.int32, 0),
         ("ever_exhausted", np.bool_, False),
         ("label_until", np.int32, 0),
         ("joined", np.int32, 0),
-        ("replaced", np.bool_, False),  # a withdrawn peer already replaced or let go (Python)
+        ("replaced", np.bool_, False),  # a peer who left, already replaced or let go (Python)
         ("strength", np.float64, 1.0),
         ("last_supervised", np.int32, 0),
         ("hours_left", np.float64, 0.0),
@@ -260,7 +285,7 @@ class Params(NamedTuple):
     role_conflict_per_week: np.ndarray  # energy a week
     mirror_effect: np.ndarray
     educator_effect: np.ndarray
-    compensation_per_week: np.ndarray  # pay per working week
+    pay_per_hour: np.ndarray  # pay an hour worked
     # outreach_workers (prefixed: a peer kind declares the same keys)
     outreach_workers_count: int
     outreach_workers_hours_per_week: float
@@ -301,12 +326,14 @@ class Params(NamedTuple):
     p_dropout_engaged_per_week: float
     p_dropout_linked_per_week: float
     # wellbeing
+    strain_sd: float  # log-sd of the week's strain
     demand_per_hour: float
     demand_per_client_week: float
     p_crisis_per_client_week: float
     crisis_cost: float
     p_stigma_event_per_week: float
     stigma_event_cost: float
+    stigma_demand_per_week: float
     stigma_trust_weeks: int
     label_trust_factor: float
     recovery_per_week: float
@@ -316,6 +343,7 @@ class Params(NamedTuple):
     team_meeting_gain: float
     peer_support_gain: float
     compensation_gain: float
+    fair_wage_per_hour: float
     indirect_work_share: float
     meaning_gain: float
     direct_meaning_gain: float
@@ -324,13 +352,30 @@ class Params(NamedTuple):
     return_threshold: float
     rest_recovery_per_week: float
     p_withdraw_per_rest_week: float
+    assessment_error_sd: float
+    # careers (chances a year)
+    overdose_deaths_per_year: float
+    bereavement_cost: float
+    relapse_per_year: float
+    relapse_cost: float
+    relapse_break_weeks: float
+    p_leave_after_relapse: float
+    housing_loss_per_year: float
+    housing_loss_cost: float
+    arrest_per_year: float
+    arrest_cost: float
+    p_prison_after_arrest: float
+    breaks_per_year: float
+    break_weeks: float
+    leave_other_work_per_year: float
+    leave_health_per_year: float
+    leave_moving_per_year: float
     # derived (derived_params)
     class_weight: np.ndarray  # float64[N_EGO_CLASSES]: hop_trust^steps x subgroup_trust^differ
     appointment_slots: float
     supervision_slots: float
     house_call_slots: float
     supervision_by_need: bool
-    pay_ratio: np.ndarray  # float64[3], pay / fair pay for the kind's hours, at most 1
 
 
 class Keys(NamedTuple):
@@ -375,13 +420,6 @@ DERIVED_FROM = MappingProxyType(
             "services.house_calls_per_professional_week",
         ),
         "supervision_by_need": ("services.supervision_order",),
-        "pay_ratio": (
-            "close_peers.hours_per_week",
-            "distant_peers.hours_per_week",
-            "close_peers.compensation_per_week",
-            "distant_peers.compensation_per_week",
-            "wellbeing.fair_wage_per_hour",
-        ),
     }
 )
 
@@ -425,7 +463,11 @@ OUTSIDE_KERNEL = MappingProxyType(
             "salaried hours, a cost (salaried_hours_per_week)",
         ),
         "wellbeing.energy_start*": (("sim.model.outreach",), "a recruit's energy (kernel.admit)"),
-        "policy.*": (("sim.model.outreach",), "replacing peers who withdraw"),
+        "wellbeing.vulnerability_sd": (
+            ("sim.model.outreach",),
+            "a recruit's lasting vulnerability (kernel.admit)",
+        ),
+        "policy.*": (("sim.model.outreach",), "replacing peers who leave"),
         "costs.*": (("sim.model.metrics",), "the programme's cost"),
     }
 )
@@ -474,17 +516,6 @@ def kernel_keys() -> tuple[tuple[str, str, str, type], ...]:
     return tuple(out)
 
 
-def _pay_ratios(s) -> np.ndarray:
-    """Each kind's pay as a share of a fair wage for its hours, at most 1 (dose response)."""
-    out = np.zeros(3)
-    for kind, section in KIND_SECTIONS.items():
-        pk = getattr(s, section)
-        fair = pk.hours_per_week * s.wellbeing.fair_wage_per_hour
-        pay = pk.compensation_per_week
-        out[kind] = min(1.0, pay / fair) if fair > 0 else float(pay > 0)
-    return out
-
-
 def derived_params(s) -> dict[str, Any]:
     """The kernel's values that combine several keys (:data:`DERIVED_FROM` names them).
 
@@ -492,8 +523,7 @@ def derived_params(s) -> dict[str, Any]:
       beyond the first times ``subgroup_trust`` per subgroup in which peer and client differ;
     - ``appointment_slots``, ``supervision_slots``, ``house_call_slots``: the team's weekly
       slots, ``professionals`` times each professional's;
-    - ``supervision_by_need``: ``supervision_order == "need"``;
-    - ``pay_ratio``: each kind's pay as a share of a fair wage for its hours, at most 1.
+    - ``supervision_by_need``: ``supervision_order == "need"``.
     """
     o, sv = s.outreach, s.services
     return {
@@ -504,7 +534,6 @@ def derived_params(s) -> dict[str, Any]:
         "supervision_slots": float(sv.professionals * sv.supervision_per_professional_week),
         "house_call_slots": float(sv.professionals * sv.house_calls_per_professional_week),
         "supervision_by_need": sv.supervision_order == "need",
-        "pay_ratio": _pay_ratios(s),
     }
 
 

@@ -265,11 +265,13 @@ def test_a_referred_friend_engages_only_within_the_peers_hours():
     still = waiting[c.cstate[waiting] != S.HIDDEN]
     assert np.all(c.cstate[waiting] != S.ENGAGED)
     assert np.all(c.follow[still] == 1)
-    # With the hours for one meeting each, they are met (and may engage) the next time.
+    # With the hours for one meeting each, they are met (and may engage) the next time, by
+    # the peers who work this week (not those on a break or resting).
+    still = still[p.status[c.peer_of[still]] == S.ACTIVE]
     p.hours_left[:] = 100.0
     K.engagement(model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
     assert np.all(c.follow[still] == 0)
-    assert np.all(p.pending == 0)
+    assert np.all(p.pending[p.status == S.ACTIVE] == 0)
 
 
 def test_coupon_rewards_are_a_cost():

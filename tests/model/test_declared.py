@@ -110,8 +110,7 @@ def test_derived_values():
             "services.supervision_order": "turn",
             "outreach.hop_trust": 0.5,
             "outreach.subgroup_trust": 0.8,
-            "close_peers.compensation_per_week": 90.0,
-            "close_peers.hours_per_week": 12.0,
+            "close_peers.pay_per_hour": 7.5,
             "wellbeing.fair_wage_per_hour": 10.0,
         }
     )
@@ -119,7 +118,7 @@ def test_derived_values():
     assert par.appointment_slots == 10.0
     assert par.supervision_by_need is False
     assert par.class_weight[0] == 1.0 and par.class_weight[3 + 2] == pytest.approx(0.5 * 0.64)
-    assert par.pay_ratio[S.CLOSE] == pytest.approx(90.0 / 120.0)
+    assert par.pay_per_hour[S.CLOSE] == 7.5 and par.fair_wage_per_hour == 10.0
 
 
 def test_the_kernel_reads_every_field():

@@ -59,6 +59,12 @@ def _scenario(**extra):
             "wellbeing.p_withdraw_per_rest_week": 0.1,
             "wellbeing.rest_recovery_per_week": 0.3,
             "policy.replacement_delay_weeks": 1,
+            # every career event, often enough to happen in one run
+            "careers.relapse_per_year": 0.5,
+            "careers.p_leave_after_relapse": 0.5,
+            "careers.leave_moving_per_year": 0.2,
+            "careers.leave_other_work_per_year": 0.2,
+            "careers.leave_health_per_year": 0.2,
             **extra,
         },
     )
@@ -108,8 +114,18 @@ def test_counts_match_the_models_totals(run):
     assert np.array_equal(np.sort(recruited["person"]), np.sort(model.p_node[: model.n_peers]))
     exhausted = ev[kind == "peer_exhausted"]
     assert exhausted["person"].nunique() == model.totals["exhausted_ever"]
-    withdrawn = ev[kind == "peer_withdrawn"]
-    assert len(withdrawn) == int(np.sum(model.p_status[: model.n_peers] == S.WITHDRAWN))
+    # Each peer who left has one row saying why: withdrawn (after exhaustion) or a reason.
+    left = ev[(kind == "peer_withdrawn") | kind.str.startswith("peer_left_")]
+    rows = np.arange(model.n_peers)
+    gone = rows[model.p_status[: model.n_peers] == S.WITHDRAWN]
+    assert len(left) == gone.size and left["person"].is_unique
+    assert set(left["person"]) == set(model.p_node[gone].tolist())
+    names = {code: f"peer_left_{name}" for code, name in S.LEAVING_REASONS.items()}
+    names[S.LEFT_EXHAUSTION] = "peer_withdrawn"
+    why = dict(zip(left["person"], left["event"], strict=True))
+    for i in gone:
+        assert why[int(model.p_node[i])] == names[int(model.p_left_reason[i])]
+    assert (model.p_left_reason[rows[model.p_status[: model.n_peers] != S.WITHDRAWN]] == 0).all()
     # First events of each kind per person, by week: the weekly series of unique persons.
     for event, series in (
         ("contact", "contacted"),
@@ -134,11 +150,18 @@ _STEPS = {
     "dropout_linked": ({S.LINKED, S.RETAINED}, S.HIDDEN),
     "lost_contact": ({S.CONTACTED}, S.HIDDEN),
 }
+_ENROLLED = {S.ACTIVE, S.RESTING, S.BREAK}
 _PEER_STEPS = {
     "peer_recruited": ({None}, S.ACTIVE),
     "peer_exhausted": ({S.ACTIVE}, S.RESTING),
     "peer_returned": ({S.RESTING}, S.ACTIVE),
     "peer_withdrawn": ({S.ACTIVE, S.RESTING}, S.WITHDRAWN),
+    "peer_break": ({S.ACTIVE}, S.BREAK),
+    "peer_back": ({S.BREAK}, S.ACTIVE),
+    "peer_left_relapse": ({S.ACTIVE}, S.WITHDRAWN),
+    "peer_left_other_work": (_ENROLLED, S.WITHDRAWN),
+    "peer_left_health_or_prison": (_ENROLLED, S.WITHDRAWN),
+    "peer_left_moving": (_ENROLLED, S.WITHDRAWN),
 }
 
 
@@ -198,6 +221,7 @@ def test_replay_gives_the_models_path_week_by_week(run):
         for code, series in (
             (S.ACTIVE, "peers_active"),
             (S.RESTING, "peers_resting"),
+            (S.BREAK, "peers_on_break"),
             (S.WITHDRAWN, "peers_withdrawn"),
         ):
             assert np.sum(statuses == code) == model.weekly[series][w + 1], (w, series)

@@ -176,6 +176,22 @@ def test_engine_matches_reference_in_distribution(overrides):
         assert stats.ks_2samp(x, y, method="asymp").pvalue > alpha, name
 
 
+#: No random strain, judging error, life event, break or leaving: a peer's week is then
+#: deterministic given their hours (their lasting vulnerability is one draw both share).
+NO_CHANCE_IN_A_PEERS_LIFE = {
+    "wellbeing.strain_sd": 0.0,
+    "wellbeing.assessment_error_sd": 0.0,
+    "careers.overdose_deaths_per_year": 0.0,
+    "careers.relapse_per_year": 0.0,
+    "careers.housing_loss_per_year": 0.0,
+    "careers.arrest_per_year": 0.0,
+    "careers.breaks_per_year": 0.0,
+    "careers.leave_other_work_per_year": 0.0,
+    "careers.leave_health_per_year": 0.0,
+    "careers.leave_moving_per_year": 0.0,
+}
+
+
 def test_reference_and_engine_agree_exactly_on_the_working_week():
     """With no chance left in the peers' week both implementations must agree to the digit.
 
@@ -200,6 +216,7 @@ def test_reference_and_engine_agree_exactly_on_the_working_week():
             "wellbeing.p_withdraw_per_rest_week": 0.0,
             "wellbeing.demand_per_hour": 0.012,
             "work.training_weeks": 3,
+            **NO_CHANCE_IN_A_PEERS_LIFE,
         }
     )
     m, f = OutreachModel(s, 2), ReferenceModel(s, 2)

@@ -94,14 +94,14 @@ def test_contacts_a_week_are_bounded_by_the_hours():
 
 
 def test_pay_dose_response_none_token_fair():
-    # Pay restores energy in proportion to a fair wage for the kind's hours (MIPA: many hours
-    # with no pay carry the highest risk): none < token < fair in protection from exhaustion.
-    fair = 8 * 15.0  # distant peers' hours x fair wage per hour
+    # Pay restores energy in proportion to a fair wage an hour (MIPA: many hours with no pay
+    # carry the highest risk): none < token < fair in protection from exhaustion.
+    fair = 15.0  # wellbeing.fair_wage_per_hour
 
     def at(pay):
         return _base(
             **{
-                "distant_peers.compensation_per_week": pay,
+                "distant_peers.pay_per_hour": pay,
                 "close_peers.count": 0,
                 "distant_peers.count": 20,
             }
@@ -116,8 +116,8 @@ def test_pay_dose_response_none_token_fair():
 
 def test_pay_above_a_fair_wage_buys_no_more_protection():
     # The dose response saturates at a fair wage: paying twice as much protects no better.
-    fair = _base(**{"distant_peers.compensation_per_week": 120.0})
-    double = _base(**{"distant_peers.compensation_per_week": 240.0})
+    fair = _base(**{"distant_peers.pay_per_hour": 15.0})
+    double = _base(**{"distant_peers.pay_per_hour": 30.0})
     a = _values(fair, "peers_exhausted_fraction")
     b = _values(double, "peers_exhausted_fraction")
     assert np.array_equal(a, b)
@@ -161,12 +161,14 @@ def test_supervision_by_need_lowers_exhaustion():
     assert _more(need, turn, "peers_exhausted_fraction", 40) > Z
 
 
-def test_supervision_slots_go_to_the_most_strained_first(tmp_path):
+def _supervised_first(error: float):
+    """Three scarce supervision slots in week 3: who got them, who works, energies before."""
     s = _base(
         **{
             "services.professionals": 1,
             "services.supervision_per_professional_week": 3.0,
             "wellbeing.supervision_every_weeks": 1,
+            "wellbeing.assessment_error_sd": error,
         }
     )
     model = OutreachModel(s, 0)
@@ -185,8 +187,26 @@ def test_supervision_slots_go_to_the_most_strained_first(tmp_path):
     )
     chosen = np.flatnonzero(p.last_supervised == model.week)
     working = np.flatnonzero(p.status == S.ACTIVE)
+    return chosen, working, energy_before, p
+
+
+def test_supervision_slots_go_to_the_most_strained_first():
+    # Judged without error, need is the true energy: the three lowest get the slots.
+    chosen, working, energy, p = _supervised_first(0.0)
     assert chosen.size == 3
-    assert set(chosen) == set(working[np.argsort(energy_before[working])[:3]])
+    assert set(chosen) == set(working[np.argsort(energy[working])[:3]])
+    assert np.array_equal(p.strength[chosen], energy[chosen])
+
+
+def test_supervision_by_need_goes_by_the_strain_the_professionals_judge():
+    # With a judging error the slots go to the lowest *judged* energies (p.judged), which
+    # differ from the true ones by about the error's sd; the strength assessed is the judged.
+    chosen, working, energy, p = _supervised_first(0.3)
+    assert chosen.size == 3
+    assert set(chosen) == set(working[np.argsort(p.judged[working])[:3]])
+    assert np.array_equal(p.strength[chosen], p.judged[chosen])
+    assert not np.array_equal(p.judged[working], energy[working])
+    assert np.all((p.judged >= 0.0) & (p.judged <= 1.0))
 
 
 def test_professionals_tailor_hours_to_strength():

@@ -7,13 +7,24 @@ so who one kind recruits, and how fresh they start, does not depend on the other
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from sim.model import state as S
-from sim.streams import stream, uint64_seeds, uniform
+from sim.streams import stream, subkey, uint64_seeds, uniform
 
-__all__ = ["KindStreams", "kind_streams", "priorities", "start_energies", "start_energy"]
+__all__ = [
+    "KindStreams",
+    "kind_streams",
+    "normal",
+    "priorities",
+    "start_energies",
+    "start_energy",
+    "vulnerabilities",
+    "vulnerability",
+]
 
 
 class KindStreams:
@@ -109,6 +120,41 @@ def start_energy(key, node, mean, spread):
     The draw is keyed by the person (``node``) under the kind's energy ``key``.
     """
     return min(1.0, max(0.0, mean + spread * (2.0 * uniform(key, node) - 1.0)))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def normal(key, counter):
+    """A standard normal draw from the uniforms ``counter`` and ``counter + 1`` of ``key``.
+
+    Box & Muller (1958): ``sqrt(-2 ln u1) cos(2 pi u2)``.
+    """
+    u1 = max(uniform(key, counter), 1e-300)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * uniform(key, counter + 1))
+
+
+@njit(cache=True, _nrt=False)
+def vulnerability(key, node, sd):
+    """A new peer's lasting vulnerability: lognormal with mean 1 and log-sd ``sd``.
+
+    A factor on every demand the peer meets, drawn once per person (keyed by ``node`` under
+    ``key``, the kind's energy key): the same person is as vulnerable in every run of a
+    scenario, whatever the other recruits.
+    """
+    z = normal(subkey(key, 0x5EED), 2 * node)
+    return math.exp(sd * z - 0.5 * sd * sd)
+
+
+@njit(cache=True)
+def _vulnerabilities(key, nodes, sd):
+    out = np.empty(nodes.shape[0])
+    for j in range(nodes.shape[0]):
+        out[j] = vulnerability(key, nodes[j], sd)
+    return out
+
+
+def vulnerabilities(streams: KindStreams, nodes: np.ndarray, sd: float) -> np.ndarray:
+    """New peers' vulnerabilities, each by :func:`vulnerability`."""
+    return _vulnerabilities(np.uint64(streams.energy_key), np.asarray(nodes, np.int64), float(sd))
 
 
 @njit(cache=True)
