@@ -13,7 +13,9 @@ One week, in order:
    supervision_per_professional_week``) go to the working peers who are due (``supervision_every
    _weeks`` since their last, or since joining), most strained first (lowest energy, then person;
    ``supervision_order = 'turn'``: longest waiting first).
-   A supervision is an assessment: the peer's strength becomes their energy. Each working peer's
+   The professionals judge each working peer's energy with a normal error
+   (``assessment_error_sd``, kept within [0, 1]); need is the judged energy, and a supervision
+   is an assessment: the peer's strength becomes their judged energy. Each working peer's
    hours are their kind's ``hours_per_week`` times ``1 - tailoring x (1 - strength)`` (1 without
    professionals). First come supervision, a team meeting, training (a new peer's first
    ``training_weeks``, fewer by the strongest ``educator_effect`` of an experienced working
@@ -64,20 +66,34 @@ One week, in order:
    ``p_referrer``. The outreach workers' clients engage
    likewise within ``count x caseload_cap`` and get no coupons. A client who does not engage
    loses contact with chance ``p_lose_contact_per_week`` and is hidden again.
-7. **Well-being** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for the
-   stock-and-flow energy model). A working peer's crises: each client of the caseload has one
-   with ``p_crisis x (1 - educator_effect)`` times the caseload's mean need, each adding
-   ``hours_per_crisis``. Demands:
-   ``demand_per_hour`` per hour worked, ``demand_per_client_week`` per client,
-   ``crisis_cost`` per crisis, ``stigma_event_cost`` if labelled a snitch (chance
-   ``p_stigma_event x stigma``; trust falls for ``stigma_trust_weeks``), and the kind's
-   ``role_conflict_per_week``; in pairs crises and stigma events cost ``pair_risk_factor`` of
-   that. Resources restore a share of the missing energy: rest, supervision this week, a team
-   meeting, peer support when others work, ``compensation_gain`` times pay as a share of a
-   fair wage for the kind's hours (at most 1), ``meaning_gain x indirect_work_share``, and
-   ``direct_meaning_gain`` per client engaged or linked this week. Below
-   ``exhaustion_threshold`` the peer is exhausted and rests; a resting peer recovers and returns
-   at ``return_threshold``, or withdraws with ``p_withdraw_per_rest_week``.
+7. **Well-being and careers** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for
+   the stock-and-flow energy model). First, an enrolled peer (working, resting or on a break)
+   leaves for other work, health or prison, or a move, at each reason's weekly chance
+   (``1 - (1 - rate)^(1/52)`` of its yearly ``[careers]`` rate). A working peer's crises: each
+   client of the caseload has one with ``p_crisis x (1 - educator_effect)`` times the
+   caseload's mean need, each adding ``hours_per_crisis``. Demands: ``demand_per_hour`` per
+   hour worked, ``demand_per_client_week`` per client, ``crisis_cost`` per crisis,
+   ``stigma_event_cost`` if labelled a snitch (chance ``p_stigma_event x stigma``; trust falls
+   for ``stigma_trust_weeks``), ``stigma_demand_per_week x stigma`` for working where one is
+   known, the kind's ``role_conflict_per_week``, and life events: a death among the clients
+   and ties (each at the weekly chance of ``overdose_deaths_per_year``) costs
+   ``bereavement_cost``, a relapse ``relapse_cost``, losing housing ``housing_loss_cost``, an
+   arrest ``arrest_cost``; in pairs crises and stigma events cost ``pair_risk_factor`` of that.
+   The week's demands are multiplied by the peer's lasting vulnerability (lognormal, mean 1,
+   log-sd ``vulnerability_sd``, drawn once per person) and a weekly strain (lognormal, mean 1,
+   log-sd ``strain_sd``). Resources restore a share of the missing energy: rest, supervision
+   this week, a team meeting, peer support when others work, ``compensation_gain`` times the
+   kind's ``pay_per_hour`` over ``fair_wage_per_hour`` (at most 1; pay is the hours worked
+   times the pay an hour), ``meaning_gain x indirect_work_share``, and ``direct_meaning_gain``
+   per client engaged or linked this week. Then one change of status at most: below
+   ``exhaustion_threshold`` the peer is exhausted and rests; else an arrest ends in prison
+   with ``p_prison_after_arrest`` (the peer leaves); else a relapse ends the work with
+   ``p_leave_after_relapse`` or takes the peer out for a geometric number of weeks (mean
+   ``relapse_break_weeks``); else the peer takes a break with chance ``breaks_per_year / 52``
+   (mean ``break_weeks``). A resting peer recovers and returns at ``return_threshold``, or
+   withdraws with ``p_withdraw_per_rest_week``; a peer on a break recovers as in rest and
+   comes back when it ends. A peer who leaves, for any reason, is replaced after
+   ``policy.replacement_delay_weeks`` if ``policy.replace_withdrawn``.
 """
 
 from __future__ import annotations

@@ -218,7 +218,19 @@ def test_json_metrics_have_intervals(runs):
 
 def test_json_groups(runs):
     groups = _ok(runs, "file")["groups"]
-    assert set(groups) == {"gender", "age_band", "locality", "service_orbit", "mistrust", "depth"}
+    clients = {"gender", "age_band", "locality", "service_orbit", "mistrust", "depth"}
+    assert set(groups) == clients | {"peers_left"}
+    # Why peers left: every reason, each with the peers in all, those who left, their share.
+    assert set(groups["peers_left"]) == {
+        "exhaustion",
+        "relapse",
+        "other_work",
+        "health_or_prison",
+        "moving",
+        "policy",
+    }
+    for measures in groups.pop("peers_left").values():
+        assert set(measures) == {"size", "left", "left_share"}
     assert set(groups["service_orbit"]) == {"in orbit", "outside orbit"}
     assert set(groups["mistrust"]) == {"low", "high"}
     assert list(groups["depth"]) == ["edge", "middle", "deep"]

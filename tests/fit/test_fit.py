@@ -196,13 +196,18 @@ replicates = 1
 def test_optimize_finds_the_known_optimum_within_a_budget(tmp_path):
     """Most peers for a first week's cost of at most 5,800.
 
-    The first week costs 5,062.5 (three professionals) plus 100 per close and 60 per distant
-    peer, with no randomness, so the most peers within 737.5 are 10 distant and 1 close (11);
-    12 would cost at least 800.
+    Untailored, every new peer works the kind's hours in the first week (no caseload, no
+    crises yet), paid by the hour: 12 x 25/3 = 100 per close and 8 x 7.5 = 60 per distant peer,
+    with no randomness. The first week costs 5,062.5 (three professionals) plus that, so the
+    most peers within 737.5 are 10 distant and 1 close (11); 12 would cost at least 800.
     """
     path = write(
         tmp_path / "s.toml",
-        SEARCH_PEERS.replace("{top}", 'trials = 60\nconstraints = ["cost[1] <= 5800"]')
+        SEARCH_PEERS.replace("{top}", 'trials = 60\nconstraints = ["cost[1] <= 5800"]').replace(
+            '"run.weeks" = 1',
+            '"run.weeks" = 1\n"services.tailoring" = 0.0\n'
+            '"close_peers.pay_per_hour" = 8.333333333333334\n"distant_peers.pay_per_hour" = 7.5',
+        )
         + """
 [[objective]]
 expression = "peers_active[0]"
