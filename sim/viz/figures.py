@@ -59,8 +59,8 @@ PALETTE = {
     "exhausted": "#D55E00",  # vermillion
     "working": "#000000",
     "withdrawn": "#999999",
-    # The palette's blue again: a peer's state, never beside the client states without the
-    # dashed outline that marks a peer on a break.
+    # blue, as retained clients: a peer on a break also has a dashed outline (BREAK_DASHES),
+    # so the two never rest on colour alone
     "break": "#0072B2",
 }
 
