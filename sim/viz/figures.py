@@ -884,7 +884,7 @@ class PeersFigure:
             scatter.set_offsets(np.stack([np.full(mine.sum(), x), y[mine]], 1).reshape(-1, 2))
             scatter.set_sizes(np.full(mine.sum(), side**2))
             # Outlines as in the network, thinner on the smaller markers.
-            _peer_outlines(scatter, kind, pw["status"][mine], width=min(side / 20.0, 0.6))
+            _peer_outlines(scatter, kind, pw["status"][mine], width=min(side / 18.0, 0.8))
         return changed
 
     def png(self, model, dpi: int = PAGE_DPI) -> bytes:
