@@ -238,7 +238,7 @@ class NetworkFigure:
         # Fixed margins, no layout engine: a layout pass on every week's draw costs more than
         # the drawing itself.
         self.fig = Figure(figsize=size) if fig is None else fig
-        self.ax = self.fig.add_axes((0.01, 0.25, 0.98, 0.64))
+        self.ax = self.fig.add_axes((0.01, 0.29, 0.98, 0.6))
         ax = self.ax
         ax.set_axis_off()
         ax.set_aspect("equal")
@@ -457,7 +457,7 @@ class SeriesFigure:
     def __init__(self, model, size: tuple[float, float] = (9.0, 7.4), fig=None):
         self.lock = threading.Lock()
         self.fig = Figure(figsize=size) if fig is None else fig
-        self.fig.subplots_adjust(left=0.1, right=0.64, top=0.93, bottom=0.1, hspace=0.28)
+        self.fig.subplots_adjust(left=0.1, right=0.6, top=0.93, bottom=0.1, hspace=0.28)
         self.ax_reach, self.ax_peers = self.fig.subplots(2, 1, sharex=True)
         self.lines: dict[str, Line2D] = {}
         for key, label in self.REACH:
