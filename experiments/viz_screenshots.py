@@ -7,6 +7,8 @@ with the room's proposal (eight more distant peers) applied on the right, and ei
 Writes:
 
 * ``viz-1024x768.png``: one policy, the top of the page after eight weeks;
+* ``viz-peers-1024x768.png``: one policy, scrolled to the peers' week (each enrolled peer's
+  hours, energy and state; who is enrolled, who left and why);
 * ``viz-side-1024x768.png``: two policies, the top of the page (counters, both networks);
 * ``viz-side-difference-1024x768.png``: two policies, scrolled to the difference week by week
   and each side's peers.
@@ -126,6 +128,9 @@ def shoot(out: Path) -> list[Path]:
                     _step(pg, 8)
                     _drawn(pg)
                     written.append(out / "viz-1024x768.png")
+                    pg.screenshot(path=str(written[-1]))
+                    _scroll_to(pg, ".outreach-peers")
+                    written.append(out / "viz-peers-1024x768.png")
                     pg.screenshot(path=str(written[-1]))
 
                     pg.click(".outreach-side-toggle")

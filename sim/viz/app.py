@@ -20,8 +20,10 @@ Two policies side by side (a button in the bar at the top, or ``--side-by-side``
 :data:`ENV_SIDE`): a second run of the same world with the same random numbers
 (:meth:`WorkshopModel.twin`) stands on the right, the room's proposal, with its own policy
 form; both step together on Play, Step and the keys, and their difference in reach,
-engagement, linkage and exhausted peers is shown in numbers and week by week. Each peer's hours
-and energy are drawn in both views (:class:`sim.viz.figures.PeersFigure`).
+engagement, linkage and exhausted peers is shown in numbers and week by week. Each enrolled
+peer's hours, energy and state (working, resting exhausted, on a break) are drawn in both views
+(:class:`sim.viz.figures.PeersFigure`), with how many peers are enrolled and how many left and
+why.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from sim.viz.figures import (
     NetworkFigure,
     PeersFigure,
     SeriesFigure,
+    enrolled_words,
+    leaving_words,
     mean_peer_hours,
 )
 
@@ -112,15 +116,16 @@ POLICIES: dict[str, tuple[tuple[str, ...], str, dict[str, Any]]] = {
         "Peer hours a week",
         {"type": "SliderFloat", "min": 0.0, "max": 40.0, "step": 1.0, "unit": "h"},
     ),
-    # The scenario's pay has no currency of its own ("currency" in its description).
-    "pay_per_week": (
-        ("close_peers.compensation_per_week", "distant_peers.compensation_per_week"),
-        "Peer pay a week",
+    # Peers are paid for the hours they work, crises included; the scenario's pay has no
+    # currency of its own, and a fair wage is wellbeing.fair_wage_per_hour (15 by default).
+    "pay_per_hour": (
+        ("close_peers.pay_per_hour", "distant_peers.pay_per_hour"),
+        "Peer pay an hour",
         {
             "type": "SliderFloat",
             "min": 0.0,
-            "max": 600.0,
-            "step": 10.0,
+            "max": 40.0,
+            "step": 0.5,
             "unit": "(currency)",
             "zero": "unpaid",
         },
@@ -201,7 +206,7 @@ def policy_values(s: Scenario) -> dict[str, Any]:
         "distant_peers": s.distant_peers.count,
         "recruitment": _RECRUITMENT_NAMES[s.close_peers.recruitment],
         "hours_per_week": float(s.close_peers.hours_per_week),
-        "pay_per_week": float(s.close_peers.compensation_per_week),
+        "pay_per_hour": float(s.close_peers.pay_per_hour),
         "professionals": s.services.professionals,
         "outreach_workers": s.outreach_workers.count,
         "supervision_every_weeks": s.wellbeing.supervision_every_weeks,
@@ -236,7 +241,7 @@ class WorkshopModel(OutreachModel):
         distant_peers: distant peers at the start.
         recruitment: how peers are recruited, in workshop words or the scenario's names.
         hours_per_week: every peer's weekly hours, for both kinds.
-        pay_per_week: every peer's weekly pay, for both kinds.
+        pay_per_hour: every peer's pay an hour worked, for both kinds.
         professionals: professionals in the team.
         outreach_workers: salaried outreach workers.
         supervision_every_weeks: weeks between supervisions (0: none).
@@ -258,7 +263,7 @@ class WorkshopModel(OutreachModel):
         distant_peers: int | None = None,
         recruitment: str | None = None,
         hours_per_week: float | None = None,
-        pay_per_week: float | None = None,
+        pay_per_hour: float | None = None,
         professionals: int | None = None,
         outreach_workers: int | None = None,
         supervision_every_weeks: int | None = None,
@@ -271,7 +276,7 @@ class WorkshopModel(OutreachModel):
             "distant_peers": distant_peers,
             "recruitment": recruitment,
             "hours_per_week": hours_per_week,
-            "pay_per_week": pay_per_week,
+            "pay_per_hour": pay_per_hour,
             "professionals": professionals,
             "outreach_workers": outreach_workers,
             "supervision_every_weeks": supervision_every_weeks,
@@ -567,15 +572,20 @@ def Workshop(model: OutreachModel, present: bool = False):
 
 #: What the peers' bars mean, under them.
 PEERS_WORDS = (
-    "Grey: hours available this week (tailored to each peer's strength); black: "
-    "hours worked; vermillion: beyond them (crises). Energy: black while working, "
-    "vermillion while resting exhausted; dashed: the exhaustion threshold."
+    "Every peer enrolled, one a row. Grey: hours available this week (tailored to each "
+    "peer's strength); black: hours worked; vermillion: beyond them (crises). A peer resting "
+    "or on a break has no hours. Energy: black while working, vermillion while resting "
+    "exhausted (thick vermillion outline), blue while on a break (dashed blue outline); "
+    "dashed line: the exhaustion threshold."
 )
 
 
 @solara.component
 def PeersPanel(model: OutreachModel, width: int):
-    """Each peer's hours and energy (:class:`sim.viz.figures.PeersFigure`) with their meaning.
+    """Each enrolled peer's hours, energy and state (:class:`sim.viz.figures.PeersFigure`).
+
+    Under the bars: the peers enrolled by state, those who left so far by reason
+    (:func:`sim.viz.figures.leaving_words`), and what the bars and colours mean.
 
     Args:
         model: the running model.
@@ -594,6 +604,9 @@ def PeersPanel(model: OutreachModel, width: int):
         solara.Text(f"Peers' hours and energy: {average}", classes=["outreach-peers-title"])
         with solara.Div(classes=["outreach-figure"]):
             rw.Image(value=peers.png(model, dpi=PAGE_DPI), format="png")
+        with solara.Div(classes=["outreach-peers-counts"]):
+            solara.Text(enrolled_words(model), classes=["outreach-peers-enrolled"])
+            solara.Text(leaving_words(model), classes=["outreach-peers-left"])
         solara.Text(PEERS_WORDS, classes=["outreach-note"])
 
 
@@ -819,6 +832,7 @@ div:has(> b > a[href="https://solara.dev"]) {{ position: fixed !important; left:
   padding: 6px 12px !important; font-size: 14px; background: white; z-index: 10; }}
 .outreach-keys {{ font-size: 14px; color: #555; }}
 .outreach-peers-title {{ font-size: 18px; font-weight: 600; }}
+.outreach-peers-counts span {{ display: block; font-size: {BODY_PX}px; line-height: 1.4; }}
 /* Two policies side by side: a table of counters (now, proposal, difference). */
 .outreach-side-table {{ display: grid; grid-template-columns: minmax(0, max-content) repeat(3,
   minmax(0, max-content)); column-gap: 32px; row-gap: 2px; align-items: baseline; }}

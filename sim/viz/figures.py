@@ -14,18 +14,22 @@ import io
 import threading
 
 import numpy as np
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
+from matplotlib.transforms import IdentityTransform
 
 from sim.model import state as E
 from sim.viz.layout import network_view
 
 __all__ = [
     "BODY_PX",
+    "BREAK_DASHES",
     "DIFFERENCES",
     "DiffFigure",
     "FONT",
+    "LEAVING_WORDS",
     "LegendFigure",
     "NetworkFigure",
     "PAGE_DPI",
@@ -33,7 +37,10 @@ __all__ = [
     "PeersFigure",
     "STATE_WORDS",
     "SeriesFigure",
+    "enrolled_words",
     "in_orbit",
+    "leaving_counts",
+    "leaving_words",
     "legend_handles",
     "mean_peer_hours",
     "peer_week",
@@ -52,7 +59,13 @@ PALETTE = {
     "exhausted": "#D55E00",  # vermillion
     "working": "#000000",
     "withdrawn": "#999999",
+    # blue, as retained clients: a peer on a break also has a dashed outline (BREAK_DASHES),
+    # so the two never rest on colour alone
+    "break": "#0072B2",
 }
+
+#: A peer on a break: their marker's outline is dashed, in :data:`PALETTE` ``["break"]``.
+BREAK_DASHES = (0, (2.0, 1.5))
 
 #: The legend's words for client states, in state order (engine.HIDDEN .. RETAINED).
 STATE_WORDS = (
@@ -111,7 +124,28 @@ def in_orbit(model) -> np.ndarray | None:
     return None if orbit is None else np.asarray(orbit, bool)
 
 
-def legend_handles(orbit: bool = False) -> list[Line2D]:
+def _break_ring(label: str, size: float = 15.0) -> PathCollection:
+    """A legend entry for a peer on a break: a hollow marker with the dashed outline.
+
+    A :class:`~matplotlib.lines.Line2D` draws marker outlines solid only; a scatter's outline
+    keeps its dashes in the legend.
+    """
+    ring = PathCollection(
+        [MarkerStyle("o").get_path().transformed(MarkerStyle("o").get_transform())],
+        sizes=[size**2],
+        facecolors="white",
+        edgecolors=PALETTE["break"],
+        linewidths=2.5,
+        linestyles=[BREAK_DASHES],
+        label=label,
+    )
+    # Sizes are in points, as a scatter's: set, or the legend would draw it in its own box's
+    # coordinates.
+    ring.set_transform(IdentityTransform())
+    return ring
+
+
+def legend_handles(orbit: bool = False) -> list:
     """The network's legend: client states, peer kinds and states, and (if known) the orbit.
 
     Args:
@@ -127,7 +161,8 @@ def legend_handles(orbit: bool = False) -> list[Line2D]:
         _dot(PALETTE["close"], "Close peer (at a service site)", "s", "black", 1.0, 15),
         _dot(PALETTE["distant"], "Distant peer (in own networks)", "^", "black", 1.0, 16),
         _dot("white", "Peer exhausted, resting", "o", PALETTE["exhausted"], 3.5, 15),
-        _dot("white", "Peer withdrawn", "o", PALETTE["withdrawn"], 1.5, 11),
+        _break_ring("Peer on a break (dashed)"),
+        _dot("white", "Peer who left (any reason)", "o", PALETTE["withdrawn"], 1.5, 11),
     ]
     return handles
 
@@ -203,7 +238,7 @@ class NetworkFigure:
         # Fixed margins, no layout engine: a layout pass on every week's draw costs more than
         # the drawing itself.
         self.fig = Figure(figsize=size) if fig is None else fig
-        self.ax = self.fig.add_axes((0.01, 0.25, 0.98, 0.64))
+        self.ax = self.fig.add_axes((0.01, 0.29, 0.98, 0.6))
         ax = self.ax
         ax.set_axis_off()
         ax.set_aspect("equal")
@@ -344,19 +379,8 @@ class NetworkFigure:
             status = model.p_status[mine]
             scatter.set_offsets(view.pos[at[mine]].reshape(-1, 2))
             energy = np.clip(model.p_energy[mine], 0.0, 1.0)
-            sizes = np.where(status == E.WITHDRAWN, 70.0, 110.0 + 420.0 * energy)
-            scatter.set_sizes(sizes)
-            face = np.where(
-                status == E.WITHDRAWN, "white", PALETTE["close" if kind == E.CLOSE else "distant"]
-            )
-            edge = np.select(
-                [status == E.RESTING, status == E.WITHDRAWN],
-                [PALETTE["exhausted"], PALETTE["withdrawn"]],
-                "black",
-            )
-            scatter.set_facecolors(face.tolist())
-            scatter.set_edgecolors(edge.tolist())
-            scatter.set_linewidths(np.where(status == E.RESTING, 4.0, 1.2))
+            scatter.set_sizes(np.where(status == E.WITHDRAWN, 70.0, 110.0 + 420.0 * energy))
+            _peer_outlines(scatter, kind, status)
         self._week.set_text(f"Week {model.week}")
         caption = f"Showing {view.caption}"
         caption = caption.replace(": ", ":\n") if self._narrow else caption
@@ -380,6 +404,33 @@ class NetworkFigure:
             return self._blitter.png()
 
 
+def _peer_outlines(scatter, kind: int, status: np.ndarray, width: float = 1.0) -> None:
+    """Peers' markers by state: the kind's colour and an outline that says the state.
+
+    Working peers have a thin black outline, resting (exhausted) ones a thick vermillion one,
+    peers on a break a dashed one (:data:`BREAK_DASHES`); those who left are hollow and grey.
+    The network and the peers' bars mark peers alike.
+
+    Args:
+        scatter: the kind's scatter, one marker per peer in ``status``.
+        kind: ``E.CLOSE`` or ``E.DISTANT``.
+        status: the peers' status codes.
+        width: a factor on the outlines' widths (smaller markers, thinner outlines).
+    """
+    left, resting, away = status == E.WITHDRAWN, status == E.RESTING, status == E.BREAK
+    face = np.where(left, "white", PALETTE["close" if kind == E.CLOSE else "distant"])
+    edge = np.select(
+        [resting, away, left],
+        [PALETTE["exhausted"], PALETTE["break"], PALETTE["withdrawn"]],
+        "black",
+    )
+    scatter.set_facecolors(face.tolist())
+    scatter.set_edgecolors(edge.tolist())
+    scatter.set_linewidths(width * np.select([resting, away], [4.0, 2.5], 1.2))
+    # One style per marker; a collection with no markers still needs one.
+    scatter.set_linestyles([BREAK_DASHES if a else "solid" for a in away] or ["solid"])
+
+
 class SeriesFigure:
     """Time series of reach and of peers, with policy changes marked as vertical lines.
 
@@ -398,14 +449,15 @@ class SeriesFigure:
     PEERS = (
         ("peers_active", "Working", PALETTE["working"], "-"),
         ("peers_resting", "Resting (exhausted now)", PALETTE["exhausted"], "-"),
+        ("peers_on_break", "On a break", PALETTE["break"], "-."),
         ("peers_exhausted_ever", "Ever exhausted", PALETTE["exhausted"], "--"),
-        ("peers_withdrawn", "Withdrawn", PALETTE["withdrawn"], ":"),
+        ("peers_withdrawn", "Left (any reason)", PALETTE["withdrawn"], ":"),
     )
 
     def __init__(self, model, size: tuple[float, float] = (9.0, 7.4), fig=None):
         self.lock = threading.Lock()
         self.fig = Figure(figsize=size) if fig is None else fig
-        self.fig.subplots_adjust(left=0.1, right=0.64, top=0.93, bottom=0.1, hspace=0.28)
+        self.fig.subplots_adjust(left=0.1, right=0.6, top=0.93, bottom=0.1, hspace=0.28)
         self.ax_reach, self.ax_peers = self.fig.subplots(2, 1, sharex=True)
         self.lines: dict[str, Line2D] = {}
         for key, label in self.REACH:
@@ -587,11 +639,12 @@ class LegendFigure:
 
 
 def peer_week(model) -> dict[str, np.ndarray]:
-    """The peers now in post (working or resting), close peers first, and their week.
+    """The peers enrolled now (working, resting or on a break), close peers first, and their week.
 
     Hours available are the model's (:meth:`~sim.model.outreach.OutreachModel.available_hours`:
     the kind's weekly hours tailored to the peer's assessed strength, as the engine plans a week);
     hours worked are the last week's, crises included, so they may exceed the hours available.
+    A peer resting or on a break has no hours available and worked none.
 
     Returns:
         ``row`` (peer rows), ``kind``, ``status``, ``available`` and ``worked`` (hours),
@@ -599,7 +652,7 @@ def peer_week(model) -> dict[str, np.ndarray]:
     """
     n = model.n_peers
     kind, status = model.p_kind[:n], model.p_status[:n]
-    rows = np.flatnonzero(status != E.WITHDRAWN)
+    rows = np.flatnonzero(status != E.WITHDRAWN)  # who left is counted apart (leaving_counts)
     rows = rows[np.argsort(kind[rows], kind="stable")]  # close (1) before distant (2)
     working = status[rows] == E.ACTIVE
     return {
@@ -610,6 +663,57 @@ def peer_week(model) -> dict[str, np.ndarray]:
         "worked": np.where(working, model.p_hours_worked[rows], 0.0),
         "energy": np.clip(model.p_energy[rows], 0.0, 1.0),
     }
+
+
+#: Why peers left, in the page's words, by :data:`sim.model.state.LEAVING_REASONS`' names.
+LEAVING_WORDS = {
+    "exhaustion": "exhaustion",
+    "relapse": "relapse",
+    "other_work": "other work or study",
+    "health_or_prison": "health or prison",
+    "moving": "moved away",
+    "policy": "let go (fewer posts)",
+}
+
+
+def leaving_counts(model) -> dict[str, int]:
+    """How many peers have left so far, by reason (:data:`sim.model.state.LEAVING_REASONS`).
+
+    Every peer of the run counts, replacements included; the reasons are in the model's order,
+    those with no leaver included (as 0).
+    """
+    n = model.n_peers
+    left = model.p_status[:n] == E.WITHDRAWN
+    reasons = model.p_left_reason[:n][left]
+    return {name: int(np.sum(reasons == code)) for code, name in E.LEAVING_REASONS.items()}
+
+
+def leaving_words(model) -> str:
+    """The line under the peers' bars: how many peers left so far and why.
+
+    For example ``"Left so far: 3 peers (2 exhaustion, 1 moved away)"``; reasons with no
+    leaver are not named.
+    """
+    counts = leaving_counts(model)
+    total = sum(counts.values())
+    if not total:
+        return "Left so far: none"
+    why = ", ".join(f"{k} {LEAVING_WORDS[name]}" for name, k in counts.items() if k)
+    return f"Left so far: {total} {'peer' if total == 1 else 'peers'} ({why})"
+
+
+def enrolled_words(model) -> str:
+    """The peers enrolled now, by state.
+
+    For example ``"Enrolled: 18 (15 working, 2 resting exhausted, 1 on a break)"``.
+    """
+    n = model.n_peers
+    status = model.p_status[:n]
+    working, resting, away = (int(np.sum(status == c)) for c in (E.ACTIVE, E.RESTING, E.BREAK))
+    return (
+        f"Enrolled: {working + resting + away} ({working} working, {resting} resting "
+        f"exhausted, {away} on a break)"
+    )
 
 
 def mean_peer_hours(model) -> float:
@@ -624,10 +728,12 @@ def mean_peer_hours(model) -> float:
 class PeersFigure:
     """Each peer's week: hours worked of the hours available, and the energy left.
 
-    One row per peer in post (:func:`peer_week`), marked by the kind's shape as in the network.
+    One row per peer enrolled (:func:`peer_week`), marked by the kind's shape and outlined by
+    state as in the network (thick vermillion: resting exhausted; dashed blue: on a break).
     Left, a grey bar of the hours available this week, the hours worked over it in black and
-    any beyond it (crises) in vermillion; right, the energy left, black while working and
-    vermillion while resting exhausted, with the exhaustion threshold dashed.
+    any beyond it (crises) in vermillion; a peer resting or on a break has none. Right, the
+    energy left: black while working, vermillion while resting exhausted, blue while on a
+    break, with the exhaustion threshold dashed.
 
     Args:
         model: the :class:`sim.model.OutreachModel` to draw.
@@ -767,16 +873,18 @@ class PeersFigure:
         self._beyond.set_segments(segments(np.minimum(worked, avail), worked))
         self._energy_track.set_segments(segments(zero, np.ones(n)))
         self._energy.set_segments(segments(zero, pw["energy"]))
-        resting = pw["status"] == E.RESTING
+        energy_colour = {E.RESTING: PALETTE["exhausted"], E.BREAK: PALETTE["break"]}
         self._energy.set_colors(
-            [PALETTE["exhausted"] if r else PALETTE["working"] for r in resting]
+            [energy_colour.get(int(st), PALETTE["working"]) for st in pw["status"]]
         )
-        marker = min(0.9 * self._row_px, 14.0) ** 2
+        side = min(0.9 * self._row_px, 14.0)
         x = self._marker_x  # in the margin, left of the bars
         for scatter, kind in ((self._close, E.CLOSE), (self._distant, E.DISTANT)):
             mine = pw["kind"] == kind
             scatter.set_offsets(np.stack([np.full(mine.sum(), x), y[mine]], 1).reshape(-1, 2))
-            scatter.set_sizes(np.full(mine.sum(), marker))
+            scatter.set_sizes(np.full(mine.sum(), side**2))
+            # Outlines as in the network, thinner on the smaller markers.
+            _peer_outlines(scatter, kind, pw["status"][mine], width=min(side / 18.0, 0.8))
         return changed
 
     def png(self, model, dpi: int = PAGE_DPI) -> bytes:

@@ -288,3 +288,198 @@ def test_clients_outside_the_service_orbit_are_hollow():
     full = NetworkFigure(inside)
     full.png(inside)
     assert len(full._hollow.get_offsets()) == 0
+
+
+@pytest.fixture(scope="module")
+def careers():
+    """A 600-person baseline after 12 weeks in which peers often take breaks and leave.
+
+    Breaks (8 a year) and leaving for other work or a move (half the peers a year each) are
+    made frequent, so the run has peers on a break, peers who left and several reasons at once.
+    """
+    from sim.model.outreach import OutreachModel
+
+    s = load_scenario(
+        BASELINE,
+        {
+            "population.size": 600,
+            "run.weeks": 12,
+            "careers.breaks_per_year": 8.0,
+            "careers.leave_other_work_per_year": 0.5,
+            "careers.leave_moving_per_year": 0.5,
+        },
+    )
+    model = OutreachModel(s)
+    for _ in range(12):
+        model.step()
+    return model
+
+
+def _rgba(colour: str) -> np.ndarray:
+    from matplotlib.colors import to_rgba
+
+    return np.array(to_rgba(colour))
+
+
+def test_network_draws_peers_on_a_break_dashed_and_leavers_hollow(careers):
+    """A peer on a break keeps the kind's colour and a size by energy, outlined dashed in the
+    break colour; a peer who left (any reason) is small, white and grey; the legend says so."""
+    from sim.model import state as E
+    from sim.viz.figures import BREAK_DASHES, PALETTE, LegendFigure, NetworkFigure
+
+    model = careers
+    n = model.n_peers
+    status = model.p_status[:n]
+    assert (status == E.BREAK).any() and (status == E.WITHDRAWN).any()
+    net = NetworkFigure(model)
+    net.png(model)
+    dashed = (0.0, list(BREAK_DASHES[1]))
+    seen = 0
+    for scatter, kind in ((net._close, E.CLOSE), (net._distant, E.DISTANT)):
+        mine = np.flatnonzero(model.p_kind[:n] == kind)
+        st = status[mine]
+        sizes = scatter.get_sizes()
+        edges = scatter.get_edgecolors()
+        faces = scatter.get_facecolors()
+        styles = scatter.get_linestyles()
+        width = np.asarray(scatter.get_linewidths())
+        energy = np.clip(model.p_energy[mine], 0.0, 1.0)
+        away, left = st == E.BREAK, st == E.WITHDRAWN
+        seen += away.sum()
+        assert np.allclose(sizes[away], 110.0 + 420.0 * energy[away])
+        assert np.allclose(edges[away], _rgba(PALETTE["break"]))
+        assert np.allclose(faces[away], _rgba(PALETTE["close" if kind == E.CLOSE else "distant"]))
+        # Dash lengths scale with the outline's width, as matplotlib draws them.
+        for j in np.flatnonzero(away):
+            offset, dashes = styles[j]
+            assert dashes is not None and offset == 0.0
+            assert np.allclose(dashes, np.multiply(dashed[1], width[j]))
+        for j in np.flatnonzero(~away):
+            assert styles[j][1] is None  # solid
+        assert np.all(sizes[left] == 70.0) and np.allclose(faces[left], _rgba("white"))
+        assert np.allclose(edges[left], _rgba(PALETTE["withdrawn"]))
+    assert seen == (status == E.BREAK).sum()
+    labels = [t.get_text() for t in net._legend_box.get_texts()]
+    assert "Peer on a break (dashed)" in labels and "Peer who left (any reason)" in labels
+    legend = LegendFigure(model)
+    legend.fit(700)
+    legend.png()
+    assert "Peer on a break (dashed)" in [t.get_text() for t in legend._legend.get_texts()]
+
+
+def test_series_peers_panel_has_breaks_and_leavers(careers):
+    from sim.viz.figures import SeriesFigure
+
+    series = SeriesFigure(careers)
+    series.png(careers)
+    labels = [t.get_text() for t in series.ax_peers.get_legend().get_texts()]
+    assert labels == [
+        "Working",
+        "Resting (exhausted now)",
+        "On a break",
+        "Ever exhausted",
+        "Left (any reason)",
+    ]
+    _, y = series.lines["peers_on_break"].get_data()
+    assert np.array_equal(y, careers.weekly["peers_on_break"])
+    assert y.max() > 0
+
+
+def test_peers_bars_list_every_enrolled_peer_with_its_state(careers):
+    """Working, resting and on-a-break peers are listed (who left is not); a peer on a break has
+    no hours and its energy in the break colour, its marker outlined dashed."""
+    from sim.model import state as E
+    from sim.viz.figures import PALETTE, PeersFigure, peer_week
+
+    model = careers
+    n = model.n_peers
+    pw = peer_week(model)
+    enrolled = np.flatnonzero(model.p_status[:n] != E.WITHDRAWN)
+    assert sorted(pw["row"]) == list(enrolled)
+    away = pw["status"] == E.BREAK
+    assert away.any()
+    assert np.all(pw["available"][away] == 0) and np.all(pw["worked"][away] == 0)
+    assert np.allclose(pw["energy"][away], np.clip(model.p_energy[pw["row"][away]], 0, 1))
+    peers = PeersFigure(model)
+    peers.fit(600)
+    peers.png(model)
+    colours = peers._energy.get_colors()
+    want = {E.ACTIVE: "working", E.RESTING: "exhausted", E.BREAK: "break"}
+    for j, st in enumerate(pw["status"]):
+        assert np.allclose(colours[j], _rgba(PALETTE[want[int(st)]]))
+    for scatter, kind in ((peers._close, E.CLOSE), (peers._distant, E.DISTANT)):
+        mine = pw["status"][pw["kind"] == kind]
+        styles = scatter.get_linestyles()
+        assert [s[1] is not None for s in styles[: mine.size]] == list(mine == E.BREAK)
+
+
+def test_leaving_line_counts_who_left_and_why(careers):
+    from sim.model import state as E
+    from sim.viz.figures import enrolled_words, leaving_counts, leaving_words
+
+    model = careers
+    n = model.n_peers
+    status, reason = model.p_status[:n], model.p_left_reason[:n]
+    counts = leaving_counts(model)
+    assert list(counts) == list(E.LEAVING_REASONS.values())
+    for code, name in E.LEAVING_REASONS.items():
+        assert counts[name] == np.sum((status == E.WITHDRAWN) & (reason == code))
+    total = int(np.sum(status == E.WITHDRAWN))
+    assert sum(counts.values()) == total and sum(v > 0 for v in counts.values()) >= 2
+    line = leaving_words(model)
+    assert line.startswith(f"Left so far: {total} peers (")
+    for name, words in (("other_work", "other work or study"), ("moving", "moved away")):
+        assert (f"{counts[name]} {words}" in line) == (counts[name] > 0)
+    assert "0 " not in line  # reasons nobody left for are not named
+    working, resting, away = (int(np.sum(status == c)) for c in (E.ACTIVE, E.RESTING, E.BREAK))
+    assert enrolled_words(model) == (
+        f"Enrolled: {working + resting + away} ({working} working, {resting} resting "
+        f"exhausted, {away} on a break)"
+    )
+
+
+def test_leaving_line_before_anyone_left(small):
+    from sim.model.outreach import OutreachModel
+    from sim.viz.figures import leaving_words
+
+    assert leaving_words(OutreachModel(small)) == "Left so far: none"
+
+
+def test_pay_control_is_pay_an_hour_for_both_kinds(monkeypatch):
+    """The pay slider sets both kinds' pay an hour, 0 to 40 in half steps, 'unpaid' at 0; a
+    fresh run (Reset) and a change during the run both reach the model's pay_per_hour."""
+    pytest.importorskip("solara")
+    from sim.viz import app
+
+    keys, label, widget = app.POLICIES["pay_per_hour"]
+    assert "pay_per_week" not in app.POLICIES
+    assert keys == ("close_peers.pay_per_hour", "distant_peers.pay_per_hour")
+    assert label == "Peer pay an hour"
+    assert (widget["type"], widget["min"], widget["max"], widget["step"]) == (
+        "SliderFloat",
+        0.0,
+        40.0,
+        0.5,
+    )
+    assert app.value_words(widget, 0.0) == "unpaid"
+    assert app.value_words(widget, 12.5) == "12.5 (currency)"
+
+    s = load_scenario(BASELINE, {"population.size": 300})
+    assert app.policy_values(s)["pay_per_hour"] == s.close_peers.pay_per_hour
+    assert app.model_params(s)["pay_per_hour"]["label"] == "Peer pay an hour"
+    values = {**app.policy_values(s), "pay_per_hour": 15.0}
+    assert app.policy_overrides(s, values) == {
+        "close_peers.pay_per_hour": 15.0,
+        "distant_peers.pay_per_hour": 15.0,
+    }
+    monkeypatch.setattr(app, "base_scenario", lambda: s)
+    model = app.WorkshopModel(pay_per_hour=20.0)
+    assert model.scenario.close_peers.pay_per_hour == 20.0
+    assert model.scenario.distant_peers.pay_per_hour == 20.0
+    model.set_policy(app.policy_overrides(model.scenario, {"pay_per_hour": 0.0}))
+    model.step()
+    assert model.scenario.close_peers.pay_per_hour == 0.0
+    assert model.scenario.distant_peers.pay_per_hour == 0.0
+    assert {key for _, key, _ in model.policy_changes} == set(keys)
+    twin = model.twin()  # the side-by-side view's right run keeps the change
+    assert twin.scenario.distant_peers.pay_per_hour == 0.0

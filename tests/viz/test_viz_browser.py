@@ -2,8 +2,9 @@
 
 Starts ``outreach viz`` on a free loopback port, then checks that the page works offline (any
 request to a non-loopback address fails the test), that the network and plots render, that Step
-advances the week and the reach figures, that a policy slider changes the running model, and how
-many weeks a second the page steps. Saves a screenshot to ``test-artifacts/viz.png``.
+advances the week and the reach figures, that the peers' panel says who is enrolled and who
+left, that pay is set an hour, that a policy slider changes the running model, and how many
+weeks a second the page steps. Saves a screenshot to ``test-artifacts/viz.png``.
 """
 
 from __future__ import annotations
@@ -223,6 +224,15 @@ def test_workshop_page_in_chromium(server, page, tmp_path):
     assert "week 5: Close peers (at a service site) set to" in pg.inner_text("body")
     _step(pg, 1)
     assert _number(pg, "working") > 0
+    # Under the peers' bars: who is enrolled by state, and who left and why.
+    enrolled = pg.inner_text(".outreach-peers-enrolled")
+    assert re.fullmatch(
+        r"Enrolled: \d+ \(\d+ working, \d+ resting exhausted, \d+ on a break\)", enrolled
+    ), enrolled
+    assert pg.inner_text(".outreach-peers-left").startswith("Left so far: ")
+    # Pay is set an hour, for both kinds.
+    pay = pg.inner_text(".outreach-now-pay_per_hour .outreach-slider-label")
+    assert pay.startswith("Peer pay an hour: ") and pay.endswith("(currency)"), pay
 
     # Speed: weeks a second through the Step button (each waits for the page to redraw).
     n = 10
