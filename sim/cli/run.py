@@ -50,7 +50,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.model.scenario import scenario_to_dict
     from sim.model.world import world_count, world_size, world_stats
     from sim.output.atomic import check_writable, write_text_atomic
-    from sim.output.tables import dump_json, groups_table, metrics_table
+    from sim.output.tables import dump_json, groups_table, leaving_line, metrics_table
 
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after
@@ -76,6 +76,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     groups = result.groups()
     print("\nWho is reached (share of each client type, means over replicates):")
     print(groups_table(groups))
+    print(leaving_line(groups))
     if args.json:
         document = {
             "scenario": scenario.name,

@@ -106,19 +106,31 @@ ASSUMPTIONS = (
     "trusted less than peers and give no coupons. Clients can lose contact at every step of "
     "the path.",
     "Each peer has a stock of energy: the hours worked (crises add hours), clients, crises, "
-    "being labelled a snitch (more often where stigma is heavy) and role conflict drain it; "
-    "supervision, team meetings, peer support, pay, meaningful indirect work and each client "
-    "engaged or linked restore it. Pay protects in proportion to a fair wage for the hours, "
-    "up to a fair wage: many hours with no pay carry the highest risk (MIPA). An exhausted "
-    "peer rests and then returns or withdraws; withdrawn peers may be replaced. New peers "
-    "start with somewhat different energy (by default within 0.1 of the mean).",
+    "being labelled a snitch (more often where stigma is heavy), the steady weight of working "
+    "where one is known (heavier where stigma is), role conflict and life events (a client's "
+    "or friend's overdose death, a relapse, losing housing, an arrest) drain it; supervision, "
+    "team meetings, peer support, pay, meaningful indirect work and each client engaged or "
+    "linked restore it. Peers differ for good: some are more vulnerable than others (a lasting "
+    "factor on every demand, by default spread by half either way), and some weeks are harder "
+    "than others. Pay is by the hour worked and protects in proportion to a fair wage, up to "
+    "it: many hours with no pay carry the highest risk (MIPA). Professionals judge a peer's "
+    "strain with some error, and supervise the most strained as they judge them first. An "
+    "exhausted peer rests and then returns or withdraws. New peers start with somewhat "
+    "different energy (by default within 0.1 of the mean).",
+    "Peers have careers: they take breaks and come back, a relapse takes a peer out for some "
+    "weeks or ends their work, an arrest may end in prison, and peers leave for other work, "
+    "their health or a move at yearly rates that are assumptions (together about one peer in "
+    "five a year, as at Osis, besides those who withdraw after exhaustion). A peer who leaves, "
+    "for any reason, may be replaced after some weeks.",
     "A peer labelled a snitch keeps, for some weeks, only part of their chance to contact "
     "people and of the trust they inspire (by default half): an assumption, as no study "
     "measures it.",
-    "The burnout settings of the shipped scenarios are calibrated so that about one peer in "
-    "three is exhausted at least once in a year, as in the MIPA study of Finnish peer workers; "
-    "how that share splits between close and distant peers follows from their weeks, and is "
-    "reported, not fitted.",
+    "The burnout settings of the shipped scenarios are calibrated, over several random seeds, "
+    "so that about one peer in three is exhausted at least once in a year, as in the MIPA "
+    "study of Finnish peer workers, and so that weekly supervision and fair pay protect about "
+    "as much as studies of burnout interventions and of paid peer workers report; how that "
+    "share splits between close and distant peers follows from their weeks, and is reported, "
+    "not fitted.",
     "Costs count peer pay, the salaries of professionals and outreach workers (full time, "
     "whether their slots are used or not) and referral rewards; premises, travel and "
     "management are not included.",

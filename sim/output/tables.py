@@ -15,6 +15,7 @@ __all__ = [
     "format_number",
     "groups_rows",
     "groups_table",
+    "leaving_line",
     "json_ready",
     "metrics_table",
 ]
@@ -88,6 +89,21 @@ def groups_table(
     ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+def leaving_line(groups: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
+    """One line on why peers left, means over replicates (``groups["peers_left"]``)."""
+    left = groups.get("peers_left", {})
+    parts = [
+        (reason.replace("_", " "), float(m["left"]["mean"]))
+        for reason, m in left.items()
+        if float(m["left"]["mean"]) > 0
+    ]
+    total = sum(n for _, n in parts)
+    if not parts:
+        return "Peers who left: none"
+    said = ", ".join(f"{reason} {n:.1f}" for reason, n in parts)
+    return f"Peers who left, mean a run: {total:.1f} ({said})"
 
 
 def json_ready(value: Any) -> Any:
