@@ -9,6 +9,9 @@ each level's mean with its interval, and whether what the issue asks for is met:
 - what one professional leaves waiting: appointments asked for and not held, and peer-weeks a
   due supervision waited (against 3, paired);
 - the share of the professionals' programme hours the baseline uses;
+- how the answer to 10 vs 3 depends on the assumed ``services.outside_work_share`` (the share
+  of the professionals' hours outside the programme; the shipped 0.5 is an assumption): the
+  paired difference in clients linked at 0.5, 0.7, 0.8 and 0.9;
 - ``budget_more_peers`` against ``budget_more_support`` (the same money: many peers with little
   support, or more professionals and weekly supervision): how far each uses its professionals'
   hours and what it leaves waiting (not paired: two teams).
@@ -76,6 +79,18 @@ def checks(replicates: int = 40) -> dict:
     out["baseline_hours_used_share"] = out["levels"]["3_professionals"][
         "professional_hours_used_share"
     ]
+    outside = {}
+    for share in (0.5, 0.7, 0.8, 0.9):
+        print(f"running 3 and 10 professionals, outside work share {share}", file=sys.stderr)
+        at = base.replace({"services.outside_work_share": share})
+        three, ten = (
+            run_ensemble(at.replace({"services.professionals": k}), replicates) for k in (3, 10)
+        )
+        outside[str(share)] = {
+            "linked_10_vs_3": _paired(three, ten, "clients_linked"),
+            "hours_used_share_3": _summary(_values(three, "professional_hours_used_share")),
+        }
+    out["ten_vs_three_by_outside_work_share"] = outside
     budget = {}
     for name in ("budget_more_peers", "budget_more_support"):
         print(f"running {name}", file=sys.stderr)
