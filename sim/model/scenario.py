@@ -1044,7 +1044,7 @@ class Costs:
     """Prices for the cost per linked client.
 
     Professionals and outreach workers are salaried: their hours cost the same whether their
-    slots are used or not. Peers are paid for the hours they work (``pay_per_hour``).
+    hours are used or not. Peers are paid for the hours they work (``pay_per_hour``).
     """
 
     professional_hour: float = param(
