@@ -386,7 +386,8 @@ class OutreachModel(mesa.Model):
             self._week.forget()
             self._admit.forget()
         w = self.scenario.wellbeing
-        # A professional assesses a new peer's strength at induction (none without them).
+        # A professional assesses a new peer's strength at induction (none without them); the
+        # week's plan undoes it when the professionals' hours do not reach the new peer.
         self._admit(
             self._world_arrays,
             self._clients,
