@@ -38,7 +38,7 @@ SHARED_LUCK = (
     "shared: the world (unless population, network or clients settings differ), each peer "
     "kind's recruits and start energies, and every draw keyed by person and week",
     "not shared: what follows from the settings that differ (an extra peer's own clients, the "
-    "appointment slots and supervisions peers share, a client's path after meeting another peer)",
+    "professionals' hours peers share, a client's path after meeting another peer)",
 )
 
 #: Keys that label a scenario or set how it is run; never a difference between programmes.

@@ -117,7 +117,10 @@ class DistantPeer(Peer):
 
 
 class Professional(_Agent):
-    """A salaried professional: appointments, house calls and peer supervision, within capacity.
+    """A salaried professional: coordination, supervision, assessment, appointments, house calls.
+
+    Their weekly hours, less the share for work outside the peer programme, go to the
+    programme's tasks in the order :func:`sim.model.kernel.plan` states.
 
     Args:
         model: the outreach model.
@@ -129,19 +132,15 @@ class Professional(_Agent):
         self.index = index
 
     @property
-    def appointments_per_week(self) -> float:
-        """Appointment slots this professional offers a week."""
-        return self.model.scenario.services.appointments_per_professional_week
+    def hours_per_week(self) -> float:
+        """This professional's salaried hours a week."""
+        return self.model.scenario.services.professional_hours_per_week
 
     @property
-    def house_calls_per_week(self) -> float:
-        """House calls with a peer this professional makes a week."""
-        return self.model.scenario.services.house_calls_per_professional_week
-
-    @property
-    def supervisions_per_week(self) -> float:
-        """Peer supervision sessions this professional can hold a week."""
-        return self.model.scenario.services.supervision_per_professional_week
+    def programme_hours_per_week(self) -> float:
+        """This professional's hours a week for the peer programme (outside work left out)."""
+        sv = self.model.scenario.services
+        return sv.professional_hours_per_week * (1.0 - sv.outside_work_share)
 
 
 class Client(_Agent):

@@ -4,10 +4,11 @@ One call of :func:`week` advances one replicate by one week through the phases o
 :mod:`sim.model.reference` (the plain-Python executable specification, which says in words what
 each phase does), each a function of its own, tested against the same phase of the reference:
 
-1. :func:`plan`: the professionals' side: supervision by need, assessed strength, and each
-   peer's hours, fixed commitments and caseload first;
-2. :func:`linkage`: drop-out and retention, then appointments and house calls, with
-   accompaniment where the peer has the hours;
+1. :func:`plan`: the professionals' side: their hours for the programme, coordinating peers,
+   supervision by need, assessing new peers, and each peer's hours, fixed commitments and
+   caseload first;
+2. :func:`linkage`: drop-out and retention, then appointments and house calls within the
+   professionals' hours left, with accompaniment where the peer has the hours;
 3. :func:`online`: online contacts without a tie, one meeting's hours each;
 4. :func:`outreach`: street contacts within each peer's reach, as many meetings as the hours
    left allow, and the outreach workers' meetings;
@@ -89,6 +90,7 @@ from sim.model.state import (
     C_ACCOMPANIED,
     C_ACTIVE,
     C_APPOINTMENTS,
+    C_APPOINTMENTS_WAITING,
     C_COMPENSATION,
     C_HOUSE_CALLS,
     C_LEFT,
@@ -103,9 +105,11 @@ from sim.model.state import (
     C_ONLINE_CONTACTS,
     C_PEER_CENTIHOURS,
     C_PEER_WEEKS_PAID,
+    C_PROFESSIONAL_CENTIHOURS,
     C_REFERRALS,
     C_RESTING,
     C_SUPERVISIONS,
+    C_SUPERVISIONS_LATE,
     C_TEAM_MEETINGS,
     C_WITHDRAWN,
     CLIENT,
@@ -127,6 +131,8 @@ from sim.model.state import (
     N_EGO_CLASSES,
     RESTING,
     RETAINED,
+    T_PROFESSIONAL_LEFT,
+    T_PROFESSIONAL_USED,
     TEAM,
     WITHDRAWN,
     WORKER,
@@ -366,7 +372,7 @@ def _due_order(p, par, i):
 def _first_due(due, m, k, p, par):
     """Move the ``k`` peers of ``due[:m]`` first in the queue (:func:`_due_order`) to ``due[:k]``.
 
-    One pass keeping the best ``k`` in order: a full sort of everyone due, when a few slots
+    One pass keeping the best ``k`` in order: a full sort of everyone due, when a few hours
     go round many peers, cost most of the phase. The places differ, so these are the first
     ``k`` of a sort of all of them.
     """
@@ -384,27 +390,47 @@ def _first_due(due, m, k, p, par):
         due[pos] = v
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _professional_hours(p, hours):
+    """Take up to ``hours`` of the professionals' hours left this week; the hours taken."""
+    took = min(hours, p.team[T_PROFESSIONAL_LEFT])
+    p.team[T_PROFESSIONAL_LEFT] -= took
+    p.team[T_PROFESSIONAL_USED] += took
+    return took
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def plan(w, world, c, p, par, keys, counters):
     """Phase 1: the professionals' side and each working peer's hours for the week.
 
-    Supervision slots go to the peers who are due (``supervision_every_weeks`` weeks since the
-    last), when scarce the most strained first (lowest judged energy, then person), or with
-    ``supervision_order = 'turn'`` those waiting longest first; a supervision is also an
-    assessment: the peer's strength is their energy as judged then. The professionals judge a
-    working peer's energy with a normal error of sd ``assessment_error_sd`` (within [0, 1]). A
-    peer's hours are their kind's, tailored to that strength; supervision, a team meeting,
-    training (new peers, shortened by educators), indirect work and following up the caseload
-    come first, and what does not fit waits. A client's follow-up takes
-    ``hours_per_client_week`` for each unit of their need (1 plus ``problem_load`` per problem
-    area).
+    The professionals have ``programme_hours_per_week`` for the programme (their outside work
+    left out), spent in this order: ``coordination_hours_per_peer_week`` for each enrolled peer
+    (as far as they go); a supervision (``hours_per_supervision``) for each peer who is due
+    (``supervision_every_weeks`` weeks since the last) while the hours last, when they do not
+    last for everyone the most strained first (lowest judged energy, then person), or with
+    ``supervision_order = 'turn'`` those waiting longest first; the others wait for a later
+    week (``C_SUPERVISIONS_LATE`` counts them). A supervision is also an assessment: the peer's
+    strength is their energy as judged then. Then each peer who joined this week is assessed
+    (``hours_per_assessment``) while the hours last; one the hours do not reach starts
+    unassessed (strength 1, as without professionals). What is left goes to appointments and
+    house calls (:func:`linkage`). The professionals judge a working peer's energy with a
+    normal error of sd ``assessment_error_sd`` (within [0, 1]). A peer's hours are their
+    kind's, tailored to that strength; supervision, a team meeting, training (new peers,
+    shortened by educators), indirect work and following up the caseload come first, and what
+    does not fit waits. A client's follow-up takes ``hours_per_client_week`` for each unit of
+    their need (1 plus ``problem_load`` per problem area).
     """
     n = p.node.shape[0]
     working = 0
+    enrolled = 0
+    p.team[T_PROFESSIONAL_LEFT] = par.programme_hours_per_week if par.professionals > 0 else 0.0
+    p.team[T_PROFESSIONAL_USED] = 0.0
     for i in range(n):
         p.hours_left[i] = 0.0
         p.hours_worked[i] = 0.0
         p.successes[i] = 0
+        if p.status[i] != WITHDRAWN:
+            enrolled += 1
         if p.status[i] == ACTIVE:
             working += 1
             if par.assessment_error_sd > 0.0:
@@ -413,6 +439,7 @@ def plan(w, world, c, p, par, keys, counters):
                 p.judged[i] = min(1.0, max(0.0, judged))
             else:
                 p.judged[i] = p.energy[i]
+    _professional_hours(p, enrolled * par.coordination_hours_per_peer_week)
     if par.supervision_every_weeks > 0 and par.professionals > 0:
         due = c.scratch  # a peer is a person: room for every peer
         m = 0
@@ -420,14 +447,36 @@ def plan(w, world, c, p, par, keys, counters):
             if p.status[i] == ACTIVE and w - p.last_supervised[i] >= par.supervision_every_weeks:
                 due[m] = i
                 m += 1
-        slots = int(par.supervision_slots)
-        if m > slots > 0:  # not enough for everyone due: by need or by turn
-            _first_due(due, m, slots, p, par)
-        for j in range(min(m, slots)):
+        if par.hours_per_supervision > 0.0:
+            held = int(p.team[T_PROFESSIONAL_LEFT] / par.hours_per_supervision + 1e-9)
+        else:
+            held = m
+        held = min(m, held)
+        if m > held > 0:  # not enough hours for everyone due: by need or by turn
+            _first_due(due, m, held, p, par)
+        for j in range(held):
             i = due[j]
             p.last_supervised[i] = w
             p.strength[i] = p.judged[i]
             counters[C_SUPERVISIONS] += 1
+        _professional_hours(p, held * par.hours_per_supervision)
+        counters[C_SUPERVISIONS_LATE] += m - held
+    if par.professionals > 0:
+        new = c.scratch  # the week's new peers, by person (not by row: common random numbers)
+        k = 0
+        for i in range(n):
+            if p.status[i] == ACTIVE and p.joined[i] == w:
+                pos = k
+                while pos > 0 and p.node[new[pos - 1]] > p.node[i]:
+                    new[pos] = new[pos - 1]
+                    pos -= 1
+                new[pos] = i
+                k += 1
+        for j in range(k):
+            if p.team[T_PROFESSIONAL_LEFT] + 1e-9 >= par.hours_per_assessment:
+                _professional_hours(p, par.hours_per_assessment)
+            else:
+                p.strength[new[j]] = 1.0  # not assessed: their kind's hours until supervised
     meeting = _team_meeting(w, par)
     if meeting and working > 0:
         counters[C_TEAM_MEETINGS] += 1
@@ -505,18 +554,21 @@ def linkage(w, world, c, p, par, keys, counters):
     """Phase 2: drop-out and retention, then appointments and house calls.
 
     Clients asking for an appointment are served in a rotation from a random first one, so no
-    one always books first: an office slot while they last (attended with ``p_attend`` less
-    the client's mistrust barrier, plus the peer's ``attendance_boost`` if the peer has the
-    hours to accompany them, which also bridges most of the barrier), else a house call with a
-    professional if their peer joins house calls and has the hours. Linked clients'
-    drop-out falls with their working peer's ``retention_boost`` and, programme-wide, with the
-    ``mirror_effect`` of each kind that has a working peer.
+    one always books first, within the professionals' hours :func:`plan` left: an office
+    appointment (``hours_per_appointment``) while the hours last (attended with ``p_attend``
+    less the client's mistrust barrier, plus the peer's ``attendance_boost`` if the peer has
+    the hours to accompany them, which also bridges most of the barrier), else a house call
+    (``hours_per_house_call`` of the professional's hours and the peer's) if the professionals
+    have those hours and the client's peer joins house calls and has the hours. An asker
+    neither can be held for waits: they may ask again in a later week
+    (``C_APPOINTMENTS_WAITING`` counts them). Linked clients' drop-out falls with their working
+    peer's ``retention_boost`` and, programme-wide, with the ``mirror_effect`` of each kind
+    that has a working peer.
     """
     kl = subkey(keys.link, w)
     kl_seek, kl_attend = subkey(kl, 1), subkey(kl, 2)
-    kl_drop, kl_slots = subkey(kl, 3), subkey(kl, 4)
-    slots = int(par.appointment_slots + uniform(kl_slots, 0))
-    house = int(par.house_call_slots + uniform(kl_slots, 2))
+    kl_drop, kl_order = subkey(kl, 3), subkey(kl, 4)
+    asking = par.professionals > 0
     mirror_kept = 1.0
     for kind in (CLOSE, DISTANT):
         for i in range(p.node.shape[0]):
@@ -546,7 +598,7 @@ def linkage(w, world, c, p, par, keys, counters):
             q = par.p_seek_appointment_per_week + (
                 par.interpreter_boost[p.kind[i]] if works else 0.0
             )
-            if slots + house > 0 and uniform(kl_seek, v) < q:
+            if asking and uniform(kl_seek, v) < q:
                 seekers[n_seekers] = v
                 n_seekers += 1
         elif s == LINKED or s == RETAINED:
@@ -565,15 +617,13 @@ def linkage(w, world, c, p, par, keys, counters):
                 c.cstate[v] = RETAINED
                 _mark(c.ever, v, EVER_RETAINED, c.book, B_RETAINED)
                 _log_client(c, w, EV_RETAINED, v)
-    start = int(uniform(kl_slots, 1) * n_seekers)
+    start = int(uniform(kl_order, 1) * n_seekers)
     for step in range(n_seekers):
-        if slots + house == 0:
-            break
         v = seekers[(start + step) % n_seekers]
         i = c.peer_of[v]
         works = i >= 0 and p.status[i] == ACTIVE
-        if slots > 0:
-            slots -= 1
+        if p.team[T_PROFESSIONAL_LEFT] + 1e-9 >= par.hours_per_appointment:
+            _professional_hours(p, par.hours_per_appointment)
             counters[C_APPOINTMENTS] += 1
             if works and _accompany(p, i, par.hours_per_accompaniment):
                 q = (
@@ -593,17 +643,18 @@ def linkage(w, world, c, p, par, keys, counters):
                 q = par.p_attend * _attend_kept(par, world, v, False)
             linked = uniform(kl_attend, v) < q
         elif (
-            house > 0
+            p.team[T_PROFESSIONAL_LEFT] + 1e-9 >= par.hours_per_house_call
             and works
             and par.joins_house_calls[p.kind[i]]
             and _accompany(p, i, par.hours_per_house_call)
         ):
-            house -= 1
+            _professional_hours(p, par.hours_per_house_call)
             counters[C_HOUSE_CALLS] += 1
             linked = uniform(kl_attend, v) < par.p_link_house_call * _attend_kept(
                 par, world, v, True
             )
         else:
+            counters[C_APPOINTMENTS_WAITING] += 1
             continue
         if linked:
             _to_services(world, c, p, par, v, w, i, counters)
@@ -611,6 +662,7 @@ def linkage(w, world, c, p, par, keys, counters):
             now_linked += 1
     counters[C_NOW_ENGAGED] = now_engaged
     counters[C_NOW_LINKED] = now_linked
+    counters[C_PROFESSIONAL_CENTIHOURS] = int(p.team[T_PROFESSIONAL_USED] * 100.0 + 0.5)
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -184,6 +184,32 @@ _TABLE = (
         "hours worked by peers (crises included) / peer weeks worked",
     ),
     Metric(
+        "professional_hours_used_share",
+        "Professionals' hours used",
+        "Share of the professionals' programme hours used",
+        "share",
+        "professional hours spent coordinating peers, supervising, assessing new peers and on "
+        "appointments and house calls / the hours they have for the programme "
+        "(services.outside_work_share left out)",
+        share=True,
+    ),
+    Metric(
+        "appointments_waiting",
+        "Appointments waiting",
+        "Appointments asked for and not held",
+        "appointments",
+        "appointments clients asked for that the professionals' hours could not hold, a "
+        "run's total (a client who asks again counts again)",
+    ),
+    Metric(
+        "supervisions_late",
+        "Supervisions late",
+        "Peer-weeks a due supervision waited",
+        "peer-weeks",
+        "weeks in which a peer due for supervision was not supervised for want of the "
+        "professionals' hours, a run's total",
+    ),
+    Metric(
         "peers_active_end",
         "Peers working at the end",
         "Peers working in the last week",
@@ -444,6 +470,11 @@ def run_metrics(model) -> dict[str, float]:
         "peers_enrolled": enrolled,
         "peers_active_share": active_share,
         "peer_hours_per_week": _share(model.totals["peer_hours"], model.totals["peer_weeks"]),
+        "professional_hours_used_share": _share(
+            model.totals["professional_hours_used"], model.totals["professional_hours_available"]
+        ),
+        "appointments_waiting": float(model.totals["appointments_waiting"]),
+        "supervisions_late": float(model.totals["supervisions_late"]),
         "peers_active_end": float(np.sum(model.p_status[:n] == E.ACTIVE)),
         "peers_recruited": float(n),
         "cost_total": float(cost),

@@ -179,7 +179,8 @@ class OutreachModel(mesa.Model):
         self._peer_view: E.PeerArrays | None = None
         self._peer_view_n = -1
         self.peers = E.PeerFrame(max(8, scenario.close_peers.count + scenario.distant_peers.count))
-        self.team = np.zeros(3, np.float64)  # outreach workers: caseload, hours left, need
+        # outreach workers: caseload, hours left, need; professionals: hours left, used
+        self.team = np.zeros(E.TEAM_LEN, np.float64)
         self._peer_capacity = self._peer_rows(self.peers.capacity)  # for admitting new peers
         self._keys = E.make_keys(
             uint64_seeds(stream(seed, replicate, "kernel-keys"), len(E.Keys._fields))
@@ -237,6 +238,10 @@ class OutreachModel(mesa.Model):
             "exhausted_ever": 0,
             "peer_weeks": 0,
             "salaried_hours": 0.0,
+            "professional_hours_used": 0.0,
+            "professional_hours_available": 0.0,
+            "appointments_waiting": 0,
+            "supervisions_late": 0,
         }
         self.policy_changes: list[tuple[int, str, Any]] = []
         self._set_params()
@@ -254,6 +259,7 @@ class OutreachModel(mesa.Model):
     def _set_params(self) -> None:
         self._params = E.kernel_params(self.scenario)
         self._salaried_hours = salaried_hours_per_week(self.scenario)
+        self._programme_hours = E.programme_hours_per_week(self.scenario)
 
     def set_policy(self, overrides: dict[str, Any]) -> None:
         """Change policies mid-run (dotted keys, as ``--set``), from the next week on.
@@ -380,7 +386,8 @@ class OutreachModel(mesa.Model):
             self._week.forget()
             self._admit.forget()
         w = self.scenario.wellbeing
-        # A professional assesses a new peer's strength at induction (none without them).
+        # A professional assesses a new peer's strength at induction (none without them); the
+        # week's plan undoes it when the professionals' hours do not reach the new peer.
         self._admit(
             self._world_arrays,
             self._clients,
@@ -456,6 +463,10 @@ class OutreachModel(mesa.Model):
         t["peer_hours"] += week[E.C_PEER_CENTIHOURS] / 100.0
         t["peer_weeks"] += week[E.C_PEER_WEEKS_PAID]
         t["salaried_hours"] += self._salaried_hours
+        t["professional_hours_used"] += week[E.C_PROFESSIONAL_CENTIHOURS] / 100.0
+        t["professional_hours_available"] += self._programme_hours
+        t["appointments_waiting"] += week[E.C_APPOINTMENTS_WAITING]
+        t["supervisions_late"] += week[E.C_SUPERVISIONS_LATE]
         t["compensation"] += week[E.C_COMPENSATION] / 100.0
         t["referrals"] += week[E.C_REFERRALS]
         t["online_contacts"] += week[E.C_ONLINE_CONTACTS]

@@ -9,10 +9,14 @@ are compared.
 
 One week, in order:
 
-1. **Plan** (the professionals' side). Supervision slots (``professionals x
-   supervision_per_professional_week``) go to the working peers who are due (``supervision_every
-   _weeks`` since their last, or since joining), most strained first (lowest energy, then person;
-   ``supervision_order = 'turn'``: longest waiting first).
+1. **Plan** (the professionals' side). The professionals have ``professionals x
+   professional_hours_per_week x (1 - outside_work_share)`` hours for the programme, spent in
+   this order while they last: ``coordination_hours_per_peer_week`` for each enrolled peer;
+   a supervision (``hours_per_supervision``) for each working peer who is due (``supervision
+   _every_weeks`` since their last, or since joining), most strained first (lowest judged
+   energy, then person; ``supervision_order = 'turn'``: longest waiting first), those the
+   hours do not reach waiting for a later week; ``hours_per_assessment`` for each peer who
+   joined this week (by person), one the hours do not reach starting unassessed (strength 1).
    The professionals judge each working peer's energy with a normal error
    (``assessment_error_sd``, kept within [0, 1]); need is the judged energy, and a supervision
    is an assessment: the peer's strength becomes their judged energy. Each working peer's
@@ -24,18 +28,20 @@ One week, in order:
    fit waits. The outreach workers' team has ``count x
    hours_per_week`` less the follow-up of its caseload.
 2. **Linkage and retention.** An engaged client drops out with ``p_dropout_engaged_per_week``;
-   otherwise, while office or house-call slots last, asks for an appointment with
+   otherwise, if there are professionals, asks for an appointment with
    ``p_seek_appointment_per_week`` plus the ``interpreter_boost`` of a working peer's kind.
    Linked or retained clients drop out with ``p_dropout_linked_per_week``, times ``1 -
    retention_boost`` of a working peer's kind and ``1 - mirror_effect`` of each kind with a
    working peer; linked ones become retained after ``weeks_to_retained``. Then the askers, in a
-   rotation from a random first one: an office slot while they last, attended with ``p_attend x
+   rotation from a random first one, within the professionals' hours the plan left: an office
+   appointment (``hours_per_appointment``) while they last, attended with ``p_attend x
    (1 - mistrust_barrier x mistrust)``, plus the kind's ``attendance_boost`` if the peer has
    ``hours_per_accompaniment`` left to accompany them, whose company also removes
    ``accompaniment_bridge`` of the barrier (the outreach workers likewise from the team's
-   hours, without the bridge); otherwise a house call if slots last and the peer joins house
-   calls and has ``hours_per_house_call`` left, which links with ``p_link_house_call`` times the
-   bridged barrier. A linked client leaves the caseload.
+   hours, without the bridge); otherwise a house call if the professionals have
+   ``hours_per_house_call`` left and the peer joins house calls and has those hours too,
+   which links with ``p_link_house_call`` times the bridged barrier; otherwise the asker
+   waits (and may ask again in a later week). A linked client leaves the caseload.
 3. **Online.** Each working peer makes a Poisson number of attempts (mean
    ``online_contacts_per_peer_week``), each taking ``hours_per_meeting`` while hours last, at
    persons drawn uniformly; a hidden client is contacted with chance equal to the online access
@@ -159,6 +165,7 @@ class ReferenceModel:
         self.follow = [0] * n
         self.peers: list[dict] = []
         self.team = {"caseload": 0, "hours": 0.0, "need": 0.0}  # the outreach workers
+        self.professional_hours = {"left": 0.0, "used": 0.0}  # this week's, for the programme
         self._egos: dict[tuple[int, int], tuple[list[int], list[float], list[float]]] = {}
         self.totals = {
             "appointments": 0,
@@ -169,6 +176,10 @@ class ReferenceModel:
             "peer_hours": 0.0,
             "peer_weeks": 0,
             "salaried_hours": 0.0,
+            "professional_hours_used": 0.0,
+            "professional_hours_available": 0.0,
+            "appointments_waiting": 0,
+            "supervisions_late": 0,
         }
         self.vacancies = [
             E.Vacancy(kind, 0)
@@ -272,6 +283,10 @@ class ReferenceModel:
             "caseload": int(peers.team[0]),
             "hours": float(peers.team[1]),
             "need": float(peers.team[2]),
+        }
+        self.professional_hours = {
+            "left": float(peers.team[E.T_PROFESSIONAL_LEFT]),
+            "used": float(peers.team[E.T_PROFESSIONAL_USED]),
         }
         self.vacancies = []
 
@@ -400,6 +415,8 @@ class ReferenceModel:
         for phase in self.PHASES:
             self.run_phase(phase)
         self.totals["salaried_hours"] += salaried_hours_per_week(self.scenario)
+        self.totals["professional_hours_used"] += self.professional_hours["used"]
+        self.totals["professional_hours_available"] += E.programme_hours_per_week(self.scenario)
         self.week += 1
         for p in self.peers:
             if p["status"] == E.WITHDRAWN and not p["replaced"]:  # left, for any reason
@@ -437,6 +454,11 @@ class ReferenceModel:
         for peer in working:  # the professionals judge each working peer's energy
             judged = peer["energy"] + error * self.random.gauss(0.0, 1.0)
             peer["judged"] = min(1.0, max(0.0, judged))
+        hours = self.professional_hours
+        hours["left"] = E.programme_hours_per_week(s) if sv.professionals > 0 else 0.0
+        hours["used"] = 0.0
+        enrolled = sum(p["status"] != E.WITHDRAWN for p in self.peers)
+        self._professional(enrolled * sv.coordination_hours_per_peer_week)  # coordination first
         every = s.wellbeing.supervision_every_weeks
         if every > 0 and sv.professionals > 0:
             due = [p for p in working if self.week - p["last_supervised"] >= every]
@@ -444,10 +466,23 @@ class ReferenceModel:
                 due.sort(key=lambda p: (p["judged"], p["node"]))
             else:
                 due.sort(key=lambda p: (p["last_supervised"], p["node"]))
-            for peer in due[: int(sv.professionals * sv.supervision_per_professional_week)]:
+            if wk.hours_per_supervision > 0:
+                held = min(len(due), int(hours["left"] / wk.hours_per_supervision + 1e-9))
+            else:
+                held = len(due)
+            for peer in due[:held]:
                 peer["last_supervised"] = self.week
                 peer["strength"] = peer["judged"]
                 self.totals["supervisions"] += 1
+            self._professional(held * wk.hours_per_supervision)
+            self.totals["supervisions_late"] += len(due) - held  # they wait for a later week
+        if sv.professionals > 0:
+            new = sorted((p for p in working if p["joined"] == self.week), key=lambda p: p["node"])
+            for peer in new:  # induction: assessed while the hours last
+                if hours["left"] + 1e-9 >= sv.hours_per_assessment:
+                    self._professional(sv.hours_per_assessment)
+                else:
+                    peer["strength"] = 1.0  # unassessed: the kind's hours until supervised
         meeting = self._team_meeting()
         if meeting and working:
             self.totals["team_meetings"] += 1
@@ -476,6 +511,12 @@ class ReferenceModel:
             if ow.count > 0
             else 0.0
         )
+
+    def _professional(self, hours: float) -> None:
+        """Spend up to ``hours`` of the professionals' programme hours left this week."""
+        took = min(hours, self.professional_hours["left"])
+        self.professional_hours["left"] -= took
+        self.professional_hours["used"] += took
 
     def _spend(self, peer: dict, hours: float) -> bool:
         if peer["hours_left"] >= hours:
@@ -671,8 +712,7 @@ class ReferenceModel:
     def _linkage(self) -> None:
         s = self.scenario
         sv, wk, ow = s.services, s.work, s.outreach_workers
-        slots = int(sv.professionals * sv.appointments_per_professional_week + self.random.random())
-        house = int(sv.professionals * sv.house_calls_per_professional_week + self.random.random())
+        hours = self.professional_hours  # what the plan left of the professionals' hours
         mirror_kept = 1.0
         for kind in _KINDS:
             if any(p["kind"] == kind and p["status"] == E.ACTIVE for p in self.peers):
@@ -691,7 +731,7 @@ class ReferenceModel:
                     self.peer_of[v] = -1
                     continue
                 p = sv.p_seek_appointment_per_week + (kind.interpreter_boost if kind else 0.0)
-                if slots + house > 0 and self.random.random() < p:
+                if sv.professionals > 0 and self.random.random() < p:
                     askers.append(v)
             elif self.cstate[v] in (E.LINKED, E.RETAINED):
                 p = sv.p_dropout_linked_per_week * mirror_kept
@@ -710,8 +750,8 @@ class ReferenceModel:
         for v in askers:
             peer = self._supporter(v)
             kind = self._kind(peer["kind"]) if peer else None
-            if slots > 0:
-                slots -= 1
+            if hours["left"] + 1e-9 >= sv.hours_per_appointment:
+                self._professional(sv.hours_per_appointment)
                 self.totals["appointments"] += 1
                 if peer and self._spend(peer, wk.hours_per_accompaniment):
                     p = sv.p_attend * self._attend_kept(v, True) + kind.attendance_boost
@@ -721,14 +761,15 @@ class ReferenceModel:
                 else:
                     p = sv.p_attend * self._attend_kept(v, False)
             elif (
-                house > 0
+                hours["left"] + 1e-9 >= wk.hours_per_house_call
                 and peer
                 and kind.joins_house_calls
                 and self._spend(peer, wk.hours_per_house_call)
             ):
-                house -= 1
+                self._professional(wk.hours_per_house_call)
                 p = sv.p_link_house_call * self._attend_kept(v, True)
             else:
+                self.totals["appointments_waiting"] += 1  # may ask again in a later week
                 continue
             if self.random.random() < p:
                 self.cstate[v] = E.LINKED

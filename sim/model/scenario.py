@@ -58,6 +58,21 @@ REMOVED_KEYS = {
     ): "removed in 0.4: peers are paid by the hour; set pay_per_hour (currency an hour "
     "worked, crises included)",
     (
+        "Services",
+        "appointments_per_professional_week",
+    ): "removed in 0.4: professionals share their hours; set services.hours_per_appointment "
+    "(hours each) and services.professional_hours_per_week",
+    (
+        "Services",
+        "supervision_per_professional_week",
+    ): "removed in 0.4: professionals share their hours; a supervision takes "
+    "work.hours_per_supervision of a professional's hours",
+    (
+        "Services",
+        "house_calls_per_professional_week",
+    ): "removed in 0.4: professionals share their hours; a house call takes "
+    "work.hours_per_house_call of a professional's hours",
+    (
         "Costs",
         "hours_per_appointment",
     ): "removed in 0.3: professionals are salaried (services.professional_hours_per_week "
@@ -571,7 +586,11 @@ class Work:
         "(escorting, Masese et al. 2022; assumption)",
     )
     hours_per_house_call: float = param(
-        2.0, 0.0, 40.0, kernel=True, doc="hours a house call with a professional takes"
+        2.0,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="hours a house call takes the peer and the professional alike, travel included",
     )
     hours_per_crisis: float = param(
         2.0,
@@ -582,7 +601,11 @@ class Work:
         "budget if need be (Masese et al. 2022)",
     )
     hours_per_supervision: float = param(
-        1.0, 0.0, 40.0, kernel=True, doc="hours a supervision takes"
+        1.0,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="hours a supervision takes the peer and the professional alike (one to one)",
     )
     hours_per_team_meeting: float = param(
         1.5, 0.0, 40.0, kernel=True, doc="hours a team meeting takes"
@@ -644,7 +667,15 @@ class Outreach:
 
 @dataclass(frozen=True)
 class Services:
-    """Professionals, appointments and the client path after engagement."""
+    """Professionals, appointments and the client path after engagement.
+
+    Each professional has ``professional_hours_per_week``, of which ``outside_work_share`` goes
+    to work outside the peer programme. The rest is shared, in this order, by coordinating the
+    enrolled peers, supervision (``work.hours_per_supervision`` each), assessing new peers,
+    appointments (``hours_per_appointment``) and house calls (``work.hours_per_house_call``);
+    what does not fit waits: a peer's supervision for a later week, an appointment until the
+    client asks again.
+    """
 
     professionals: int = param(
         3, 0, 10_000, integer=True, kernel=True, doc="professionals in the team"
@@ -652,14 +683,36 @@ class Services:
     professional_hours_per_week: float = param(
         37.5, 0.0, 80.0, doc="salaried hours of a professional a week (full time in Finland)"
     )
-    appointments_per_professional_week: float = param(
-        8.0, 0.0, 1000.0, doc="appointment slots per professional"
+    outside_work_share: float = param(
+        0.5,
+        0.0,
+        1.0,
+        doc="share of a professional's hours that goes to work outside the peer programme "
+        "(their own clients, office; assumption: the Street Clinic's professionals do more "
+        "than back peers)",
     )
-    supervision_per_professional_week: float = param(
-        5.0, 0.0, 1000.0, doc="peer supervision sessions a professional can hold in a week"
+    coordination_hours_per_peer_week: float = param(
+        0.5,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="professional hours a week coordinating each enrolled peer (rota, check-in, pay; "
+        "assumption); taken first",
     )
-    house_calls_per_professional_week: float = param(
-        2.0, 0.0, 1000.0, doc="house calls a professional makes a week with a peer who joins them"
+    hours_per_assessment: float = param(
+        2.0,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="professional hours assessing a new peer at induction (assumption); without "
+        "them the peer starts unassessed",
+    )
+    hours_per_appointment: float = param(
+        1.0,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="professional hours an appointment takes, notes included (assumption)",
     )
     p_link_house_call: float = param(
         0.7,
@@ -672,7 +725,7 @@ class Services:
     supervision_order: str = param(
         "need",
         choices=("need", "turn"),
-        doc="who gets scarce supervision slots first: the most "
+        doc="who gets scarce supervision hours first: the most "
         "strained peers ('need') or those waiting longest "
         "('turn')",
     )
@@ -991,7 +1044,7 @@ class Costs:
     """Prices for the cost per linked client.
 
     Professionals and outreach workers are salaried: their hours cost the same whether their
-    slots are used or not. Peers are paid for the hours they work (``pay_per_hour``).
+    hours are used or not. Peers are paid for the hours they work (``pay_per_hour``).
     """
 
     professional_hour: float = param(

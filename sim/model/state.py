@@ -50,6 +50,7 @@ __all__ = [
     "kernel_keys",
     "kernel_params",
     "make_keys",
+    "programme_hours_per_week",
     "salaried_hours_per_week",
 ]
 
@@ -104,8 +105,15 @@ LEAVING_REASONS = {
     C_ON_BREAK,
     C_LEFT,
     C_LIFE_EVENTS,
-) = range(22)
-N_COUNTERS = 22
+    C_PROFESSIONAL_CENTIHOURS,
+    C_APPOINTMENTS_WAITING,
+    C_SUPERVISIONS_LATE,
+) = range(25)
+N_COUNTERS = 25
+# The professionals' hours this week, in ``PeerArrays.team`` after the outreach workers' three
+# entries: the programme's hours left, and those used for its tasks.
+T_PROFESSIONAL_LEFT, T_PROFESSIONAL_USED = 3, 4
+TEAM_LEN = 5
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
 # are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone)
@@ -179,7 +187,8 @@ class PeerArrays(NamedTuple):
     hours_left: np.ndarray  # float64: hours of this week's budget not yet used
     hours_worked: np.ndarray  # float64: hours worked this week
     successes: np.ndarray  # int32: clients the peer engaged or saw linked this week
-    team: np.ndarray  # float64[3]: outreach workers' caseload, hours left, need
+    team: np.ndarray  # float64[TEAM_LEN]: outreach workers' caseload, hours left, need; the
+    # professionals' programme hours left and used this week
     ego_class_ptr: np.ndarray  # int64: entries of (peer i, class c) start at [i * 9 + c]
     ego_nodes: np.ndarray  # int32: persons within reach, by peer and class
 
@@ -316,6 +325,9 @@ class Params(NamedTuple):
     p_lose_contact_per_week: float
     # services
     professionals: int
+    coordination_hours_per_peer_week: float  # professional hours per enrolled peer
+    hours_per_assessment: float  # professional hours per new peer
+    hours_per_appointment: float  # professional hours per appointment
     p_link_house_call: float
     tailoring: float
     p_seek_appointment_per_week: float
@@ -372,9 +384,7 @@ class Params(NamedTuple):
     leave_moving_per_year: float
     # derived (derived_params)
     class_weight: np.ndarray  # float64[N_EGO_CLASSES]: hop_trust^steps x subgroup_trust^differ
-    appointment_slots: float
-    supervision_slots: float
-    house_call_slots: float
+    programme_hours_per_week: float  # the professionals' hours for the peer programme
     supervision_by_need: bool
 
 
@@ -400,6 +410,12 @@ def salaried_hours_per_week(scenario) -> float:
     return (sv.professionals + scenario.outreach_workers.count) * sv.professional_hours_per_week
 
 
+def programme_hours_per_week(scenario) -> float:
+    """The professionals' hours a week for the peer programme, their outside work left out."""
+    sv = scenario.services
+    return float(sv.professionals * sv.professional_hours_per_week * (1.0 - sv.outside_work_share))
+
+
 #: The array dtype of a peer kind's key, by the key's declared type.
 _DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
 
@@ -407,17 +423,10 @@ _DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
 DERIVED_FROM = MappingProxyType(
     {
         "class_weight": ("outreach.hop_trust", "outreach.subgroup_trust"),
-        "appointment_slots": (
+        "programme_hours_per_week": (
             "services.professionals",
-            "services.appointments_per_professional_week",
-        ),
-        "supervision_slots": (
-            "services.professionals",
-            "services.supervision_per_professional_week",
-        ),
-        "house_call_slots": (
-            "services.professionals",
-            "services.house_calls_per_professional_week",
+            "services.professional_hours_per_week",
+            "services.outside_work_share",
         ),
         "supervision_by_need": ("services.supervision_order",),
     }
@@ -457,10 +466,6 @@ OUTSIDE_KERNEL = MappingProxyType(
         "*_peers.reach_hops": (
             ("sim.model.outreach",),
             "each peer's ego network, listed at joining",
-        ),
-        "services.professional_hours_per_week": (
-            ("sim.model.state",),
-            "salaried hours, a cost (salaried_hours_per_week)",
         ),
         "wellbeing.energy_start*": (("sim.model.outreach",), "a recruit's energy (kernel.admit)"),
         "wellbeing.vulnerability_sd": (
@@ -521,8 +526,8 @@ def derived_params(s) -> dict[str, Any]:
 
     - ``class_weight``: the contact weight of each ego-network class, ``hop_trust`` per step
       beyond the first times ``subgroup_trust`` per subgroup in which peer and client differ;
-    - ``appointment_slots``, ``supervision_slots``, ``house_call_slots``: the team's weekly
-      slots, ``professionals`` times each professional's;
+    - ``programme_hours_per_week``: the professionals' weekly hours for the peer programme,
+      ``professionals x professional_hours_per_week x (1 - outside_work_share)``;
     - ``supervision_by_need``: ``supervision_order == "need"``.
     """
     o, sv = s.outreach, s.services
@@ -530,9 +535,7 @@ def derived_params(s) -> dict[str, Any]:
         "class_weight": np.array(
             [o.hop_trust ** (cl // 3) * o.subgroup_trust ** (cl % 3) for cl in range(N_EGO_CLASSES)]
         ),
-        "appointment_slots": float(sv.professionals * sv.appointments_per_professional_week),
-        "supervision_slots": float(sv.professionals * sv.supervision_per_professional_week),
-        "house_call_slots": float(sv.professionals * sv.house_calls_per_professional_week),
+        "programme_hours_per_week": programme_hours_per_week(s),
         "supervision_by_need": sv.supervision_order == "need",
     }
 

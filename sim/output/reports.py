@@ -100,8 +100,10 @@ ASSUMPTIONS = (
     "them; each redeemed coupon's reward is a cost.",
     "Online peer activity reaches clients with online access without a personal tie and without "
     "being seen, which matters where stigma is heavy.",
-    "Professionals are salaried and their weekly appointment, house-call and supervision "
-    "slots bind: when supervision is scarce the most strained peers get it first. Salaried "
+    "Professionals are salaried; a stated share of their hours goes to their own clients and "
+    "office, and the rest is shared by coordinating peers, supervision, assessing new peers, "
+    "appointments and house calls, in that order: what does not fit waits, and when "
+    "supervision is scarce the most strained peers get it first. Salaried "
     "outreach workers, where a scenario has them, meet people at random in the area, are "
     "trusted less than peers and give no coupons. Clients can lose contact at every step of "
     "the path.",
@@ -132,7 +134,7 @@ ASSUMPTIONS = (
     "share splits between close and distant peers follows from their weeks, and is reported, "
     "not fitted.",
     "Costs count peer pay, the salaries of professionals and outreach workers (full time, "
-    "whether their slots are used or not) and referral rewards; premises, travel and "
+    "whether their hours are used or not) and referral rewards; premises, travel and "
     "management are not included.",
     "Each run draws a new network of people below 50,000 people (run.shared_world_from). "
     "From that size on the runs share one drawn network by default: each run's peers start "

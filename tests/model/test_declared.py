@@ -106,7 +106,8 @@ def test_derived_values():
     s = Scenario().replace(
         {
             "services.professionals": 4,
-            "services.appointments_per_professional_week": 2.5,
+            "services.professional_hours_per_week": 20.0,
+            "services.outside_work_share": 0.25,
             "services.supervision_order": "turn",
             "outreach.hop_trust": 0.5,
             "outreach.subgroup_trust": 0.8,
@@ -115,7 +116,7 @@ def test_derived_values():
         }
     )
     par = S.kernel_params(s)
-    assert par.appointment_slots == 10.0
+    assert par.programme_hours_per_week == 60.0
     assert par.supervision_by_need is False
     assert par.class_weight[0] == 1.0 and par.class_weight[3 + 2] == pytest.approx(0.5 * 0.64)
     assert par.pay_per_hour[S.CLOSE] == 7.5 and par.fair_wage_per_hour == 10.0
@@ -222,7 +223,9 @@ def test_peer_frame_columns_are_the_kernels_peer_rows():
     assert per_row <= set(S.PeerFrame.NAMES)
     frame = S.PeerFrame(4)
     frame.count = 3
-    view = frame.kernel_arrays(3, np.zeros(3), np.zeros(1, np.int64), np.zeros(0, np.int32))
+    view = frame.kernel_arrays(
+        3, np.zeros(S.TEAM_LEN), np.zeros(1, np.int64), np.zeros(0, np.int32)
+    )
     for name in per_row:
         column = getattr(view, name)
         assert column.size == 3 and np.shares_memory(column, getattr(frame, name))

@@ -196,7 +196,7 @@ def test_reference_and_engine_agree_exactly_on_the_working_week():
     """With no chance left in the peers' week both implementations must agree to the digit.
 
     No contacts, crises, stigma events or withdrawals: each peer's week is then the plan
-    (supervision by need when slots are scarce, tailored hours, training, team meetings) and
+    (supervision by need when hours are scarce, tailored hours, training, team meetings) and
     the hours it leaves for meetings, and energy follows deterministically from the hours
     worked, pay and supervision, so exhaustion, rest and returns must match week by week.
     """
@@ -210,7 +210,7 @@ def test_reference_and_engine_agree_exactly_on_the_working_week():
             "distant_peers.p_contact_per_meeting": 0.0,
             "outreach.p_referrer": 0.0,
             "services.professionals": 1,
-            "services.supervision_per_professional_week": 2.0,
+            "services.professional_hours_per_week": 12.0,  # 2 supervisions after coordination
             "wellbeing.supervision_every_weeks": 1,
             "wellbeing.p_stigma_event_per_week": 0.0,
             "wellbeing.p_withdraw_per_rest_week": 0.0,

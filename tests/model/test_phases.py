@@ -62,6 +62,8 @@ TALLY_NAMES = (
     "caseload need",
     "peers' referred waiting",
     "team need",
+    "professional hours left",
+    "professional hours used",
 )
 
 
@@ -97,9 +99,9 @@ def _scenario():
             "outreach.online_contacts_per_peer_week": 3.0,
             "outreach.p_referrer": 0.6,
             "services.professionals": 1,
-            "services.appointments_per_professional_week": 6.5,
-            "services.house_calls_per_professional_week": 6.0,
-            "services.supervision_per_professional_week": 3.0,
+            "services.professional_hours_per_week": 40.0,
+            "services.hours_per_appointment": 1.5,  # longer than a house call: both happen
+            "work.hours_per_house_call": 1.0,
             "services.p_seek_appointment_per_week": 0.4,
             "services.p_dropout_linked_per_week": 0.3,
             "wellbeing.p_stigma_event_per_week": 0.3,
@@ -154,6 +156,8 @@ def tallies(c, peers, week: int) -> np.ndarray:
             np.sum(peers.need),
             np.sum(peers.pending),
             peers.team[2],
+            peers.team[S.T_PROFESSIONAL_LEFT],
+            peers.team[S.T_PROFESSIONAL_USED],
         ],
         dtype=float,
     )
@@ -243,7 +247,16 @@ def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
             successes=np.array([q["successes"] for q in peers], np.int32),
             need=np.array([q["need"] for q in peers]),
             pending=np.array([q["pending"] for q in peers], np.int32),
-            team=np.array([ref.team["caseload"], ref.team["hours"], ref.team["need"]], np.float64),
+            team=np.array(
+                [
+                    ref.team["caseload"],
+                    ref.team["hours"],
+                    ref.team["need"],
+                    ref.professional_hours["left"],
+                    ref.professional_hours["used"],
+                ],
+                np.float64,
+            ),
         )
         out.append(tallies(c, p, model.week))
     return np.array(out)

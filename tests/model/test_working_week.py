@@ -127,13 +127,10 @@ def test_pay_above_a_fair_wage_buys_no_more_protection():
 # --------------------------------------------------------------------------- professionals
 
 
-def test_more_professionals_more_linkage_when_slots_bind_and_more_cost():
-    # Appointment slots bind (two per professional a week): more professionals link more
-    # clients, and their salaries cost more whether or not their slots are used.
-    scarce = {
-        "services.appointments_per_professional_week": 2.0,
-        "services.house_calls_per_professional_week": 0.0,
-    }
+def test_more_professionals_more_linkage_when_hours_bind_and_more_cost():
+    # The professionals' hours bind (a tenth of them for the programme): more professionals
+    # link more clients, and their salaries cost more whether or not their hours are used.
+    scarce = {"services.outside_work_share": 0.9}
     few = _base(**scarce, **{"services.professionals": 1})
     many = _base(**scarce, **{"services.professionals": 6})
     assert _more(few, many, "clients_linked") > Z
@@ -141,18 +138,23 @@ def test_more_professionals_more_linkage_when_slots_bind_and_more_cost():
 
 
 def test_house_calls_link_clients_the_office_cannot_see():
-    # With office slots scarce, house calls with close peers link more clients.
-    scarce = {"services.appointments_per_professional_week": 1.0}
-    none = _base(**scarce, **{"services.house_calls_per_professional_week": 0.0})
-    some = _base(**scarce, **{"services.house_calls_per_professional_week": 4.0})
+    # With the professionals' hours scarce and an appointment longer than a house call, the
+    # hours too few for one more appointment hold house calls with close peers, which link
+    # more clients than no house calls (one too long to fit).
+    scarce = {"services.outside_work_share": 0.8, "services.hours_per_appointment": 3.0}
+    none = _base(**scarce, **{"work.hours_per_house_call": 40.0})
+    some = _base(**scarce, **{"work.hours_per_house_call": 1.0})
     assert _more(none, some, "clients_linked") > Z
 
 
 def test_supervision_by_need_lowers_exhaustion():
-    # When supervision slots are scarce, giving them to the most strained peers first keeps
-    # more peers above the exhaustion threshold than giving them in turn.
+    # When the hours for supervision are scarce (about three a week), giving them to the most
+    # strained peers first keeps more peers above the exhaustion threshold than giving them in
+    # turn.
     scarce = {
-        "services.supervision_per_professional_week": 1.0,
+        "services.professional_hours_per_week": 6.0,
+        "services.outside_work_share": 0.5,
+        "services.coordination_hours_per_peer_week": 0.0,
         "wellbeing.supervision_every_weeks": 1,
         "wellbeing.supervision_gain": 0.3,
     }
@@ -162,11 +164,13 @@ def test_supervision_by_need_lowers_exhaustion():
 
 
 def _supervised_first(error: float):
-    """Three scarce supervision slots in week 3: who got them, who works, energies before."""
+    """Three supervisions' hours in week 3: who got them, who works, energies before."""
     s = _base(
         **{
             "services.professionals": 1,
-            "services.supervision_per_professional_week": 3.0,
+            "services.professional_hours_per_week": 6.0,
+            "services.outside_work_share": 0.5,
+            "services.coordination_hours_per_peer_week": 0.0,
             "wellbeing.supervision_every_weeks": 1,
             "wellbeing.assessment_error_sd": error,
         }
@@ -190,7 +194,7 @@ def _supervised_first(error: float):
     return chosen, working, energy_before, p
 
 
-def test_supervision_slots_go_to_the_most_strained_first():
+def test_scarce_supervision_goes_to_the_most_strained_first():
     # Judged without error, need is the true energy: the three lowest get the slots.
     chosen, working, energy, p = _supervised_first(0.0)
     assert chosen.size == 3
