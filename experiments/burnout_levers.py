@@ -8,12 +8,13 @@ mean does. Ranges (issue "Burnout that differs from peer to peer"):
 
 - weekly vs monthly supervision lowers exhaustion by 0.03-0.10 (West et al. 2016, Lancet:
   54% -> 44%; Dreison et al. 2018: g ~ 0.13-0.17);
-- no pay vs a fair wage raises it by 0.04-0.20 (paid vs unpaid peer workers OR ~0.58);
+- no pay vs a fair wage raises it by 0.04-0.20 (MIPA: many hours with no pay carry the highest
+  risk; Lombardi et al. 2025: financial needs met, OR 0.58 of intent to leave);
 - 16 vs 8 hours a week raise it by at most 0.20, and contacts grow less from 8 to 16 hours
   than from 4 to 8 (long hours drain, reach saturates; MIPA);
 - every demand +/-15% moves the team's exhaustion by less than 0.10 each way;
 - stigma 0.8 vs 0.2 in the small town: exhaustion not lower (Mamdani et al. 2021);
-- within a year 10-35% of peers leave (Osis: about one in five a year), with the reasons;
+- within a year 10-35% of peers leave (about one in five, Lombardi et al. 2025), with the reasons;
 - the team's exhaustion over four seeds within [0.28, 0.38] (MIPA: one in three).
 
 Usage: ``python experiments/burnout_levers.py [--replicates 40] [--out FILE.json]``

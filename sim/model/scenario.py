@@ -1011,7 +1011,9 @@ class Careers:
         1.0,
         kernel=True,
         doc="chance a year an enrolled peer leaves for other work or study (assumption; "
-        "with the other reasons about one peer in five a year, Osis)",
+        "with the other reasons and exhaustion about one peer in five a year: 15-20% "
+        "intend to leave within a year, Lombardi et al. 2025; Osis: about 100 involved "
+        "for 30 active)",
     )
     leave_health_per_year: float = param(
         0.03,
