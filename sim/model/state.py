@@ -104,8 +104,9 @@ LEAVING_REASONS = {
     C_ON_BREAK,
     C_LEFT,
     C_LIFE_EVENTS,
-) = range(22)
-N_COUNTERS = 22
+    C_HANDED_OFF,
+) = range(23)
+N_COUNTERS = 23
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
 # are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone)
@@ -286,6 +287,7 @@ class Params(NamedTuple):
     mirror_effect: np.ndarray
     educator_effect: np.ndarray
     pay_per_hour: np.ndarray  # pay an hour worked
+    p_handoff: np.ndarray  # chance a week to bring an engaged client to a close peer
     # outreach_workers (prefixed: a peer kind declares the same keys)
     outreach_workers_count: int
     outreach_workers_hours_per_week: float
@@ -305,7 +307,6 @@ class Params(NamedTuple):
     training_hours_per_week: float
     # outreach
     p_engage_per_week: float
-    hop_trust: float
     subgroup_trust: float
     stigma_effect: float
     referral_coupons: int
@@ -314,6 +315,8 @@ class Params(NamedTuple):
     online_contacts_per_peer_week: float
     online_trust: float
     p_lose_contact_per_week: float
+    handoff_vouching: float
+    p_client_lost_when_peer_stops: float
     # services
     professionals: int
     p_link_house_call: float
