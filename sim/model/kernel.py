@@ -783,8 +783,9 @@ def referral(w, world, c, p, par, keys, counters):
     The redeemed coupon brings the friend to the referrer's peer: the friend's trust is the
     referrer's own trust in that peer, times ``subgroup_trust`` for each subgroup in which the
     two friends differ (the friend comes on a friend's word, so no ``hop_trust`` step is
-    lost). The friend becomes a contact the peer still has to meet (``follow``), within the
-    peer's hours, in the engagement phase.
+    lost). The friend comes with the coupon, so the peer meets them at once: a meeting's
+    hours, from the week's hours left or beyond them (as a crisis is), and the friend can
+    engage in this week's engagement phase.
     Only the holders of coupons are looked at (listed apart); walking the list backwards lets
     a holder whose last coupon goes leave it without skipping anyone.
     """
@@ -809,8 +810,9 @@ def referral(w, world, c, p, par, keys, counters):
                 if c.events.on:
                     _log(c, w, EV_REFERRED, u, i, v, c.wave[v] + 1)
                 _contact(c, u, w, i, t, v, c.wave[v] + 1)
-                c.follow[u] = 1
-                p.pending[i] += 1
+                spent = min(p.hours_left[i], par.hours_per_meeting)
+                p.hours_left[i] -= spent
+                p.hours_worked[i] += par.hours_per_meeting
                 counters[C_REFERRALS] += 1
         if c.coupons[v] <= 0:
             _unhold(c, v)

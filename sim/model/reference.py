@@ -66,7 +66,8 @@ One week, in order:
    refers each hidden friend with chance ``p_refer_per_tie_week``, one coupon each; the coupon
    brings the friend to that peer: a contact with the referrer's trust in the peer times the
    subgroup factor between the two friends (a friend's word: no ``hop_trust`` step), in the
-   next referral wave, waiting to be met.
+   next referral wave. The friend came, so the peer meets them at once: ``hours_per_meeting``
+   from the hours left, or beyond them (as a crisis).
 7. **Engagement.** A referred contact waiting to be met is met if their peer works and has
    ``hours_per_meeting`` left; until met they cannot engage. A contacted client whose peer
    works and is under the caseload cap (the kind's, times the peer's tailoring share, at least
@@ -599,8 +600,10 @@ class ReferenceModel:
                     self._contact(u, i, trust)
                     self.referrer[u] = v
                     self.wave[u] = self.wave[v] + 1
-                    self.follow[u] = 1
-                    peer["pending"] += 1
+                    # The friend came: met at once, beyond the week's hours if need be.
+                    meeting = self.scenario.work.hours_per_meeting
+                    peer["hours_left"] -= min(peer["hours_left"], meeting)
+                    peer["hours_worked"] += meeting
 
     def _online(self) -> None:
         o = self.scenario.outreach
