@@ -822,8 +822,9 @@ def referral(w, world, c, p, par, keys, counters):
 def engagement(w, world, c, p, par, keys, counters):
     """Phase 6: contacted clients engage within their peer's caseload cap, or lose contact.
 
-    A referred contact must first be met, for one meeting's hours of the peer (kept for it in
-    the outreach phase); until then they cannot engage, and may be lost. A peer's cap is their
+    A contact marked as waiting to be met (``follow``; referral no longer marks any, as the
+    coupon brings the friend) is met for one meeting's hours of the peer; until then they
+    cannot engage, and may be lost. A peer's cap is their
     kind's, tailored to their assessed strength (at least one client); the outreach workers'
     team has ``workers x caseload_cap``. Mistrust lowers engagement with professionals (the
     whole barrier) and with a peer by the kind's ``service_likeness``. Clients in contact

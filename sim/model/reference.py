@@ -68,8 +68,9 @@ One week, in order:
    subgroup factor between the two friends (a friend's word: no ``hop_trust`` step), in the
    next referral wave. The friend came, so the peer meets them at once: ``hours_per_meeting``
    from the hours left, or beyond them (as a crisis).
-7. **Engagement.** A referred contact waiting to be met is met if their peer works and has
-   ``hours_per_meeting`` left; until met they cannot engage. A contacted client whose peer
+7. **Engagement.** A contact marked as waiting to be met (``follow``; referral marks none
+   now) is met if their peer works and has ``hours_per_meeting`` left; until met they cannot
+   engage. A contacted client whose peer
    works and is under the caseload cap (the kind's, times the peer's tailoring share, at least
    one) engages with chance ``p_engage x trust x (1 - stigma_effect x stigma) x mistrust
    kept``; a new engaged client of a peer is a referrer (gets ``referral_coupons``) with chance

@@ -190,7 +190,7 @@ def test_accompaniment_raises_linkage_most_where_mistrust_is_high():
     # accompaniment is switched off by making it take more hours than a week has.
     # The difference between the groups' gains is small against its spread from run to run
     # (breaks and leaving move clients between peers): four times the usual replicates (twice
-    # gave z from 2 to 4.7 as unrelated changes moved the random paths).
+    # gave z from 2 to 4.7 as changes elsewhere moved the random paths).
     team = {"close_peers.count": 16, "distant_peers.count": 0}
     on, off = _base(**team), _base(**team, **{"work.hours_per_accompaniment": 40.0})
     reps = 4 * REPS
