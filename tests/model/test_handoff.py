@@ -176,3 +176,32 @@ def test_a_referred_friend_engages_about_as_often_as_a_direct_contact():
     assert n_ref > 100 and n_dir > 100
     se = math.sqrt(ref * (1 - ref) / n_ref + direct * (1 - direct) / n_dir)
     assert ref > 0.8 * direct - 3 * se, (ref, direct)
+
+
+def test_the_receiver_is_chosen_by_persons_not_rows():
+    # The same peers in another row order choose the same person for every client.
+    model, c, p, _ = _state()
+    world, par = model.world_arrays(), model._params
+    order = np.random.default_rng(0).permutation(p.node.size)
+    shuffled = p._replace(
+        **{
+            name: getattr(p, name)[order]
+            for name in S.PeerFrame.NAMES
+            if name in S.PeerArrays._fields
+        }
+    )
+    clients = np.flatnonzero((c.cstate == S.ENGAGED) & (c.peer_of >= 0))[:50]
+    assert clients.size > 0
+    key = np.uint64(12345)
+    chosen = 0
+    for v in clients:
+        i = int(c.peer_of[v])
+        for kind in (S.CLOSE, -1):
+            j = K._receiver(world, p, par, v, i, kind, key + np.uint64(v), 0.0)
+            back = int(np.flatnonzero(order == i)[0])
+            j2 = K._receiver(world, shuffled, par, v, back, kind, key + np.uint64(v), 0.0)
+            assert (j == -1) == (j2 == -1)
+            if j >= 0:
+                assert p.node[j] == shuffled.node[j2]
+                chosen += 1
+    assert chosen > 0
