@@ -910,19 +910,27 @@ def _has_room(par, p, i):
 def _receiver(world, p, par, v, giver, kind, key, hours):
     """The peer row who takes client ``v`` on from peer row ``giver``, or -1 if none can.
 
-    Among the working peers other than ``giver`` (of ``kind`` only, if ``kind >= 0``) under
-    their caseload cap and with ``hours`` of the week left, those of the client's locality
-    come first; among them, the one with the smallest draw ``uniform(key, person)``: the
-    choice is keyed by the client (``key``) and the persons who are peers, never by rows.
+    Among the working peers other than ``giver`` (of ``kind`` only, if ``kind >= 0``) with
+    room (under their caseload cap, the follow-up of their caseload with this client within
+    their weekly hours as tailored, and ``hours`` of this week left), those of the client's
+    locality come first; among them, the one with the smallest draw ``uniform(key,
+    person)``: the choice is keyed by the client (``key``) and the persons who are peers,
+    never by rows.
     """
     best = -1
     best_u = 2.0
     best_local = False
     here = world.locality[v]
+    follow_up = _need(world, par, v) * par.hours_per_client_week
     for j in range(p.node.shape[0]):
         if j == giver or p.status[j] != ACTIVE or (kind >= 0 and p.kind[j] != kind):
             continue
         if p.hours_left[j] < hours or not _has_room(par, p, j):
+            continue
+        week = par.hours_per_week[p.kind[j]] * _tailor(
+            par.professionals, par.tailoring, p.strength[j]
+        )
+        if p.need[j] * par.hours_per_client_week + follow_up > week:
             continue
         local = world.locality[p.node[j]] == here
         if best_local and not local:
@@ -957,8 +965,9 @@ def handoff(w, world, c, p, par, keys, counters):
     A working peer with engaged clients hands one off with their kind's ``p_handoff`` a week
     (a draw keyed by the person who is the peer and their kind); the client is the one of
     their engaged clients with the smallest draw keyed by the client. The receiver is a
-    working close peer with room (:func:`_receiver`: under the caseload cap and with a
-    meeting's hours left, of the client's locality first, by a draw keyed by the client), who
+    working close peer with room (:func:`_receiver`: under the caseload cap, the caseload's
+    follow-up within their weekly hours, and a meeting's hours left this week; of the
+    client's locality first, by a draw keyed by the client), who
     spends ``hours_per_meeting`` on the meeting and supports the client from then on
     (accompaniment included); without one the client stays. Trust: :func:`_take_on`.
     Peers hand off in row order, each to whoever still has room.
@@ -1006,8 +1015,8 @@ def _peer_stops(world, c, p, par, keys, w, i, counters):
     """Peer row ``i`` has stopped working: each of their engaged clients is lost or taken on.
 
     A client is lost (back to hidden) with ``p_client_lost_when_peer_stops``; otherwise a
-    working peer of any kind under their caseload cap takes them on (:func:`_receiver`, no
-    hours: the week's are spent, and the follow-up counts from next week's plan); if none
+    working peer of any kind with room takes them on (:func:`_receiver`, no hours this week:
+    the week's are spent, and the follow-up counts from next week's plan); if none
     has room the client waits for their peer. Draws keyed by the client.
     """
     if p.caseload[i] <= 0:

@@ -39,8 +39,10 @@ One week, in order:
 3. **Hand-off.** A working peer with engaged clients hands one of them (chosen at random) to
    a close peer with their kind's ``p_handoff`` a week (distant peers find, close peers at
    the site accompany: Osis). The receiver is a working close peer other than the giver,
-   under the caseload cap and with ``hours_per_meeting`` left, of the client's locality if
-   any such, else of any; chosen at random; they spend the meeting's hours and support the
+   under the caseload cap, whose caseload's follow-up (``hours_per_client_week`` per unit of
+   need) with this client fits in their weekly hours as tailored, and with
+   ``hours_per_meeting`` left, of the client's locality if any such, else of any; chosen at
+   random; they spend the meeting's hours and support the
    client from then on. The client's trust in the new peer is ``b + handoff_vouching x old
    trust x (1 - b)``, ``b`` the new kind's trust times the subgroup factor between client and
    new peer. Without a receiver the client stays. Givers draw first, then hand off in order.
@@ -107,8 +109,8 @@ One week, in order:
    ``policy.replacement_delay_weeks`` if ``policy.replace_withdrawn``. When a peer stops
    working (any change of status but coming back), each of their engaged clients is lost
    (hidden again) with ``p_client_lost_when_peer_stops``, or else taken on by a working peer
-   of either kind under the caseload cap (no hours asked: the week's are spent), of the
-   client's locality first, at random, with trust as in a hand-off; or, if none has room,
+   of either kind with room as in a hand-off (but no hours asked this week: they are spent),
+   of the client's locality first, at random, with trust as in a hand-off; or, if none has room,
    waits for their peer.
 """
 
@@ -703,9 +705,11 @@ class ReferenceModel:
     def _receiver(self, v: int, giver: int, kind: int | None, hours: float) -> int:
         """The peer who takes client ``v`` on from peer ``giver``, or -1 if none can.
 
-        A working peer other than the giver (of ``kind``, if given), under their caseload cap
-        and with ``hours`` left; those of the client's locality first, then one at random.
+        A working peer other than the giver (of ``kind``, if given), under their caseload cap,
+        whose caseload's follow-up with this client fits in their weekly hours (as tailored),
+        with ``hours`` left this week; those of the client's locality first, then one at random.
         """
+        per_client = self.scenario.work.hours_per_client_week
         room = [
             j
             for j, peer in enumerate(self.peers)
@@ -714,6 +718,8 @@ class ReferenceModel:
             and (kind is None or peer["kind"] == kind)
             and peer["hours_left"] >= hours
             and self._has_room(peer)
+            and (peer["need"] + self._need(v)) * per_client
+            <= self._kind(peer["kind"]).hours_per_week * self._tailor(peer)
         ]
         local = [j for j in room if self.locality[self.peers[j]["node"]] == self.locality[v]]
         choices = local or room
