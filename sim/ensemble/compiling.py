@@ -56,7 +56,16 @@ NOTICE_AFTER_SECONDS = 0.5
 #: process's CPU with the helper, 24-26 s without it, on a busy 2-core machine).
 FIRST_RUN_SECONDS = 20
 #: The phases of :func:`sim.model.kernel.week` in the order it calls them.
-PHASE_NAMES = ("plan", "linkage", "online", "outreach", "referral", "engagement", "wellbeing")
+PHASE_NAMES = (
+    "plan",
+    "linkage",
+    "handoff",
+    "online",
+    "outreach",
+    "referral",
+    "engagement",
+    "wellbeing",
+)
 
 _local = threading.local()
 _lock = threading.Lock()

@@ -35,6 +35,12 @@ code   name               what happened to ``person``
 16     ``peer_left_other_work``  the peer left for other work or study
 17     ``peer_left_health_or_prison``  the peer left for their health, or went to prison
 18     ``peer_left_moving``  the peer moved away
+19     ``handed_off``     the engaged client was taken on by another peer, named in ``peer``:
+                          brought by their peer to a close peer (``p_handoff``), or taken on
+                          when their peer stopped working; the old peer is the ``peer`` of
+                          the person's previous row (their peer until then)
+20     ``lost_with_peer`` the engaged client was lost (back to hidden) when their peer, named
+                          in ``peer``, stopped working (rests, a break, leaving)
 =====  =================  ==================================================================
 
 The columns (:data:`EVENT_COLUMNS`): ``replicate``, ``week`` (0 is the first week; peers
@@ -114,6 +120,8 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
     (16, "peer_left_other_work", "the peer left for other work or study"),
     (17, "peer_left_health_or_prison", "the peer left for their health or went to prison"),
     (18, "peer_left_moving", "the peer moved away"),
+    (19, "handed_off", "the engaged client was taken on by another peer (named in peer)"),
+    (20, "lost_with_peer", "the engaged client was lost when their peer stopped working"),
 )
 # The codes by name, for the kernel (prefixed: the client states are ENGAGED, LINKED, ...).
 (
@@ -136,7 +144,9 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
     EV_PEER_LEFT_OTHER_WORK,
     EV_PEER_LEFT_HEALTH_OR_PRISON,
     EV_PEER_LEFT_MOVING,
-) = range(19)
+    EV_HANDED_OFF,
+    EV_LOST_WITH_PEER,
+) = range(21)
 #: Event names by code.
 EVENT_NAMES: tuple[str, ...] = tuple(name for _, name, _ in EVENT_TYPES)
 assert all(code == j for j, (code, _, _) in enumerate(EVENT_TYPES))
@@ -151,9 +161,11 @@ TEAM_PEER = -1
 L_WEEK, L_EVENT, L_PERSON, L_PEER, L_RECRUITER, L_WAVE = range(6)
 N_LOG_COLUMNS = 6
 #: Events a person can have in one week at most: a drop-out, retention or linkage (one of
-#: them); a contact, and a ``referred`` row with it; engagement and coupons, or lost contact.
-#: A peer has at most recruitment and one change of status. The log holds a week's events.
-MAX_EVENTS_PER_PERSON_WEEK = 5
+#: them); a contact, and a ``referred`` row with it; engagement and coupons, or lost contact;
+#: a hand-off, and being taken on or lost when a peer stops (twice if the new peer stops
+#: too, rarely more). A peer has at most recruitment and one change of status. The log holds
+#: a week's events.
+MAX_EVENTS_PER_PERSON_WEEK = 7
 _TEAM_ROW = -2  # sim.model.state.TEAM, the team's ``peer_of``
 _NULL = np.iinfo(np.int32).min  # an empty cell, in the recorder's own tables
 

@@ -9,13 +9,16 @@ each phase does), each a function of its own, tested against the same phase of t
    caseload first;
 2. :func:`linkage`: drop-out and retention, then appointments and house calls within the
    professionals' hours left, with accompaniment where the peer has the hours;
-3. :func:`online`: online contacts without a tie, one meeting's hours each;
-4. :func:`outreach`: street contacts within each peer's reach, as many meetings as the hours
+3. :func:`handoff`: a peer brings an engaged client to a close peer with room, who supports
+   and can accompany them from then on;
+4. :func:`online`: online contacts without a tie, one meeting's hours each;
+5. :func:`outreach`: street contacts within each peer's reach, as many meetings as the hours
    left allow, and the outreach workers' meetings;
-5. :func:`referral`: chain referral by engaged clients with coupons;
-6. :func:`engagement`: engagement within the (tailored) caseload cap, or lost contact;
-7. :func:`wellbeing`: the week worked and life as job demands and resources; exhaustion,
-   rest, breaks and leaving.
+6. :func:`referral`: chain referral by engaged clients with coupons;
+7. :func:`engagement`: engagement within the (tailored) caseload cap, or lost contact;
+8. :func:`wellbeing`: the week worked and life as job demands and resources; exhaustion,
+   rest, breaks and leaving (the engaged clients of a peer who stops working are taken on
+   by another peer with room, or lost).
 
 Each phase takes the named structures of :mod:`sim.model.state`. Every random number comes from
 :mod:`sim.streams`, hashed on (process key, week, person): a peer's draws are keyed by the
@@ -55,8 +58,10 @@ from sim.model.events import (
     EV_DROPOUT_ENGAGED,
     EV_DROPOUT_LINKED,
     EV_ENGAGED,
+    EV_HANDED_OFF,
     EV_LINKED,
     EV_LOST_CONTACT,
+    EV_LOST_WITH_PEER,
     EV_PEER_BACK,
     EV_PEER_BREAK,
     EV_PEER_EXHAUSTED,
@@ -92,6 +97,7 @@ from sim.model.state import (
     C_APPOINTMENTS,
     C_APPOINTMENTS_WAITING,
     C_COMPENSATION,
+    C_HANDED_OFF,
     C_HOUSE_CALLS,
     C_LEFT,
     C_LIFE_EVENTS,
@@ -144,6 +150,7 @@ __all__ = [
     "engagement",
     "ego_network",
     "ego_networks",
+    "handoff",
     "linkage",
     "online",
     "outreach",
@@ -825,9 +832,12 @@ def outreach(w, world, c, p, par, keys, counters):
 def referral(w, world, c, p, par, keys, counters):
     """Phase 5: engaged clients with coupons refer hidden friends to their working peer.
 
-    A referred friend's trust is the referrer's own, one step further (``hop_trust``) and
-    lowered by the subgroups in which the two friends differ. The friend becomes a contact
-    the peer still has to meet (``follow``), within the peer's hours, in the engagement phase.
+    The redeemed coupon brings the friend to the referrer's peer: the friend's trust is the
+    referrer's own trust in that peer, times ``subgroup_trust`` for each subgroup in which the
+    two friends differ (the friend comes on a friend's word, so no ``hop_trust`` step is
+    lost). The friend comes with the coupon, so the peer meets them at once: a meeting's
+    hours, from the week's hours left or beyond them (as a crisis is), and the friend can
+    engage in this week's engagement phase.
     Only the holders of coupons are looked at (listed apart); walking the list backwards lets
     a holder whose last coupon goes leave it without skipping anyone.
     """
@@ -848,12 +858,13 @@ def referral(w, world, c, p, par, keys, counters):
                 continue
             if uniform(kv, u) < par.p_refer_per_tie_week:
                 c.coupons[v] -= 1
-                t = c.trust[v] * par.hop_trust * _subgroup_trust(world, v, u, par.subgroup_trust)
+                t = c.trust[v] * _subgroup_trust(world, v, u, par.subgroup_trust)
                 if c.events.on:
                     _log(c, w, EV_REFERRED, u, i, v, c.wave[v] + 1)
                 _contact(c, u, w, i, t, v, c.wave[v] + 1)
-                c.follow[u] = 1
-                p.pending[i] += 1
+                spent = min(p.hours_left[i], par.hours_per_meeting)
+                p.hours_left[i] -= spent
+                p.hours_worked[i] += par.hours_per_meeting
                 counters[C_REFERRALS] += 1
         if c.coupons[v] <= 0:
             _unhold(c, v)
@@ -863,8 +874,9 @@ def referral(w, world, c, p, par, keys, counters):
 def engagement(w, world, c, p, par, keys, counters):
     """Phase 6: contacted clients engage within their peer's caseload cap, or lose contact.
 
-    A referred contact must first be met, for one meeting's hours of the peer (kept for it in
-    the outreach phase); until then they cannot engage, and may be lost. A peer's cap is their
+    A contact marked as waiting to be met (``follow``; referral no longer marks any, as the
+    coupon brings the friend) is met for one meeting's hours of the peer; until then they
+    cannot engage, and may be lost. A peer's cap is their
     kind's, tailored to their assessed strength (at least one client); the outreach workers'
     team has ``workers x caseload_cap``. Mistrust lowers engagement with professionals (the
     whole barrier) and with a peer by the kind's ``service_likeness``. Clients in contact
@@ -892,11 +904,7 @@ def engagement(w, world, c, p, par, keys, counters):
             pass  # not met yet: cannot engage this week
         elif i >= 0 and p.status[i] == ACTIVE:
             q *= _mistrust_kept(par, world, v, par.service_likeness[p.kind[i]])
-            cap = par.caseload_cap[p.kind[i]]
-            if cap > 0:
-                share = _tailor(par.professionals, par.tailoring, p.strength[i])
-                cap = max(1, int(math.ceil(cap * share)))
-            if cap == 0 or p.caseload[i] < cap:
+            if _has_room(par, p, i):
                 if uniform(ke_engage, v) < q:
                     engaged = True
                     p.caseload[i] += 1
@@ -934,6 +942,157 @@ def engagement(w, world, c, p, par, keys, counters):
             c.peer_of[v] = -1
             _unfresh(c, v)
             _leave(c, v)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _has_room(par, p, i):
+    """Whether peer row ``i`` is under their caseload cap.
+
+    The cap is their kind's, tailored to their assessed strength (at least one client; 0: no
+    cap).
+    """
+    cap = par.caseload_cap[p.kind[i]]
+    if cap > 0:
+        share = _tailor(par.professionals, par.tailoring, p.strength[i])
+        cap = max(1, int(math.ceil(cap * share)))
+    return cap == 0 or p.caseload[i] < cap
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _receiver(world, p, par, v, giver, kind, key, hours):
+    """The peer row who takes client ``v`` on from peer row ``giver``, or -1 if none can.
+
+    Among the working peers other than ``giver`` (of ``kind`` only, if ``kind >= 0``) with
+    room (under their caseload cap, the follow-up of their caseload with this client within
+    their weekly hours as tailored, and ``hours`` of this week left), those of the client's
+    locality come first; among them, the one with the smallest draw ``uniform(key,
+    person)``: the choice is keyed by the client (``key``) and the persons who are peers,
+    never by rows.
+    """
+    best = -1
+    best_u = 2.0
+    best_local = False
+    here = world.locality[v]
+    follow_up = _need(world, par, v) * par.hours_per_client_week
+    for j in range(p.node.shape[0]):
+        if j == giver or p.status[j] != ACTIVE or (kind >= 0 and p.kind[j] != kind):
+            continue
+        if p.hours_left[j] < hours or not _has_room(par, p, j):
+            continue
+        week = par.hours_per_week[p.kind[j]] * _tailor(
+            par.professionals, par.tailoring, p.strength[j]
+        )
+        if p.need[j] * par.hours_per_client_week + follow_up > week:
+            continue
+        local = world.locality[p.node[j]] == here
+        if best_local and not local:
+            continue
+        u = uniform(key, p.node[j])
+        if (local and not best_local) or u < best_u:
+            best, best_u, best_local = j, u, local
+    return best
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _take_on(world, c, p, par, v, j, w, counters):
+    """Engaged client ``v`` moves from their peer's caseload to peer row ``j``'s.
+
+    Trust in the new peer: ``b + handoff_vouching x old trust x (1 - b)``, with ``b`` the new
+    peer's kind's trust times the subgroup factor between the client and the new peer.
+    """
+    _release(world, p, par, v, c.peer_of[v])
+    base = par.trust[p.kind[j]] * _subgroup_trust(world, v, p.node[j], par.subgroup_trust)
+    c.trust[v] = base + par.handoff_vouching * c.trust[v] * (1.0 - base)
+    c.peer_of[v] = j
+    p.caseload[j] += 1
+    p.need[j] += _need(world, par, v)
+    counters[C_HANDED_OFF] += 1
+    _log_client(c, w, EV_HANDED_OFF, v)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def handoff(w, world, c, p, par, keys, counters):
+    """Phase 3: a peer brings one of their engaged clients to a close peer, who takes them on.
+
+    A working peer with engaged clients hands one off with their kind's ``p_handoff`` a week
+    (a draw keyed by the person who is the peer and their kind); the client is the one of
+    their engaged clients with the smallest draw keyed by the client. The receiver is a
+    working close peer with room (:func:`_receiver`: under the caseload cap, the caseload's
+    follow-up within their weekly hours, and a meeting's hours left this week; of the
+    client's locality first, by a draw keyed by the client), who
+    spends ``hours_per_meeting`` on the meeting and supports the client from then on
+    (accompaniment included); without one the client stays. Trust: :func:`_take_on`.
+    Peers hand off in row order, each to whoever still has room.
+    """
+    wants = False
+    for kind in (CLOSE, DISTANT):
+        if par.p_handoff[kind] > 0.0:
+            wants = True
+    if not wants:
+        return
+    kh = subkey(subkey(keys.engage, w), 4)
+    k_pick, k_recv = subkey(kh, 3), subkey(kh, 4)
+    pick = c.scratch  # by peer row: -1 not handing off, -2 handing off, else the client
+    n = p.node.shape[0]
+    givers = 0
+    for i in range(n):
+        pick[i] = -1
+        kind = p.kind[i]
+        if p.status[i] != ACTIVE or p.caseload[i] <= 0 or par.p_handoff[kind] <= 0.0:
+            continue
+        if uniform(subkey(subkey(kh, kind), p.node[i]), 0) < par.p_handoff[kind]:
+            pick[i] = -2
+            givers += 1
+    if givers == 0:
+        return
+    for k in range(c.book[B_LEN]):
+        v = c.reached[k]
+        i = c.peer_of[v]
+        if i < 0 or pick[i] == -1 or c.role[v] != CLIENT or c.cstate[v] != ENGAGED:
+            continue
+        if pick[i] == -2 or uniform(k_pick, v) < uniform(k_pick, pick[i]):
+            pick[i] = v
+    for i in range(n):
+        v = pick[i]
+        if v < 0:
+            continue
+        j = _receiver(world, p, par, v, i, CLOSE, subkey(k_recv, v), par.hours_per_meeting)
+        if j >= 0:
+            _accompany(p, j, par.hours_per_meeting)
+            _take_on(world, c, p, par, v, j, w, counters)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _peer_stops(world, c, p, par, keys, w, i, counters):
+    """Peer row ``i`` has stopped working: each of their engaged clients is lost or taken on.
+
+    A client is lost (back to hidden) with ``p_client_lost_when_peer_stops``; otherwise a
+    working peer of any kind with room takes them on (:func:`_receiver`, no hours this week:
+    the week's are spent, and the follow-up counts from next week's plan); if none
+    has room the client waits for their peer. Draws keyed by the client.
+    """
+    if p.caseload[i] <= 0:
+        return
+    # Keyed by the peer who stops too: a client handed on to a peer who stops later in the
+    # same week faces the chance of being lost again, on a draw of its own.
+    ks = subkey(subkey(subkey(keys.engage, w), 5), p.node[i])
+    k_lost, k_recv = subkey(ks, 1), subkey(ks, 2)
+    for k in range(c.book[B_LEN] - 1, -1, -1):  # backwards: a lost client leaves the list
+        v = c.reached[k]
+        if c.peer_of[v] != i or c.cstate[v] != ENGAGED or c.role[v] != CLIENT:
+            continue
+        if uniform(k_lost, v) < par.p_client_lost_when_peer_stops:
+            _log_client(c, w, EV_LOST_WITH_PEER, v)
+            c.cstate[v] = HIDDEN
+            _unhold(c, v)
+            _release(world, p, par, v, i)
+            c.peer_of[v] = -1
+            _leave(c, v)
+            counters[C_NOW_ENGAGED] -= 1
+            continue
+        j = _receiver(world, p, par, v, i, -1, subkey(k_recv, v), 0.0)
+        if j >= 0:
+            _take_on(world, c, p, par, v, j, w, counters)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -1013,7 +1172,8 @@ def wellbeing(w, world, c, p, par, keys, counters):
     leaves for other work, health or prison, or a move at yearly rates; a relapse takes a
     working peer out for a break, or ends their work; an arrest may end in prison; a working
     peer takes breaks; an exhausted peer rests, and returns or withdraws. At most one change of
-    status a week.
+    status a week. When a peer stops working (rests, a break, leaving), their engaged clients
+    are taken on by another peer or lost (:func:`_peer_stops`).
     """
     meeting = _team_meeting(w, par)
     n_peers = p.node.shape[0]
@@ -1043,6 +1203,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
                 _peer_leaves(c, p, w, i, LEFT_HEALTH_PRISON, counters)
             else:
                 _peer_leaves(c, p, w, i, LEFT_MOVING, counters)
+            _peer_stops(world, c, p, par, keys, w, i, counters)
             continue
         if status == ACTIVE:
             v = p.node[i]
@@ -1136,6 +1297,8 @@ def wellbeing(w, world, c, p, par, keys, counters):
             if w >= p.break_until[i]:
                 p.status[i] = ACTIVE
                 _log_peer(c, p, w, EV_PEER_BACK, i)
+        if p.status[i] != status and p.status[i] != ACTIVE:
+            _peer_stops(world, c, p, par, keys, w, i, counters)
         if p.status[i] == ACTIVE:
             counters[C_ACTIVE] += 1
         elif p.status[i] == RESTING:
@@ -1146,7 +1309,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def week(w, world, c, p, par, keys, counters):
-    """Advance one replicate by week ``w``: the seven phases in order.
+    """Advance one replicate by week ``w``: the eight phases in order.
 
     Args:
         w: the week (0, 1, ...).
@@ -1161,6 +1324,7 @@ def week(w, world, c, p, par, keys, counters):
     counters[:] = 0
     plan(w, world, c, p, par, keys, counters)
     linkage(w, world, c, p, par, keys, counters)
+    handoff(w, world, c, p, par, keys, counters)
     online(w, world, c, p, par, keys, counters)
     outreach(w, world, c, p, par, keys, counters)
     referral(w, world, c, p, par, keys, counters)
@@ -1212,6 +1376,7 @@ def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, 
 PHASES = {
     "plan": plan,
     "linkage": linkage,
+    "handoff": handoff,
     "online": online,
     "outreach": outreach,
     "referral": referral,

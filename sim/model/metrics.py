@@ -161,6 +161,14 @@ _TABLE = (
         share=True,
     ),
     Metric(
+        "clients_handed_off",
+        "Clients handed off",
+        "Engaged clients taken on by another peer",
+        "clients",
+        "hand-offs over the run: engaged clients brought by their peer to a close peer "
+        "(p_handoff), or taken on by another peer when theirs stopped working",
+    ),
+    Metric(
         "peers_enrolled",
         "Peers enrolled",
         "Peers enrolled at a time (working, resting or on a break)",
@@ -467,6 +475,7 @@ def run_metrics(model) -> dict[str, float]:
             float(np.sum((model.p_status[:n] == E.WITHDRAWN) & (left_reason != E.LEFT_POLICY))),
             n,
         ),
+        "clients_handed_off": float(model.totals["handed_off"]),
         "peers_enrolled": enrolled,
         "peers_active_share": active_share,
         "peer_hours_per_week": _share(model.totals["peer_hours"], model.totals["peer_weeks"]),

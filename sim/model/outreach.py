@@ -235,6 +235,7 @@ class OutreachModel(mesa.Model):
             "compensation": 0.0,
             "referrals": 0,
             "online_contacts": 0,
+            "handed_off": 0,
             "exhausted_ever": 0,
             "peer_weeks": 0,
             "salaried_hours": 0.0,
@@ -470,6 +471,7 @@ class OutreachModel(mesa.Model):
         t["compensation"] += week[E.C_COMPENSATION] / 100.0
         t["referrals"] += week[E.C_REFERRALS]
         t["online_contacts"] += week[E.C_ONLINE_CONTACTS]
+        t["handed_off"] += week[E.C_HANDED_OFF]
         t["exhausted_ever"] += week[E.C_NEW_EXHAUSTED]
         if self.recorder is not None:
             self.recorder.take(self._log, self.peers.node)

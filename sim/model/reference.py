@@ -42,11 +42,21 @@ One week, in order:
    ``hours_per_house_call`` left and the peer joins house calls and has those hours too,
    which links with ``p_link_house_call`` times the bridged barrier; otherwise the asker
    waits (and may ask again in a later week). A linked client leaves the caseload.
-3. **Online.** Each working peer makes a Poisson number of attempts (mean
+3. **Hand-off.** A working peer with engaged clients hands one of them (chosen at random) to
+   a close peer with their kind's ``p_handoff`` a week (distant peers find, close peers at
+   the site accompany: Osis). The receiver is a working close peer other than the giver,
+   under the caseload cap, whose caseload's follow-up (``hours_per_client_week`` per unit of
+   need) with this client fits in their weekly hours as tailored, and with
+   ``hours_per_meeting`` left, of the client's locality if any such, else of any; chosen at
+   random; they spend the meeting's hours and support the
+   client from then on. The client's trust in the new peer is ``b + handoff_vouching x old
+   trust x (1 - b)``, ``b`` the new kind's trust times the subgroup factor between client and
+   new peer. Without a receiver the client stays. Givers draw first, then hand off in order.
+4. **Online.** Each working peer makes a Poisson number of attempts (mean
    ``online_contacts_per_peer_week``), each taking ``hours_per_meeting`` while hours last, at
    persons drawn uniformly; a hidden client is contacted with chance equal to the online access
    of their locality (no stigma: nobody sees) times the mistrust kept (below).
-4. **Outreach.** A working peer keeps ``hours_per_meeting`` for each referred contact waiting
+5. **Outreach.** A working peer keeps ``hours_per_meeting`` for each referred contact waiting
    to be met, and with the hours left meets ``hours_left / hours_per_meeting``
    people (half as many when working in pairs), rounded up or down at random. A ``site_share``
    of the meetings (all, if no one is within reach) are at a fixed service site, with a person
@@ -60,19 +70,22 @@ One week, in order:
    weight and label. The outreach workers meet persons drawn uniformly with the team's hours; a
    hidden client becomes their contact with chance ``p_contact_per_meeting x (1 - stigma_effect
    x stigma) x (1 - mistrust_barrier x mistrust)``, at the workers' trust.
-5. **Referral.** An engaged (or linked, or retained) client with coupons, whose peer is working,
-   refers each hidden friend with chance ``p_refer_per_tie_week``, one coupon each; the friend is
-   contacted on behalf of that peer, with the referrer's trust times ``hop_trust`` and the
-   subgroup factor between the two friends, in the next referral wave, waiting to be met.
-6. **Engagement.** A referred contact waiting to be met is met if their peer works and has
-   ``hours_per_meeting`` left; until met they cannot engage. A contacted client whose peer
+6. **Referral.** An engaged (or linked, or retained) client with coupons, whose peer is working,
+   refers each hidden friend with chance ``p_refer_per_tie_week``, one coupon each; the coupon
+   brings the friend to that peer: a contact with the referrer's trust in the peer times the
+   subgroup factor between the two friends (a friend's word: no ``hop_trust`` step), in the
+   next referral wave. The friend came, so the peer meets them at once: ``hours_per_meeting``
+   from the hours left, or beyond them (as a crisis).
+7. **Engagement.** A contact marked as waiting to be met (``follow``; referral marks none
+   now) is met if their peer works and has ``hours_per_meeting`` left; until met they cannot
+   engage. A contacted client whose peer
    works and is under the caseload cap (the kind's, times the peer's tailoring share, at least
    one) engages with chance ``p_engage x trust x (1 - stigma_effect x stigma) x mistrust
    kept``; a new engaged client of a peer is a referrer (gets ``referral_coupons``) with chance
    ``p_referrer``. The outreach workers' clients engage
    likewise within ``count x caseload_cap`` and get no coupons. A client who does not engage
    loses contact with chance ``p_lose_contact_per_week`` and is hidden again.
-7. **Well-being and careers** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for
+8. **Well-being and careers** (job demands-resources; Bakker & Demerouti 2007; Homer 1985 for
    the stock-and-flow energy model). First, an enrolled peer (working, resting or on a break)
    leaves for other work, health or prison, or a move, at each reason's weekly chance
    (``1 - (1 - rate)^(1/52)`` of its yearly ``[careers]`` rate). A working peer's crises: each
@@ -99,7 +112,12 @@ One week, in order:
    (mean ``break_weeks``). A resting peer recovers and returns at ``return_threshold``, or
    withdraws with ``p_withdraw_per_rest_week``; a peer on a break recovers as in rest and
    comes back when it ends. A peer who leaves, for any reason, is replaced after
-   ``policy.replacement_delay_weeks`` if ``policy.replace_withdrawn``.
+   ``policy.replacement_delay_weeks`` if ``policy.replace_withdrawn``. When a peer stops
+   working (any change of status but coming back), each of their engaged clients is lost
+   (hidden again) with ``p_client_lost_when_peer_stops``, or else taken on by a working peer
+   of either kind with room as in a hand-off (but no hours asked this week: they are spent),
+   of the client's locality first, at random, with trust as in a hand-off; or, if none has room,
+   waits for their peer.
 """
 
 from __future__ import annotations
@@ -173,6 +191,7 @@ class ReferenceModel:
             "team_meetings": 0,
             "compensation": 0.0,
             "referrals": 0,
+            "handed_off": 0,
             "peer_hours": 0.0,
             "peer_weeks": 0,
             "salaried_hours": 0.0,
@@ -291,7 +310,16 @@ class ReferenceModel:
         self.vacancies = []
 
     #: The phases of a week in order, by the names of :data:`sim.model.kernel.PHASES`.
-    PHASES = ("plan", "linkage", "online", "outreach", "referral", "engagement", "wellbeing")
+    PHASES = (
+        "plan",
+        "linkage",
+        "handoff",
+        "online",
+        "outreach",
+        "referral",
+        "engagement",
+        "wellbeing",
+    )
 
     def run_phase(self, name: str) -> None:
         """Run one phase of the week (see the module's description) on the current state."""
@@ -410,7 +438,7 @@ class ReferenceModel:
     # ------------------------------------------------------------------ the week
 
     def step(self) -> None:
-        """One week: recruitment, the seven phases, replacement and the record."""
+        """One week: recruitment, the eight phases, replacement and the record."""
         self._fill_vacancies()
         for phase in self.PHASES:
             self.run_phase(phase)
@@ -612,12 +640,14 @@ class ReferenceModel:
                 if self.random.random() < o.p_refer_per_tie_week:
                     self.coupons[v] -= 1
                     self.totals["referrals"] += 1
-                    trust = self.trust[v] * o.hop_trust * self._subgroup_trust(v, u)
+                    trust = self.trust[v] * self._subgroup_trust(v, u)  # on a friend's word
                     self._contact(u, i, trust)
                     self.referrer[u] = v
                     self.wave[u] = self.wave[v] + 1
-                    self.follow[u] = 1
-                    peer["pending"] += 1
+                    # The friend came: met at once, beyond the week's hours if need be.
+                    meeting = self.scenario.work.hours_per_meeting
+                    peer["hours_left"] -= min(peer["hours_left"], meeting)
+                    peer["hours_worked"] += meeting
 
     def _online(self) -> None:
         o = self.scenario.outreach
@@ -662,10 +692,7 @@ class ReferenceModel:
             elif i >= 0 and self.peers[i]["status"] == E.ACTIVE:
                 peer = self.peers[i]
                 p *= self._mistrust_kept(v, self._kind(peer["kind"]).service_likeness)
-                cap = self._kind(peer["kind"]).caseload_cap
-                if cap > 0:
-                    cap = max(1, math.ceil(cap * self._tailor(peer)))
-                if (cap == 0 or peer["caseload"] < cap) and self.random.random() < p:
+                if self._has_room(peer) and self.random.random() < p:
                     engaged = True
                     peer["caseload"] += 1
                     peer["need"] += self._need(v)
@@ -708,6 +735,86 @@ class ReferenceModel:
         elif i == E.TEAM:
             self.team["caseload"] -= 1
             self.team["need"] -= self._need(v)
+
+    def _has_room(self, peer: dict) -> bool:
+        """Whether a peer is under their caseload cap (their kind's, tailored; 0: none)."""
+        cap = self._kind(peer["kind"]).caseload_cap
+        if cap > 0:
+            cap = max(1, math.ceil(cap * self._tailor(peer)))
+        return cap == 0 or peer["caseload"] < cap
+
+    def _receiver(self, v: int, giver: int, kind: int | None, hours: float) -> int:
+        """The peer who takes client ``v`` on from peer ``giver``, or -1 if none can.
+
+        A working peer other than the giver (of ``kind``, if given), under their caseload cap,
+        whose caseload's follow-up with this client fits in their weekly hours (as tailored),
+        with ``hours`` left this week; those of the client's locality first, then one at random.
+        """
+        per_client = self.scenario.work.hours_per_client_week
+        room = [
+            j
+            for j, peer in enumerate(self.peers)
+            if j != giver
+            and peer["status"] == E.ACTIVE
+            and (kind is None or peer["kind"] == kind)
+            and peer["hours_left"] >= hours
+            and self._has_room(peer)
+            and (peer["need"] + self._need(v)) * per_client
+            <= self._kind(peer["kind"]).hours_per_week * self._tailor(peer)
+        ]
+        local = [j for j in room if self.locality[self.peers[j]["node"]] == self.locality[v]]
+        choices = local or room
+        return self.random.choice(choices) if choices else -1
+
+    def _take_on(self, v: int, j: int) -> None:
+        """Engaged client ``v`` moves to peer ``j``'s caseload, trusting them as the rule says."""
+        self._release(v)
+        peer = self.peers[j]
+        base = self._kind(peer["kind"]).trust * self._subgroup_trust(v, peer["node"])
+        vouching = self.scenario.outreach.handoff_vouching
+        self.trust[v] = base + vouching * self.trust[v] * (1.0 - base)
+        self.peer_of[v] = j
+        peer["caseload"] += 1
+        peer["need"] += self._need(v)
+        self.totals["handed_off"] += 1
+
+    def _handoff(self) -> None:
+        hours = self.scenario.work.hours_per_meeting
+        givers = []
+        for i, peer in enumerate(self.peers):
+            p = self._kind(peer["kind"]).p_handoff
+            if peer["status"] != E.ACTIVE or peer["caseload"] <= 0 or p <= 0:
+                continue
+            if self.random.random() >= p:
+                continue
+            mine = [
+                v
+                for v in range(len(self.role))
+                if self.peer_of[v] == i and self.cstate[v] == E.ENGAGED and self.role[v] == E.CLIENT
+            ]
+            givers.append((i, self.random.choice(mine)))
+        for i, v in givers:
+            j = self._receiver(v, i, E.CLOSE, hours)
+            if j >= 0:
+                self._spend(self.peers[j], hours)
+                self._take_on(v, j)
+
+    def _peer_stops(self, peer: dict) -> None:
+        """A peer stopped working: each engaged client is lost, taken on, or waits."""
+        i = self.peers.index(peer)
+        lost = self.scenario.outreach.p_client_lost_when_peer_stops
+        for v in range(len(self.role)):
+            if self.peer_of[v] != i or self.cstate[v] != E.ENGAGED or self.role[v] != E.CLIENT:
+                continue
+            if self.random.random() < lost:
+                self._release(v)
+                self.cstate[v] = E.HIDDEN
+                self.coupons[v] = 0
+                self.peer_of[v] = -1
+                continue
+            j = self._receiver(v, i, None, 0.0)
+            if j >= 0:
+                self._take_on(v, j)
 
     def _linkage(self) -> None:
         s = self.scenario
@@ -811,7 +918,9 @@ class ReferenceModel:
                     break
                 u -= chance
             if gone:
+                self._peer_stops(peer)
                 continue
+            status = peer["status"]
             if peer["status"] == E.ACTIVE:
                 kind = self._kind(peer["kind"])
                 weight = peer["need"] / peer["caseload"] if peer["caseload"] > 0 else 1.0
@@ -892,6 +1001,8 @@ class ReferenceModel:
                 )
                 if self.week >= peer["break_until"]:
                     peer["status"] = E.ACTIVE
+            if peer["status"] not in (status, E.ACTIVE):
+                self._peer_stops(peer)
 
     # ------------------------------------------------------------------ measures
 

@@ -460,6 +460,16 @@ class PeerKind:
         doc="pay an hour worked, crises included (currency an hour); it "
         "protects in proportion to pay over wellbeing.fair_wage_per_hour",
     )
+    p_handoff: float = param(
+        0.0,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a week that a working peer of this kind brings one of their engaged "
+        "clients to a close peer with room, who then supports and can accompany them "
+        "(distant peers find, close peers at the site accompany: Osis; the weekly chance is "
+        "an assumption)",
+    )
     promote_after_weeks: int = param(
         8,
         1,
@@ -507,6 +517,7 @@ def _distant_default() -> PeerKind:
         role_conflict_per_week=0.02,
         educator_effect=0.1,
         pay_per_hour=7.5,
+        p_handoff=0.25,
     )
 
 
@@ -631,7 +642,11 @@ class Outreach:
         0.2, 0.0, 1.0, kernel=True, doc="chance a contacted client engages in a week, at full trust"
     )
     hop_trust: float = param(
-        0.5, 0.0, 1.0, kernel=True, doc="trust kept per extra step of social distance"
+        0.5,
+        0.0,
+        1.0,
+        doc="trust kept per extra step of social distance, in street meetings beyond one's own "
+        "ties (a coupon's friend comes on a friend's word and loses none)",
     )
     subgroup_trust: float = param(
         0.6,
@@ -662,6 +677,25 @@ class Outreach:
     online_trust: float = param(0.4, 0.0, 1.0, kernel=True, doc="trust in a contact made online")
     p_lose_contact_per_week: float = param(
         0.05, 0.0, 1.0, kernel=True, doc="chance a contacted, unengaged client is lost"
+    )
+    handoff_vouching: float = param(
+        0.5,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="share of the way to full trust that the old peer's word brings a client handed "
+        "to a new peer, times the client's trust in the old one: trust in the new peer is "
+        "b + vouching x old trust x (1 - b), b the new kind's trust times the subgroup "
+        "factor between client and new peer (assumption)",
+    )
+    p_client_lost_when_peer_stops: float = param(
+        0.3,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance an engaged client is lost (back to hidden) when their peer stops working "
+        "(exhausted, a break, leaving); the others are taken on by a working peer with room, "
+        "or wait for their peer (assumption)",
     )
 
 

@@ -108,8 +108,9 @@ LEAVING_REASONS = {
     C_PROFESSIONAL_CENTIHOURS,
     C_APPOINTMENTS_WAITING,
     C_SUPERVISIONS_LATE,
-) = range(25)
-N_COUNTERS = 25
+    C_HANDED_OFF,
+) = range(26)
+N_COUNTERS = 26
 # The professionals' hours this week, in ``PeerArrays.team`` after the outreach workers' three
 # entries: the programme's hours left, and those used for its tasks.
 T_PROFESSIONAL_LEFT, T_PROFESSIONAL_USED = 3, 4
@@ -295,6 +296,7 @@ class Params(NamedTuple):
     mirror_effect: np.ndarray
     educator_effect: np.ndarray
     pay_per_hour: np.ndarray  # pay an hour worked
+    p_handoff: np.ndarray  # chance a week to bring an engaged client to a close peer
     # outreach_workers (prefixed: a peer kind declares the same keys)
     outreach_workers_count: int
     outreach_workers_hours_per_week: float
@@ -314,7 +316,6 @@ class Params(NamedTuple):
     training_hours_per_week: float
     # outreach
     p_engage_per_week: float
-    hop_trust: float
     subgroup_trust: float
     stigma_effect: float
     referral_coupons: int
@@ -323,6 +324,8 @@ class Params(NamedTuple):
     online_contacts_per_peer_week: float
     online_trust: float
     p_lose_contact_per_week: float
+    handoff_vouching: float
+    p_client_lost_when_peer_stops: float
     # services
     professionals: int
     coordination_hours_per_peer_week: float  # professional hours per enrolled peer

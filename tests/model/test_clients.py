@@ -189,10 +189,11 @@ def test_accompaniment_raises_linkage_most_where_mistrust_is_high():
     # with mistrust. One kind (close peers) keeps the clients of both groups alike in all else;
     # accompaniment is switched off by making it take more hours than a week has.
     # The difference between the groups' gains is small against its spread from run to run
-    # (breaks and leaving move clients between peers): twice the usual replicates.
+    # (breaks and leaving move clients between peers): four times the usual replicates (twice
+    # gave z from 2 to 4.7 as changes elsewhere moved the random paths).
     team = {"close_peers.count": 16, "distant_peers.count": 0}
     on, off = _base(**team), _base(**team, **{"work.hours_per_accompaniment": 40.0})
-    reps = 2 * REPS
+    reps = 4 * REPS
     gain = {
         g: (
             _values(on, f"linked_share_{g}_mistrust", reps)
@@ -215,12 +216,12 @@ def test_mistrust_keeps_clients_from_professionals():
 
 def test_clients_with_more_problems_take_more_hours_and_wear_peers_down():
     # Each problem area adds follow-up hours and crisis chance to a client of the caseload.
+    # Exhaustion is a share of some twenty peers, and the clients of a peer who stops move to
+    # peers with room in their hours (fewer of the heavy ones fit): twice the usual replicates.
     light, heavy = _base(**{"clients.problem_load": 0.0}), _base(**{"clients.problem_load": 1.0})
     assert _z(_values(heavy, "peer_hours_per_week") - _values(light, "peer_hours_per_week")) > Z
-    assert (
-        _z(_values(heavy, "peers_exhausted_fraction") - _values(light, "peers_exhausted_fraction"))
-        > Z
-    )
+    tired = "peers_exhausted_fraction"
+    assert _z(_values(heavy, tired, 2 * REPS) - _values(light, tired, 2 * REPS)) > Z
 
 
 # --------------------------------------------------------------------------- referral
@@ -238,11 +239,11 @@ def _referral_state():
     return model, c, p, counters
 
 
-def test_a_referred_friend_trusts_as_the_referrer_does_and_waits_to_be_met():
+def test_a_referred_friend_trusts_as_the_referrer_does_and_is_met_at_once():
     model, c, p, counters = _referral_state()
     trust_before = c.trust.copy()
     wave_before = c.wave.copy()
-    pending_before = p.pending.copy()
+    worked_before = p.hours_worked.copy()
     K.referral(model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
     referred = np.flatnonzero(
         (c.referrer >= 0) & (c.since == model.week) & (c.cstate == S.CONTACTED)
@@ -253,31 +254,26 @@ def test_a_referred_friend_trusts_as_the_referrer_does_and_waits_to_be_met():
     for u in referred:
         v = c.referrer[u]
         differ = int(w.gender[u] != w.gender[v]) + int(w.age_band[u] != w.age_band[v])
-        expected = trust_before[v] * o.hop_trust * o.subgroup_trust**differ
+        expected = trust_before[v] * o.subgroup_trust**differ  # a friend's word: no hop_trust
         assert c.trust[u] == pytest.approx(expected)
         assert c.wave[u] == wave_before[v] + 1
-        assert c.follow[u] == 1 and c.peer_of[u] == c.peer_of[v]
+        assert c.follow[u] == 0 and c.peer_of[u] == c.peer_of[v]
+    # The coupon brings the friend: the peer spends a meeting on each at once.
     added = np.bincount(c.peer_of[referred], minlength=p.node.size)
-    assert np.array_equal(p.pending - pending_before, added)
+    hours = model._params.hours_per_meeting
+    assert np.allclose(p.hours_worked - worked_before, added * hours)
 
 
-def test_a_referred_friend_engages_only_within_the_peers_hours():
+def test_a_referred_friend_can_engage_the_week_the_coupon_brings_them():
+    # The friend came with the coupon and was met: no hours left are needed to engage.
     model, c, p, counters = _referral_state()
     K.referral(model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
-    waiting = np.flatnonzero(c.follow == 1)
-    assert waiting.size > 0
-    p.hours_left[:] = 0.0  # no hours left this week
+    brought = np.flatnonzero((c.referrer >= 0) & (c.since == model.week))
+    assert brought.size >= 20 and np.all(c.follow[brought] == 0)
+    c.trust[brought] = 1.0  # each engages with p_engage_per_week (0.2) if nothing holds them
+    p.hours_left[:] = 0.0
     K.engagement(model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
-    still = waiting[c.cstate[waiting] != S.HIDDEN]
-    assert np.all(c.cstate[waiting] != S.ENGAGED)
-    assert np.all(c.follow[still] == 1)
-    # With the hours for one meeting each, they are met (and may engage) the next time, by
-    # the peers who work this week (not those on a break or resting).
-    still = still[p.status[c.peer_of[still]] == S.ACTIVE]
-    p.hours_left[:] = 100.0
-    K.engagement(model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
-    assert np.all(c.follow[still] == 0)
-    assert np.all(p.pending[p.status == S.ACTIVE] == 0)
+    assert np.any(c.cstate[brought] == S.ENGAGED)
 
 
 def test_coupon_rewards_are_a_cost():

@@ -149,6 +149,8 @@ _STEPS = {
     "dropout_engaged": ({S.ENGAGED}, S.HIDDEN),
     "dropout_linked": ({S.LINKED, S.RETAINED}, S.HIDDEN),
     "lost_contact": ({S.CONTACTED}, S.HIDDEN),
+    "handed_off": ({S.ENGAGED}, S.ENGAGED),  # the row names the new peer
+    "lost_with_peer": ({S.ENGAGED}, S.HIDDEN),
 }
 _ENROLLED = {S.ACTIVE, S.RESTING, S.BREAK}
 _PEER_STEPS = {
@@ -204,6 +206,11 @@ def test_replay_gives_the_models_path_week_by_week(run):
                 peer[v] = row.peer
                 wave[v] = row.wave
                 assert (row.recruiter is None) == (row.wave == 0), (w, row)
+            elif row.event == "handed_off":
+                # A new peer, who is a working peer; the old one is the peer of the row before.
+                assert row.peer != peer[v] and status.get(row.peer) == S.ACTIVE, (w, row)
+                assert row.wave == wave[v], (w, row)
+                peer[v] = row.peer
             else:
                 assert row.peer == peer[v] and row.wave == wave[v], (w, row)
                 if row.event == "coupons_given":
