@@ -104,8 +104,10 @@ LEAVING_REASONS = {
     C_ON_BREAK,
     C_LEFT,
     C_LIFE_EVENTS,
-) = range(22)
-N_COUNTERS = 22
+    C_SITE_VISITS,
+    C_SITE_ENCOUNTERS,
+) = range(24)
+N_COUNTERS = 24
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
 # are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone)
@@ -129,7 +131,11 @@ class WorldArrays(NamedTuple):
     loc_online: np.ndarray  # float64 per locality
     mistrust: np.ndarray  # float64 per person: mistrust of professionals, 0 to 1
     problems: np.ndarray  # int8 per person: problem areas
-    orbit_nodes: np.ndarray  # int32: the persons in the service orbit (whom a site sees)
+    orbit_nodes: np.ndarray  # int32: the persons in the service orbit
+    site_visits: np.ndarray  # float64 per locality: mean visits a week to its site (0: none)
+    site_open_hours: np.ndarray  # float64 per locality: hours a week its site is open
+    site_orbit_ptr: np.ndarray  # int64: locality L's orbit is site_orbit_nodes[ptr[L]:ptr[L+1]]
+    site_orbit_nodes: np.ndarray  # int32: the service orbit by locality (who visit its site)
 
 
 class ClientArrays(NamedTuple):
@@ -387,6 +393,7 @@ class Keys(NamedTuple):
     engage: np.uint64
     link: np.uint64
     wellbeing: np.uint64
+    site: np.uint64
 
 
 def make_keys(seeds: np.ndarray) -> Keys:
