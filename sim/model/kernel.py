@@ -767,6 +767,23 @@ def _not_worked(p, i, meetings, per_meeting):
     p.hours_left[i] += hours
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _next_site_meeting(p, i, key):
+    """Advance peer row ``i``'s clock to when its next site meeting takes a visitor.
+
+    The peer's ``m`` meetings left each wait an exponential time; the first of them ends after
+    an exponential time of rate ``m`` (drawn by ``uniform(key, m)``, so each step has its own
+    draw). The peer whose clock is first takes the next visitor: a visitor goes to a peer with
+    chance in proportion to the meetings they have left, as if each meeting were a ball drawn
+    from an urn, and the order depends on each peer's own draws, not on rows.
+    """
+    m = p.site_meetings[i]
+    if m <= 0:
+        p.site_next[i] = math.inf
+    else:
+        p.site_next[i] += -math.log(1.0 - uniform(key, m)) / m
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def outreach(w, world, c, p, par, keys, counters):
     """Phase 4: street and site contacts, one meeting at a time, as the week's hours left allow.
@@ -783,29 +800,23 @@ def outreach(w, world, c, p, par, keys, counters):
     person of its locality's service orbit drawn uniformly, keyed by (week, locality, visit),
     so the visitors do not depend on the peers and come back over the weeks. The peers at a
     site share its visitors: each visit in turn is met by one of them with chance in
-    proportion to the site meetings they have left (the least of exponential times keyed by
-    peer and visit, so no row order favours anyone), and a visitor met once this week is not
-    met again. A peer's site meetings that find no visitor go to their ties, or, with no one
-    within reach, are not worked (their hours go back).
+    proportion to the site meetings they have left (:func:`_next_site_meeting`), and a
+    visitor met once this week is not met again (``c.scratch`` holds ``-(w + 1)`` under each
+    visitor met). A peer's site meetings that find no visitor go to their ties, or, with no
+    one within reach, are not worked (their hours go back).
 
     A hidden client met becomes a contact with chance ``p_contact_per_meeting x label x stigma
     kept x mistrust kept`` (the kind's ``service_likeness`` of the barrier), drawn by (client,
     meeting) or, at a site, by visit; trust is the kind's (times the class's weight for a tie).
     The outreach workers then meet people of the whole population at random with their team's
     hours left, and bear the whole barrier.
-
-    ``c.scratch`` holds each working peer's site meetings left, under the peer's person, and
-    ``-(w + 1)`` under each visitor met this week (clients only: peers' entries never clash).
     """
     effect, loc_stigma, locality = par.stigma_effect, world.loc_stigma, world.locality
-    left = c.scratch
     n_peers = p.node.shape[0]
-    # Street meetings, and the site meetings each peer asks of its site.
+    # Street meetings, and the meetings each peer holds at its site.
     for i in range(n_peers):
-        if p.status[i] != ACTIVE:
-            continue  # (only a working peer's entry is read: a person may have left and come back)
-        left[p.node[i]] = 0
-        if p.hours_left[i] <= 0.0:
+        p.site_meetings[i] = 0
+        if p.status[i] != ACTIVE or p.hours_left[i] <= 0.0:
             continue
         kind = p.kind[i]
         total = _reach_weight(p, par, i)
@@ -837,7 +848,7 @@ def outreach(w, world, c, p, par, keys, counters):
             _street_meeting(w, world, c, p, par, counters, i, total, kgap, kaccept, j, label)
         if idle > 0:
             _not_worked(p, i, idle, per_meeting)
-        left[p.node[i]] = at_site
+        p.site_meetings[i] = at_site
     # Each site's visitors, shared by the peers there.
     ksites = subkey(keys.site, 0)
     kpeers = subkey(keys.site, 1)
@@ -852,30 +863,27 @@ def outreach(w, world, c, p, par, keys, counters):
         counters[C_SITE_VISITS] += visits
         meetings = 0
         for i in range(n_peers):
-            if p.status[i] == ACTIVE and locality[p.node[i]] == loc and left[p.node[i]] > 0:
-                meetings += left[p.node[i]]
+            p.site_next[i] = math.inf  # not at this site
+            if p.site_meetings[i] > 0 and locality[p.node[i]] == loc:
+                meetings += p.site_meetings[i]
+                p.site_next[i] = 0.0
+                _next_site_meeting(p, i, _peer_key(kpeers, w, p.node[i], p.kind[i]))
         kvisitor = subkey(ks, 1)
         kaccept = subkey(ks, 2)
         for k in range(visits):
             if meetings <= 0:
                 break  # the peers' site meetings are used up: the rest come and go unmet
             v = world.site_orbit_nodes[lo + int(uniform(kvisitor, k) * size)]
-            if c.role[v] != CLIENT or left[v] == met:
+            if c.role[v] != CLIENT or c.scratch[v] == met:
                 continue
-            best = -1
-            soonest = math.inf
-            for i in range(n_peers):
-                m = left[p.node[i]]
-                if m <= 0 or p.status[i] != ACTIVE or locality[p.node[i]] != loc:
-                    continue
-                u = uniform(_peer_key(kpeers, w, p.node[i], p.kind[i]), k)
-                t = -math.log(1.0 - u) / m
-                if t < soonest:
-                    soonest = t
+            best = 0
+            for i in range(1, n_peers):
+                if p.site_next[i] < p.site_next[best]:
                     best = i
-            left[p.node[best]] -= 1
+            p.site_meetings[best] -= 1
             meetings -= 1
-            left[v] = met
+            _next_site_meeting(p, best, _peer_key(kpeers, w, p.node[best], p.kind[best]))
+            c.scratch[v] = met
             counters[C_SITE_ENCOUNTERS] += 1
             kind = p.kind[best]
             label = par.label_trust_factor if p.label_until[best] > w else 1.0
@@ -886,12 +894,10 @@ def outreach(w, world, c, p, par, keys, counters):
                 counters[C_NEW_CONTACTS] += 1
     # Site meetings that found no visitor: with the peer's ties, or not worked.
     for i in range(n_peers):
-        if p.status[i] != ACTIVE:
-            continue
-        unmet = left[p.node[i]]
-        left[p.node[i]] = 0
+        unmet = p.site_meetings[i]
         if unmet <= 0:
             continue
+        p.site_meetings[i] = 0
         kind = p.kind[i]
         total = _reach_weight(p, par, i)
         if total <= 0.0:

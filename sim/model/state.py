@@ -185,6 +185,8 @@ class PeerArrays(NamedTuple):
     hours_left: np.ndarray  # float64: hours of this week's budget not yet used
     hours_worked: np.ndarray  # float64: hours worked this week
     successes: np.ndarray  # int32: clients the peer engaged or saw linked this week
+    site_meetings: np.ndarray  # int32: this week's meetings at the site not yet held
+    site_next: np.ndarray  # float64: when the peer's next site meeting takes a visitor
     team: np.ndarray  # float64[3]: outreach workers' caseload, hours left, need
     ego_class_ptr: np.ndarray  # int64: entries of (peer i, class c) start at [i * 9 + c]
     ego_nodes: np.ndarray  # int32: persons within reach, by peer and class
@@ -230,6 +232,8 @@ class PeerFrame:
         ("hours_left", np.float64, 0.0),
         ("hours_worked", np.float64, 0.0),
         ("successes", np.int32, 0),
+        ("site_meetings", np.int32, 0),
+        ("site_next", np.float64, 0.0),
     )
     NAMES = tuple(name for name, _, _ in COLUMNS)
 
