@@ -9,8 +9,9 @@ each phase does), each a function of its own, tested against the same phase of t
 2. :func:`linkage`: drop-out and retention, then appointments and house calls, with
    accompaniment where the peer has the hours;
 3. :func:`online`: online contacts without a tie, one meeting's hours each;
-4. :func:`outreach`: street contacts within each peer's reach, as many meetings as the hours
-   left allow, and the outreach workers' meetings;
+4. :func:`outreach`: street contacts within each peer's reach and at each locality's service
+   site, whose visitors its peers share, as many meetings as the hours left allow, and the
+   outreach workers' meetings;
 5. :func:`referral`: chain referral by engaged clients with coupons;
 6. :func:`engagement`: engagement within the (tailored) caseload cap, or lost contact;
 7. :func:`wellbeing`: the week worked and life as job demands and resources; exhaustion,
