@@ -182,3 +182,56 @@ def test_the_site_phase_matches_the_reference_in_distribution():
         se = np.sqrt(e[:, col].var(ddof=1) / TRIALS + r[:, col].var(ddof=1) / TRIALS)
         diff = abs(e[:, col].mean() - r[:, col].mean())
         assert diff <= 4.5 * se + 1e-9, (name, e[:, col].mean(), r[:, col].mean())
+
+
+def _permuted(p, order):
+    """Peer rows of ``p`` in ``order``, their ego networks (CSR by row and class) moved along."""
+    rows = {
+        name: getattr(p, name)[order]
+        for name in S.PeerArrays._fields
+        if name not in ("team", "ego_class_ptr", "ego_nodes")
+    }
+    k = S.N_EGO_CLASSES
+    ptr, nodes = [0], []
+    for r in order:
+        lo, hi = p.ego_class_ptr[r * k], p.ego_class_ptr[(r + 1) * k]
+        base = p.ego_class_ptr[r * k : (r + 1) * k] - lo + len(nodes)
+        ptr[-1:] = base.tolist()
+        ptr.append(int(base[0] + hi - lo))
+        nodes.extend(p.ego_nodes[lo:hi].tolist())
+    return S.PeerArrays(
+        **rows,
+        team=p.team.copy(),
+        ego_class_ptr=np.array(ptr, p.ego_class_ptr.dtype),
+        ego_nodes=np.array(nodes, p.ego_nodes.dtype),
+    )
+
+
+def test_who_meets_a_visitor_does_not_depend_on_the_peers_rows():
+    # Every meeting at the site and visitors to spare: the week's site contacts, and the peer
+    # who made each, are the same whatever order the peers' rows are in.
+    s = _one_site(3000.0, **{"close_peers.count": 20, "close_peers.site_share": 1.0})
+    model = OutreachModel(s, 0)
+    model.run(2)
+    model._fill_vacancies()
+    c0, p0 = model.client_arrays(), model.peer_arrays()
+    counters = np.zeros(S.N_COUNTERS, np.int64)
+    for name, fn in K.PHASES.items():
+        if name == "outreach":
+            break
+        fn(model.week, model.world_arrays(), c0, p0, model._params, model._keys, counters)
+    outcomes = []
+    for order in (np.arange(p0.node.size), np.arange(p0.node.size)[::-1]):
+        c = type(c0)(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in c0))
+        p = _permuted(p0, order)
+        row = np.empty_like(order)
+        row[order] = np.arange(order.size)  # a peer's new row by its old one
+        c.peer_of[:] = np.where(c.peer_of >= 0, row[np.maximum(c.peer_of, 0)], c.peer_of)
+        counters[:] = 0
+        K.outreach(model.week, model.world_arrays(), c, p, model._params, model._keys, counters)
+        assert counters[S.C_SITE_ENCOUNTERS] > 20
+        supporter = np.where(c.peer_of >= 0, p.node[np.maximum(c.peer_of, 0)], c.peer_of)
+        outcomes.append((c.cstate.copy(), supporter, c.trust.copy(), counters.copy()))
+    (a, pa, ta, ca), (b, pb, tb, cb) = outcomes
+    assert np.array_equal(a, b) and np.array_equal(pa, pb) and np.array_equal(ta, tb)
+    assert np.array_equal(ca, cb)
