@@ -450,7 +450,11 @@ OUTSIDE_KERNEL = MappingProxyType(
             ("sim.ensemble.replicates", "sim.model.outreach", "sim.model.world"),
             "weeks, replicates, seeds and worlds of a run",
         ),
-        "population.*": (("sim.model.world",), "the world's people, subgroups and localities"),
+        "population.*": (
+            ("sim.model.world",),
+            "the world's people, subgroups and localities; a locality's stigma, online access "
+            "and site reach the kernel as per-locality arrays of WorldArrays",
+        ),
         "network.*": (("sim.model.world", "sim.graphs.generators"), "the world's graph"),
         "clients.depth_*": (("sim.model.world",), "each person's depth and ties"),
         "clients.orbit_share_by_depth": (("sim.model.world",), "who is in the service orbit"),
