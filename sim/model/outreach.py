@@ -201,7 +201,6 @@ class OutreachModel(mesa.Model):
             loc_online=w.loc_online,
             mistrust=w.mistrust,
             problems=w.problems,
-            orbit_nodes=w.orbit_nodes,
             site_visits=sites.visits_per_week,
             site_open_hours=sites.open_hours_per_week,
             site_orbit_ptr=sites.orbit_ptr,

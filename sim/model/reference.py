@@ -145,7 +145,6 @@ class ReferenceModel:
         self.age = self.world.age_band.tolist()
         self.mistrust = self.world.mistrust.tolist()
         self.problems = self.world.problems.tolist()
-        self.orbit = self.world.orbit_nodes.tolist()
         sites = site_arrays(self.world, scenario)
         ptr = sites.orbit_ptr.tolist()
         #: Each locality's site: (mean visits a week, open hours, who may visit it).

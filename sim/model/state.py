@@ -131,7 +131,6 @@ class WorldArrays(NamedTuple):
     loc_online: np.ndarray  # float64 per locality
     mistrust: np.ndarray  # float64 per person: mistrust of professionals, 0 to 1
     problems: np.ndarray  # int8 per person: problem areas
-    orbit_nodes: np.ndarray  # int32: the persons in the service orbit
     site_visits: np.ndarray  # float64 per locality: mean visits a week to its site (0: none)
     site_open_hours: np.ndarray  # float64 per locality: hours a week its site is open
     site_orbit_ptr: np.ndarray  # int64: locality L's orbit is site_orbit_nodes[ptr[L]:ptr[L+1]]
