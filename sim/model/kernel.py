@@ -769,6 +769,23 @@ def _not_worked(p, i, meetings, per_meeting):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _by_rate(cum, lo, hi, u):
+    """The place in ``[lo, hi)`` drawn by ``u`` with chance in proportion to its rate.
+
+    ``cum`` holds the running sum of the rates from ``lo``: the first place whose sum exceeds
+    ``u`` times the total, found by bisection.
+    """
+    target = u * cum[hi - 1]
+    while lo < hi - 1:
+        mid = (lo + hi - 1) // 2
+        if cum[mid] > target:
+            hi = mid + 1
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _next_site_meeting(p, i, key):
     """Advance peer row ``i``'s clock to when its next site meeting takes a visitor.
 
@@ -798,8 +815,9 @@ def outreach(w, world, c, p, par, keys, counters):
     and uniformly within a class.
 
     Each site has a footfall: a Poisson number of visits a week (``site_visits``), each by a
-    person of its locality's service orbit drawn uniformly, keyed by (week, locality, visit),
-    so the visitors do not depend on the peers and come back over the weeks. The peers at a
+    person of its locality's service orbit drawn in proportion to their visiting rate
+    (``site_orbit_cum``), keyed by (week, locality, visit), so the visitors do not depend on
+    the peers and come back over the weeks, some often. The peers at a
     site share its visitors: each visit in turn is met by one of them with chance in
     proportion to the site meetings they have left (:func:`_next_site_meeting`), and a
     visitor met once this week is not met again (``c.scratch`` holds ``-(w + 1)`` under each
@@ -874,7 +892,9 @@ def outreach(w, world, c, p, par, keys, counters):
         for k in range(visits):
             if meetings <= 0:
                 break  # the peers' site meetings are used up: the rest come and go unmet
-            v = world.site_orbit_nodes[lo + int(uniform(kvisitor, k) * size)]
+            v = world.site_orbit_nodes[
+                _by_rate(world.site_orbit_cum, lo, lo + size, uniform(kvisitor, k))
+            ]
             if c.role[v] != CLIENT or c.scratch[v] == met:
                 continue
             best = 0

@@ -190,7 +190,7 @@ class OutreachModel(mesa.Model):
         self._week = DirectCall(K.week)
         self._admit = DirectCall(K.admit)
         w = self.world
-        sites = site_arrays(w, scenario)
+        sites = site_arrays(w, scenario, replicate)
         self._world_arrays = E.WorldArrays(
             indptr=w.graph.indptr,
             indices=w.graph.indices,
@@ -205,6 +205,7 @@ class OutreachModel(mesa.Model):
             site_open_hours=sites.open_hours_per_week,
             site_orbit_ptr=sites.orbit_ptr,
             site_orbit_nodes=sites.orbit_nodes,
+            site_orbit_cum=sites.orbit_cum,
         )
         self._clients = E.ClientArrays(
             role=self.role,

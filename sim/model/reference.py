@@ -48,11 +48,13 @@ One week, in order:
    within ``reach_hops`` steps, chosen with weight ``hop_trust^(steps - 1) x
    subgroup_trust^(subgroups in which they differ)``. Each site has a Poisson number of
    visits a week (mean ``site_visits_per_week``), each by a person of its locality's service
-   orbit drawn uniformly (so people come back over the weeks). The peers at the site share
-   the visitors: a visit is met by one of them with chance in proportion to the site meetings
-   they have left, and a person met once this week is not met again; when the peers' site
-   meetings are used up, the rest of the visitors go unmet. A peer's site meetings that found
-   no visitor are held with someone within reach, or, with no one, are not worked. A hidden
+   orbit, drawn in proportion to each person's visiting rate (gamma, mean 1, coefficient of
+   variation ``site_visit_cv``), so people come back over the weeks, some often. The peers
+   at the site share the visitors: a visit is met by one of them with chance in proportion
+   to the site meetings they have left, and a person met once this week is not met again;
+   when the peers' site meetings are used up, the rest of the visitors go unmet. A peer's
+   site meetings that found no visitor are held with someone within reach, or, with no one,
+   are not worked. A hidden
    client met becomes a contact with chance ``p_contact_per_meeting x label x (1 -
    stigma_effect x stigma) x mistrust kept``, where ``label`` is ``label_trust_factor`` while
    the peer is labelled a snitch and the mistrust kept is ``1 - mistrust_barrier x
@@ -145,11 +147,17 @@ class ReferenceModel:
         self.age = self.world.age_band.tolist()
         self.mistrust = self.world.mistrust.tolist()
         self.problems = self.world.problems.tolist()
-        sites = site_arrays(self.world, scenario)
+        sites = site_arrays(self.world, scenario, replicate)
         ptr = sites.orbit_ptr.tolist()
-        #: Each locality's site: (mean visits a week, open hours, who may visit it).
+        #: Each locality's site: (mean visits a week, open hours, who may visit it, and the
+        #: running sum of their visiting rates).
         self.sites = [
-            (visits, hours, sites.orbit_nodes[ptr[loc] : ptr[loc + 1]].tolist())
+            (
+                visits,
+                hours,
+                sites.orbit_nodes[ptr[loc] : ptr[loc + 1]].tolist(),
+                sites.orbit_cum[ptr[loc] : ptr[loc + 1]].tolist(),
+            )
             for loc, (visits, hours) in enumerate(
                 zip(
                     sites.visits_per_week.tolist(),
@@ -568,7 +576,7 @@ class ReferenceModel:
             if not reach and kind.site_share <= 0:
                 continue
             per_meeting = wk.hours_per_meeting * (2 if kind.works_in_pairs else 1)
-            visits, open_hours, visitors = self.sites[self.locality[peer["node"]]]
+            visits, open_hours, visitors, _ = self.sites[self.locality[peer["node"]]]
             capacity = int(open_hours / per_meeting) if visits > 0 and visitors else 0
             keep = min(peer["hours_left"], peer["pending"] * wk.hours_per_meeting)
             street = peer["hours_left"] - keep
@@ -589,7 +597,7 @@ class ReferenceModel:
             self._not_worked(peer, idle * per_meeting)
             site_left[i] = at_site
         met: set[int] = set()
-        for loc, (mean, _, visitors) in enumerate(self.sites):
+        for loc, (mean, _, visitors, rates_cum) in enumerate(self.sites):
             if mean <= 0 or not visitors:
                 continue
             # In parts of mean at most 400, as the engine draws it (a sum of Poissons is one).
@@ -601,7 +609,7 @@ class ReferenceModel:
                 open_ = [i for i in here if site_left[i] > 0]
                 if not open_:
                     break
-                v = self.random.choice(visitors)
+                v = self.random.choices(visitors, cum_weights=rates_cum)[0]
                 if self.role[v] != E.CLIENT or v in met:
                     continue
                 i = self.random.choices(open_, [site_left[i] for i in open_])[0]

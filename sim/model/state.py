@@ -135,6 +135,7 @@ class WorldArrays(NamedTuple):
     site_open_hours: np.ndarray  # float64 per locality: hours a week its site is open
     site_orbit_ptr: np.ndarray  # int64: locality L's orbit is site_orbit_nodes[ptr[L]:ptr[L+1]]
     site_orbit_nodes: np.ndarray  # int32: the service orbit by locality (who visit its site)
+    site_orbit_cum: np.ndarray  # float64: running sum of their visiting rates, by locality
 
 
 class ClientArrays(NamedTuple):

@@ -49,7 +49,7 @@ __all__ = [
 WORLD_SECTIONS = ("population", "network", "clients")
 #: A locality's keys that describe its service site: they shape the weekly dynamics, not the
 #: world, so they are left out of the key that shares worlds.
-SITE_KEYS = ("site_visits_per_week", "site_open_hours_per_week")
+SITE_KEYS = ("site_visits_per_week", "site_open_hours_per_week", "site_visit_cv")
 
 #: Labels of ``in_orbit`` codes 0 and 1 in results, and in surveys of a generated world.
 ORBIT_LABELS = ("outside orbit", "in orbit")
@@ -679,29 +679,47 @@ class Sites(NamedTuple):
             ``orbit_nodes[orbit_ptr[L]:orbit_ptr[L + 1]]`` (``int64``).
         orbit_nodes: the persons of the service orbit by locality, ascending within each
             (``int32``).
+        orbit_cum: the running sum of the visiting rates within each locality, in the order
+            of ``orbit_nodes`` (``float64``): a visit is by person ``j`` of a locality with
+            chance ``rate_j / sum of rates``.
     """
 
     visits_per_week: np.ndarray
     open_hours_per_week: np.ndarray
     orbit_ptr: np.ndarray
     orbit_nodes: np.ndarray
+    orbit_cum: np.ndarray
 
 
-def site_arrays(world: World, scenario: Scenario) -> Sites:
+def site_arrays(world: World, scenario: Scenario, replicate: int = 0) -> Sites:
     """The localities' service sites of ``scenario`` in ``world``: footfall and who comes.
 
     A site's visitors are the people of its locality's service orbit (those who used a
-    service in the past year); a locality with no one in the orbit has a site nobody visits.
+    service in the past year), each at a rate of their own: gamma-distributed with mean 1 and
+    the locality's ``site_visit_cv`` (0: all alike), so some come often and many seldom. The
+    rates are a trait of the person, drawn for the world (``world_index``) on a stream of
+    their own, so they do not change the world or any other draw. A locality with no one in
+    the orbit has a site nobody visits.
     """
+    from sim.streams import stream
+
     locs = scenario.population.localities
     orbit = world.orbit_nodes
     where = world.locality[orbit]
     order = np.argsort(where, kind="stable")  # by locality, ascending within one
     ptr = np.zeros(len(locs) + 1, np.int64)
     np.cumsum(np.bincount(where, minlength=len(locs))[: len(locs)], out=ptr[1:])
+    rng = stream(scenario.run.seed, world_index(scenario, replicate), "site-visitors")
+    cum = np.zeros(orbit.size, np.float64)
+    for loc_index, loc in enumerate(locs):
+        lo, hi = ptr[loc_index], ptr[loc_index + 1]
+        cv = loc.site_visit_cv
+        rates = rng.gamma(1.0 / cv**2, cv**2, hi - lo) if cv > 0 else np.ones(hi - lo, np.float64)
+        cum[lo:hi] = np.cumsum(rates)
     return Sites(
         visits_per_week=np.array([loc.site_visits_per_week for loc in locs], np.float64),
         open_hours_per_week=np.array([loc.site_open_hours_per_week for loc in locs], np.float64),
         orbit_ptr=ptr,
         orbit_nodes=np.ascontiguousarray(orbit[order], dtype=np.int32),
+        orbit_cum=cum,
     )

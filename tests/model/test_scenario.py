@@ -130,7 +130,7 @@ def test_unknown_key_in_locality(tmp_path):
     assert "population.localities" in msg and "stigmaa" in msg
     assert (
         "name, online_access, service_access, share, site_open_hours_per_week, "
-        "site_visits_per_week, stigma" in msg
+        "site_visit_cv, site_visits_per_week, stigma" in msg
     )
 
 

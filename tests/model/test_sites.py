@@ -235,3 +235,32 @@ def test_who_meets_a_visitor_does_not_depend_on_the_peers_rows():
     (a, pa, ta, ca), (b, pb, tb, cb) = outcomes
     assert np.array_equal(a, b) and np.array_equal(pa, pb) and np.array_equal(ta, tb)
     assert np.array_equal(ca, cb)
+
+
+def test_visiting_rates_are_gamma_of_mean_one():
+    s = _one_site()
+    model = OutreachModel(s, 0)
+    sites = site_arrays(model.world, s, 0)
+    rates = np.diff(sites.orbit_cum, prepend=0.0)
+    n, cv = rates.size, s.population.localities[0].site_visit_cv
+    assert n > 500 and np.all(rates >= 0)
+    # The mean within 4 standard errors of 1, the spread within 15% of the stated one.
+    assert abs(rates.mean() - 1.0) < 4 * cv / np.sqrt(n)
+    assert abs(rates.std() / rates.mean() - cv) < 0.15 * cv
+    alike = dataclasses.replace(s.population.localities[0], site_visit_cv=0.0)
+    s0 = dataclasses.replace(s, population=dataclasses.replace(s.population, localities=(alike,)))
+    assert np.array_equal(site_arrays(model.world, s0, 0).orbit_cum, np.arange(1.0, n + 1))
+
+
+def test_regulars_leave_fewer_people_to_meet():
+    # The same visits, concentrated on fewer people: a busy site meets fewer persons.
+    def run(cv):
+        s = _one_site(40.0, **{"close_peers.count": 24})
+        loc = dataclasses.replace(s.population.localities[0], site_visit_cv=cv)
+        pop = dataclasses.replace(s.population, localities=(loc,))
+        return run_ensemble(dataclasses.replace(s, population=pop), REPS)
+
+    alike, regulars = run(0.0), run(2.0)
+    assert np.array_equal(_metric(alike, "site_visits"), _metric(regulars, "site_visits"))
+    diff = _metric(regulars, "clients_contacted") - _metric(alike, "clients_contacted")
+    assert _z(diff) < -Z
