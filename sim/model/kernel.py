@@ -12,8 +12,9 @@ each phase does), each a function of its own, tested against the same phase of t
 3. :func:`handoff`: a peer brings an engaged client to a close peer with room, who supports
    and can accompany them from then on;
 4. :func:`online`: online contacts without a tie, one meeting's hours each;
-5. :func:`outreach`: street contacts within each peer's reach, as many meetings as the hours
-   left allow, and the outreach workers' meetings;
+5. :func:`outreach`: street contacts within each peer's reach and at each locality's service
+   site, whose visitors its peers share, as many meetings as the hours left allow, and the
+   outreach workers' meetings;
 6. :func:`referral`: chain referral by engaged clients with coupons;
 7. :func:`engagement`: engagement within the (tailored) caseload cap, or lost contact;
 8. :func:`wellbeing`: the week worked and life as job demands and resources; exhaustion,
@@ -114,6 +115,8 @@ from sim.model.state import (
     C_PROFESSIONAL_CENTIHOURS,
     C_REFERRALS,
     C_RESTING,
+    C_SITE_ENCOUNTERS,
+    C_SITE_VISITS,
     C_SUPERVISIONS,
     C_SUPERVISIONS_LATE,
     C_TEAM_MEETINGS,
@@ -725,38 +728,181 @@ def _meetings(hours, per_meeting, u):
     return int(hours / per_meeting + u)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _poisson(mean, key):
+    """A Poisson count of ``mean`` from the draws ``uniform(key, 0), uniform(key, 1), ...``.
+
+    By inversion (Knuth), in parts of mean at most 400 (a sum of Poisson counts is Poisson),
+    so that ``exp(-mean)`` of a part stays far from underflow.
+    """
+    parts = int(math.ceil(mean / 400.0))
+    total = 0
+    for q in range(parts):
+        part = mean / parts
+        x = uniform(key, q)
+        term = math.exp(-part)
+        cdf = term
+        k = 0
+        while x > cdf and k < 100000:
+            k += 1
+            term *= part / k
+            cdf += term
+        total += k
+    return total
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _reach_weight(p, par, i):
+    """The total contact weight of everyone within peer row ``i``'s reach (0: no one)."""
+    cw = par.class_weight
+    first = i * N_EGO_CLASSES  # this peer's classes start at ego_class_ptr[first]
+    total = 0.0
+    for cl in range(N_EGO_CLASSES):
+        total += (p.ego_class_ptr[first + cl + 1] - p.ego_class_ptr[first + cl]) * cw[cl]
+    return total
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _site_capacity(world, loc, per_meeting):
+    """Meetings a peer can hold at locality ``loc``'s site in a week.
+
+    As many as fit in its opening hours; 0 with no site there, or no one to visit it.
+    """
+    if world.site_visits[loc] <= 0.0:
+        return 0
+    if world.site_orbit_ptr[loc + 1] == world.site_orbit_ptr[loc]:
+        return 0
+    return int(world.site_open_hours[loc] / per_meeting)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _contact_chance(world, par, v, kind, label):
+    """The chance that a peer of ``kind`` who meets hidden client ``v`` makes a first contact."""
+    return (
+        par.p_contact_per_meeting[kind]
+        * label
+        * _stigma_kept(par.stigma_effect, world.loc_stigma[world.locality[v]])
+        * _mistrust_kept(par, world, v, par.service_likeness[kind])
+    )
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _street_meeting(w, world, c, p, par, counters, i, total, kpick, kaccept, j, label):
+    """Meeting ``j`` of peer row ``i`` with someone within reach (``total``: their weight).
+
+    The person is drawn by class with the class's contact weight and uniformly within it
+    (``uniform(kpick, 2j + 1)``, ``uniform(kpick, 2j + 2)``); a hidden client becomes a contact
+    by ``uniform(subkey(kaccept, v), j)``.
+    """
+    cw = par.class_weight
+    kind = p.kind[i]
+    first = i * N_EGO_CLASSES
+    r = uniform(kpick, 2 * j + 1) * total
+    cl = 0
+    lo = p.ego_class_ptr[first]
+    hi = p.ego_class_ptr[first + 1]
+    while cl < N_EGO_CLASSES - 1 and r >= (hi - lo) * cw[cl]:
+        r -= (hi - lo) * cw[cl]
+        cl += 1
+        lo, hi = hi, p.ego_class_ptr[first + cl + 1]
+    while hi == lo:  # r at the very top after rounding: the last class with entries
+        cl -= 1
+        lo = p.ego_class_ptr[first + cl]
+        hi = p.ego_class_ptr[first + cl + 1]
+    v = p.ego_nodes[lo + int(uniform(kpick, 2 * j + 2) * (hi - lo))]
+    if (
+        c.role[v] == CLIENT
+        and c.cstate[v] == HIDDEN
+        and uniform(subkey(kaccept, v), j) < _contact_chance(world, par, v, kind, label)
+    ):
+        _contact(c, v, w, i, par.trust[kind] * label * cw[cl], -1, 0)
+        counters[C_NEW_CONTACTS] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _not_worked(p, i, meetings, per_meeting):
+    """Peer row ``i``'s ``meetings`` found no one: their hours go back, not worked."""
+    hours = min(p.hours_worked[i], meetings * per_meeting)
+    p.hours_worked[i] -= hours
+    p.hours_left[i] += hours
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _by_rate(cum, lo, hi, u):
+    """The place in ``[lo, hi)`` drawn by ``u`` with chance in proportion to its rate.
+
+    ``cum`` holds the running sum of the rates from ``lo``: the first place whose sum exceeds
+    ``u`` times the total, found by bisection.
+    """
+    target = u * cum[hi - 1]
+    while lo < hi - 1:
+        mid = (lo + hi - 1) // 2
+        if cum[mid] > target:
+            hi = mid + 1
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _next_site_meeting(p, i, key):
+    """Advance peer row ``i``'s clock to when its next site meeting takes a visitor.
+
+    The peer's ``m`` meetings left each wait an exponential time; the first of them ends after
+    an exponential time of rate ``m`` (drawn by ``uniform(key, m)``, so each step has its own
+    draw). The peer whose clock is first takes the next visitor: a visitor goes to a peer with
+    chance in proportion to the meetings they have left, as if each meeting were a ball drawn
+    from an urn, and the order depends on each peer's own draws, not on rows.
+    """
+    m = p.site_meetings[i]
+    if m <= 0:
+        p.site_next[i] = math.inf
+    else:
+        p.site_next[i] += -math.log(1.0 - uniform(key, m)) / m
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def outreach(w, world, c, p, par, keys, counters):
-    """Phase 4: street contacts, one meeting at a time, as the week's hours left allow.
+    """Phase 4: street and site contacts, one meeting at a time, as the week's hours left allow.
 
     A working peer with hours left meets ``hours_left / hours_per_meeting`` people (half as
     many in pairs: each meeting takes both peers' time), rounded at random, after keeping a
     meeting's hours for each referred contact waiting to be met. A ``site_share`` of the
-    meetings are at a fixed service site, with a person drawn from the service orbit (those
-    who come to services; trusted as the kind, no tie); the others are with someone within
-    reach, drawn by class with the class's contact weight (closer and more similar people are
-    met more often) and uniformly within a class; a hidden client met
-    becomes a contact with chance ``p_contact_per_meeting x label x stigma kept x mistrust
-    kept`` (the kind's ``service_likeness`` of the barrier), drawn by (client, meeting). The
-    outreach workers then meet people of the whole population at random with their team's
+    meetings (all, if no one is within reach) are at the service site of the peer's locality,
+    as many as fit in its opening hours; the others are with someone within reach, drawn by
+    class with the class's contact weight (closer and more similar people are met more often)
+    and uniformly within a class.
+
+    Each site has a footfall: a Poisson number of visits a week (``site_visits``), each by a
+    person of its locality's service orbit drawn in proportion to their visiting rate
+    (``site_orbit_cum``), keyed by (week, locality, visit), so the visitors do not depend on
+    the peers and come back over the weeks, some often. The peers at a
+    site share its visitors: each visit in turn is met by one of them with chance in
+    proportion to the site meetings they have left (:func:`_next_site_meeting`), and a
+    visitor met once this week is not met again (``c.scratch`` holds ``-(w + 1)`` under each
+    visitor met). A peer's site meetings that find no visitor go to their ties, or, with no
+    one within reach, are not worked (their hours go back).
+
+    A hidden client met becomes a contact with chance ``p_contact_per_meeting x label x stigma
+    kept x mistrust kept`` (the kind's ``service_likeness`` of the barrier), drawn by (client,
+    meeting) or, at a site, by visit; trust is the kind's (times the class's weight for a tie).
+    The outreach workers then meet people of the whole population at random with their team's
     hours left, and bear the whole barrier.
     """
-    cw = par.class_weight
-    n_orbit = world.orbit_nodes.shape[0]
     effect, loc_stigma, locality = par.stigma_effect, world.loc_stigma, world.locality
-    for i in range(p.node.shape[0]):
+    n_peers = p.node.shape[0]
+    # Street meetings, and the meetings each peer holds at its site.
+    for i in range(n_peers):
+        p.site_meetings[i] = 0
         if p.status[i] != ACTIVE or p.hours_left[i] <= 0.0:
             continue
         kind = p.kind[i]
-        first = i * N_EGO_CLASSES  # this peer's classes start at ego_class_ptr[first]
-        total = 0.0
-        for cl in range(N_EGO_CLASSES):
-            total += (p.ego_class_ptr[first + cl + 1] - p.ego_class_ptr[first + cl]) * cw[cl]
+        total = _reach_weight(p, par, i)
         site = par.site_share[kind]
         if total <= 0.0 and site <= 0.0:
             continue  # no one within reach: the hours are not worked
-        likeness = par.service_likeness[kind]
         per_meeting = par.hours_per_meeting * (2.0 if par.works_in_pairs[kind] else 1.0)
+        capacity = _site_capacity(world, locality[p.node[i]], per_meeting)
         kgap = _peer_key(keys.contact, w, p.node[i], kind)
         kaccept = subkey(kgap, 1)
         ksite = subkey(kgap, 2)
@@ -767,48 +913,82 @@ def outreach(w, world, c, p, par, keys, counters):
         p.hours_worked[i] += street
         p.hours_left[i] = keep
         label = par.label_trust_factor if p.label_until[i] > w else 1.0
+        at_site = 0
+        idle = 0
         for j in range(tries):
             if total <= 0.0 or (site > 0.0 and uniform(ksite, 3 * j) < site):
-                # At the site: whoever of the service orbit comes, at the kind's trust.
-                if n_orbit == 0:
+                if at_site < capacity:
+                    at_site += 1
                     continue
-                v = world.orbit_nodes[int(uniform(ksite, 3 * j + 1) * n_orbit)]
-                if (
-                    c.role[v] == CLIENT
-                    and c.cstate[v] == HIDDEN
-                    and uniform(ksite, 3 * j + 2)
-                    < par.p_contact_per_meeting[kind]
-                    * label
-                    * _stigma_kept(effect, loc_stigma[locality[v]])
-                    * _mistrust_kept(par, world, v, likeness)
-                ):
-                    _contact(c, v, w, i, par.trust[kind] * label, -1, 0)
-                    counters[C_NEW_CONTACTS] += 1
+                if total <= 0.0:
+                    idle += 1
+                    continue
+            _street_meeting(w, world, c, p, par, counters, i, total, kgap, kaccept, j, label)
+        if idle > 0:
+            _not_worked(p, i, idle, per_meeting)
+        p.site_meetings[i] = at_site
+    # Each site's visitors, shared by the peers there.
+    ksites = subkey(keys.site, 0)
+    kpeers = subkey(keys.site, 1)
+    met = -(w + 1)
+    for loc in range(world.site_visits.shape[0]):
+        lo = world.site_orbit_ptr[loc]
+        size = world.site_orbit_ptr[loc + 1] - lo
+        if world.site_visits[loc] <= 0.0 or size == 0:
+            continue
+        ks = subkey(subkey(ksites, w), loc)
+        visits = _poisson(world.site_visits[loc], subkey(ks, 0))
+        counters[C_SITE_VISITS] += visits
+        meetings = 0
+        for i in range(n_peers):
+            p.site_next[i] = math.inf  # not at this site
+            if p.site_meetings[i] > 0 and locality[p.node[i]] == loc:
+                meetings += p.site_meetings[i]
+                p.site_next[i] = 0.0
+                _next_site_meeting(p, i, _peer_key(kpeers, w, p.node[i], p.kind[i]))
+        kvisitor = subkey(ks, 1)
+        kaccept = subkey(ks, 2)
+        for k in range(visits):
+            if meetings <= 0:
+                break  # the peers' site meetings are used up: the rest come and go unmet
+            v = world.site_orbit_nodes[
+                _by_rate(world.site_orbit_cum, lo, lo + size, uniform(kvisitor, k))
+            ]
+            if c.role[v] != CLIENT or c.scratch[v] == met:
                 continue
-            r = uniform(kgap, 2 * j + 1) * total
-            cl = 0
-            lo = p.ego_class_ptr[first]
-            hi = p.ego_class_ptr[first + 1]
-            while cl < N_EGO_CLASSES - 1 and r >= (hi - lo) * cw[cl]:
-                r -= (hi - lo) * cw[cl]
-                cl += 1
-                lo, hi = hi, p.ego_class_ptr[first + cl + 1]
-            while hi == lo:  # r at the very top after rounding: the last class with entries
-                cl -= 1
-                lo = p.ego_class_ptr[first + cl]
-                hi = p.ego_class_ptr[first + cl + 1]
-            v = p.ego_nodes[lo + int(uniform(kgap, 2 * j + 2) * (hi - lo))]
-            if (
-                c.role[v] == CLIENT
-                and c.cstate[v] == HIDDEN
-                and uniform(subkey(kaccept, v), j)
-                < par.p_contact_per_meeting[kind]
-                * label
-                * _stigma_kept(effect, loc_stigma[locality[v]])
-                * _mistrust_kept(par, world, v, likeness)
+            best = 0
+            for i in range(1, n_peers):
+                if p.site_next[i] < p.site_next[best]:
+                    best = i
+            p.site_meetings[best] -= 1
+            meetings -= 1
+            _next_site_meeting(p, best, _peer_key(kpeers, w, p.node[best], p.kind[best]))
+            c.scratch[v] = met
+            counters[C_SITE_ENCOUNTERS] += 1
+            kind = p.kind[best]
+            label = par.label_trust_factor if p.label_until[best] > w else 1.0
+            if c.cstate[v] == HIDDEN and uniform(kaccept, k) < _contact_chance(
+                world, par, v, kind, label
             ):
-                _contact(c, v, w, i, par.trust[kind] * label * cw[cl], -1, 0)
+                _contact(c, v, w, best, par.trust[kind] * label, -1, 0)
                 counters[C_NEW_CONTACTS] += 1
+    # Site meetings that found no visitor: with the peer's ties, or not worked.
+    for i in range(n_peers):
+        unmet = p.site_meetings[i]
+        if unmet <= 0:
+            continue
+        p.site_meetings[i] = 0
+        kind = p.kind[i]
+        total = _reach_weight(p, par, i)
+        if total <= 0.0:
+            pairs = 2.0 if par.works_in_pairs[kind] else 1.0
+            _not_worked(p, i, unmet, par.hours_per_meeting * pairs)
+            continue
+        kgap = _peer_key(keys.contact, w, p.node[i], kind)
+        label = par.label_trust_factor if p.label_until[i] > w else 1.0
+        kpick, kaccept = subkey(kgap, 3), subkey(kgap, 4)
+        for j in range(unmet):
+            _street_meeting(w, world, c, p, par, counters, i, total, kpick, kaccept, j, label)
     if par.outreach_workers_count > 0 and p.team[1] > 0.0:
         n = c.role.shape[0]
         kw = _peer_key(keys.contact, w, 0, WORKER)

@@ -27,7 +27,7 @@ from sim.model.recruitment.policies import recruit
 from sim.model.scenario import PeerKind, Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
 from sim.model.state import salaried_hours_per_week
-from sim.model.world import World, build_world
+from sim.model.world import World, build_world, site_arrays
 from sim.streams import stream, uint64_seeds
 
 __all__ = ["OutreachModel", "WEEKLY_SERIES"]
@@ -191,6 +191,7 @@ class OutreachModel(mesa.Model):
         self._week = DirectCall(K.week)
         self._admit = DirectCall(K.admit)
         w = self.world
+        sites = site_arrays(w, scenario, replicate)
         self._world_arrays = E.WorldArrays(
             indptr=w.graph.indptr,
             indices=w.graph.indices,
@@ -201,7 +202,11 @@ class OutreachModel(mesa.Model):
             loc_online=w.loc_online,
             mistrust=w.mistrust,
             problems=w.problems,
-            orbit_nodes=w.orbit_nodes,
+            site_visits=sites.visits_per_week,
+            site_open_hours=sites.open_hours_per_week,
+            site_orbit_ptr=sites.orbit_ptr,
+            site_orbit_nodes=sites.orbit_nodes,
+            site_orbit_cum=sites.orbit_cum,
         )
         self._clients = E.ClientArrays(
             role=self.role,
@@ -236,6 +241,8 @@ class OutreachModel(mesa.Model):
             "referrals": 0,
             "online_contacts": 0,
             "handed_off": 0,
+            "site_visits": 0,
+            "site_encounters": 0,
             "exhausted_ever": 0,
             "peer_weeks": 0,
             "salaried_hours": 0.0,
@@ -472,6 +479,8 @@ class OutreachModel(mesa.Model):
         t["referrals"] += week[E.C_REFERRALS]
         t["online_contacts"] += week[E.C_ONLINE_CONTACTS]
         t["handed_off"] += week[E.C_HANDED_OFF]
+        t["site_visits"] += week[E.C_SITE_VISITS]
+        t["site_encounters"] += week[E.C_SITE_ENCOUNTERS]
         t["exhausted_ever"] += week[E.C_NEW_EXHAUSTED]
         if self.recorder is not None:
             self.recorder.take(self._log, self.peers.node)

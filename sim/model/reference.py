@@ -59,15 +59,24 @@ One week, in order:
 5. **Outreach.** A working peer keeps ``hours_per_meeting`` for each referred contact waiting
    to be met, and with the hours left meets ``hours_left / hours_per_meeting``
    people (half as many when working in pairs), rounded up or down at random. A ``site_share``
-   of the meetings (all, if no one is within reach) are at a fixed service site, with a person
-   drawn from the service orbit, trusted as the kind; the others are with someone within
-   ``reach_hops`` steps, chosen with weight ``hop_trust^(steps - 1) x
-   subgroup_trust^(subgroups in which they differ)``. A hidden client met becomes a contact with
-   chance ``p_contact_per_meeting x label x (1 - stigma_effect x stigma) x mistrust kept``,
-   where ``label`` is ``label_trust_factor`` while the peer is labelled a snitch and the
-   mistrust kept is ``1 - mistrust_barrier x service_likeness x mistrust`` (the kind's share
-   of the barrier against professionals); their trust is the kind's trust times the same
-   weight and label. The outreach workers meet persons drawn uniformly with the team's hours; a
+   of the meetings (all, if no one is within reach) are at the service site of the peer's
+   locality, as many as fit in its ``site_open_hours_per_week``; the others are with someone
+   within ``reach_hops`` steps, chosen with weight ``hop_trust^(steps - 1) x
+   subgroup_trust^(subgroups in which they differ)``. Each site has a Poisson number of
+   visits a week (mean ``site_visits_per_week``), each by a person of its locality's service
+   orbit, drawn in proportion to each person's visiting rate (gamma, mean 1, coefficient of
+   variation ``site_visit_cv``), so people come back over the weeks, some often. The peers
+   at the site share the visitors: a visit is met by one of them with chance in proportion
+   to the site meetings they have left, and a person met once this week is not met again;
+   when the peers' site meetings are used up, the rest of the visitors go unmet. A peer's
+   site meetings that found no visitor are held with someone within reach, or, with no one,
+   are not worked. A hidden
+   client met becomes a contact with chance ``p_contact_per_meeting x label x (1 -
+   stigma_effect x stigma) x mistrust kept``, where ``label`` is ``label_trust_factor`` while
+   the peer is labelled a snitch and the mistrust kept is ``1 - mistrust_barrier x
+   service_likeness x mistrust`` (the kind's share of the barrier against professionals);
+   their trust is the kind's trust times the label and the tie's weight (none at a site).
+   The outreach workers meet persons drawn uniformly with the team's hours; a
    hidden client becomes their contact with chance ``p_contact_per_meeting x (1 - stigma_effect
    x stigma) x (1 - mistrust_barrier x mistrust)``, at the workers' trust.
 6. **Referral.** An engaged (or linked, or retained) client with coupons, whose peer is working,
@@ -136,7 +145,7 @@ from sim.model.recruitment.policies import recruit
 from sim.model.scenario import Scenario
 from sim.model.state import KIND_SECTIONS as _KINDS
 from sim.model.state import salaried_hours_per_week
-from sim.model.world import World, build_world
+from sim.model.world import World, build_world, site_arrays
 from sim.streams import stream
 
 __all__ = ["ReferenceModel"]
@@ -162,7 +171,25 @@ class ReferenceModel:
         self.age = self.world.age_band.tolist()
         self.mistrust = self.world.mistrust.tolist()
         self.problems = self.world.problems.tolist()
-        self.orbit = self.world.orbit_nodes.tolist()
+        sites = site_arrays(self.world, scenario, replicate)
+        ptr = sites.orbit_ptr.tolist()
+        #: Each locality's site: (mean visits a week, open hours, who may visit it, and the
+        #: running sum of their visiting rates).
+        self.sites = [
+            (
+                visits,
+                hours,
+                sites.orbit_nodes[ptr[loc] : ptr[loc + 1]].tolist(),
+                sites.orbit_cum[ptr[loc] : ptr[loc + 1]].tolist(),
+            )
+            for loc, (visits, hours) in enumerate(
+                zip(
+                    sites.visits_per_week.tolist(),
+                    sites.open_hours_per_week.tolist(),
+                    strict=True,
+                )
+            )
+        ]
         self.random = random.Random(
             int(stream(scenario.run.seed, replicate, "reference").integers(2**63))
         )
@@ -192,6 +219,8 @@ class ReferenceModel:
             "compensation": 0.0,
             "referrals": 0,
             "handed_off": 0,
+            "site_visits": 0,
+            "site_encounters": 0,
             "peer_hours": 0.0,
             "peer_weeks": 0,
             "salaried_hours": 0.0,
@@ -553,6 +582,12 @@ class ReferenceModel:
             return True
         return False
 
+    def _not_worked(self, peer: dict, hours: float) -> None:
+        """Meetings that found no one: their hours go back, not worked."""
+        hours = min(peer["hours_worked"], hours)
+        peer["hours_worked"] -= hours
+        peer["hours_left"] += hours
+
     def _ego(self, peer: dict) -> tuple[list[int], list[float]]:
         """Everyone within reach of a peer, and the weight of meeting each."""
         node, hops = peer["node"], self._kind(peer["kind"]).reach_hops
@@ -575,9 +610,32 @@ class ReferenceModel:
             self._egos[node, hops] = (entries, weights)
         return self._egos[node, hops]
 
+    def _contact_chance(self, v: int, kind, label: float) -> float:
+        return (
+            kind.p_contact_per_meeting
+            * label
+            * self._stigma_factor(v)
+            * self._mistrust_kept(v, kind.service_likeness)
+        )
+
+    def _meet_within_reach(self, i: int, peer: dict, label: float) -> None:
+        kind = self._kind(peer["kind"])
+        entries, weights = self._ego(peer)
+        j = self.random.choices(range(len(entries)), weights)[0]
+        v = entries[j]
+        if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
+            return
+        if self.random.random() < self._contact_chance(v, kind, label):
+            self._contact(v, i, kind.trust * label * weights[j])
+
+    def _label(self, peer: dict) -> float:
+        labelled = peer["label_until"] > self.week
+        return self.scenario.wellbeing.label_trust_factor if labelled else 1.0
+
     def _outreach(self) -> None:
         s = self.scenario
         wk = s.work
+        site_left: dict[int, int] = {}  # peer index: site meetings not yet held
         for i, peer in enumerate(self.peers):
             if peer["status"] != E.ACTIVE or peer["hours_left"] <= 0:
                 continue
@@ -587,29 +645,64 @@ class ReferenceModel:
             if not reach and kind.site_share <= 0:
                 continue
             per_meeting = wk.hours_per_meeting * (2 if kind.works_in_pairs else 1)
+            visits, open_hours, visitors, _ = self.sites[self.locality[peer["node"]]]
+            capacity = int(open_hours / per_meeting) if visits > 0 and visitors else 0
             keep = min(peer["hours_left"], peer["pending"] * wk.hours_per_meeting)
             street = peer["hours_left"] - keep
             tries = int(street / per_meeting + self.random.random())
             peer["hours_worked"] += street
             peer["hours_left"] = keep
-            label = s.wellbeing.label_trust_factor if peer["label_until"] > self.week else 1.0
+            label = self._label(peer)
+            at_site = idle = 0
             for _ in range(tries):
                 if not reach or self.random.random() < kind.site_share:
-                    if not self.orbit:
+                    if at_site < capacity:
+                        at_site += 1  # held at the site, with a visitor if one comes
                         continue
-                    v, weight = self.random.choice(self.orbit), 1.0  # at the site
-                else:
-                    j = self.random.choices(range(len(entries)), weights)[0]
-                    v, weight = entries[j], weights[j]
-                if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
+                    if not reach:
+                        idle += 1
+                        continue
+                self._meet_within_reach(i, peer, label)
+            self._not_worked(peer, idle * per_meeting)
+            site_left[i] = at_site
+        met: set[int] = set()
+        for loc, (mean, _, visitors, rates_cum) in enumerate(self.sites):
+            if mean <= 0 or not visitors:
+                continue
+            # In parts of mean at most 400, as the engine draws it (a sum of Poissons is one).
+            parts = math.ceil(mean / 400.0)
+            visits = sum(_poisson(self.random, mean / parts) for _ in range(parts))
+            self.totals["site_visits"] += visits
+            here = [i for i in site_left if self.locality[self.peers[i]["node"]] == loc]
+            for _ in range(visits):
+                open_ = [i for i in here if site_left[i] > 0]
+                if not open_:
+                    break
+                v = self.random.choices(visitors, cum_weights=rates_cum)[0]
+                if self.role[v] != E.CLIENT or v in met:
                     continue
-                if self.random.random() < (
-                    kind.p_contact_per_meeting
-                    * label
-                    * self._stigma_factor(v)
-                    * self._mistrust_kept(v, kind.service_likeness)
+                i = self.random.choices(open_, [site_left[i] for i in open_])[0]
+                site_left[i] -= 1
+                met.add(v)
+                self.totals["site_encounters"] += 1
+                peer = self.peers[i]
+                kind, label = self._kind(peer["kind"]), self._label(peer)
+                if self.cstate[v] == E.HIDDEN and self.random.random() < self._contact_chance(
+                    v, kind, label
                 ):
-                    self._contact(v, i, kind.trust * label * weight)
+                    self._contact(v, i, kind.trust * label)
+        for i, unmet in site_left.items():
+            peer = self.peers[i]
+            kind = self._kind(peer["kind"])
+            if not unmet:
+                continue
+            if sum(self._ego(peer)[1]) <= 0:
+                per_meeting = wk.hours_per_meeting * (2 if kind.works_in_pairs else 1)
+                self._not_worked(peer, unmet * per_meeting)
+                continue
+            label = self._label(peer)
+            for _ in range(unmet):
+                self._meet_within_reach(i, peer, label)
         ow = s.outreach_workers
         if ow.count > 0 and self.team["hours"] > 0:
             tries = int(self.team["hours"] / wk.hours_per_meeting + self.random.random())

@@ -109,8 +109,10 @@ LEAVING_REASONS = {
     C_APPOINTMENTS_WAITING,
     C_SUPERVISIONS_LATE,
     C_HANDED_OFF,
-) = range(26)
-N_COUNTERS = 26
+    C_SITE_VISITS,
+    C_SITE_ENCOUNTERS,
+) = range(28)
+N_COUNTERS = 28
 # The professionals' hours this week, in ``PeerArrays.team`` after the outreach workers' three
 # entries: the programme's hours left, and those used for its tasks.
 T_PROFESSIONAL_LEFT, T_PROFESSIONAL_USED = 3, 4
@@ -138,7 +140,11 @@ class WorldArrays(NamedTuple):
     loc_online: np.ndarray  # float64 per locality
     mistrust: np.ndarray  # float64 per person: mistrust of professionals, 0 to 1
     problems: np.ndarray  # int8 per person: problem areas
-    orbit_nodes: np.ndarray  # int32: the persons in the service orbit (whom a site sees)
+    site_visits: np.ndarray  # float64 per locality: mean visits a week to its site (0: none)
+    site_open_hours: np.ndarray  # float64 per locality: hours a week its site is open
+    site_orbit_ptr: np.ndarray  # int64: locality L's orbit is site_orbit_nodes[ptr[L]:ptr[L+1]]
+    site_orbit_nodes: np.ndarray  # int32: the service orbit by locality (who visit its site)
+    site_orbit_cum: np.ndarray  # float64: running sum of their visiting rates, by locality
 
 
 class ClientArrays(NamedTuple):
@@ -188,6 +194,8 @@ class PeerArrays(NamedTuple):
     hours_left: np.ndarray  # float64: hours of this week's budget not yet used
     hours_worked: np.ndarray  # float64: hours worked this week
     successes: np.ndarray  # int32: clients the peer engaged or saw linked this week
+    site_meetings: np.ndarray  # int32: this week's meetings at the site not yet held
+    site_next: np.ndarray  # float64: when the peer's next site meeting takes a visitor
     team: np.ndarray  # float64[TEAM_LEN]: outreach workers' caseload, hours left, need; the
     # professionals' programme hours left and used this week
     ego_class_ptr: np.ndarray  # int64: entries of (peer i, class c) start at [i * 9 + c]
@@ -234,6 +242,8 @@ class PeerFrame:
         ("hours_left", np.float64, 0.0),
         ("hours_worked", np.float64, 0.0),
         ("successes", np.int32, 0),
+        ("site_meetings", np.int32, 0),
+        ("site_next", np.float64, 0.0),
     )
     NAMES = tuple(name for name, _, _ in COLUMNS)
 
@@ -400,6 +410,7 @@ class Keys(NamedTuple):
     engage: np.uint64
     link: np.uint64
     wellbeing: np.uint64
+    site: np.uint64
 
 
 def make_keys(seeds: np.ndarray) -> Keys:
@@ -451,7 +462,11 @@ OUTSIDE_KERNEL = MappingProxyType(
             ("sim.ensemble.replicates", "sim.model.outreach", "sim.model.world"),
             "weeks, replicates, seeds and worlds of a run",
         ),
-        "population.*": (("sim.model.world",), "the world's people, subgroups and localities"),
+        "population.*": (
+            ("sim.model.world",),
+            "the world's people, subgroups and localities; a locality's stigma, online access "
+            "and site reach the kernel as per-locality arrays of WorldArrays",
+        ),
         "network.*": (("sim.model.world", "sim.graphs.generators"), "the world's graph"),
         "clients.depth_*": (("sim.model.world",), "each person's depth and ties"),
         "clients.orbit_share_by_depth": (("sim.model.world",), "who is in the service orbit"),

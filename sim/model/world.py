@@ -20,6 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,10 +30,13 @@ from sim.model.scenario import Scenario, scenario_to_dict
 __all__ = [
     "FILE_ORBIT_LABELS",
     "ORBIT_LABELS",
+    "SITE_KEYS",
     "WORLD_CACHE_BYTES",
     "WORLD_SECTIONS",
+    "Sites",
     "World",
     "build_world",
+    "site_arrays",
     "world_count",
     "world_index",
     "world_problems",
@@ -43,6 +47,9 @@ __all__ = [
 #: Scenario sections whose settings shape the world (the graph and who lives where): scenarios
 #: that agree on them, and on the seed, share each world.
 WORLD_SECTIONS = ("population", "network", "clients")
+#: A locality's keys that describe its service site: they shape the weekly dynamics, not the
+#: world, so they are left out of the key that shares worlds.
+SITE_KEYS = ("site_visits_per_week", "site_open_hours_per_week", "site_visit_cv")
 
 #: Labels of ``in_orbit`` codes 0 and 1 in results, and in surveys of a generated world.
 ORBIT_LABELS = ("outside orbit", "in orbit")
@@ -650,8 +657,69 @@ def build_world(scenario: Scenario, replicate: int) -> World:
         if net.generator == "file"
         else None
     )
+    # A locality's service site shapes the weekly dynamics, not the world: scenarios that
+    # differ only in their sites share one world.
+    for loc in data["population"]["localities"]:
+        for site_key in SITE_KEYS:
+            loc.pop(site_key, None)
     key = json.dumps(
         {**{s: data[s] for s in WORLD_SECTIONS}, "seed": scenario.run.seed, "files": files},
         sort_keys=True,
     )
     return _cached_world(key, world_index(scenario, replicate))
+
+
+class Sites(NamedTuple):
+    """Each locality's service site, as the weekly kernel reads it.
+
+    Attributes:
+        visits_per_week: mean visits a week to each locality's site (``float64``; 0: none).
+        open_hours_per_week: hours a week each site is open (``float64``).
+        orbit_ptr: the service-orbit persons of locality ``L`` (who visit its site) are
+            ``orbit_nodes[orbit_ptr[L]:orbit_ptr[L + 1]]`` (``int64``).
+        orbit_nodes: the persons of the service orbit by locality, ascending within each
+            (``int32``).
+        orbit_cum: the running sum of the visiting rates within each locality, in the order
+            of ``orbit_nodes`` (``float64``): a visit is by person ``j`` of a locality with
+            chance ``rate_j / sum of rates``.
+    """
+
+    visits_per_week: np.ndarray
+    open_hours_per_week: np.ndarray
+    orbit_ptr: np.ndarray
+    orbit_nodes: np.ndarray
+    orbit_cum: np.ndarray
+
+
+def site_arrays(world: World, scenario: Scenario, replicate: int = 0) -> Sites:
+    """The localities' service sites of ``scenario`` in ``world``: footfall and who comes.
+
+    A site's visitors are the people of its locality's service orbit (those who used a
+    service in the past year), each at a rate of their own: gamma-distributed with mean 1 and
+    the locality's ``site_visit_cv`` (0: all alike), so some come often and many seldom. The
+    rates are a trait of the person, drawn for the world (``world_index``) on a stream of
+    their own, so they do not change the world or any other draw. A locality with no one in
+    the orbit has a site nobody visits.
+    """
+    from sim.streams import stream
+
+    locs = scenario.population.localities
+    orbit = world.orbit_nodes
+    where = world.locality[orbit]
+    order = np.argsort(where, kind="stable")  # by locality, ascending within one
+    ptr = np.zeros(len(locs) + 1, np.int64)
+    np.cumsum(np.bincount(where, minlength=len(locs))[: len(locs)], out=ptr[1:])
+    rng = stream(scenario.run.seed, world_index(scenario, replicate), "site-visitors")
+    cum = np.zeros(orbit.size, np.float64)
+    for loc_index, loc in enumerate(locs):
+        lo, hi = ptr[loc_index], ptr[loc_index + 1]
+        cv = loc.site_visit_cv
+        rates = rng.gamma(1.0 / cv**2, cv**2, hi - lo) if cv > 0 else np.ones(hi - lo, np.float64)
+        cum[lo:hi] = np.cumsum(rates)
+    return Sites(
+        visits_per_week=np.array([loc.site_visits_per_week for loc in locs], np.float64),
+        open_hours_per_week=np.array([loc.site_open_hours_per_week for loc in locs], np.float64),
+        orbit_ptr=ptr,
+        orbit_nodes=np.ascontiguousarray(orbit[order], dtype=np.int32),
+        orbit_cum=cum,
+    )

@@ -80,8 +80,9 @@ ASSUMPTIONS = (
     "and house calls; the hours left go to meeting people, about a quarter of an hour each "
     "(an Osis street pair met some 20 people a round). What does not fit waits, so contacts "
     "follow the hours, not the size of a peer's network.",
-    "Close peers hold half their meetings at a fixed site such as a needle exchange, with "
-    "whoever of the service orbit comes, and the rest with their own acquaintances; they "
+    "Close peers hold half their meetings at their locality's site such as a needle exchange, "
+    "sharing its visitors from the service orbit (so many a week: past them, more peers at a "
+    "site add little), and the rest with their own acquaintances; they "
     "accompany clients, go on house calls, help with authorities and act as a mirror for "
     "the professionals. Distant peers live inside the drug-using scene and meet friends of "
     "friends; they find and first contact people, also outside the service orbit, but are "

@@ -161,7 +161,10 @@ def test_distant_peers_reach_more_of_those_outside_the_orbit():
 
 
 def test_a_site_sees_only_the_orbit():
-    # Every meeting at the site, no referral, no online work: no one outside the orbit is met.
+    # Every meeting at the site, no referral, no online work, and more visitors than the peers
+    # can meet (so no site meeting goes to a peer's ties): no one outside the orbit is met.
+    import dataclasses
+
     s = _base(
         **{
             "close_peers.count": 10,
@@ -171,6 +174,10 @@ def test_a_site_sees_only_the_orbit():
             "outreach.online_contacts_per_peer_week": 0.0,
         }
     )
+    busy = tuple(
+        dataclasses.replace(loc, site_visits_per_week=5000.0) for loc in s.population.localities
+    )
+    s = dataclasses.replace(s, population=dataclasses.replace(s.population, localities=busy))
     res = run_ensemble(s, 4)
     assert np.all(res.metric_values("clients_contacted") > 50)
     assert np.all(res.metric_values("clients_contacted_outside_orbit") == 0)

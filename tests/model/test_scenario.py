@@ -128,7 +128,10 @@ def test_unknown_key_in_locality(tmp_path):
     """,
     )
     assert "population.localities" in msg and "stigmaa" in msg
-    assert "name, online_access, service_access, share, stigma" in msg
+    assert (
+        "name, online_access, service_access, share, site_open_hours_per_week, "
+        "site_visit_cv, site_visits_per_week, stigma" in msg
+    )
 
 
 def test_unknown_subgroup(tmp_path):
