@@ -415,7 +415,8 @@ def plan(w, world, c, p, par, keys, counters):
 
     The professionals have ``programme_hours_per_week`` for the programme (their outside work
     left out), spent in this order: ``coordination_hours_per_peer_week`` for each enrolled peer
-    (as far as they go); a supervision (``hours_per_supervision``) for each peer who is due
+    (as far as they go); ``hours_per_linked_client_week`` for each client in services (linked
+    or retained); a supervision (``hours_per_supervision``) for each peer who is due
     (``supervision_every_weeks`` weeks since the last) while the hours last, when they do not
     last for everyone the most strained first (lowest judged energy, then person), or with
     ``supervision_order = 'turn'`` those waiting longest first; the others wait for a later
@@ -450,6 +451,13 @@ def plan(w, world, c, p, par, keys, counters):
             else:
                 p.judged[i] = p.energy[i]
     _professional_hours(p, enrolled * par.coordination_hours_per_peer_week)
+    if par.hours_per_linked_client_week > 0.0:  # the clients in services come next
+        in_services = 0
+        for k in range(c.book[B_LEN]):
+            v = c.reached[k]
+            if c.role[v] == CLIENT and (c.cstate[v] == LINKED or c.cstate[v] == RETAINED):
+                in_services += 1
+        _professional_hours(p, in_services * par.hours_per_linked_client_week)
     if par.supervision_every_weeks > 0 and par.professionals > 0:
         due = c.scratch  # a peer is a person: room for every peer
         m = 0

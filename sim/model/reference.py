@@ -12,6 +12,7 @@ One week, in order:
 1. **Plan** (the professionals' side). The professionals have ``professionals x
    professional_hours_per_week x (1 - outside_work_share)`` hours for the programme, spent in
    this order while they last: ``coordination_hours_per_peer_week`` for each enrolled peer;
+   ``hours_per_linked_client_week`` for each client in services (linked or retained);
    a supervision (``hours_per_supervision``) for each working peer who is due (``supervision
    _every_weeks`` since their last, or since joining), most strained first (lowest judged
    energy, then person; ``supervision_order = 'turn'``: longest waiting first), those the
@@ -516,6 +517,12 @@ class ReferenceModel:
         hours["used"] = 0.0
         enrolled = sum(p["status"] != E.WITHDRAWN for p in self.peers)
         self._professional(enrolled * sv.coordination_hours_per_peer_week)  # coordination first
+        in_services = sum(
+            1
+            for r, st in zip(self.role, self.cstate, strict=True)
+            if r == E.CLIENT and st in (E.LINKED, E.RETAINED)
+        )
+        self._professional(in_services * sv.hours_per_linked_client_week)  # then their clients
         every = s.wellbeing.supervision_every_weeks
         if every > 0 and sv.professionals > 0:
             due = [p for p in working if self.week - p["last_supervised"] >= every]

@@ -761,6 +761,15 @@ class Services:
         doc="professional hours a week coordinating each enrolled peer (rota, check-in, pay; "
         "assumption); taken first",
     )
+    hours_per_linked_client_week: float = param(
+        0.25,
+        0.0,
+        40.0,
+        kernel=True,
+        doc="professional hours a week for each client in services (linked or retained): "
+        "the service's own follow-up (assumption: about an hour a month); taken after "
+        "coordinating peers, before supervision and new appointments",
+    )
     hours_per_assessment: float = param(
         2.0,
         0.0,

@@ -339,6 +339,7 @@ class Params(NamedTuple):
     # services
     professionals: int
     coordination_hours_per_peer_week: float  # professional hours per enrolled peer
+    hours_per_linked_client_week: float  # professional hours per client in services
     hours_per_assessment: float  # professional hours per new peer
     hours_per_appointment: float  # professional hours per appointment
     p_link_house_call: float

@@ -188,3 +188,14 @@ def test_coordinating_peers_costs_the_professionals_hours():
     costly = _base(**scarce, **{"services.coordination_hours_per_peer_week": 2.0})
     assert _more(free, costly, "appointments_waiting") > Z
     assert _more(free, costly, "supervisions_late") > Z
+
+
+def test_clients_in_services_take_the_professionals_hours_before_new_appointments():
+    # Each client in services (linked or retained) takes hours_per_linked_client_week of the
+    # professionals' programme hours after coordination: as clients accumulate in services,
+    # fewer hours are left for new appointments, so more askers wait and the hours used rise.
+    light = _base(**{"services.hours_per_linked_client_week": 0.0})
+    heavy = _base(**{"services.hours_per_linked_client_week": 1.0})
+    assert _more(light, heavy, "appointments_waiting") > Z
+    assert _more(light, heavy, "professional_hours_used_share") > Z
+    assert _more(heavy, light, "clients_linked") > Z
