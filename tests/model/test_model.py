@@ -215,6 +215,7 @@ def test_reference_and_engine_agree_exactly_on_the_working_week():
             "wellbeing.p_stigma_event_per_week": 0.0,
             "wellbeing.p_withdraw_per_rest_week": 0.0,
             "wellbeing.demand_per_hour": 0.012,
+            "services.tailoring": 0.5,  # strained peers keep enough hours to be exhausted
             "work.training_weeks": 3,
             **NO_CHANCE_IN_A_PEERS_LIFE,
         }
