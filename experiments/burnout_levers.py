@@ -28,6 +28,7 @@ import json
 import sys
 
 import numpy as np
+from paired_runs import values
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
@@ -56,13 +57,9 @@ def _get(scenario, key: str):
     return getattr(getattr(scenario, section), name)
 
 
-def _values(result, metric: str) -> np.ndarray:
-    return np.asarray(result.metric_values(metric), float)
-
-
 def _effect(a, b, metric: str, lo: float | None, hi: float | None) -> dict:
     """``b - a`` per replicate (paired), with its interval and whether the mean is in range."""
-    d = interval(_values(b, metric) - _values(a, metric))
+    d = interval(values(b, metric) - values(a, metric))
     ok = (lo is None or d["mean"] >= lo) and (hi is None or d["mean"] <= hi)
     return {
         "mean": round(d["mean"], 4),
@@ -107,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "4_to_8": gain_low,
         "8_to_16": gain_high,
         "exhausted": {
-            h: round(float(np.nanmean(_values(r, exhausted))), 3) for h, r in hours.items()
+            h: round(float(np.nanmean(values(r, exhausted))), 3) for h, r in hours.items()
         },
         "met": gain_high["mean"] < gain_low["mean"],
     }
@@ -121,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     high_run = run("small town, stigma 0.8", {}, town)
     low_run = run("small town, stigma 0.2", {"population.localities": low}, town)
     out["small_town_stigma_high_vs_low"] = _effect(low_run, high_run, exhausted, 0.0, None)
-    left = interval(_values(b, "peers_left_fraction"))
+    left = interval(values(b, "peers_left_fraction"))
     reasons = {
         reason: round(float(np.mean([r.groups["peers_left"][reason]["left"] for r in b.runs])), 2)
         for reason in b.runs[0].groups["peers_left"]
@@ -132,17 +129,17 @@ def main(argv: list[str] | None = None) -> int:
         "range": [0.10, 0.35],
         "met": 0.10 <= left["mean"] <= 0.35,
         "peers_left_by_reason": reasons,
-        "peers_recruited": round(float(np.mean(_values(b, "peers_recruited"))), 2),
+        "peers_recruited": round(float(np.mean(values(b, "peers_recruited"))), 2),
     }
     by_seed = {}
     for seed in SEEDS:
         r = b if seed == base.run.seed else run(f"seed {seed}", {"run.seed": seed})
         by_seed[seed] = r
-    team = np.concatenate([_values(r, exhausted) for r in by_seed.values()])
+    team = np.concatenate([values(r, exhausted) for r in by_seed.values()])
     whole = interval(team)
     out["team_exhaustion_four_seeds"] = {
         "by_seed": {
-            s: round(float(np.nanmean(_values(r, exhausted))), 4) for s, r in by_seed.items()
+            s: round(float(np.nanmean(values(r, exhausted))), 4) for s, r in by_seed.items()
         },
         "mean": round(whole["mean"], 4),
         "ci": [round(whole["ci_low"], 4), round(whole["ci_high"], 4)],

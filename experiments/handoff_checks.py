@@ -27,12 +27,11 @@ import argparse
 import json
 import sys
 
-import numpy as np
 import pandas as pd
+from paired_runs import paired, summary, values
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
-from sim.model.metrics import interval
 from sim.model.outreach import OutreachModel
 from sim.model.scenario import load_scenario
 
@@ -45,25 +44,6 @@ TABLE = (
 )
 #: Weeks at the end of a run whose contacts are left out of the engagement shares.
 TAIL_WEEKS = 8
-
-
-def _values(result, metric: str) -> np.ndarray:
-    return np.asarray(result.metric_values(metric), float)
-
-
-def _summary(x: np.ndarray, digits: int = 3) -> dict:
-    d = interval(x)
-    return {
-        "mean": round(d["mean"], digits),
-        "ci": [round(d["ci_low"], digits), round(d["ci_high"], digits)],
-    }
-
-
-def _paired(a, b, metric: str) -> dict:
-    """``b - a`` per replicate (paired): mean and interval, and whether it lies above 0."""
-    out = _summary(_values(b, metric) - _values(a, metric))
-    out["above_0"] = bool(out["ci"][0] > 0)
-    return out
 
 
 def engagement_shares(ev: pd.DataFrame) -> dict:
@@ -106,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     on = run("mixed_team", mixed)
     off = run("mixed_team, no hand-off", mixed.replace({"distant_peers.p_handoff": 0.0}))
     out["handoff_on_vs_off"] = {
-        metric: _paired(off, on, metric)
+        metric: paired(off, on, metric, 3)
         for metric in ("clients_linked_outside_orbit", "clients_linked", "clients_handed_off")
     }
     keep = run(
@@ -115,13 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     out["clients_lost_when_peer_stops_vs_none"] = {
         "p_client_lost_when_peer_stops": mixed.outreach.p_client_lost_when_peer_stops,
-        **{metric: _paired(keep, on, metric) for metric in ("clients_linked", "clients_engaged")},
+        **{metric: paired(keep, on, metric, 3) for metric in ("clients_linked", "clients_engaged")},
     }
     teams = {"mixed_team": on}
     for name in ("close_peers_only", "distant_peers_only"):
         teams[name] = run(name, load_scenario(scenario_path(name)))
     out["teams"] = {
-        name: {metric: _summary(_values(r, metric)) for metric in TABLE}
+        name: {metric: summary(values(r, metric), 3) for metric in TABLE}
         for name, r in teams.items()
     }
     frames = []

@@ -26,11 +26,10 @@ import argparse
 import json
 import sys
 
-import numpy as np
+from paired_runs import paired, summary, values
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
-from sim.model.metrics import interval
 from sim.model.scenario import load_scenario
 
 #: The measures of the professionals' side, reported for every level.
@@ -44,24 +43,8 @@ MEASURES = (
 )
 
 
-def _values(result, metric: str) -> np.ndarray:
-    return np.asarray(result.metric_values(metric), float)
-
-
-def _summary(x: np.ndarray) -> dict:
-    d = interval(x)
-    return {"mean": round(d["mean"], 4), "ci": [round(d["ci_low"], 4), round(d["ci_high"], 4)]}
-
-
 def _level(result) -> dict:
-    return {m: _summary(_values(result, m)) for m in MEASURES}
-
-
-def _paired(a, b, metric: str) -> dict:
-    """``b - a`` per replicate (paired), with its interval and whether it lies above 0."""
-    d = _summary(_values(b, metric) - _values(a, metric))
-    d["above_0"] = bool(d["ci"][0] > 0)
-    return d
+    return {m: summary(values(result, m)) for m in MEASURES}
 
 
 def checks(replicates: int = 40) -> dict:
@@ -73,9 +56,9 @@ def checks(replicates: int = 40) -> dict:
         runs[count] = run_ensemble(base.replace({"services.professionals": count}), replicates)
     out: dict[str, object] = {"replicates": replicates, "seed": base.run.seed}
     out["levels"] = {f"{count}_professionals": _level(r) for count, r in runs.items()}
-    out["ten_vs_three"] = {m: _paired(runs[3], runs[10], m) for m in MEASURES}
+    out["ten_vs_three"] = {m: paired(runs[3], runs[10], m) for m in MEASURES}
     out["ten_vs_three"]["met"] = out["ten_vs_three"]["clients_linked"]["above_0"]
-    out["one_vs_three"] = {m: _paired(runs[3], runs[1], m) for m in MEASURES}
+    out["one_vs_three"] = {m: paired(runs[3], runs[1], m) for m in MEASURES}
     out["baseline_hours_used_share"] = out["levels"]["3_professionals"][
         "professional_hours_used_share"
     ]
@@ -87,8 +70,8 @@ def checks(replicates: int = 40) -> dict:
             run_ensemble(at.replace({"services.professionals": k}), replicates) for k in (3, 10)
         )
         outside[str(share)] = {
-            "linked_10_vs_3": _paired(three, ten, "clients_linked"),
-            "hours_used_share_3": _summary(_values(three, "professional_hours_used_share")),
+            "linked_10_vs_3": paired(three, ten, "clients_linked"),
+            "hours_used_share_3": summary(values(three, "professional_hours_used_share")),
         }
     out["ten_vs_three_by_outside_work_share"] = outside
     budget = {}

@@ -21,6 +21,21 @@ BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 REPS = 24
 Z = 3.0
 
+#: No random strain, judging error, life event, break or leaving: a peer's week is then
+#: deterministic given their hours (their lasting vulnerability is one draw, by person).
+NO_CHANCE_IN_A_PEERS_LIFE = {
+    "wellbeing.strain_sd": 0.0,
+    "wellbeing.assessment_error_sd": 0.0,
+    "careers.overdose_deaths_per_year": 0.0,
+    "careers.relapse_per_year": 0.0,
+    "careers.housing_loss_per_year": 0.0,
+    "careers.arrest_per_year": 0.0,
+    "careers.breaks_per_year": 0.0,
+    "careers.leave_other_work_per_year": 0.0,
+    "careers.leave_health_per_year": 0.0,
+    "careers.leave_moving_per_year": 0.0,
+}
+
 
 def small_baseline(seed: int, **overrides):
     """The baseline at 2,000 people for 26 weeks on ``seed``, with dotted-key overrides."""

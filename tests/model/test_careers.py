@@ -19,21 +19,10 @@ from sim.model.outreach import OutreachModel
 from sim.model.recruitment.draws import kind_streams, vulnerabilities
 from sim.model.scenario import Scenario, ScenarioError, load_scenario
 from tests.cli_helpers import outreach
-from tests.paired import BASELINE, small_baseline
+from tests.paired import BASELINE, NO_CHANCE_IN_A_PEERS_LIFE, small_baseline
 
 #: Nothing random in a peer's life but what a test turns on.
-QUIET = {
-    "wellbeing.strain_sd": 0.0,
-    "wellbeing.assessment_error_sd": 0.0,
-    "careers.overdose_deaths_per_year": 0.0,
-    "careers.relapse_per_year": 0.0,
-    "careers.housing_loss_per_year": 0.0,
-    "careers.arrest_per_year": 0.0,
-    "careers.breaks_per_year": 0.0,
-    "careers.leave_other_work_per_year": 0.0,
-    "careers.leave_health_per_year": 0.0,
-    "careers.leave_moving_per_year": 0.0,
-}
+QUIET = NO_CHANCE_IN_A_PEERS_LIFE
 #: No demand at all: no peer is ever exhausted, so leaving is by the careers' rates alone.
 NO_DEMANDS = {
     "wellbeing.demand_per_hour": 0.0,

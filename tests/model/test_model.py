@@ -26,6 +26,7 @@ from sim.model import state as E
 from sim.model.outreach import OutreachModel
 from sim.model.reference import ReferenceModel
 from sim.model.scenario import Scenario, load_scenario
+from tests.paired import NO_CHANCE_IN_A_PEERS_LIFE
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 
@@ -174,22 +175,6 @@ def test_engine_matches_reference_in_distribution(overrides):
         assert x.std() > 0, name
         assert stats.ttest_ind(x, y, equal_var=False).pvalue > alpha, name
         assert stats.ks_2samp(x, y, method="asymp").pvalue > alpha, name
-
-
-#: No random strain, judging error, life event, break or leaving: a peer's week is then
-#: deterministic given their hours (their lasting vulnerability is one draw both share).
-NO_CHANCE_IN_A_PEERS_LIFE = {
-    "wellbeing.strain_sd": 0.0,
-    "wellbeing.assessment_error_sd": 0.0,
-    "careers.overdose_deaths_per_year": 0.0,
-    "careers.relapse_per_year": 0.0,
-    "careers.housing_loss_per_year": 0.0,
-    "careers.arrest_per_year": 0.0,
-    "careers.breaks_per_year": 0.0,
-    "careers.leave_other_work_per_year": 0.0,
-    "careers.leave_health_per_year": 0.0,
-    "careers.leave_moving_per_year": 0.0,
-}
 
 
 def test_reference_and_engine_agree_exactly_on_the_working_week():
