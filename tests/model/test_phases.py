@@ -280,6 +280,7 @@ def test_start_state_has_every_step_of_the_path(warm):
     assert np.sum(c.wave) > 0  # referred friends
 
 
+@pytest.mark.slow  # 1,000 trials of each phase in both: about a minute in all (.ci/run runs it)
 def test_phase_matches_reference_in_distribution(start):
     model, clients0, peers0, phase = start
     engine = _engine_samples(model, clients0, peers0, phase)
