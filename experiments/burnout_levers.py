@@ -57,16 +57,20 @@ def _get(scenario, key: str):
     return getattr(getattr(scenario, section), name)
 
 
-def _effect(a, b, metric: str, lo: float | None, hi: float | None) -> dict:
-    """``b - a`` per replicate (paired), with its interval and whether the mean is in range."""
-    d = interval(values(b, metric) - values(a, metric))
-    ok = (lo is None or d["mean"] >= lo) and (hi is None or d["mean"] <= hi)
+def _ranged(x, lo: float | None, hi: float | None) -> dict:
+    """Mean and 95% interval of ``x`` (4 digits), its range, and whether the mean lies in it."""
+    d = interval(x)
     return {
         "mean": round(d["mean"], 4),
         "ci": [round(d["ci_low"], 4), round(d["ci_high"], 4)],
         "range": [lo, hi],
-        "met": bool(ok),
+        "met": bool((lo is None or d["mean"] >= lo) and (hi is None or d["mean"] <= hi)),
     }
+
+
+def _effect(a, b, metric: str, lo: float | None, hi: float | None) -> dict:
+    """``b - a`` per replicate (paired), with its interval and whether the mean is in range."""
+    return _ranged(values(b, metric) - values(a, metric), lo, hi)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,16 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     high_run = run("small town, stigma 0.8", {}, town)
     low_run = run("small town, stigma 0.2", {"population.localities": low}, town)
     out["small_town_stigma_high_vs_low"] = _effect(low_run, high_run, exhausted, 0.0, None)
-    left = interval(values(b, "peers_left_fraction"))
     reasons = {
         reason: round(float(np.mean([r.groups["peers_left"][reason]["left"] for r in b.runs])), 2)
         for reason in b.runs[0].groups["peers_left"]
     }
     out["peers_left_fraction"] = {
-        "mean": round(left["mean"], 4),
-        "ci": [round(left["ci_low"], 4), round(left["ci_high"], 4)],
-        "range": [0.10, 0.35],
-        "met": 0.10 <= left["mean"] <= 0.35,
+        **_ranged(values(b, "peers_left_fraction"), 0.10, 0.35),
         "peers_left_by_reason": reasons,
         "peers_recruited": round(float(np.mean(values(b, "peers_recruited"))), 2),
     }
@@ -136,15 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         r = b if seed == base.run.seed else run(f"seed {seed}", {"run.seed": seed})
         by_seed[seed] = r
     team = np.concatenate([values(r, exhausted) for r in by_seed.values()])
-    whole = interval(team)
     out["team_exhaustion_four_seeds"] = {
         "by_seed": {
             s: round(float(np.nanmean(values(r, exhausted))), 4) for s, r in by_seed.items()
         },
-        "mean": round(whole["mean"], 4),
-        "ci": [round(whole["ci_low"], 4), round(whole["ci_high"], 4)],
-        "range": [0.28, 0.38],
-        "met": 0.28 <= whole["mean"] <= 0.38,
+        **_ranged(team, 0.28, 0.38),
     }
     text = json.dumps(out, indent=2)
     print(text)

@@ -399,13 +399,13 @@ def peers_leaving(model) -> dict[str, dict[str, float]]:
     the reason (:data:`sim.model.state.LEAVING_REASONS`), ``left_share`` their share.
     """
     n = model.n_peers
-    left = model.p_status[:n] == E.WITHDRAWN
-    reasons = model.p_left_reason[:n]
+    reasons = model.p_left_reason[:n][model.p_status[:n] == E.WITHDRAWN]
+    counts = np.bincount(reasons, minlength=max(E.LEAVING_REASONS) + 1)
     return {
         name: {
             "size": float(n),
-            "left": float(np.sum(left & (reasons == code))),
-            "left_share": _share(float(np.sum(left & (reasons == code))), float(n)),
+            "left": float(counts[code]),
+            "left_share": _share(float(counts[code]), float(n)),
         }
         for code, name in E.LEAVING_REASONS.items()
     }

@@ -21,8 +21,6 @@ from sim.model.scenario import Scenario, ScenarioError, load_scenario
 from tests.cli_helpers import outreach
 from tests.paired import BASELINE, NO_CHANCE_IN_A_PEERS_LIFE, small_baseline
 
-#: Nothing random in a peer's life but what a test turns on.
-QUIET = NO_CHANCE_IN_A_PEERS_LIFE
 #: No demand at all: no peer is ever exhausted, so leaving is by the careers' rates alone.
 NO_DEMANDS = {
     "wellbeing.demand_per_hour": 0.0,
@@ -43,7 +41,7 @@ def _many_peers(**overrides):
         "close_peers.count": 200,
         "distant_peers.count": 200,
         "policy.replace_withdrawn": False,
-        **QUIET,
+        **NO_CHANCE_IN_A_PEERS_LIFE,
         **NO_DEMANDS,
     }
     settings.update(overrides)
@@ -212,12 +210,11 @@ def test_peers_who_leave_are_replaced_whatever_the_reason():
     # policy.replacement_delay_weeks; off, no one is recruited after the start.
     base = {
         "population.size": 2000,
-        "careers.leave_moving_per_year": 0.6,
         "policy.replacement_delay_weeks": 1,
-        **QUIET,
+        **NO_CHANCE_IN_A_PEERS_LIFE,
         **NO_DEMANDS,
+        "careers.leave_moving_per_year": 0.6,  # after the quiet settings, which set it to 0
     }
-    base["careers.leave_moving_per_year"] = 0.6
     on = OutreachModel(load_scenario(BASELINE, {**base, "policy.replace_withdrawn": True}), 0)
     off = OutreachModel(load_scenario(BASELINE, {**base, "policy.replace_withdrawn": False}), 0)
     on.run()
@@ -225,8 +222,7 @@ def test_peers_who_leave_are_replaced_whatever_the_reason():
     assert off.n_peers == 20
     left = int(np.sum(on.p_status[: on.n_peers] == S.WITHDRAWN))
     assert left > 0 and 20 < on.n_peers <= 20 + left
-    groups = on.metrics()
-    assert groups["peers_recruited"] == on.n_peers
+    assert on.metrics()["peers_recruited"] == on.n_peers
 
 
 def test_pay_is_by_the_hour_worked():
