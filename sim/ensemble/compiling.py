@@ -58,6 +58,7 @@ NOTICE_AFTER_SECONDS = 0.5
 FIRST_RUN_SECONDS = 30
 #: The phases of :func:`sim.model.kernel.week` in the order it calls them.
 PHASE_NAMES = (
+    "population",
     "plan",
     "linkage",
     "handoff",

@@ -64,6 +64,8 @@ class RunResult:
     metrics: dict[str, float]
     groups: dict[str, Any]
     weekly: dict[str, list[float]]
+    #: The measured period year by year (:meth:`~sim.model.outreach.OutreachModel.years`).
+    years: list[dict[str, Any]] = field(default_factory=list)
     #: Seconds spent getting the world (building it, or waiting for another thread's build).
     world_seconds: float = 0.0
     #: Seconds spent in the model: construction (peer recruitment) and every week.
@@ -113,6 +115,22 @@ class EnsembleResult:
             "compile": float(sum(r.compile_seconds for r in self.runs)),
         }
 
+    def years(self) -> list[dict[str, Any]]:
+        """The measured period year by year, each metric summarised over replicates.
+
+        ``[{"year": 1, "weeks": 52, "metrics": {NAME: {"mean", "ci_low", "ci_high", ...}}},
+        ...]``, as :func:`~sim.model.metrics.summarise` gives them.
+        """
+        first = self.runs[0].years if self.runs else []
+        return [
+            {
+                "year": y["year"],
+                "weeks": y["weeks"],
+                "metrics": summarise([r.years[k]["metrics"] for r in self.runs]),
+            }
+            for k, y in enumerate(first)
+        ]
+
     def weekly(self) -> dict[str, dict[str, list[float]]]:
         """Each weekly series summarised week by week: mean and 95% interval."""
         out: dict[str, dict[str, list[float]]] = {}
@@ -160,7 +178,7 @@ def run_replicate(
             model.run()
         else:
             # One week per kernel call: checking between weeks stops a replicate within one call.
-            for _ in range(scenario.run.weeks):
+            for _ in range(scenario.run.history_weeks + scenario.run.weeks):
                 _check(stop, replicate)
                 model.step()
         end = time.perf_counter()
@@ -177,6 +195,7 @@ def run_replicate(
         model.metrics(),
         {**group_reach(model), "peers_left": peers_leaving(model)},
         model.weekly,
+        model.years(),
         world_seconds=built - start - world_compile,
         model_seconds=end - built - model_compile,
         compile_seconds=world_compile + model_compile,

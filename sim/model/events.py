@@ -41,7 +41,19 @@ code   name               what happened to ``person``
                           the person's previous row (their peer until then)
 20     ``lost_with_peer`` the engaged client was lost (back to hidden) when their peer, named
                           in ``peer``, stopped working (rests, a break, leaving)
+21     ``entered``        a dormant person entered the population (started or resumed
+                          using, moved in): a hidden client, their history kept
+22     ``released``       the person came back from prison
+23     ``stopped``        the person stopped using (dormant; may come back)
+24     ``died``           the person died
+25     ``imprisoned``     the person went to prison
+26     ``moved_away``     the person moved out of the area (dormant; may come back)
 =====  =================  ==================================================================
+
+A client who leaves the population (``stopped``, ``died``, ``imprisoned``, ``moved_away``)
+is out of contact with the programme from then on: hidden, supported by no one, no coupons;
+these rows name no peer. A peer's presence follows the same flows (their rows are there too),
+but their work is their career's.
 
 The columns (:data:`EVENT_COLUMNS`): ``replicate``, ``week`` (0 is the first week; peers
 recruited before the first week are in week 0), ``event``, ``person`` (the person, a graph
@@ -122,6 +134,12 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
     (18, "peer_left_moving", "the peer moved away"),
     (19, "handed_off", "the engaged client was taken on by another peer (named in peer)"),
     (20, "lost_with_peer", "the engaged client was lost when their peer stopped working"),
+    (21, "entered", "a dormant person entered the population (a hidden client)"),
+    (22, "released", "the person came back from prison"),
+    (23, "stopped", "the person stopped using (dormant)"),
+    (24, "died", "the person died"),
+    (25, "imprisoned", "the person went to prison"),
+    (26, "moved_away", "the person moved out of the area (dormant)"),
 )
 # The codes by name, for the kernel (prefixed: the client states are ENGAGED, LINKED, ...).
 (
@@ -146,7 +164,13 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
     EV_PEER_LEFT_MOVING,
     EV_HANDED_OFF,
     EV_LOST_WITH_PEER,
-) = range(21)
+    EV_ENTERED,
+    EV_RELEASED,
+    EV_STOPPED,
+    EV_DIED,
+    EV_IMPRISONED,
+    EV_MOVED_AWAY,
+) = range(27)
 #: Event names by code.
 EVENT_NAMES: tuple[str, ...] = tuple(name for _, name, _ in EVENT_TYPES)
 assert all(code == j for j, (code, _, _) in enumerate(EVENT_TYPES))
@@ -163,9 +187,9 @@ N_LOG_COLUMNS = 6
 #: Events a person can have in one week at most: a drop-out, retention or linkage (one of
 #: them); a contact, and a ``referred`` row with it; engagement and coupons, or lost contact;
 #: a hand-off, and being taken on or lost when a peer stops (twice if the new peer stops
-#: too, rarely more). A peer has at most recruitment and one change of status. The log holds
-#: a week's events.
-MAX_EVENTS_PER_PERSON_WEEK = 7
+#: too, rarely more); leaving the population, or entering it. A peer has at most recruitment
+#: and one change of status. The log holds a week's events.
+MAX_EVENTS_PER_PERSON_WEEK = 8
 _TEAM_ROW = -2  # sim.model.state.TEAM, the team's ``peer_of``
 _NULL = np.iinfo(np.int32).min  # an empty cell, in the recorder's own tables
 

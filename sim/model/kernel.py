@@ -4,6 +4,8 @@ One call of :func:`week` advances one replicate by one week through the phases o
 :mod:`sim.model.reference` (the plain-Python executable specification, which says in words what
 each phase does), each a function of its own, tested against the same phase of the reference:
 
+0. :func:`population`: people stop using, die, go to prison or move away, come back from
+   prison, and dormant people enter, keeping the population near its size;
 1. :func:`plan`: the professionals' side: their hours for the programme, coordinating peers,
    supervision by need, assessing new peers, and each peer's hours, fixed commitments and
    caseload first;
@@ -32,6 +34,12 @@ When the model records its event history, each change of a client's or a peer's 
 also appended to ``c.events`` (:class:`~sim.model.events.EventLog`) by :func:`_log`; with the
 log off that is one test of a flag and nothing else, and no random draw depends on it.
 
+Every meeting of a client with a peer (a first contact by any way, meeting a client in
+contact again on the street or at a site, an accompaniment or a house call, a hand-off's
+meeting) is an *encounter* (:func:`_encounter`): counted, and the week of the client's first
+and latest encounter kept, from which a period's clients seen and the share new are counted.
+The weekly follow-up of a caseload is work in hours, not counted as encounters.
+
 The small helpers the phases call for every client, meeting or peer are compiled without
 numba's reference counting (``_nrt=False``: they index arrays but never allocate); with it,
 each call that is handed an array or a named tuple pays atomic reference-count updates that
@@ -56,13 +64,17 @@ from numba import njit
 from sim.model.events import (
     EV_CONTACT,
     EV_COUPONS_GIVEN,
+    EV_DIED,
     EV_DROPOUT_ENGAGED,
     EV_DROPOUT_LINKED,
     EV_ENGAGED,
+    EV_ENTERED,
     EV_HANDED_OFF,
+    EV_IMPRISONED,
     EV_LINKED,
     EV_LOST_CONTACT,
     EV_LOST_WITH_PEER,
+    EV_MOVED_AWAY,
     EV_PEER_BACK,
     EV_PEER_BREAK,
     EV_PEER_EXHAUSTED,
@@ -74,7 +86,9 @@ from sim.model.events import (
     EV_PEER_RETURNED,
     EV_PEER_WITHDRAWN,
     EV_REFERRED,
+    EV_RELEASED,
     EV_RETAINED,
+    EV_STOPPED,
     L_EVENT,
     L_PEER,
     L_PERSON,
@@ -84,20 +98,27 @@ from sim.model.events import (
 )
 from sim.model.recruitment.draws import normal, start_energy, vulnerability
 from sim.model.state import (
+    ABSENT,
     ACTIVE,
+    AWAY,
     B_CONTACTED,
     B_ENGAGED,
     B_FRESH,
     B_HOLDERS,
     B_LEN,
     B_LINKED,
+    B_PRESENT,
     B_RETAINED,
+    B_SIZE,
     BREAK,
     C_ACCOMPANIED,
     C_ACTIVE,
     C_APPOINTMENTS,
     C_APPOINTMENTS_WAITING,
     C_COMPENSATION,
+    C_ENCOUNTERS,
+    C_ENTERED,
+    C_EXITED,
     C_HANDED_OFF,
     C_HOUSE_CALLS,
     C_LEFT,
@@ -112,6 +133,7 @@ from sim.model.state import (
     C_ONLINE_CONTACTS,
     C_PEER_CENTIHOURS,
     C_PEER_WEEKS_PAID,
+    C_PRESENT,
     C_PROFESSIONAL_CENTIHOURS,
     C_REFERRALS,
     C_RESTING,
@@ -124,11 +146,14 @@ from sim.model.state import (
     CLIENT,
     CLOSE,
     CONTACTED,
+    DEAD,
     DISTANT,
+    DORMANT,
     ENGAGED,
     EVER_CONTACTED,
     EVER_ENGAGED,
     EVER_LINKED,
+    EVER_PRESENT,
     EVER_RETAINED,
     HIDDEN,
     LEFT_EXHAUSTION,
@@ -138,6 +163,7 @@ from sim.model.state import (
     LEFT_RELAPSE,
     LINKED,
     N_EGO_CLASSES,
+    PRESENT,
     RESTING,
     RETAINED,
     T_PROFESSIONAL_LEFT,
@@ -147,6 +173,12 @@ from sim.model.state import (
     WORKER,
 )
 from sim.streams import subkey, uniform
+
+#: Draws a meeting (or a site visit, or an online or outreach workers' contact) takes at most
+#: to find someone in the population when it falls on someone who is not (dormant, in prison,
+#: dead): a bound on the work, not a mechanism (with a third of the world away, eight draws
+#: all miss with chance 0.33^8, 1 in 7,000).
+MEETING_DRAWS = 8
 
 __all__ = [
     "add_ego_networks",
@@ -158,6 +190,7 @@ __all__ = [
     "online",
     "outreach",
     "plan",
+    "population",
     "referral",
     "week",
     "wellbeing",
@@ -308,12 +341,22 @@ def _unhold(c, v):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _contact(c, v, w, i, t, referrer, wave):
+def _encounter(c, v, w, counters):
+    """Client ``v`` meets a peer (or the outreach workers) in week ``w``: one encounter."""
+    counters[C_ENCOUNTERS] += 1
+    if c.first_met[v] < 0:
+        c.first_met[v] = w
+    c.last_met[v] = w
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _contact(c, v, w, i, t, referrer, wave, counters):
     """Hidden client ``v`` is contacted in week ``w`` on behalf of peer row ``i``, trust ``t``.
 
     ``referrer``: the friend whose coupon brought ``v`` (-1: a direct contact); ``wave``:
-    referral steps from a peer's own contact (0: direct).
+    referral steps from a peer's own contact (0: direct). The meeting is an encounter.
     """
+    _encounter(c, v, w, counters)
     c.cstate[v] = CONTACTED
     _mark(c.ever, v, EVER_CONTACTED, c.book, B_CONTACTED)
     c.since[v] = w
@@ -649,6 +692,7 @@ def linkage(w, world, c, p, par, keys, counters):
                     + par.attendance_boost[p.kind[i]]
                 )
                 counters[C_ACCOMPANIED] += 1
+                _encounter(c, v, w, counters)
             elif i == TEAM and p.team[1] >= par.hours_per_accompaniment:
                 # A professional's company does not bridge mistrust of professionals.
                 p.team[1] -= par.hours_per_accompaniment
@@ -657,6 +701,7 @@ def linkage(w, world, c, p, par, keys, counters):
                     + par.outreach_workers_attendance_boost
                 )
                 counters[C_ACCOMPANIED] += 1
+                _encounter(c, v, w, counters)
             else:
                 q = par.p_attend * _attend_kept(par, world, v, False)
             linked = uniform(kl_attend, v) < q
@@ -668,6 +713,7 @@ def linkage(w, world, c, p, par, keys, counters):
         ):
             _professional_hours(p, par.hours_per_house_call)
             counters[C_HOUSE_CALLS] += 1
+            _encounter(c, v, w, counters)
             linked = uniform(kl_attend, v) < par.p_link_house_call * _attend_kept(
                 par, world, v, True
             )
@@ -711,6 +757,10 @@ def online(w, world, c, p, par, keys, counters):
             if not _accompany(p, i, par.hours_per_meeting):
                 break
             v = int(uniform(kp, 2 * j + 1) * n)
+            t = 1
+            while c.here[v] != PRESENT and t < MEETING_DRAWS:
+                v = int(uniform(subkey(kp, t), 2 * j + 1) * n)
+                t += 1
             if c.role[v] != CLIENT or c.cstate[v] != HIDDEN:
                 continue
             if uniform(kp, 2 * j + 2) < (
@@ -725,6 +775,7 @@ def online(w, world, c, p, par, keys, counters):
                     par.online_trust * _subgroup_trust(world, p.node[i], v, par.subgroup_trust),
                     -1,
                     0,
+                    counters,
                 )
                 counters[C_ONLINE_CONTACTS] += 1
                 counters[C_NEW_CONTACTS] += 1
@@ -798,14 +849,37 @@ def _contact_chance(world, par, v, kind, label):
 def _street_meeting(w, world, c, p, par, counters, i, total, kpick, kaccept, j, label):
     """Meeting ``j`` of peer row ``i`` with someone within reach (``total``: their weight).
 
-    The person is drawn by class with the class's contact weight and uniformly within it
-    (``uniform(kpick, 2j + 1)``, ``uniform(kpick, 2j + 2)``); a hidden client becomes a contact
-    by ``uniform(subkey(kaccept, v), j)``.
+    The person is drawn by :func:`_within_reach`, again (with the draws of ``subkey(kpick,
+    t)``) while they are not in the population, up to :data:`MEETING_DRAWS` times. A client
+    in contact is met again (an encounter); a hidden client becomes a contact by
+    ``uniform(subkey(kaccept, v), j)``.
     """
     cw = par.class_weight
     kind = p.kind[i]
+    v, cl = _within_reach(p, par, i, total, kpick, j)
+    t = 1
+    while c.here[v] != PRESENT and t < MEETING_DRAWS:  # someone in the population instead
+        v, cl = _within_reach(p, par, i, total, subkey(kpick, t), j)
+        t += 1
+    if c.role[v] != CLIENT:
+        return  # a fellow peer, or no one in the population
+    if c.cstate[v] != HIDDEN:
+        _encounter(c, v, w, counters)  # a client the programme knows
+    elif uniform(subkey(kaccept, v), j) < _contact_chance(world, par, v, kind, label):
+        _contact(c, v, w, i, par.trust[kind] * label * cw[cl], -1, 0, counters)
+        counters[C_NEW_CONTACTS] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _within_reach(p, par, i, total, key, j):
+    """Meeting ``j``'s person within peer row ``i``'s reach, and their ego-network class.
+
+    Drawn by class with the class's contact weight (``uniform(key, 2j + 1)``; ``total``: the
+    weight of everyone in reach) and uniformly within it (``uniform(key, 2j + 2)``).
+    """
+    cw = par.class_weight
     first = i * N_EGO_CLASSES
-    r = uniform(kpick, 2 * j + 1) * total
+    r = uniform(key, 2 * j + 1) * total
     cl = 0
     lo = p.ego_class_ptr[first]
     hi = p.ego_class_ptr[first + 1]
@@ -817,14 +891,7 @@ def _street_meeting(w, world, c, p, par, counters, i, total, kpick, kaccept, j, 
         cl -= 1
         lo = p.ego_class_ptr[first + cl]
         hi = p.ego_class_ptr[first + cl + 1]
-    v = p.ego_nodes[lo + int(uniform(kpick, 2 * j + 2) * (hi - lo))]
-    if (
-        c.role[v] == CLIENT
-        and c.cstate[v] == HIDDEN
-        and uniform(subkey(kaccept, v), j) < _contact_chance(world, par, v, kind, label)
-    ):
-        _contact(c, v, w, i, par.trust[kind] * label * cw[cl], -1, 0)
-        counters[C_NEW_CONTACTS] += 1
+    return p.ego_nodes[lo + int(uniform(key, 2 * j + 2) * (hi - lo))], cl
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -962,6 +1029,11 @@ def outreach(w, world, c, p, par, keys, counters):
             v = world.site_orbit_nodes[
                 _by_rate(world.site_orbit_cum, lo, lo + size, uniform(kvisitor, k))
             ]
+            t = 1
+            while c.here[v] != PRESENT and t < MEETING_DRAWS:  # a visitor in the population
+                u = uniform(subkey(kvisitor, t), k)
+                v = world.site_orbit_nodes[_by_rate(world.site_orbit_cum, lo, lo + size, u)]
+                t += 1
             if c.role[v] != CLIENT or c.scratch[v] == met:
                 continue
             best = 0
@@ -975,10 +1047,12 @@ def outreach(w, world, c, p, par, keys, counters):
             counters[C_SITE_ENCOUNTERS] += 1
             kind = p.kind[best]
             label = par.label_trust_factor if p.label_until[best] > w else 1.0
-            if c.cstate[v] == HIDDEN and uniform(kaccept, k) < _contact_chance(
+            if c.cstate[v] != HIDDEN:
+                _encounter(c, v, w, counters)
+            elif uniform(kaccept, k) < _contact_chance(
                 world, par, v, kind, label
             ):
-                _contact(c, v, w, best, par.trust[kind] * label, -1, 0)
+                _contact(c, v, w, best, par.trust[kind] * label, -1, 0, counters)
                 counters[C_NEW_CONTACTS] += 1
     # Site meetings that found no visitor: with the peer's ties, or not worked.
     for i in range(n_peers):
@@ -1004,6 +1078,10 @@ def outreach(w, world, c, p, par, keys, counters):
         p.team[1] = 0.0
         for j in range(tries):
             v = int(uniform(kw, 2 * j + 1) * n)
+            t = 1
+            while c.here[v] != PRESENT and t < MEETING_DRAWS:
+                v = int(uniform(subkey(kw, t), 2 * j + 1) * n)
+                t += 1
             if (
                 c.role[v] == CLIENT
                 and c.cstate[v] == HIDDEN
@@ -1012,7 +1090,7 @@ def outreach(w, world, c, p, par, keys, counters):
                 * _stigma_kept(effect, loc_stigma[locality[v]])
                 * _mistrust_kept(par, world, v, 1.0)
             ):
-                _contact(c, v, w, TEAM, par.outreach_workers_trust, -1, 0)
+                _contact(c, v, w, TEAM, par.outreach_workers_trust, -1, 0, counters)
                 counters[C_NEW_CONTACTS] += 1
 
 
@@ -1049,7 +1127,7 @@ def referral(w, world, c, p, par, keys, counters):
                 t = c.trust[v] * _subgroup_trust(world, v, u, par.subgroup_trust)
                 if c.events.on:
                     _log(c, w, EV_REFERRED, u, i, v, c.wave[v] + 1)
-                _contact(c, u, w, i, t, v, c.wave[v] + 1)
+                _contact(c, u, w, i, t, v, c.wave[v] + 1, counters)
                 spent = min(p.hours_left[i], par.hours_per_meeting)
                 p.hours_left[i] -= spent
                 p.hours_worked[i] += par.hours_per_meeting
@@ -1248,6 +1326,7 @@ def handoff(w, world, c, p, par, keys, counters):
         if j >= 0:
             _accompany(p, j, par.hours_per_meeting)
             _take_on(world, c, p, par, v, j, w, counters)
+            _encounter(c, v, w, counters)  # the new peer meets the client
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -1321,6 +1400,7 @@ def _peer_leaves(c, p, w, i, reason, counters):
     """Peer row ``i`` leaves the programme for ``reason`` (``LEFT_*``)."""
     p.status[i] = WITHDRAWN
     p.left_reason[i] = reason
+    p.left_week[i] = w
     counters[C_LEFT] += 1
     if reason == LEFT_EXHAUSTION:
         counters[C_WITHDRAWN] += 1
@@ -1460,6 +1540,7 @@ def wellbeing(w, world, c, p, par, keys, counters):
                 counters[C_NEW_EXHAUSTED] += 1
             if exhausted:
                 p.ever_exhausted[i] = True
+                p.exhausted_week[i] = w
             # One change of status a week: exhaustion first (the peer rests, whatever else
             # happened), then prison, a relapse, a break.
             if exhausted:
@@ -1495,9 +1576,109 @@ def wellbeing(w, world, c, p, par, keys, counters):
             counters[C_ON_BREAK] += 1
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _person_leaves(world, c, p, par, v, w, where, code, counters):
+    """Person ``v`` leaves the population for ``where`` (DORMANT, AWAY or DEAD).
+
+    A client is out of contact from then on: hidden, off every list, out of their peer's
+    caseload (or the team's), and ABSENT, so that no rule looks for them. A peer's role and
+    work do not change (their career is ``[careers]``'s).
+    """
+    c.here[v] = where
+    counters[C_EXITED] += 1
+    if c.role[v] == CLIENT:
+        if c.reached_pos[v] >= 0:
+            i = c.peer_of[v]
+            if c.cstate[v] == ENGAGED:
+                _release(world, p, par, v, i)
+            if c.follow[v] == 1 and i >= 0:
+                p.pending[i] -= 1
+            c.follow[v] = 0
+            _leave(c, v)
+            if c.fresh_pos[v] >= 0:
+                _unfresh(c, v)
+            c.cstate[v] = HIDDEN
+            c.peer_of[v] = -1
+        _unhold(c, v)
+        c.role[v] = ABSENT
+    if c.events.on:
+        _log(c, w, code, v, -1, -1, -1)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _person_enters(c, v, w, code, counters):
+    """Person ``v`` is in the population again: an absent client is a hidden client."""
+    c.here[v] = PRESENT
+    c.ever[v] |= EVER_PRESENT
+    counters[C_ENTERED] += 1
+    if c.role[v] == ABSENT:
+        c.role[v] = CLIENT
+    if c.events.on:
+        _log(c, w, code, v, -1, -1, -1)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def population(w, world, c, p, par, keys, counters):
+    """Phase 0: people leave the population and enter it (``[turnover]``).
+
+    A person in the population stops using, dies, goes to prison or moves away, each at its
+    weekly chance ``1 - (1 - rate)^(1/52)``, one change at most (one draw, ``uniform(k, v)``,
+    against the chances stacked in that order); a person in prison comes back in the week
+    drawn when they went (geometric, mean ``prison_weeks``). Then each dormant person (those
+    who stopped or moved, this week's too, and those who never yet used) enters with the chance
+    that brings the population back to its size at the start, ``(size - present) / dormant``
+    (at most 1). Every draw is keyed by (week, person) and nothing here depends on the
+    programme, so every policy meets the same people (common random numbers). A client who
+    leaves is out of contact (:func:`_person_leaves`); one who enters again is a hidden
+    client with their history (``ever``, ``first_met``) kept.
+    """
+    kp = subkey(keys.population, w)
+    k_leave, k_prison, k_enter = subkey(kp, 1), subkey(kp, 2), subkey(kp, 3)
+    q_stop = _weekly(par.stop_per_year)
+    q_die = q_stop + _weekly(par.deaths_per_year)
+    q_prison = q_die + _weekly(par.prison_per_year)
+    q_move = q_prison + _weekly(par.move_away_per_year)
+    n = c.here.shape[0]
+    present = 0
+    dormant = 0
+    for v in range(n):
+        h = c.here[v]
+        if h == PRESENT:
+            u = uniform(k_leave, v)
+            if u >= q_move:
+                present += 1
+            elif u < q_stop:
+                _person_leaves(world, c, p, par, v, w, DORMANT, EV_STOPPED, counters)
+                dormant += 1
+            elif u < q_die:
+                _person_leaves(world, c, p, par, v, w, DEAD, EV_DIED, counters)
+            elif u < q_prison:
+                c.away_until[v] = w + _geometric(par.prison_weeks, uniform(k_prison, v))
+                _person_leaves(world, c, p, par, v, w, AWAY, EV_IMPRISONED, counters)
+            else:
+                _person_leaves(world, c, p, par, v, w, DORMANT, EV_MOVED_AWAY, counters)
+                dormant += 1
+        elif h == AWAY:
+            if c.away_until[v] <= w:
+                _person_enters(c, v, w, EV_RELEASED, counters)
+                present += 1
+        elif h == DORMANT:
+            dormant += 1
+    q_enter = 0.0
+    if dormant > 0 and c.book[B_SIZE] > present:
+        q_enter = min(1.0, (c.book[B_SIZE] - present) / dormant)
+    if q_enter > 0.0:
+        for v in range(n):
+            if c.here[v] == DORMANT and uniform(k_enter, v) < q_enter:
+                _person_enters(c, v, w, EV_ENTERED, counters)
+                present += 1
+    c.book[B_PRESENT] = present
+    counters[C_PRESENT] = present
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def week(w, world, c, p, par, keys, counters):
-    """Advance one replicate by week ``w``: the eight phases in order.
+    """Advance one replicate by week ``w``: the population's flows, then the eight phases.
 
     Args:
         w: the week (0, 1, ...).
@@ -1510,6 +1691,7 @@ def week(w, world, c, p, par, keys, counters):
             :mod:`sim.model.state`).
     """
     counters[:] = 0
+    population(w, world, c, p, par, keys, counters)
     plan(w, world, c, p, par, keys, counters)
     linkage(w, world, c, p, par, keys, counters)
     handoff(w, world, c, p, par, keys, counters)
@@ -1541,6 +1723,8 @@ def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, 
         p.vulnerability[i] = vulnerability(energy_key, v, vuln_sd)
         p.judged[i] = e
         p.left_reason[i] = 0
+        p.left_week[i] = -1
+        p.exhausted_week[i] = -1
         p.break_until[i] = 0
         p.joined[i] = week
         p.strength[i] = e if assessed else 1.0
@@ -1562,6 +1746,7 @@ def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, 
 
 #: The phases in weekly order, by name (for tests and the reference).
 PHASES = {
+    "population": population,
     "plan": plan,
     "linkage": linkage,
     "handoff": handoff,

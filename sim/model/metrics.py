@@ -17,10 +17,12 @@ __all__ = [
     "KEY_METRICS",
     "METRICS",
     "SHARE_METRICS",
+    "YEAR_METRICS",
     "Metric",
     "group_reach",
     "interval",
     "peers_leaving",
+    "period_metrics",
     "programme_cost",
     "run_metrics",
     "salaried_hours_per_week",
@@ -58,11 +60,51 @@ class Metric:
 
 _TABLE = (
     Metric(
+        "clients_seen",
+        "Clients seen",
+        "Clients who met a peer at least once (returning clients included)",
+        "clients",
+        "distinct clients with at least one encounter in the period: a first contact, a "
+        "meeting on the street or at a site, an accompaniment, a house call or a hand-off",
+        key=True,
+    ),
+    Metric(
+        "clients_new_share",
+        "Share of clients new",
+        "Share of the clients seen who were seen for the first time ever",
+        "share",
+        "clients whose first encounter ever was in the period / clients_seen",
+        share=True,
+    ),
+    Metric(
+        "encounters",
+        "Encounters",
+        "Meetings of clients with peers",
+        "encounters",
+        "encounters in the period (a client met twice counts twice)",
+    ),
+    Metric(
+        "accompaniments",
+        "Accompaniments",
+        "Clients accompanied to a service appointment",
+        "accompaniments",
+        "appointments a peer (or an outreach worker) accompanied the client to",
+    ),
+    Metric(
+        "population_size_end",
+        "Population at the end",
+        "People in the population in the last week",
+        "people",
+        "people in the population in the period's last week (the dormant, in prison and "
+        "dead left out)",
+    ),
+    Metric(
         "clients_contacted",
         "Clients contacted",
         "Clients contacted (unique, over the period)",
         "clients",
-        "unique clients a peer contacted at least once",
+        "unique clients a peer contacted at least once (after a history: for the first "
+        "time in the period)",
         key=True,
     ),
     Metric(
@@ -328,6 +370,22 @@ KEY_METRICS: tuple[str, ...] = tuple(m.name for m in _TABLE if m.key)
 #: Metrics that are shares, so their intervals are kept within [0, 1].
 SHARE_METRICS: frozenset[str] = frozenset(m.name for m in _TABLE if m.share)
 
+#: The metrics of each year of a run (:func:`period_metrics`), in table order.
+YEAR_METRICS: tuple[str, ...] = (
+    "clients_seen",
+    "clients_new_share",
+    "encounters",
+    "accompaniments",
+    "clients_contacted",
+    "clients_engaged",
+    "clients_linked",
+    "peers_exhausted_fraction",
+    "peers_enrolled",
+    "peers_active_share",
+    "peers_left_fraction",
+    "population_size_end",
+)
+
 
 def programme_cost(costs, totals) -> float:
     """Money spent: peer pay, salaried hours at the hourly price, and referral rewards.
@@ -369,10 +427,11 @@ def group_reach(model) -> dict[str, dict[str, dict[str, float]]]:
         "mistrust": (high, ("low", "high")),
         "depth": (w.depth, tuple(s.clients.depth_names)),
     }
-    clients = model.role == E.CLIENT
+    ever = _period_path(model)
+    population = _period_population(model, ever)
     for attr, (codes, names) in groups.items():
         k = max(len(names), int(codes.max()) + 1 if codes.size else 0)
-        size = np.bincount(codes, weights=clients | (ever > 0), minlength=k)
+        size = np.bincount(codes, weights=population, minlength=k)
         counts = {
             flag_name: np.bincount(codes, weights=(ever & flag) > 0, minlength=k)
             for flag_name, flag in (
@@ -395,31 +454,60 @@ def group_reach(model) -> dict[str, dict[str, dict[str, float]]]:
 def peers_leaving(model) -> dict[str, dict[str, float]]:
     """Why peers left: ``{reason: {"size", "left", "left_share"}}``, for the JSON's groups.
 
-    ``size`` is every peer of the run (replacements included), ``left`` those who left for
-    the reason (:data:`sim.model.state.LEAVING_REASONS`), ``left_share`` their share.
+    ``size`` is every peer of the measured period (replacements included), ``left`` those
+    who left in it for the reason (:data:`sim.model.state.LEAVING_REASONS`), ``left_share``
+    their share.
     """
-    n = model.n_peers
-    reasons = model.p_left_reason[:n][model.p_status[:n] == E.WITHDRAWN]
+    n, s = model.n_peers, model.start_week
+    rows = _period_peers(model, s, max(model.week, s + 1))
+    gone = rows & (model.p_status[:n] == E.WITHDRAWN) & (model.p_left_week[:n] >= s)
+    reasons = model.p_left_reason[:n][gone]
     counts = np.bincount(reasons, minlength=max(E.LEAVING_REASONS) + 1)
+    size = float(np.sum(rows))
     return {
         name: {
-            "size": float(n),
+            "size": size,
             "left": float(counts[code]),
-            "left_share": _share(float(counts[code]), float(n)),
+            "left_share": _share(float(counts[code]), size),
         }
         for code, name in E.LEAVING_REASONS.items()
     }
 
 
-def _enrolment(weekly) -> tuple[float, float]:
-    """Mean peers enrolled a week, and the mean share of them working, from the series."""
-    active = np.asarray(weekly["peers_active"][1:], float)
+def _period_path(model) -> np.ndarray:
+    """Each person's path flags of the measured period: steps taken for the first time in it."""
+    before = getattr(model, "ever_before", None)
+    ever = model.ever & E.EVER_PATH
+    return ever if before is None else ever & ~before
+
+
+def _period_population(model, ever: np.ndarray) -> np.ndarray:
+    """The clients of the measured period: in the population at some time of it, or reached.
+
+    Peers are left out, but a peer who was a client reached in the period is counted.
+    """
+    not_peer = (model.role == E.CLIENT) | (model.role == E.ABSENT)
+    return (not_peer & ((model.ever & E.EVER_PRESENT) > 0)) | (ever > 0)
+
+
+def _period_peers(model, start: int, end: int) -> np.ndarray:
+    """The peer rows enrolled at some time of weeks ``[start, end)``."""
+    n = model.n_peers
+    joined, left = model.p_joined[:n], model.p_left_week[:n]
+    return (joined < max(end, start + 1)) & ((left < 0) | (left >= start))
+
+
+def _enrolment(weekly, start: int = 0, end: int | None = None) -> tuple[float, float]:
+    """Mean peers enrolled a week, and the mean share of them working, over weeks
+    ``[start, end)`` of the weekly series (its entry ``t + 1`` is week ``t``'s)."""
+    hi = None if end is None else end + 1
+    active = np.asarray(weekly["peers_active"][start + 1 : hi], float)
     if active.size == 0:
         return float("nan"), float("nan")
     enrolled = (
         active
-        + np.asarray(weekly["peers_resting"][1:], float)
-        + np.asarray(weekly["peers_on_break"][1:], float)
+        + np.asarray(weekly["peers_resting"][start + 1 : hi], float)
+        + np.asarray(weekly["peers_on_break"][start + 1 : hi], float)
     )
     some = enrolled > 0
     if not some.any():
@@ -427,17 +515,70 @@ def _enrolment(weekly) -> tuple[float, float]:
     return float(enrolled.mean()), float(np.mean(active[some] / enrolled[some]))
 
 
+def _seen(model, start: int) -> tuple[float, float]:
+    """Clients with an encounter from week ``start`` on, and the share of them new then."""
+    seen = int(np.count_nonzero(model.last_met >= start))
+    new = int(np.count_nonzero(model.first_met >= start))
+    return float(seen), _share(float(new), float(seen))
+
+
+def _peer_shares(model, start: int, end: int) -> tuple[float, float, float]:
+    """Peers enrolled in weeks ``[start, end)``; the share of them exhausted, and who left.
+
+    Read at week ``end`` (a peer's latest exhaustion is kept, so an earlier one within the
+    weeks is known only until the next).
+    """
+    n = model.n_peers
+    rows = _period_peers(model, start, end)
+    enrolled = float(np.sum(rows))
+    tired = rows & (model.p_exhausted_week[:n] >= start)
+    left = model.p_left_week[:n]
+    gone = rows & (left >= start) & (left < end) & (model.p_left_reason[:n] != E.LEFT_POLICY)
+    return enrolled, _share(float(np.sum(tired)), enrolled), _share(float(np.sum(gone)), enrolled)
+
+
+def period_metrics(model, start: dict) -> dict[str, float]:
+    """The :data:`YEAR_METRICS` of the weeks since ``start`` (a model's snapshot), read now.
+
+    ``start`` holds the week, the totals and the running book when the period began.
+    """
+    s, e = int(start["week"]), int(model.week)
+    seen, new_share = _seen(model, s)
+    before, now = start["book"], model.book
+    enrolled_mean, active_share = _enrolment(model.weekly, s, e)
+    _, exhausted, left = _peer_shares(model, s, e)
+    t0, t = start["totals"], model.totals
+    return {
+        "clients_seen": seen,
+        "clients_new_share": new_share,
+        "encounters": float(t["encounters"] - t0["encounters"]),
+        "accompaniments": float(t["accompaniments"] - t0["accompaniments"]),
+        "clients_contacted": float(now[E.B_CONTACTED] - before[E.B_CONTACTED]),
+        "clients_engaged": float(now[E.B_ENGAGED] - before[E.B_ENGAGED]),
+        "clients_linked": float(now[E.B_LINKED] - before[E.B_LINKED]),
+        "peers_exhausted_fraction": exhausted,
+        "peers_enrolled": enrolled_mean,
+        "peers_active_share": active_share,
+        "peers_left_fraction": left,
+        "population_size_end": float(model.weekly["population"][e]),
+    }
+
+
 def run_metrics(model) -> dict[str, float]:
-    """The metrics of :data:`METRICS` for one finished (or running) model."""
-    ever = model.ever
+    """The metrics of :data:`METRICS` for one finished (or running) model.
+
+    Over the measured period: after a history (``run.history_weeks``) the path's counts are
+    of people who took a step for the first time in it, the peers those enrolled in it, the
+    totals and cost its own.
+    """
+    ever = _period_path(model)
     contacted, engaged, linked, retained = (
         int(np.count_nonzero(ever & flag))
         for flag in (E.EVER_CONTACTED, E.EVER_ENGAGED, E.EVER_LINKED, E.EVER_RETAINED)
     )
     n = model.n_peers
     w = model.world
-    clients = model.role == E.CLIENT
-    population = clients | (ever > 0)  # peers promoted from clients still count as reached
+    population = _period_population(model, ever)
     deg = w.graph.degree()
     low = population.copy()
     if population.any():
@@ -454,19 +595,33 @@ def run_metrics(model) -> dict[str, float]:
     band_size = np.bincount(w.age_band[population])
     band_eng = np.bincount(w.age_band[population], weights=engaged_pop, minlength=band_size.size)
     bands = band_size > 0
-    cost = model.cost()
+    start = model._mark.get("period") if model._mark else None
+    s = model.start_week
+    t0 = start["totals"] if start else {k: 0 * v for k, v in model.totals.items()}
+    totals = {k: v - t0[k] for k, v in model.totals.items()}
+    cost = programme_cost(model.scenario.costs, totals)
+    rows = _period_peers(model, s, max(model.week, s + 1))
     eng = (ever & E.EVER_ENGAGED) > 0
     lnk = (ever & E.EVER_LINKED) > 0
     close, distant = eng & (model.ekind == E.CLOSE), eng & (model.ekind == E.DISTANT)
-    kinds = model.p_kind[:n]
+    kinds = model.p_kind[:n][rows]
+    tired = (model.p_exhausted_week[:n] >= s)[rows]
     out = population & (w.in_orbit == 0)
     deep = population & (w.depth == len(model.scenario.clients.depth_names) - 1)
     high = w.mistrust >= model.scenario.clients.high_mistrust_at
     contacted_mask = (ever & E.EVER_CONTACTED) > 0
     contacted_out = float(np.sum(contacted_mask & out))
-    left_reason = model.p_left_reason[:n]
-    enrolled, active_share = _enrolment(model.weekly)
+    left_reason = model.p_left_reason[:n][rows]
+    left_week = model.p_left_week[:n][rows]
+    enrolled, active_share = _enrolment(model.weekly, s)
+    seen, new_share = _seen(model, s)
+    peers = float(np.sum(rows))
     return {
+        "clients_seen": seen,
+        "clients_new_share": new_share,
+        "encounters": float(totals["encounters"]),
+        "accompaniments": float(totals["accompaniments"]),
+        "population_size_end": float(model.weekly["population"][-1]),
         "clients_contacted": float(contacted),
         "clients_engaged": float(engaged),
         "clients_linked": float(linked),
@@ -476,32 +631,29 @@ def run_metrics(model) -> dict[str, float]:
         "clients_engaged_outside_orbit": float(np.sum(eng & out)),
         "clients_linked_outside_orbit": float(np.sum(lnk & out)),
         "deep_contacted_share": _share(float(np.sum(contacted_mask & deep)), float(np.sum(deep))),
-        "peers_exhausted_fraction": _share(float(np.sum(model.p_ever_exhausted[:n])), n),
+        "peers_exhausted_fraction": _share(float(np.sum(tired)), peers),
         "peers_exhausted_fraction_close": _share(
-            float(np.sum(model.p_ever_exhausted[:n][kinds == E.CLOSE])),
-            float(np.sum(kinds == E.CLOSE)),
+            float(np.sum(tired[kinds == E.CLOSE])), float(np.sum(kinds == E.CLOSE))
         ),
         "peers_exhausted_fraction_distant": _share(
-            float(np.sum(model.p_ever_exhausted[:n][kinds == E.DISTANT])),
-            float(np.sum(kinds == E.DISTANT)),
+            float(np.sum(tired[kinds == E.DISTANT])), float(np.sum(kinds == E.DISTANT))
         ),
         "peers_left_fraction": _share(
-            float(np.sum((model.p_status[:n] == E.WITHDRAWN) & (left_reason != E.LEFT_POLICY))),
-            n,
+            float(np.sum((left_week >= s) & (left_reason != E.LEFT_POLICY))), peers
         ),
-        "clients_handed_off": float(model.totals["handed_off"]),
+        "clients_handed_off": float(totals["handed_off"]),
         "peers_enrolled": enrolled,
         "peers_active_share": active_share,
-        "peer_hours_per_week": _share(model.totals["peer_hours"], model.totals["peer_weeks"]),
+        "peer_hours_per_week": _share(totals["peer_hours"], totals["peer_weeks"]),
         "professional_hours_used_share": _share(
-            model.totals["professional_hours_used"], model.totals["professional_hours_available"]
+            totals["professional_hours_used"], totals["professional_hours_available"]
         ),
-        "appointments_waiting": float(model.totals["appointments_waiting"]),
-        "supervisions_late": float(model.totals["supervisions_late"]),
-        "site_visits": float(model.totals["site_visits"]),
-        "site_encounters": float(model.totals["site_encounters"]),
+        "appointments_waiting": float(totals["appointments_waiting"]),
+        "supervisions_late": float(totals["supervisions_late"]),
+        "site_visits": float(totals["site_visits"]),
+        "site_encounters": float(totals["site_encounters"]),
         "peers_active_end": float(np.sum(model.p_status[:n] == E.ACTIVE)),
-        "peers_recruited": float(n),
+        "peers_recruited": peers,
         "cost_total": float(cost),
         "cost_per_linked_client": _share(float(cost), linked),
         "least_connected_contacted": _share(

@@ -30,7 +30,7 @@ from sim.model.state import salaried_hours_per_week
 from sim.model.world import World, build_world, site_arrays
 from sim.streams import stream, uint64_seeds
 
-__all__ = ["OutreachModel", "WEEKLY_SERIES"]
+__all__ = ["WEEKLY_SERIES", "WEEKS_PER_YEAR", "OutreachModel", "initial_presence"]
 
 #: Names of the weekly time series, in record order.
 WEEKLY_SERIES = (
@@ -48,7 +48,10 @@ WEEKLY_SERIES = (
     "appointments",
     "supervisions",
     "cost",  # cumulative
+    "population",  # people in the population this week
 )
+#: Weeks in a year of results: a run longer than this is also reported year by year.
+WEEKS_PER_YEAR = 52
 
 
 class _EgoNetworks:
@@ -116,6 +119,36 @@ class _EgoNetworks:
         return self.class_ptr[: k + 1], self.nodes[: int(self.class_ptr[k])]
 
 
+def initial_presence(scenario: Scenario, replicate: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of a world's ``n`` people is at the start: ``(here, away_until)``.
+
+    In a generated world a share ``d / (1 + d)`` of the people are dormant
+    (``population.dormant_per_person`` = d); of the others, as many are in prison as the
+    flows in and out of prison keep there (``q x prison_weeks / (1 + q x prison_weeks)``, q the
+    weekly chance of going), each back after a geometric number of weeks. A graph file's
+    people are all present. Drawn on the replicate's own ``population`` stream, the same for
+    every policy (common random numbers).
+    """
+    here = np.full(n, E.PRESENT, np.int8)
+    away_until = np.zeros(n, np.int32)
+    rng = stream(scenario.run.seed, replicate, "population")
+    u_dormant, u_away, u_back = rng.random(n), rng.random(n), rng.random(n)
+    d = scenario.population.dormant_per_person
+    if scenario.network.generator != "file" and d > 0:
+        here[u_dormant < d / (1.0 + d)] = E.DORMANT
+    t = scenario.turnover
+    q = 1.0 - (1.0 - t.prison_per_year) ** (1.0 / 52.0) if t.prison_per_year < 1 else 1.0
+    stay = q * t.prison_weeks
+    away = (here == E.PRESENT) & (u_away < stay / (1.0 + stay))
+    here[away] = E.AWAY
+    if t.prison_weeks > 1.0:  # geometric on 1, 2, ... with mean prison_weeks, as the kernel's
+        weeks = 1 + np.floor(np.log(np.maximum(u_back, 1e-300)) / np.log(1 - 1 / t.prison_weeks))
+    else:
+        weeks = np.ones(n)
+    away_until[away] = weeks[away].astype(np.int32)
+    return here, away_until
+
+
 class OutreachModel(mesa.Model):
     """Peer outreach to a hidden population, one replicate, one week per step.
 
@@ -129,9 +162,16 @@ class OutreachModel(mesa.Model):
             Recording changes no random draw: a run gives the same numbers either way.
 
     Attributes:
-        week: weeks simulated so far.
+        week: weeks simulated so far (the programme's history included).
+        start_week: the week the measured period starts (``run.history_weeks``): the
+            metrics are the measured period's.
         cstate: client state of each person (``sim.model.state.HIDDEN`` .. ``RETAINED``).
-        role: 0 for a client, ``sim.model.state.CLOSE`` or ``DISTANT`` for a peer.
+        role: 0 for a client, ``sim.model.state.CLOSE`` or ``DISTANT`` for a peer,
+            ``sim.model.state.ABSENT`` for a person not in the population now.
+        here: where each person is (``sim.model.state.PRESENT``, ``DORMANT``, ``AWAY`` in
+            prison, ``DEAD``).
+        first_met, last_met: the week of each person's first and latest encounter with a
+            peer (-1: never).
         peers: the peers' rows, a :class:`~sim.model.state.PeerFrame` (each column also read
             as ``p_<column>``: ``p_energy`` is ``peers.energy``).
         weekly: recorded time series, one list per name in :data:`WEEKLY_SERIES`.
@@ -171,6 +211,13 @@ class OutreachModel(mesa.Model):
         self.holders_pos = np.full(n, -1, np.int32)
         self.scratch = np.zeros(n, np.int32)
         self.book = np.zeros(E.N_BOOK, np.int64)
+        self.here, self.away_until = initial_presence(scenario, replicate, n)
+        self.first_met = np.full(n, -1, np.int32)
+        self.last_met = np.full(n, -1, np.int32)
+        self.role[self.here != E.PRESENT] = E.ABSENT
+        present = int(np.count_nonzero(self.here == E.PRESENT))
+        self.ever[self.here == E.PRESENT] |= E.EVER_PRESENT
+        self.book[E.B_PRESENT] = self.book[E.B_SIZE] = present
         if events is True:
             events = EventRecorder(replicate)
         self.recorder: EventRecorder | None = events or None
@@ -210,6 +257,10 @@ class OutreachModel(mesa.Model):
         )
         self._clients = E.ClientArrays(
             role=self.role,
+            here=self.here,
+            away_until=self.away_until,
+            first_met=self.first_met,
+            last_met=self.last_met,
             cstate=self.cstate,
             ever=self.ever,
             peer_of=self.peer_of,
@@ -250,6 +301,9 @@ class OutreachModel(mesa.Model):
             "professional_hours_available": 0.0,
             "appointments_waiting": 0,
             "supervisions_late": 0,
+            "encounters": 0,
+            "entered": 0,
+            "left_population": 0,
         }
         self.policy_changes: list[tuple[int, str, Any]] = []
         self._set_params()
@@ -261,6 +315,64 @@ class OutreachModel(mesa.Model):
         self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
         self._fill_vacancies()
         self._record()
+        self.start_week = scenario.run.history_weeks
+        #: Each finished year of the measured period: ``{"year", "weeks", "metrics"}``.
+        self.closed_years: list[dict[str, Any]] = []
+        self._mark: dict[str, Any] = {}
+        if self.start_week == 0:
+            self._start_measuring()
+
+    # ------------------------------------------------------------------ periods
+
+    def _snapshot(self) -> dict[str, Any]:
+        """What a period's measures count from: the week, the totals and the running book."""
+        return {"week": self.week, "totals": dict(self.totals), "book": self.book.tolist()}
+
+    def _start_measuring(self) -> None:
+        """The measured period starts now: what happened before is the programme's history.
+
+        The path's flags of the history are kept apart (the period's counts are of people
+        who took a step for the first time in it), and who is in the population at some time
+        of the period starts from who is in it now.
+        """
+        self.ever_before = self.ever & E.EVER_PATH
+        self.ever &= ~np.int8(E.EVER_PRESENT)
+        self.ever[self.here == E.PRESENT] |= E.EVER_PRESENT
+        self._mark = {"period": self._snapshot(), "year": self._snapshot()}
+
+    def _close_year(self) -> None:
+        """A year of the measured period has ended: its measures are kept."""
+        from sim.model.metrics import period_metrics
+
+        start = self._mark["year"]
+        self.closed_years.append(
+            {
+                "year": len(self.closed_years) + 1,
+                "weeks": self.week - start["week"],
+                "metrics": period_metrics(self, start),
+            }
+        )
+        self._mark["year"] = self._snapshot()
+
+    def years(self) -> list[dict[str, Any]]:
+        """The measured period year by year: each year's :data:`~sim.model.metrics.YEAR_METRICS`.
+
+        Each item is ``{"year": 1, "weeks": 52, "metrics": {NAME: value}}``; a year not
+        finished yet is the last item, with the weeks it has so far.
+        """
+        from sim.model.metrics import period_metrics
+
+        out = list(self.closed_years)
+        if self._mark and self.week > self._mark["year"]["week"]:
+            start = self._mark["year"]
+            out.append(
+                {
+                    "year": len(out) + 1,
+                    "weeks": self.week - start["week"],
+                    "metrics": period_metrics(self, start),
+                }
+            )
+        return out
 
     # ------------------------------------------------------------------ parameters
 
@@ -300,6 +412,7 @@ class OutreachModel(mesa.Model):
                 for i in mine[:-diff]:
                     pf.status[i] = E.WITHDRAWN
                     pf.left_reason[i] = E.LEFT_POLICY
+                    pf.left_week[i] = self.week
                     pf.replaced[i] = True
                     log_event(self._log, self.week, EV_PEER_WITHDRAWN, int(pf.node[i]), i)
         wanted = self.scenario.services.professionals
@@ -482,16 +595,25 @@ class OutreachModel(mesa.Model):
         t["site_visits"] += week[E.C_SITE_VISITS]
         t["site_encounters"] += week[E.C_SITE_ENCOUNTERS]
         t["exhausted_ever"] += week[E.C_NEW_EXHAUSTED]
+        t["encounters"] += week[E.C_ENCOUNTERS]
+        t["entered"] += week[E.C_ENTERED]
+        t["left_population"] += week[E.C_EXITED]
         if self.recorder is not None:
             self.recorder.take(self._log, self.peers.node)
         self.week += 1
         if week[E.C_LEFT]:
             self._replace_leavers()
         self._record(week)
+        if self.week == self.start_week:
+            self._start_measuring()
+        elif self.week > self.start_week and (self.week - self.start_week) % WEEKS_PER_YEAR == 0:
+            self._close_year()
 
     def run(self, weeks: int | None = None) -> None:
-        """Run ``weeks`` weeks (default: the scenario's ``run.weeks``)."""
-        for _ in range(self.scenario.run.weeks if weeks is None else weeks):
+        """Run ``weeks`` weeks (default: the scenario's history, then its ``run.weeks``)."""
+        if weeks is None:
+            weeks = self.start_week + self.scenario.run.weeks - self.week
+        for _ in range(weeks):
             self.step()
 
     # ------------------------------------------------------------------ measures
@@ -529,6 +651,7 @@ class OutreachModel(mesa.Model):
             t["appointments"],
             t["supervisions"],
             self.cost(),
+            b[E.B_PRESENT],
         )
         for name, value in zip(WEEKLY_SERIES, values, strict=True):
             self.weekly[name].append(value)

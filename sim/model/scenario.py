@@ -139,7 +139,22 @@ def section(cls: type) -> Any:
 class RunSettings:
     """How long and how often to run."""
 
-    weeks: int = param(52, 1, 520, integer=True, doc="weeks simulated per run")
+    weeks: int = param(
+        52,
+        1,
+        520,
+        integer=True,
+        doc="weeks measured per run (beyond 52, results are also given year by year)",
+    )
+    history_weeks: int = param(
+        0,
+        0,
+        1040,
+        integer=True,
+        doc="weeks the programme ran before the measured weeks: its clients, peers, trust "
+        "and the population's comings and goings carry over, its own results are not "
+        "reported (0: the programme starts with the measured weeks)",
+    )
     replicates: int = param(20, 1, 100_000, integer=True, doc="independent runs summarised")
     seed: int = param(1, 0, 2**63 - 1, integer=True, doc="root seed of every random stream")
     worlds: int = param(
@@ -233,6 +248,16 @@ class Population:
     """The hidden population: size, subgroups and localities."""
 
     size: int = param(5000, 10, 10_000_000, integer=True, doc="people in the hidden population")
+    dormant_per_person: float = param(
+        0.5,
+        0.0,
+        5.0,
+        doc="people of the world not in the population at the start, per person in it: "
+        "those who will start (or resume) using or move in, who join the population as "
+        "others leave it ([turnover]). A generated world has size x (1 + this) people, its "
+        "ties scaled so that people present have network.mean_degree ties among themselves; "
+        "a graph file's people are all present at the start (assumption)",
+    )
     subgroups: Mapping[str, Subgroup] = field(
         default_factory=_default_subgroups,
         metadata={"doc": "subgroup attributes: gender and age_band, each with names and shares"},
@@ -1103,6 +1128,62 @@ class Careers:
 
 
 @dataclass(frozen=True)
+class Turnover:
+    """The population's comings and goings: people stop using, die, go to prison, move.
+
+    Every rate is a chance a year for a person in the population, applied weekly as ``1 - (1 -
+    rate)^(1/52)`` (one change at most a week). Those who stop using or move away join the
+    world's dormant people (``population.dormant_per_person``) and may come back; those who
+    die do not; those in prison come back after a geometric number of weeks. Each week,
+    dormant people enter (start or resume using, move in) with the chance that brings the
+    population back to its size at the start. The population's flows are the same whatever the
+    programme does, so two policies meet the same people (common random numbers). A peer's own
+    life is their career's (``[careers]``): the flows do not take a peer out of the programme.
+    """
+
+    stop_per_year: float = param(
+        0.05,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year that a person stops using (and may start again later): "
+        "injecting careers last a median of about 16 years (Kimber et al. 2010, BMJ "
+        "340:c3172; assumption)",
+    )
+    deaths_per_year: float = param(
+        0.0235,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year that a person dies, overdose and every other cause: crude "
+        "mortality of people who inject drugs 2.35 per 100 person-years, 1-2.4 across "
+        "regions (Mathers et al. 2013, Bull WHO 91:102-123)",
+    )
+    prison_per_year: float = param(
+        0.05,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year that a person goes to prison (assumption)",
+    )
+    prison_weeks: float = param(
+        26.0,
+        1.0,
+        520.0,
+        kernel=True,
+        doc="mean weeks in prison (geometric; assumption)",
+    )
+    move_away_per_year: float = param(
+        0.04,
+        0.0,
+        1.0,
+        kernel=True,
+        doc="chance a year that a person moves out of the programme's area (and may move "
+        "back; assumption)",
+    )
+
+
+@dataclass(frozen=True)
 class Policy:
     """Programme policies beyond the peer teams."""
 
@@ -1146,6 +1227,7 @@ class Scenario:
     population: Population = section(Population)
     network: Network = section(Network)
     clients: Clients = section(Clients)
+    turnover: Turnover = section(Turnover)
     close_peers: PeerKind = field(default_factory=_close_default, metadata={"section": True})
     distant_peers: PeerKind = field(default_factory=_distant_default, metadata={"section": True})
     outreach_workers: OutreachWorkers = section(OutreachWorkers)

@@ -58,9 +58,17 @@ __all__ = [
 HIDDEN, CONTACTED, ENGAGED, LINKED, RETAINED = 0, 1, 2, 3, 4
 # Bit flags of what ever happened to a person.
 EVER_CONTACTED, EVER_ENGAGED, EVER_LINKED, EVER_RETAINED = 1, 2, 4, 8
+# In the population at some time of the measured period (set at its start and on entering).
+EVER_PRESENT = 16
+EVER_PATH = EVER_CONTACTED | EVER_ENGAGED | EVER_LINKED | EVER_RETAINED
 # Roles of a person; a peer's kind is its role. WORKER marks (in ``ekind``) a client engaged by
-# the professional outreach workers, who are not persons of the graph.
-CLIENT, CLOSE, DISTANT, WORKER = 0, 1, 2, 3
+# the professional outreach workers, who are not persons of the graph. ABSENT is a person who
+# is not a peer and not in the population this week (``here`` says where they are): every
+# rule that looks for clients (``role == CLIENT``) passes them by.
+CLIENT, CLOSE, DISTANT, WORKER, ABSENT = 0, 1, 2, 3, 4
+# Where a person is (``here``): in the population, dormant (not using, or moved away: may come
+# back), in prison (back in week ``away_until``), or dead.
+PRESENT, DORMANT, AWAY, DEAD = 0, 1, 2, 3
 #: ``peer_of`` of a client supported by the outreach workers' team (not a peer row).
 TEAM = -2
 #: The peer kinds by code, with the name of their scenario section.
@@ -111,8 +119,12 @@ LEAVING_REASONS = {
     C_HANDED_OFF,
     C_SITE_VISITS,
     C_SITE_ENCOUNTERS,
-) = range(28)
-N_COUNTERS = 28
+    C_ENCOUNTERS,
+    C_ENTERED,
+    C_EXITED,
+    C_PRESENT,
+) = range(32)
+N_COUNTERS = 32
 # The professionals' hours this week, in ``PeerArrays.team`` after the outreach workers' three
 # entries: the programme's hours left, and those used for its tasks.
 T_PROFESSIONAL_LEFT, T_PROFESSIONAL_USED = 3, 4
@@ -120,9 +132,11 @@ TEAM_LEN = 5
 # The running book of a replicate, kept across weeks: how many clients are in contact (listed
 # in ``reached``), how many persons were ever contacted, engaged, linked, retained, and how many
 # are contacted but not yet engaged (listed in ``fresh``, so engagement looks at them alone)
-# and how many hold coupons (listed in ``holders``, so referral looks at them alone).
+# and how many hold coupons (listed in ``holders``, so referral looks at them alone); how many
+# persons are in the population, and its size at the start, which entries keep it near.
 B_LEN, B_CONTACTED, B_ENGAGED, B_LINKED, B_RETAINED, B_FRESH, B_HOLDERS = range(7)
-N_BOOK = 7
+B_PRESENT, B_SIZE = 7, 8
+N_BOOK = 9
 # Classes of ego-network entries: 3 x (steps away - 1) + subgroups in which peer and client
 # differ (0-2); entries of one class share their contact weight.
 N_EGO_CLASSES = 9
@@ -150,7 +164,11 @@ class WorldArrays(NamedTuple):
 class ClientArrays(NamedTuple):
     """One row per person (peers included: their ``role`` says so)."""
 
-    role: np.ndarray  # int8: CLIENT, CLOSE or DISTANT
+    role: np.ndarray  # int8: CLIENT, CLOSE, DISTANT or ABSENT
+    here: np.ndarray  # int8: PRESENT, DORMANT, AWAY or DEAD
+    away_until: np.ndarray  # int32: week a person in prison comes back
+    first_met: np.ndarray  # int32: week of the person's first encounter ever, or -1
+    last_met: np.ndarray  # int32: week of their latest encounter, or -1
     cstate: np.ndarray  # int8: HIDDEN .. RETAINED
     ever: np.ndarray  # int8: EVER_* flags
     peer_of: np.ndarray  # int32: peer row supporting the client, or -1
@@ -187,6 +205,8 @@ class PeerArrays(NamedTuple):
     need: np.ndarray  # float64: the caseload weighted by each client's problems
     pending: np.ndarray  # int32: referred contacts waiting for the peer's first meeting
     ever_exhausted: np.ndarray  # bool
+    exhausted_week: np.ndarray  # int32: week the peer was last exhausted, or -1
+    left_week: np.ndarray  # int32: week the peer left, or -1
     label_until: np.ndarray  # int32: week a snitch label wears off
     joined: np.ndarray  # int32: week the peer was recruited
     strength: np.ndarray  # float64: energy when last assessed by a professional
@@ -234,6 +254,8 @@ class PeerFrame:
         ("need", np.float64, 0.0),
         ("pending", np.int32, 0),
         ("ever_exhausted", np.bool_, False),
+        ("exhausted_week", np.int32, -1),
+        ("left_week", np.int32, -1),
         ("label_until", np.int32, 0),
         ("joined", np.int32, 0),
         ("replaced", np.bool_, False),  # a peer who left, already replaced or let go (Python)
@@ -379,6 +401,12 @@ class Params(NamedTuple):
     rest_recovery_per_week: float
     p_withdraw_per_rest_week: float
     assessment_error_sd: float
+    # turnover (the population's flows, chances a year)
+    stop_per_year: float
+    deaths_per_year: float
+    prison_per_year: float
+    prison_weeks: float
+    move_away_per_year: float
     # careers (chances a year)
     overdose_deaths_per_year: float
     bereavement_cost: float
@@ -412,6 +440,7 @@ class Keys(NamedTuple):
     link: np.uint64
     wellbeing: np.uint64
     site: np.uint64
+    population: np.uint64
 
 
 def make_keys(seeds: np.ndarray) -> Keys:

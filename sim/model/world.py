@@ -39,6 +39,7 @@ __all__ = [
     "site_arrays",
     "world_count",
     "world_index",
+    "persons_in_world",
     "world_problems",
     "world_size",
     "world_stats",
@@ -300,7 +301,12 @@ def _make_world(key: str, replicate: int) -> World:
     settings = json.loads(key)
     pop, net, seed = settings["population"], settings["network"], settings["seed"]
     cl = settings["clients"]
-    n = pop["size"]
+    # The world holds the population and its dormant people, who enter as others leave; ties
+    # are scaled so that the people present at a time have the network's mean degree among
+    # themselves (a random share 1 / (1 + dormant) of everyone's ties), and communities the
+    # people of community_size present.
+    scale = 1.0 + pop["dormant_per_person"]
+    n = persons_in_world(pop["size"], pop["dormant_per_person"])
     rng = stream(seed, replicate, "network")
     loc_shares = [loc["share"] for loc in pop["localities"]]
     subgroup_shares = {k: v["shares"] for k, v in pop["subgroups"].items()}
@@ -313,9 +319,9 @@ def _make_world(key: str, replicate: int) -> World:
         graph = networks.community_graph(
             n,
             rng,
-            mean_degree=net["mean_degree"],
+            mean_degree=net["mean_degree"] * scale,
             degree_sigma=net["degree_sigma"],
-            community_size=net["community_size"],
+            community_size=max(2, int(round(net["community_size"] * scale))),
             locality_shares=loc_shares,
             subgroup_shares={**subgroup_shares, "depth": cl["depth_shares"]},
             homophily=net["homophily"],
@@ -324,13 +330,13 @@ def _make_world(key: str, replicate: int) -> World:
             degree_factors={"depth": cl["depth_degree_factors"]},
         )
     elif net["generator"] == "configuration":
-        mu = np.log(net["mean_degree"]) - net["degree_sigma"] ** 2 / 2
+        mu = np.log(net["mean_degree"] * scale) - net["degree_sigma"] ** 2 / 2
         degrees = np.maximum(1, np.round(rng.lognormal(mu, net["degree_sigma"], n))).astype(int)
         if degrees.sum() % 2:
             degrees[0] += 1
         graph = networks.configuration_graph(degrees, rng)
     elif net["generator"] == "small_world":
-        k = max(2, int(round(net["mean_degree"] / 2)) * 2)
+        k = max(2, int(round(net["mean_degree"] * scale / 2)) * 2)
         graph = networks.small_world_graph(n, k, net["rewire"], rng)
     else:
         graph, id_list = _load_file_graph(net["file"], net["nodes_file"], _file_labels(pop, cl))
@@ -604,11 +610,18 @@ def world_problems(scenario: Scenario) -> list[str]:
     return problems
 
 
+def persons_in_world(size: int, dormant_per_person: float) -> int:
+    """People in a generated world: the population and its dormant people."""
+    return int(round(size * (1.0 + dormant_per_person)))
+
+
 def world_size(scenario: Scenario) -> int:
-    """The number of people in the scenario's world: the graph file's, else population.size."""
+    """The number of people in the scenario's world: the graph file's, else the population
+    and its dormant people (:func:`persons_in_world`)."""
     if scenario.network.generator == "file":
         return _file_graph(scenario)[0].n_nodes
-    return scenario.population.size
+    pop = scenario.population
+    return persons_in_world(pop.size, pop.dormant_per_person)
 
 
 def world_count(scenario: Scenario) -> int:
