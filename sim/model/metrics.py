@@ -498,8 +498,10 @@ def _period_peers(model, start: int, end: int) -> np.ndarray:
 
 
 def _enrolment(weekly, start: int = 0, end: int | None = None) -> tuple[float, float]:
-    """Mean peers enrolled a week, and the mean share of them working, over weeks
-    ``[start, end)`` of the weekly series (its entry ``t + 1`` is week ``t``'s)."""
+    """Mean peers enrolled a week, and the mean share of them working, from the series.
+
+    Over weeks ``[start, end)`` (the series' entry ``t + 1`` is week ``t``'s).
+    """
     hi = None if end is None else end + 1
     active = np.asarray(weekly["peers_active"][start + 1 : hi], float)
     if active.size == 0:

@@ -616,8 +616,10 @@ def persons_in_world(size: int, dormant_per_person: float) -> int:
 
 
 def world_size(scenario: Scenario) -> int:
-    """The number of people in the scenario's world: the graph file's, else the population
-    and its dormant people (:func:`persons_in_world`)."""
+    """The number of people in the scenario's world.
+
+    A graph file's, else the population and its dormant people (:func:`persons_in_world`).
+    """
     if scenario.network.generator == "file":
         return _file_graph(scenario)[0].n_nodes
     pop = scenario.population
