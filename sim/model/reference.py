@@ -9,6 +9,17 @@ are compared.
 
 One week, in order:
 
+0. **Population** (``[turnover]``). Each person in the population stops using (dormant),
+   dies, goes to prison or moves away (dormant), at each rate's weekly chance ``1 - (1 -
+   rate)^(1/52)``, one change at most; a person in prison comes back after a geometric number
+   of weeks (mean ``prison_weeks``) drawn when they went. Then each dormant person enters
+   with chance ``(size - present) / dormant`` (at most 1), ``size`` being the population at the
+   start. A client who leaves is out of contact (out of their peer's caseload, no coupons,
+   hidden) and looked for by no rule until they enter again; a peer's work does not change.
+   A meeting (street, site, online, outreach workers) that falls on someone not in the
+   population draws again, up to ``MEETING_DRAWS`` times. Every meeting of a client with a
+   peer is an encounter: a first contact, meeting a client in contact again on the street or
+   at a site, an accompaniment, a house call, a hand-off's meeting.
 1. **Plan** (the professionals' side). The professionals have ``professionals x
    professional_hours_per_week x (1 - outside_work_share)`` hours for the programme, spent in
    this order while they last: ``coordination_hours_per_peer_week`` for each enrolled peer;
@@ -139,8 +150,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from sim.model import state as E
-from sim.model.metrics import programme_cost, run_metrics
-from sim.model.outreach import WEEKLY_SERIES
+from sim.model.kernel import MEETING_DRAWS
+from sim.model.metrics import period_metrics, programme_cost, run_metrics
+from sim.model.outreach import WEEKLY_SERIES, WEEKS_PER_YEAR, initial_presence
 from sim.model.recruitment.draws import kind_streams, start_energies, vulnerabilities
 from sim.model.recruitment.policies import recruit
 from sim.model.scenario import Scenario
@@ -198,9 +210,15 @@ class ReferenceModel:
             kind: kind_streams(scenario.run.seed, replicate, kind) for kind in _KINDS
         }
         self.week = 0
-        self.role = [E.CLIENT] * n
+        here, away_until = initial_presence(scenario, replicate, n)
+        self.here = here.tolist()
+        self.away_until = away_until.tolist()
+        self.role = [E.CLIENT if h == E.PRESENT else E.ABSENT for h in self.here]
         self.cstate = [E.HIDDEN] * n
-        self.ever = [0] * n
+        self.ever = [E.EVER_PRESENT if h == E.PRESENT else 0 for h in self.here]
+        self.size = self.here.count(E.PRESENT)  # the population's size at the start
+        self.first_met = [-1] * n
+        self.last_met = [-1] * n
         self.peer_of = [-1] * n
         self.trust = [0.0] * n
         self.since = [0] * n
@@ -229,6 +247,8 @@ class ReferenceModel:
             "professional_hours_available": 0.0,
             "appointments_waiting": 0,
             "supervisions_late": 0,
+            "accompaniments": 0,
+            "encounters": 0,
         }
         self.vacancies = [
             E.Vacancy(kind, 0)
@@ -238,6 +258,11 @@ class ReferenceModel:
         self.weekly: dict[str, list[float]] = {name: [] for name in WEEKLY_SERIES}
         self._fill_vacancies()
         self._record()
+        self.start_week = scenario.run.history_weeks
+        self.closed_years: list[dict] = []
+        self._mark: dict = {}
+        if self.start_week == 0:
+            self._start_measuring()
 
     def load_state(self, week: int, clients, peers) -> None:
         """Take over an engine's state, to run one phase of the week from it.
@@ -248,8 +273,13 @@ class ReferenceModel:
             peers: a :class:`~sim.model.state.PeerArrays` (copied; rows become ``self.peers``).
         """
         self.week = week
+        self.size = int(clients.book[E.B_SIZE])
         for name in (
             "role",
+            "here",
+            "away_until",
+            "first_met",
+            "last_met",
             "cstate",
             "ever",
             "peer_of",
@@ -284,6 +314,8 @@ class ReferenceModel:
                 "judged": float(judged),
                 "break_until": int(back),
                 "left_reason": int(why),
+                "exhausted_week": int(tired_week),
+                "left_week": int(left_week),
             }
             for (
                 node,
@@ -305,6 +337,8 @@ class ReferenceModel:
                 judged,
                 back,
                 why,
+                tired_week,
+                left_week,
             ) in zip(
                 peers.node,
                 peers.kind,
@@ -325,6 +359,8 @@ class ReferenceModel:
                 peers.judged,
                 peers.break_until,
                 peers.left_reason,
+                peers.exhausted_week,
+                peers.left_week,
                 strict=True,
             )
         ]
@@ -341,6 +377,7 @@ class ReferenceModel:
 
     #: The phases of a week in order, by the names of :data:`sim.model.kernel.PHASES`.
     PHASES = (
+        "population",
         "plan",
         "linkage",
         "handoff",
@@ -416,6 +453,8 @@ class ReferenceModel:
                 "judged": energy,
                 "break_until": 0,
                 "left_reason": E.STAYING,
+                "exhausted_week": -1,
+                "left_week": -1,
             }
         )
         j = self.peer_of[node]
@@ -455,7 +494,24 @@ class ReferenceModel:
     def _stigma_factor(self, v: int) -> float:
         return 1.0 - self.scenario.outreach.stigma_effect * self.world.loc_stigma[self.locality[v]]
 
+    def _encounter(self, v: int) -> None:
+        """Client ``v`` meets a peer this week."""
+        self.totals["encounters"] += 1
+        if self.first_met[v] < 0:
+            self.first_met[v] = self.week
+        self.last_met[v] = self.week
+
+    def _present(self, draw) -> int:
+        """A person drawn by ``draw()``, drawn again while not in the population (a bound)."""
+        v = draw()
+        for _ in range(MEETING_DRAWS - 1):
+            if self.here[v] == E.PRESENT:
+                break
+            v = draw()
+        return v
+
     def _contact(self, v: int, peer: int, trust: float) -> None:
+        self._encounter(v)
         self.cstate[v] = E.CONTACTED
         self.ever[v] |= E.EVER_CONTACTED
         self.since[v] = self.week
@@ -483,11 +539,93 @@ class ReferenceModel:
                     due = self.week + self.scenario.policy.replacement_delay_weeks
                     self.vacancies.append(E.Vacancy(p["kind"], due))
         self._record()
+        if self.week == self.start_week:
+            self._start_measuring()
+        elif self.week > self.start_week and (self.week - self.start_week) % WEEKS_PER_YEAR == 0:
+            view = self._view()
+            start = self._mark["year"]
+            self.closed_years.append(
+                {
+                    "year": len(self.closed_years) + 1,
+                    "weeks": self.week - start["week"],
+                    "metrics": period_metrics(view, start),
+                }
+            )
+            self._mark["year"] = self._snapshot()
+
+    def _snapshot(self) -> dict:
+        book = [0] * E.N_BOOK
+        book[E.B_CONTACTED : E.B_RETAINED + 1] = self._ever_all()
+        return {"week": self.week, "totals": dict(self.totals), "book": book}
+
+    def _start_measuring(self) -> None:
+        """As the engine: the measured period starts, the history's path kept apart."""
+        self.ever_before = [e & E.EVER_PATH for e in self.ever]
+        self.ever = [
+            (e & ~E.EVER_PRESENT) | (E.EVER_PRESENT if h == E.PRESENT else 0)
+            for e, h in zip(self.ever, self.here, strict=True)
+        ]
+        self._mark = {"period": self._snapshot(), "year": self._snapshot()}
 
     def run(self, weeks: int | None = None) -> None:
-        """Run ``weeks`` weeks (default: the scenario's)."""
-        for _ in range(self.scenario.run.weeks if weeks is None else weeks):
+        """Run ``weeks`` weeks (default: the scenario's history, then its weeks)."""
+        if weeks is None:
+            weeks = self.start_week + self.scenario.run.weeks - self.week
+        for _ in range(weeks):
             self.step()
+
+    def _population(self) -> None:
+        t = self.scenario.turnover
+        q = self._weekly_chance
+        leave = (
+            (E.DORMANT, q(t.stop_per_year)),
+            (E.DEAD, q(t.deaths_per_year)),
+            (E.AWAY, q(t.prison_per_year)),
+            (E.DORMANT, q(t.move_away_per_year)),
+        )
+        present = 0
+        for v, where in enumerate(self.here):
+            if where == E.PRESENT:
+                u = self.random.random()
+                for goes, chance in leave:
+                    if u < chance:
+                        self._leaves(v, goes)
+                        if goes == E.AWAY:
+                            self.away_until[v] = self.week + self._break_weeks(t.prison_weeks)
+                        break
+                    u -= chance
+                else:
+                    present += 1
+            elif where == E.AWAY and self.away_until[v] <= self.week:
+                self._enters(v)
+                present += 1
+        dormant = self.here.count(E.DORMANT)
+        if dormant and self.size > present:
+            chance = min(1.0, (self.size - present) / dormant)
+            for v, where in enumerate(self.here):
+                if where == E.DORMANT and self.random.random() < chance:
+                    self._enters(v)
+
+    def _leaves(self, v: int, where: int) -> None:
+        self.here[v] = where
+        if self.role[v] != E.CLIENT:
+            return
+        if self.cstate[v] == E.ENGAGED:
+            self._release(v)
+        i = self.peer_of[v]
+        if self.follow[v] and i >= 0:
+            self.peers[i]["pending"] -= 1
+        self.follow[v] = 0
+        self.cstate[v] = E.HIDDEN
+        self.peer_of[v] = -1
+        self.coupons[v] = 0
+        self.role[v] = E.ABSENT
+
+    def _enters(self, v: int) -> None:
+        self.here[v] = E.PRESENT
+        self.ever[v] |= E.EVER_PRESENT
+        if self.role[v] == E.ABSENT:
+            self.role[v] = E.CLIENT
 
     def _tailor(self, peer: dict) -> float:
         if self.scenario.services.professionals > 0:
@@ -629,8 +767,15 @@ class ReferenceModel:
         kind = self._kind(peer["kind"])
         entries, weights = self._ego(peer)
         j = self.random.choices(range(len(entries)), weights)[0]
+        for _ in range(MEETING_DRAWS - 1):  # someone in the population instead
+            if self.here[entries[j]] == E.PRESENT:
+                break
+            j = self.random.choices(range(len(entries)), weights)[0]
         v = entries[j]
-        if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
+        if self.role[v] != E.CLIENT:
+            return
+        if self.cstate[v] != E.HIDDEN:
+            self._encounter(v)
             return
         if self.random.random() < self._contact_chance(v, kind, label):
             self._contact(v, i, kind.trust * label * weights[j])
@@ -685,7 +830,9 @@ class ReferenceModel:
                 open_ = [i for i in here if site_left[i] > 0]
                 if not open_:
                     break
-                v = self.random.choices(visitors, cum_weights=rates_cum)[0]
+                v = self._present(
+                    lambda: self.random.choices(visitors, cum_weights=rates_cum)[0]  # noqa: B023
+                )
                 if self.role[v] != E.CLIENT or v in met:
                     continue
                 i = self.random.choices(open_, [site_left[i] for i in open_])[0]
@@ -694,9 +841,9 @@ class ReferenceModel:
                 self.totals["site_encounters"] += 1
                 peer = self.peers[i]
                 kind, label = self._kind(peer["kind"]), self._label(peer)
-                if self.cstate[v] == E.HIDDEN and self.random.random() < self._contact_chance(
-                    v, kind, label
-                ):
+                if self.cstate[v] != E.HIDDEN:
+                    self._encounter(v)
+                elif self.random.random() < self._contact_chance(v, kind, label):
                     self._contact(v, i, kind.trust * label)
         for i, unmet in site_left.items():
             peer = self.peers[i]
@@ -715,7 +862,7 @@ class ReferenceModel:
             tries = int(self.team["hours"] / wk.hours_per_meeting + self.random.random())
             self.team["hours"] = 0.0
             for _ in range(tries):
-                v = self.random.randrange(len(self.role))
+                v = self._present(lambda: self.random.randrange(len(self.role)))
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
                 if self.random.random() < (
@@ -760,7 +907,7 @@ class ReferenceModel:
             for _ in range(_poisson(self.random, o.online_contacts_per_peer_week)):
                 if not self._spend(peer, self.scenario.work.hours_per_meeting):
                     break
-                v = self.random.randrange(n)
+                v = self._present(lambda: self.random.randrange(n))  # noqa: B023
                 if self.role[v] != E.CLIENT or self.cstate[v] != E.HIDDEN:
                     continue
                 kind = self._kind(peer["kind"])
@@ -898,6 +1045,7 @@ class ReferenceModel:
             if j >= 0:
                 self._spend(self.peers[j], hours)
                 self._take_on(v, j)
+                self._encounter(v)  # the new peer meets the client
 
     def _peer_stops(self, peer: dict) -> None:
         """A peer stopped working: each engaged client is lost, taken on, or waits."""
@@ -962,9 +1110,13 @@ class ReferenceModel:
                 self.totals["appointments"] += 1
                 if peer and self._spend(peer, wk.hours_per_accompaniment):
                     p = sv.p_attend * self._attend_kept(v, True) + kind.attendance_boost
+                    self.totals["accompaniments"] += 1
+                    self._encounter(v)
                 elif self.peer_of[v] == E.TEAM and self.team["hours"] >= wk.hours_per_accompaniment:
                     self.team["hours"] -= wk.hours_per_accompaniment
                     p = sv.p_attend * self._attend_kept(v, False) + ow.attendance_boost
+                    self.totals["accompaniments"] += 1
+                    self._encounter(v)
                 else:
                     p = sv.p_attend * self._attend_kept(v, False)
             elif (
@@ -975,6 +1127,7 @@ class ReferenceModel:
             ):
                 self._professional(wk.hours_per_house_call)
                 p = sv.p_link_house_call * self._attend_kept(v, True)
+                self._encounter(v)
             else:
                 self.totals["appointments_waiting"] += 1  # may ask again in a later week
                 continue
@@ -1015,6 +1168,7 @@ class ReferenceModel:
             for reason, chance in leave:  # reasons of their own
                 if u < chance:
                     peer["status"], peer["left_reason"], gone = E.WITHDRAWN, reason, True
+                    peer["left_week"] = self.week
                     break
                 u -= chance
             if gone:
@@ -1075,12 +1229,15 @@ class ReferenceModel:
                 exhausted = peer["energy"] < w.exhaustion_threshold
                 if exhausted:
                     peer["ever_exhausted"] = True
+                    peer["exhausted_week"] = self.week
                 if exhausted:  # one change of status a week, exhaustion first
                     peer["status"] = E.RESTING
                 elif arrested and self.random.random() < cr.p_prison_after_arrest:
                     peer["status"], peer["left_reason"] = E.WITHDRAWN, E.LEFT_HEALTH_PRISON
+                    peer["left_week"] = self.week
                 elif relapsed and self.random.random() < cr.p_leave_after_relapse:
                     peer["status"], peer["left_reason"] = E.WITHDRAWN, E.LEFT_RELAPSE
+                    peer["left_week"] = self.week
                 elif relapsed:
                     peer["status"] = E.BREAK
                     peer["break_until"] = self.week + self._break_weeks(cr.relapse_break_weeks)
@@ -1095,6 +1252,7 @@ class ReferenceModel:
                     peer["status"] = E.ACTIVE
                 elif self.random.random() < w.p_withdraw_per_rest_week:
                     peer["status"], peer["left_reason"] = E.WITHDRAWN, E.LEFT_EXHAUSTION
+                    peer["left_week"] = self.week
             else:  # on a break
                 peer["energy"] = min(
                     1.0, peer["energy"] + w.rest_recovery_per_week * (1.0 - peer["energy"])
@@ -1136,26 +1294,48 @@ class ReferenceModel:
         rec["appointments"].append(self.totals["appointments"])
         rec["supervisions"].append(self.totals["supervisions"])
         rec["cost"].append(self.cost())
+        rec["population"].append(self.here.count(E.PRESENT))
 
-    def metrics(self) -> dict[str, float]:
-        """The metrics of :data:`sim.model.metrics.METRICS`, computed as for the engine."""
+    def _view(self) -> SimpleNamespace:
+        """The state as :mod:`sim.model.metrics` reads an engine's model."""
         n = len(self.peers)
-        view = SimpleNamespace(
+        column = {
+            "ever_exhausted": bool,
+            "status": np.int8,
+            "kind": np.int8,
+            "left_reason": np.int8,
+            "joined": np.int32,
+            "exhausted_week": np.int32,
+            "left_week": np.int32,
+        }
+        book = np.zeros(E.N_BOOK, np.int64)
+        book[E.B_CONTACTED : E.B_RETAINED + 1] = self._ever_all()
+        return SimpleNamespace(
             ever=np.array(self.ever, np.int8),
+            ever_before=np.array(self.ever_before, np.int8) if self._mark else None,
             role=np.array(self.role, np.int8),
             ekind=np.array(self.ekind, np.int8),
+            first_met=np.array(self.first_met, np.int32),
+            last_met=np.array(self.last_met, np.int32),
+            book=book,
             world=self.world,
+            week=self.week,
+            start_week=self.start_week,
+            _mark=self._mark,
             n_peers=n,
-            p_ever_exhausted=np.array([p["ever_exhausted"] for p in self.peers], bool),
-            p_status=np.array([p["status"] for p in self.peers], np.int8),
-            p_kind=np.array([p["kind"] for p in self.peers], np.int8),
-            p_left_reason=np.array([p["left_reason"] for p in self.peers], np.int8),
+            **{
+                f"p_{name}": np.array([p[name] for p in self.peers], dtype)
+                for name, dtype in column.items()
+            },
             weekly=self.weekly,
             totals=self.totals,
             cost=self.cost,
             scenario=self.scenario,
         )
-        return run_metrics(view)
+
+    def metrics(self) -> dict[str, float]:
+        """The metrics of :data:`sim.model.metrics.METRICS`, computed as for the engine."""
+        return run_metrics(self._view())
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

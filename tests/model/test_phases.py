@@ -68,6 +68,14 @@ TALLY_NAMES = (
     "professional hours used",
     "close peers' caseload",
     "trust of the engaged",
+    "in the population",
+    "dormant",
+    "in prison",
+    "dead",
+    "absent clients",
+    "weeks back from prison",
+    "met this week",
+    "met for the first time this week",
 )
 
 
@@ -119,6 +127,12 @@ def _scenario():
             "outreach_workers.hours_per_week": 8.0,
             "outreach_workers.caseload_cap": 4,
             "policy.replacement_delay_weeks": 1,
+            # the population's flows, fast enough to act within one phase
+            "turnover.stop_per_year": 0.5,
+            "turnover.deaths_per_year": 0.2,
+            "turnover.prison_per_year": 0.3,
+            "turnover.prison_weeks": 4.0,
+            "turnover.move_away_per_year": 0.3,
         },
     )
 
@@ -164,6 +178,14 @@ def tallies(c, peers, week: int) -> np.ndarray:
             peers.team[S.T_PROFESSIONAL_USED],
             np.sum(peers.caseload[peers.kind == S.CLOSE]),
             np.sum(c.trust[clients][st == S.ENGAGED]),
+            np.sum(c.here == S.PRESENT),
+            np.sum(c.here == S.DORMANT),
+            np.sum(c.here == S.AWAY),
+            np.sum(c.here == S.DEAD),
+            np.sum(c.role == S.ABSENT),
+            np.sum(c.away_until[c.here == S.AWAY]),
+            np.sum(c.last_met == week),
+            np.sum(c.first_met == week),
         ],
         dtype=float,
     )
@@ -220,6 +242,10 @@ def _reference_samples(model, clients0, peers0, phase: str) -> np.ndarray:
         ref.run_phase(phase)
         c = S.ClientArrays(
             role=np.array(ref.role, np.int8),
+            here=np.array(ref.here, np.int8),
+            away_until=np.array(ref.away_until, np.int32),
+            first_met=np.array(ref.first_met, np.int32),
+            last_met=np.array(ref.last_met, np.int32),
             cstate=np.array(ref.cstate, np.int8),
             ever=np.array(ref.ever, np.int8),
             peer_of=np.array(ref.peer_of, np.int32),

@@ -115,7 +115,7 @@ def test_unknown_top_level_key(tmp_path):
 def test_unknown_nested_key(tmp_path):
     msg = only_problem(tmp_path, "[run]\nweek = 10\n")
     assert "run.week: unknown key" in msg
-    assert "allowed here: replicates, seed, shared_world_from, weeks, worlds" in msg
+    assert "allowed here: history_weeks, replicates, seed, shared_world_from, weeks, worlds" in msg
 
 
 def test_unknown_key_in_locality(tmp_path):
