@@ -67,12 +67,16 @@ def register(subparsers) -> None:
         help="simulate a respondent-driven sampling survey on a scenario's world",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_SURVEY_EPILOG,
-        description="Run the scenario's model once (to know whom the programme engaged and "
-        "linked), then survey its world by respondent-driven sampling: seeds "
-        "start chains, each respondent gets coupons for ties not yet sampled. "
-        "Writes DIR/sample.csv (one row per respondent) and DIR/truth.json (the "
-        "population's true size and shares). Replicates are independent surveys "
-        "of the same population; an interrupted survey resumes when run again.",
+        description="Run the scenario's model once, its history and its weeks (to know whom "
+        "the programme engaged and linked), then survey the population of the "
+        "last week by respondent-driven sampling: seeds start chains, each "
+        "respondent gets coupons for ties not yet sampled. Only people in the "
+        "population then are surveyed (the population is open: [turnover]). "
+        "Writes DIR/sample.csv (one row per respondent; id: a graph file's id, "
+        "else the person's index in the world) and DIR/truth.json (the "
+        "population's true size and shares at the survey's week). Replicates are "
+        "independent surveys of the same population; an interrupted survey "
+        "resumes when run again.",
     )
     p.add_argument(
         "scenario", metavar="SCENARIO", help="scenario file (TOML), or a shipped scenario's name"
@@ -161,7 +165,8 @@ def register(subparsers) -> None:
         "--weeks",
         type=positive_int,
         metavar="W",
-        help="weeks the model runs before the survey (default: the scenario's run.weeks)",
+        help="weeks the model runs before the survey, after its run.history_weeks "
+        "(default: the scenario's run.weeks)",
     )
     p.add_argument(
         "--set",
@@ -266,7 +271,11 @@ def _cmd_survey(args: argparse.Namespace) -> int:
     problems = design.problems()
     if problems:
         raise UserInputError(problems[0])
-    people = world_size(scenario)
+    # Who is present at the start (a graph file: everyone in it); the population is checked
+    # again when the model has run, at the survey's week.
+    people = (
+        world_size(scenario) if scenario.network.generator == "file" else scenario.population.size
+    )
     if design.sample_size > people:
         raise UserInputError(
             f"--sample-size {design.sample_size:,}: must be at most the "
@@ -280,6 +289,7 @@ def _cmd_survey(args: argparse.Namespace) -> int:
         "file": str(scenario_path(args.scenario)),
         "seed": seed,
         "weeks": scenario.run.weeks,
+        "history_weeks": scenario.run.history_weeks,
         "design": design.to_dict(),
         "settings": scenario_to_dict(scenario),
     }
@@ -293,9 +303,15 @@ def _cmd_survey(args: argparse.Namespace) -> int:
 
     def before_run(population) -> None:
         check_design(population, design, seeds=False)
+        history = scenario.run.history_weeks
+        weeks = (
+            f"{history} weeks of history and {scenario.run.weeks} weeks"
+            if history
+            else f"{scenario.run.weeks} weeks"
+        )
         print(
-            f"{scenario.name}: running the model for {scenario.run.weeks} weeks (seed "
-            f"{seed}) to know whom the programme engaged and linked",
+            f"{scenario.name}: running the model for {weeks} (seed {seed}) to know whom "
+            "the programme engaged and linked",
             flush=True,
         )
 
@@ -346,7 +362,8 @@ def _cmd_survey(args: argparse.Namespace) -> int:
         return 130
     sizes, waves = _assemble(out, args.replicates, {**settings, "replicates": args.replicates})
     print(
-        f"surveyed {pop.n:,} people ({truth['service_records']:,} on the service's records)"
+        f"surveyed {pop.n:,} people present at week {pop.week} "
+        f"({truth['service_records']:,} on the service's records)"
         f": {args.replicates} {'replicate' if args.replicates == 1 else 'replicates'}, "
         f"{min(sizes)}-{max(sizes)} respondents each (target {design.sample_size}), "
         f"up to wave {max(waves)}"
@@ -444,6 +461,10 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         )
     stop = getattr(args, "interrupted", None)
     design = data.settings.get("design", {})
+    # The population is the one present at the survey's week (a survey written before the
+    # population was open has no week).
+    week = data.truth.get("survey_week")
+    when = f" at week {week}" if isinstance(week, int) and week > 0 else ""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.trait)
     single = args.replicate is not None or len(data.replicates) == 1
     suffix = f"-replicate{args.replicate}" if args.replicate is not None else ""
@@ -452,7 +473,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         f"survey of {data.settings.get('scenario', '?')} (seed {data.settings.get('seed')}): "
         f"{len(reps)} {'replicate' if len(reps) == 1 else 'replicates'}, "
         f"{design.get('n_seeds', '?')} seeds, {design.get('coupons', '?')} coupons, "
-        f"p-redeem {design.get('p_redeem', '?')}; population {n_true:,}"
+        f"p-redeem {design.get('p_redeem', '?')}; population {n_true:,}{when}"
     )
     if len(trait.labels) > 2 and len(trait.report) == 1:
         print(

@@ -14,6 +14,16 @@ scenario's model did to them in one run (:func:`survey_population`): whether the
 contacted, engaged and linked them, and their trust in their peer. Those linked are the
 service's records, the list the multiplier method and capture-recapture count on.
 
+The population is open (``[turnover]``): people stop using, die, go to prison and move, and
+the world's dormant people enter. The survey happens at the end of the model run (the
+programme's history and its measured weeks), and it sees the population of that week alone
+(:func:`present_population`): only people present then can be seeds, be recruited or be
+counted; the graph it walks is the one induced on them (the ties of those absent have
+ended); and the truth it is checked against (the population's size, each attribute's share,
+the service's records among them) is theirs. A person keeps their identifier across runs and
+surveys: a graph file's id, else their index in the world (not their row among those present,
+which changes with who is present).
+
 Assumptions, each an option of :class:`SurveyDesign`:
 
 - A coupon goes to a tie chosen uniformly among those not yet in the sample, or with a
@@ -39,7 +49,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -53,6 +63,8 @@ __all__ = [
     "Sample",
     "SurveyDesign",
     "chain_referral",
+    "induced_subgraph",
+    "present_population",
     "random_walk",
     "recruit_weights",
     "report_degrees",
@@ -142,14 +154,22 @@ class SurveyDesign:
 class Population:
     """The surveyed population: the graph, every person's attributes, and the service list.
 
+    Persons are numbered ``0 .. n - 1`` among those surveyed; ``person`` maps them back to
+    the world.
+
     Attributes:
-        indptr: CSR row pointers of the graph.
+        indptr: CSR row pointers of the graph among the persons surveyed.
         indices: CSR neighbours.
         attributes: ``name -> (values, labels)``; ``labels`` names a category attribute's
             codes, None for a number.
-        ids: each person's identifier as written (a graph file's ids, else the index).
+        ids: each person's identifier as written (a graph file's ids, else the person's
+            index in the world).
         engaged: persons the programme engaged in the model run (bool per person).
         linked: persons it linked to a service: the service's records (bool per person).
+        person: each person's index in the world (None: the same as their number here).
+        week: the week of the survey (the weeks the model ran before it, history included).
+        people_in_world: persons in the world, those absent at the survey's week included
+            (None: unknown).
     """
 
     indptr: np.ndarray
@@ -158,6 +178,9 @@ class Population:
     ids: list[str]
     engaged: np.ndarray
     linked: np.ndarray
+    person: np.ndarray | None = None
+    week: int = 0
+    people_in_world: int | None = None
 
     @property
     def n(self) -> int:
@@ -194,20 +217,101 @@ class Sample:
 
 
 #: Labels of the ``role`` attribute (codes as :mod:`sim.model.state`: client, close, distant).
+#: A person absent from the population (``ABSENT``) is never surveyed, so needs no label.
 ROLE_LABELS = ("client", "close peer", "distant peer")
 
 
-def _model_attributes(model) -> dict[str, tuple[np.ndarray, tuple | None]]:
+def _model_attributes(model, person: np.ndarray) -> dict[str, tuple[np.ndarray, tuple | None]]:
+    """What the model run did to each of ``person`` (world indices), by attribute name."""
     from sim.model import state as E
 
-    ever = model.ever
+    ever = model.ever[person]
+    role = model.role[person].astype(np.int64)
+    if role.size and int(role.max()) >= len(ROLE_LABELS):
+        # Only a person absent from the population has a role beyond the labels (ABSENT);
+        # the survey's persons are all present, so this is a broken invariant, not bad input.
+        raise RuntimeError(
+            f"a person present at week {model.week} has role code {int(role.max())}, "
+            f"beyond the survey's labels {ROLE_LABELS}"
+        )
     return {
-        "role": (model.role.astype(np.int64), ROLE_LABELS),
+        "role": (role, ROLE_LABELS),
         "contacted": ((ever & E.EVER_CONTACTED > 0).astype(np.int64), None),
         "engaged": ((ever & E.EVER_ENGAGED > 0).astype(np.int64), None),
         "linked": ((ever & E.EVER_LINKED > 0).astype(np.int64), None),
-        "trust": (model.trust.copy(), None),
+        "trust": (model.trust[person].copy(), None),
     }
+
+
+def induced_subgraph(
+    indptr: np.ndarray, indices: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR graph induced on the persons ``keep`` (ascending), renumbered ``0 .. k - 1``.
+
+    Person ``keep[j]`` becomes ``j``; a tie is kept when both ends are kept, in the order the
+    graph held it. Cost: O(persons + ties) time and memory.
+
+    Args:
+        indptr: CSR row pointers.
+        indices: CSR neighbours.
+        keep: the persons kept, ascending and distinct.
+
+    Returns:
+        ``(indptr, indices)`` of the induced graph, in the input's dtypes.
+    """
+    n = indptr.shape[0] - 1
+    new = np.full(n, -1, dtype=np.int64)
+    new[keep] = np.arange(keep.shape[0])
+    rows = np.repeat(new, np.diff(indptr))
+    cols = new[indices]
+    both = (rows >= 0) & (cols >= 0)
+    counts = np.bincount(rows[both], minlength=keep.shape[0])
+    out_ptr = np.zeros(keep.shape[0] + 1, dtype=indptr.dtype)
+    np.cumsum(counts, out=out_ptr[1:])
+    return out_ptr, cols[both].astype(indices.dtype)
+
+
+def present_population(world, model, scenario) -> Population:
+    """The persons in the population at the model's current week, as the survey sees them.
+
+    Only persons present (``model.here == PRESENT``) are in it: their ties among themselves
+    (those of absent persons have ended), their attributes, and what the model run did to
+    them; the service's records are those of them it linked. Each keeps their identifier:
+    a graph file's id, else their index in the world.
+
+    Args:
+        world: the model's world.
+        model: the :class:`~sim.model.outreach.OutreachModel` run on it.
+        scenario: the scenario, whose names label the attributes' codes.
+    """
+    from sim.model.state import PRESENT
+
+    person = np.flatnonzero(model.here == PRESENT)
+    indptr, indices = induced_subgraph(world.graph.indptr, world.graph.indices, person)
+    attributes = {
+        name: (np.asarray(values)[person], labels)
+        for name, (values, labels) in world.person_attributes(scenario).items()
+    }
+    ran = _model_attributes(model, person)
+    for name, value in ran.items():
+        attributes.setdefault(name, value)
+    # A graph file's attribute never shares a name with these (refused by
+    # survey_population), so the service's records in sample.csv are the model's.
+    if world.ids is not None:
+        ids = [world.ids[i] for i in person.tolist()]
+    else:
+        ids = [str(i) for i in person.tolist()]
+    return Population(
+        indptr=indptr,
+        indices=indices,
+        attributes=attributes,
+        ids=ids,
+        engaged=ran["engaged"][0] > 0,
+        linked=ran["linked"][0] > 0,
+        person=person,
+        week=int(model.week),
+        people_in_world=int(world.n),
+    )
 
 
 def survey_population(
@@ -216,16 +320,20 @@ def survey_population(
     stop: threading.Event | None = None,
     before_run: Callable[[Population], None] | None = None,
 ) -> Population:
-    """The scenario's world (replicate 0) with what one run of its model did to each person.
+    """The population at the end of one run of the scenario's model (replicate 0), as surveyed.
 
-    The model runs the scenario's weeks on that world, so who was engaged and linked (the
-    service's records) come from the same people the survey samples.
+    The model runs on the scenario's world (replicate 0) as :meth:`OutreachModel.run
+    <sim.model.outreach.OutreachModel.run>` does, the programme's history
+    (``run.history_weeks``) and then its ``run.weeks``; the survey is taken at its end
+    (:func:`present_population`), so who was engaged and linked (the service's records) come
+    from the same people the survey samples, and the population is the one of that week.
 
     Args:
         scenario: the scenario.
         stop: when set, the model run stops (checked between weeks).
-        before_run: called with the population as it is before the model runs (its model
-            attributes all zero), to refuse a survey design before the run rather than after.
+        before_run: called with the population as it is before the model runs (those
+            present at the start, their model attributes all zero), to refuse a survey design
+            before the run rather than after.
 
     Raises:
         UserInputError: the world cannot be built (a bad graph file).
@@ -238,31 +346,13 @@ def survey_population(
     net = scenario.network
     _check_attribute_names(world.person_attributes(scenario), net.nodes_file or net.file)
     model = OutreachModel(scenario, 0, world)
-    ids = list(world.ids) if world.ids is not None else [str(i) for i in range(world.n)]
-
-    def population() -> Population:
-        attributes = dict(world.person_attributes(scenario))
-        ran = _model_attributes(model)
-        for name, value in ran.items():
-            attributes.setdefault(name, value)
-        # A graph file's attribute never shares a name with these (refused above), so the
-        # service's records in sample.csv are the model's.
-        return Population(
-            indptr=world.graph.indptr,
-            indices=world.graph.indices,
-            attributes=attributes,
-            ids=ids,
-            engaged=ran["engaged"][0] > 0,
-            linked=ran["linked"][0] > 0,
-        )
-
     if before_run is not None:
-        before_run(population())
-    for _ in range(scenario.run.weeks):
+        before_run(present_population(world, model, scenario))
+    for _ in range(scenario.run.history_weeks + scenario.run.weeks):
         if stop is not None and stop.is_set():
             raise KeyboardInterrupt
         model.step()
-    return population()
+    return present_population(world, model, scenario)
 
 
 def _check_attribute_names(attributes: dict, where: str) -> None:
@@ -374,7 +464,10 @@ def chain_referral(
     """
     limit = np.inf if max_size is None else max_size
     in_sample = np.zeros(indptr.shape[0] - 1, dtype=bool)
-    node, recruiter, wave, seed = [], [], [], []
+    node: list[int] = []
+    recruiter: list[int] = []
+    wave: list[int] = []
+    seed: list[int] = []
     queue: deque[int] = deque()
     for s in seeds[: int(min(len(seeds), limit))]:
         s = int(s)
@@ -490,9 +583,10 @@ def check_design(pop: Population, design: SurveyDesign, *, seeds: bool = True) -
     if problems:
         raise UserInputError(problems[0])
     if design.sample_size > pop.n:
+        when = f" at the survey's week {pop.week}" if pop.week else ""
         raise UserInputError(
             f"--sample-size {design.sample_size:,}: must be at most the "
-            f"population, {pop.n:,} people"
+            f"population{when}, {pop.n:,} people"
         )
     if seeds:
         _seed_pool(pop, design)
@@ -536,7 +630,7 @@ def run_replicates(
     pop: Population,
     design: SurveyDesign,
     seed: int,
-    replicates: range,
+    replicates: Sequence[int],
     write: Callable[[int, Sample], None],
     *,
     stop: threading.Event | None = None,

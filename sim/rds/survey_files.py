@@ -3,8 +3,10 @@
 - ``survey.json``: the scenario, seed, design, number of replicates and each replicate's
   number of respondents, so ``estimate`` knows what it reads (and refuses a ``sample.csv``
   cut short) and an interrupted survey resumes only with the same settings.
-- ``truth.json``: the population size, the service's records, and each attribute's true
-  population share (categories and whole-number attributes with few values) or mean.
+- ``truth.json``: the population at the survey's week (``survey_week``: the model's weeks,
+  its history included; the population is open, so this is who is present then, out of the
+  ``people_in_world``): its size, the service's records among it, its mean degree and each
+  attribute's true share (categories and whole-number attributes with few values) or mean.
 - ``replicates/NNNN.csv``: each replicate's sample, written as it finishes (a survey resumes
   from them); ``sample.csv`` is all of them in replicate order, written at the end.
 - ``sample.csv``: one row per respondent: ``replicate``, ``id``, ``recruiter`` (empty for a
@@ -19,6 +21,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +81,11 @@ def sample_csv(pop, sample, replicate: int, header: bool) -> str:
 
 
 def truth_document(pop, scenario_name: str) -> dict:
-    """The population's truth: size, service records and each attribute's shares or mean."""
+    """The population's truth: size, service records and each attribute's shares or mean.
+
+    All of the population the survey saw (:class:`~sim.rds.survey.Population`): the persons
+    present at its week, their ties among themselves, the service's records among them.
+    """
     attrs = {}
     for name, (values, labels) in pop.attributes.items():
         values = np.asarray(values)
@@ -92,7 +99,7 @@ def truth_document(pop, scenario_name: str) -> dict:
             }
             continue
         x = values.astype(float)
-        entry = {"kind": "number", "mean": float(x.mean())}
+        entry: dict[str, Any] = {"kind": "number", "mean": float(x.mean())}
         distinct = np.unique(x)
         if distinct.size <= _MAX_SHARED_VALUES and np.all(distinct == np.round(distinct)):
             entry["shares"] = {
@@ -101,13 +108,17 @@ def truth_document(pop, scenario_name: str) -> dict:
             }
         attrs[name] = entry
     degree = pop.degree()
-    return {
+    out = {
         "scenario": scenario_name,
+        "survey_week": int(pop.week),
         "population_size": pop.n,
         "service_records": int(pop.linked.sum()),
         "mean_degree": float(degree.mean()),
         "attributes": attrs,
     }
+    if pop.people_in_world is not None:
+        out["people_in_world"] = int(pop.people_in_world)
+    return out
 
 
 def part_path(out: Path, replicate: int) -> Path:

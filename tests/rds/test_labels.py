@@ -38,6 +38,8 @@ def _ties(folder: Path, n: int) -> list[str]:
 
 
 def _scenario(folder: Path, gender: tuple[str, str], weeks: int = 2) -> Path:
+    # A closed population (no [turnover]): everyone in the file is surveyed and the truth is
+    # the file's own shares (tests/rds/test_open_population.py surveys an open one).
     names = json.dumps(list(gender), ensure_ascii=False)
     return write(
         folder / "net.toml",
@@ -45,6 +47,11 @@ def _scenario(folder: Path, gender: tuple[str, str], weeks: int = 2) -> Path:
 name = "labels"
 [run]
 weeks = {weeks}
+[turnover]
+stop_per_year = 0.0
+deaths_per_year = 0.0
+prison_per_year = 0.0
+move_away_per_year = 0.0
 [population.subgroups.gender]
 names = {names}
 shares = [0.5, 0.5]

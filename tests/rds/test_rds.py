@@ -333,7 +333,11 @@ def test_reported_degrees_heap_and_stay_positive():
 
 
 def _graph_scenario(folder):
-    """A scenario on a 400-person graph file with an extra 0/1 column ``hiv`` in its nodes."""
+    """A scenario on a 400-person graph file with an extra 0/1 column ``hiv`` in its nodes.
+
+    A closed population (no [turnover]): the survey sees all 400 and the truth is the file's
+    (tests/rds/test_open_population.py surveys an open one).
+    """
     n = 400
     rows = [f"p{i},p{(i + 1) % n}" for i in range(n)]
     rows += [f"p{i},p{(i + 7) % n}" for i in range(0, n, 3)]
@@ -348,6 +352,11 @@ name = "net"
 [run]
 replicates = 2
 weeks = 6
+[turnover]
+stop_per_year = 0.0
+deaths_per_year = 0.0
+prison_per_year = 0.0
+move_away_per_year = 0.0
 [network]
 generator = "file"
 file = "ties.csv"
