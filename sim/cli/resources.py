@@ -98,6 +98,25 @@ def _mean_degree(scenario) -> float:
     return float(scenario.network.mean_degree)
 
 
+def _world_degree(scenario) -> float:
+    """Ties per person of the world.
+
+    A generated world's dormant people have ties too, so that the people present have
+    ``network.mean_degree`` among themselves.
+    """
+    if scenario.network.generator == "file":
+        return _mean_degree(scenario)
+    return _mean_degree(scenario) * (1.0 + scenario.population.dormant_per_person)
+
+
+def _dormant(scenario) -> str:
+    """What the world holds beyond the population, for a memory warning."""
+    d = scenario.population.dormant_per_person
+    if scenario.network.generator == "file" or d <= 0:
+        return ""
+    return f"{d:g} dormant per person, "
+
+
 def warn_workers(workers: int | None, option: str = "--workers") -> None:
     """Warn when more workers are asked for than the machine has cores."""
     cores = os.cpu_count()
@@ -116,7 +135,7 @@ def warn_before_runs(scenarios: Sequence, workers: int | None) -> None:
         workers: the --workers given (None: all cores).
     """
     from sim.ensemble.replicates import default_workers
-    from sim.model.world import WORLD_CACHE_BYTES, world_count, world_size
+    from sim.model.world import WORLD_CACHE_BYTES, world_count, world_persons, world_size
 
     warn_workers(workers)
     free = available_memory()
@@ -126,20 +145,22 @@ def warn_before_runs(scenarios: Sequence, workers: int | None) -> None:
     need, worst = 0, None
     for s in scenarios:
         people = world_size(s)
+        persons, degree = world_persons(s), _world_degree(s)  # the dormant included
         reps = s.run.replicates
         running = min(threads, reps)
         worlds = world_count(s)
         # The world cache holds recent worlds up to its budget, and always the latest.
-        size = run_memory(people, _mean_degree(s), 0, 1, 0) - _BASE_BYTES
+        size = run_memory(persons, degree, 0, 1, 0) - _BASE_BYTES
         kept = min(worlds, max(running, WORLD_CACHE_BYTES // max(1, size)))
-        bytes_ = run_memory(people, _mean_degree(s), running, kept, building=min(running, worlds))
+        bytes_ = run_memory(persons, degree, running, kept, building=min(running, worlds))
         if bytes_ > need:
             need, worst = bytes_, (s, people, min(threads, reps))
     if need > free:
         s, people, running = worst
         warn(
             f"{s.name} needs about {_gb(need)} of memory ({people:,} people, mean degree "
-            f"{_mean_degree(s):g}, {running} replicate{'s' if running != 1 else ''} at "
+            f"{_mean_degree(s):g}, {_dormant(s)}{running} "
+            f"replicate{'s' if running != 1 else ''} at "
             f"once) and this machine has {_gb(free)} free: it may fail or swap; lower "
             "population.size or --workers"
         )
@@ -162,10 +183,13 @@ def warn_before_sweep(spec, runs: int, processes: int | None) -> None:
     free = available_memory()
     if processes is None or free is None:
         return
-    from sim.model.world import world_size
+    from sim.model.world import world_persons
 
-    people = max(_values(spec, "population.size", world_size(spec.base)))
-    degree = max(_values(spec, "network.mean_degree", _mean_degree(spec.base)))
+    scale = world_persons(spec.base) / max(1, spec.base.population.size)
+    if spec.base.network.generator == "file":
+        scale = 1.0
+    people = max(_values(spec, "population.size", spec.base.population.size)) * scale
+    degree = max(_values(spec, "network.mean_degree", _mean_degree(spec.base))) * scale
     # A worker process runs one replicate at a time and keeps the world it last built.
     need = processes * run_memory(int(people), float(degree), 1, 1)
     if need > free:

@@ -1049,9 +1049,7 @@ def outreach(w, world, c, p, par, keys, counters):
             label = par.label_trust_factor if p.label_until[best] > w else 1.0
             if c.cstate[v] != HIDDEN:
                 _encounter(c, v, w, counters)
-            elif uniform(kaccept, k) < _contact_chance(
-                world, par, v, kind, label
-            ):
+            elif uniform(kaccept, k) < _contact_chance(world, par, v, kind, label):
                 _contact(c, v, w, best, par.trust[kind] * label, -1, 0, counters)
                 counters[C_NEW_CONTACTS] += 1
     # Site meetings that found no visitor: with the peer's ties, or not worked.

@@ -66,7 +66,6 @@ _TABLE = (
         "clients",
         "distinct clients with at least one encounter in the period: a first contact, a "
         "meeting on the street or at a site, an accompaniment, a house call or a hand-off",
-        key=True,
     ),
     Metric(
         "clients_new_share",

@@ -40,6 +40,7 @@ __all__ = [
     "world_count",
     "world_index",
     "persons_in_world",
+    "world_persons",
     "world_problems",
     "world_size",
     "world_stats",
@@ -616,9 +617,21 @@ def persons_in_world(size: int, dormant_per_person: float) -> int:
 
 
 def world_size(scenario: Scenario) -> int:
-    """The number of people in the scenario's world.
+    """The number of people in the scenario's population at the start.
 
-    A graph file's, else the population and its dormant people (:func:`persons_in_world`).
+    A graph file's, else ``population.size`` (the world also holds the dormant people:
+    :func:`world_persons`).
+    """
+    if scenario.network.generator == "file":
+        return _file_graph(scenario)[0].n_nodes
+    return scenario.population.size
+
+
+def world_persons(scenario: Scenario) -> int:
+    """Everyone the scenario's world holds, for what memory and time scale with.
+
+    A graph file's people, else the population and its dormant people
+    (:func:`persons_in_world`).
     """
     if scenario.network.generator == "file":
         return _file_graph(scenario)[0].n_nodes

@@ -158,7 +158,18 @@ def test_picks_do_not_depend_on_the_thread_count():
 # ---------------------------------------------------------------- the model's recruitment
 
 
-def _small(**extra):
+# A closed population: the greedy queue is walked as it is. In an open one the people not in
+# the population when a post is filled are passed over (the first test below checks that).
+CLOSED = {
+    "population.dormant_per_person": 0.0,
+    "turnover.stop_per_year": 0.0,
+    "turnover.deaths_per_year": 0.0,
+    "turnover.prison_per_year": 0.0,
+    "turnover.move_away_per_year": 0.0,
+}
+
+
+def _small(closed: bool = True, **extra):
     return load_scenario(
         BASELINE,
         {
@@ -166,6 +177,7 @@ def _small(**extra):
             "run.seed": 20261202,
             "close_peers.recruitment": "influence",
             "distant_peers.recruitment": "influence",
+            **(CLOSED if closed else {}),
             **extra,
         },
     )
@@ -173,16 +185,21 @@ def _small(**extra):
 
 def test_the_model_recruits_the_peers_the_chooser_returns():
     s = _small(
-        **{"close_peers.count": 6, "distant_peers.count": 0, "close_peers.age_band_shares": []}
+        closed=False,
+        **{"close_peers.count": 6, "distant_peers.count": 0, "close_peers.age_band_shares": []},
     )
     for r in range(3):
         model = OutreachModel(s, r)
         streams = kind_streams(s.run.seed, r, S.CLOSE)
         contact, hops, refer = tie_probabilities(s, model.world, S.CLOSE)
         picks = greedy_influence(
-            model.world.graph, contact, hops, refer, 6, key=int(streams.influence_key)
+            model.world.graph, contact, hops, refer, 24, key=int(streams.influence_key)
         )
-        assert np.array_equal(model.peer_nodes("close"), picks.nodes)
+        # The greedy order of the whole world's people; those not in the population at the
+        # start (dormant, in prison) are passed over.
+        present = picks.nodes[model.here[picks.nodes] == S.PRESENT]
+        assert present.size >= 6
+        assert np.array_equal(model.peer_nodes("close"), present[:6])
 
 
 def test_with_an_age_band_mix_each_pick_comes_from_its_recruits_band():

@@ -249,9 +249,11 @@ def test_json_groups(runs):
                 "linked_share",
             } <= set(measures), (attr, label)
             assert set(measures["size"]) >= {"mean", "ci_low", "ci_high"}
-    # every client counts, and peers only once someone reached them (promoted clients)
+    # every client in the population at some time of the period counts (not the dormant, nor
+    # those in prison throughout), and peers only once someone reached them (promoted clients)
     total = sum(m["size"]["mean"] for m in groups["locality"].values())
-    assert 300 - 10 <= total <= 300
+    end = _ok(runs, "file")["metrics"]["population_size_end"]["mean"]
+    assert end - 10 <= total <= 1.5 * 300
 
 
 def test_json_weekly_series(runs):
@@ -275,6 +277,7 @@ def test_options_are_honoured(runs):
         "seed": 7,
         "worlds": 0,
         "shared_world_from": 50_000,
+        "history_weeks": 0,
     }
     assert len(doc["weekly"]["contacted"]["mean"]) == 7
     assert runs["seed7_w1"][0].stdout.startswith("small: 4 replicates of 6 weeks, seed 7")
