@@ -168,7 +168,7 @@ def register(subparsers) -> None:
 
 def _prepare(args: argparse.Namespace, at_least: int):
     """Load and align the scenarios of a compare or report command."""
-    from sim.cli.options import load_with_sets, parse_sets
+    from sim.cli.options import load_with_sets, option_overrides
     from sim.ensemble.compare import align_run_settings
     from sim.model.scenario import ScenarioError
 
@@ -176,7 +176,7 @@ def _prepare(args: argparse.Namespace, at_least: int):
         raise UserInputError(
             f"{args.command}: give at least {at_least} scenario files (the first is the reference)"
         )
-    overrides = parse_sets(args.overrides)
+    overrides = option_overrides(args)
     scenarios = []
     for arg in args.scenarios:
         try:
