@@ -222,8 +222,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         comparison_header,
         comparison_table,
         groups_comparison_table,
+        years_comparison_table,
     )
-    from sim.output.tables import dump_json
+    from sim.output.tables import WEEKS_PER_YEAR, dump_json
 
     comparison = run_comparison(
         scenarios,
@@ -235,6 +236,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(comparison_header(comparison, seed_from))
     print()
     print(comparison_table(comparison))
+    if comparison.run.weeks > WEEKS_PER_YEAR:  # a single year is the table above
+        from sim.output.comparison import YEARS_MARK
+
+        print("\nYear by year (each measure's mean over replicates, its 95% interval below):")
+        print(years_comparison_table(comparison))
+        print(YEARS_MARK)
     print("\nWho is reached (share of each client type, means over replicates):")
     print(groups_comparison_table(comparison))
     # Draw the plot before writing anything, so a plotting failure leaves no partial outputs.
