@@ -49,7 +49,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.cli.resources import warn_before_runs
     from sim.ensemble.replicates import run_ensemble, worlds_line
     from sim.model.scenario import scenario_to_dict
-    from sim.model.world import world_count, world_size, world_stats
+    from sim.model.world import world_count, world_stats
     from sim.output.atomic import check_writable, write_text_atomic
     from sim.output.tables import (
         WEEKS_PER_YEAR,
@@ -58,6 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         history_line,
         leaving_line,
         metrics_table,
+        people_words,
         years_document,
         years_table,
     )
@@ -78,7 +79,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = result.metrics()
     print(
         f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
-        f"seed {scenario.run.seed}, {world_size(scenario):,} people"
+        f"seed {scenario.run.seed}, {people_words(scenario)}"
     )
     history = history_line(scenario.run.history_weeks, scenario.run.weeks)
     if history:

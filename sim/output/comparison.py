@@ -17,11 +17,11 @@ from typing import Any
 from sim.ensemble.compare import SHARED_LUCK, Comparison
 from sim.model.metrics import METRICS, YEAR_METRICS
 from sim.model.scenario import scenario_to_dict
-from sim.model.world import world_size
 from sim.output.tables import (
     format_number,
     groups_rows,
     history_line,
+    people_words,
     year_label,
     years_document,
 )
@@ -138,7 +138,7 @@ def comparison_header(comparison: Comparison, seed_from: str) -> str:
     ]
     for label, s in zip(comparison.labels, comparison.scenarios, strict=True):
         lines.append(
-            f"  {label}: {s.source or '-'}, {world_size(s):,} people"
+            f"  {label}: {s.source or '-'}, {people_words(s)}"
             + (f" - {s.description}" if s.description else "")
         )
     history = history_line(comparison.history_weeks(), run.weeks)

@@ -20,7 +20,6 @@ from sim.ensemble.compare import Comparison
 from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
 from sim.model.scenario import describe_parameters
-from sim.model.world import world_size
 from sim.output.atomic import check_folder_writable as check_out_dir
 from sim.output.atomic import write_folder_atomic
 from sim.output.comparison import (
@@ -33,7 +32,7 @@ from sim.output.comparison import (
     groups_comparison_rows,
     years_comparison_rows,
 )
-from sim.output.tables import WEEKS_PER_YEAR, format_number, history_line
+from sim.output.tables import WEEKS_PER_YEAR, format_number, history_line, population_size
 
 __all__ = [
     "DEFAULT_QUESTION",
@@ -229,7 +228,7 @@ def build_report(
                 (
                     label,
                     s.description or "-",
-                    f"{world_size(s):,}",
+                    f"{population_size(s):,}",
                     Path(s.source).name if s.source else "-",
                 )
                 for label, s in zip(labels, comparison.scenarios, strict=True)

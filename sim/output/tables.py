@@ -20,6 +20,8 @@ __all__ = [
     "leaving_line",
     "json_ready",
     "metrics_table",
+    "people_words",
+    "population_size",
     "year_label",
     "years_document",
     "years_table",
@@ -121,6 +123,31 @@ def years_document(years: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         }
         for y in years
     ]
+
+
+def population_size(scenario) -> int:
+    """People in a scenario's population at the start: ``population.size``, or a graph file's."""
+    if scenario.network.generator == "file":
+        from sim.model.world import world_size
+
+        return world_size(scenario)
+    return int(scenario.population.size)
+
+
+def people_words(scenario) -> str:
+    """The people of a scenario's population, and the dormant ones its world holds besides.
+
+    ``300 people (150 more in the world, dormant until they enter)``: the population is what
+    a planner sets (``population.size``); a generated world also holds people who may join
+    it later (``population.dormant_per_person``). A graph file's people are all present.
+    """
+    from sim.model.world import world_size
+
+    world, present = world_size(scenario), population_size(scenario)
+    said = f"{present:,} people"
+    if world > present:
+        said += f" ({world - present:,} more in the world, dormant until they enter)"
+    return said
 
 
 def history_line(history_weeks: int | Mapping[str, int], weeks: int) -> str:
