@@ -84,3 +84,36 @@ def test_animation_starts_after_the_history(tmp_path, capsys):
     assert code == 0
     assert Image.open(out).n_frames == 4  # the start of the measured weeks, then each week
     assert "4 frames" in capsys.readouterr().out
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_page_in_chromium_opens_after_the_history(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tests.viz.test_viz_browser import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        _need_browser,
+        page_opener,
+        running_viz,
+    )
+
+    _need_browser()
+    args = ("--set", "population.size=1000", "--set", "run.history_weeks=60")
+    with running_viz(tmp_path, *args) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            with page_opener(browser, server["url"], ".outreach-week") as opener:
+                pg = opener(1600, 1000)
+                assert pg.inner_text(".outreach-week").strip() == "Year 1, week 0"
+                note = pg.inner_text(".outreach-history").strip()
+                assert note == "after 60 weeks of the programme's history"
+                pg.get_by_role("button", name="Step", exact=True).click()
+                pg.wait_for_function(
+                    "document.querySelector('.outreach-week')?.innerText.trim() == "
+                    "'Year 1, week 1'",
+                    timeout=15000,
+                )
+        finally:
+            browser.close()
