@@ -308,14 +308,14 @@ def build_report(
     sections.append(("Results", blocks))
 
     if run.weeks > WEEKS_PER_YEAR:  # a single year is the Results above
-        header, rows = years_comparison_rows(comparison, joined=True)
+        year_header, year_rows = years_comparison_rows(comparison, joined=True)
         said = (
             "Each year of the measured weeks on its own: each measure's mean over the runs, "
             "with its 95% interval in brackets."
         )
         if len(labels) > 1:
             said += " " + YEARS_MARK[0].upper() + YEARS_MARK[1:] + "."
-        sections.append(("Year by year", [("p", said), ("table", header, rows)]))
+        sections.append(("Year by year", [("p", said), ("table", year_header, year_rows)]))
 
     sections.append(
         (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sim.model.metrics import METRICS, YEAR_METRICS
@@ -70,7 +70,7 @@ def year_label(year: Mapping[str, Any]) -> str:
     return label
 
 
-def years_table(years: list[Mapping[str, Any]]) -> str:
+def years_table(years: Sequence[Mapping[str, Any]]) -> str:
     """The measured period year by year: a row per measure, a column per year.
 
     Each measure takes two lines: the means over replicates, and below them the 95%
@@ -105,7 +105,7 @@ def _interval(s: Mapping[str, float]) -> str:
     return f"{format_number(lo)} to {format_number(hi)}"
 
 
-def years_document(years: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def years_document(years: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The years for a JSON document, the measures in :data:`~sim.model.metrics.YEAR_METRICS` order.
 
     ``[{"year": 1, "weeks": 52, "metrics": {NAME: {"mean", "ci_low", "ci_high"}}}, ...]``.
