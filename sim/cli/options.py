@@ -123,16 +123,19 @@ def add_run_options(p: argparse.ArgumentParser, *, scenarios: int = 1) -> None:
         "--weeks",
         type=run_setting_int("weeks"),
         metavar="W",
-        help=f"weeks measured{each}; beyond 52 the results are also given year by year "
-        f"(default: {default} run.weeks)",
+        help=f"weeks measured{' in every scenario' if each else ''}; beyond 52 the results "
+        f"are also given year by year (default: {default} run.weeks)",
     )
     p.add_argument(
         "--history-weeks",
         type=run_setting_int("history_weeks"),
         metavar="H",
-        help=f"weeks the programme ran before the measured weeks{each}; their own results "
-        "are not reported (default: the scenario's run.history_weeks; as --set "
-        "run.history_weeks=H)",
+        help="weeks the programme ran before the measured weeks"
+        + (" (in every scenario)" if each else "")
+        + "; its clients, peers and trust carry over, its own results are not reported "
+        "(default: "
+        + ("each scenario's" if each else "the scenario's")
+        + " run.history_weeks; as --set run.history_weeks=H)",
     )
     p.add_argument(
         "--set",
