@@ -26,12 +26,14 @@ __all__ = [
     "int_in",
     "load_scenario_args",
     "load_with_sets",
+    "option_overrides",
     "parse_sets",
     "blame_set",
     "example_path",
     "examples_folder",
     "positive_int",
     "progress_bar",
+    "run_setting_int",
     "scenario_path",
     "scenarios_folder",
     "seed_int",
@@ -61,6 +63,25 @@ def int_in(lo: int, hi: int | None = None) -> Callable[[str], int]:
 positive_int = int_in(1)
 #: A root seed: what :class:`numpy.random.SeedSequence` accepts and a TOML integer can hold.
 seed_int = int_in(0, 2**63 - 1)
+
+
+def run_setting_int(name: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in the range ``run.<name>`` declares in a scenario.
+
+    The range is read from the declaration when the option is parsed, so an option and
+    ``--set run.<name>=...`` allow the same values (and the parser's construction imports
+    nothing).
+    """
+
+    def parse(text: str) -> int:
+        import dataclasses
+
+        from sim.model.scenario import RunSettings
+
+        meta = {f.name: f.metadata for f in dataclasses.fields(RunSettings)}[name]
+        return int_in(int(meta["lo"]), int(meta["hi"]))(text)
+
+    return parse
 
 
 def add_run_options(p: argparse.ArgumentParser, *, scenarios: int = 1) -> None:
@@ -100,9 +121,21 @@ def add_run_options(p: argparse.ArgumentParser, *, scenarios: int = 1) -> None:
     )
     p.add_argument(
         "--weeks",
-        type=positive_int,
+        type=run_setting_int("weeks"),
         metavar="W",
-        help=f"weeks to simulate (default: {default} run.weeks)",
+        help=f"weeks measured{' in every scenario' if each else ''}; beyond 52 the results "
+        f"are also given year by year (default: {default} run.weeks)",
+    )
+    p.add_argument(
+        "--history-weeks",
+        type=run_setting_int("history_weeks"),
+        metavar="H",
+        help="weeks the programme ran before the measured weeks"
+        + (" (in every scenario)" if each else "")
+        + "; its clients, peers and trust carry over, its own results are not reported "
+        "(default: "
+        + ("each scenario's" if each else "the scenario's")
+        + " run.history_weeks; as --set run.history_weeks=H)",
     )
     p.add_argument(
         "--set",
@@ -279,7 +312,7 @@ def load_scenario_args(arg: str, args: argparse.Namespace):
     Raises:
         UserInputError: an unknown scenario, a bad file or a bad override.
     """
-    overrides = parse_sets(args.overrides)
+    overrides = option_overrides(args)
     for key, value in (
         ("run.replicates", args.replicates),
         ("run.seed", args.seed),
@@ -288,6 +321,22 @@ def load_scenario_args(arg: str, args: argparse.Namespace):
         if value is not None:
             overrides[key] = value
     return load_with_sets(scenario_path(arg), overrides, args.overrides)
+
+
+def option_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--set`` overrides (:func:`parse_sets`) with the options that apply to every scenario.
+
+    ``--history-weeks H`` is ``--set run.history_weeks=H``. (``--seed``, ``--replicates`` and
+    ``--weeks`` are shared by compared scenarios and set where they are aligned.)
+
+    Raises:
+        UserInputError: a bad ``--set`` pair.
+    """
+    overrides = parse_sets(args.overrides)
+    history = getattr(args, "history_weeks", None)
+    if history is not None:
+        overrides["run.history_weeks"] = history
+    return overrides
 
 
 #: Scenario keys that name files. In a scenario file a relative path is taken from the file's

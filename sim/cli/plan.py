@@ -168,7 +168,7 @@ def register(subparsers) -> None:
 
 def _prepare(args: argparse.Namespace, at_least: int):
     """Load and align the scenarios of a compare or report command."""
-    from sim.cli.options import load_with_sets, parse_sets
+    from sim.cli.options import load_with_sets, option_overrides
     from sim.ensemble.compare import align_run_settings
     from sim.model.scenario import ScenarioError
 
@@ -176,7 +176,7 @@ def _prepare(args: argparse.Namespace, at_least: int):
         raise UserInputError(
             f"{args.command}: give at least {at_least} scenario files (the first is the reference)"
         )
-    overrides = parse_sets(args.overrides)
+    overrides = option_overrides(args)
     scenarios = []
     for arg in args.scenarios:
         try:
@@ -222,8 +222,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         comparison_header,
         comparison_table,
         groups_comparison_table,
+        years_comparison_table,
     )
-    from sim.output.tables import dump_json
+    from sim.output.tables import WEEKS_PER_YEAR, dump_json
 
     comparison = run_comparison(
         scenarios,
@@ -235,6 +236,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(comparison_header(comparison, seed_from))
     print()
     print(comparison_table(comparison))
+    if comparison.run.weeks > WEEKS_PER_YEAR:  # a single year is the table above
+        from sim.output.comparison import YEARS_MARK
+
+        print("\nYear by year (each measure's mean over replicates, its 95% interval below):")
+        print(years_comparison_table(comparison))
+        print(YEARS_MARK)
     print("\nWho is reached (share of each client type, means over replicates):")
     print(groups_comparison_table(comparison))
     # Draw the plot before writing anything, so a plotting failure leaves no partial outputs.

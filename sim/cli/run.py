@@ -14,6 +14,7 @@ examples:
   outreach run big_city --replicates 50 --json big_city.json
   outreach run my_programme.toml --set close_peers.count=12
   outreach run baseline --replicates 5 --events events.parquet
+  outreach run baseline --weeks 156 --history-weeks 104
 """
 
 
@@ -48,9 +49,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.cli.resources import warn_before_runs
     from sim.ensemble.replicates import run_ensemble, worlds_line
     from sim.model.scenario import scenario_to_dict
-    from sim.model.world import world_count, world_size, world_stats
+    from sim.model.world import world_count, world_stats
     from sim.output.atomic import check_writable, write_text_atomic
-    from sim.output.tables import dump_json, groups_table, leaving_line, metrics_table
+    from sim.output.tables import (
+        WEEKS_PER_YEAR,
+        dump_json,
+        groups_table,
+        history_line,
+        leaving_line,
+        metrics_table,
+        people_words,
+        years_document,
+        years_table,
+    )
 
     scenario = load_scenario_args(args.scenario, args)
     if args.json:  # check the destination before hours of work, not after
@@ -68,11 +79,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = result.metrics()
     print(
         f"{scenario.name}: {scenario.run.replicates} replicates of {scenario.run.weeks} weeks, "
-        f"seed {scenario.run.seed}, {world_size(scenario):,} people"
+        f"seed {scenario.run.seed}, {people_words(scenario)}"
     )
+    history = history_line(scenario.run.history_weeks, scenario.run.weeks)
+    if history:
+        print(history)
     built = int(world_stats()["built"] - before)
     print(worlds_line(scenario, result, built))
     print(metrics_table(summary))
+    years = result.years()
+    if scenario.run.weeks > WEEKS_PER_YEAR:  # a single year is the table above
+        print("\nYear by year (each measure's mean over replicates, its 95% interval below):")
+        print(years_table(years))
     groups = result.groups()
     print("\nWho is reached (share of each client type, means over replicates):")
     print(groups_table(groups))
@@ -84,10 +102,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "seed": scenario.run.seed,
             "replicates": scenario.run.replicates,
             "weeks": scenario.run.weeks,
+            "history_weeks": scenario.run.history_weeks,
             "settings": scenario_to_dict(scenario),
             "metrics": {
                 k: {m: v[m] for m in ("mean", "ci_low", "ci_high")} for k, v in summary.items()
             },
+            "years": years_document(years),
             "groups": groups,
             "weekly": result.weekly(),
             "worlds": {

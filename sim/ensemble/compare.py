@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserInputError
-from sim.model.metrics import METRICS, interval
+from sim.model.metrics import METRICS, YEAR_METRICS, interval
 from sim.model.scenario import Scenario, scenario_to_dict
 from sim.model.world import WORLD_SECTIONS
 
@@ -191,6 +191,47 @@ class Comparison:
                 m: paired_difference(first.metric_values(m), r.metric_values(m)) for m in METRICS
             }
             for label, r in zip(self.labels[1:], self.results[1:], strict=True)
+        }
+
+    def years(self) -> dict[str, list[dict[str, Any]]]:
+        """Each scenario's measured period year by year, per scenario label.
+
+        As :meth:`~sim.ensemble.replicates.EnsembleResult.years` gives them: ``[{"year",
+        "weeks", "metrics": {NAME: {"mean", "ci_low", "ci_high", "sd", "n"}}}, ...]``.
+        """
+        return {label: r.years() for label, r in zip(self.labels, self.results, strict=True)}
+
+    def year_differences(self) -> dict[str, list[dict[str, Any]]]:
+        """Paired difference to the first scenario of each year's measures, per other label.
+
+        ``[{"year", "weeks", "metrics": {NAME: difference}}, ...]``, each difference as
+        :func:`paired_difference` gives it, replicate by replicate within the year.
+        """
+        first = self.results[0]
+        out = {}
+        for label, r in zip(self.labels[1:], self.results[1:], strict=True):
+            years = []
+            for k, year in enumerate(first.runs[0].years if first.runs else []):
+                a = [run.years[k]["metrics"] for run in first.runs]
+                b = [run.years[k]["metrics"] for run in r.runs]
+                years.append(
+                    {
+                        "year": year["year"],
+                        "weeks": year["weeks"],
+                        "metrics": {
+                            m: paired_difference([x[m] for x in a], [y[m] for y in b])
+                            for m in YEAR_METRICS
+                            if m in year["metrics"]
+                        },
+                    }
+                )
+            out[label] = years
+        return out
+
+    def history_weeks(self) -> dict[str, int]:
+        """Each scenario's ``run.history_weeks`` (weeks run before the measured ones), by label."""
+        return {
+            label: s.run.history_weeks for label, s in zip(self.labels, self.scenarios, strict=True)
         }
 
     def settings_that_differ(self) -> dict[str, list[Any]]:

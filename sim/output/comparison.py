@@ -15,12 +15,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from sim.ensemble.compare import SHARED_LUCK, Comparison
-from sim.model.metrics import METRICS
+from sim.model.metrics import METRICS, YEAR_METRICS
 from sim.model.scenario import scenario_to_dict
-from sim.model.world import world_size
-from sim.output.tables import format_number, groups_rows
+from sim.output.tables import (
+    format_number,
+    groups_rows,
+    history_line,
+    people_words,
+    year_label,
+    years_document,
+)
 
 __all__ = [
+    "YEARS_MARK",
     "comparison_csv",
     "comparison_document",
     "comparison_header",
@@ -31,7 +38,15 @@ __all__ = [
     "format_verdict",
     "groups_comparison_rows",
     "groups_comparison_table",
+    "years_comparison_rows",
+    "years_comparison_table",
 ]
+
+#: What a star after a year's mean says.
+YEARS_MARK = (
+    "*: the paired difference to the first scenario in that year is distinguishable (its "
+    "95% interval excludes 0)"
+)
 
 
 # --------------------------------------------------------------------------- text table
@@ -123,9 +138,12 @@ def comparison_header(comparison: Comparison, seed_from: str) -> str:
     ]
     for label, s in zip(comparison.labels, comparison.scenarios, strict=True):
         lines.append(
-            f"  {label}: {s.source or '-'}, {world_size(s):,} people"
+            f"  {label}: {s.source or '-'}, {people_words(s)}"
             + (f" - {s.description}" if s.description else "")
         )
+    history = history_line(comparison.history_weeks(), run.weeks)
+    if history:
+        lines.append(history)
     lines += [f"note: {n}" for n in comparison.notes]
     lines += SHARED_LUCK
     lines.append(
@@ -147,6 +165,7 @@ def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str
         "seed_from": seed_from,
         "replicates": run.replicates,
         "weeks": run.weeks,
+        "history_weeks": comparison.history_weeks(),
         "reference": comparison.labels[0],
         "notes": comparison.notes,
         "scenarios": [
@@ -167,6 +186,8 @@ def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str
             for label, summary in comparison.summaries().items()
         },
         "differences": comparison.differences(),
+        "years": {label: years_document(y) for label, y in comparison.years().items()},
+        "year_differences": comparison.year_differences(),
         "groups": {
             label: r.groups()
             for label, r in zip(comparison.labels, comparison.results, strict=True)
@@ -176,6 +197,72 @@ def comparison_document(comparison: Comparison, seed_from: str = "") -> dict[str
             for label, r in zip(comparison.labels, comparison.results, strict=True)
         },
     }
+
+
+def years_comparison_rows(
+    comparison: Comparison, *, joined: bool = False
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The scenarios year by year: a block per measure, a row per scenario, a column per year.
+
+    A mean is followed by ``*`` when the paired difference to the first scenario in that
+    year is distinguishable (:data:`YEARS_MARK`).
+
+    Args:
+        comparison: the scenarios run on common random numbers.
+        joined: each cell ``MEAN (LOW to HIGH)`` on one row (for a report), rather than the
+            means on one row and the intervals on the row below (for a terminal).
+
+    Returns:
+        The header and the rows.
+    """
+    years = comparison.years()
+    diffs = comparison.year_differences()
+    first = years[comparison.labels[0]]
+    header = ("measure", "scenario", *(year_label(y) for y in first))
+    rows: list[tuple[str, ...]] = []
+    for m in YEAR_METRICS:
+        if not all(m in y["metrics"] for y in first):
+            continue
+        for i, label in enumerate(comparison.labels):
+            means, intervals = [], []
+            for k, year in enumerate(years[label]):
+                s = year["metrics"][m]
+                mark = ""
+                if i > 0 and diffs[label][k]["metrics"][m]["distinguishable"]:
+                    mark = "*"
+                means.append(format_number(s["mean"]) + mark)
+                intervals.append(format_interval(s))
+            name = METRICS[m].title if i == 0 else ""
+            if joined:
+                pairs = zip(means, intervals, strict=True)
+                rows.append((name, label, *(f"{a} ({b})" if b != "-" else a for a, b in pairs)))
+            else:
+                rows.append((name, label, *means))
+                rows.append(("", "", *intervals))
+    return header, rows
+
+
+def years_comparison_table(comparison: Comparison) -> str:
+    """:func:`years_comparison_rows` as a plain-text table, a block of rows per measure."""
+    header, body = years_comparison_rows(comparison)
+    rows = [header, *body]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
+
+    def line(r: Sequence[str]) -> str:
+        # A star stands outside the column, so the digits of marked and unmarked means align.
+        cells = [f"{r[0]:<{widths[0]}}", f"{r[1]:<{widths[1]}}"]
+        for c in range(2, len(r)):
+            text = r[c]
+            star = text.endswith("*")
+            cells.append(f"{text.rstrip('*'):>{widths[c]}}" + ("*" if star else " "))
+        return "  ".join(cells).rstrip()
+
+    out = [line(header), "-" * len(line(header))]
+    for r in body:
+        if r[0] and len(out) > 2:
+            out.append("")
+        out.append(line(r))
+    return "\n".join(out)
 
 
 def groups_comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
@@ -211,7 +298,14 @@ def groups_comparison_table(comparison: Comparison) -> str:
 
 
 def comparison_csv(comparison: Comparison) -> str:
-    """One row per scenario and metric: the summary and the paired difference to the first."""
+    """One row per scenario and metric: the summary and the paired difference to the first.
+
+    The last column, ``year``, is empty for the whole measured period. Beyond a year of
+    measured weeks, rows for each year's measures (:data:`~sim.model.metrics.YEAR_METRICS`)
+    follow, with the year's number there (a part year's rows included).
+    """
+    from sim.output.tables import WEEKS_PER_YEAR
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(
@@ -226,6 +320,7 @@ def comparison_csv(comparison: Comparison) -> str:
             "difference_ci_low",
             "difference_ci_high",
             "distinguishable",
+            "year",
         ]
     )
     summaries = comparison.summaries()
@@ -234,19 +329,27 @@ def comparison_csv(comparison: Comparison) -> str:
     def num(x: Any) -> str:
         return "" if x is None or (isinstance(x, float) and not math.isfinite(x)) else repr(x)
 
+    def row(label: str, m: str, s: dict[str, Any], d: dict[str, Any] | None, year: str) -> None:
+        cells = [label, m, num(s["mean"]), num(s["ci_low"]), num(s["ci_high"]), s["n"]]
+        if d is not None:
+            cells += [
+                num(d["mean"]),
+                num(d["ci_low"]),
+                num(d["ci_high"]),
+                "yes" if d["distinguishable"] else "no",
+            ]
+        else:
+            cells += ["", "", "", ""]
+        writer.writerow([*cells, year])
+
     for label in comparison.labels:
         for m in METRICS:
-            s = summaries[label][m]
-            row = [label, m, num(s["mean"]), num(s["ci_low"]), num(s["ci_high"]), s["n"]]
-            if label in diffs:
-                d = diffs[label][m]
-                row += [
-                    num(d["mean"]),
-                    num(d["ci_low"]),
-                    num(d["ci_high"]),
-                    "yes" if d["distinguishable"] else "no",
-                ]
-            else:
-                row += ["", "", "", ""]
-            writer.writerow(row)
+            row(label, m, summaries[label][m], diffs[label][m] if label in diffs else None, "")
+    if comparison.run.weeks > WEEKS_PER_YEAR:
+        years, year_diffs = comparison.years(), comparison.year_differences()
+        for label in comparison.labels:
+            for k, year in enumerate(years[label]):
+                for m, s in year["metrics"].items():
+                    d = year_diffs[label][k]["metrics"][m] if label in year_diffs else None
+                    row(label, m, s, d, str(year["year"]))
     return buf.getvalue()

@@ -73,6 +73,23 @@ def _draw_reach(axes, comparison: Comparison) -> None:
         ax.set_xlabel("week")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
+    # The weeks series begin at the programme's start: its history, whose results are not
+    # reported, is shaded (a scenario's own length of history where they differ).
+    histories = sorted({s.run.history_weeks for s in comparison.scenarios} - {0})
+    for ax in axes:
+        for h in histories:
+            ax.axvspan(0, h, color="#999999", alpha=0.15, linewidth=0, zorder=0)
+    if histories:
+        axes[0].annotate(
+            "history",
+            (histories[0] / 2, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     axes[0].set_ylabel("clients (mean, 95% band)")
     axes[0].legend(loc="upper left", fontsize=9, frameon=False)
 
@@ -140,10 +157,15 @@ def _draw_metrics(axes, comparison: Comparison) -> None:
 
 def _footnote(fig, comparison: Comparison) -> None:
     run = comparison.run
+    histories = {s.run.history_weeks for s in comparison.scenarios}
+    after = ""
+    if histories != {0}:
+        weeks = " or ".join(str(h) for h in sorted(histories))
+        after = f" after {weeks} weeks of history (shaded)"
     fig.text(
         0.01,
         0.005,
-        f"{run.replicates} replicates of {run.weeks} weeks, seed {run.seed}, common random "
+        f"{run.replicates} replicates of {run.weeks} weeks{after}, seed {run.seed}, common random "
         f"numbers. Bars and bands: mean and 95% interval. * differs from "
         f"{comparison.labels[0]} (paired 95% interval excludes 0).",
         fontsize=8,

@@ -20,18 +20,19 @@ from sim.ensemble.compare import Comparison
 from sim.errors import UserInputError
 from sim.model.metrics import KEY_METRICS, METRICS
 from sim.model.scenario import describe_parameters
-from sim.model.world import world_size
 from sim.output.atomic import check_folder_writable as check_out_dir
 from sim.output.atomic import write_folder_atomic
 from sim.output.comparison import (
+    YEARS_MARK,
     comparison_csv,
     comparison_rows,
     format_interval,
     format_signed,
     format_verdict,
     groups_comparison_rows,
+    years_comparison_rows,
 )
-from sim.output.tables import format_number
+from sim.output.tables import WEEKS_PER_YEAR, format_number, history_line, population_size
 
 __all__ = [
     "DEFAULT_QUESTION",
@@ -215,7 +216,8 @@ def build_report(
         (
             "p",
             f"Each scenario was run {run.replicates} times for {run.weeks} weeks with root seed "
-            f"{run.seed}, on the same random numbers replicate by replicate.",
+            f"{run.seed}, on the same random numbers replicate by replicate."
+            + _history_sentence(comparison),
         )
     ]
     blocks.append(
@@ -226,7 +228,7 @@ def build_report(
                 (
                     label,
                     s.description or "-",
-                    f"{world_size(s):,}",
+                    f"{population_size(s):,}",
                     Path(s.source).name if s.source else "-",
                 )
                 for label, s in zip(labels, comparison.scenarios, strict=True)
@@ -305,6 +307,16 @@ def build_report(
     ]
     sections.append(("Results", blocks))
 
+    if run.weeks > WEEKS_PER_YEAR:  # a single year is the Results above
+        year_header, year_rows = years_comparison_rows(comparison, joined=True)
+        said = (
+            "Each year of the measured weeks on its own: each measure's mean over the runs, "
+            "with its 95% interval in brackets."
+        )
+        if len(labels) > 1:
+            said += " " + YEARS_MARK[0].upper() + YEARS_MARK[1:] + "."
+        sections.append(("Year by year", [("p", said), ("table", year_header, year_rows)]))
+
     sections.append(
         (
             "Who is reached",
@@ -358,6 +370,15 @@ def build_report(
         ("About this report", [("p", tail + ".")] + [("p", "Note: " + n) for n in comparison.notes])
     )
     return title, sections
+
+
+def _history_sentence(comparison: Comparison) -> str:
+    """A sentence on the weeks the programmes ran before the measured ones ("" if none)."""
+    line = history_line(comparison.history_weeks(), comparison.run.weeks)
+    if not line:
+        return ""
+    said = line.removeprefix("history: ")
+    return " " + said[0].upper() + said[1:] + "."
 
 
 def _summary_sentence(comparison: Comparison) -> str:
@@ -416,8 +437,12 @@ img { max-width: 100%; border: 1px solid #ddd; margin: .6em 0; }
 
 
 def _is_num(text: str) -> bool:
-    """A number, a signed number or an interval ``a to b``: right-aligned in tables."""
-    return bool(re.fullmatch(r"[-+]?[\d,.]+( to [-+]?[\d,.]+)?|-", text))
+    """A number, an interval ``a to b`` or ``a (b to c)``: right-aligned in tables.
+
+    A number may be signed, and marked with a star (:data:`~sim.output.comparison.YEARS_MARK`).
+    """
+    number = r"[-+]?[\d,.]+\*?"
+    return bool(re.fullmatch(rf"{number}( to {number}| \({number} to {number}\))?|-", text))
 
 
 def _html_table(header: tuple, rows: list) -> str:
@@ -468,7 +493,8 @@ def render_html(title: str, sections: list[tuple[str, list[Block]]]) -> str:
 
 
 def _md_cell(x: Any) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
+    # A star marks a distinguishable year; escaped, it never reads as emphasis.
+    return str(x).replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
 
 
 def render_markdown(

@@ -24,13 +24,17 @@ def animate(
 ) -> int:
     """Run one replicate for ``scenario.run.weeks`` weeks and write the animation.
 
+    A programme's history (``run.history_weeks``) runs before the first frame; the frames are
+    the measured weeks, as ``outreach run`` reports them.
+
     Args:
         scenario: the validated scenario.
         out: output path; ``.gif`` uses Pillow, ``.mp4`` ffmpeg.
         fps: frames (weeks) per second.
         dpi: resolution of the 18 x 8.75 inch frame.
-        changes: ``(week, overrides)`` policy changes applied before that week's step, as the
-            page's "Apply from next week" does; marked on the plots.
+        changes: ``(week, overrides)`` policy changes applied before that week's step (weeks
+            counted from the measured start), as the page's "Apply from next week" does;
+            marked on the plots.
         replicate: which replicate's random streams to use.
 
     Returns:
@@ -46,6 +50,7 @@ def animate(
     from sim.viz.figures import NetworkFigure, SeriesFigure
 
     model = OutreachModel(scenario, replicate)
+    model.run(model.start_week)  # the history: not drawn, as its results are not reported
     pending = sorted(changes or [], key=lambda c: c[0])
     fig = Figure(figsize=(18.0, 8.75))
     left, right = fig.subfigures(1, 2, width_ratios=(1.0, 1.06))
@@ -55,7 +60,7 @@ def animate(
 
     def frame(i: int) -> list:
         if i > 0:  # frame 0 is the start
-            while pending and pending[0][0] <= model.week:
+            while pending and pending[0][0] <= model.week - model.start_week:
                 model.set_policy(pending.pop(0)[1])
             model.step()
         network.update(model)

@@ -53,8 +53,10 @@ from sim.viz.figures import (
     PeersFigure,
     SeriesFigure,
     enrolled_words,
+    history_words,
     leaving_words,
     mean_peer_hours,
+    week_words,
 )
 
 __all__ = [
@@ -288,6 +290,10 @@ class WorkshopModel(OutreachModel):
         self.inherited = 0  # changes in ``applied`` a twin copied from its original
         self.partner: WorkshopModel | None = None
         super().__init__(base.replace(policy_overrides(base, values)))
+        # The page opens where the measured weeks start: the programme's history
+        # (run.history_weeks) runs before the first frame, as in ``outreach run``.
+        while self.week < self.start_week:
+            super().step()
 
     def set_policy(self, overrides: dict[str, Any]) -> None:
         """Change policies from next week (:meth:`OutreachModel.set_policy`), and keep a note."""
@@ -539,7 +545,9 @@ def Workshop(model: OutreachModel, present: bool = False):
             gap="28px",
             style={"align-items": "baseline", "flex-wrap": "wrap"},
         ):
-            solara.Text(f"Week {model.week}", classes=["outreach-week"])
+            solara.Text(week_words(model), classes=["outreach-week"])
+            if history_words(model):
+                solara.Text(history_words(model), classes=["outreach-history"])
             for key in ("contacted", "engaged", "linked", "retained"):
                 solara.Text(f"{w[key][-1]:,} {key}", classes=[f"outreach-{key}"])
             solara.Text(f"{w['peers_active'][-1]} peers working", classes=["outreach-working"])
@@ -654,7 +662,9 @@ def SideBySide(left: OutreachModel, right: OutreachModel, present: bool = False)
     diff.fit(column, int(min(max(0.6 * column, 400), 520)))
     lw, rw_ = left.weekly, right.weekly
     with solara.Column(classes=["outreach-main", "outreach-side"], gap="6px"):
-        solara.Text(f"Week {left.week}", classes=["outreach-week"])
+        solara.Text(week_words(left), classes=["outreach-week"])
+        if history_words(left):
+            solara.Text(history_words(left), classes=["outreach-history"])
         with solara.Div(classes=["outreach-side-table"]):
             for text, cls in (
                 ("", "outreach-side-head"),
@@ -813,6 +823,8 @@ CSS = f"""
 .v-application .v-card__title, .v-application .v-btn {{ font-size: 18px !important; }}
 .outreach-week {{ font-size: 44px; font-weight: 700; line-height: 1.1; }}
 .outreach-figures span {{ font-size: 24px; font-weight: 600; }}
+.outreach-history, .outreach-figures span.outreach-history {{ font-size: 18px;
+  font-weight: 400; color: #555; }}
 .outreach-policy {{ font-size: 20px; }}
 .outreach-figure img {{ display: block; max-width: 100%; height: auto; }}
 .outreach-slider {{ display: flex; flex-direction: column; }}

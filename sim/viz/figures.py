@@ -38,6 +38,7 @@ __all__ = [
     "STATE_WORDS",
     "SeriesFigure",
     "enrolled_words",
+    "history_words",
     "in_orbit",
     "leaving_counts",
     "leaving_words",
@@ -45,7 +46,11 @@ __all__ = [
     "mean_peer_hours",
     "peer_week",
     "png",
+    "week_words",
 ]
+
+#: Weeks in a year of the run (:data:`sim.model.outreach.WEEKS_PER_YEAR`).
+WEEKS_PER_YEAR = 52
 
 #: Okabe-Ito colours by meaning.
 PALETTE = {
@@ -98,6 +103,29 @@ LEGEND_BESIDE_PX = 880
 
 #: The network legend's title: what a peer marker's size means.
 LEGEND_TITLE = "Bigger peer marker: more energy left"
+
+
+def week_words(model) -> str:
+    """The run's time as the page and the animation say it.
+
+    ``Week 14`` for a run of a year at most without a history; otherwise the year and week of
+    the measured period, as ``outreach run`` counts its years: ``Year 2, week 14`` after 66
+    measured weeks (``Year 1, week 0`` before the first).
+    """
+    run = model.scenario.run
+    measured = model.week - model.start_week
+    if run.weeks <= WEEKS_PER_YEAR and run.history_weeks == 0:
+        return f"Week {model.week}"
+    if measured <= 0:
+        return "Year 1, week 0"
+    year, week = divmod(measured - 1, WEEKS_PER_YEAR)
+    return f"Year {year + 1}, week {week + 1}"
+
+
+def history_words(model) -> str:
+    """A note on the programme's history before the measured weeks ("" without one)."""
+    h = model.scenario.run.history_weeks
+    return f"after {h} weeks of the programme's history" if h else ""
 
 
 def _dot(color, label, marker="o", edge="none", lw=0.0, size=13) -> Line2D:
@@ -381,7 +409,7 @@ class NetworkFigure:
             energy = np.clip(model.p_energy[mine], 0.0, 1.0)
             scatter.set_sizes(np.where(status == E.WITHDRAWN, 70.0, 110.0 + 420.0 * energy))
             _peer_outlines(scatter, kind, status)
-        self._week.set_text(f"Week {model.week}")
+        self._week.set_text(week_words(model))
         caption = f"Showing {view.caption}"
         caption = caption.replace(": ", ":\n") if self._narrow else caption
         # The caption changes only when the view grows; it is drawn with the static part
@@ -475,6 +503,20 @@ class SeriesFigure:
                 frameon=False,
             )
         self.ax_peers.set_xlabel("Week", fontsize=FONT["label"])
+        history = model.scenario.run.history_weeks
+        if history:  # the weeks before the measured ones, as the page starts after them
+            for ax in (self.ax_reach, self.ax_peers):
+                ax.axvspan(0, history, color=PALETTE["hidden"], alpha=0.35, lw=0, zorder=0)
+            self.ax_reach.annotate(
+                "history",
+                (history / 2, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, -4),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=FONT["legend"],
+            )
         self._marks: list = []
         self._n_marked = -1
         self._size = (0, 0)
@@ -529,7 +571,7 @@ class SeriesFigure:
         for key, line in self.lines.items():
             line.set_data(weeks, np.array(model.weekly[key][:n], float))
         changed = False
-        top_x = max(10, model.scenario.run.weeks)
+        top_x = max(10, model.scenario.run.history_weeks + model.scenario.run.weeks)
         while top_x < len(weeks) - 1:
             top_x *= 2
         for ax, keys in (
@@ -998,7 +1040,7 @@ class DiffFigure:
         for key, line in self.lines.items():
             line.set_data(x, diff[key])
         changed = False
-        top_x = max(10, left.scenario.run.weeks)
+        top_x = max(10, left.scenario.run.history_weeks + left.scenario.run.weeks)
         while top_x < weeks - 1:
             top_x *= 2
         for ax, keys in (
