@@ -73,8 +73,11 @@ def source_of(doc: str) -> str:
     """The sources and stated assumptions a parameter's description names, or ``-``."""
     seen: list[str] = []
     for match in _SOURCE.findall(doc):
-        label = match[0].lower() + match[1:] if match.lower() in ("assumption", "fitted",
-                                                                  "calibrated") else match
+        label = (
+            match[0].lower() + match[1:]
+            if match.lower() in ("assumption", "fitted", "calibrated")
+            else match
+        )
         if label not in seen:
             seen.append(label)
     return "; ".join(seen) or "-"
@@ -121,8 +124,9 @@ def cli_reference() -> str:
     def walk(p: argparse.ArgumentParser, prog: str, depth: int) -> None:
         for name, sub in _subcommands(p):
             title = f"{prog} {name}"
-            parts.extend([f"{'#' * depth} {title}", "", "```text", sub.format_help().rstrip(),
-                          "```", ""])
+            parts.extend(
+                [f"{'#' * depth} {title}", "", "```text", sub.format_help().rstrip(), "```", ""]
+            )
             walk(sub, title, min(depth + 1, 4))
 
     walk(parser, "outreach", 2)
