@@ -144,6 +144,21 @@ def expand(markdown: str) -> str:
     return MARKER.sub(one, markdown)
 
 
+def on_config(config):  # noqa: D103
+    # Document the checkout being built, whatever the installed copy of the package is: here
+    # and in the kernel that runs the tutorial notebook.
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.abspath(config.config_file_path))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
+    return config
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: D103
     return expand(markdown)
 
