@@ -87,6 +87,11 @@ def _cell(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
+def _breakable(key: str) -> str:
+    """A dotted key that a narrow table column may break after its dots only."""
+    return ".<wbr>".join(html.escape(part) for part in key.split("."))
+
+
 def parameter_table(section: str = "*") -> str:
     """A Markdown table of the keys under ``section``: default, allowed range, unit, source."""
     rows = parameter_rows(section)
@@ -99,7 +104,8 @@ def parameter_table(section: str = "*") -> str:
     for key, default, allowed, doc in rows:
         default = default if len(default) <= 60 else default[:57] + "..."
         lines.append(
-            f"| `{key}` | `{_cell(default)}` | {_cell(allowed)} | {unit_of(key)} | "
+            f"| <code>{_breakable(key)}</code> | `{_cell(default)}` | {_cell(allowed)} | "
+            f"{unit_of(key)} | "
             f"{_cell(doc)} | {_cell(source_of(doc))} |"
         )
     return "\n".join(lines)
