@@ -6,6 +6,8 @@ asks for generated text with a marker on a line of its own:
 - ``<!-- outreach:params SECTION -->``: a table of every key under SECTION (all keys with
   ``*``), read from the scenario's declarations through :func:`sim.model.scenario.
   describe_parameters`, the code path of ``outreach params``;
+- ``<!-- outreach:metrics -->``: a table of every outcome measure of a run, from
+  :data:`sim.model.metrics.METRICS` (name, title, unit, meaning);
 - ``<!-- outreach:cli -->``: the help of every command and subcommand, from the parser of
   :func:`sim.cli.build_parser`.
 
@@ -22,7 +24,7 @@ import argparse
 import html
 import re
 
-MARKER = re.compile(r"^<!-- outreach:(params|cli)(?: +([\w.*]+))? -->$", re.MULTILINE)
+MARKER = re.compile(r"^<!-- outreach:(params|cli|metrics)(?: +([\w.*]+))? -->$", re.MULTILINE)
 
 #: Names and phrases in a parameter's description that say where its value comes from.
 _SOURCE = re.compile(
@@ -111,6 +113,20 @@ def parameter_table(section: str = "*") -> str:
     return "\n".join(lines)
 
 
+def metrics_table() -> str:
+    """A Markdown table of every outcome measure: name, title, unit and how it is computed."""
+    from sim.model.metrics import KEY_METRICS, METRICS
+
+    lines = ["| metric | title | unit | meaning |", "|---|---|---|---|"]
+    for name, metric in METRICS.items():
+        shown = f"**`{name}`**" if name in KEY_METRICS else f"`{name}`"
+        lines.append(
+            f"| {shown} | {_cell(metric.long_title)} | {_cell(metric.unit)} | "
+            f"{_cell(metric.meaning)} |"
+        )
+    return "\n".join(lines)
+
+
 def _subcommands(parser: argparse.ArgumentParser):
     for action in parser._actions:  # argparse keeps its subparsers only here
         if isinstance(action, argparse._SubParsersAction):
@@ -145,6 +161,8 @@ def expand(markdown: str) -> str:
     def one(match: re.Match) -> str:
         if match.group(1) == "params":
             return parameter_table(match.group(2) or "*")
+        if match.group(1) == "metrics":
+            return metrics_table()
         return cli_reference()
 
     return MARKER.sub(one, markdown)

@@ -73,6 +73,14 @@ def test_every_marker_expands_and_the_model_pages_cover_every_section():
     assert not missing, f"sections with no parameter table on the model pages: {missing}"
 
 
+def test_every_metric_is_on_the_metrics_page():
+    from sim.model.metrics import METRICS
+
+    page = _hook().expand((DOCS / "reference/metrics.md").read_text(encoding="utf-8"))
+    missing = [name for name in METRICS if f"`{name}`" not in page]
+    assert not missing, f"metrics missing from the metrics page: {missing}"
+
+
 def test_parameter_tables_give_unit_range_and_source():
     hook = _hook()
     table = hook.parameter_table("wellbeing")
