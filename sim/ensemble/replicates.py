@@ -284,6 +284,24 @@ def run_ensemble(
     Raises:
         RunCancelled: ``stop`` was set before every replicate finished.
         KeyboardInterrupt: Ctrl-C; the worker threads have stopped when it arrives.
+
+    Examples:
+        Two replicates of a small scenario: each metric's mean and 95% interval.
+
+        >>> from importlib.resources import files
+        >>> from sim import load_scenario, run_ensemble
+        >>> scenario = load_scenario(
+        ...     files("sim.scenarios") / "baseline.toml",
+        ...     {"population.size": 300, "run.weeks": 4},
+        ... )
+        >>> result = run_ensemble(scenario, replicates=2, workers=1)
+        >>> len(result.runs)
+        2
+        >>> contacted = result.metrics()["clients_contacted"]
+        >>> contacted["ci_low"] <= contacted["mean"] <= contacted["ci_high"]
+        True
+        >>> 0 <= contacted["mean"] <= 300
+        True
     """
     total = scenario.run.replicates if replicates is None else replicates
     indices = range(first_replicate, first_replicate + max(0, total))

@@ -176,6 +176,25 @@ class OutreachModel(mesa.Model):
             as ``p_<column>``: ``p_energy`` is ``peers.energy``).
         weekly: recorded time series, one list per name in :data:`WEEKLY_SERIES`.
         recorder: the :class:`~sim.model.events.EventRecorder`, or None.
+
+    Examples:
+        One replicate of a small scenario, four weeks:
+
+        >>> from importlib.resources import files
+        >>> from sim import OutreachModel, load_scenario
+        >>> scenario = load_scenario(
+        ...     files("sim.scenarios") / "baseline.toml",
+        ...     {"population.size": 300, "run.weeks": 4},
+        ... )
+        >>> model = OutreachModel(scenario, replicate=0)
+        >>> model.run()
+        >>> model.week
+        4
+        >>> metrics = model.metrics()
+        >>> 0 <= metrics["clients_engaged"] <= metrics["clients_contacted"] <= 300
+        True
+        >>> len(model.peer_nodes("close")) > 0
+        True
     """
 
     def __init__(

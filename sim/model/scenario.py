@@ -1632,6 +1632,20 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     Raises:
         UserInputError: a missing or unreadable file, bad TOML, or any invalid key or value
             (a :class:`ScenarioError` listing them all).
+
+    Examples:
+        A shipped scenario, made small with overrides (dotted keys, as ``--set`` takes them):
+
+        >>> from importlib.resources import files
+        >>> from sim import load_scenario
+        >>> path = files("sim.scenarios") / "baseline.toml"
+        >>> scenario = load_scenario(path, {"population.size": 300, "run.weeks": 4})
+        >>> scenario.population.size, scenario.run.weeks
+        (300, 4)
+        >>> load_scenario(path, {"run.weeks": 0})
+        Traceback (most recent call last):
+        ...
+        sim.model.scenario.ScenarioError: ...run.weeks = 0: ...
     """
     path = Path(path)
     data = read_toml(path)

@@ -85,7 +85,13 @@ SS_INFINITY = 0.01
 
 
 def naive(y: np.ndarray, k: int) -> np.ndarray:
-    """The sample share of each category."""
+    """The sample share of each category.
+
+    Examples:
+        >>> import numpy as np
+        >>> naive(np.array([0, 0, 1, 1, 1]), 2)
+        array([0.4, 0.6])
+    """
     return np.bincount(y, minlength=k) / y.size
 
 
@@ -105,7 +111,17 @@ def _weighted_shares(y: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
 
 
 def vh(y: np.ndarray, degree: np.ndarray, k: int) -> np.ndarray:
-    """RDS-II (Volz-Heckathorn) estimate of each category's share: weights ``1 / degree``."""
+    """RDS-II (Volz-Heckathorn) estimate of each category's share: weights ``1 / degree``.
+
+    Examples:
+        Respondents of category 1 report more ties, so they count for less:
+
+        >>> import numpy as np
+        >>> y = np.array([0, 0, 1, 1, 1])
+        >>> degree = np.array([2, 4, 10, 10, 5])
+        >>> vh(y, degree, 2).round(3)
+        array([0.652, 0.348])
+    """
     d = np.where(degree > 0, degree, 1).astype(float)
     return _weighted_shares(y, 1.0 / d, k)
 
@@ -209,6 +225,17 @@ def rds1(y: np.ndarray, degree: np.ndarray, recruiter: np.ndarray, k: int) -> np
     estimate is a number there. NaN when the sample has no recruitment at all, or when
     recruitment splits the categories into more than one closed class (categories that
     recruit only among themselves), where the stationary distribution is not unique.
+
+    Examples:
+        Two seeds (recruiter -1) and their recruits; the shares sum to one:
+
+        >>> import numpy as np
+        >>> y = np.array([0, 1, 0, 1, 1, 0])
+        >>> degree = np.array([3, 6, 3, 6, 6, 3])
+        >>> recruiter = np.array([-1, -1, 0, 1, 2, 3])
+        >>> shares = rds1(y, degree, recruiter, 2)
+        >>> shares.round(3), float(shares.sum())
+        (array([0.667, 0.333]), 1.0)
     """
     present = np.flatnonzero(np.bincount(y, minlength=k) > 0)
     code = np.full(k, -1)
@@ -423,6 +450,12 @@ def multiplier(records: int, share: float, low: float, high: float) -> tuple[flo
 
     A share of 0 gives infinity; an undefined share (NaN, such as the interval of a sample
     too small to bootstrap) gives NaN.
+
+    Examples:
+        50 people on the service's records, who are a tenth (5% to 20%) of the population:
+
+        >>> multiplier(50, 0.1, 0.05, 0.2)
+        (500.0, 250.0, 1000.0)
     """
 
     def over(p: float) -> float:
@@ -443,6 +476,13 @@ def chapman(n1: int, n2: int, m: int) -> tuple[float, float, float]:
 
     Returns:
         ``(estimate, low, high)``; the low end is at least ``n1 + n2 - m``.
+
+    Examples:
+        A list of 100 people and a survey of 80, 20 of them on the list:
+
+        >>> estimate, low, high = chapman(100, 80, 20)
+        >>> round(estimate), low < estimate < high
+        (389, True)
     """
     est = (n1 + 1) * (n2 + 1) / (m + 1) - 1
     var = (n1 + 1) * (n2 + 1) * (n1 - m) * (n2 - m) / ((m + 1) ** 2 * (m + 2))

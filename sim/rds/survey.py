@@ -594,7 +594,35 @@ def check_design(pop: Population, design: SurveyDesign, *, seeds: bool = True) -
 
 
 def survey(pop: Population, design: SurveyDesign, seed: int, replicate: int) -> Sample:
-    """One survey of the population: seeds, chains, and the reported degrees."""
+    """One survey of the population: seeds, chains, and the reported degrees.
+
+    Args:
+        pop: the surveyed population (:func:`survey_population`).
+        design: how the survey recruits and what respondents report.
+        seed: root seed of the survey's random streams.
+        replicate: the survey's index; with ``seed`` it fixes the survey's streams.
+
+    Returns:
+        The respondents in the order they entered the sample.
+
+    Examples:
+        A survey of 100 respondents from 5 seeds, on a small scenario's world after four
+        weeks of its programme:
+
+        >>> from importlib.resources import files
+        >>> from sim import load_scenario
+        >>> from sim.rds.survey import SurveyDesign, survey, survey_population
+        >>> scenario = load_scenario(
+        ...     files("sim.scenarios") / "baseline.toml",
+        ...     {"population.size": 300, "run.weeks": 4},
+        ... )
+        >>> pop = survey_population(scenario)
+        >>> sample = survey(pop, SurveyDesign(n_seeds=5, sample_size=100), seed=1, replicate=0)
+        >>> sample.size <= 100, int((sample.wave == 0).sum())
+        (True, 5)
+        >>> bool((sample.recruiter[sample.wave > 0] >= 0).all())
+        True
+    """
     from sim.streams import stream
 
     check_design(pop, design)
