@@ -114,7 +114,6 @@ def test_no_other_module_writes_files_itself():
 def test_metric_table_is_consistent():
     assert all(isinstance(m, Metric) and m.name == name for name, m in METRICS.items())
     assert KEY_METRICS == (
-        "clients_seen",
         "clients_contacted",
         "clients_engaged",
         "clients_linked",
