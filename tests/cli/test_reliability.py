@@ -124,6 +124,7 @@ def test_report_header_says_one_scenario_in_the_singular():
         labels=["a"],
         scenarios=[Scenario()],
         notes=[],
+        history_weeks=lambda: {"a": 0},
     )
     assert comparison_header(one, "--seed").startswith("compared 1 scenario on ")
     two = SimpleNamespace(**{**vars(one), "labels": ["a", "b"], "scenarios": [Scenario()] * 2})
