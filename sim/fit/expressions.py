@@ -4,8 +4,8 @@ A target, an objective or a constraint names what it measures by an expression i
 syntax, checked before anything runs:
 
 * a metric of a run (``clients_contacted``, see :data:`sim.model.metrics.METRICS`);
-* a count of the whole run from :data:`RUN_MEASURES` (``accompaniments``, ``referrals``,
-  ``engaged_recruiting_none``);
+* a count of the measured weeks (after ``run.history_weeks``) from :data:`RUN_MEASURES`
+  (``referrals``, ``engaged_recruiting_none``);
 * a weekly series (:data:`sim.model.outreach.WEEKLY_SERIES`) at a week, ``contacted[52]``
   (the value after week 52; ``[0]`` is the start), or over weeks, ``mean(peers_active[1:53])``
   (weeks 1 to 52, Python's slice);
@@ -31,10 +31,10 @@ __all__ = ["RUN_MEASURES", "Expression", "compile_expression", "run_measures"]
 
 #: Counts of a whole run beyond the metrics, with what they mean.
 RUN_MEASURES: dict[str, str] = {
-    "accompaniments": "clients accompanied to an appointment by a peer (count, whole run)",
-    "house_calls": "house calls made (count, whole run)",
-    "referrals": "coupons redeemed: hidden friends referred by engaged clients (whole run)",
-    "online_contacts": "first contacts made online (whole run)",
+    "house_calls": "house calls made (count, the measured weeks)",
+    "referrals": "coupons redeemed: hidden friends referred by engaged clients (the measured "
+    "weeks)",
+    "online_contacts": "first contacts made online (the measured weeks)",
     "engaged_recruiting_none": "share of engaged clients who referred no one (in peer-driven "
     "referral every engaged client is a potential recruiter)",
 }
@@ -212,6 +212,9 @@ def run_measures(model, names) -> dict[str, Any]:
         names: the names the expressions read.
     """
     metrics = model.metrics()
+    start = model._mark.get("period") if model._mark else None
+    before = start["totals"] if start else {}
+    totals = {k: v - before.get(k, 0) for k, v in model.totals.items()}  # the measured weeks'
     out: dict[str, Any] = {}
     for name in names:
         if name in metrics:
@@ -219,13 +222,13 @@ def run_measures(model, names) -> dict[str, Any]:
         elif name in model.weekly:
             out[name] = [float(x) for x in model.weekly[name]]
         elif name == "engaged_recruiting_none":
-            out[name] = _recruiting_none(model, metrics["clients_engaged"])
+            out[name] = _recruiting_none(model, metrics["clients_engaged"], totals["referrals"])
         else:
-            out[name] = float(model.totals[name])
+            out[name] = float(totals[name])
     return out
 
 
-def _recruiting_none(model, engaged: float) -> float:
+def _recruiting_none(model, engaged: float, referrals: float) -> float:
     """Share of engaged clients who referred no one.
 
     A client given coupons who has ``k`` left referred ``C - k`` friends (``C`` coupons each);
@@ -242,6 +245,6 @@ def _recruiting_none(model, engaged: float) -> float:
     left = np.asarray(model.coupons)
     partial = (left > 0) & (left < c)
     used_by_partial = float(np.sum(c - left[partial]))
-    used_all = max(0.0, (float(model.totals["referrals"]) - used_by_partial) / c)
+    used_all = max(0.0, (float(referrals) - used_by_partial) / c)
     referrers = float(np.count_nonzero(partial)) + used_all
     return float(min(1.0, max(0.0, 1.0 - referrers / engaged)))

@@ -348,15 +348,17 @@ def _dotted_order(table: Mapping[str, Any], prefix: str = "") -> list[str]:
 
 
 def _check_weeks(expr: Expression, weeks: int, where: str) -> None:
+    """Refuse an expression that reads a week past the run (``weeks``: history included)."""
     if expr.last_week > weeks:
         raise UserInputError(
             f"{where} = {expr.text!r}: reads week {expr.last_week}, but the "
-            f'scenario runs {weeks} weeks (set "run.weeks" in [set])'
+            f'scenario runs {weeks} weeks (set "run.weeks" and "run.history_weeks" in [set]; '
+            "the series count the history's weeks too)"
         )
 
 
 def _targets(items: Any, base: Any, where: str) -> tuple[Target, ...]:
-    weeks = base.run.weeks
+    weeks = base.run.history_weeks + base.run.weeks
     if not isinstance(items, list) or not items:
         raise UserInputError(
             f"{where}: target: give at least one [[target]] with metric (or "
@@ -634,7 +636,7 @@ def load_search_spec(path: str | Path, scenario_path: str | Path) -> SearchSpec:
     where = str(path)
     data = read_toml(path, "search file")
     common = _common(data, Path(scenario_path), where, _SEARCH_KEYS, 96)
-    weeks = common["base"].run.weeks
+    weeks = common["base"].run.history_weeks + common["base"].run.weeks
     population = _int(data, "population", 2, 10_000, 24, where)
     items = data.get("objective")
     if not isinstance(items, list) or not items:
