@@ -126,6 +126,18 @@ ASSUMPTIONS = (
     "their health or a move at yearly rates that are assumptions (together about one peer in "
     "five a year, as at Osis, besides those who withdraw after exhaustion). A peer who leaves, "
     "for any reason, may be replaced after some weeks.",
+    "The population comes and goes: each year some people stop using (5%), die (2.35%, "
+    "overdose and every other cause, as among people who inject drugs worldwide), go to prison "
+    "(5%, for half a year on average) or move away (4%); those who stop or move may come back, "
+    "and people who never used before, or come back, enter so that the population stays near "
+    "its size. Apart from the death rate these are assumptions. A client who leaves is out of "
+    "contact with the programme; the same people come and go whatever the policy.",
+    "Every meeting of a client with a peer is an encounter: a first contact, meeting a client "
+    "again on the street or at the site, an accompaniment, a house call. A year's clients seen "
+    "are those met at least once in it, and new those met then for the first time ever; the "
+    "weekly follow-up of a peer's clients is counted as work, not as encounters. A programme "
+    "may be run for a history of some weeks before the weeks measured, whose clients, peers "
+    "and trust carry over.",
     "A peer labelled a snitch keeps, for some weeks, only part of their chance to contact "
     "people and of the trust they inspire (by default half): an assumption, as no study "
     "measures it.",
