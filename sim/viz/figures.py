@@ -387,12 +387,14 @@ class NetworkFigure:
             if self._blitter is not None:
                 self._blitter.invalidate()
         state = model.cstate[view.nodes]
-        is_peer = model.role[view.nodes] != E.CLIENT
+        role = model.role[view.nodes]
+        is_peer = (role == E.CLOSE) | (role == E.DISTANT)
+        absent = role == E.ABSENT  # not in the population this week: not drawn
         rgba = _STATE_RGBA[state]
-        rgba[is_peer, 3] = 0.0  # peers are drawn by their own markers on top
+        rgba[is_peer | absent, 3] = 0.0  # peers are drawn by their own markers on top
         if self._orbit is not None:
             # Outside the service orbit: hollow, the ring in the state's colour.
-            outside = ~self._orbit[view.nodes] & ~is_peer
+            outside = ~self._orbit[view.nodes] & ~is_peer & ~absent
             self._hollow.set_offsets(view.pos[outside].reshape(-1, 2))
             self._hollow.set_edgecolors(rgba[outside])
             self._hollow.set_sizes(_CLIENT_SIZE[state[outside]])
