@@ -174,6 +174,13 @@ EVENT_TYPES: tuple[tuple[int, str, str], ...] = (
 #: Event names by code.
 EVENT_NAMES: tuple[str, ...] = tuple(name for _, name, _ in EVENT_TYPES)
 assert all(code == j for j, (code, _, _) in enumerate(EVENT_TYPES))
+# The kernel names a peer's leaving by its reason's place (sim.model.state.LEFT_*): relapse,
+# other work, health or prison, moving, in this order.
+assert (EV_PEER_LEFT_OTHER_WORK, EV_PEER_LEFT_HEALTH_OR_PRISON, EV_PEER_LEFT_MOVING) == (
+    EV_PEER_LEFT_RELAPSE + 1,
+    EV_PEER_LEFT_RELAPSE + 2,
+    EV_PEER_LEFT_RELAPSE + 3,
+)
 
 #: The columns of an event table, in order.
 EVENT_COLUMNS = ("replicate", "week", "event", "person", "peer", "recruiter", "wave")

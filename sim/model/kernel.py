@@ -78,9 +78,6 @@ from sim.model.events import (
     EV_PEER_BACK,
     EV_PEER_BREAK,
     EV_PEER_EXHAUSTED,
-    EV_PEER_LEFT_HEALTH_OR_PRISON,
-    EV_PEER_LEFT_MOVING,
-    EV_PEER_LEFT_OTHER_WORK,
     EV_PEER_LEFT_RELAPSE,
     EV_PEER_RECRUITED,
     EV_PEER_RETURNED,
@@ -856,10 +853,13 @@ def _street_meeting(w, world, c, p, par, counters, i, total, kpick, kaccept, j, 
     """
     cw = par.class_weight
     kind = p.kind[i]
-    v, cl = _within_reach(p, par, i, total, kpick, j)
+    key = kpick
     t = 1
-    while c.here[v] != PRESENT and t < MEETING_DRAWS:  # someone in the population instead
-        v, cl = _within_reach(p, par, i, total, subkey(kpick, t), j)
+    while True:  # one call in a loop: the draw is inlined (and compiled) once
+        v, cl = _within_reach(p, par, i, total, key, j)
+        if c.here[v] == PRESENT or t >= MEETING_DRAWS:
+            break
+        key = subkey(kpick, t)  # someone in the population instead
         t += 1
     if c.role[v] != CLIENT:
         return  # a fellow peer, or no one in the population
@@ -1026,13 +1026,14 @@ def outreach(w, world, c, p, par, keys, counters):
         for k in range(visits):
             if meetings <= 0:
                 break  # the peers' site meetings are used up: the rest come and go unmet
-            v = world.site_orbit_nodes[
-                _by_rate(world.site_orbit_cum, lo, lo + size, uniform(kvisitor, k))
-            ]
+            key = kvisitor
             t = 1
-            while c.here[v] != PRESENT and t < MEETING_DRAWS:  # a visitor in the population
-                u = uniform(subkey(kvisitor, t), k)
+            while True:  # a visitor in the population
+                u = uniform(key, k)
                 v = world.site_orbit_nodes[_by_rate(world.site_orbit_cum, lo, lo + size, u)]
+                if c.here[v] == PRESENT or t >= MEETING_DRAWS:
+                    break
+                key = subkey(kvisitor, t)
                 t += 1
             if c.role[v] != CLIENT or c.scratch[v] == met:
                 continue
@@ -1400,17 +1401,12 @@ def _peer_leaves(c, p, w, i, reason, counters):
     p.left_reason[i] = reason
     p.left_week[i] = w
     counters[C_LEFT] += 1
+    code = EV_PEER_WITHDRAWN
     if reason == LEFT_EXHAUSTION:
         counters[C_WITHDRAWN] += 1
-        _log_peer(c, p, w, EV_PEER_WITHDRAWN, i)
-    elif reason == LEFT_RELAPSE:
-        _log_peer(c, p, w, EV_PEER_LEFT_RELAPSE, i)
-    elif reason == LEFT_OTHER_WORK:
-        _log_peer(c, p, w, EV_PEER_LEFT_OTHER_WORK, i)
-    elif reason == LEFT_HEALTH_PRISON:
-        _log_peer(c, p, w, EV_PEER_LEFT_HEALTH_OR_PRISON, i)
-    else:
-        _log_peer(c, p, w, EV_PEER_LEFT_MOVING, i)
+    else:  # the reasons' events are in the reasons' order (one log call: compiled once)
+        code = EV_PEER_LEFT_RELAPSE + reason - LEFT_RELAPSE
+    _log_peer(c, p, w, code, i)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -1463,15 +1459,13 @@ def wellbeing(w, world, c, p, par, keys, counters):
         kp = _peer_key(keys.wellbeing, w, p.node[i], kind)
         u = uniform(kp, 13)
         if u < q_leave:  # reasons of their own, one draw for the three
+            reason = LEFT_MOVING
             if u < q_other:
-                _peer_leaves(c, p, w, i, LEFT_OTHER_WORK, counters)
+                reason = LEFT_OTHER_WORK
             elif u < q_health:
-                _peer_leaves(c, p, w, i, LEFT_HEALTH_PRISON, counters)
-            else:
-                _peer_leaves(c, p, w, i, LEFT_MOVING, counters)
-            _peer_stops(world, c, p, par, keys, w, i, counters)
-            continue
-        if status == ACTIVE:
+                reason = LEFT_HEALTH_PRISON
+            _peer_leaves(c, p, w, i, reason, counters)  # their clients: below, with the rest
+        elif status == ACTIVE:
             v = p.node[i]
             load = p.caseload[i]
             # Clients with more problems have more crises: the chance scales with the mean need.
@@ -1645,16 +1639,18 @@ def population(w, world, c, p, par, keys, counters):
             u = uniform(k_leave, v)
             if u >= q_move:
                 present += 1
-            elif u < q_stop:
-                _person_leaves(world, c, p, par, v, w, DORMANT, EV_STOPPED, counters)
-                dormant += 1
+                continue
+            # One call for every way of leaving: inlined once, it compiles once.
+            where, code = DORMANT, EV_MOVED_AWAY
+            if u < q_stop:
+                code = EV_STOPPED
             elif u < q_die:
-                _person_leaves(world, c, p, par, v, w, DEAD, EV_DIED, counters)
+                where, code = DEAD, EV_DIED
             elif u < q_prison:
+                where, code = AWAY, EV_IMPRISONED
                 c.away_until[v] = w + _geometric(par.prison_weeks, uniform(k_prison, v))
-                _person_leaves(world, c, p, par, v, w, AWAY, EV_IMPRISONED, counters)
-            else:
-                _person_leaves(world, c, p, par, v, w, DORMANT, EV_MOVED_AWAY, counters)
+            _person_leaves(world, c, p, par, v, w, where, code, counters)
+            if where == DORMANT:
                 dormant += 1
         elif h == AWAY:
             if c.away_until[v] <= w:
