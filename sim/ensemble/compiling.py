@@ -2,7 +2,7 @@
 
 The kernels are compiled on their first call and cached on disk (``cache=True``), so only a
 first run on an empty cache (a fresh install, a changed kernel file) compiles, and then for
-about 30 seconds on two cores, most of it the eight phases of :func:`sim.model.kernel.week`.
+about 35 seconds on two cores, most of it the nine phases of :func:`sim.model.kernel.week`.
 This module
 
 - counts the seconds each thread spends compiling (:func:`thread_compile_seconds`), so a run's
@@ -52,10 +52,10 @@ __all__ = [
 
 #: Seconds of compiling after which the notice is printed (a warm cache compiles nothing).
 NOTICE_AFTER_SECONDS = 0.5
-#: A first run's compiling, in seconds (``experiments/bench/first_run.py``: 31-32 s in all on an
-#: idle 2-core machine with the helper, 58 s without it; the well-being phase alone compiles
-#: in about 10 s, the outreach phase in 7).
-FIRST_RUN_SECONDS = 30
+#: A first run's compiling, in seconds (``experiments/bench/first_run.py``: 35 s in all on an
+#: idle 2-core machine with the helper; the well-being and outreach phases compile in about
+#: 8 s each, the others in 2-3 s).
+FIRST_RUN_SECONDS = 35
 #: The phases of :func:`sim.model.kernel.week` in the order it calls them.
 PHASE_NAMES = (
     "population",
