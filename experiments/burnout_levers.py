@@ -24,11 +24,10 @@ Usage: ``python experiments/burnout_levers.py [--replicates 40] [--out FILE.json
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
-from paired_runs import values
+from paired_runs import emit, values
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
@@ -142,12 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         **_ranged(team, 0.28, 0.38),
     }
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 0
+    return emit(out, args.out)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,10 @@ Usage: ``python experiments/handoff_checks.py [--replicates 40] [--event-replica
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import pandas as pd
-from paired_runs import paired, summary, values
+from paired_runs import emit, paired, summary, values
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
@@ -112,12 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         frames.append(model.events())
     out["coupon_friend_engagement"] = engagement_shares(pd.concat(frames, ignore_index=True))
     out["coupon_friend_engagement"]["replicates"] = args.event_replicates
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 0
+    return emit(out, args.out)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ Each check runs a shipped scenario and its variants with the same seed and repli
 replicate r of each shares its random numbers (common random numbers; Law 2015, Simulation
 Modeling and Analysis, ch. 11) and a difference is measured replicate by replicate. The
 scripts beside this one (``burnout_levers.py``, ``sites_checks.py``,
-``professionals_checks.py``, ``handoff_checks.py``) import it.
+``professionals_checks.py``, ``handoff_checks.py``, ``years_checks.py``) import it.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -33,3 +35,13 @@ def paired(a, b, metric: str, digits: int = 4) -> dict:
     out = summary(values(b, metric) - values(a, metric), digits)
     out["above_0"] = bool(out["ci"][0] > 0)
     return out
+
+
+def emit(out: dict, path: str | None) -> int:
+    """Print a check's results as JSON and, given ``path``, write them there too; exit 0."""
+    text = json.dumps(out, indent=2)
+    print(text)
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return 0

@@ -23,10 +23,9 @@ Usage: ``python experiments/professionals_checks.py [--replicates 40] [--out FIL
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from paired_runs import paired, summary, values
+from paired_runs import emit, paired, summary, values
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
@@ -87,12 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args(argv)
-    text = json.dumps(checks(args.replicates), indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 0
+    return emit(checks(args.replicates), args.out)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 
 import numpy as np
+from paired_runs import emit
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
@@ -114,12 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "one_site": team_sizes(base, args.replicates),
         "baseline": baseline(base, args.replicates),
     }
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 0
+    return emit(out, args.out)
 
 
 if __name__ == "__main__":

@@ -18,24 +18,18 @@ two on two cores).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
+from paired_runs import emit
 
 from sim.cli.options import scenario_path
 from sim.ensemble.replicates import run_ensemble
-from sim.model.scenario import load_scenario
+from sim.model.scenario import CLOSED_POPULATION, load_scenario
 
 YEARS = 5
 SHOWN = ("clients_seen", "clients_new_share", "encounters", "accompaniments", "population_size_end")
-CLOSED = {
-    "population.dormant_per_person": 0.0,
-    "turnover.stop_per_year": 0.0,
-    "turnover.deaths_per_year": 0.0,
-    "turnover.prison_per_year": 0.0,
-    "turnover.move_away_per_year": 0.0,
-}
+CLOSED = dict(CLOSED_POPULATION)
 
 
 def _years(result) -> list[dict]:
@@ -97,12 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args(argv)
     out = checks(args.replicates, args.workers)
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 0
+    return emit(out, args.out)
 
 
 if __name__ == "__main__":

@@ -1571,6 +1571,20 @@ def wellbeing(w, world, c, p, par, keys, counters):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _out_of_contact(world, c, p, par, v):
+    """Client ``v``, in contact, leaves it: off the lists, out of their supporter's caseload."""
+    i = c.peer_of[v]
+    if c.cstate[v] == ENGAGED:
+        _release(world, p, par, v, i)
+    if c.follow[v] == 1 and i >= 0:
+        p.pending[i] -= 1
+    c.follow[v] = 0
+    _leave(c, v)
+    if c.fresh_pos[v] >= 0:
+        _unfresh(c, v)
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _person_leaves(world, c, p, par, v, w, where, code, counters):
     """Person ``v`` leaves the population for ``where`` (DORMANT, AWAY or DEAD).
 
@@ -1582,15 +1596,7 @@ def _person_leaves(world, c, p, par, v, w, where, code, counters):
     counters[C_EXITED] += 1
     if c.role[v] == CLIENT:
         if c.reached_pos[v] >= 0:
-            i = c.peer_of[v]
-            if c.cstate[v] == ENGAGED:
-                _release(world, p, par, v, i)
-            if c.follow[v] == 1 and i >= 0:
-                p.pending[i] -= 1
-            c.follow[v] = 0
-            _leave(c, v)
-            if c.fresh_pos[v] >= 0:
-                _unfresh(c, v)
+            _out_of_contact(world, c, p, par, v)
             c.cstate[v] = HIDDEN
             c.peer_of[v] = -1
         _unhold(c, v)
@@ -1726,15 +1732,7 @@ def admit(world, c, p, par, first, nodes, kind, week, energy_key, mean, spread, 
         p.strength[i] = e if assessed else 1.0
         p.last_supervised[i] = week
         if c.reached_pos[v] >= 0:
-            supporter = c.peer_of[v]
-            if c.cstate[v] == ENGAGED:
-                _release(world, p, par, v, supporter)
-            if c.follow[v] == 1 and supporter >= 0:
-                p.pending[supporter] -= 1
-                c.follow[v] = 0
-            _leave(c, v)
-            if c.fresh_pos[v] >= 0:
-                _unfresh(c, v)
+            _out_of_contact(world, c, p, par, v)
         c.role[v] = kind
         _unhold(c, v)
         _log_peer(c, p, week, EV_PEER_RECRUITED, i)

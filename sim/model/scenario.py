@@ -23,6 +23,7 @@ from typing import Any
 from sim.errors import UserInputError
 
 __all__ = [
+    "CLOSED_POPULATION",
     "RECRUITMENT_POLICIES",
     "NETWORK_GENERATORS",
     "Scenario",
@@ -43,6 +44,18 @@ RECRUITMENT_POLICIES = (
     "influence",
 )
 NETWORK_GENERATORS = ("community", "configuration", "small_world", "file")
+
+#: Overrides (dotted keys, as ``--set``) that close the population: no dormant people in the
+#: world, and no one stops, dies, goes to prison or moves away.
+CLOSED_POPULATION = MappingProxyType(
+    {
+        "population.dormant_per_person": 0.0,
+        "turnover.stop_per_year": 0.0,
+        "turnover.deaths_per_year": 0.0,
+        "turnover.prison_per_year": 0.0,
+        "turnover.move_away_per_year": 0.0,
+    }
+)
 
 
 #: Keys of earlier versions that no longer exist, with what replaced them (section class, key).

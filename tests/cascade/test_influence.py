@@ -25,7 +25,7 @@ from sim.model.outreach import OutreachModel
 from sim.model.recruitment.draws import kind_streams
 from sim.model.recruitment.influence import tie_probabilities
 from sim.model.reference import ReferenceModel
-from sim.model.scenario import load_scenario
+from sim.model.scenario import CLOSED_POPULATION, load_scenario
 from tests.cli_helpers import one_line_error, outreach
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
@@ -160,13 +160,7 @@ def test_picks_do_not_depend_on_the_thread_count():
 
 # A closed population: the greedy queue is walked as it is. In an open one the people not in
 # the population when a post is filled are passed over (the first test below checks that).
-CLOSED = {
-    "population.dormant_per_person": 0.0,
-    "turnover.stop_per_year": 0.0,
-    "turnover.deaths_per_year": 0.0,
-    "turnover.prison_per_year": 0.0,
-    "turnover.move_away_per_year": 0.0,
-}
+CLOSED = dict(CLOSED_POPULATION)
 
 
 def _small(closed: bool = True, **extra):

@@ -15,16 +15,10 @@ import pytest
 from sim.model import state as S
 from sim.model.metrics import YEAR_METRICS
 from sim.model.outreach import OutreachModel
-from sim.model.scenario import load_scenario
+from sim.model.scenario import CLOSED_POPULATION, load_scenario
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
-CLOSED = {
-    "population.dormant_per_person": 0.0,
-    "turnover.stop_per_year": 0.0,
-    "turnover.deaths_per_year": 0.0,
-    "turnover.prison_per_year": 0.0,
-    "turnover.move_away_per_year": 0.0,
-}
+CLOSED = dict(CLOSED_POPULATION)
 
 
 def _scenario(**extra):
