@@ -32,7 +32,7 @@ class NetworkView:
         nodes: the persons shown (graph node ids), in drawing order.
         pos: their positions, shape ``(len(nodes), 2)``, within about [-1, 1].
         edges: ties among shown persons as pairs of indices into ``nodes``, shape ``(m, 2)``.
-        n_total: persons in the whole population.
+        n_total: persons in the whole world (the dormant included).
         sampled: whether the view is a part of the population (peers' neighbourhoods).
     """
 
@@ -47,9 +47,13 @@ class NetworkView:
     @property
     def caption(self) -> str:
         """Words for the view, for the figure's title."""
+        # The world's people: those not in the population this week are not drawn.
         if not self.sampled:
-            return f"all {self.n_total:,} people"
-        return f"{len(self.nodes):,} of {self.n_total:,} people: peers and those around them"
+            return f"all {self.n_total:,} people of the world"
+        return (
+            f"{len(self.nodes):,} of the world's {self.n_total:,} people: peers and those "
+            "around them"
+        )
 
     def segments(self) -> np.ndarray:
         """The ties as line segments, shape ``(m, 2, 2)``, for a LineCollection."""
