@@ -150,7 +150,8 @@ def test_house_calls_link_clients_the_office_cannot_see():
 def test_supervision_by_need_lowers_exhaustion():
     # When the hours for supervision are scarce (about three a week), giving them to the most
     # strained peers first keeps more peers above the exhaustion threshold than giving them in
-    # turn.
+    # turn. With supervision this strong, exhaustion is rare (2-4% of peers), so the difference
+    # is small against its spread: 80 paired replicates.
     scarce = {
         "services.professional_hours_per_week": 6.0,
         "services.outside_work_share": 0.5,
@@ -160,7 +161,7 @@ def test_supervision_by_need_lowers_exhaustion():
     }
     turn = _base(**scarce, **{"services.supervision_order": "turn"})
     need = _base(**scarce, **{"services.supervision_order": "need"})
-    assert _more(need, turn, "peers_exhausted_fraction", 40) > Z
+    assert _more(need, turn, "peers_exhausted_fraction", 80) > Z
 
 
 def _supervised_first(error: float):
