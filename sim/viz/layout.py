@@ -47,13 +47,11 @@ class NetworkView:
     @property
     def caption(self) -> str:
         """Words for the view, for the figure's title."""
-        # The world's people: those not in the population this week are not drawn.
+        # The world's people (the dormant too): those not in the population this week are not
+        # drawn.
         if not self.sampled:
-            return f"all {self.n_total:,} people of the world"
-        return (
-            f"{len(self.nodes):,} of the world's {self.n_total:,} people: peers and those "
-            "around them"
-        )
+            return f"all {self.n_total:,} people"
+        return f"{len(self.nodes):,} of {self.n_total:,} people: peers and those around them"
 
     def segments(self) -> np.ndarray:
         """The ties as line segments, shape ``(m, 2, 2)``, for a LineCollection."""
