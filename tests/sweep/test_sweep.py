@@ -161,6 +161,7 @@ def test_designs_sizes_and_rounding():
 # ------------------------------------------------------------------ running and the store
 
 
+@pytest.mark.slow  # worker processes, some 4 s (.ci/run runs it)
 def test_sweep_identical_for_one_and_two_workers_and_resumes(tmp_path, capsys):
     from sim.cli import main
     from sim.ensemble.replicates import run_replicate
