@@ -56,18 +56,6 @@ NOTICE_AFTER_SECONDS = 0.5
 #: idle 2-core machine with the helper; the well-being and outreach phases compile in about
 #: 8 s each, the others in 2-3 s).
 FIRST_RUN_SECONDS = 35
-#: The phases of :func:`sim.model.kernel.week` in the order it calls them.
-PHASE_NAMES = (
-    "population",
-    "plan",
-    "linkage",
-    "handoff",
-    "online",
-    "outreach",
-    "referral",
-    "engagement",
-    "wellbeing",
-)
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -298,5 +286,5 @@ def _helper_main() -> None:
         )
         OutreachModel(small, 0, build_world(small, 0))  # compiles the recruitment's kernels
         job = week_signature(tuple(K.admit.signatures[0]))
-    for name in reversed(PHASE_NAMES):
-        getattr(K, name).compile(job)
+    for phase in reversed(K.PHASES.values()):  # the week's phases, from the last back
+        phase.compile(job)

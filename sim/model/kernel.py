@@ -735,29 +735,15 @@ def online(w, world, c, p, par, keys, counters):
     """
     if par.online_contacts_per_peer_week <= 0.0:
         return
-    n = c.role.shape[0]
     lam = par.online_contacts_per_peer_week
     for i in range(p.node.shape[0]):
         if p.status[i] != ACTIVE:
             continue
         kp = _peer_key(keys.online, w, p.node[i], p.kind[i])
-        # Poisson number of attempts by inversion (Knuth).
-        x = uniform(kp, 0)
-        term = math.exp(-lam)
-        cdf = term
-        attempts = 0
-        while x > cdf and attempts < 10000:
-            attempts += 1
-            term *= lam / attempts
-            cdf += term
-        for j in range(attempts):
+        for j in range(_poisson(lam, kp)):  # attempts: uniform(kp, 0) is the count's draw
             if not _accompany(p, i, par.hours_per_meeting):
                 break
-            v = int(uniform(kp, 2 * j + 1) * n)
-            t = 1
-            while c.here[v] != PRESENT and t < MEETING_DRAWS:
-                v = int(uniform(subkey(kp, t), 2 * j + 1) * n)
-                t += 1
+            v = _anyone(c, kp, j)
             if c.role[v] != CLIENT or c.cstate[v] != HIDDEN:
                 continue
             if uniform(kp, 2 * j + 2) < (
@@ -776,6 +762,22 @@ def online(w, world, c, p, par, keys, counters):
                 )
                 counters[C_ONLINE_CONTACTS] += 1
                 counters[C_NEW_CONTACTS] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _anyone(c, key, j):
+    """Attempt ``j``'s person: whom online work and the outreach workers meet.
+
+    Drawn uniformly from the whole world by ``uniform(key, 2j + 1)``, again (with the draws of
+    ``subkey(key, t)``) while not in the population, up to :data:`MEETING_DRAWS` times.
+    """
+    n = c.here.shape[0]
+    v = int(uniform(key, 2 * j + 1) * n)
+    t = 1
+    while c.here[v] != PRESENT and t < MEETING_DRAWS:
+        v = int(uniform(subkey(key, t), 2 * j + 1) * n)
+        t += 1
+    return v
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -1071,16 +1073,11 @@ def outreach(w, world, c, p, par, keys, counters):
         for j in range(unmet):
             _street_meeting(w, world, c, p, par, counters, i, total, kpick, kaccept, j, label)
     if par.outreach_workers_count > 0 and p.team[1] > 0.0:
-        n = c.role.shape[0]
         kw = _peer_key(keys.contact, w, 0, WORKER)
         tries = _meetings(p.team[1], par.hours_per_meeting, uniform(kw, 0))
         p.team[1] = 0.0
         for j in range(tries):
-            v = int(uniform(kw, 2 * j + 1) * n)
-            t = 1
-            while c.here[v] != PRESENT and t < MEETING_DRAWS:
-                v = int(uniform(subkey(kw, t), 2 * j + 1) * n)
-                t += 1
+            v = _anyone(c, kw, j)
             if (
                 c.role[v] == CLIENT
                 and c.cstate[v] == HIDDEN

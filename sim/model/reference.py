@@ -17,9 +17,9 @@ One week, in order:
    start. A client who leaves is out of contact (out of their peer's caseload, no coupons,
    hidden) and looked for by no rule until they enter again; a peer's work does not change.
    A meeting (street, site, online, outreach workers) that falls on someone not in the
-   population draws again, up to ``MEETING_DRAWS`` times. Every meeting of a client with a
-   peer is an encounter: a first contact, meeting a client in contact again on the street or
-   at a site, an accompaniment, a house call, a hand-off's meeting.
+   population draws again, up to the kernel's ``MEETING_DRAWS`` times. Every meeting of a
+   client with a peer is an encounter: a first contact, meeting a client in contact again on
+   the street or at a site, an accompaniment, a house call, a hand-off's meeting.
 1. **Plan** (the professionals' side). The professionals have ``professionals x
    professional_hours_per_week x (1 - outside_work_share)`` hours for the programme, spent in
    this order while they last: ``coordination_hours_per_peer_week`` for each enrolled peer;
@@ -149,8 +149,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from sim.model import kernel as K
 from sim.model import state as E
-from sim.model.kernel import MEETING_DRAWS
 from sim.model.metrics import period_metrics, programme_cost, run_metrics
 from sim.model.outreach import WEEKLY_SERIES, WEEKS_PER_YEAR, initial_presence
 from sim.model.recruitment.draws import kind_streams, start_energies, vulnerabilities
@@ -376,17 +376,7 @@ class ReferenceModel:
         self.vacancies = []
 
     #: The phases of a week in order, by the names of :data:`sim.model.kernel.PHASES`.
-    PHASES = (
-        "population",
-        "plan",
-        "linkage",
-        "handoff",
-        "online",
-        "outreach",
-        "referral",
-        "engagement",
-        "wellbeing",
-    )
+    PHASES = tuple(K.PHASES)
 
     def run_phase(self, name: str) -> None:
         """Run one phase of the week (see the module's description) on the current state."""
@@ -504,7 +494,7 @@ class ReferenceModel:
     def _present(self, draw) -> int:
         """A person drawn by ``draw()``, drawn again while not in the population (a bound)."""
         v = draw()
-        for _ in range(MEETING_DRAWS - 1):
+        for _ in range(K.MEETING_DRAWS - 1):
             if self.here[v] == E.PRESENT:
                 break
             v = draw()
@@ -767,7 +757,7 @@ class ReferenceModel:
         kind = self._kind(peer["kind"])
         entries, weights = self._ego(peer)
         j = self.random.choices(range(len(entries)), weights)[0]
-        for _ in range(MEETING_DRAWS - 1):  # someone in the population instead
+        for _ in range(K.MEETING_DRAWS - 1):  # someone in the population instead
             if self.here[entries[j]] == E.PRESENT:
                 break
             j = self.random.choices(range(len(entries)), weights)[0]
